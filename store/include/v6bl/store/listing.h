@@ -1,0 +1,47 @@
+// Effective listings: what a standard DNS server would publish, and the TXT that explains one.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "v6bl/store/policy.h"
+#include "v6bl/store/prefix.h"
+#include "v6bl/store/record.h"
+
+namespace v6bl::store {
+
+// One published listing. Prefixes here are always nibble-aligned (length % 4 == 0):
+// a stored /62 is published as four /64s, exactly as the zone exporter writes it.
+struct listing_entry {
+    prefix where;
+    reason_code code = reason_code::none;
+    std::uint16_t rejected_ipv4s = 0;   // saturating
+    std::uint32_t attempts = 0;
+    std::uint32_t first_seen = 0;
+    std::uint32_t last_seen = 0;
+    std::uint32_t expires = 0;          // unix seconds; 0 = never
+    std::uint8_t source_length = 0;     // length of the stored prefix before nibble expansion
+    std::string text;                   // manual listings only
+};
+
+// Builds the published entries of one stored record (nibble expansion included), or none
+// when the policy does not list it at `now`.
+void published_entries(const prefix& where, const reputation_record& r,
+                       const listing_policy& policy, std::uint32_t now,
+                       std::vector<listing_entry>& out);
+
+// Expands an allowlisted prefix into nibble-aligned holes.
+void published_holes(const prefix& where, std::vector<prefix>& out);
+
+// Given all published entries of one /48 region, sorted by prefix, adds the escalated /56
+// and /48 entries (code 4) the policy calls for. Entries inside allowlisted holes must
+// already be removed. Keeps the vector sorted.
+void add_escalations(std::vector<listing_entry>& region, const listing_policy& policy);
+
+// The TXT of a listing. `url_template` may contain "{prefix}", replaced by the listed
+// prefix (not the queried address, so that a standard server's wildcard gives the same
+// text). Always under 255 bytes.
+std::string listing_txt(const listing_entry& e, const std::string& url_template);
+
+}  // namespace v6bl::store

@@ -1,0 +1,74 @@
+// An immutable in-memory view of the published listings, for answering queries fast.
+// Pure data: no RocksDB, no sockets. The server swaps views atomically as the store changes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "v6bl/store/listing.h"
+#include "v6bl/store/prefix.h"
+
+namespace v6bl::store {
+
+// What a name made of nibble labels resolves to, with the semantics of the exported zone
+// (design §4): listed prefixes are wildcards, allowlisted holes are NXDOMAIN, names that
+// are prefix nodes or their ancestors exist as empty non-terminals.
+enum class name_state : std::uint8_t {
+    nxdomain,    // not covered, not a node
+    node,        // an existing node without data of its own (NOERROR NODATA)
+    hole,        // an allowlisted hole's own node (NODATA, TXT explains)
+    listed,      // covered by a listing: answer from `entry`
+};
+
+struct name_answer {
+    name_state state = name_state::nxdomain;
+    const listing_entry* entry = nullptr;
+};
+
+class listing_view {
+public:
+    // `entries` and `holes` must be published (nibble-aligned) and may come in any order.
+    static std::shared_ptr<const listing_view> build(std::vector<listing_entry> entries,
+                                                     std::vector<prefix> holes,
+                                                     std::uint32_t serial);
+
+    // A copy of this view in which every entry inside the given /48 regions is replaced by
+    // `region_entries` (all entries of those regions), wide (< /48) entries by `wide` when
+    // given, and holes by `holes` when given. Shares the large arrays with this view.
+    std::shared_ptr<const listing_view> with_changes(
+        const std::vector<std::uint64_t>& regions48, std::vector<listing_entry> region_entries,
+        const std::optional<std::vector<listing_entry>>& wide,
+        const std::optional<std::vector<prefix>>& holes, std::uint32_t serial) const;
+
+    // A full 128-bit address (32 nibbles): the hot path. `now` drops expired entries.
+    name_answer resolve_address(const ipv6_bytes& addr, std::uint32_t now) const;
+    // A nibble-aligned prefix name of fewer than 32 nibbles (length % 4 == 0, < 128).
+    name_answer resolve_prefix(const prefix& name, std::uint32_t now) const;
+
+    std::uint32_t serial() const { return serial_; }
+    std::size_t size() const;
+    std::size_t overlay_regions() const { return overlay_.size(); }
+    std::size_t memory_bytes() const;
+
+    struct base_table;  // sorted arrays + hash index of entries /48../64, shared between views
+
+private:
+    const listing_entry* match_region(const ipv6_bytes& addr, std::uint32_t now) const;
+    const listing_entry* match_list(const std::vector<listing_entry>& list,
+                                    const ipv6_bytes& addr, std::uint32_t now) const;
+    bool in_hole(const prefix& p) const;
+    bool has_node_under(const prefix& name, std::uint32_t now) const;
+
+    std::shared_ptr<const base_table> base_;
+    // /48 region -> all entries of that region (possibly none), overriding base_.
+    std::unordered_map<std::uint64_t, std::vector<listing_entry>> overlay_;
+    std::vector<listing_entry> wide_;  // entries shorter than /48, sorted
+    std::vector<listing_entry> fine_;  // entries longer than /64, sorted
+    std::vector<prefix> holes_;        // sorted
+    std::uint32_t serial_ = 0;
+};
+
+}  // namespace v6bl::store

@@ -1,0 +1,165 @@
+// The reputation store: RocksDB column families for listings, evidence, allowlist,
+// metadata and the change journal. The only place in v6bl that touches RocksDB.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "v6bl/store/listing.h"
+#include "v6bl/store/policy.h"
+#include "v6bl/store/prefix.h"
+#include "v6bl/store/record.h"
+
+namespace v6bl::store {
+
+// Raised by open() and commit() only; lookups return values. The message names the
+// database path and what is wrong ("not a v6bl database", "locked by another writer", ...).
+class store_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct store_options {
+    std::string path;
+    bool create_if_missing = true;
+    // Block cache for reads, in MiB.
+    std::size_t block_cache_mb = 64;
+    // Fsync the WAL on every commit (crash safety of committed change sets).
+    bool sync_commits = true;
+    // Journal entries kept for IXFR / server catch-up.
+    std::uint32_t journal_keep = 10000;
+};
+
+// A set of changes committed atomically with a new serial, a journal entry naming every
+// touched prefix, and source checkpoints: all in one RocksDB WriteBatch.
+class change_set {
+public:
+    // Adds evidence to a prefix's record through the merge operator.
+    void merge_record(const prefix& where, const reputation_record& delta);
+    // Adds to one evidence item of a /64 (kind + IPv4 or IPv6 interface identifier).
+    void merge_evidence(const prefix& p64, evidence_kind kind, std::string_view item,
+                        const evidence_item& delta);
+    // A manual listing: code (usually 10) and text; overrides earlier manual text.
+    void list_manually(const prefix& where, reason_code code, std::string_view text,
+                       std::uint32_t now);
+    // Removes a listing and its evidence (operator delist).
+    void remove(const prefix& where);
+    void allow(const prefix& where, std::string_view comment, std::uint32_t now);
+    void unallow(const prefix& where);
+    // Opaque progress of an input source ("pcap:/path", "log:/path"), committed with the data.
+    void set_checkpoint(std::string_view source, std::string_view value);
+
+    bool empty() const { return ops_.empty() && checkpoints_.empty(); }
+    std::size_t size() const { return ops_.size(); }
+
+private:
+    friend class reputation_store;
+    struct op {
+        enum kind_t : std::uint8_t { merge, evidence, put_manual, del, allow_put, allow_del } kind;
+        std::string key;
+        std::string value;
+        prefix where;
+    };
+    std::vector<op> ops_;
+    std::vector<std::pair<std::string, std::string>> checkpoints_;
+};
+
+// What `lookup` found for an address.
+struct lookup_result {
+    bool listed = false;
+    std::optional<listing_entry> entry;            // the published listing that answers
+    std::optional<prefix> stored_prefix;           // the stored record behind it, if any
+    std::optional<reputation_record> record;
+    std::optional<prefix> allowed_by;              // an allowlist entry covering the address
+    std::string why;                               // one human sentence
+};
+
+struct journal_entry {
+    std::uint32_t serial = 0;
+    std::uint32_t time = 0;
+    std::vector<prefix> touched;       // listing prefixes whose record changed
+    bool allowlist_changed = false;
+};
+
+class reputation_store {
+public:
+    // The single writer. Throws store_error.
+    static std::unique_ptr<reputation_store> open_writer(const store_options& options);
+    // A reader in another process while the writer runs (RocksDB secondary instance);
+    // `scratch_dir` holds the secondary's own files. Call catch_up() to see new commits.
+    static std::unique_ptr<reputation_store> open_reader(const store_options& options,
+                                                         const std::string& scratch_dir);
+    // A read-only open of a store no writer holds (export, lookup).
+    static std::unique_ptr<reputation_store> open_read_only(const store_options& options);
+
+    ~reputation_store();
+    reputation_store(const reputation_store&) = delete;
+    reputation_store& operator=(const reputation_store&) = delete;
+
+    // Commits atomically; returns the new serial. Throws store_error on I/O failure.
+    std::uint32_t commit(change_set&& changes, std::uint32_t now);
+    // Secondary only: replay the writer's new commits. Returns true when the serial moved.
+    bool catch_up();
+
+    std::uint32_t serial() const;
+    std::optional<std::string> checkpoint(std::string_view source) const;
+
+    std::optional<reputation_record> get(const prefix& where) const;
+    std::optional<allow_entry> get_allow(const prefix& where) const;
+
+    // Longest published listing covering `addr` under the policy, honouring the allowlist.
+    // Cost is bounded by the prefix lengths present and the density of one /48, never by
+    // the size of the store.
+    lookup_result lookup(const ipv6_bytes& addr, const listing_policy& policy,
+                         std::uint32_t now) const;
+
+    // Stored records in address order; stop by returning false.
+    void for_each_record(const std::function<bool(const prefix&, const reputation_record&)>& fn) const;
+    void for_each_record_in(const prefix& range,
+                            const std::function<bool(const prefix&, const reputation_record&)>& fn) const;
+    void for_each_evidence(const prefix& p64,
+                           const std::function<bool(evidence_kind, std::string_view item,
+                                                    const evidence_item&)>& fn) const;
+    void for_each_allow(const std::function<bool(const prefix&, const allow_entry&)>& fn) const;
+    std::size_t evidence_count(const prefix& p64, std::size_t stop_at) const;
+
+    // Published listings, streamed in address order region by region (policy, nibble
+    // expansion, allowlist holes and escalation applied): what a zone export writes.
+    void for_each_published(const listing_policy& policy, std::uint32_t now,
+                            const std::function<void(const listing_entry&)>& fn) const;
+    // All published listings of one /48 region (>= /48 entries only).
+    std::vector<listing_entry> published_region(std::uint64_t region48,
+                                                 const listing_policy& policy,
+                                                 std::uint32_t now) const;
+    // Published listings shorter than /48.
+    std::vector<listing_entry> published_wide(const listing_policy& policy, std::uint32_t now) const;
+    std::vector<prefix> published_holes() const;
+
+    // Journal entries with serial > since, in order. Returns false when the journal no
+    // longer reaches back that far (the caller must reload in full).
+    bool journal_since(std::uint32_t since,
+                       const std::function<void(const journal_entry&)>& fn) const;
+
+    // Counters since open, for metrics: records that failed to decode (skipped, kept on disk).
+    std::uint64_t corrupt_records() const;
+    const std::string& path() const;
+
+    struct impl;
+
+private:
+    explicit reputation_store(std::unique_ptr<impl> p);
+    std::unique_ptr<impl> impl_;
+};
+
+// Builds the complete in-memory view of the store's published listings.
+std::shared_ptr<const class listing_view> build_view(const reputation_store& store,
+                                                     const listing_policy& policy,
+                                                     std::uint32_t now);
+
+}  // namespace v6bl::store
