@@ -1,0 +1,25 @@
+// The v6bl executable: a thin dispatcher over the stage libraries' subcommands.
+#include <cstdio>
+#include <exception>
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"v6bl: a DNS blacklist for IPv6 sender reputation, inferred from evidence"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "v6bl 0.1.0");
+    int exit_code = 0;
+    v6bl::tools::add_store_commands(app, exit_code);
+    v6bl::tools::add_ingest_commands(app, exit_code);
+    v6bl::tools::add_zones_commands(app, exit_code);
+    v6bl::tools::add_server_commands(app, exit_code);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "v6bl: %s\n", e.what());
+        return 1;
+    }
+    return exit_code;
+}
