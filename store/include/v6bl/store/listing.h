@@ -44,4 +44,12 @@ void add_escalations(std::vector<listing_entry>& region, const listing_policy& p
 // text). Always under 255 bytes.
 std::string listing_txt(const listing_entry& e, const std::string& url_template);
 
+// The TXT of an allowlisted hole's own node: "v6bl: <prefix> is allowlisted".
+std::string hole_txt(const prefix& hole);
+
+// The RFC 5782 IPv6 test point ::ffff:127.0.0.2 as a /128 code-2 listing. Every published
+// set (for_each_published, build_view) includes it; ::ffff:127.0.0.1 is never listed.
+listing_entry rfc5782_test_entry();
+bool is_rfc5782_test_point(const prefix& p);
+
 }  // namespace v6bl::store
