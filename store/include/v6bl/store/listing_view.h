@@ -23,9 +23,12 @@ enum class name_state : std::uint8_t {
     listed,      // covered by a listing: answer from `entry`
 };
 
+// `entry` is meaningful only when state == listed; it is materialised from the view's
+// compact tables (first/last seen are kept at day precision, which is all the TXT shows).
+// For state == hole, `entry.where` is the hole.
 struct name_answer {
     name_state state = name_state::nxdomain;
-    const listing_entry* entry = nullptr;
+    listing_entry entry;
 };
 
 class listing_view {
@@ -56,10 +59,7 @@ public:
     struct base_table;  // sorted arrays + hash index of entries /48../64, shared between views
 
 private:
-    const listing_entry* match_region(const ipv6_bytes& addr, std::uint32_t now) const;
-    const listing_entry* match_list(const std::vector<listing_entry>& list,
-                                    const ipv6_bytes& addr, std::uint32_t now) const;
-    bool in_hole(const prefix& p) const;
+    bool match_region(const prefix& name, std::uint32_t now, listing_entry& out) const;
     bool has_node_under(const prefix& name, std::uint32_t now) const;
 
     std::shared_ptr<const base_table> base_;
