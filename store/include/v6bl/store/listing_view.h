@@ -31,6 +31,8 @@ struct name_answer {
     listing_entry entry;
 };
 
+class listing_view_builder;
+
 class listing_view {
 public:
     // `entries` and `holes` must be published (nibble-aligned) and may come in any order.
@@ -59,7 +61,9 @@ public:
     struct base_table;  // sorted arrays + hash index of entries /48../64, shared between views
 
 private:
+    friend class listing_view_builder;
     bool match_region(const prefix& name, std::uint32_t now, listing_entry& out) const;
+    void refresh_masks();
     bool has_node_under(const prefix& name, std::uint32_t now) const;
 
     std::shared_ptr<const base_table> base_;
@@ -68,7 +72,25 @@ private:
     std::vector<listing_entry> wide_;  // entries shorter than /48, sorted
     std::vector<listing_entry> fine_;  // entries longer than /64, sorted
     std::vector<prefix> holes_;        // sorted
+    std::uint64_t wide_mask_ = 0, fine_mask_ = 0, hole_mask_ = 0;  // bit n: length 4n present
     std::uint32_t serial_ = 0;
+};
+
+// Builds a view from a stream of entries without holding them all as listing_entry
+// objects: the bulk goes straight into the compact base table (10M /64s fit in ~250 MB).
+class listing_view_builder {
+public:
+    listing_view_builder();
+    ~listing_view_builder();
+    void add(const listing_entry& e);
+    void add_hole(const prefix& p);
+    std::shared_ptr<const listing_view> finish(std::uint32_t serial);
+
+private:
+    std::shared_ptr<listing_view::base_table> base_;
+    std::vector<std::uint8_t> sources_;  // stored prefix length per base row
+    std::vector<listing_entry> other_;
+    std::vector<prefix> holes_;
 };
 
 }  // namespace v6bl::store

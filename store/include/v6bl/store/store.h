@@ -34,6 +34,9 @@ struct store_options {
     bool sync_commits = true;
     // Journal entries kept for IXFR / server catch-up.
     std::uint32_t journal_keep = 10000;
+    // Compaction drops inferred records and evidence quiet for this long (manual listings
+    // are kept); reads apply the listing policy's shorter expiry on top.
+    std::uint32_t retain_seconds = 30 * 24 * 3600;
 };
 
 // A set of changes committed atomically with a new serial, a journal entry naming every

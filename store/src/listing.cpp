@@ -1,0 +1,179 @@
+// Published listings: policy, nibble expansion, escalation and the explaining TXT.
+#include "v6bl/store/listing.h"
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+
+namespace v6bl::store {
+
+namespace {
+
+std::uint8_t nibble_ceiling(std::uint8_t len) { return static_cast<std::uint8_t>((len + 3) / 4 * 4); }
+
+// Calls fn for every nibble-aligned prefix a stored prefix publishes as (1, 2, 4 or 8).
+template <typename Fn>
+void expand_to_nibbles(const prefix& where, Fn&& fn) {
+    const std::uint8_t target = nibble_ceiling(where.length);
+    const unsigned extra = target - where.length;
+    for (unsigned i = 0; i < (1u << extra); ++i) {
+        prefix p = where;
+        p.length = target;
+        for (unsigned b = 0; b < extra; ++b) {
+            if ((i >> (extra - 1 - b)) & 1u) {
+                const unsigned bit = where.length + b;
+                p.address[bit / 8] |= static_cast<std::uint8_t>(0x80u >> (bit % 8));
+            }
+        }
+        fn(p);
+    }
+}
+
+std::string date_of(std::uint32_t t) {
+    if (t == 0) return "-";
+    std::time_t tt = t;
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[16];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+    return buf;
+}
+
+std::uint16_t sat16(std::uint64_t v) { return v > 0xffff ? 0xffff : static_cast<std::uint16_t>(v); }
+std::uint32_t sat32(std::uint64_t v) { return v > 0xffffffffu ? 0xffffffffu : static_cast<std::uint32_t>(v); }
+
+bool inferred(reason_code c) { return c == reason_code::associated || c == reason_code::structural; }
+
+}  // namespace
+
+void published_entries(const prefix& where, const reputation_record& r,
+                       const listing_policy& policy, std::uint32_t now,
+                       std::vector<listing_entry>& out) {
+    const auto code = listed_code(r, policy, now);
+    if (!code) return;
+    listing_entry e;
+    e.code = *code;
+    e.rejected_ipv4s = sat16(r.rejected_ipv4s);
+    e.attempts = r.attempts;
+    e.first_seen = r.first_seen;
+    e.last_seen = r.last_seen;
+    const bool by_hand = r.manual_code != 0 && static_cast<std::uint8_t>(*code) == r.manual_code;
+    if (by_hand) {
+        e.expires = policy.manual_expiry_seconds == 0 || r.last_seen == 0
+                        ? 0
+                        : r.last_seen + policy.manual_expiry_seconds;
+        e.text = r.text;
+    } else {
+        e.expires = policy.expiry_seconds == 0 ? 0 : r.last_seen + policy.expiry_seconds;
+    }
+    e.source_length = where.length;
+    expand_to_nibbles(where, [&](const prefix& p) {
+        e.where = p;
+        out.push_back(e);
+    });
+}
+
+void published_holes(const prefix& where, std::vector<prefix>& out) {
+    expand_to_nibbles(where, [&](const prefix& p) { out.push_back(p); });
+}
+
+void add_escalations(std::vector<listing_entry>& region, const listing_policy& policy) {
+    if (policy.escalate_56_after == 0 && policy.escalate_48_after == 0) return;
+    struct tally {
+        std::uint32_t members = 0;
+        std::uint64_t ipv4s = 0, attempts = 0;
+        std::uint32_t first = 0, last = 0, expires = 0;
+        bool never = false;
+    };
+    std::map<prefix, tally> wider;  // /56 and /48 candidates of this region
+    for (const auto& e : region) {
+        if (e.where.length != 64 || !inferred(e.code)) continue;
+        for (std::uint8_t len : {std::uint8_t{56}, std::uint8_t{48}}) {
+            auto& t = wider[e.where.truncated(len)];
+            ++t.members;
+            t.ipv4s += e.rejected_ipv4s;
+            t.attempts += e.attempts;
+            t.first = t.first == 0 ? e.first_seen : std::min(t.first, e.first_seen);
+            t.last = std::max(t.last, e.last_seen);
+            if (e.expires == 0) t.never = true;
+            t.expires = std::max(t.expires, e.expires);
+        }
+    }
+    bool added = false;
+    for (const auto& [p, t] : wider) {
+        const std::uint32_t need = p.length == 56 ? policy.escalate_56_after : policy.escalate_48_after;
+        if (need == 0 || t.members < need) continue;
+        const bool exists = std::any_of(region.begin(), region.end(),
+                                        [&](const listing_entry& e) { return e.where == p; });
+        if (exists) continue;  // an operator's own listing of that prefix wins
+        listing_entry e;
+        e.where = p;
+        e.code = reason_code::escalated;
+        e.rejected_ipv4s = sat16(t.ipv4s);
+        e.attempts = sat32(t.attempts);
+        e.first_seen = t.first;
+        e.last_seen = t.last;
+        e.expires = t.never ? 0 : t.expires;
+        e.source_length = p.length;
+        region.push_back(std::move(e));
+        added = true;
+    }
+    if (added) {
+        std::sort(region.begin(), region.end(),
+                  [](const listing_entry& a, const listing_entry& b) { return a.where < b.where; });
+    }
+}
+
+std::string listing_txt(const listing_entry& e, const std::string& url_template) {
+    const std::string where = format_prefix(e.where);
+    if (is_rfc5782_test_point(e.where)) return "v6bl: RFC 5782 test point";
+    std::string text;
+    switch (e.code) {
+        case reason_code::associated:
+            text = "v6bl: " + where + " associated with " + std::to_string(e.rejected_ipv4s) +
+                   " DNSBL-rejected IPv4 sender(s)";
+            break;
+        case reason_code::structural:
+            text = "v6bl: " + where + " embeds or tunnels " + std::to_string(e.rejected_ipv4s) +
+                   " DNSBL-rejected IPv4 sender(s)";
+            break;
+        case reason_code::escalated:
+            text = "v6bl: " + where + " escalated from listed /64s inside it, " +
+                   std::to_string(e.rejected_ipv4s) + " rejected IPv4 sender(s)";
+            break;
+        default:
+            text = "v6bl: " + where + " listed by operator";
+            if (!e.text.empty()) text += ": " + e.text.substr(0, 100);
+            break;
+    }
+    if (e.code != reason_code::manual && e.code != reason_code::none) {
+        text += "; " + std::to_string(e.attempts) + " attempts, first " + date_of(e.first_seen) +
+                ", last " + date_of(e.last_seen);
+    }
+    if (!url_template.empty()) {
+        std::string url = url_template;
+        const auto at = url.find("{prefix}");
+        if (at != std::string::npos) url.replace(at, 8, where);
+        text += "; " + url;
+    }
+    // A TXT character-string holds at most 255 bytes; keep only printable ASCII so the
+    // text survives every zone file and log it passes through.
+    for (char& c : text)
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+    if (text.size() > 255) text.resize(255);
+    return text;
+}
+
+std::string hole_txt(const prefix& hole) { return "v6bl: " + format_prefix(hole) + " is allowlisted"; }
+
+listing_entry rfc5782_test_entry() {
+    listing_entry e;
+    e.where = make_prefix(ipv6_bytes{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 2}, 128);
+    e.code = reason_code::associated;
+    e.source_length = 128;
+    return e;
+}
+
+bool is_rfc5782_test_point(const prefix& p) { return p == rfc5782_test_entry().where; }
+
+}  // namespace v6bl::store

@@ -1,0 +1,746 @@
+// The RocksDB-backed reputation store: column families, merge operators, compaction
+// filters, atomic change sets with a journal, and region-bounded published reads.
+#include "v6bl/store/store.h"
+
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/merge_operator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <map>
+
+#include "v6bl/store/listing_view.h"
+
+namespace v6bl::store {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Column families. Records of prefixes shorter than /48 live in `wide` so that the few
+// operator listings that span many regions can be read without scanning the bulk.
+constexpr const char* cf_names[] = {"default", "listings", "wide", "evidence", "allow", "meta", "journal"};
+enum cf_index { cf_default, cf_listings, cf_wide, cf_evidence, cf_allow, cf_meta, cf_journal, cf_count };
+
+constexpr const char* format_key = "format";
+constexpr const char* format_value = "v6bl-store-1";
+constexpr const char* serial_key = "serial";
+
+std::uint32_t now_seconds() { return static_cast<std::uint32_t>(std::time(nullptr)); }
+
+std::string be32(std::uint32_t v) {
+    std::string s(4, '\0');
+    for (int i = 0; i < 4; ++i) s[i] = static_cast<char>(v >> (24 - 8 * i));
+    return s;
+}
+std::uint32_t from_be32(std::string_view s) {
+    std::uint32_t v = 0;
+    for (std::size_t i = 0; i < 4 && i < s.size(); ++i) v = (v << 8) | static_cast<std::uint8_t>(s[i]);
+    return v;
+}
+
+std::string key_of(const prefix& p) {
+    const auto k = prefix_key(p);
+    return std::string(k.data(), k.size());
+}
+
+std::string evidence_prefix(const prefix& p64) { return std::string(reinterpret_cast<const char*>(p64.address.data()), 8); }
+
+// One past the last key of a prefix's address range, in 17-byte key space.
+std::string range_end(const prefix& p) {
+    std::string k(prefix_key_size, '\xff');
+    std::memcpy(k.data(), p.address.data(), 16);
+    // set all host bits
+    for (unsigned bit = p.length; bit < 128; ++bit)
+        k[bit / 8] = static_cast<char>(static_cast<std::uint8_t>(k[bit / 8]) | (0x80u >> (bit % 8)));
+    return k;  // inclusive upper bound: address all-ones, length 0xff
+}
+
+class record_merge final : public rocksdb::AssociativeMergeOperator {
+public:
+    explicit record_merge(std::atomic<std::uint64_t>& corrupt) : corrupt_(corrupt) {}
+    bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+               std::string* new_value, rocksdb::Logger*) const override {
+        reputation_record into;
+        if (existing) {
+            auto e = decode_record(std::string_view(existing->data(), existing->size()));
+            if (e) into = *e;
+            else corrupt_.fetch_add(1, std::memory_order_relaxed);
+        }
+        auto d = decode_record(std::string_view(value.data(), value.size()));
+        if (d) merge_into(into, *d);
+        else corrupt_.fetch_add(1, std::memory_order_relaxed);  // skip the bad operand, keep the rest
+        *new_value = encode_record(into);
+        return true;
+    }
+    const char* Name() const override { return "v6bl.record_merge.v1"; }
+
+private:
+    std::atomic<std::uint64_t>& corrupt_;
+};
+
+class evidence_merge final : public rocksdb::AssociativeMergeOperator {
+public:
+    explicit evidence_merge(std::atomic<std::uint64_t>& corrupt) : corrupt_(corrupt) {}
+    bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+               std::string* new_value, rocksdb::Logger*) const override {
+        evidence_item into;
+        if (existing) {
+            auto e = decode_evidence(std::string_view(existing->data(), existing->size()));
+            if (e) into = *e;
+            else corrupt_.fetch_add(1, std::memory_order_relaxed);
+        }
+        auto d = decode_evidence(std::string_view(value.data(), value.size()));
+        if (d) merge_into(into, *d);
+        else corrupt_.fetch_add(1, std::memory_order_relaxed);
+        *new_value = encode_evidence(into);
+        return true;
+    }
+    const char* Name() const override { return "v6bl.evidence_merge.v1"; }
+
+private:
+    std::atomic<std::uint64_t>& corrupt_;
+};
+
+// Drops inferred records and evidence that have been quiet longer than the retention.
+// Manual listings and undecodable values are kept (an operator must look at the latter).
+class expiry_filter final : public rocksdb::CompactionFilter {
+public:
+    expiry_filter(bool evidence, std::uint32_t retain) : evidence_(evidence), retain_(retain) {}
+    bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*, bool*) const override {
+        const std::uint32_t now = now_seconds();
+        const std::string_view v(value.data(), value.size());
+        if (evidence_) {
+            auto e = decode_evidence(v);
+            return e && e->last_seen != 0 && std::uint64_t{e->last_seen} + retain_ < now;
+        }
+        auto r = decode_record(v);
+        return r && r->manual_code == 0 && r->last_seen != 0 && std::uint64_t{r->last_seen} + retain_ < now;
+    }
+    const char* Name() const override { return evidence_ ? "v6bl.evidence_expiry" : "v6bl.record_expiry"; }
+
+private:
+    bool evidence_;
+    std::uint32_t retain_;
+};
+
+std::string encode_journal(const journal_entry& j) {
+    std::string out;
+    out.push_back(static_cast<char>(record_format_version));
+    out += be32(j.time);
+    out.push_back(j.allowlist_changed ? 1 : 0);
+    out += be32(static_cast<std::uint32_t>(j.touched.size()));
+    for (const auto& p : j.touched) out += key_of(p);
+    return out;
+}
+
+std::optional<journal_entry> decode_journal(std::uint32_t serial, std::string_view v) {
+    if (v.size() < 10 || static_cast<std::uint8_t>(v[0]) != record_format_version) return std::nullopt;
+    journal_entry j;
+    j.serial = serial;
+    j.time = from_be32(v.substr(1, 4));
+    j.allowlist_changed = v[5] != 0;
+    const std::uint32_t n = from_be32(v.substr(6, 4));
+    if (v.size() != 10 + std::size_t{n} * prefix_key_size) return std::nullopt;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        auto p = prefix_from_key(v.substr(10 + std::size_t{i} * prefix_key_size, prefix_key_size));
+        if (!p) return std::nullopt;
+        j.touched.push_back(*p);
+    }
+    return j;
+}
+
+}  // namespace
+
+struct reputation_store::impl {
+    enum class mode { writer, reader, read_only } how = mode::writer;
+    std::string path;
+    store_options options;
+    std::unique_ptr<rocksdb::DB> db;
+    std::vector<rocksdb::ColumnFamilyHandle*> cf;
+    std::atomic<std::uint64_t> corrupt{0};
+    std::shared_ptr<rocksdb::Cache> cache;
+    std::unique_ptr<expiry_filter> record_filter, evidence_filter;
+    std::uint32_t serial = 0;  // writer's cached serial
+
+    ~impl() {
+        for (auto* h : cf)
+            if (h && db) db->DestroyColumnFamilyHandle(h);
+        if (db) db->Close();
+    }
+
+    rocksdb::ColumnFamilyOptions cf_options(int which) {
+        rocksdb::ColumnFamilyOptions o;
+        rocksdb::BlockBasedTableOptions t;
+        t.block_cache = cache;
+        t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+        t.cache_index_and_filter_blocks = true;
+        t.pin_l0_filter_and_index_blocks_in_cache = true;
+        t.format_version = 5;
+        o.compression = rocksdb::kNoCompression;
+        if (which == cf_listings || which == cf_wide) {
+            o.merge_operator = std::make_shared<record_merge>(corrupt);
+            o.compaction_filter = record_filter.get();
+            o.optimize_filters_for_hits = false;
+            o.compression = rocksdb::kLZ4Compression;
+        } else if (which == cf_evidence) {
+            o.merge_operator = std::make_shared<evidence_merge>(corrupt);
+            o.compaction_filter = evidence_filter.get();
+            o.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
+            o.compression = rocksdb::kLZ4Compression;
+        }
+        o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+        o.write_buffer_size = which == cf_listings || which == cf_evidence ? 64 << 20 : 4 << 20;
+        return o;
+    }
+
+    [[noreturn]] void fail(const std::string& what, const rocksdb::Status& s) const {
+        std::string msg = "store " + path + ": " + what + ": " + s.ToString();
+        if (s.IsIOError() && s.ToString().find("lock") != std::string::npos)
+            msg = "store " + path + " is locked by another writer (is a v6bl ingest/import running?): " + s.ToString();
+        throw store_error(msg);
+    }
+
+    std::string meta_get(const std::string& key) const {
+        std::string v;
+        auto s = db->Get(rocksdb::ReadOptions(), cf[cf_meta], key, &v);
+        return s.ok() ? v : std::string{};
+    }
+};
+
+reputation_store::reputation_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+reputation_store::~reputation_store() = default;
+
+namespace {
+
+std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
+                                                  reputation_store::impl::mode how,
+                                                  const std::string& scratch) {
+    auto d = std::make_unique<reputation_store::impl>();
+    d->how = how;
+    d->path = options.path;
+    d->options = options;
+    d->cache = rocksdb::NewLRUCache(options.block_cache_mb << 20);
+    d->record_filter = std::make_unique<expiry_filter>(false, options.retain_seconds);
+    d->evidence_filter = std::make_unique<expiry_filter>(true, options.retain_seconds);
+
+    std::error_code ec;
+    const bool exists = fs::exists(options.path, ec);
+    const bool has_current = fs::exists(fs::path(options.path) / "CURRENT", ec);
+    if (exists && !fs::is_directory(options.path, ec))
+        throw store_error("store " + options.path + " is not a directory");
+    if (exists && !has_current && !fs::is_empty(options.path, ec))
+        throw store_error("store " + options.path + " exists and is not a v6bl database (no CURRENT file); refusing to write into it");
+    if (!has_current && (how != reputation_store::impl::mode::writer || !options.create_if_missing))
+        throw store_error("store " + options.path + " does not exist (create it with `v6bl import` or `v6bl ingest`)");
+
+    rocksdb::DBOptions dbo;
+    dbo.create_if_missing = options.create_if_missing;
+    dbo.create_missing_column_families = false;
+    dbo.max_background_jobs = 2;
+    dbo.keep_log_file_num = 4;
+    dbo.max_open_files = how == reputation_store::impl::mode::reader ? -1 : 512;
+    dbo.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+
+    if (has_current) {
+        std::vector<std::string> existing;
+        auto s = rocksdb::DB::ListColumnFamilies(dbo, options.path, &existing);
+        if (!s.ok()) throw store_error("store " + options.path + " cannot be read: " + s.ToString());
+        for (const char* name : cf_names) {
+            if (std::find(existing.begin(), existing.end(), name) == existing.end())
+                throw store_error("store " + options.path + " is not a v6bl database (missing column family '" +
+                                  name + "')");
+        }
+    } else {
+        dbo.create_missing_column_families = true;
+    }
+    std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+    for (int i = 0; i < cf_count; ++i) descs.emplace_back(cf_names[i], d->cf_options(i));
+
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status s;
+    switch (how) {
+        case reputation_store::impl::mode::writer:
+            s = rocksdb::DB::Open(dbo, options.path, descs, &d->cf, &raw);
+            break;
+        case reputation_store::impl::mode::reader:
+            fs::create_directories(scratch, ec);
+            s = rocksdb::DB::OpenAsSecondary(dbo, options.path, scratch, descs, &d->cf, &raw);
+            break;
+        case reputation_store::impl::mode::read_only:
+            s = rocksdb::DB::OpenForReadOnly(dbo, options.path, descs, &d->cf, &raw);
+            break;
+    }
+    if (!s.ok()) d->fail("open failed", s);
+    d->db.reset(raw);
+
+    const std::string fmt = d->meta_get(format_key);
+    if (!has_current && how == reputation_store::impl::mode::writer) {
+        rocksdb::WriteBatch b;
+        b.Put(d->cf[cf_meta], format_key, format_value);
+        b.Put(d->cf[cf_meta], serial_key, be32(now_seconds()));
+        rocksdb::WriteOptions wo;
+        wo.sync = true;
+        s = d->db->Write(wo, &b);
+        if (!s.ok()) d->fail("initialise", s);
+    } else if (fmt != format_value) {
+        throw store_error("store " + options.path + " has format '" + fmt + "', this v6bl reads '" +
+                          format_value + "'");
+    }
+    d->serial = from_be32(d->meta_get(serial_key));
+    return d;
+}
+
+}  // namespace
+
+std::unique_ptr<reputation_store> reputation_store::open_writer(const store_options& options) {
+    return std::unique_ptr<reputation_store>(new reputation_store(open_impl(options, impl::mode::writer, {})));
+}
+std::unique_ptr<reputation_store> reputation_store::open_reader(const store_options& options,
+                                                               const std::string& scratch_dir) {
+    return std::unique_ptr<reputation_store>(
+        new reputation_store(open_impl(options, impl::mode::reader, scratch_dir)));
+}
+std::unique_ptr<reputation_store> reputation_store::open_read_only(const store_options& options) {
+    return std::unique_ptr<reputation_store>(new reputation_store(open_impl(options, impl::mode::read_only, {})));
+}
+
+// ---- change sets -------------------------------------------------------------------------
+
+void change_set::merge_record(const prefix& where, const reputation_record& delta) {
+    ops_.push_back({op::merge, key_of(where), encode_record(delta), where});
+}
+
+void change_set::merge_evidence(const prefix& p64, evidence_kind kind, std::string_view item,
+                                const evidence_item& delta) {
+    std::string key = evidence_prefix(p64);
+    key.push_back(static_cast<char>(kind));
+    key.append(item);
+    ops_.push_back({op::evidence, std::move(key), encode_evidence(delta), p64});
+}
+
+void change_set::list_manually(const prefix& where, reason_code code, std::string_view text,
+                               std::uint32_t now) {
+    reputation_record r;
+    r.reason_bits = bit_manual;
+    r.manual_code = static_cast<std::uint8_t>(code);
+    r.text = std::string(text.substr(0, 200));
+    r.first_seen = now;
+    r.last_seen = now;
+    ops_.push_back({op::put_manual, key_of(where), encode_record(r), where});
+}
+
+void change_set::remove(const prefix& where) { ops_.push_back({op::del, key_of(where), {}, where}); }
+
+void change_set::allow(const prefix& where, std::string_view comment, std::uint32_t now) {
+    ops_.push_back({op::allow_put, key_of(where), encode_allow({now, std::string(comment.substr(0, 200))}), where});
+}
+
+void change_set::unallow(const prefix& where) { ops_.push_back({op::allow_del, key_of(where), {}, where}); }
+
+void change_set::set_checkpoint(std::string_view source, std::string_view value) {
+    checkpoints_.emplace_back(std::string(source), std::string(value));
+}
+
+std::uint32_t reputation_store::commit(change_set&& changes, std::uint32_t now) {
+    auto& d = *impl_;
+    if (d.how != impl::mode::writer) throw store_error("store " + d.path + " is open read-only");
+    rocksdb::WriteBatch batch;
+    journal_entry j;
+    j.time = now;
+    std::vector<prefix> touched;
+    for (auto& o : changes.ops_) {
+        auto* listing_cf = d.cf[o.where.length < 48 ? cf_wide : cf_listings];
+        switch (o.kind) {
+            case change_set::op::merge:
+            case change_set::op::put_manual:
+                batch.Merge(listing_cf, o.key, o.value);
+                touched.push_back(o.where);
+                break;
+            case change_set::op::evidence:
+                batch.Merge(d.cf[cf_evidence], o.key, o.value);
+                break;
+            case change_set::op::del: {
+                // Removes every stored record at or under the prefix, and their evidence.
+                auto remove_in = [&](int which) {
+                    std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.cf[which]));
+                    const std::string end = range_end(o.where);
+                    for (it->Seek(o.key); it->Valid() && it->key().compare(end) <= 0; it->Next()) {
+                        auto p = prefix_from_key(std::string_view(it->key().data(), it->key().size()));
+                        if (!p || p->length < o.where.length) continue;
+                        batch.Delete(d.cf[which], it->key());
+                        touched.push_back(*p);
+                    }
+                };
+                remove_in(cf_listings);
+                remove_in(cf_wide);
+                if (o.where.length <= 64) {
+                    // evidence keys start with the /64; drop every /64 of the prefix
+                    const std::string end = range_end(o.where);
+                    batch.DeleteRange(d.cf[cf_evidence], evidence_prefix(o.where),
+                                      end.substr(0, 8) + std::string(16, '\xff'));
+                }
+                touched.push_back(o.where);
+                break;
+            }
+            case change_set::op::allow_put:
+                batch.Put(d.cf[cf_allow], o.key, o.value);
+                j.allowlist_changed = true;
+                break;
+            case change_set::op::allow_del:
+                batch.Delete(d.cf[cf_allow], o.key);
+                j.allowlist_changed = true;
+                break;
+        }
+    }
+    std::sort(touched.begin(), touched.end());
+    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+    j.touched = std::move(touched);
+    for (const auto& [source, value] : changes.checkpoints_) batch.Put(d.cf[cf_meta], "ckpt:" + source, value);
+
+    const std::uint32_t serial = d.serial + 1;
+    j.serial = serial;
+    batch.Put(d.cf[cf_journal], be32(serial), encode_journal(j));
+    batch.Put(d.cf[cf_meta], serial_key, be32(serial));
+    if (serial > d.options.journal_keep && serial % 64 == 0)
+        batch.DeleteRange(d.cf[cf_journal], be32(0), be32(serial - d.options.journal_keep));
+
+    rocksdb::WriteOptions wo;
+    wo.sync = d.options.sync_commits;
+    auto s = d.db->Write(wo, &batch);
+    if (!s.ok()) d.fail("commit", s);
+    d.serial = serial;
+    changes = change_set{};
+    return serial;
+}
+
+bool reputation_store::catch_up() {
+    auto& d = *impl_;
+    if (d.how != impl::mode::reader) return false;
+    auto s = d.db->TryCatchUpWithPrimary();
+    if (!s.ok()) return false;
+    const std::uint32_t serial = from_be32(d.meta_get(serial_key));
+    if (serial == d.serial) return false;
+    d.serial = serial;
+    return true;
+}
+
+std::uint32_t reputation_store::serial() const { return impl_->serial; }
+
+std::optional<std::string> reputation_store::checkpoint(std::string_view source) const {
+    std::string v;
+    auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_meta], "ckpt:" + std::string(source), &v);
+    if (!s.ok()) return std::nullopt;
+    return v;
+}
+
+std::optional<reputation_record> reputation_store::get(const prefix& where) const {
+    std::string v;
+    auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[where.length < 48 ? cf_wide : cf_listings],
+                            key_of(where), &v);
+    if (!s.ok()) return std::nullopt;
+    auto r = decode_record(v);
+    if (!r) impl_->corrupt.fetch_add(1, std::memory_order_relaxed);
+    return r;
+}
+
+std::optional<allow_entry> reputation_store::get_allow(const prefix& where) const {
+    std::string v;
+    auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_allow], key_of(where), &v);
+    if (!s.ok()) return std::nullopt;
+    return decode_allow(v);
+}
+
+namespace {
+void scan_records(reputation_store::impl& d, int which, const std::string& from, const std::string& to,
+                  const std::function<bool(const prefix&, const reputation_record&)>& fn) {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(ro, d.cf[which]));
+    for (from.empty() ? it->SeekToFirst() : it->Seek(from); it->Valid(); it->Next()) {
+        if (!to.empty() && it->key().compare(to) > 0) break;
+        auto p = prefix_from_key(std::string_view(it->key().data(), it->key().size()));
+        auto r = decode_record(std::string_view(it->value().data(), it->value().size()));
+        if (!p || !r) {
+            d.corrupt.fetch_add(1, std::memory_order_relaxed);
+            continue;
+        }
+        if (!fn(*p, *r)) break;
+    }
+}
+}  // namespace
+
+void reputation_store::for_each_record(
+    const std::function<bool(const prefix&, const reputation_record&)>& fn) const {
+    bool go = true;
+    auto wrap = [&](const prefix& p, const reputation_record& r) { return go = fn(p, r); };
+    scan_records(*impl_, cf_wide, {}, {}, wrap);
+    if (go) scan_records(*impl_, cf_listings, {}, {}, wrap);
+}
+
+void reputation_store::for_each_record_in(
+    const prefix& range, const std::function<bool(const prefix&, const reputation_record&)>& fn) const {
+    bool go = true;
+    auto wrap = [&](const prefix& p, const reputation_record& r) {
+        if (p.length < range.length) return true;
+        return go = fn(p, r);
+    };
+    scan_records(*impl_, cf_wide, key_of(range), range_end(range), wrap);
+    if (go) scan_records(*impl_, cf_listings, key_of(range), range_end(range), wrap);
+}
+
+void reputation_store::for_each_evidence(
+    const prefix& p64,
+    const std::function<bool(evidence_kind, std::string_view, const evidence_item&)>& fn) const {
+    const std::string pre = evidence_prefix(p64);
+    rocksdb::ReadOptions ro;
+    ro.prefix_same_as_start = true;
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf[cf_evidence]));
+    for (it->Seek(pre); it->Valid() && it->key().starts_with(pre); it->Next()) {
+        const std::string_view k(it->key().data(), it->key().size());
+        auto e = decode_evidence(std::string_view(it->value().data(), it->value().size()));
+        if (k.size() < 9 || !e) {
+            impl_->corrupt.fetch_add(1, std::memory_order_relaxed);
+            continue;
+        }
+        if (!fn(static_cast<evidence_kind>(k[8]), k.substr(9), *e)) break;
+    }
+}
+
+std::size_t reputation_store::evidence_count(const prefix& p64, std::size_t stop_at) const {
+    std::size_t n = 0;
+    for_each_evidence(p64, [&](evidence_kind, std::string_view, const evidence_item&) { return ++n < stop_at; });
+    return n;
+}
+
+void reputation_store::for_each_allow(const std::function<bool(const prefix&, const allow_entry&)>& fn) const {
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf[cf_allow]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        auto p = prefix_from_key(std::string_view(it->key().data(), it->key().size()));
+        auto a = decode_allow(std::string_view(it->value().data(), it->value().size()));
+        if (!p || !a) {
+            impl_->corrupt.fetch_add(1, std::memory_order_relaxed);
+            continue;
+        }
+        if (!fn(*p, *a)) break;
+    }
+}
+
+// ---- published listings --------------------------------------------------------------------
+
+std::vector<prefix> reputation_store::published_holes() const {
+    std::vector<prefix> holes;
+    for_each_allow([&](const prefix& p, const allow_entry&) {
+        ::v6bl::store::published_holes(p, holes);
+        return true;
+    });
+    std::sort(holes.begin(), holes.end());
+    holes.erase(std::unique(holes.begin(), holes.end()), holes.end());
+    return holes;
+}
+
+namespace {
+
+bool inside_hole(const std::vector<prefix>& holes, const prefix& p) {
+    // holes are few and sorted; any hole covering p lies at or before p in order
+    auto it = std::upper_bound(holes.begin(), holes.end(), p);
+    while (it != holes.begin()) {
+        --it;
+        if (it->covers(p)) return true;
+        if (it->address[0] != p.address[0]) break;  // cheap cut: covering holes share byte 0 unless < /8
+    }
+    for (const auto& h : holes)
+        if (h.length < 8 && h.covers(p)) return true;
+    return false;
+}
+
+bool is_region0(std::uint64_t region) { return region == 0; }
+
+// Finishes one /48 region: holes, test point, escalation, order.
+void finish_region(std::vector<listing_entry>& region, std::uint64_t region48, const std::vector<prefix>& holes,
+                   const listing_policy& policy) {
+    std::erase_if(region, [&](const listing_entry& e) { return inside_hole(holes, e.where); });
+    if (is_region0(region48) && !inside_hole(holes, rfc5782_test_entry().where))
+        region.push_back(rfc5782_test_entry());
+    std::sort(region.begin(), region.end(), [](const listing_entry& a, const listing_entry& b) {
+        if (a.where != b.where) return a.where < b.where;
+        return a.source_length > b.source_length;
+    });
+    region.erase(std::unique(region.begin(), region.end(),
+                             [](const listing_entry& a, const listing_entry& b) { return a.where == b.where; }),
+                 region.end());
+    add_escalations(region, policy);
+}
+
+std::uint64_t region_of_prefix(const prefix& p) { return p.high64() & ~std::uint64_t{0xffff}; }
+
+}  // namespace
+
+std::vector<listing_entry> reputation_store::published_region(std::uint64_t region48, const listing_policy& policy,
+                                                              std::uint32_t now) const {
+    region48 &= ~std::uint64_t{0xffff};
+    const prefix range = make_prefix(make_prefix64(region48).address, 48);
+    std::vector<listing_entry> region;
+    scan_records(*impl_, cf_listings, key_of(range), range_end(range),
+                 [&](const prefix& p, const reputation_record& r) {
+                     published_entries(p, r, policy, now, region);
+                     return true;
+                 });
+    finish_region(region, region48, published_holes(), policy);
+    return region;
+}
+
+std::vector<listing_entry> reputation_store::published_wide(const listing_policy& policy, std::uint32_t now) const {
+    const auto holes = published_holes();
+    std::vector<listing_entry> wide;
+    scan_records(*impl_, cf_wide, {}, {}, [&](const prefix& p, const reputation_record& r) {
+        published_entries(p, r, policy, now, wide);
+        return true;
+    });
+    std::erase_if(wide, [&](const listing_entry& e) { return inside_hole(holes, e.where); });
+    std::sort(wide.begin(), wide.end(), [](const listing_entry& a, const listing_entry& b) {
+        if (a.where != b.where) return a.where < b.where;
+        return a.source_length > b.source_length;
+    });
+    wide.erase(std::unique(wide.begin(), wide.end(),
+                           [](const listing_entry& a, const listing_entry& b) { return a.where == b.where; }),
+               wide.end());
+    return wide;
+}
+
+void reputation_store::for_each_published(const listing_policy& policy, std::uint32_t now,
+                                          const std::function<void(const listing_entry&)>& fn) const {
+    const auto holes = published_holes();
+    const auto wide = published_wide(policy, now);
+    std::size_t next_wide = 0;
+    auto emit = [&](const listing_entry& e) {
+        // interleave the few wide entries in address order; a region entry of the same
+        // prefix (more specific stored prefix) replaces a wide one
+        while (next_wide < wide.size() && !(e.where < wide[next_wide].where)) {
+            if (wide[next_wide].where != e.where) fn(wide[next_wide]);
+            ++next_wide;
+        }
+        fn(e);
+    };
+    std::vector<listing_entry> region;
+    std::uint64_t current = 0;
+    bool have_region0 = false;
+    auto flush = [&](std::uint64_t r) {
+        if (r == 0) have_region0 = true;
+        finish_region(region, r, holes, policy);
+        for (const auto& e : region) emit(e);
+        region.clear();
+    };
+    bool any = false;
+    scan_records(*impl_, cf_listings, {}, {}, [&](const prefix& p, const reputation_record& r) {
+        const std::uint64_t reg = region_of_prefix(p);
+        if (any && reg != current) flush(current);
+        if (!any && reg != 0) flush(0);  // region 0 holds the RFC 5782 test point
+        any = true;
+        current = reg;
+        published_entries(p, r, policy, now, region);
+        return true;
+    });
+    if (any) flush(current);
+    if (!have_region0) flush(0);
+    for (; next_wide < wide.size(); ++next_wide) fn(wide[next_wide]);
+}
+
+lookup_result reputation_store::lookup(const ipv6_bytes& addr, const listing_policy& policy,
+                                       std::uint32_t now) const {
+    lookup_result out;
+    const prefix host = make_prefix(addr, 128);
+    const std::uint64_t region48 = region_of_prefix(host);
+    listing_view_builder builder;
+    for (const auto& e : published_region(region48, policy, now)) builder.add(e);
+    for (const auto& e : published_wide(policy, now)) builder.add(e);
+    const auto holes = published_holes();
+    for (const auto& h : holes) builder.add_hole(h);
+    const auto view = builder.finish(serial());
+    const auto answer = view->resolve_address(addr, now);
+
+    for_each_allow([&](const prefix& p, const allow_entry&) {
+        if (p.covers(host) && (!out.allowed_by || p.length > out.allowed_by->length)) out.allowed_by = p;
+        return true;
+    });
+    if (answer.state == name_state::listed) {
+        out.listed = true;
+        out.entry = answer.entry;
+        // The stored prefix may be up to 3 bits shorter than the published nibble prefix.
+        if (answer.entry.code != reason_code::escalated && !is_rfc5782_test_point(answer.entry.where)) {
+            const int len = answer.entry.where.length;
+            for (int l = len; l >= std::max(0, len - 3) && !out.record; --l) {
+                const prefix stored = answer.entry.where.truncated(static_cast<std::uint8_t>(l));
+                if (auto r = get(stored)) {
+                    out.stored_prefix = stored;
+                    out.record = r;
+                }
+            }
+        }
+        out.why = "listed: " + listing_txt(answer.entry, {});
+        return out;
+    }
+    // Not listed: explain the closest stored record, if any, for the address's /64 and wider.
+    for (int len = 128; len >= 0 && !out.record; --len) {
+        const prefix p = host.truncated(static_cast<std::uint8_t>(len));
+        if (auto r = get(p)) {
+            out.stored_prefix = p;
+            out.record = r;
+        }
+        if (len > 64) len = 65;  // only /128 and /64.. are common: skip to /64 after /128
+    }
+    if (out.allowed_by) {
+        out.why = "not listed: " + format_prefix(*out.allowed_by) + " is allowlisted";
+    } else if (out.record) {
+        const auto& r = *out.record;
+        if (r.strength_milli < policy.min_strength_milli && r.manual_code == 0)
+            out.why = "not listed: evidence for " + format_prefix(*out.stored_prefix) + " is too weak (strength " +
+                      std::to_string(r.strength_milli) + " < " + std::to_string(policy.min_strength_milli) + ")";
+        else
+            out.why = "not listed: the listing of " + format_prefix(*out.stored_prefix) + " has expired";
+    } else {
+        out.why = "not listed: no evidence";
+    }
+    return out;
+}
+
+bool reputation_store::journal_since(std::uint32_t since,
+                                     const std::function<void(const journal_entry&)>& fn) const {
+    auto& d = *impl_;
+    std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.cf[cf_journal]));
+    it->Seek(be32(since + 1));
+    if (since + 1 <= d.serial) {
+        if (!it->Valid() || from_be32(std::string_view(it->key().data(), it->key().size())) != since + 1)
+            return false;  // trimmed: the caller must reload in full
+    }
+    for (; it->Valid(); it->Next()) {
+        const std::uint32_t s = from_be32(std::string_view(it->key().data(), it->key().size()));
+        if (s > d.serial) break;
+        auto j = decode_journal(s, std::string_view(it->value().data(), it->value().size()));
+        if (!j) return false;
+        fn(*j);
+    }
+    return true;
+}
+
+std::uint64_t reputation_store::corrupt_records() const { return impl_->corrupt.load(); }
+const std::string& reputation_store::path() const { return impl_->path; }
+
+std::shared_ptr<const listing_view> build_view(const reputation_store& store, const listing_policy& policy,
+                                               std::uint32_t now) {
+    listing_view_builder builder;
+    store.for_each_published(policy, now, [&](const listing_entry& e) { builder.add(e); });
+    for (const auto& h : store.published_holes()) builder.add_hole(h);
+    return builder.finish(store.serial());
+}
+
+}  // namespace v6bl::store

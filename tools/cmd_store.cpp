@@ -1,0 +1,335 @@
+// The store subcommands: import, lookup, allow, unallow, delist, list.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "commands.h"
+#include "common_flags.h"
+#include "v6bl/store/store.h"
+
+namespace v6bl::tools {
+
+namespace {
+
+using namespace v6bl::store;
+
+struct store_args {
+    std::string db;
+    listing_policy policy;
+    long long now = 0;
+    bool json = false;
+};
+
+std::string iso_time(std::uint32_t t) {
+    if (t == 0) return "-";
+    std::time_t tt = t;
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+// One import line: PREFIX [CODE] [TEXT]. Returns an error message or empty.
+std::string parse_import_line(std::string_view line, prefix& where, reason_code& code, std::string& text) {
+    auto skip_space = [&] {
+        while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    };
+    auto word = [&] {
+        skip_space();
+        std::size_t n = 0;
+        while (n < line.size() && line[n] != ' ' && line[n] != '\t') ++n;
+        auto w = line.substr(0, n);
+        line.remove_prefix(n);
+        return w;
+    };
+    const auto p = word();
+    auto parsed = parse_prefix(p, true);
+    if (!parsed) return "not an IPv6 prefix or address: '" + std::string(p) + "'";
+    where = *parsed;
+    code = reason_code::manual;
+    skip_space();
+    if (line.starts_with("127.0.0.")) {
+        const auto c = word();
+        unsigned v = 0;
+        const auto digits = c.substr(8);
+        if (digits.empty() || digits.size() > 3) return "bad reason code '" + std::string(c) + "'";
+        for (char ch : digits) {
+            if (ch < '0' || ch > '9') return "bad reason code '" + std::string(c) + "'";
+            v = v * 10 + static_cast<unsigned>(ch - '0');
+        }
+        if (v < 2 || v > 255) return "reason code must be 127.0.0.2 .. 127.0.0.255";
+        code = static_cast<reason_code>(v);
+    }
+    skip_space();
+    text = std::string(line);
+    while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) text.pop_back();
+    return {};
+}
+
+std::unique_ptr<reputation_store> open_writer(const std::string& db) {
+    store_options o;
+    o.path = db;
+    return reputation_store::open_writer(o);
+}
+
+std::unique_ptr<reputation_store> open_reading(const std::string& db) {
+    store_options o;
+    o.path = db;
+    o.create_if_missing = false;
+    try {
+        return reputation_store::open_read_only(o);
+    } catch (const store_error&) {
+        // a writer may hold it; a secondary instance reads beside the writer
+        auto scratch = std::filesystem::temp_directory_path() / ("v6bl-lookup-" + std::to_string(getpid()));
+        auto s = reputation_store::open_reader(o, scratch.string());
+        s->catch_up();
+        return s;
+    }
+}
+
+int run_import(const store_args& a, const std::vector<std::string>& files) {
+    auto store = open_writer(a.db);
+    const std::uint32_t now = clock_or(a.now);
+    std::size_t good = 0, bad = 0;
+    for (const auto& file : files) {
+        std::ifstream in(file == "-" ? "/dev/stdin" : file);
+        if (!in) {
+            std::fprintf(stderr, "v6bl import: %s: cannot open\n", file.c_str());
+            ++bad;
+            continue;
+        }
+        change_set cs;
+        std::string line;
+        std::size_t lineno = 0;
+        while (std::getline(in, line)) {
+            ++lineno;
+            std::string_view v(line);
+            while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+            if (v.empty() || v.front() == '#' || v == "\r") continue;
+            prefix where;
+            reason_code code;
+            std::string text;
+            const std::string err = parse_import_line(v, where, code, text);
+            if (!err.empty()) {
+                std::fprintf(stderr, "v6bl import: %s:%zu: %s\n", file.c_str(), lineno, err.c_str());
+                ++bad;
+                continue;
+            }
+            cs.list_manually(where, code, text, now);
+            ++good;
+            if (cs.size() >= 100000) store->commit(std::move(cs), now);
+        }
+        if (!cs.empty()) store->commit(std::move(cs), now);
+    }
+    std::printf("imported %zu listing(s), %zu bad line(s); serial %u\n", good, bad, store->serial());
+    return bad == 0 ? 0 : 2;
+}
+
+nlohmann::json record_json(const reputation_record& r) {
+    return {{"reason_bits", r.reason_bits},   {"manual_code", r.manual_code},
+            {"first_seen", iso_time(r.first_seen)}, {"last_seen", iso_time(r.last_seen)},
+            {"attempts", r.attempts},          {"addresses", r.addresses},
+            {"rejected_ipv4s", r.rejected_ipv4s}, {"strength_milli", r.strength_milli},
+            {"sensors", r.sensors},            {"text", r.text}};
+}
+
+std::string format_ipv4_item(std::string_view item) {
+    if (item.size() != 4) return "?";
+    char buf[20];
+    std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", static_cast<unsigned char>(item[0]),
+                  static_cast<unsigned char>(item[1]), static_cast<unsigned char>(item[2]),
+                  static_cast<unsigned char>(item[3]));
+    return buf;
+}
+
+int run_lookup(const store_args& a, const std::string& address) {
+    auto addr = parse_address(address);
+    if (!addr) {
+        std::fprintf(stderr, "v6bl lookup: '%s' is not an IPv6 address\n", address.c_str());
+        return 2;
+    }
+    auto store = open_reading(a.db);
+    const std::uint32_t now = clock_or(a.now);
+    const auto r = store->lookup(*addr, a.policy, now);
+    nlohmann::json evidence = nlohmann::json::array();
+    if (r.stored_prefix && r.stored_prefix->length <= 64) {
+        store->for_each_evidence(r.stored_prefix->truncated(64),
+                                 [&](evidence_kind k, std::string_view item, const evidence_item& e) {
+                                     nlohmann::json j = {{"count", e.count},
+                                                         {"strength_milli", e.strength_milli},
+                                                         {"signals", e.signals},
+                                                         {"first_seen", iso_time(e.first_seen)},
+                                                         {"last_seen", iso_time(e.last_seen)}};
+                                     if (k == evidence_kind::rejected_ipv4) {
+                                         j["kind"] = "rejected_ipv4";
+                                         j["ipv4"] = format_ipv4_item(item);
+                                     } else {
+                                         j["kind"] = "ipv6_address";
+                                         ipv6_bytes b{};
+                                         std::memcpy(b.data(), r.stored_prefix->address.data(), 8);
+                                         std::memcpy(b.data() + 8, item.data(), std::min<std::size_t>(item.size(), 8));
+                                         j["ipv6"] = format_address(b);
+                                     }
+                                     evidence.push_back(std::move(j));
+                                     return evidence.size() < 64;
+                                 });
+    }
+    if (a.json) {
+        nlohmann::json j = {{"address", format_address(*addr)}, {"listed", r.listed}, {"why", r.why}};
+        if (r.entry) {
+            j["prefix"] = format_prefix(r.entry->where);
+            j["code"] = "127.0.0." + std::to_string(static_cast<int>(r.entry->code));
+            j["txt"] = listing_txt(*r.entry, {});
+        }
+        if (r.stored_prefix) j["stored_prefix"] = format_prefix(*r.stored_prefix);
+        if (r.record) j["record"] = record_json(*r.record);
+        if (r.allowed_by) j["allowed_by"] = format_prefix(*r.allowed_by);
+        j["evidence"] = evidence;
+        j["serial"] = store->serial();
+        std::cout << j.dump(2) << "\n";
+    } else {
+        std::printf("%s: %s\n", format_address(*addr).c_str(), r.why.c_str());
+        if (r.entry)
+            std::printf("  answer: A 127.0.0.%d from %s\n", static_cast<int>(r.entry->code),
+                        format_prefix(r.entry->where).c_str());
+        if (r.record) {
+            const auto& rec = *r.record;
+            std::printf("  record %s: strength %u, %u attempts, %u address(es), %u rejected IPv4(s), first %s, last %s%s%s\n",
+                        format_prefix(*r.stored_prefix).c_str(), rec.strength_milli, rec.attempts, rec.addresses,
+                        rec.rejected_ipv4s, iso_time(rec.first_seen).c_str(), iso_time(rec.last_seen).c_str(),
+                        rec.text.empty() ? "" : ", text: ", rec.text.c_str());
+        }
+        for (const auto& e : evidence) {
+            std::printf("  evidence: %s %s seen %u time(s), strength %u, %s .. %s\n",
+                        e["kind"].get<std::string>().c_str(),
+                        e.contains("ipv4") ? e["ipv4"].get<std::string>().c_str() : e["ipv6"].get<std::string>().c_str(),
+                        e["count"].get<unsigned>(), e["strength_milli"].get<unsigned>(),
+                        e["first_seen"].get<std::string>().c_str(), e["last_seen"].get<std::string>().c_str());
+        }
+    }
+    return r.listed ? 0 : 1;
+}
+
+int run_change(const store_args& a, const std::string& text, const std::string& comment,
+               void (*apply)(change_set&, const prefix&, const std::string&, std::uint32_t)) {
+    auto p = parse_prefix(text, true);
+    if (!p) {
+        std::fprintf(stderr, "v6bl: '%s' is not an IPv6 prefix or address\n", text.c_str());
+        return 2;
+    }
+    auto store = open_writer(a.db);
+    change_set cs;
+    const std::uint32_t now = clock_or(a.now);
+    apply(cs, *p, comment, now);
+    const auto serial = store->commit(std::move(cs), now);
+    std::printf("%s: done, serial %u\n", format_prefix(*p).c_str(), serial);
+    return 0;
+}
+
+int run_list(const store_args& a, bool published) {
+    auto store = open_reading(a.db);
+    const std::uint32_t now = clock_or(a.now);
+    if (published) {
+        store->for_each_published(a.policy, now, [&](const listing_entry& e) {
+            if (a.json) {
+                std::cout << nlohmann::json{{"prefix", format_prefix(e.where)},
+                                            {"code", static_cast<int>(e.code)},
+                                            {"txt", listing_txt(e, {})}}
+                                 .dump()
+                          << "\n";
+            } else {
+                std::printf("%s 127.0.0.%d %s\n", format_prefix(e.where).c_str(), static_cast<int>(e.code),
+                            listing_txt(e, {}).c_str());
+            }
+        });
+        for (const auto& h : store->published_holes()) std::printf("!%s allowlisted\n", format_prefix(h).c_str());
+        return 0;
+    }
+    store->for_each_record([&](const prefix& p, const reputation_record& r) {
+        const auto code = listed_code(r, a.policy, now);
+        std::printf("%s %s strength=%u attempts=%u ipv4s=%u last=%s%s%s\n", format_prefix(p).c_str(),
+                    code ? ("127.0.0." + std::to_string(static_cast<int>(*code))).c_str() : "unlisted",
+                    r.strength_milli, r.attempts, r.rejected_ipv4s, iso_time(r.last_seen).c_str(),
+                    r.text.empty() ? "" : " ", r.text.c_str());
+        return true;
+    });
+    store->for_each_allow([&](const prefix& p, const allow_entry& e) {
+        std::printf("!%s allowlisted %s%s\n", format_prefix(p).c_str(), iso_time(e.added).c_str(),
+                    e.comment.empty() ? "" : (" " + e.comment).c_str());
+        return true;
+    });
+    return 0;
+}
+
+}  // namespace
+
+void add_store_commands(CLI::App& app, int& exit_code) {
+    auto args = std::make_shared<store_args>();
+    app.set_config("--config", "", "TOML config file; every flag may be set there");
+
+    auto* imp = app.add_subcommand("import", "import manual listings: PREFIX [127.0.0.CODE] [TEXT] per line");
+    auto files = std::make_shared<std::vector<std::string>>();
+    imp->add_option("--db", args->db, "database directory")->required();
+    imp->add_option("files", *files, "files to import ('-' for stdin)")->required();
+    add_clock_flag(imp, args->now);
+    imp->callback([&exit_code, args, files] { exit_code = run_import(*args, *files); });
+
+    auto* look = app.add_subcommand("lookup", "explain whether an address is listed, why, and the evidence");
+    auto address = std::make_shared<std::string>();
+    look->add_option("--db", args->db, "database directory")->required();
+    look->add_option("address", *address, "IPv6 address")->required();
+    look->add_flag("--json", args->json, "print JSON");
+    add_policy_flags(look, args->policy);
+    add_clock_flag(look, args->now);
+    look->callback([&exit_code, args, address] { exit_code = run_lookup(*args, *address); });
+
+    auto target = std::make_shared<std::string>();
+    auto comment = std::make_shared<std::string>();
+    auto* allow = app.add_subcommand("allow", "allowlist a prefix: never listed");
+    allow->add_option("--db", args->db, "database directory")->required();
+    allow->add_option("prefix", *target, "IPv6 prefix")->required();
+    allow->add_option("--comment", *comment, "why");
+    add_clock_flag(allow, args->now);
+    allow->callback([&exit_code, args, target, comment] {
+        exit_code = run_change(*args, *target, *comment,
+                               [](change_set& cs, const prefix& p, const std::string& c, std::uint32_t now) {
+                                   cs.allow(p, c, now);
+                               });
+    });
+
+    auto* unallow = app.add_subcommand("unallow", "remove a prefix from the allowlist");
+    unallow->add_option("--db", args->db, "database directory")->required();
+    unallow->add_option("prefix", *target, "IPv6 prefix")->required();
+    unallow->callback([&exit_code, args, target, comment] {
+        exit_code = run_change(*args, *target, *comment,
+                               [](change_set& cs, const prefix& p, const std::string&, std::uint32_t) {
+                                   cs.unallow(p);
+                               });
+    });
+
+    auto* delist = app.add_subcommand("delist", "remove every stored listing at or under a prefix");
+    delist->add_option("--db", args->db, "database directory")->required();
+    delist->add_option("prefix", *target, "IPv6 prefix")->required();
+    delist->callback([&exit_code, args, target, comment] {
+        exit_code = run_change(*args, *target, *comment,
+                               [](change_set& cs, const prefix& p, const std::string&, std::uint32_t) {
+                                   cs.remove(p);
+                               });
+    });
+
+    auto* list = app.add_subcommand("list", "list stored records (or --published listings)");
+    auto published = std::make_shared<bool>(false);
+    list->add_option("--db", args->db, "database directory")->required();
+    list->add_flag("--published", *published, "list what is published (policy, escalation, holes applied)");
+    list->add_flag("--json", args->json, "JSON lines (with --published)");
+    add_policy_flags(list, args->policy);
+    add_clock_flag(list, args->now);
+    list->callback([&exit_code, args, published] { exit_code = run_list(*args, *published); });
+}
+
+}  // namespace v6bl::tools
