@@ -1,6 +1,173 @@
-// The zones subcommands (placeholder until the zones stage lands).
+// The zones subcommands: export (zone file, rbldnsd data, JSON lines) and notify.
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <string>
+
 #include "commands.h"
+#include "v6bl/store/store.h"
+#include "v6bl/zones/atomic_file.h"
+#include "v6bl/zones/notify_sender.h"
+#include "v6bl/zones/zone_export.h"
 
 namespace v6bl::tools {
-void add_zones_commands(CLI::App&, int&) {}
+namespace {
+
+struct export_args {
+    std::string db;
+    std::string format = "zone";
+    std::string out;
+    std::string text_mode = "ldns-rdata";
+    zones::zone_config zone;
+    store::listing_policy policy;
+    std::int64_t now = 0;
+};
+
+// Flags shared with `serve` (same names, same meaning): zone identity and listing policy.
+void add_zone_flags(CLI::App& cmd, zones::zone_config& zone, store::listing_policy& policy) {
+    cmd.add_option("--zone", zone.zone, "zone name, e.g. dnsbl6.example.org")
+        ->capture_default_str();
+    cmd.add_option("--ns", zone.ns_names, "name server names (first is the SOA mname)")
+        ->capture_default_str();
+    cmd.add_option("--ns-address", zone.ns_addresses,
+                   "glue for an in-zone NS name: NAME=ADDRESS (repeatable)");
+    cmd.add_option("--soa-rname", zone.soa_rname, "SOA responsible mailbox")->capture_default_str();
+    cmd.add_option("--soa-refresh", zone.soa_refresh, "SOA refresh seconds")->capture_default_str();
+    cmd.add_option("--soa-retry", zone.soa_retry, "SOA retry seconds")->capture_default_str();
+    cmd.add_option("--soa-expire", zone.soa_expire, "SOA expire seconds")->capture_default_str();
+    cmd.add_option("--soa-minimum", zone.soa_minimum, "SOA minimum (negative TTL) seconds")
+        ->capture_default_str();
+    cmd.add_option("--soa-ttl", zone.soa_ttl, "TTL of the SOA record")->capture_default_str();
+    cmd.add_option("--ns-ttl", zone.ns_ttl, "TTL of the NS records")->capture_default_str();
+    cmd.add_option("--ttl", zone.listing_ttl, "TTL of listing A and TXT records")
+        ->capture_default_str();
+    cmd.add_option("--url-template", zone.url_template,
+                   "lookup URL in the TXT; {prefix} is replaced by the listed prefix")
+        ->capture_default_str();
+    cmd.add_option("--min-strength", policy.min_strength_milli,
+                   "minimum association strength to list, 0..1000")
+        ->check(CLI::Range(0, 1000))
+        ->capture_default_str();
+    cmd.add_option("--expiry", policy.expiry_seconds,
+                   "seconds without activity after which an inferred listing expires")
+        ->capture_default_str();
+    cmd.add_option("--manual-expiry", policy.manual_expiry_seconds,
+                   "expiry of manual listings in seconds, 0 = never")
+        ->capture_default_str();
+    cmd.add_option("--escalate-56", policy.escalate_56_after,
+                   "list a /56 once this many /64s inside it are listed, 0 = never")
+        ->capture_default_str();
+    cmd.add_option("--escalate-48", policy.escalate_48_after,
+                   "list a /48 once this many /64s inside it are listed, 0 = never")
+        ->capture_default_str();
+}
+
+std::string lower_zone(std::string z) {
+    while (!z.empty() && z.back() == '.') z.pop_back();
+    for (char& c : z) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return z;
+}
+
+int run_export(export_args& args) {
+    const auto format = zones::parse_export_format(args.format);
+    if (!format) {
+        std::fprintf(stderr, "v6bl export: unknown format '%s' (zone, rbldnsd, json)\n",
+                     args.format.c_str());
+        return 2;
+    }
+    args.zone.zone = lower_zone(args.zone.zone);
+    const auto mode = args.text_mode == "ldns-records" ? zones::zone_text_mode::ldns_records
+                                                       : zones::zone_text_mode::ldns_rdata;
+    const std::uint32_t now = args.now > 0 ? static_cast<std::uint32_t>(args.now)
+                                           : static_cast<std::uint32_t>(std::time(nullptr));
+    store::store_options options;
+    options.path = args.db;
+    options.create_if_missing = false;
+    const auto db = store::reputation_store::open_read_only(options);
+    zones::export_result result;
+    if (args.out.empty() || args.out == "-") {
+        std::setvbuf(stdout, nullptr, _IOFBF, 1 << 20);
+        result = zones::export_published(*db, args.zone, args.policy, now, *format, stdout, mode);
+        if (std::fflush(stdout) != 0) {
+            std::perror("v6bl export: stdout");
+            return 1;
+        }
+    } else {
+        zones::atomic_file file(args.out);
+        result =
+            zones::export_published(*db, args.zone, args.policy, now, *format, file.stream(), mode);
+        file.commit();
+    }
+    std::fprintf(stderr,
+                 "v6bl export: %s serial %u: %llu listings, %llu holes, %llu covering "
+                 "wildcards\n",
+                 args.out.empty() ? "stdout" : args.out.c_str(), result.serial,
+                 static_cast<unsigned long long>(result.tree.entries),
+                 static_cast<unsigned long long>(result.tree.holes),
+                 static_cast<unsigned long long>(result.tree.covering));
+    return 0;
+}
+
+struct notify_args {
+    std::string db;
+    zones::zone_config zone;
+    std::uint32_t serial = 0;
+    int timeout_ms = 2000;
+    int attempts = 3;
+};
+
+int run_notify(notify_args& args) {
+    args.zone.zone = lower_zone(args.zone.zone);
+    std::uint32_t serial = args.serial;
+    if (!args.db.empty()) {
+        store::store_options options;
+        options.path = args.db;
+        options.create_if_missing = false;
+        serial = store::reputation_store::open_read_only(options)->serial();
+    }
+    zones::notify_sender sender(args.zone);
+    int failures = 0;
+    for (const zones::notify_result& r : sender.send_all(serial, args.timeout_ms, args.attempts)) {
+        std::fprintf(stderr, "v6bl notify: %s serial %u: %s\n", r.target.c_str(), serial,
+                     r.acknowledged ? "acknowledged" : r.error.c_str());
+        if (!r.acknowledged) ++failures;
+    }
+    return failures == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+void add_zones_commands(CLI::App& app, int& exit_code) {
+    auto args = std::make_shared<export_args>();
+    CLI::App* exp = app.add_subcommand(
+        "export", "write the published listings as a zone file, rbldnsd data or JSON lines");
+    exp->add_option("--db", args->db, "database directory")->required();
+    exp->add_option("--format", args->format, "zone | rbldnsd | json")->capture_default_str();
+    exp->add_option("--out", args->out, "output file, written atomically (default stdout)");
+    exp->add_option("--now", args->now, "evaluate expiry at this unix time (default: now)");
+    exp->add_option("--text-mode", args->text_mode,
+                    "zone record rendering: ldns-rdata (fast) or ldns-records")
+        ->check(CLI::IsMember({"ldns-rdata", "ldns-records"}));
+    add_zone_flags(*exp, args->zone, args->policy);
+    exp->callback([args, &exit_code] { exit_code = run_export(*args); });
+
+    auto nargs = std::make_shared<notify_args>();
+    CLI::App* notify = app.add_subcommand(
+        "notify", "send a DNS NOTIFY (RFC 1996) for the zone to the configured secondaries");
+    notify->add_option("--db", nargs->db, "database directory (its serial is announced)");
+    notify->add_option("--serial", nargs->serial, "serial to announce when no --db is given");
+    notify->add_option("--zone", nargs->zone.zone, "zone name")->capture_default_str();
+    notify
+        ->add_option("--notify", nargs->zone.notify_targets,
+                     "secondary as ADDRESS[:PORT] or [IPV6]:PORT (repeatable)")
+        ->required();
+    notify->add_option("--tsig", nargs->zone.notify_tsig,
+                       "sign with NAME:ALGORITHM:BASE64SECRET (e.g. hmac-sha256)");
+    notify->add_option("--timeout-ms", nargs->timeout_ms, "wait per attempt")
+        ->capture_default_str();
+    notify->add_option("--attempts", nargs->attempts, "attempts per secondary")
+        ->capture_default_str();
+    notify->callback([nargs, &exit_code] { exit_code = run_notify(*nargs); });
+}
+
 }  // namespace v6bl::tools

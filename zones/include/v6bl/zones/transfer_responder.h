@@ -1,0 +1,80 @@
+// The zone transfer responder: AXFR (RFC 5936) and IXFR (RFC 1995) answers as a sequence of
+// DNS messages, from a consistent snapshot of the store, behind the transfer ACL and TSIG.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "v6bl/store/policy.h"
+#include "v6bl/store/store.h"
+#include "v6bl/zones/transfer_acl.h"
+#include "v6bl/zones/zone_config.h"
+
+namespace v6bl::zones {
+
+enum class transfer_outcome : std::uint8_t {
+    formerr,     // unreadable query: FORMERR (or nothing when even the header is short)
+    notimp,      // not a QUERY opcode
+    refused,     // not our zone, not a transfer type, or the ACL says no
+    notauth,     // TSIG with an unknown key or a bad signature (RFC 8945 5.2)
+    soa,         // a SOA query of the apex (answered, for stand-alone transfer servers)
+    up_to_date,  // IXFR with the client's serial >= ours: one message, our SOA
+    axfr,        // full zone
+    ixfr_full,   // IXFR answered with the full zone (RFC 1995 section 4)
+    aborted,     // emit threw (connection gone); the transfer stopped part way
+};
+
+struct transfer_result {
+    transfer_outcome outcome = transfer_outcome::refused;
+    std::uint32_t serial = 0;
+    std::uint64_t messages = 0;
+    std::uint64_t records = 0;
+};
+
+// Called once per response message, in order. Each is a complete DNS message without the
+// TCP length prefix. It may throw to abort the transfer (a closed connection).
+using transfer_emit = std::function<void(std::vector<std::uint8_t>)>;
+
+// The hook type `v6bl serve` calls for AXFR/IXFR over TCP.
+using transfer_hook = std::function<void(std::span<const std::uint8_t> query,
+                                         const sockaddr_storage& peer, transfer_emit emit)>;
+
+class transfer_responder {
+  public:
+    // `store` must outlive the responder. With `catch_up_each_transfer` (a RocksDB secondary
+    // opened with reputation_store::open_reader for the responder's own use), every transfer
+    // first replays the writer's commits. Transfers are serialised by an internal mutex so
+    // the serial and the records of one transfer come from the same state.
+    // Throws std::runtime_error on a bad ACL or zone config (start-up).
+    transfer_responder(zone_config config, store::listing_policy policy,
+                       store::reputation_store& store, bool catch_up_each_transfer);
+
+    // True for a QUERY of type AXFR or IXFR (cheap header check, no full parse).
+    static bool is_transfer_query(std::span<const std::uint8_t> query);
+
+    // Answers `query` from `peer`; `now` evaluates listing expiry (unix seconds).
+    transfer_result respond(std::span<const std::uint8_t> query, const sockaddr_storage& peer,
+                            std::uint32_t now, const transfer_emit& emit);
+
+    // An adapter to the server's hook type, using the wall clock. The responder must outlive
+    // the hook.
+    transfer_hook as_hook();
+
+    // Upper bound of one message's size before TSIG; messages are filled up to it.
+    static constexpr std::size_t message_budget = 60000;
+
+  private:
+    zone_config config_;
+    store::listing_policy policy_;
+    store::reputation_store& store_;
+    bool catch_up_;
+    transfer_acl acl_;
+    std::mutex mutex_;
+};
+
+}  // namespace v6bl::zones

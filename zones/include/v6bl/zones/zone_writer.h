@@ -1,0 +1,37 @@
+// The RFC 1035 master-file writer of the exported zone (NSD, Knot and BIND load it).
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+
+#include "v6bl/zones/zone_config.h"
+#include "v6bl/zones/zone_tree.h"
+
+namespace v6bl::zones {
+
+// How record lines are produced. Both give the same file (tests compare them):
+// - ldns_records: every record built as an ldns_rr and printed with ldns_rr_print;
+// - ldns_rdata: owner, TTL, class and type printed directly, TXT rdata rendered by ldns
+//   (ldns_rdf2str, escaping included) once per distinct text. The default: see
+//   docs/zones.md for the measurements behind it.
+enum class zone_text_mode : std::uint8_t { ldns_records, ldns_rdata };
+
+class zone_file_writer {
+  public:
+    zone_file_writer(std::FILE* out, const zone_config& config,
+                     zone_text_mode mode = zone_text_mode::ldns_rdata);
+    ~zone_file_writer();
+    zone_file_writer(const zone_file_writer&) = delete;
+    zone_file_writer& operator=(const zone_file_writer&) = delete;
+
+    // The SOA and NS records, written with ldns; first in the file.
+    void write_apex(std::uint32_t serial);
+    void write(const zone_record& r);
+
+  private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace v6bl::zones

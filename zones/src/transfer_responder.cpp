@@ -1,0 +1,177 @@
+// The zone transfer responder: AXFR and IXFR answers as message sequences (see header).
+#include "v6bl/zones/transfer_responder.h"
+
+#include <ctime>
+#include <exception>
+
+#include "message_stream.h"
+#include "record_rrs.h"
+#include "v6bl/zones/serial_arith.h"
+#include "v6bl/zones/zone_tree.h"
+
+namespace v6bl::zones {
+namespace {
+
+constexpr std::uint16_t type_soa = 6;
+constexpr std::uint16_t type_ixfr = 251;
+constexpr std::uint16_t type_axfr = 252;
+
+// An error answer from the header alone, for queries ldns cannot parse.
+void emit_header_error(std::span<const std::uint8_t> query, std::uint8_t rcode,
+                       const transfer_emit& emit) {
+    if (query.size() < 12) return;
+    std::vector<std::uint8_t> out(query.begin(), query.begin() + 12);
+    out[2] = static_cast<std::uint8_t>((out[2] & 0x78) | 0x80);  // QR, keep opcode
+    out[3] = rcode;
+    for (std::size_t i = 4; i < 12; ++i) out[i] = 0;
+    emit(std::move(out));
+}
+
+}  // namespace
+
+transfer_responder::transfer_responder(zone_config config, store::listing_policy policy,
+                                       store::reputation_store& store, bool catch_up_each_transfer)
+    : config_(std::move(config)),
+      policy_(policy),
+      store_(store),
+      catch_up_(catch_up_each_transfer),
+      acl_(config_) {
+    make_soa_rr(config_, 0);  // validates the names now rather than per transfer
+    make_glue_rrs(config_);
+}
+
+bool transfer_responder::is_transfer_query(std::span<const std::uint8_t> query) {
+    if (query.size() < 12 + 5) return false;
+    if ((query[2] & 0x80) != 0 || ((query[2] >> 3) & 0x0f) != 0) return false;
+    if (query[4] != 0 || query[5] != 1) return false;
+    std::size_t i = 12;
+    while (i < query.size() && query[i] != 0) {
+        if ((query[i] & 0xc0) != 0) return false;
+        i += static_cast<std::size_t>(query[i]) + 1;
+    }
+    if (i + 4 >= query.size()) return false;
+    const std::uint16_t qtype = static_cast<std::uint16_t>((query[i + 1] << 8) | query[i + 2]);
+    return qtype == type_axfr || qtype == type_ixfr;
+}
+
+transfer_result transfer_responder::respond(std::span<const std::uint8_t> query,
+                                            const sockaddr_storage& peer, std::uint32_t now,
+                                            const transfer_emit& emit) {
+    transfer_result result;
+    ldns_pkt* parsed = nullptr;
+    if (ldns_wire2pkt(&parsed, query.data(), query.size()) != LDNS_STATUS_OK || !parsed) {
+        result.outcome = transfer_outcome::formerr;
+        emit_header_error(query, LDNS_RCODE_FORMERR, emit);
+        return result;
+    }
+    ldns_pkt_ptr pkt(parsed);
+
+    auto answer_error = [&](ldns_pkt_rcode rcode, transfer_outcome outcome,
+                            const tsig_key* key = nullptr, const ldns_rdf* mac = nullptr) {
+        message_stream stream(pkt.get(), key, mac, message_budget, emit);
+        stream.finish(rcode);
+        result.outcome = outcome;
+        result.messages = stream.messages();
+        return result;
+    };
+
+    if (ldns_pkt_qr(pkt.get())) {
+        result.outcome = transfer_outcome::formerr;
+        return result;  // a response sent to us: never answer (no loops)
+    }
+    if (ldns_pkt_get_opcode(pkt.get()) != LDNS_PACKET_QUERY) {
+        return answer_error(LDNS_RCODE_NOTIMPL, transfer_outcome::notimp);
+    }
+    if (ldns_pkt_qdcount(pkt.get()) != 1) {
+        return answer_error(LDNS_RCODE_FORMERR, transfer_outcome::formerr);
+    }
+    const ldns_rr* question = ldns_rr_list_rr(ldns_pkt_question(pkt.get()), 0);
+    const ldns_rr_type qtype = ldns_rr_get_type(question);
+    const ldns_rdf_ptr zone_name(ldns_dname_new_frm_str(absolute_name(config_.zone).c_str()));
+    if (ldns_rr_get_class(question) != LDNS_RR_CLASS_IN ||
+        ldns_dname_compare(ldns_rr_owner(question), zone_name.get()) != 0 ||
+        (qtype != type_axfr && qtype != type_ixfr && qtype != type_soa)) {
+        return answer_error(LDNS_RCODE_REFUSED, transfer_outcome::refused);
+    }
+
+    // TSIG first: a signed query with an unknown key or a bad MAC gets NOTAUTH, unsigned.
+    const tsig_key* key = nullptr;
+    ldns_rdf_ptr query_mac;
+    if (const ldns_rr* tsig = ldns_pkt_tsig(pkt.get())) {
+        char* key_name = ldns_rdf2str(ldns_rr_owner(tsig));
+        key = acl_.find_key(key_name ? key_name : "");
+        LDNS_FREE(key_name);
+        if (!key || !ldns_pkt_tsig_verify(pkt.get(), query.data(), query.size(), key->name.c_str(),
+                                          key->secret.c_str(), nullptr)) {
+            return answer_error(LDNS_RCODE_NOTAUTH, transfer_outcome::notauth);
+        }
+        query_mac.reset(ldns_rdf_clone(ldns_rr_rdf(tsig, 3)));
+    }
+    const bool source_ok = acl_.source_allowed(peer);
+    const bool allowed =
+        acl_.require_tsig() ? key && (source_ok || !acl_.has_sources()) : (source_ok || key);
+    if (!allowed) {
+        return answer_error(LDNS_RCODE_REFUSED, transfer_outcome::refused, key, query_mac.get());
+    }
+
+    std::optional<std::uint32_t> client_serial;
+    if (qtype == type_ixfr) {
+        const ldns_rr_list* authority = ldns_pkt_authority(pkt.get());
+        const ldns_rr* soa =
+            ldns_rr_list_rr_count(authority) == 1 ? ldns_rr_list_rr(authority, 0) : nullptr;
+        if (!soa || ldns_rr_get_type(soa) != LDNS_RR_TYPE_SOA || ldns_rr_rd_count(soa) < 3) {
+            return answer_error(LDNS_RCODE_FORMERR, transfer_outcome::formerr, key,
+                                query_mac.get());
+        }
+        client_serial = ldns_rdf2native_int32(ldns_rr_rdf(soa, 2));
+    }
+
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (catch_up_) store_.catch_up();
+    result.serial = store_.serial();
+    message_stream stream(pkt.get(), key, query_mac.get(), message_budget, emit);
+    try {
+        if (qtype == type_soa || (client_serial && !serial_newer(result.serial, *client_serial))) {
+            // RFC 1995 2: a client as new as we are gets our SOA alone.
+            stream.add(make_soa_rr(config_, result.serial));
+            stream.finish();
+            result.outcome =
+                qtype == type_soa ? transfer_outcome::soa : transfer_outcome::up_to_date;
+        } else {
+            // AXFR, and IXFR answered in full (RFC 1995 4): the store keeps which prefixes
+            // changed, not their old records, so no difference sequence can be built
+            // (docs/zones.md "IXFR").
+            stream.add(make_soa_rr(config_, result.serial));
+            for (ldns_rr_ptr& ns : make_ns_rrs(config_)) stream.add(std::move(ns));
+            for (ldns_rr_ptr& glue : make_glue_rrs(config_)) stream.add(std::move(glue));
+            const record_rr_builder builder(config_);
+            std::vector<ldns_rr_ptr> rrs;
+            zone_tree_builder tree(store_.published_holes(), config_.url_template,
+                                   [&](const zone_record& r) {
+                                       rrs.clear();
+                                       builder.append(r, rrs);
+                                       for (ldns_rr_ptr& rr : rrs) stream.add(std::move(rr));
+                                   });
+            store_.for_each_published(policy_, now,
+                                      [&](const store::listing_entry& e) { tree.add_entry(e); });
+            tree.finish();
+            stream.add(make_soa_rr(config_, result.serial));
+            stream.finish();
+            result.outcome = client_serial ? transfer_outcome::ixfr_full : transfer_outcome::axfr;
+        }
+    } catch (const std::exception&) {
+        result.outcome = transfer_outcome::aborted;
+    }
+    result.messages = stream.messages();
+    result.records = stream.records();
+    return result;
+}
+
+transfer_hook transfer_responder::as_hook() {
+    return [this](std::span<const std::uint8_t> query, const sockaddr_storage& peer,
+                  transfer_emit emit) {
+        respond(query, peer, static_cast<std::uint32_t>(std::time(nullptr)), emit);
+    };
+}
+
+}  // namespace v6bl::zones
