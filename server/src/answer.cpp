@@ -1,0 +1,348 @@
+// The answer pipeline: parse -> resolve -> write, one pure function over bytes and a view.
+#include "v6bl/server/answer.h"
+
+#include <algorithm>
+#include <string>
+
+#include "name_resolver.h"
+#include "query_parser.h"
+#include "wire_buffer.h"
+
+namespace v6bl::server {
+namespace {
+
+constexpr std::uint8_t flag_qr = 0x80;
+constexpr std::uint8_t flag_aa = 0x04;
+constexpr std::uint8_t flag_tc = 0x02;
+constexpr std::uint8_t flag_rd = 0x01;
+constexpr std::uint8_t flag_cd = 0x10;  // in header byte 3
+
+// The sections an answer is made of, decided before anything is written.
+enum class answer_rrs : std::uint8_t { none, a, txt, soa, ns };
+
+struct answer_plan {
+    std::uint8_t rcode = dns::rcode_noerror;
+    bool aa = true;
+    answer_rrs answer = answer_rrs::none;
+    bool authority_ns = false;   // positive answers carry the zone's NS (as NSD does)
+    bool authority_soa = false;  // negative answers carry the SOA with the negative TTL
+    bool ext_badvers = false;
+};
+
+class response_builder {
+  public:
+    response_builder(std::span<std::uint8_t> out, std::size_t limit, const parsed_query& q,
+                     std::span<const std::uint8_t> query, const answer_zone& zone,
+                     std::uint32_t serial, std::size_t zone_offset)
+        : w_(out, limit),
+          q_(q),
+          query_(query),
+          zone_(zone),
+          serial_(serial),
+          zone_ptr_(static_cast<std::uint16_t>(0xc000 | (dns::header_size + zone_offset))) {}
+
+    // Header with zero counts; counts are patched as records go in.
+    void header(std::uint8_t rcode, bool aa, bool tc, bool with_question) {
+        w_.u16(q_.id);
+        std::uint8_t f1 =
+            static_cast<std::uint8_t>(flag_qr | (q_.opcode << 3) | (q_.flags1 & flag_rd));
+        if (aa) f1 |= flag_aa;
+        if (tc) f1 |= flag_tc;
+        w_.u8(f1);
+        w_.u8(static_cast<std::uint8_t>((q_.flags2 & flag_cd) | (rcode & 0x0f)));
+        w_.u16(with_question ? 1 : 0);
+        w_.u16(0);
+        w_.u16(0);
+        w_.u16(0);
+        if (with_question)
+            w_.bytes(query_.data() + dns::header_size, q_.question_end - dns::header_size);
+    }
+
+    void a_record(std::uint32_t ttl, std::uint8_t code) {
+        rr_head(0xc000 | dns::header_size, dns::type_a, ttl);
+        w_.u16(4);
+        const std::uint8_t addr[4] = {127, 0, 0, code};
+        w_.bytes(addr, 4);
+    }
+    void txt_record(std::uint16_t owner, std::uint32_t ttl, const std::string& text) {
+        const std::size_t len = std::min<std::size_t>(text.size(), 255);
+        rr_head(owner, dns::type_txt, ttl);
+        w_.u16(static_cast<std::uint16_t>(len + 1));
+        w_.u8(static_cast<std::uint8_t>(len));
+        w_.bytes(reinterpret_cast<const std::uint8_t*>(text.data()), len);
+    }
+    void soa_record(std::uint32_t ttl) {
+        const auto& c = zone_.config();
+        rr_head(zone_ptr_, dns::type_soa, ttl);
+        const std::size_t rdlen_at = w_.pos();
+        w_.u16(0);
+        const std::size_t start = w_.pos();
+        name(zone_.soa_mname());
+        name(zone_.soa_rname());
+        w_.u32(serial_);
+        w_.u32(c.soa_refresh);
+        w_.u32(c.soa_retry);
+        w_.u32(c.soa_expire);
+        w_.u32(c.soa_minimum);
+        w_.patch_u16(rdlen_at, static_cast<std::uint16_t>(w_.pos() - start));
+    }
+    void ns_records() {
+        for (const auto& ns : zone_.ns_names()) {
+            rr_head(zone_ptr_, dns::type_ns, zone_.config().ns_ttl);
+            const std::size_t rdlen_at = w_.pos();
+            w_.u16(0);
+            const std::size_t start = w_.pos();
+            name(ns);
+            w_.patch_u16(rdlen_at, static_cast<std::uint16_t>(w_.pos() - start));
+        }
+    }
+    void opt_record(bool badvers) {
+        w_.u8(0);
+        w_.u16(dns::type_opt);
+        w_.u16(std::max<std::uint16_t>(zone_.config().edns_udp_size, 512));
+        std::uint32_t ttl = badvers ? (1u << 24) : 0u;  // BADVERS = 16: upper 8 bits of 12
+        if (q_.opt_do) ttl |= 0x8000u;
+        w_.u32(ttl);
+        w_.u16(0);
+        ++count_;
+    }
+
+    // Ends a section: writes its count at `index` (0 = answer, 1 = authority, 2 = additional).
+    void end_section(int index) {
+        w_.patch_u16(6 + 2 * static_cast<std::size_t>(index), static_cast<std::uint16_t>(count_));
+        count_ = 0;
+    }
+
+    wire_writer& writer() { return w_; }
+
+  private:
+    void rr_head(std::uint16_t owner_ptr, std::uint16_t type, std::uint32_t ttl) {
+        w_.u16(owner_ptr);
+        w_.u16(type);
+        w_.u16(dns::class_in);
+        w_.u32(ttl);
+        ++count_;
+    }
+    void name(const answer_zone::name_wire& n) {
+        w_.bytes(n.labels.data(), n.labels.size());
+        if (n.under_zone)
+            w_.u16(zone_ptr_);
+        else
+            w_.u8(0);
+    }
+
+    wire_writer w_;
+    const parsed_query& q_;
+    std::span<const std::uint8_t> query_;
+    const answer_zone& zone_;
+    std::uint32_t serial_;
+    std::uint16_t zone_ptr_;
+    std::size_t count_ = 0;
+};
+
+// NSD's choices for the exported zone: ANY gets the node's first RRset only (RFC 8482), with
+// no authority; A/TXT/SOA answers carry the NS RRset in authority; NS at the apex does not.
+answer_plan plan_for(const resolved_name& n, std::uint16_t qtype) {
+    answer_plan p;
+    const bool any = qtype == dns::type_any;
+    switch (n.kind) {
+        case name_kind::outside:
+            p.rcode = dns::rcode_refused;
+            p.aa = false;
+            break;
+        case name_kind::apex:
+            if (qtype == dns::type_soa || any) {
+                p.answer = answer_rrs::soa;
+                p.authority_ns = !any;
+            } else if (qtype == dns::type_ns) {
+                p.answer = answer_rrs::ns;
+            } else {
+                p.authority_soa = true;
+            }
+            break;
+        case name_kind::listed:
+            if (qtype == dns::type_a || any) {
+                p.answer = answer_rrs::a;
+                p.authority_ns = !any;
+            } else if (qtype == dns::type_txt) {
+                p.answer = answer_rrs::txt;
+                p.authority_ns = true;
+            } else {
+                p.authority_soa = true;
+            }
+            break;
+        case name_kind::hole:
+            if (qtype == dns::type_txt || any) {
+                p.answer = answer_rrs::txt;
+                p.authority_ns = !any;
+            } else {
+                p.authority_soa = true;
+            }
+            break;
+        case name_kind::node:
+            p.authority_soa = true;
+            break;
+        case name_kind::nxdomain:
+            p.rcode = dns::rcode_nxdomain;
+            p.authority_soa = true;
+            break;
+    }
+    return p;
+}
+
+answer_outcome outcome_of(name_kind k) {
+    switch (k) {
+        case name_kind::outside:
+            return answer_outcome::refused;
+        case name_kind::apex:
+            return answer_outcome::apex;
+        case name_kind::listed:
+            return answer_outcome::listed;
+        case name_kind::node:
+            return answer_outcome::node;
+        case name_kind::hole:
+            return answer_outcome::hole;
+        case name_kind::nxdomain:
+            return answer_outcome::nxdomain;
+    }
+    return answer_outcome::refused;
+}
+
+std::size_t udp_limit(const parsed_query& q, const answer_zone& zone) {
+    if (!q.has_opt) return dns::classic_udp_size;
+    const std::size_t ours =
+        std::max<std::size_t>(zone.config().edns_udp_size, dns::classic_udp_size);
+    const std::size_t theirs = std::max<std::size_t>(q.opt_udp_size, dns::classic_udp_size);
+    return std::min(ours, theirs);
+}
+
+// A header-only reply (FORMERR, NOTIMP): the question may not be trustworthy, so none is echoed.
+answer_result header_only(std::span<std::uint8_t> out, const parsed_query& q, std::uint8_t rcode,
+                          answer_outcome outcome) {
+    answer_result res;
+    res.outcome = outcome;
+    res.rcode = rcode;
+    if (out.size() < dns::header_size) return res;
+    wire_writer w(out, out.size());
+    w.u16(q.id);
+    w.u8(static_cast<std::uint8_t>(flag_qr | (q.flags1 & 0x78) | (q.flags1 & flag_rd)));
+    w.u8(static_cast<std::uint8_t>((q.flags2 & flag_cd) | rcode));
+    for (int i = 0; i < 4; ++i) w.u16(0);
+    res.size = w.pos();
+    return res;
+}
+
+}  // namespace
+
+answer_result answer_query(std::span<const std::uint8_t> query, std::span<std::uint8_t> out,
+                           const answer_context& ctx) {
+    answer_result res;
+    if (ctx.zone == nullptr) return res;
+    parsed_query q;
+    switch (parse_query(query, q)) {
+        case parse_status::drop:
+            return res;
+        case parse_status::formerr:
+            return header_only(out, q, dns::rcode_formerr, answer_outcome::formerr);
+        case parse_status::notimp:
+            return header_only(out, q, dns::rcode_notimp, answer_outcome::notimp);
+        case parse_status::ok:
+            break;
+    }
+    res.qtype = q.qtype;
+    const answer_zone& zone = *ctx.zone;
+    const std::size_t limit = ctx.transport == transport_kind::udp
+                                  ? std::min(udp_limit(q, zone), out.size())
+                                  : std::min(dns::max_message_size, out.size());
+    const std::uint32_t serial = ctx.view ? ctx.view->serial() : 0;
+
+    resolved_name n;
+    answer_plan plan;
+    if (q.has_opt && q.opt_version != 0) {
+        plan.rcode = 0;
+        plan.aa = false;
+        plan.ext_badvers = true;
+        res.outcome = answer_outcome::badvers;
+    } else {
+        n = resolve_name(q, zone, ctx.view, ctx.now);
+        if (q.qclass != dns::class_in) n.kind = name_kind::outside;
+        res.outcome = outcome_of(n.kind);
+        const bool transfer = q.qtype == dns::type_axfr || q.qtype == dns::type_ixfr;
+        if (transfer && n.kind != name_kind::outside) {
+            if (n.kind == name_kind::apex && ctx.transport == transport_kind::tcp) {
+                res.outcome = answer_outcome::transfer;
+                return res;
+            }
+            if (n.kind == name_kind::apex && q.qtype == dns::type_ixfr) {
+                // RFC 1995 4: over UDP, the current SOA alone tells the client to use TCP.
+                plan.answer = answer_rrs::soa;
+            } else {
+                plan.rcode = dns::rcode_refused;
+                plan.aa = false;
+                res.outcome = answer_outcome::refused;
+            }
+        } else {
+            plan = plan_for(n, q.qtype);
+        }
+        if (n.kind == name_kind::listed) res.code = static_cast<std::uint8_t>(n.entry.code);
+    }
+
+    const auto& cfg = zone.config();
+    // Returns the size written, or 0 when it did not fit.
+    const auto build = [&](const answer_plan& p) -> std::size_t {
+        response_builder b(out, limit, q, query, zone, serial, n.zone_offset);
+        b.header(p.rcode, p.aa, false, true);
+        switch (p.answer) {
+            case answer_rrs::none:
+                break;
+            case answer_rrs::a:
+                b.a_record(cfg.listing_ttl, static_cast<std::uint8_t>(n.entry.code));
+                break;
+            case answer_rrs::txt:
+                if (n.kind == name_kind::hole)
+                    b.txt_record(0xc000 | dns::header_size, cfg.listing_ttl,
+                                 store::hole_txt(n.entry.where));
+                else if (n.ipv4_test_point)
+                    b.txt_record(0xc000 | dns::header_size, cfg.listing_ttl, zone.ipv4_test_txt());
+                else
+                    b.txt_record(0xc000 | dns::header_size, cfg.listing_ttl,
+                                 store::listing_txt(n.entry, cfg.url_template));
+                break;
+            case answer_rrs::soa:
+                b.soa_record(cfg.soa_ttl);
+                break;
+            case answer_rrs::ns:
+                b.ns_records();
+                break;
+        }
+        b.end_section(0);
+        if (p.authority_ns) b.ns_records();
+        if (p.authority_soa) b.soa_record(std::min(cfg.soa_ttl, cfg.soa_minimum));
+        b.end_section(1);
+        if (q.has_opt) b.opt_record(p.ext_badvers);
+        b.end_section(2);
+        return b.writer().overflow() ? 0 : b.writer().pos();
+    };
+    std::size_t size = build(plan);
+    if (size == 0 && plan.authority_ns) {
+        // The NS RRset in authority is optional data (RFC 2181 9): leave it out first.
+        plan.authority_ns = false;
+        size = build(plan);
+    }
+    if (size == 0) {
+        // Too large for the client's UDP size: TC=1 with the question only (RFC 2181 9).
+        response_builder t(out, limit, q, query, zone, serial, n.zone_offset);
+        t.header(plan.rcode, plan.aa, true, true);
+        if (q.has_opt) t.opt_record(plan.ext_badvers);
+        t.end_section(2);
+        if (t.writer().overflow()) return res;  // out smaller than the question: drop
+        res.size = t.writer().pos();
+        res.truncated = true;
+    } else {
+        res.size = size;
+    }
+    res.rcode = plan.rcode;
+    return res;
+}
+
+}  // namespace v6bl::server

@@ -1,0 +1,73 @@
+// The query parser: header, question and EDNS OPT of an untrusted DNS query, every length checked.
+#include "query_parser.h"
+
+#include "v6bl/server/answer.h"
+#include "wire_buffer.h"
+
+namespace v6bl::server {
+
+parse_status parse_query(std::span<const std::uint8_t> packet, parsed_query& q) {
+    if (packet.size() < dns::header_size) return parse_status::drop;
+    wire_reader r(packet);
+    q.id = r.u16();
+    q.flags1 = r.u8();
+    q.flags2 = r.u8();
+    if (q.flags1 & 0x80) return parse_status::drop;
+    q.opcode = static_cast<std::uint8_t>((q.flags1 >> 3) & 0x0f);
+    const std::uint16_t qdcount = r.u16();
+    const std::uint16_t ancount = r.u16();
+    const std::uint16_t nscount = r.u16();
+    const std::uint16_t arcount = r.u16();
+    if (q.opcode != 0) return parse_status::notimp;
+    if (qdcount != 1 || ancount != 0 || nscount != 0) return parse_status::formerr;
+
+    // Question name: no compression (nothing precedes it to point at), lower-cased copy.
+    q.qname_size = 0;
+    q.labels = 0;
+    for (;;) {
+        const std::uint8_t len = r.u8();
+        if (r.failed()) return parse_status::formerr;
+        if (len == 0) {
+            q.qname[q.qname_size++] = 0;
+            break;
+        }
+        if (len > 63) return parse_status::formerr;
+        if (q.qname_size + 1u + len + 1u > dns::max_name_size) return parse_status::formerr;
+        if (len > r.remaining()) return parse_status::formerr;
+        q.label_at[q.labels++] = static_cast<std::uint8_t>(q.qname_size);
+        q.qname[q.qname_size++] = len;
+        const std::uint8_t* src = packet.data() + r.pos();
+        for (std::size_t i = 0; i < len; ++i) {
+            const std::uint8_t c = src[i];
+            q.qname[q.qname_size++] =
+                (c >= 'A' && c <= 'Z') ? static_cast<std::uint8_t>(c + 32) : c;
+        }
+        r.skip(len);
+    }
+    q.qtype = r.u16();
+    q.qclass = r.u16();
+    if (r.failed()) return parse_status::formerr;
+    q.question_end = r.pos();
+
+    // Additional section: a query may carry one OPT (owner root) and nothing else we
+    // support (no TSIG), so anything else is refused as malformed rather than half-read.
+    q.has_opt = false;
+    if (arcount > 1) return parse_status::formerr;
+    if (arcount == 1) {
+        const std::uint8_t root = r.u8();
+        const std::uint16_t type = r.u16();
+        const std::uint16_t klass = r.u16();
+        const std::uint32_t ttl = r.u32();
+        const std::uint16_t rdlen = r.u16();
+        if (r.failed() || root != 0 || type != dns::type_opt || !r.skip(rdlen))
+            return parse_status::formerr;
+        q.has_opt = true;
+        q.opt_udp_size = klass;
+        q.opt_version = static_cast<std::uint8_t>(ttl >> 16);
+        q.opt_do = (ttl & 0x8000u) != 0;
+    }
+    if (r.remaining() != 0) return parse_status::formerr;  // trailing garbage
+    return parse_status::ok;
+}
+
+}  // namespace v6bl::server

@@ -1,0 +1,198 @@
+// The hand-written query parser held equal to ldns (ldns_wire2pkt) on valid and random input,
+// and every response of the core readable by ldns.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <random>
+#include <string>
+
+#include "dns_text.h"
+#include "query_parser.h"
+#include "v6bl/server/answer.h"
+#include "v6bl/store/listing_view.h"
+
+// ldns last: its headers define macros (false, true) that break <optional>.
+#include <ldns/ldns.h>
+
+using namespace v6bl;
+using namespace v6bl::server;
+
+namespace {
+
+std::string our_name_text(const parsed_query& q) {
+    std::string out;
+    for (std::size_t i = 0; i < q.labels; ++i) {
+        const std::size_t at = q.label_at[i];
+        for (std::size_t k = 0; k < q.qname[at]; ++k) {
+            const unsigned char c = q.qname[at + 1 + k];
+            if (c == '.' || c == '\\' || c == '(' || c == ')' || c == ';' || c == '"' || c == '@' ||
+                c == '$') {
+                out += '\\';
+                out += static_cast<char>(c);
+            } else if (c < 0x21 || c > 0x7e) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\%03u", c);
+                out += buf;
+            } else {
+                out += static_cast<char>(c);
+            }
+        }
+        out += '.';
+    }
+    return out.empty() ? "." : out;
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+struct comparison {
+    bool ours_ok = false;
+    bool ldns_ok = false;
+    std::string mismatch;
+};
+
+comparison compare(const std::vector<std::uint8_t>& wire) {
+    comparison c;
+    parsed_query q;
+    c.ours_ok = parse_query(wire, q) == parse_status::ok;
+    ldns_pkt* pkt = nullptr;
+    c.ldns_ok = ldns_wire2pkt(&pkt, wire.data(), wire.size()) == LDNS_STATUS_OK;
+    if (c.ours_ok && c.ldns_ok) {
+        const ldns_rr_list* qs = ldns_pkt_question(pkt);
+        if (ldns_pkt_qdcount(pkt) != 1 || ldns_rr_list_rr_count(qs) != 1) {
+            c.mismatch = "question count";
+        } else {
+            const ldns_rr* rr = ldns_rr_list_rr(qs, 0);
+            // Names compared in lower-cased wire form (text would differ only in escapes).
+            const ldns_rdf* owner = ldns_rr_owner(rr);
+            std::string theirs(reinterpret_cast<const char*>(ldns_rdf_data(owner)),
+                               ldns_rdf_size(owner));
+            theirs = lower(theirs);
+            const std::string ours(reinterpret_cast<const char*>(q.qname.data()), q.qname_size);
+            if (theirs != ours) c.mismatch = "name " + our_name_text(q) + " differs";
+            if (ldns_rr_get_type(rr) != q.qtype) c.mismatch += " qtype";
+            if (ldns_rr_get_class(rr) != q.qclass) c.mismatch += " qclass";
+            if (static_cast<bool>(ldns_pkt_edns(pkt)) != q.has_opt &&
+                (q.has_opt || ldns_pkt_edns(pkt)))
+                c.mismatch += " edns";
+            if (q.has_opt) {
+                if (ldns_pkt_edns_udp_size(pkt) != q.opt_udp_size) c.mismatch += " udp size";
+                if (ldns_pkt_edns_version(pkt) != q.opt_version) c.mismatch += " version";
+                if (static_cast<bool>(ldns_pkt_edns_do(pkt)) != q.opt_do) c.mismatch += " do";
+            }
+            if (ldns_pkt_id(pkt) != q.id) c.mismatch += " id";
+        }
+    }
+    if (c.ours_ok && !c.ldns_ok) c.mismatch = "we accept what ldns rejects";
+    ldns_pkt_free(pkt);
+    return c;
+}
+
+std::vector<std::vector<std::uint8_t>> seed_queries() {
+    using test::make_query;
+    test::query_options plain, edns, dnssec;
+    edns.edns = true;
+    dnssec.edns = dnssec.dnssec_ok = true;
+    dnssec.bufsize = 4096;
+    return {
+        make_query(
+            "1.2.3.4.5.6.7.8.9.a.b.c.d.e.f.0.1.2.3.4.5.6.7.8.9.a.b.c.d.e.f.0.dnsbl6.example.org.",
+            "A", plain),
+        make_query("2.0.0.127.dnsbl6.Example.org.", "TXT", edns),
+        make_query("dnsbl6.example.org.", "SOA", dnssec),
+        make_query("x.y.z.", "ANY", plain),
+        make_query(".", "NS", edns),
+    };
+}
+
+}  // namespace
+
+TEST_CASE("parser agrees with ldns on well-formed queries", "[server][parser]") {
+    for (const auto& wire : seed_queries()) {
+        const comparison c = compare(wire);
+        INFO(c.mismatch);
+        CHECK(c.ours_ok);
+        CHECK(c.ldns_ok);
+        CHECK(c.mismatch.empty());
+    }
+}
+
+TEST_CASE("parser never accepts what ldns rejects, and agrees when both accept",
+          "[server][parser]") {
+    std::mt19937_64 rng(20261124);
+    const auto seeds = seed_queries();
+    int both_ok = 0, rejected = 0;
+    for (int i = 0; i < 200000; ++i) {
+        std::vector<std::uint8_t> w = seeds[rng() % seeds.size()];
+        const int mutations = 1 + static_cast<int>(rng() % 4);
+        for (int m = 0; m < mutations; ++m) {
+            switch (rng() % 6) {
+                case 0:
+                    if (!w.empty())
+                        w[rng() % w.size()] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
+                    break;
+                case 1:
+                    if (!w.empty()) w[rng() % w.size()] = static_cast<std::uint8_t>(rng());
+                    break;
+                case 2:
+                    if (!w.empty()) w.resize(rng() % w.size());
+                    break;
+                case 3:
+                    w.insert(w.begin() + static_cast<long>(rng() % (w.size() + 1)),
+                             static_cast<std::uint8_t>(rng()));
+                    break;
+                case 4:
+                    if (w.size() > 12) w[4 + rng() % 8] = static_cast<std::uint8_t>(rng() % 3);
+                    break;
+                case 5:
+                    for (int k = 0; k < 11; ++k) w.push_back(static_cast<std::uint8_t>(rng()));
+                    break;
+            }
+        }
+        const comparison c = compare(w);
+        if (!c.mismatch.empty()) {
+            std::string hex;
+            for (auto b : w) {
+                char buf[4];
+                std::snprintf(buf, sizeof buf, "%02x", b);
+                hex += buf;
+            }
+            FAIL("input " << hex << ": " << c.mismatch);
+        }
+        both_ok += c.ours_ok && c.ldns_ok;
+        rejected += !c.ours_ok;
+    }
+    CHECK(both_ok > 1000);   // the mutations leave many valid queries
+    CHECK(rejected > 1000);  // and break many
+}
+
+TEST_CASE("every response of the core is a message ldns reads, for random input",
+          "[server][parser]") {
+    std::vector<store::listing_entry> entries;
+    store::listing_entry e;
+    e.where = *store::parse_prefix("2001:db8:1:2::/64");
+    e.code = store::reason_code::associated;
+    entries.push_back(e);
+    entries.push_back(store::rfc5782_test_entry());
+    auto view = store::listing_view::build(entries, {}, 3);
+    const answer_zone zone(zones::zone_config{});
+    std::mt19937_64 rng(7);
+    const auto seeds = seed_queries();
+    std::vector<std::uint8_t> out(dns::max_message_size);
+    for (int i = 0; i < 50000; ++i) {
+        std::vector<std::uint8_t> w = seeds[rng() % seeds.size()];
+        if (i % 2) w[rng() % w.size()] = static_cast<std::uint8_t>(rng());
+        if (i % 3 == 0) w.resize(rng() % (w.size() + 1));
+        answer_context ctx{view.get(), &zone, 1790000000,
+                           i % 5 ? transport_kind::udp : transport_kind::tcp};
+        const answer_result r = answer_query(w, out, ctx);
+        if (r.size == 0) continue;
+        REQUIRE(r.size <= (ctx.transport == transport_kind::udp ? 1232u : 65535u));
+        ldns_pkt* pkt = nullptr;
+        const bool ok = ldns_wire2pkt(&pkt, out.data(), r.size) == LDNS_STATUS_OK;
+        ldns_pkt_free(pkt);
+        REQUIRE(ok);
+    }
+}
