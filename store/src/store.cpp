@@ -173,6 +173,12 @@ struct reputation_store::impl {
     std::uint32_t serial = 0;  // writer's cached serial
 
     ~impl() {
+        // Flush on a clean close so that the data lives in table files, not only in the
+        // WAL: restarts replay nothing and other tools see every committed record.
+        if (db && how == mode::writer) {
+            rocksdb::FlushOptions fo;
+            db->Flush(fo, cf);
+        }
         for (auto* h : cf)
             if (h && db) db->DestroyColumnFamilyHandle(h);
         if (db) db->Close();

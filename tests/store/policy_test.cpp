@@ -1,0 +1,111 @@
+// The listing policy: strength threshold, expiry, manual listings, nibble expansion, TXT.
+#include <catch2/catch.hpp>
+
+#include "v6bl/store/listing.h"
+
+using namespace v6bl::store;
+
+TEST_CASE("inferred records are listed only when strong and recent") {
+    listing_policy policy;
+    reputation_record r;
+    r.reason_bits = bit_associated;
+    r.strength_milli = 700;
+    r.last_seen = 1000000;
+    CHECK(listed_code(r, policy, 1000000) == reason_code::associated);
+    CHECK(listed_code(r, policy, 1000000 + policy.expiry_seconds) == reason_code::associated);
+    CHECK_FALSE(listed_code(r, policy, 1000000 + policy.expiry_seconds + 1));
+    r.strength_milli = 599;
+    CHECK_FALSE(listed_code(r, policy, 1000000));
+    r.strength_milli = 600;
+    r.reason_bits |= bit_structural;
+    CHECK(listed_code(r, policy, 1000000) == reason_code::structural);
+    r.reason_bits = 0;
+    CHECK_FALSE(listed_code(r, policy, 1000000));
+}
+
+TEST_CASE("manual listings do not expire unless configured") {
+    listing_policy policy;
+    reputation_record r;
+    r.manual_code = 10;
+    r.last_seen = 1000;
+    CHECK(listed_code(r, policy, 1000 + 100 * 86400) == reason_code::manual);
+    policy.manual_expiry_seconds = 60;
+    CHECK_FALSE(listed_code(r, policy, 1061));
+    CHECK(listed_code(r, policy, 1060) == reason_code::manual);
+}
+
+TEST_CASE("stored prefixes publish on nibble boundaries") {
+    listing_policy policy;
+    reputation_record r;
+    r.manual_code = 10;
+    std::vector<listing_entry> out;
+    published_entries(*parse_prefix("2001:db8::/62"), r, policy, 1, out);
+    REQUIRE(out.size() == 4);
+    CHECK(format_prefix(out[0].where) == "2001:db8::/64");
+    CHECK(format_prefix(out[3].where) == "2001:db8:0:3::/64");
+    CHECK(out[3].source_length == 62);
+    out.clear();
+    published_entries(*parse_prefix("2001:db8::/64"), r, policy, 1, out);
+    CHECK(out.size() == 1);
+    std::vector<prefix> holes;
+    published_holes(*parse_prefix("2001:db8:8000::/33"), holes);
+    REQUIRE(holes.size() == 8);
+    CHECK(format_prefix(holes[7]) == "2001:db8:f000::/36");
+}
+
+TEST_CASE("escalation lists a /56 and a /48 once enough /64s inside are listed") {
+    listing_policy policy;
+    policy.escalate_56_after = 3;
+    policy.escalate_48_after = 5;
+    std::vector<listing_entry> region;
+    auto add = [&](const char* p) {
+        listing_entry e;
+        e.where = *parse_prefix(p);
+        e.code = reason_code::associated;
+        e.attempts = 2;
+        e.rejected_ipv4s = 1;
+        e.last_seen = 500;
+        e.expires = 1000;
+        e.source_length = 64;
+        region.push_back(e);
+    };
+    add("2001:db8:1:100::/64");
+    add("2001:db8:1:101::/64");
+    add_escalations(region, policy);
+    CHECK(region.size() == 2);
+    add("2001:db8:1:102::/64");
+    add_escalations(region, policy);
+    REQUIRE(region.size() == 4);
+    CHECK(format_prefix(region[0].where) == "2001:db8:1:100::/56");
+    CHECK(region[0].code == reason_code::escalated);
+    CHECK(region[0].attempts == 6);
+    CHECK(region[0].expires == 1000);
+    add("2001:db8:1:200::/64");
+    add("2001:db8:1:300::/64");
+    add_escalations(region, policy);
+    CHECK(std::any_of(region.begin(), region.end(), [](const listing_entry& e) {
+        return format_prefix(e.where) == "2001:db8:1::/48" && e.code == reason_code::escalated;
+    }));
+    CHECK(std::is_sorted(region.begin(), region.end(),
+                         [](const listing_entry& a, const listing_entry& b) { return a.where < b.where; }));
+}
+
+TEST_CASE("TXT explains the listing, stays printable and under 255 bytes") {
+    listing_entry e;
+    e.where = *parse_prefix("2001:db8:1:2::/64");
+    e.code = reason_code::associated;
+    e.rejected_ipv4s = 3;
+    e.attempts = 42;
+    e.first_seen = 1763942400;  // 2025-11-24
+    e.last_seen = 1764028800;   // 2025-11-25
+    const auto t = listing_txt(e, "https://dnsbl6.example.org/lookup/{prefix}");
+    CHECK(t == "v6bl: 2001:db8:1:2::/64 associated with 3 DNSBL-rejected IPv4 sender(s); 42 attempts, "
+               "first 2025-11-24, last 2025-11-25; https://dnsbl6.example.org/lookup/2001:db8:1:2::/64");
+    e.code = reason_code::manual;
+    e.text = std::string(400, 'x') + "\n\x01";
+    const auto m = listing_txt(e, std::string(300, 'u'));
+    CHECK(m.size() <= 255);
+    CHECK(std::all_of(m.begin(), m.end(), [](char c) { return c >= 0x20 && c <= 0x7e; }));
+    CHECK(listing_txt(rfc5782_test_entry(), "x") == "v6bl: RFC 5782 test point");
+    CHECK(hole_txt(*parse_prefix("2001:db8::/48")) == "v6bl: 2001:db8::/48 is allowlisted");
+}

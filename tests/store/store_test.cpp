@@ -1,0 +1,275 @@
+// The RocksDB store: commits, merge, lookup, allowlist, delist, journal, readers, bad input.
+#include <catch2/catch.hpp>
+
+#include <rocksdb/db.h>
+
+#include <fstream>
+
+#include "test_dir.h"
+#include "v6bl/store/listing_view.h"
+#include "v6bl/store/store.h"
+
+using namespace v6bl::store;
+using v6bl::test::test_dir;
+
+namespace {
+
+constexpr std::uint32_t now = 1800000000;
+
+reputation_record evidence(std::uint16_t strength, std::uint32_t attempts = 1, std::uint32_t seen = now) {
+    reputation_record r;
+    r.reason_bits = bit_associated;
+    r.strength_milli = strength;
+    r.attempts = attempts;
+    r.rejected_ipv4s = 1;
+    r.first_seen = seen;
+    r.last_seen = seen;
+    return r;
+}
+
+store_options opts(const test_dir& d) {
+    store_options o;
+    o.path = d.path("db");
+    o.sync_commits = false;
+    return o;
+}
+
+ipv6_bytes addr(const char* a) { return *parse_address(a); }
+
+}  // namespace
+
+TEST_CASE("store: evidence merges across commits and reopen") {
+    test_dir d("merge");
+    {
+        auto s = reputation_store::open_writer(opts(d));
+        const auto first = s->serial();
+        change_set cs;
+        cs.merge_record(*parse_prefix("2001:db8:1:2::/64"), evidence(300, 2));
+        CHECK(s->commit(std::move(cs), now) == first + 1);
+        change_set more;
+        more.merge_record(*parse_prefix("2001:db8:1:2::/64"), evidence(700, 3, now + 10));
+        s->commit(std::move(more), now);
+    }
+    auto s = reputation_store::open_read_only(opts(d));
+    auto r = s->get(*parse_prefix("2001:db8:1:2::/64"));
+    REQUIRE(r);
+    CHECK(r->attempts == 5);
+    CHECK(r->strength_milli == 700);
+    CHECK(r->rejected_ipv4s == 2);
+    CHECK(r->first_seen == now);
+    CHECK(r->last_seen == now + 10);
+    listing_policy policy;
+    auto l = s->lookup(addr("2001:db8:1:2::77"), policy, now);
+    CHECK(l.listed);
+    REQUIRE(l.entry);
+    CHECK(l.entry->code == reason_code::associated);
+    CHECK(format_prefix(*l.stored_prefix) == "2001:db8:1:2::/64");
+    // the same record is not listed once expired or under a stricter policy
+    CHECK_FALSE(s->lookup(addr("2001:db8:1:2::77"), policy, now + 10 + policy.expiry_seconds + 1).listed);
+    policy.min_strength_milli = 800;
+    auto weak = s->lookup(addr("2001:db8:1:2::77"), policy, now);
+    CHECK_FALSE(weak.listed);
+    CHECK(weak.why.find("too weak") != std::string::npos);
+}
+
+TEST_CASE("store: longest prefix wins, allowlist wins over everything") {
+    test_dir d("lpm");
+    auto s = reputation_store::open_writer(opts(d));
+    change_set cs;
+    cs.list_manually(*parse_prefix("2001:db8::/32"), reason_code::manual, "wide", now);
+    cs.merge_record(*parse_prefix("2001:db8:7:1::/64"), evidence(900));
+    s->commit(std::move(cs), now);
+    listing_policy policy;
+    CHECK(s->lookup(addr("2001:db8:7:1::1"), policy, now).entry->code == reason_code::associated);
+    CHECK(s->lookup(addr("2001:db8:7:2::1"), policy, now).entry->code == reason_code::manual);
+    CHECK_FALSE(s->lookup(addr("2001:db9::1"), policy, now).listed);
+    change_set allow;
+    allow.allow(*parse_prefix("2001:db8:7::/48"), "partner", now);
+    s->commit(std::move(allow), now);
+    auto l = s->lookup(addr("2001:db8:7:1::1"), policy, now);
+    CHECK_FALSE(l.listed);
+    REQUIRE(l.allowed_by);
+    CHECK(format_prefix(*l.allowed_by) == "2001:db8:7::/48");
+    CHECK(s->lookup(addr("2001:db8:8::1"), policy, now).listed);
+    // the published stream has the hole, not the listing inside it
+    bool saw_inner = false;
+    s->for_each_published(policy, now, [&](const listing_entry& e) {
+        if (format_prefix(e.where) == "2001:db8:7:1::/64") saw_inner = true;
+    });
+    CHECK_FALSE(saw_inner);
+    REQUIRE(s->published_holes().size() == 1);
+    change_set unallow;
+    unallow.unallow(*parse_prefix("2001:db8:7::/48"));
+    s->commit(std::move(unallow), now);
+    CHECK(s->lookup(addr("2001:db8:7:1::1"), policy, now).listed);
+}
+
+TEST_CASE("store: escalation is derived from listed /64s and published in order") {
+    test_dir d("escalate");
+    auto s = reputation_store::open_writer(opts(d));
+    change_set cs;
+    for (int i = 0; i < 4; ++i) {
+        ipv6_bytes a = addr("2001:db8:1:100::");
+        a[7] = static_cast<std::uint8_t>(i);
+        cs.merge_record(make_prefix(a, 64), evidence(900));
+    }
+    s->commit(std::move(cs), now);
+    listing_policy policy;
+    auto l = s->lookup(addr("2001:db8:1:1ff::1"), policy, now);
+    REQUIRE(l.listed);
+    CHECK(l.entry->code == reason_code::escalated);
+    CHECK(format_prefix(l.entry->where) == "2001:db8:1:100::/56");
+    CHECK_FALSE(s->lookup(addr("2001:db8:1:200::1"), policy, now).listed);  // /48 needs 8
+    std::vector<prefix> order;
+    s->for_each_published(policy, now, [&](const listing_entry& e) { order.push_back(e.where); });
+    CHECK(std::is_sorted(order.begin(), order.end()));
+    CHECK(order.size() == 6);  // test point, /56, four /64s
+    CHECK(is_rfc5782_test_point(order.front()));
+    auto view = build_view(*s, policy, now);
+    CHECK(view->resolve_address(addr("2001:db8:1:1ff::1"), now).entry.code == reason_code::escalated);
+    CHECK(view->resolve_address(addr("::ffff:127.0.0.2"), now).state == name_state::listed);
+}
+
+TEST_CASE("store: delist removes records under a prefix and the journal names them") {
+    test_dir d("delist");
+    auto s = reputation_store::open_writer(opts(d));
+    change_set cs;
+    cs.merge_record(*parse_prefix("2001:db8:1:1::/64"), evidence(900));
+    cs.merge_record(*parse_prefix("2001:db8:1:2::/64"), evidence(900));
+    cs.merge_record(*parse_prefix("2001:db8:2:1::/64"), evidence(900));
+    cs.merge_evidence(*parse_prefix("2001:db8:1:1::/64"), evidence_kind::rejected_ipv4, "\x01\x02\x03\x04",
+                      {now, now, 1, 900, 1});
+    const auto before = s->commit(std::move(cs), now);
+    CHECK(s->evidence_count(*parse_prefix("2001:db8:1:1::/64"), 10) == 1);
+    change_set del;
+    del.remove(*parse_prefix("2001:db8:1::/48"));
+    const auto after = s->commit(std::move(del), now);
+    CHECK(after == before + 1);
+    CHECK_FALSE(s->get(*parse_prefix("2001:db8:1:1::/64")));
+    CHECK_FALSE(s->get(*parse_prefix("2001:db8:1:2::/64")));
+    CHECK(s->get(*parse_prefix("2001:db8:2:1::/64")));
+    CHECK(s->evidence_count(*parse_prefix("2001:db8:1:1::/64"), 10) == 0);
+    std::vector<journal_entry> seen;
+    CHECK(s->journal_since(before - 1, [&](const journal_entry& j) { seen.push_back(j); }));
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0].serial == before);
+    CHECK(seen[0].touched.size() == 3);
+    CHECK(seen[1].serial == after);
+    CHECK(std::count(seen[1].touched.begin(), seen[1].touched.end(), *parse_prefix("2001:db8:1:2::/64")) == 1);
+}
+
+TEST_CASE("store: the journal is trimmed and says when it no longer reaches back") {
+    test_dir d("journal");
+    auto o = opts(d);
+    o.journal_keep = 10;
+    auto s = reputation_store::open_writer(o);
+    const auto start = s->serial();
+    for (int i = 0; i < 140; ++i) {
+        change_set cs;
+        cs.set_checkpoint("test", std::to_string(i));
+        s->commit(std::move(cs), now);
+    }
+    CHECK(s->checkpoint("test") == "139");
+    CHECK(s->journal_since(s->serial() - 5, [](const journal_entry&) {}));
+    CHECK_FALSE(s->journal_since(start, [](const journal_entry&) {}));
+}
+
+TEST_CASE("store: a secondary reader sees the writer's commits after catch_up") {
+    test_dir d("reader");
+    auto w = reputation_store::open_writer(opts(d));
+    change_set cs;
+    cs.merge_record(*parse_prefix("2001:db8:1:1::/64"), evidence(900));
+    w->commit(std::move(cs), now);
+    auto r = reputation_store::open_reader(opts(d), d.path("scratch"));
+    CHECK(r->serial() == w->serial());
+    CHECK_THROWS_AS(r->commit(change_set{}, now), store_error);
+    change_set more;
+    more.merge_record(*parse_prefix("2001:db8:9:9::/64"), evidence(900));
+    const auto serial = w->commit(std::move(more), now);
+    CHECK_FALSE(r->get(*parse_prefix("2001:db8:9:9::/64")));
+    CHECK(r->catch_up());
+    CHECK(r->serial() == serial);
+    CHECK(r->get(*parse_prefix("2001:db8:9:9::/64")));
+    CHECK_FALSE(r->catch_up());
+}
+
+TEST_CASE("store: a second writer is refused with a clear error") {
+    test_dir d("lock");
+    auto w = reputation_store::open_writer(opts(d));
+    try {
+        reputation_store::open_writer(opts(d));
+        FAIL("second writer opened");
+    } catch (const store_error& e) {
+        CHECK(std::string(e.what()).find("locked by another writer") != std::string::npos);
+    }
+}
+
+TEST_CASE("store: foreign and corrupt directories are refused, nothing is written into them") {
+    test_dir d("foreign");
+    std::filesystem::create_directories(d.path("notes"));
+    std::ofstream(d.path("notes/readme.txt")) << "my notes\n";
+    store_options o;
+    o.path = d.path("notes");
+    CHECK_THROWS_WITH(reputation_store::open_writer(o), Catch::Contains("not a v6bl database"));
+    CHECK(std::filesystem::directory_iterator(d.path("notes")) != std::filesystem::directory_iterator());
+    CHECK(std::distance(std::filesystem::directory_iterator(d.path("notes")), std::filesystem::directory_iterator()) == 1);
+
+    // a RocksDB database of someone else's
+    {
+        rocksdb::Options ro;
+        ro.create_if_missing = true;
+        rocksdb::DB* db = nullptr;
+        REQUIRE(rocksdb::DB::Open(ro, d.path("other"), &db).ok());
+        db->Put(rocksdb::WriteOptions(), "k", "v");
+        delete db;
+    }
+    o.path = d.path("other");
+    CHECK_THROWS_WITH(reputation_store::open_writer(o), Catch::Contains("not a v6bl database"));
+
+    // a missing store for reading
+    o.path = d.path("missing");
+    CHECK_THROWS_WITH(reputation_store::open_read_only(o), Catch::Contains("does not exist"));
+
+    // a truncated CURRENT file
+    {
+        auto s = reputation_store::open_writer(opts(d));
+    }
+    std::ofstream(d.path("db/CURRENT"), std::ios::trunc) << "garbage";
+    CHECK_THROWS_AS(reputation_store::open_writer(opts(d)), store_error);
+}
+
+TEST_CASE("store: a record of an unknown version is skipped and counted, the rest stays readable") {
+    test_dir d("version");
+    {
+        auto s = reputation_store::open_writer(opts(d));
+        change_set cs;
+        cs.merge_record(*parse_prefix("2001:db8:1:1::/64"), evidence(900));
+        cs.merge_record(*parse_prefix("2001:db8:1:2::/64"), evidence(900));
+        s->commit(std::move(cs), now);
+    }
+    {
+        // overwrite one record with a future-version value, as a newer v6bl might write
+        rocksdb::DBOptions dbo;
+        std::vector<std::string> names;
+        REQUIRE(rocksdb::DB::ListColumnFamilies(dbo, d.path("db"), &names).ok());
+        std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+        for (auto& n : names) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+        std::vector<rocksdb::ColumnFamilyHandle*> handles;
+        rocksdb::DB* db = nullptr;
+        REQUIRE(rocksdb::DB::Open(dbo, d.path("db"), descs, &handles, &db).ok());
+        const auto key = prefix_key(*parse_prefix("2001:db8:1:1::/64"));
+        const auto idx = std::find(names.begin(), names.end(), "listings") - names.begin();
+        std::string future = "\x09R-from-the-future";
+        REQUIRE(db->Put(rocksdb::WriteOptions(), handles[idx], rocksdb::Slice(key.data(), key.size()), future).ok());
+        for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+        delete db;
+    }
+    auto s = reputation_store::open_read_only(opts(d));
+    CHECK_FALSE(s->get(*parse_prefix("2001:db8:1:1::/64")));
+    CHECK(s->get(*parse_prefix("2001:db8:1:2::/64")));
+    std::size_t n = 0;
+    s->for_each_record([&](const prefix&, const reputation_record&) { return ++n, true; });
+    CHECK(n == 1);
+    CHECK(s->corrupt_records() >= 2);
+    CHECK(s->lookup(addr("2001:db8:1:2::1"), listing_policy{}, now).listed);
+}
