@@ -1,0 +1,272 @@
+// Test support for zones (see zone_test_support.h).
+#include "zone_test_support.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>  // before ldns: its common.h defines bool/true/false otherwise
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ldns/ldns.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "v6bl/zones/nibble_name.h"
+
+namespace v6bl::zones::testing {
+
+temp_dir::temp_dir() {
+    char pattern[] = "/tmp/v6bl-zones-XXXXXX";
+    if (!::mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+}
+
+temp_dir::~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+}
+
+child_process::child_process(const std::vector<std::string>& argv, const std::string& log_file) {
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+        const int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            ::dup2(fd, 1);
+            ::dup2(fd, 2);
+        }
+        std::vector<char*> args;
+        for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        ::execvp(args[0], args.data());
+        ::_exit(127);
+    }
+}
+
+child_process::~child_process() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 100; ++i) {
+        if (::waitpid(pid_, nullptr, WNOHANG) == pid_) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+}
+
+bool child_process::running() { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
+
+int free_port() {
+    for (int attempt = 0; attempt < 50; ++attempt) {
+        const int tcp = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in sin{};
+        sin.sin_family = AF_INET;
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof(sin);
+        if (::bind(tcp, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0 ||
+            ::getsockname(tcp, reinterpret_cast<sockaddr*>(&sin), &len) != 0) {
+            ::close(tcp);
+            continue;
+        }
+        const int udp = ::socket(AF_INET, SOCK_DGRAM, 0);
+        const bool udp_ok = ::bind(udp, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) == 0;
+        ::close(udp);
+        ::close(tcp);
+        if (udp_ok) return ntohs(sin.sin_port);
+    }
+    throw std::runtime_error("no free loopback port");
+}
+
+bool tool_exists(const std::string& name) {
+    return run_command("command -v " + name + " >/dev/null 2>&1") == 0;
+}
+
+int run_command(const std::string& command, std::string* output) {
+    std::FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+    if (!pipe) return -1;
+    std::string text;
+    char buffer[4096];
+    std::size_t n;
+    while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) text.append(buffer, n);
+    const int status = ::pclose(pipe);
+    if (output) *output = text;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+    std::ofstream out(path);
+    out << text;
+}
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+dns_reply dns_query(int port, const std::string& name, const std::string& type, int timeout_ms) {
+    dns_reply reply;
+    ldns_rdf* qname = ldns_dname_new_frm_str(name.c_str());
+    if (!qname) return reply;
+    ldns_pkt* query = ldns_pkt_query_new(qname, ldns_get_rr_type_by_name(type.c_str()),
+                                         LDNS_RR_CLASS_IN, 0);
+    const auto id = static_cast<std::uint16_t>(std::rand());
+    ldns_pkt_set_id(query, id);
+    std::uint8_t* wire = nullptr;
+    std::size_t size = 0;
+    ldns_pkt2wire(&wire, query, &size);
+    ldns_pkt_free(query);
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(static_cast<std::uint16_t>(port));
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::sendto(fd, wire, size, 0, reinterpret_cast<sockaddr*>(&sin), sizeof(sin));
+    LDNS_FREE(wire);
+    pollfd p{fd, POLLIN, 0};
+    std::uint8_t buffer[65536];
+    ssize_t n = -1;
+    if (::poll(&p, 1, timeout_ms) > 0) n = ::recv(fd, buffer, sizeof(buffer), 0);
+    ::close(fd);
+    if (n <= 0) return reply;
+    ldns_pkt* answer = nullptr;
+    if (ldns_wire2pkt(&answer, buffer, static_cast<std::size_t>(n)) != LDNS_STATUS_OK) {
+        return reply;
+    }
+    reply.ok = ldns_pkt_id(answer) == id;
+    reply.rcode = ldns_pkt_get_rcode(answer);
+    reply.aa = ldns_pkt_aa(answer);
+    const ldns_rr_list* an = ldns_pkt_answer(answer);
+    for (std::size_t i = 0; i < ldns_rr_list_rr_count(an); ++i) {
+        const ldns_rr* rr = ldns_rr_list_rr(an, i);
+        if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A) {
+            char* s = ldns_rdf2str(ldns_rr_rdf(rr, 0));
+            reply.a.emplace_back(s);
+            LDNS_FREE(s);
+        } else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_TXT) {
+            const ldns_rdf* rdf = ldns_rr_rdf(rr, 0);
+            const std::uint8_t* d = ldns_rdf_data(rdf);
+            reply.txt.emplace_back(reinterpret_cast<const char*>(d + 1), d[0]);
+        } else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA) {
+            reply.soa_serial = ldns_rdf2native_int32(ldns_rr_rdf(rr, 2));
+        }
+    }
+    const ldns_rr_list* ns = ldns_pkt_authority(answer);
+    for (std::size_t i = 0; i < ldns_rr_list_rr_count(ns); ++i) {
+        const ldns_rr* rr = ldns_rr_list_rr(ns, i);
+        if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA) {
+            reply.soa_in_authority = true;
+            reply.soa_serial = ldns_rdf2native_int32(ldns_rr_rdf(rr, 2));
+        }
+    }
+    ldns_pkt_free(answer);
+    return reply;
+}
+
+bool wait_for_zone(int port, const std::string& zone, int timeout_ms) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+        const dns_reply r = dns_query(port, zone + ".", "SOA", 200);
+        if (r.ok && r.rcode == 0 && r.soa_serial != 0) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
+
+std::string query_name(const store::prefix& p, int nibbles, const std::string& zone) {
+    std::string name;
+    append_nibble_labels(name, p.truncated(static_cast<std::uint8_t>(nibbles * 4)));
+    return name + zone + ".";
+}
+
+expected_answer reference_answer(const std::vector<store::listing_entry>& entries,
+                                 const std::vector<store::prefix>& holes,
+                                 const store::prefix& name) {
+    expected_answer out;
+    for (const auto& e : entries) {
+        if (name.covers(e.where)) {  // name is the node of e or an ancestor
+            if (e.where == name && e.where.length == 128) {
+                out.what = expected_answer::kind::listed;
+                out.code = static_cast<int>(e.code);
+                return out;
+            }
+            out.what = expected_answer::kind::nodata;
+        }
+    }
+    for (const auto& h : holes) {
+        if (name.covers(h)) {
+            out.what = expected_answer::kind::nodata;
+            if (h == name) out.hole_node = true;
+        }
+    }
+    if (out.what == expected_answer::kind::nodata) return out;
+    for (const auto& h : holes) {
+        if (h.covers(name)) return out;  // nxdomain
+    }
+    const store::listing_entry* best = nullptr;
+    for (const auto& e : entries) {
+        if (e.where.length < name.length && e.where.covers(name) &&
+            (!best || e.where.length > best->where.length)) {
+            best = &e;
+        }
+    }
+    if (best) {
+        out.what = expected_answer::kind::listed;
+        out.code = static_cast<int>(best->code);
+    }
+    return out;
+}
+
+void zone_simulation::add(const zone_record& r) {
+    if (r.what == zone_record::kind::ipv4_test_point) return;
+    const int code = r.entry ? static_cast<int>(r.entry->code) : 0;
+    if (r.wildcard) {
+        wildcard_[r.node] = code;
+    } else {
+        exact_[r.node] = code;
+    }
+    for (int len = 0; len <= r.node.length; len += 4) {
+        exists_[r.node.truncated(static_cast<std::uint8_t>(len))] = true;
+    }
+}
+
+expected_answer zone_simulation::answer(const store::prefix& name) const {
+    expected_answer out;
+    if (exists_.count(name)) {
+        const auto exact = exact_.find(name);
+        if (exact != exact_.end() && exact->second != 0) {
+            out.what = expected_answer::kind::listed;
+            out.code = exact->second;
+        } else {
+            out.what = expected_answer::kind::nodata;
+            out.hole_node = exact != exact_.end();
+        }
+        return out;
+    }
+    // closest encloser, then its wildcard (RFC 4592 3.3.1)
+    for (int len = name.length - 4; len >= 0; len -= 4) {
+        const store::prefix encloser = name.truncated(static_cast<std::uint8_t>(len));
+        if (!exists_.count(encloser)) continue;
+        const auto w = wildcard_.find(encloser);
+        if (w != wildcard_.end()) {
+            out.what = expected_answer::kind::listed;
+            out.code = w->second;
+        }
+        return out;
+    }
+    return out;
+}
+
+}  // namespace v6bl::zones::testing

@@ -1,0 +1,93 @@
+// Test support for zones: temp dirs, child daemons, DNS probes, and the reference semantics
+// of the zone tree (what any name must answer) plus a simulation of a standard server.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "v6bl/store/listing.h"
+#include "v6bl/store/prefix.h"
+#include "v6bl/zones/zone_tree.h"
+
+namespace v6bl::zones::testing {
+
+class temp_dir {
+public:
+    temp_dir();
+    ~temp_dir();
+    const std::string& path() const { return path_; }
+    std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+private:
+    std::string path_;
+};
+
+// A daemon run in the foreground as a child; killed and reaped on destruction.
+class child_process {
+public:
+    child_process(const std::vector<std::string>& argv, const std::string& log_file);
+    ~child_process();
+    bool running();
+    pid_t pid() const { return pid_; }
+
+private:
+    pid_t pid_ = -1;
+};
+
+// A loopback port free for both UDP and TCP at the time of the call.
+int free_port();
+bool tool_exists(const std::string& name);
+// Runs a shell command, returns its exit status and fills `output` with stdout+stderr.
+int run_command(const std::string& command, std::string* output = nullptr);
+void write_text(const std::string& path, const std::string& text);
+std::string read_text(const std::string& path);
+
+struct dns_reply {
+    bool ok = false;          // a reply arrived and parsed
+    int rcode = -1;
+    bool aa = false;
+    std::vector<std::string> a;    // A rdata in the answer ("127.0.0.2")
+    std::vector<std::string> txt;  // TXT rdata (first string, raw)
+    bool soa_in_authority = false;
+    std::uint32_t soa_serial = 0;  // from answer or authority
+};
+
+dns_reply dns_query(int port, const std::string& name, const std::string& type,
+                    int timeout_ms = 1000);
+// Waits until a SOA query of `zone` answers NOERROR (a daemon came up).
+bool wait_for_zone(int port, const std::string& zone, int timeout_ms);
+
+// "<k nibbles>.zone" for the first k nibbles of `p`.
+std::string query_name(const store::prefix& p, int nibbles, const std::string& zone);
+
+// What a name made of nibble labels must answer (docs/zones.md "The zone tree").
+struct expected_answer {
+    enum class kind { nxdomain, nodata, listed } what = kind::nxdomain;
+    int code = 0;      // A code when listed
+    bool hole_node = false;
+};
+
+// The specification, computed the slow, obvious way from entries and holes.
+expected_answer reference_answer(const std::vector<store::listing_entry>& entries,
+                                 const std::vector<store::prefix>& holes,
+                                 const store::prefix& name);
+
+// A standard authoritative server's answer (RFC 1034 4.3.2 and RFC 4592 wildcards) computed
+// from the records the zone tree emitted.
+class zone_simulation {
+public:
+    void add(const zone_record& r);
+    expected_answer answer(const store::prefix& name) const;
+
+private:
+    std::map<store::prefix, int> exact_;     // owner node -> A code (0: TXT only)
+    std::map<store::prefix, int> wildcard_;  // "*.<node>" -> A code
+    std::map<store::prefix, bool> exists_;   // every existing node (ancestors included): true
+};
+
+}  // namespace v6bl::zones::testing
