@@ -270,3 +270,92 @@ expected_answer zone_simulation::answer(const store::prefix& name) const {
 }
 
 }  // namespace v6bl::zones::testing
+
+#include "v6bl/store/store.h"
+
+namespace v6bl::zones::testing {
+
+sample_store make_sample_store(const std::string& db_dir) {
+    sample_store s;
+    s.db = db_dir;
+    s.now = 1795000000;
+    store::store_options options;
+    options.path = db_dir;
+    options.sync_commits = false;
+    {
+        auto db = store::reputation_store::open_writer(options);
+        auto p = [](const char* text) { return *store::parse_prefix(text, false); };
+        store::change_set cs;
+        cs.list_manually(p("2001:db8:1::/48"), store::reason_code::manual, "by hand", s.now);
+        cs.list_manually(p("2001:db8:1:2::/64"), store::reason_code::structural, "", s.now);
+        cs.list_manually(p("2001:db8:1:2:5::/80"), store::reason_code::associated, "", s.now);
+        cs.list_manually(p("2001:db8:3::/50"), store::reason_code::manual, "a /50", s.now);
+        cs.list_manually(p("2001:db8:4::1/128"), store::reason_code::manual, "host", s.now);
+        cs.list_manually(p("2001:db9::/32"), store::reason_code::manual, "wide", s.now);
+        cs.list_manually(p("2001:db8:6::/62"), store::reason_code::manual, "a /62 $$", s.now);
+        for (int i = 0; i < 9; ++i) {
+            store::reputation_record r;
+            r.reason_bits = store::bit_associated;
+            r.strength_milli = 900;
+            r.first_seen = s.now - 3600;
+            r.last_seen = s.now - 60;
+            r.attempts = 5;
+            r.rejected_ipv4s = 1;
+            store::ipv6_bytes a = p("2001:db8:2::/48").address;
+            a[7] = static_cast<std::uint8_t>(i);  // 2001:db8:2:i::/64
+            cs.merge_record(store::make_prefix(a, 64), r);
+        }
+        store::reputation_record old;
+        old.reason_bits = store::bit_associated;
+        old.strength_milli = 900;
+        old.first_seen = old.last_seen = s.now - 30 * 24 * 3600;
+        cs.merge_record(p("2001:db8:7:1::/64"), old);
+        db->commit(std::move(cs), s.now);
+        store::change_set allow;
+        allow.allow(p("2001:db8:1:7::/64"), "customer", s.now);
+        allow.allow(p("2001:db8:2:5::/64"), "customer", s.now);
+        allow.allow(p("2001:db8:9::/48"), "partner", s.now);
+        allow.allow(p("2001:db8:1:8::/62"), "odd size", s.now);
+        db->commit(std::move(allow), s.now);
+    }
+    options.create_if_missing = false;
+    auto db = store::reputation_store::open_read_only(options);
+    db->for_each_published(s.policy, s.now,
+                           [&](const store::listing_entry& e) { s.entries.push_back(e); });
+    s.holes = db->published_holes();
+    s.serial = db->serial();
+    return s;
+}
+
+std::vector<store::prefix> sample_names(const sample_store& s, bool full_only) {
+    std::vector<store::prefix> out;
+    auto around = [&](const store::prefix& p) {
+        for (int len = full_only ? 128 : 4; len <= 128; len += 4) {
+            for (std::uint8_t tweak : {0x00, 0x31, 0x7e}) {
+                store::prefix q = p;
+                q.length = 128;
+                for (int n = p.length / 4; n < 32 && tweak != 0; ++n) {  // nibbles past p
+                    const auto x = static_cast<std::uint8_t>((tweak + n) & 0x0f);
+                    q.address[static_cast<std::size_t>(n / 2)] ^=
+                        static_cast<std::uint8_t>(n % 2 ? x : x << 4);
+                }
+                out.push_back(q.truncated(static_cast<std::uint8_t>(len)));
+            }
+        }
+        if (p.length >= 4) {  // a neighbour: the last nibble of p changed
+            store::prefix n = p;
+            const int b = p.length - 4;
+            n.address[static_cast<std::size_t>(b / 8)] ^= (b % 8) ? 0x01 : 0x10;
+            n.length = 128;
+            out.push_back(n);
+        }
+    };
+    for (const auto& e : s.entries) around(e.where);
+    for (const auto& h : s.holes) around(h);
+    out.push_back(*store::parse_prefix("::ffff:127.0.0.1", false));
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+}  // namespace v6bl::zones::testing

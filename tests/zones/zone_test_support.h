@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "v6bl/store/listing.h"
+#include "v6bl/store/policy.h"
 #include "v6bl/store/prefix.h"
 #include "v6bl/zones/zone_tree.h"
 
@@ -89,5 +90,23 @@ private:
     std::map<store::prefix, int> wildcard_;  // "*.<node>" -> A code
     std::map<store::prefix, bool> exists_;   // every existing node (ancestors included): true
 };
+
+// A store with a bit of everything: a manual /48 with nested /64 and /80 listings, an
+// allowlisted /64 inside it, inferred /64s that escalate to a /56 and a /48, a hole inside
+// the escalated /48, a /50 and a /62 (nibble expansion), a /128, a wide /32, an expired
+// listing and a hole outside any listing. `entries`/`holes` are what the store publishes.
+struct sample_store {
+    std::string db;
+    std::uint32_t now = 0;
+    store::listing_policy policy;
+    std::vector<store::listing_entry> entries;
+    std::vector<store::prefix> holes;
+    std::uint32_t serial = 0;
+};
+sample_store make_sample_store(const std::string& db_dir);
+
+// Names to probe: for every entry and hole, names at every depth inside it and one nibble
+// beside it, plus the RFC 5782 test points. `full_only` keeps 32-nibble names only.
+std::vector<store::prefix> sample_names(const sample_store& s, bool full_only);
 
 }  // namespace v6bl::zones::testing
