@@ -63,8 +63,9 @@ TEST_CASE("the exported zone passes nsd-checkzone and kzonecheck", "[zones][expo
     // the serial is the store's, the test points are there, 127.0.0.1 is not
     CHECK(zone.find("SOA\tns1.dnsbl6.example.org. hostmaster.dnsbl6.example.org. " +
                     std::to_string(s.serial) + " ") != std::string::npos);
-    CHECK(count_lines(zone, "2.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
-                            "dnsbl6.example.org.\t300\tIN\tA\t127.0.0.2") == 1);
+    CHECK(count_lines(zone,
+                      "2.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+                      "dnsbl6.example.org.\t300\tIN\tA\t127.0.0.2") == 1);
     CHECK(count_lines(zone, "2.0.0.127.dnsbl6.example.org.\t300\tIN\tA\t127.0.0.2") == 1);
     CHECK(count_lines(zone, "2.0.0.127.dnsbl6.example.org.\t300\tIN\tTXT") == 1);
     CHECK(count_lines(zone, "1.0.0.127.") == 0);

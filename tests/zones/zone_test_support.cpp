@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdbool.h>  // before ldns: its common.h defines bool/true/false otherwise
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +31,8 @@ temp_dir::temp_dir() {
     char pattern[] = "/tmp/v6bl-zones-XXXXXX";
     if (!::mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
+    // daemons that drop root (rbldnsd, knotd) must read and write in it
+    ::chmod(path_.c_str(), 0777);
 }
 
 temp_dir::~temp_dir() {
@@ -65,7 +68,9 @@ child_process::~child_process() {
     ::waitpid(pid_, nullptr, 0);
 }
 
-bool child_process::running() { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
+bool child_process::running() {
+    return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0;
+}
 
 int free_port() {
     for (int attempt = 0; attempt < 50; ++attempt) {
@@ -120,8 +125,8 @@ dns_reply dns_query(int port, const std::string& name, const std::string& type, 
     dns_reply reply;
     ldns_rdf* qname = ldns_dname_new_frm_str(name.c_str());
     if (!qname) return reply;
-    ldns_pkt* query = ldns_pkt_query_new(qname, ldns_get_rr_type_by_name(type.c_str()),
-                                         LDNS_RR_CLASS_IN, 0);
+    ldns_pkt* query =
+        ldns_pkt_query_new(qname, ldns_get_rr_type_by_name(type.c_str()), LDNS_RR_CLASS_IN, 0);
     const auto id = static_cast<std::uint16_t>(std::rand());
     ldns_pkt_set_id(query, id);
     std::uint8_t* wire = nullptr;

@@ -18,25 +18,25 @@
 namespace v6bl::zones::testing {
 
 class temp_dir {
-public:
+  public:
     temp_dir();
     ~temp_dir();
     const std::string& path() const { return path_; }
     std::string file(const std::string& name) const { return path_ + "/" + name; }
 
-private:
+  private:
     std::string path_;
 };
 
 // A daemon run in the foreground as a child; killed and reaped on destruction.
 class child_process {
-public:
+  public:
     child_process(const std::vector<std::string>& argv, const std::string& log_file);
     ~child_process();
     bool running();
     pid_t pid() const { return pid_; }
 
-private:
+  private:
     pid_t pid_ = -1;
 };
 
@@ -49,7 +49,7 @@ void write_text(const std::string& path, const std::string& text);
 std::string read_text(const std::string& path);
 
 struct dns_reply {
-    bool ok = false;          // a reply arrived and parsed
+    bool ok = false;  // a reply arrived and parsed
     int rcode = -1;
     bool aa = false;
     std::vector<std::string> a;    // A rdata in the answer ("127.0.0.2")
@@ -69,7 +69,7 @@ std::string query_name(const store::prefix& p, int nibbles, const std::string& z
 // What a name made of nibble labels must answer (docs/zones.md "The zone tree").
 struct expected_answer {
     enum class kind { nxdomain, nodata, listed } what = kind::nxdomain;
-    int code = 0;      // A code when listed
+    int code = 0;  // A code when listed
     bool hole_node = false;
 };
 
@@ -81,11 +81,11 @@ expected_answer reference_answer(const std::vector<store::listing_entry>& entrie
 // A standard authoritative server's answer (RFC 1034 4.3.2 and RFC 4592 wildcards) computed
 // from the records the zone tree emitted.
 class zone_simulation {
-public:
+  public:
     void add(const zone_record& r);
     expected_answer answer(const store::prefix& name) const;
 
-private:
+  private:
     std::map<store::prefix, int> exact_;     // owner node -> A code (0: TXT only)
     std::map<store::prefix, int> wildcard_;  // "*.<node>" -> A code
     std::map<store::prefix, bool> exists_;   // every existing node (ancestors included): true

@@ -42,9 +42,12 @@ void build(const std::vector<store::listing_entry>& entries,
 
 std::string describe(const expected_answer& a) {
     switch (a.what) {
-        case expected_answer::kind::nxdomain: return "NXDOMAIN";
-        case expected_answer::kind::nodata: return a.hole_node ? "NODATA(hole)" : "NODATA";
-        case expected_answer::kind::listed: return "listed " + std::to_string(a.code);
+        case expected_answer::kind::nxdomain:
+            return "NXDOMAIN";
+        case expected_answer::kind::nodata:
+            return a.hole_node ? "NODATA(hole)" : "NODATA";
+        case expected_answer::kind::listed:
+            return "listed " + std::to_string(a.code);
     }
     return "?";
 }
@@ -53,9 +56,9 @@ std::string describe(const expected_answer& a) {
 
 TEST_CASE("ENT inside a listed /48 gets the covering answer, holes give NXDOMAIN",
           "[zones][zone_tree]") {
-    const std::vector<store::listing_entry> entries = {
-        entry_of("2001:db8:1::/48", 4), entry_of("2001:db8:1:2::/64", 2),
-        entry_of("2001:db8:1:2:5::/80", 3)};
+    const std::vector<store::listing_entry> entries = {entry_of("2001:db8:1::/48", 4),
+                                                       entry_of("2001:db8:1:2::/64", 2),
+                                                       entry_of("2001:db8:1:2:5::/80", 3)};
     const std::vector<store::prefix> holes = {*store::parse_prefix("2001:db8:1:7::/64"),
                                               *store::parse_prefix("2001:db8:9::/48")};
     tree_output out;
@@ -136,11 +139,9 @@ TEST_CASE("the tree gives the specified answer for every name (random nested set
                 store::prefix q = store::make_prefix(random_address(), 128);
                 for (int b = 0; b < p.length; ++b) {  // q inside p
                     const auto mask = static_cast<std::uint8_t>(0x80u >> (b % 8));
-                    q.address[static_cast<std::size_t>(b / 8)] =
-                        static_cast<std::uint8_t>((q.address[static_cast<std::size_t>(b / 8)] &
-                                                   ~mask) |
-                                                  (p.address[static_cast<std::size_t>(b / 8)] &
-                                                   mask));
+                    q.address[static_cast<std::size_t>(b / 8)] = static_cast<std::uint8_t>(
+                        (q.address[static_cast<std::size_t>(b / 8)] & ~mask) |
+                        (p.address[static_cast<std::size_t>(b / 8)] & mask));
                 }
                 names.push_back(q.truncated(static_cast<std::uint8_t>(len)));
             }
@@ -148,8 +149,8 @@ TEST_CASE("the tree gives the specified answer for every name (random nested set
         for (const auto& e : entries) add_around(e.where);
         for (const auto& h : holes) add_around(h);
         for (int i = 0; i < 50; ++i) {
-            names.push_back(store::make_prefix(random_address(),
-                                               static_cast<std::uint8_t>(4 * (rng() % 33))));
+            names.push_back(
+                store::make_prefix(random_address(), static_cast<std::uint8_t>(4 * (rng() % 33))));
         }
         for (const auto& name : names) {
             const expected_answer want = zones::testing::reference_answer(entries, holes, name);
