@@ -1,6 +1,145 @@
-// The ingest subcommands (placeholder until the ingest stage lands).
+// The ingest subcommands: `ingest` (captures, logs, remote associations → store) and
+// `simulate` (a synthetic sensor testbed).
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+
 #include "commands.h"
+#include "v6bl/ingest/ingest_pipeline.h"
+#include "v6bl/ingest/testbed_simulator.h"
+#include "v6bl/store/store.h"
 
 namespace v6bl::tools {
-void add_ingest_commands(CLI::App&, int&) {}
+namespace {
+
+// SIGINT/SIGTERM end a --follow run cleanly (final commit). A signal handler can only
+// reach static storage; this flag is the one piece of it, local to this file.
+std::atomic<bool>& stop_flag() {
+    static std::atomic<bool> flag{false};
+    return flag;
+}
+
+extern "C" void ingest_on_signal(int) {
+    stop_flag().store(true);
+}
+
+int current_year() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    return tm.tm_year + 1900;
+}
+
+struct ingest_args {
+    std::string db;
+    ingest::ingest_options options;
+    bool quiet = false;
+};
+
+struct simulate_args {
+    ingest::simulator_options options;
+    long long start = 0;
+};
+
+}  // namespace
+
+void add_ingest_commands(CLI::App& app, int& exit_code) {
+    auto args = std::make_shared<ingest_args>();
+    auto* cmd = app.add_subcommand(
+        "ingest", "Ingest sensor captures, MTA reject logs and remote associations into the store");
+    cmd->add_option("--db", args->db, "store directory")->required();
+    cmd->add_option("--capture", args->options.captures, "pcap/pcapng capture file (repeatable)");
+    cmd->add_option(
+        "--rejects", args->options.rejects,
+        "production MTA log with DNSBL rejections (Postfix, Exim, Sendmail; repeatable)");
+    cmd->add_option("--associations", args->options.associations,
+                    "remote sensors' association lines, JSON schema v1 (repeatable)");
+    cmd->add_option("--interface", args->options.interface, "capture live on this interface");
+    cmd->add_flag(
+        "--follow", args->options.follow,
+        "keep following the logs (across rotation) and the interface until SIGINT/SIGTERM");
+    cmd->add_option("--year", args->options.year,
+                    "year of BSD syslog timestamps (default: from the capture, else this year)");
+    cmd->add_flag("--strict", args->options.strict, "exit 2 when any input was bad");
+    cmd->add_option("--sensor-id", args->options.sensor_id, "this sensor's number (0..63)")
+        ->capture_default_str();
+    cmd->add_option("--smtp-port", args->options.smtp_port, "the sensor's SMTP port")
+        ->capture_default_str();
+    cmd->add_option("--commit-every", args->options.commit_every,
+                    "commit after this many packets or lines")
+        ->capture_default_str();
+    cmd->add_option("--associations-out", args->options.associations_out,
+                    "also append this sensor's associations as JSON lines (for a central list)");
+    cmd->add_option("--min-emit", args->options.association.min_emit_milli,
+                    "weakest association (0..1000) reported at all")
+        ->capture_default_str();
+    cmd->add_flag("--quiet", args->quiet, "no summary paragraph");
+    cmd->callback([args, &exit_code] {
+        auto& stop = stop_flag();
+        std::signal(SIGINT, ingest_on_signal);
+        std::signal(SIGTERM, ingest_on_signal);
+        args->options.stop = &stop;
+        args->options.fallback_year = current_year();
+        if (args->options.captures.empty() && args->options.rejects.empty() &&
+            args->options.associations.empty() && args->options.interface.empty()) {
+            std::fprintf(stderr,
+                         "v6bl ingest: nothing to ingest (give --capture, --rejects, "
+                         "--associations or --interface)\n");
+            exit_code = 64;
+            return;
+        }
+        try {
+            store::store_options so;
+            so.path = args->db;
+            auto db = store::reputation_store::open_writer(so);
+            ingest::ingest_pipeline pipeline(*db, args->options);
+            exit_code = pipeline.run();
+            if (!args->quiet) std::printf("%s\n", pipeline.counters().summary().c_str());
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "v6bl ingest: %s\n", e.what());
+            exit_code = 1;
+        }
+    });
+
+    auto sim = std::make_shared<simulate_args>();
+    auto* scmd = app.add_subcommand(
+        "simulate",
+        "Write a synthetic sensor testbed: sensor.pcap, maillog (Postfix) and truth.json");
+    scmd->add_option("--out", sim->options.out_dir, "output directory")->required();
+    scmd->add_option("--seed", sim->options.seed, "random seed")->capture_default_str();
+    scmd->add_option("--hosts", sim->options.hosts, "modelled hosts")->capture_default_str();
+    scmd->add_option("--hours", sim->options.hours, "capture length in hours")
+        ->capture_default_str();
+    scmd->add_option("--rate", sim->options.rate,
+                     "connection attempts per second at the sensor (background fills up to it)")
+        ->capture_default_str();
+    scmd->add_option("--start", sim->start,
+                     "unix time of the first packet (default: the run ends at the start of this "
+                     "UTC hour, so that listings are fresh; give it for byte-identical output)");
+    scmd->callback([sim, &exit_code] {
+        try {
+            auto o = sim->options;
+            if (sim->start > 0) {
+                o.start_unix = sim->start;
+            } else {
+                const std::int64_t now = std::time(nullptr);
+                o.start_unix = now - now % 3600 - static_cast<std::int64_t>(o.hours * 3600);
+            }
+            const auto r = ingest::simulate_testbed(o);
+            std::printf(
+                "simulate: %llu packets, %llu connect() attempts, %llu log lines, %llu "
+                "spammers over both families; wrote %s/{sensor.pcap,maillog,truth.json}\n",
+                static_cast<unsigned long long>(r.packets),
+                static_cast<unsigned long long>(r.attempts),
+                static_cast<unsigned long long>(r.log_lines),
+                static_cast<unsigned long long>(r.spammers_both), o.out_dir.c_str());
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "v6bl simulate: %s\n", e.what());
+            exit_code = 1;
+        }
+    });
+}
+
 }  // namespace v6bl::tools

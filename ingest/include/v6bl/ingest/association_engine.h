@@ -1,0 +1,97 @@
+// Pairs IPv6 and IPv4 connect() attempts from the same host, scoring every signal of design §2.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "v6bl/ingest/association.h"
+#include "v6bl/ingest/attempt_grouper.h"
+#include "v6bl/ingest/connect_attempt.h"
+
+namespace v6bl::ingest {
+
+struct association_options {
+    // Candidate IPv4 attempts start within this of the IPv6 attempt (both orders).
+    std::int64_t pair_window_us = 2'000'000;
+    // Table 4.3: Sendmail, Postfix and Exchange all start the second family within 0.5 s.
+    std::int64_t tight_us = 500'000;
+    // Attempts of one address closer than this are one retry round (MTAs retry after
+    // minutes; a host hammering every 5 s gives one round a minute, not one per connect).
+    std::int64_t round_gap_us = 60'000'000;
+    // Attempts are evaluated once no attempt starting earlier can still be open in the
+    // grouper: grouper window + max span + 1 s.
+    std::int64_t settle_us = 56'000'000;
+    // Address histories not seen for this long are dropped (Postfix backs off to 40 min).
+    std::int64_t history_horizon_us = 3LL * 3600 * 1'000'000;
+    // Repetition: at least this many rounds together, covering these shares of the
+    // IPv6 address's rounds and of the IPv4 address's rounds in the same period.
+    int min_rounds = 3;
+    double min_share_v6 = 0.75;
+    double min_share_v4 = 0.5;
+    // Port proximity of the Windows shared pool.
+    int port_proximity = 16;
+    // Associations weaker than this are not reported at all (they are noise at a busy sensor).
+    std::uint16_t min_emit_milli = 400;
+    // Listable threshold used for the ambiguity rule (two listable candidates → neither).
+    std::uint16_t listable_milli = 600;
+    std::uint64_t sensor_bit = 1;
+};
+
+struct association_stats {
+    std::uint64_t evaluated_v6_rounds = 0;
+    std::uint64_t candidates = 0;
+    std::uint64_t ambiguous = 0;
+};
+
+class association_engine {
+  public:
+    explicit association_engine(association_options options = {}) : options_(options) {}
+
+    // Takes closed attempts (any order within the grouper's window).
+    void add(const connect_attempt& a);
+    // Evaluates every attempt that can no longer gain candidates; appends associations.
+    void advance(std::int64_t now_us, std::vector<association>& out);
+    // End of input: evaluates everything pending (histories are kept).
+    void flush(std::vector<association>& out);
+
+    const association_stats& stats() const { return stats_; }
+    std::size_t pending() const { return pending_.size(); }
+    std::size_t histories() const { return history_.size(); }
+
+    void save(std::string& out) const;
+    bool restore(std::string_view in);
+
+    // Retry-round history of one source address: the last few round starts.
+    static constexpr int history_rounds = 8;
+    struct round_history {
+        std::int64_t start_us[history_rounds] = {};
+        std::uint16_t port[history_rounds] = {};
+        std::uint8_t count = 0;  // valid entries, newest at index (head - 1)
+        std::uint8_t head = 0;
+        std::int64_t last_us = 0;  // latest attempt of the newest round
+    };
+
+  private:
+    struct pending_attempt {
+        connect_attempt a;
+        bool new_round = false;
+    };
+    void evaluate(const pending_attempt& p, std::vector<association>& out);
+    void add_history(pending_attempt& p);
+    void housekeep(std::int64_t now_us);
+    void step(std::vector<association>& out);
+
+    association_options options_;
+    association_stats stats_;
+    std::deque<pending_attempt> pending_;  // sorted by start
+    std::size_t history_index_ = 0;        // pending_[< this] are in history_
+    std::size_t eval_index_ = 0;           // pending_[< this] are evaluated
+    std::unordered_map<address_bytes, round_history, address_hash> history_;
+    std::int64_t next_housekeeping_us_ = 0;
+    std::vector<association> scratch_;
+};
+}  // namespace v6bl::ingest

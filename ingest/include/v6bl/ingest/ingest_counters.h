@@ -1,0 +1,52 @@
+// Ingest counters, plain integers a monitoring stage can read (and a summary can print).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "v6bl/ingest/association.h"
+#include "v6bl/ingest/reject_log_parser.h"
+
+namespace v6bl::ingest {
+
+enum class bad_input_reason : std::uint8_t {
+    malformed_packet,
+    truncated_capture,
+    unreadable_capture,  // cannot open, unknown link type, bad header
+    garbage_log_line,
+    invalid_json,
+    json_schema,
+    count
+};
+const char* bad_input_reason_name(bad_input_reason r);
+
+// Counters since the ingest started. Single-writer (the ingest thread); a monitoring stage
+// reads a copy (`snapshot()` in ingest_pipeline) between commits.
+struct ingest_counters {
+    std::uint64_t packets = 0;
+    std::uint64_t syns = 0;
+    std::uint64_t syns_v6 = 0;
+    std::uint64_t attempts = 0;
+    std::uint64_t attempts_v6 = 0;
+    std::uint64_t associations = 0;
+    std::uint64_t associations_listable = 0;  // strength >= listable and IPv4 rejected
+    std::array<std::uint64_t, 16> associations_by_signal{};  // index = signal bit
+    std::uint64_t log_lines = 0;
+    std::array<std::uint64_t, static_cast<std::size_t>(mta_kind::count)> rejections_by_mta{};
+    std::uint64_t other_rejects = 0;  // non-DNSBL rejects, ignored
+    std::uint64_t remote_associations = 0;
+    std::array<std::uint64_t, static_cast<std::size_t>(bad_input_reason::count)> bad_input{};
+    std::uint64_t commits = 0;
+    std::uint64_t commit_ops = 0;
+    std::uint64_t commit_us_total = 0;
+    std::uint64_t commit_us_max = 0;
+    std::uint64_t listed_64s = 0;  // /64s whose record crossed the listing threshold this run
+
+    std::uint64_t rejections() const;
+    std::uint64_t bad_inputs() const;
+    // The one-paragraph summary `v6bl ingest` prints.
+    std::string summary() const;
+};
+
+}  // namespace v6bl::ingest

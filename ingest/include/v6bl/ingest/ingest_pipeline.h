@@ -1,0 +1,94 @@
+// The ingest run: sources (captures, live interface, reject logs, remote association lines)
+// → attempts → associations → store commits, each source checkpointed with its data.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "v6bl/ingest/association_engine.h"
+#include "v6bl/ingest/attempt_grouper.h"
+#include "v6bl/ingest/ingest_counters.h"
+#include "v6bl/ingest/log_timestamp.h"
+#include "v6bl/ingest/reputation_writer.h"
+#include "v6bl/store/store.h"
+
+namespace v6bl::ingest {
+
+struct ingest_options {
+    std::vector<std::string> captures;
+    std::vector<std::string> rejects;
+    std::vector<std::string> associations;
+    std::string interface;
+    bool follow = false;       // keep tailing logs (and the interface) until `stop`
+    int year = 0;              // --year for BSD syslog timestamps
+    int fallback_year = 1970;  // the current year (the caller reads the clock)
+    bool strict = false;       // bad input makes run() return non-zero
+    unsigned sensor_id = 0;    // this sensor's bit is 1 << (sensor_id % 64)
+    std::uint16_t smtp_port = 25;
+    int postscreen_threshold = 1;
+    // Commit after this many packets or lines, and at least every commit_interval_ms
+    // while following. Smaller means less redone after a crash, more fsyncs.
+    std::uint64_t commit_every = 1'000'000;
+    int commit_interval_ms = 1000;
+    int poll_interval_ms = 200;
+    // Where bad input is reported ("file:line: reason"); at most this many per source.
+    std::FILE* diagnostics = stderr;
+    int max_reports_per_source = 20;
+    // Optional: local associations are also written here as JSON lines (schema v1).
+    std::string associations_out;
+    const std::atomic<bool>* stop = nullptr;
+    grouper_options grouping;
+    association_options association;
+    writer_options writer;
+};
+
+class ingest_pipeline {
+  public:
+    ingest_pipeline(store::reputation_store& store, ingest_options options);
+    ~ingest_pipeline();
+    ingest_pipeline(const ingest_pipeline&) = delete;
+    ingest_pipeline& operator=(const ingest_pipeline&) = delete;
+
+    // Runs every source to its end (or until `stop` when following). Returns the exit code:
+    // 0, or 2 when `strict` and bad input was seen. Throws store_error on store failure and
+    // std::runtime_error for unusable options (e.g. a live interface that cannot be opened).
+    int run();
+
+    const ingest_counters& counters() const { return counters_; }
+    const association_engine& engine() const { return engine_; }
+
+    struct line_source;  // a log or JSON file being read (and followed)
+
+  private:
+    bool stopping() const;
+    void peek_reference_time();
+    void ingest_capture(const std::string& path);
+    bool poll_lines(line_source& src, bool at_start);
+    void handle_line(line_source& src, std::string_view line, std::uint64_t line_no);
+    void on_syn_batch(std::int64_t now_us);
+    void drain_associations();
+    void checkpoint_engine();
+    void commit_if_due(bool force);
+    void report(const std::string& where, const std::string& what, bad_input_reason why,
+                int& reports);
+
+    store::reputation_store& store_;
+    ingest_options options_;
+    ingest_counters counters_;
+    attempt_grouper grouper_;
+    association_engine engine_;
+    reputation_writer writer_;
+    year_hint hint_;
+    std::uint64_t sensor_bit_ = 1;
+    std::string engine_key_;
+    std::vector<connect_attempt> closed_;
+    std::vector<association> found_;
+    std::FILE* associations_out_ = nullptr;
+    std::uint64_t since_commit_ = 0;
+    std::int64_t last_commit_ms_ = 0;
+};
+
+}  // namespace v6bl::ingest

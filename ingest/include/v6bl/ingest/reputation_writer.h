@@ -1,0 +1,111 @@
+// Turns attempts, rejections and associations into store change sets: the join of sensor
+// evidence with DNSBL rejections, per-/64 aggregation and bounded evidence.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "v6bl/ingest/association.h"
+#include "v6bl/ingest/connect_attempt.h"
+#include "v6bl/ingest/ingest_counters.h"
+#include "v6bl/ingest/reject_log_parser.h"
+#include "v6bl/store/store.h"
+
+namespace v6bl::ingest {
+
+struct writer_options {
+    // An association counts against a rejection this close in time (either side).
+    std::int64_t rejection_horizon_s = 7 * 24 * 3600;
+    // The store's listing threshold (for counting /64s listed by this run, and for deciding
+    // which associations with a not-yet-rejected IPv4 are remembered for a later rejection).
+    std::uint16_t listable_milli = 600;
+    std::uint16_t remember_milli = 400;
+    // Evidence bound per /64 (the store keeps what the writer writes).
+    std::size_t max_addresses_per_64 = 192;
+    std::size_t max_ipv4s_per_64 = 64;
+    // Per-/64 caches are dropped (after a commit) past this many entries.
+    std::size_t max_cached_64s = 1'000'000;
+};
+
+// The writer is the only place that knows how evidence becomes store records. Everything
+// it adds goes into the pending change set; commit() writes it with the given checkpoints.
+class reputation_writer {
+  public:
+    reputation_writer(store::reputation_store& store, ingest_counters& counters,
+                      writer_options options = {});
+
+    void add_attempt(const connect_attempt& a, std::uint64_t sensor_bit);
+    // A DNSBL rejection from a production MTA log.
+    void add_rejection(const reject_event& r);
+    // An association (local engine or remote sensor). `known_rejected` marks a remote
+    // sensor's own DNSBL rejection of the IPv4.
+    void add_association(const association& a, bool known_rejected);
+
+    // Sets a checkpoint to commit with the pending data.
+    void set_checkpoint(const std::string& source, std::string value);
+    // Commits pending data and checkpoints in one WriteBatch. No-op when nothing is pending.
+    void commit();
+    std::size_t pending_ops() const { return pending_ops_; }
+
+  private:
+    struct cached_64 {
+        std::vector<std::uint64_t> iids;
+        std::vector<std::pair<std::uint32_t, bool>> ipv4s;  // (ipv4, seen as rejected)
+    };
+    struct rejection_info {
+        std::uint32_t first = 0, last = 0, count = 0;
+    };
+    struct evidence_key {
+        std::uint64_t p64;
+        std::uint64_t item;
+        std::uint8_t kind;
+        bool operator==(const evidence_key&) const = default;
+    };
+    struct evidence_key_hash {
+        std::size_t operator()(const evidence_key& k) const noexcept;
+    };
+    // A remembered association waiting for its IPv4 to be rejected (checkpoint "a4:").
+    struct remembered {
+        std::uint64_t p64;
+        std::uint32_t time;
+        std::uint16_t strength;
+        std::uint16_t signals;
+    };
+
+    cached_64& cache_for(std::uint64_t p64);
+    std::optional<rejection_info> rejection_of(std::uint32_t ipv4);
+    std::vector<remembered> remembered_for(std::uint32_t ipv4);
+    void list_association(std::uint64_t p64, std::uint32_t ipv4, std::uint32_t time,
+                          std::uint16_t strength, std::uint16_t signals, std::uint64_t sensors);
+    void merge_record(std::uint64_t p64, const store::reputation_record& delta);
+
+    store::reputation_store& store_;
+    ingest_counters& counters_;
+    writer_options options_;
+    bool store_was_empty_ = false;
+    bool cache_evicted_ = false;
+    bool store_has_rejections_ = false;  // "r4:any": skip store reads while false
+    bool store_has_remembered_ = false;  // "a4:any"
+    std::unordered_map<std::uint64_t, cached_64> cache_;
+    std::unordered_map<std::uint32_t, rejection_info> rejections_;      // known (this run or store)
+    std::unordered_set<std::uint32_t> not_rejected_;                    // store said no
+    std::unordered_map<std::uint32_t, rejection_info> new_rejections_;  // to checkpoint
+    std::unordered_map<std::uint32_t, std::vector<remembered>> remembered_;  // dirty + cached
+    std::unordered_set<std::uint32_t> remembered_dirty_;
+    std::unordered_map<std::uint64_t, store::reputation_record> records_;
+    std::unordered_map<evidence_key, store::evidence_item, evidence_key_hash> evidence_;
+    std::unordered_set<std::uint64_t> listed_;
+    std::vector<std::pair<std::string, std::string>> checkpoints_;
+    std::size_t pending_ops_ = 0;
+};
+
+// The IPv4 as 4 big-endian bytes, and back (evidence item encoding).
+std::string ipv4_item(std::uint32_t ipv4);
+std::string format_ipv4(std::uint32_t ipv4);
+
+}  // namespace v6bl::ingest

@@ -1,0 +1,60 @@
+// One decoded TCP SYN: the unit of sensor evidence, independent of the capture's link type.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+
+namespace v6bl::ingest {
+
+enum class ip_family : std::uint8_t { v4 = 4, v6 = 6 };
+
+// Source addresses are kept as 16 bytes; an IPv4 source sits in the last 4 bytes with the
+// first 12 zero, so one key type serves both families.
+using address_bytes = std::array<std::uint8_t, 16>;
+
+// Up to 8 TCP option kinds in order, one byte each (0 = none), e.g. MSS,SACK-perm,TS,NOP,WS.
+using option_signature = std::uint64_t;
+
+struct syn_record {
+    std::int64_t time_us = 0;  // capture timestamp, microseconds since the epoch
+    address_bytes source{};
+    ip_family family = ip_family::v4;
+    std::uint16_t source_port = 0;
+    std::uint16_t dest_port = 0;
+    std::uint8_t ttl = 0;  // IPv4 TTL or IPv6 hop limit as seen
+    std::uint16_t window = 0;
+    std::uint16_t mss = 0;
+    option_signature options = 0;
+};
+
+// A fast mixing hash for address-keyed maps (addresses are attacker-chosen only in their
+// low bits; the multiply-xorshift spreads them).
+struct address_hash {
+    std::size_t operator()(const address_bytes& k) const noexcept {
+        std::uint64_t a, b;
+        std::memcpy(&a, k.data(), 8);
+        std::memcpy(&b, k.data() + 8, 8);
+        std::uint64_t h = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull);
+        h ^= h >> 29;
+        h *= 0xBF58476D1CE4E5B9ull;
+        h ^= h >> 32;
+        return static_cast<std::size_t>(h);
+    }
+};
+
+inline std::uint32_t ipv4_of(const address_bytes& a) {
+    return (std::uint32_t{a[12]} << 24) | (std::uint32_t{a[13]} << 16) |
+           (std::uint32_t{a[14]} << 8) | std::uint32_t{a[15]};
+}
+
+inline address_bytes address_from_ipv4(std::uint32_t v4) {
+    address_bytes a{};
+    a[12] = static_cast<std::uint8_t>(v4 >> 24);
+    a[13] = static_cast<std::uint8_t>(v4 >> 16);
+    a[14] = static_cast<std::uint8_t>(v4 >> 8);
+    a[15] = static_cast<std::uint8_t>(v4);
+    return a;
+}
+
+}  // namespace v6bl::ingest

@@ -1,0 +1,334 @@
+// The association engine: candidate search in a sorted window, per-address round histories,
+// and the scoring documented in docs/ingest.md ("Scoring").
+#include "v6bl/ingest/association_engine.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "state_codec.h"
+#include "v6bl/ingest/embedded_ipv4.h"
+
+namespace v6bl::ingest {
+namespace {
+
+constexpr std::uint16_t cap_milli(int v) {
+    return static_cast<std::uint16_t>(v < 0 ? 0 : (v > 1000 ? 1000 : v));
+}
+
+std::uint16_t structural_strength(embedding_kind k) {
+    switch (k) {
+        case embedding_kind::six_to_four:
+            return 900;  // the gateway is the host's own IPv4
+        case embedding_kind::isatap:
+            return 800;
+        case embedding_kind::teredo:
+            return 750;  // the NAT's public side: may be shared
+        case embedding_kind::iid_suffix:
+            return 700;  // ::a.b.c.d numbering
+        case embedding_kind::none:
+            break;
+    }
+    return 0;
+}
+
+std::uint16_t structural_signal(embedding_kind k) {
+    switch (k) {
+        case embedding_kind::six_to_four:
+            return sig_6to4;
+        case embedding_kind::isatap:
+            return sig_isatap;
+        case embedding_kind::teredo:
+            return sig_teredo;
+        case embedding_kind::iid_suffix:
+            return sig_iid_ipv4;
+        case embedding_kind::none:
+            break;
+    }
+    return 0;
+}
+
+// Rounds of `h` (start times), oldest first.
+int rounds_of(const association_engine::round_history& h, std::int64_t* starts,
+              std::uint16_t* ports) {
+    const int n = h.count;
+    for (int i = 0; i < n; ++i) {
+        const int idx = (h.head - n + i + association_engine::history_rounds * 2) %
+                        association_engine::history_rounds;
+        starts[i] = h.start_us[idx];
+        if (ports) ports[i] = h.port[idx];
+    }
+    return n;
+}
+
+bool port_climbs(std::uint16_t older, std::uint16_t newer) {
+    const auto d = static_cast<std::uint16_t>(newer - older);
+    return d >= 1 && d <= 64;
+}
+
+}  // namespace
+
+void association_engine::add(const connect_attempt& a) {
+    pending_attempt p{a, false};
+    // Closed attempts arrive nearly in start order: search from the back.
+    auto it = pending_.end();
+    while (it != pending_.begin() && std::prev(it)->a.start_us > a.start_us) --it;
+    const auto pos = static_cast<std::size_t>(it - pending_.begin());
+    // An attempt older than the evaluation cursor would be lost: it cannot happen while
+    // settle_us covers the grouper's window, but keep the state consistent if it does.
+    if (pos < eval_index_) {
+        // Later than the evaluation cursor can take: record its round, never evaluate it.
+        pending_.insert(pending_.begin() + static_cast<std::ptrdiff_t>(eval_index_), p);
+        add_history(pending_[eval_index_]);
+        ++history_index_;
+        ++eval_index_;
+        return;
+    }
+    if (pos < history_index_) {
+        add_history(p);
+        pending_.insert(it, p);
+        ++history_index_;
+        return;
+    }
+    pending_.insert(it, p);
+}
+
+void association_engine::add_history(pending_attempt& p) {
+    auto& h = history_[p.a.source];
+    if (h.count > 0 && p.a.start_us - h.start_us[(h.head + history_rounds - 1) % history_rounds] <
+                           options_.round_gap_us) {
+        p.new_round = false;
+    } else {
+        h.start_us[h.head] = p.a.start_us;
+        h.port[h.head] = p.a.source_port;
+        h.head = static_cast<std::uint8_t>((h.head + 1) % history_rounds);
+        if (h.count < history_rounds) ++h.count;
+        p.new_round = true;
+    }
+    if (p.a.last_us > h.last_us) h.last_us = p.a.last_us;
+}
+
+void association_engine::evaluate(const pending_attempt& p, std::vector<association>& out) {
+    const connect_attempt& a6 = p.a;
+    if (a6.family != ip_family::v6 || !p.new_round) return;
+    ++stats_.evaluated_v6_rounds;
+    const bool six_to_four = is_6to4(a6.source);
+    const embedded_ipv4 emb = find_embedded_ipv4(a6.source);
+
+    std::int64_t s6[history_rounds], s4[history_rounds];
+    std::uint16_t p6[history_rounds], p4[history_rounds];
+    const round_history& h6 = history_.at(a6.source);
+    const int n6 = rounds_of(h6, s6, p6);
+
+    scratch_.clear();
+    bool structural_paired = false;
+    const std::int64_t lo = a6.start_us - options_.pair_window_us;
+    const std::int64_t hi = a6.start_us + options_.pair_window_us;
+    auto first =
+        std::lower_bound(pending_.begin(), pending_.end(), lo,
+                         [](const pending_attempt& x, std::int64_t t) { return x.a.start_us < t; });
+    for (auto it = first; it != pending_.end() && it->a.start_us <= hi; ++it) {
+        const connect_attempt& a4 = it->a;
+        if (a4.family != ip_family::v4) continue;
+        ++stats_.candidates;
+        const std::uint32_t v4 = ipv4_of(a4.source);
+        const std::int64_t dt = a6.start_us - a4.start_us;  // > 0: IPv4 first
+        const std::int64_t adt = std::llabs(dt);
+        std::uint16_t sig = sig_timing;
+        if (adt <= options_.tight_us) sig |= sig_tight_timing;
+        // RFC 6724: native IPv6 before IPv4, 6to4 after IPv4.
+        if ((six_to_four && dt > 0) || (!six_to_four && dt < 0)) sig |= sig_order_rfc6724;
+        if (a4.syn_count == a6.syn_count) sig |= sig_syn_count;
+        const bool same_os = a4.ttl_class == a6.ttl_class && a4.os == a6.os;
+        if (same_os && a4.options == a6.options) sig |= sig_os_match;
+        if (!same_os) continue;  // one host, one OS: a TTL class or stack mismatch rules it out
+        const int dport =
+            static_cast<std::int16_t>(static_cast<std::uint16_t>(a6.source_port - a4.source_port));
+        if (a6.os == os_class::windows && std::abs(dport) <= options_.port_proximity)
+            sig |= sig_port_proximity;
+        if (dport == 1 && dt > 0) sig |= sig_exchange_port;
+        const bool iid_match = ipv4_of(a6.source) == v4;
+        if (iid_match) sig |= sig_iid_ipv4;
+        if (emb.kind != embedding_kind::none && emb.ipv4 == v4) sig |= structural_signal(emb.kind);
+
+        // Repetition: rounds of the IPv6 address that have a round of this IPv4 nearby.
+        int k = 0, n4 = 0;
+        std::uint16_t last_p4 = 0, prev_p4 = 0;
+        auto h4it = history_.find(a4.source);
+        if (h4it != history_.end()) {
+            const int m = rounds_of(h4it->second, s4, p4);
+            for (int i = 0; i < n6; ++i)
+                for (int j = 0; j < m; ++j)
+                    if (std::llabs(s6[i] - s4[j]) <= options_.pair_window_us) {
+                        ++k;
+                        break;
+                    }
+            // IPv4 rounds in the period the IPv6 history covers (a NAT's IPv4 has many).
+            for (int j = 0; j < m; ++j)
+                if (s4[j] >= s6[0] - options_.pair_window_us) ++n4;
+            if (m >= 2) {
+                last_p4 = p4[m - 1];
+                prev_p4 = p4[m - 2];
+            }
+        }
+        if (n4 == 0) n4 = 1;
+        if (k >= 2 && n6 >= 2 && port_climbs(p6[n6 - 2], p6[n6 - 1]) &&
+            port_climbs(prev_p4, last_p4))
+            sig |= sig_port_progression;
+        const bool repeated = k >= options_.min_rounds && k >= options_.min_share_v6 * n6 &&
+                              k >= options_.min_share_v4 * n4;
+        if (repeated) sig |= sig_repetition;
+
+        int score;
+        if (sig & structural_signals) {
+            score = 900 + ((sig & sig_tight_timing) ? 50 : 0);
+            structural_paired = true;
+        } else if (repeated) {
+            score = 650 + 50 * std::min(k - options_.min_rounds, 4);
+            if (sig & sig_tight_timing) score += 50;
+            if (sig & (sig_exchange_port | sig_port_proximity)) score += 50;
+            if (sig & sig_port_progression) score += 25;
+        } else if ((sig & sig_exchange_port) && (sig & sig_tight_timing) && (sig & sig_syn_count) &&
+                   a6.syn_count >= 3) {
+            // Windows shared pool, IPv4 then IPv6 on the next port within 0.5 s, three SYNs
+            // each: the Exchange signature. A stranger matches it by chance ~1 in 10^5.
+            score = 650;
+        } else if (k >= 2 && k >= options_.min_share_v6 * n6 && k >= options_.min_share_v4 * n4) {
+            score = 450 + ((sig & sig_tight_timing) ? 50 : 0) + ((sig & sig_os_match) ? 50 : 0);
+        } else {
+            // Seen together once: a busy second explains that as well as one host does.
+            score = 150 + ((sig & sig_tight_timing) ? 100 : 0) +
+                    ((sig & sig_syn_count) && (sig & sig_os_match) ? 50 : 0) +
+                    ((sig & sig_port_proximity) ? 50 : 0);
+        }
+        association as;
+        as.ipv6 = a6.source;
+        as.ipv4 = v4;
+        as.time_us = a6.start_us;
+        as.strength_milli = cap_milli(score);
+        as.signals = sig;
+        as.rounds = static_cast<std::uint16_t>(k < 1 ? 1 : k);
+        as.sensors = options_.sensor_bit;
+        scratch_.push_back(as);
+    }
+    // Two listable candidates for one IPv6 round (lockstep strangers): believe neither.
+    int listable = 0;
+    for (const auto& as : scratch_)
+        if (as.strength_milli >= options_.listable_milli && !(as.signals & structural_signals))
+            ++listable;
+    if (listable > 1) {
+        ++stats_.ambiguous;
+        for (auto& as : scratch_)
+            if (!(as.signals & structural_signals) && as.strength_milli >= options_.listable_milli)
+                as.strength_milli = static_cast<std::uint16_t>(options_.listable_milli - 50);
+    }
+    for (const auto& as : scratch_)
+        if (as.strength_milli >= options_.min_emit_milli) out.push_back(as);
+    // The address names an IPv4 by itself: report it even when that IPv4 tried no attempt.
+    if (emb.kind != embedding_kind::none && !structural_paired) {
+        association as;
+        as.ipv6 = a6.source;
+        as.ipv4 = emb.ipv4;
+        as.time_us = a6.start_us;
+        as.strength_milli = structural_strength(emb.kind);
+        as.signals = structural_signal(emb.kind);
+        as.rounds = 1;
+        as.sensors = options_.sensor_bit;
+        out.push_back(as);
+    }
+}
+
+void association_engine::step(std::vector<association>& out) {
+    pending_attempt& e = pending_[eval_index_];
+    // Every attempt that could be e's candidate must be in the histories first.
+    while (history_index_ < pending_.size() &&
+           pending_[history_index_].a.start_us <= e.a.start_us + options_.pair_window_us) {
+        add_history(pending_[history_index_]);
+        ++history_index_;
+    }
+    evaluate(e, out);
+    const std::int64_t keep_from = e.a.start_us - options_.pair_window_us;
+    ++eval_index_;
+    while (!pending_.empty() && eval_index_ > 0 && history_index_ > 0 &&
+           pending_.front().a.start_us < keep_from) {
+        pending_.pop_front();
+        --eval_index_;
+        --history_index_;
+    }
+}
+
+void association_engine::advance(std::int64_t now_us, std::vector<association>& out) {
+    while (eval_index_ < pending_.size() &&
+           pending_[eval_index_].a.start_us + options_.pair_window_us + options_.settle_us <=
+               now_us)
+        step(out);
+    housekeep(now_us);
+}
+
+void association_engine::flush(std::vector<association>& out) {
+    while (eval_index_ < pending_.size()) step(out);
+    while (history_index_ < pending_.size()) {
+        add_history(pending_[history_index_]);
+        ++history_index_;
+    }
+    pending_.clear();
+    eval_index_ = history_index_ = 0;
+}
+
+void association_engine::housekeep(std::int64_t now_us) {
+    if (now_us < next_housekeeping_us_) return;
+    // Every 5 minutes of capture time (not wall time: replays must prune identically).
+    next_housekeeping_us_ = now_us + 300'000'000;
+    const std::int64_t cutoff = now_us - options_.history_horizon_us - options_.settle_us;
+    for (auto it = history_.begin(); it != history_.end();) {
+        if (it->second.last_us < cutoff)
+            it = history_.erase(it);
+        else
+            ++it;
+    }
+}
+
+void association_engine::save(std::string& out) const {
+    state_writer w(out);
+    w.put_u32(1);
+    w.put_u64(static_cast<std::uint64_t>(next_housekeeping_us_));
+    w.put_u64(history_index_);
+    w.put_u64(eval_index_);
+    w.put_u64(pending_.size());
+    for (const auto& p : pending_) w.put_pod(p);
+    w.put_u64(history_.size());
+    for (const auto& [k, h] : history_) {
+        w.put_pod(k);
+        w.put_pod(h);
+    }
+    w.put_pod(stats_);
+}
+
+bool association_engine::restore(std::string_view in) {
+    state_reader r(in);
+    pending_.clear();
+    history_.clear();
+    if (r.get_u32() != 1) return false;
+    next_housekeeping_us_ = static_cast<std::int64_t>(r.get_u64());
+    history_index_ = r.get_u64();
+    eval_index_ = r.get_u64();
+    const std::uint64_t n = r.get_u64();
+    if (!r.fits(n, sizeof(pending_attempt))) return false;
+    for (std::uint64_t i = 0; i < n; ++i) pending_.push_back(r.get_pod<pending_attempt>());
+    const std::uint64_t m = r.get_u64();
+    if (!r.fits(m, sizeof(address_bytes) + sizeof(round_history))) return false;
+    history_.reserve(m);
+    for (std::uint64_t i = 0; i < m; ++i) {
+        const auto k = r.get_pod<address_bytes>();
+        history_[k] = r.get_pod<round_history>();
+    }
+    stats_ = r.get_pod<association_stats>();
+    if (!r.ok() || history_index_ > pending_.size() || eval_index_ > pending_.size()) {
+        pending_.clear();
+        history_.clear();
+        history_index_ = eval_index_ = 0;
+        return false;
+    }
+    return true;
+}
+
+}  // namespace v6bl::ingest

@@ -1,0 +1,512 @@
+// The ingest run loop: checkpointed sources feeding grouper → engine → writer → store.
+#include "v6bl/ingest/ingest_pipeline.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+#include "state_codec.h"
+#include "v6bl/ingest/association_line.h"
+#include "v6bl/ingest/capture_reader.h"
+#include "v6bl/ingest/reject_log_parser.h"
+#include "v6bl/ingest/syn_decoder.h"
+
+namespace v6bl::ingest {
+namespace {
+
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string absolute_path(const std::string& p) {
+    std::error_code ec;
+    auto a = std::filesystem::absolute(p, ec);
+    return ec ? p : a.lexically_normal().string();
+}
+
+// Source checkpoint: "v1 ino=N off=N idx=N done=N" (idx: packets or lines consumed).
+struct source_position {
+    unsigned long long ino = 0, off = 0, idx = 0;
+    int done = 0;
+};
+
+source_position parse_position(const std::optional<std::string>& v) {
+    source_position p;
+    if (v)
+        std::sscanf(v->c_str(), "v1 ino=%llu off=%llu idx=%llu done=%d", &p.ino, &p.off, &p.idx,
+                    &p.done);
+    return p;
+}
+
+std::string format_position(const source_position& p) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "v1 ino=%llu off=%llu idx=%llu done=%d", p.ino, p.off, p.idx,
+                  p.done);
+    return buf;
+}
+
+std::uint64_t sensor_bit_of(std::string_view id) {
+    if (id.empty()) return 0;
+    std::uint64_t n = 0;
+    bool numeric = id.size() < 19;
+    for (char c : id) {
+        if (c < '0' || c > '9') {
+            numeric = false;
+            break;
+        }
+        n = n * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (!numeric) {
+        n = 1469598103934665603ull;  // FNV-1a: stable across builds, unlike std::hash
+        for (char c : id) n = (n ^ static_cast<std::uint8_t>(c)) * 1099511628211ull;
+    }
+    return 1ull << (n % 64);
+}
+
+}  // namespace
+
+struct ingest_pipeline::line_source {
+    std::string path;
+    std::string key;
+    bool json = false;
+    std::FILE* file = nullptr;
+    source_position pos;  // off/idx: after the last complete line consumed
+    std::string partial;
+    int reports = 0;
+    bool dirty = false;
+    ~line_source() {
+        if (file) std::fclose(file);
+    }
+};
+
+ingest_pipeline::ingest_pipeline(store::reputation_store& store, ingest_options options)
+    : store_(store),
+      options_(std::move(options)),
+      grouper_(options_.grouping),
+      engine_([&] {
+          auto a = options_.association;
+          a.sensor_bit = 1ull << (options_.sensor_id % 64);
+          return a;
+      }()),
+      writer_(store, counters_, options_.writer) {
+    sensor_bit_ = 1ull << (options_.sensor_id % 64);
+    engine_key_ = "engine:" + std::to_string(options_.sensor_id);
+    hint_.fixed_year = options_.year;
+    hint_.fallback_year = options_.fallback_year;
+}
+
+ingest_pipeline::~ingest_pipeline() {
+    if (associations_out_) std::fclose(associations_out_);
+}
+
+bool ingest_pipeline::stopping() const {
+    return options_.stop && options_.stop->load();
+}
+
+void ingest_pipeline::report(const std::string& where, const std::string& what,
+                             bad_input_reason why, int& reports) {
+    ++counters_.bad_input[static_cast<std::size_t>(why)];
+    if (reports < options_.max_reports_per_source && options_.diagnostics)
+        std::fprintf(options_.diagnostics, "v6bl ingest: %s: %s\n", where.c_str(), what.c_str());
+    else if (reports == options_.max_reports_per_source && options_.diagnostics)
+        std::fprintf(options_.diagnostics, "v6bl ingest: %s: further reports suppressed\n",
+                     where.c_str());
+    ++reports;
+}
+
+void ingest_pipeline::peek_reference_time() {
+    for (const auto& path : options_.captures) {
+        std::string err;
+        auto r = capture_reader::open_file(path, 0, err);
+        if (!r) continue;
+        capture_frame f;
+        if (r->next(f) == capture_status::frame) {
+            hint_.reference_unix = f.time_us / 1'000'000;
+            return;
+        }
+    }
+}
+
+void ingest_pipeline::drain_associations() {
+    for (const association& a : found_) {
+        writer_.add_association(a, false);
+        if (associations_out_) {
+            const std::string line =
+                format_association_line(a, std::to_string(options_.sensor_id), false);
+            std::fprintf(associations_out_, "%s\n", line.c_str());
+        }
+    }
+    found_.clear();
+}
+
+void ingest_pipeline::on_syn_batch(std::int64_t now_us) {
+    for (const connect_attempt& a : closed_) {
+        ++counters_.attempts;
+        if (a.family == ip_family::v6) ++counters_.attempts_v6;
+        writer_.add_attempt(a, sensor_bit_);
+        engine_.add(a);
+    }
+    closed_.clear();
+    engine_.advance(now_us, found_);
+    if (!found_.empty()) drain_associations();
+}
+
+void ingest_pipeline::checkpoint_engine() {
+    std::string g, e, blob;
+    grouper_.save(g);
+    engine_.save(e);
+    state_writer w(blob);
+    w.put_u32(1);
+    w.put_bytes(g);
+    w.put_bytes(e);
+    writer_.set_checkpoint(engine_key_, std::move(blob));
+}
+
+void ingest_pipeline::commit_if_due(bool force) {
+    const std::int64_t now = wall_ms();
+    if (force || since_commit_ >= options_.commit_every ||
+        (options_.follow && now - last_commit_ms_ >= options_.commit_interval_ms)) {
+        writer_.commit();
+        since_commit_ = 0;
+        last_commit_ms_ = now;
+    }
+}
+
+void ingest_pipeline::ingest_capture(const std::string& given) {
+    const std::string path = absolute_path(given);
+    const std::string key = "pcap:" + path;
+    int reports = 0;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        report(given, std::string("cannot open: ") + std::strerror(errno),
+               bad_input_reason::unreadable_capture, reports);
+        return;
+    }
+    source_position pos = parse_position(store_.checkpoint(key));
+    if (pos.ino != st.st_ino) pos = source_position{};
+    pos.ino = st.st_ino;
+    if (pos.done) return;  // ingested completely before: nothing changes
+    std::string err;
+    auto reader = capture_reader::open_file(path, pos.off, err);
+    if (!reader) {
+        report(given, err, bad_input_reason::unreadable_capture, reports);
+        return;
+    }
+    const bool skip_by_index = reader->is_pcapng() && pos.idx > 0;
+    const std::uint64_t skip_until = pos.idx;
+    std::uint64_t index = pos.idx;
+    if (skip_by_index) index = 0;
+    capture_frame frame;
+    syn_record syn;
+    const link_kind link = reader->link();
+    for (;;) {
+        const capture_status st2 = reader->next(frame);
+        if (st2 == capture_status::frame) {
+            ++index;
+            if (skip_by_index && index <= skip_until) continue;
+            ++counters_.packets;
+            const decode_status ds =
+                decode_syn(link, frame.data, frame.caplen, frame.time_us, options_.smtp_port, syn);
+            if (ds == decode_status::syn) {
+                ++counters_.syns;
+                if (syn.family == ip_family::v6) ++counters_.syns_v6;
+                grouper_.add(syn, closed_);
+                on_syn_batch(syn.time_us);
+            } else if (ds == decode_status::malformed) {
+                report(given + ": packet " + std::to_string(index),
+                       "malformed frame (a header length exceeds the captured bytes)",
+                       bad_input_reason::malformed_packet, reports);
+            }
+            if (++since_commit_ >= options_.commit_every) {
+                pos.off = reader->is_pcapng() ? 0 : reader->offset();
+                pos.idx = index;
+                writer_.set_checkpoint(key, format_position(pos));
+                checkpoint_engine();
+                commit_if_due(true);
+                if (stopping()) return;
+            }
+            continue;
+        }
+        if (st2 == capture_status::truncated || st2 == capture_status::error) {
+            report(given + ":" + std::to_string(reader->offset()),
+                   (st2 == capture_status::truncated ? "truncated capture: " : "capture error: ") +
+                       reader->last_error() + " (after packet " + std::to_string(index) + ")",
+                   bad_input_reason::truncated_capture, reports);
+        }
+        break;
+    }
+    pos.off = reader->is_pcapng() ? 0 : reader->offset();
+    pos.idx = index;
+    pos.done = 1;
+    writer_.set_checkpoint(key, format_position(pos));
+    checkpoint_engine();
+    commit_if_due(true);
+}
+
+void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::uint64_t line_no) {
+    if (line.empty()) return;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (src.json) {
+        association_line al;
+        std::string error;
+        if (!parse_association_line(line, al, error)) {
+            report(src.path + ":" + std::to_string(line_no), error,
+                   error == "invalid JSON" ? bad_input_reason::invalid_json
+                                           : bad_input_reason::json_schema,
+                   src.reports);
+            return;
+        }
+        ++counters_.remote_associations;
+        al.assoc.sensors = sensor_bit_of(al.sensor);
+        writer_.add_association(al.assoc, al.ipv4_rejected);
+        return;
+    }
+    ++counters_.log_lines;
+    reject_event ev;
+    switch (parse_reject_line(line, hint_, ev, options_.postscreen_threshold)) {
+        case log_line_status::dnsbl_reject:
+            writer_.add_rejection(ev);
+            break;
+        case log_line_status::other_reject:
+            ++counters_.other_rejects;
+            break;
+        case log_line_status::garbage:
+            report(src.path + ":" + std::to_string(line_no), "unrecognized log line",
+                   bad_input_reason::garbage_log_line, src.reports);
+            break;
+        case log_line_status::not_reject:
+        case log_line_status::ipv6_client:
+            break;
+    }
+}
+
+bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
+    struct stat st {};
+    if (!src.file) {
+        if (::stat(src.path.c_str(), &st) != 0) {
+            if (at_start) {
+                int r = 0;
+                report(
+                    src.path, std::string("cannot open: ") + std::strerror(errno),
+                    src.json ? bad_input_reason::invalid_json : bad_input_reason::garbage_log_line,
+                    r);
+            }
+            return false;
+        }
+        source_position cp =
+            at_start ? parse_position(store_.checkpoint(src.key)) : source_position{};
+        if (cp.ino != st.st_ino || cp.off > static_cast<unsigned long long>(st.st_size)) cp = {};
+        cp.ino = st.st_ino;
+        src.file = std::fopen(src.path.c_str(), "rb");
+        if (!src.file) return false;
+        if (cp.off && fseeko(src.file, static_cast<off_t>(cp.off), SEEK_SET) != 0)
+            cp = {st.st_ino, 0, 0, 0};
+        src.pos = cp;
+        src.partial.clear();
+    }
+    bool any = false;
+    static constexpr std::size_t chunk = 1 << 20;
+    std::string buf(chunk, '\0');
+    for (;;) {
+        const std::size_t n = std::fread(buf.data(), 1, chunk, src.file);
+        if (n == 0) break;
+        any = true;
+        std::size_t start = 0;
+        for (;;) {
+            const void* nl = std::memchr(buf.data() + start, '\n', n - start);
+            if (!nl) {
+                src.partial.append(buf.data() + start, n - start);
+                // A line longer than 64 KiB is no log line: count it and drop it.
+                if (src.partial.size() > 65536) {
+                    src.pos.off += src.partial.size();
+                    src.partial.clear();
+                    report(src.path + ":" + std::to_string(src.pos.idx + 1), "line too long",
+                           src.json ? bad_input_reason::invalid_json
+                                    : bad_input_reason::garbage_log_line,
+                           src.reports);
+                }
+                break;
+            }
+            const std::size_t end =
+                static_cast<std::size_t>(static_cast<const char*>(nl) - buf.data());
+            std::string_view line;
+            if (src.partial.empty()) {
+                line = std::string_view(buf.data() + start, end - start);
+                handle_line(src, line, ++src.pos.idx);
+                src.pos.off += end - start + 1;
+            } else {
+                src.partial.append(buf.data() + start, end - start);
+                handle_line(src, src.partial, ++src.pos.idx);
+                src.pos.off += src.partial.size() + 1;
+                src.partial.clear();
+            }
+            start = end + 1;
+            src.dirty = true;
+            if (++since_commit_ >= options_.commit_every) {
+                writer_.set_checkpoint(src.key, format_position(src.pos));
+                commit_if_due(true);
+            }
+        }
+    }
+    if (!options_.follow && !src.partial.empty()) {
+        // The last line of a finished file has no newline: it is still a line.
+        handle_line(src, src.partial, ++src.pos.idx);
+        src.pos.off += src.partial.size();
+        src.partial.clear();
+        src.dirty = true;
+    }
+    if (src.dirty) {
+        writer_.set_checkpoint(src.key, format_position(src.pos));
+        src.dirty = false;
+    }
+    if (options_.follow) {
+        std::clearerr(src.file);
+        // Rotation: the path now names another file (rename + create) or was truncated
+        // (copytruncate). The old file was read to its end above; continue with the new one.
+        if (::stat(src.path.c_str(), &st) == 0 &&
+            (static_cast<unsigned long long>(st.st_ino) != src.pos.ino ||
+             static_cast<unsigned long long>(st.st_size) < src.pos.off)) {
+            std::fclose(src.file);
+            src.file = nullptr;
+            src.partial.clear();
+        }
+    }
+    return any;
+}
+
+int ingest_pipeline::run() {
+    if (!options_.associations_out.empty()) {
+        associations_out_ = std::fopen(options_.associations_out.c_str(), "a");
+        if (!associations_out_)
+            throw std::runtime_error("cannot open " + options_.associations_out + ": " +
+                                     std::strerror(errno));
+    }
+    peek_reference_time();
+    last_commit_ms_ = wall_ms();
+    // Rejections first: a capture's associations then join with every rejection given.
+    std::vector<std::unique_ptr<line_source>> lines;
+    for (const auto& p : options_.rejects) {
+        auto s = std::make_unique<line_source>();
+        s->path = p;
+        s->key = "log:" + absolute_path(p);
+        lines.push_back(std::move(s));
+    }
+    for (const auto& p : options_.associations) {
+        auto s = std::make_unique<line_source>();
+        s->path = p;
+        s->key = "json:" + absolute_path(p);
+        s->json = true;
+        lines.push_back(std::move(s));
+    }
+    for (auto& s : lines) {
+        poll_lines(*s, true);
+        if (!options_.follow && s->file) {
+            std::fclose(s->file);
+            s->file = nullptr;
+        }
+        commit_if_due(true);
+        if (stopping()) return 0;
+    }
+
+    // Captures share one engine (one sensor); its state is checkpointed with each source.
+    if (const auto blob = store_.checkpoint(engine_key_)) {
+        state_reader r(*blob);
+        const bool ok = r.get_u32() == 1 && grouper_.restore(r.get_bytes()) &&
+                        engine_.restore(r.get_bytes()) && r.ok();
+        if (!ok) {
+            grouper_ = attempt_grouper(options_.grouping);
+            auto a = options_.association;
+            a.sensor_bit = sensor_bit_;
+            engine_ = association_engine(a);
+            if (options_.diagnostics)
+                std::fprintf(
+                    options_.diagnostics,
+                    "v6bl ingest: engine checkpoint unreadable; starting with empty state\n");
+        }
+    }
+    for (const auto& c : options_.captures) {
+        ingest_capture(c);
+        if (stopping()) return 0;
+    }
+
+    std::unique_ptr<capture_reader> live;
+    if (!options_.interface.empty()) {
+        std::string err;
+        live = capture_reader::open_live(options_.interface, options_.smtp_port, err);
+        if (!live) throw std::runtime_error(err);
+    }
+    if (!live) {
+        // End of input: close every attempt and evaluate everything pending (retry-round
+        // histories stay in the checkpoint for the next run).
+        grouper_.flush(closed_);
+        for (const connect_attempt& a : closed_) {
+            ++counters_.attempts;
+            if (a.family == ip_family::v6) ++counters_.attempts_v6;
+            writer_.add_attempt(a, sensor_bit_);
+            engine_.add(a);
+        }
+        closed_.clear();
+        engine_.flush(found_);
+        drain_associations();
+        checkpoint_engine();
+        commit_if_due(true);
+    }
+
+    if (options_.follow || live) {
+        syn_record syn;
+        capture_frame frame;
+        int live_reports = 0;
+        while (!stopping()) {
+            bool any = false;
+            for (auto& s : lines) any |= poll_lines(*s, false);
+            if (live) {
+                for (int n = 0; n < 100000; ++n) {
+                    const capture_status st = live->next(frame);
+                    if (st != capture_status::frame) {
+                        if (st == capture_status::error)
+                            report(options_.interface, live->last_error(),
+                                   bad_input_reason::unreadable_capture, live_reports);
+                        break;
+                    }
+                    any = true;
+                    ++counters_.packets;
+                    const auto ds = decode_syn(live->link(), frame.data, frame.caplen,
+                                               frame.time_us, options_.smtp_port, syn);
+                    if (ds == decode_status::syn) {
+                        ++counters_.syns;
+                        if (syn.family == ip_family::v6) ++counters_.syns_v6;
+                        grouper_.add(syn, closed_);
+                        on_syn_batch(syn.time_us);
+                    } else if (ds == decode_status::malformed) {
+                        ++counters_.bad_input[static_cast<std::size_t>(
+                            bad_input_reason::malformed_packet)];
+                    }
+                }
+                // Quiet links still close attempts: advance by the wall clock.
+                const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count();
+                grouper_.advance(now_us, closed_);
+                on_syn_batch(now_us);
+                checkpoint_engine();
+            }
+            commit_if_due(false);
+            if (!any)
+                std::this_thread::sleep_for(std::chrono::milliseconds(options_.poll_interval_ms));
+        }
+        for (auto& s : lines)
+            if (s->file) writer_.set_checkpoint(s->key, format_position(s->pos));
+        if (live) checkpoint_engine();
+        commit_if_due(true);
+    }
+    if (associations_out_) std::fflush(associations_out_);
+    return options_.strict && counters_.bad_inputs() > 0 ? 2 : 0;
+}
+
+}  // namespace v6bl::ingest

@@ -1,0 +1,124 @@
+// Timestamp parsing for syslog-style lines without locale or time zone state.
+#include "v6bl/ingest/log_timestamp.h"
+
+#include <cstdlib>
+
+namespace v6bl::ingest {
+namespace {
+
+bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
+    if (pos + n > s.size()) return false;
+    int v = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const char c = s[pos + i];
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + (c - '0');
+    }
+    out = v;
+    return true;
+}
+
+bool valid_hms(int h, int m, int s) {
+    return h < 24 && m < 60 && s <= 60;
+}
+
+std::int64_t to_unix(int y, int mo, int d, int h, int mi, int s) {
+    return days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
+           h * 3600 + mi * 60 + s;
+}
+
+int month_of(std::string_view m) {
+    static constexpr std::string_view names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    for (int i = 0; i < 12; ++i)
+        if (m == names[i]) return i + 1;
+    return 0;
+}
+
+int year_of_unix(std::int64_t t) {
+    // Civil year from days (inverse of days_from_civil, Howard Hinnant's algorithm).
+    std::int64_t z = t / 86400 + 719468;
+    if (t < 0 && t % 86400) --z;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const std::int64_t doe = z - era * 146097;
+    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const std::int64_t mp = (5 * doy + 2) / 153;
+    const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    return static_cast<int>(yoe + era * 400 + (m <= 2 ? 1 : 0));
+}
+
+}  // namespace
+
+std::int64_t days_from_civil(int y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const int era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const year_hint& hint) {
+    int y, mo, d, h, mi, sec;
+    // RFC 3339 "2026-11-24T10:00:00[.frac](Z|+hh:mm)" or Exim "2026-11-24 10:00:00".
+    if (digits(s, 0, 4, y) && s.size() > 19 && s[4] == '-' && digits(s, 5, 2, mo) && s[7] == '-' &&
+        digits(s, 8, 2, d) && (s[10] == 'T' || s[10] == ' ') && digits(s, 11, 2, h) &&
+        s[13] == ':' && digits(s, 14, 2, mi) && s[16] == ':' && digits(s, 17, 2, sec)) {
+        if (mo < 1 || mo > 12 || d < 1 || d > 31 || !valid_hms(h, mi, sec)) return std::nullopt;
+        std::size_t pos = 19;
+        if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
+            ++pos;
+            while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
+        }
+        std::int64_t offset = 0;
+        if (pos < s.size() && s[pos] == 'Z') {
+            ++pos;
+        } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+            int oh, om;
+            const bool colon = pos + 3 < s.size() && s[pos + 3] == ':';
+            if (digits(s, pos + 1, 2, oh) && digits(s, pos + (colon ? 4 : 3), 2, om) && oh < 24 &&
+                om < 60) {
+                offset = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
+                pos += colon ? 6 : 5;
+            }
+        }
+        return parsed_timestamp{to_unix(y, mo, d, h, mi, sec) - offset, pos};
+    }
+    // BSD "Nov 24 10:00:00" (day space-padded: "Nov  4").
+    if (s.size() >= 15 && s[3] == ' ') {
+        mo = month_of(s.substr(0, 3));
+        if (mo == 0) return std::nullopt;
+        std::size_t pos = 4;
+        if (s[pos] == ' ') ++pos;
+        int dd;
+        std::size_t dlen = (pos + 1 < s.size() && s[pos + 1] != ' ') ? 2 : 1;
+        if (!digits(s, pos, dlen, dd) || dd < 1 || dd > 31) return std::nullopt;
+        pos += dlen;
+        if (pos >= s.size() || s[pos] != ' ') return std::nullopt;
+        ++pos;
+        if (!(digits(s, pos, 2, h) && pos + 8 <= s.size() && s[pos + 2] == ':' &&
+              digits(s, pos + 3, 2, mi) && s[pos + 5] == ':' && digits(s, pos + 6, 2, sec) &&
+              valid_hms(h, mi, sec)))
+            return std::nullopt;
+        pos += 8;
+        int year = hint.fixed_year;
+        if (year == 0 && hint.reference_unix != 0) {
+            const int ry = year_of_unix(hint.reference_unix);
+            std::int64_t best = -1;
+            for (int cand = ry - 1; cand <= ry + 1; ++cand) {
+                const std::int64_t t = to_unix(cand, mo, dd, h, mi, sec);
+                const std::int64_t dist = std::llabs(t - hint.reference_unix);
+                if (best < 0 || dist < best) {
+                    best = dist;
+                    year = cand;
+                }
+            }
+        }
+        if (year == 0) year = hint.fallback_year;
+        return parsed_timestamp{to_unix(year, mo, dd, h, mi, sec), pos};
+    }
+    return std::nullopt;
+}
+
+}  // namespace v6bl::ingest

@@ -1,0 +1,139 @@
+// Classic pcap (microsecond, DLT_EN10MB) writer with a large buffer: the simulator's output.
+#include "v6bl/ingest/pcap_file_writer.h"
+
+#include <cstring>
+#include <stdexcept>
+
+namespace v6bl::ingest {
+namespace {
+
+constexpr std::size_t buffer_limit = 1 << 22;
+
+void put16(std::uint8_t* p, std::uint16_t v) {
+    p[0] = static_cast<std::uint8_t>(v >> 8);
+    p[1] = static_cast<std::uint8_t>(v);
+}
+
+// TCP option bytes per stack, as their SYNs carry them.
+std::size_t tcp_options(os_class os, ip_family fam, std::uint8_t* o) {
+    const std::uint16_t mss = fam == ip_family::v4 ? 1460 : 1440;
+    switch (os) {
+        case os_class::windows: {  // MSS, NOP, WS 8, NOP, NOP, SACK-permitted
+            const std::uint8_t w[] = {2, 4, 0, 0, 1, 3, 3, 8, 1, 1, 4, 2};
+            std::memcpy(o, w, sizeof w);
+            put16(o + 2, mss);
+            return sizeof w;
+        }
+        case os_class::macos: {  // MSS, NOP, WS 6, NOP, NOP, TS, SACK-permitted, EOL, EOL
+            const std::uint8_t m[] = {2, 4, 0, 0, 1, 3, 3, 6, 1, 1, 8, 10,
+                                      0, 0, 0, 1, 0, 0, 0, 0, 4, 2, 0, 0};
+            std::memcpy(o, m, sizeof m);
+            put16(o + 2, mss);
+            return sizeof m;
+        }
+        default: {  // Linux: MSS, SACK-permitted, TS, NOP, WS 7
+            const std::uint8_t l[] = {2, 4, 0, 0, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
+            std::memcpy(o, l, sizeof l);
+            put16(o + 2, mss);
+            return sizeof l;
+        }
+    }
+}
+
+}  // namespace
+
+pcap_file_writer::pcap_file_writer(const std::string& path) {
+    file_ = std::fopen(path.c_str(), "wb");
+    if (!file_) throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno));
+    buffer_.reserve(buffer_limit + 256);
+    const std::uint32_t hdr[6] = {0xa1b2c3d4u, 0x00040002u, 0, 0, 65535, 1};  // v2.4, EN10MB
+    const auto* b = reinterpret_cast<const std::uint8_t*>(hdr);
+    buffer_.insert(buffer_.end(), b, b + sizeof hdr);
+}
+
+pcap_file_writer::~pcap_file_writer() {
+    close();
+}
+
+void pcap_file_writer::flush() {
+    if (file_ && !buffer_.empty()) {
+        if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size())
+            throw std::runtime_error("pcap write failed");
+    }
+    buffer_.clear();
+}
+
+void pcap_file_writer::close() {
+    if (!file_) return;
+    flush();
+    std::fclose(file_);
+    file_ = nullptr;
+}
+
+void pcap_file_writer::write_frame(std::int64_t time_us, const std::uint8_t* data,
+                                   std::size_t len) {
+    std::uint32_t rec[4] = {static_cast<std::uint32_t>(time_us / 1'000'000),
+                            static_cast<std::uint32_t>(time_us % 1'000'000),
+                            static_cast<std::uint32_t>(len), static_cast<std::uint32_t>(len)};
+    const auto* r = reinterpret_cast<const std::uint8_t*>(rec);
+    buffer_.insert(buffer_.end(), r, r + sizeof rec);
+    buffer_.insert(buffer_.end(), data, data + len);
+    ++frames_;
+    if (buffer_.size() >= buffer_limit) flush();
+}
+
+void pcap_file_writer::write_syn(std::int64_t time_us, const address_bytes& src,
+                                 const address_bytes& dst, ip_family family, std::uint16_t sport,
+                                 std::uint8_t ttl, std::uint16_t window, os_class os) {
+    std::uint8_t f[128] = {};
+    // Ethernet: fixed sensor and router MACs.
+    const std::uint8_t macs[12] = {0x02, 0, 0, 0, 0, 0x25, 0x02, 0, 0, 0, 0, 0x01};
+    std::memcpy(f, macs, 12);
+    std::size_t off = 14;
+    std::uint8_t opts[24];
+    const std::size_t olen = tcp_options(os, family, opts);
+    const std::size_t tcp_len = 20 + olen;
+    if (family == ip_family::v4) {
+        put16(f + 12, 0x0800);
+        std::uint8_t* ip = f + off;
+        ip[0] = 0x45;
+        put16(ip + 2, static_cast<std::uint16_t>(20 + tcp_len));
+        put16(ip + 4, static_cast<std::uint16_t>(frames_));
+        ip[6] = 0x40;  // DF
+        ip[8] = ttl;
+        ip[9] = 6;
+        std::memcpy(ip + 12, src.data() + 12, 4);
+        std::memcpy(ip + 16, dst.data() + 12, 4);
+        std::uint32_t sum = 0;
+        for (int i = 0; i < 20; i += 2) sum += static_cast<std::uint32_t>((ip[i] << 8) | ip[i + 1]);
+        while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+        put16(ip + 10, static_cast<std::uint16_t>(~sum));
+        off += 20;
+    } else {
+        put16(f + 12, 0x86DD);
+        std::uint8_t* ip = f + off;
+        ip[0] = 0x60;
+        put16(ip + 4, static_cast<std::uint16_t>(tcp_len));
+        ip[6] = 6;
+        ip[7] = ttl;
+        std::memcpy(ip + 8, src.data(), 16);
+        std::memcpy(ip + 24, dst.data(), 16);
+        off += 40;
+    }
+    std::uint8_t* tcp = f + off;
+    put16(tcp, sport);
+    put16(tcp + 2, 25);
+    const std::uint32_t seq = static_cast<std::uint32_t>(time_us * 2654435761u) ^ sport;
+    tcp[4] = static_cast<std::uint8_t>(seq >> 24);
+    tcp[5] = static_cast<std::uint8_t>(seq >> 16);
+    tcp[6] = static_cast<std::uint8_t>(seq >> 8);
+    tcp[7] = static_cast<std::uint8_t>(seq);
+    tcp[12] = static_cast<std::uint8_t>((tcp_len / 4) << 4);
+    tcp[13] = 0x02;  // SYN
+    put16(tcp + 14, window);
+    std::memcpy(tcp + 20, opts, olen);
+    // TCP checksum left zero: the decoder, like a sensor behind checksum offload, ignores it.
+    write_frame(time_us, f, off + tcp_len);
+}
+
+}  // namespace v6bl::ingest

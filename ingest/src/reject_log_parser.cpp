@@ -1,0 +1,146 @@
+// Recognizes DNSBL rejections in Postfix smtpd/postscreen, Exim and Sendmail log lines.
+#include "v6bl/ingest/reject_log_parser.h"
+
+namespace v6bl::ingest {
+namespace {
+
+bool contains(std::string_view s, std::string_view what) {
+    return s.find(what) != std::string_view::npos;
+}
+
+// The IPv4 inside the first "[...]" at or after `from` (skips "[IPv6:...]" and names).
+log_line_status bracketed_ipv4(std::string_view s, std::size_t from, std::uint32_t& out) {
+    bool saw_v6 = false;
+    while (from < s.size()) {
+        const std::size_t open = s.find('[', from);
+        if (open == std::string_view::npos) break;
+        const std::size_t close = s.find(']', open + 1);
+        if (close == std::string_view::npos) break;
+        const std::string_view inside = s.substr(open + 1, close - open - 1);
+        if (parse_ipv4(inside, out)) return log_line_status::dnsbl_reject;
+        if (inside.substr(0, 5) == "IPv6:" || contains(inside, ":")) saw_v6 = true;
+        from = close + 1;
+    }
+    return saw_v6 ? log_line_status::ipv6_client : log_line_status::garbage;
+}
+
+}  // namespace
+
+const char* mta_kind_name(mta_kind k) {
+    switch (k) {
+        case mta_kind::postfix_smtpd:
+            return "postfix-smtpd";
+        case mta_kind::postfix_postscreen:
+            return "postfix-postscreen";
+        case mta_kind::exim:
+            return "exim";
+        case mta_kind::sendmail:
+            return "sendmail";
+        case mta_kind::count:
+            break;
+    }
+    return "unknown";
+}
+
+bool parse_ipv4(std::string_view t, std::uint32_t& out) {
+    std::uint32_t v = 0;
+    int parts = 0;
+    std::size_t i = 0;
+    while (parts < 4) {
+        if (i >= t.size() || t[i] < '0' || t[i] > '9') return false;
+        std::uint32_t octet = 0;
+        int len = 0;
+        while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
+            octet = octet * 10 + static_cast<std::uint32_t>(t[i] - '0');
+            if (++len > 3) return false;
+            ++i;
+        }
+        if (octet > 255) return false;
+        v = (v << 8) | octet;
+        ++parts;
+        if (parts < 4) {
+            if (i >= t.size() || t[i] != '.') return false;
+            ++i;
+        }
+    }
+    if (i != t.size()) return false;
+    out = v;
+    return true;
+}
+
+log_line_status parse_reject_line(std::string_view line, const year_hint& hint, reject_event& out,
+                                  int postscreen_threshold) {
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    const auto ts = parse_log_timestamp(line, hint);
+    if (!ts) return log_line_status::garbage;
+    const std::string_view msg = line.substr(ts->length);
+    out.unix_seconds = ts->unix_seconds;
+
+    if (contains(msg, "postfix/")) {
+        const bool postscreen = contains(msg, "/postscreen[") || contains(msg, "/postscreen:");
+        // postscreen: "DNSBL rank 3 for [1.2.3.4]:51234" (rejected at threshold and above).
+        const std::size_t rank = msg.find("DNSBL rank ");
+        if (rank != std::string_view::npos) {
+            std::size_t i = rank + 11;
+            int n = 0, len = 0;
+            while (i < msg.size() && msg[i] >= '0' && msg[i] <= '9' && len < 6) {
+                n = n * 10 + (msg[i] - '0');
+                ++i;
+                ++len;
+            }
+            if (len == 0) return log_line_status::garbage;
+            if (n < postscreen_threshold) return log_line_status::not_reject;
+            out.mta = mta_kind::postfix_postscreen;
+            return bracketed_ipv4(msg, i, out.ipv4);
+        }
+        if (contains(msg, "reject:")) {
+            if (!contains(msg, "blocked using ")) return log_line_status::other_reject;
+            out.mta = postscreen ? mta_kind::postfix_postscreen : mta_kind::postfix_smtpd;
+            // "Client host [1.2.3.4] blocked using" names the IP the DNSBL was asked about.
+            std::size_t at = msg.find("lient host [");
+            if (at == std::string_view::npos) at = msg.find("lient [");
+            if (at == std::string_view::npos) at = msg.find(" from ");
+            if (at == std::string_view::npos) at = 0;
+            return bracketed_ipv4(msg, at, out.ipv4);
+        }
+        return log_line_status::not_reject;  // PASS NEW, CONNECT, connect from, ...
+    }
+    if (contains(msg, "sendmail[") || contains(msg, "sm-mta[")) {
+        const std::size_t rej = msg.find("reject=");
+        if (rej == std::string_view::npos) return log_line_status::not_reject;
+        const std::string_view why = msg.substr(rej);
+        if (!(contains(why, "listed at") || contains(why, "blocked using") ||
+              contains(why, "DNSBL") || contains(why, "dnsbl") || contains(why, "RBL")))
+            return log_line_status::other_reject;
+        out.mta = mta_kind::sendmail;
+        std::size_t at = msg.find("relay=");
+        if (at == std::string_view::npos) at = 0;
+        auto st = bracketed_ipv4(msg, at, out.ipv4);
+        if (st != log_line_status::garbage) return st;
+        const std::size_t arg2 = msg.find("arg2=");
+        if (arg2 != std::string_view::npos) {
+            const std::size_t end = msg.find_first_of(", ", arg2 + 5);
+            if (parse_ipv4(
+                    msg.substr(arg2 + 5, end == std::string_view::npos ? std::string_view::npos
+                                                                       : end - arg2 - 5),
+                    out.ipv4))
+                return log_line_status::dnsbl_reject;
+        }
+        return log_line_status::garbage;
+    }
+    // Exim main log: "... H=(helo) [1.2.3.4]:1234 F=<> rejected RCPT <x>: 1.2.3.4 is in a
+    // black list at zen.spamhaus.org" (also "is listed at", and dnslists messages).
+    if (contains(msg, "rejected")) {
+        const bool dnsbl = contains(msg, "is in a black list at") ||
+                           contains(msg, "is listed at") || contains(msg, "dnslist") ||
+                           contains(msg, "DNSBL") || contains(msg, "blocked using");
+        if (!dnsbl) return log_line_status::other_reject;
+        out.mta = contains(msg, "sendmail") ? mta_kind::sendmail : mta_kind::exim;
+        std::size_t at = msg.find("H=");
+        if (at == std::string_view::npos) at = 0;
+        return bracketed_ipv4(msg, at, out.ipv4);
+    }
+    return log_line_status::not_reject;
+}
+
+}  // namespace v6bl::ingest

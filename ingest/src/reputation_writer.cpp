@@ -1,0 +1,385 @@
+// The join of associations with DNSBL rejections, and per-/64 records with bounded evidence.
+#include "v6bl/ingest/reputation_writer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+namespace v6bl::ingest {
+namespace {
+
+// Checkpoint keys that carry join state rather than a source position. They ride in the
+// store's checkpoint table because the store has no other small key-value space; they are
+// written in the same WriteBatch as the data they describe.
+std::string rejection_key(std::uint32_t ipv4) {
+    return "r4:" + format_ipv4(ipv4);
+}
+std::string remembered_key(std::uint32_t ipv4) {
+    return "a4:" + format_ipv4(ipv4);
+}
+constexpr const char* any_rejection_key = "r4:any";
+constexpr const char* any_remembered_key = "a4:any";
+constexpr std::size_t max_remembered_per_ipv4 = 8;
+
+std::uint64_t high64_of(const address_bytes& a) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | a[i];
+    return v;
+}
+std::uint64_t low64_of(const address_bytes& a) {
+    std::uint64_t v = 0;
+    for (int i = 8; i < 16; ++i) v = (v << 8) | a[i];
+    return v;
+}
+std::string iid_item(std::uint64_t iid) {
+    std::string s(8, '\0');
+    for (int i = 0; i < 8; ++i) s[i] = static_cast<char>(iid >> (56 - 8 * i));
+    return s;
+}
+std::uint64_t item_u64(std::string_view s) {
+    std::uint64_t v = 0;
+    for (char c : s) v = (v << 8) | static_cast<std::uint8_t>(c);
+    return v;
+}
+std::uint32_t seconds_of(std::int64_t us) {
+    if (us <= 0) return 0;
+    const std::int64_t s = us / 1'000'000;
+    return s > 0xFFFFFFFFLL ? 0xFFFFFFFFu : static_cast<std::uint32_t>(s);
+}
+
+}  // namespace
+
+std::string ipv4_item(std::uint32_t ipv4) {
+    std::string s(4, '\0');
+    for (int i = 0; i < 4; ++i) s[i] = static_cast<char>(ipv4 >> (24 - 8 * i));
+    return s;
+}
+
+std::string format_ipv4(std::uint32_t v) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", v >> 24, (v >> 16) & 0xFF, (v >> 8) & 0xFF,
+                  v & 0xFF);
+    return buf;
+}
+
+std::size_t reputation_writer::evidence_key_hash::operator()(const evidence_key& k) const noexcept {
+    std::uint64_t h = k.p64 * 0x9E3779B97F4A7C15ull ^ (k.item + 0x632BE59BD9B4E019ull * k.kind);
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 29;
+    return static_cast<std::size_t>(h);
+}
+
+reputation_writer::reputation_writer(store::reputation_store& store, ingest_counters& counters,
+                                     writer_options options)
+    : store_(store), counters_(counters), options_(options) {
+    store_was_empty_ = true;
+    store_.for_each_record([&](const store::prefix&, const store::reputation_record&) {
+        store_was_empty_ = false;
+        return false;
+    });
+    store_has_rejections_ = store_.checkpoint(any_rejection_key).has_value();
+    store_has_remembered_ = store_.checkpoint(any_remembered_key).has_value();
+}
+
+reputation_writer::cached_64& reputation_writer::cache_for(std::uint64_t p64) {
+    auto [it, inserted] = cache_.try_emplace(p64);
+    if (inserted && (!store_was_empty_ || cache_evicted_)) {
+        store_.for_each_evidence(
+            store::make_prefix64(p64),
+            [&](store::evidence_kind kind, std::string_view item, const store::evidence_item& e) {
+                if (kind == store::evidence_kind::ipv6_address && item.size() == 8)
+                    it->second.iids.push_back(item_u64(item));
+                else if (kind == store::evidence_kind::rejected_ipv4 && item.size() == 4)
+                    it->second.ipv4s.emplace_back(static_cast<std::uint32_t>(item_u64(item)),
+                                                  (e.signals & sig_ipv4_rejected) != 0);
+                return true;
+            });
+    }
+    return it->second;
+}
+
+void reputation_writer::merge_record(std::uint64_t p64, const store::reputation_record& delta) {
+    auto [it, inserted] = records_.try_emplace(p64, delta);
+    if (!inserted)
+        store::merge_into(it->second, delta);
+    else
+        ++pending_ops_;
+}
+
+void reputation_writer::add_attempt(const connect_attempt& a, std::uint64_t sensor_bit) {
+    if (a.family != ip_family::v6) return;
+    const std::uint64_t p64 = high64_of(a.source);
+    const std::uint64_t iid = low64_of(a.source);
+    const std::uint32_t t = seconds_of(a.start_us);
+    cached_64& c = cache_for(p64);
+    bool known = std::find(c.iids.begin(), c.iids.end(), iid) != c.iids.end();
+    bool is_new = false;
+    if (!known && c.iids.size() < options_.max_addresses_per_64) {
+        c.iids.push_back(iid);
+        known = is_new = true;
+    }
+    if (known) {
+        store::evidence_item e;
+        e.first_seen = e.last_seen = t;
+        e.count = 1;
+        auto [it, inserted] = evidence_.try_emplace(
+            evidence_key{p64, iid, static_cast<std::uint8_t>(store::evidence_kind::ipv6_address)},
+            e);
+        if (!inserted)
+            store::merge_into(it->second, e);
+        else
+            ++pending_ops_;
+    }
+    store::reputation_record d;
+    d.first_seen = d.last_seen = t;
+    d.attempts = 1;
+    d.addresses = is_new ? 1 : 0;
+    d.sensors = sensor_bit;
+    merge_record(p64, d);
+}
+
+std::optional<reputation_writer::rejection_info> reputation_writer::rejection_of(
+    std::uint32_t ipv4) {
+    if (auto it = rejections_.find(ipv4); it != rejections_.end()) return it->second;
+    if (!store_has_rejections_ || not_rejected_.count(ipv4)) return std::nullopt;
+    const auto v = store_.checkpoint(rejection_key(ipv4));
+    if (!v) {
+        if (not_rejected_.size() > 4'000'000) not_rejected_.clear();
+        not_rejected_.insert(ipv4);
+        return std::nullopt;
+    }
+    rejection_info info;
+    unsigned long long f = 0, l = 0, n = 0;
+    if (std::sscanf(v->c_str(), "%llu %llu %llu", &f, &l, &n) == 3) {
+        info.first = static_cast<std::uint32_t>(f);
+        info.last = static_cast<std::uint32_t>(l);
+        info.count = static_cast<std::uint32_t>(n);
+    }
+    rejections_[ipv4] = info;
+    return info;
+}
+
+std::vector<reputation_writer::remembered> reputation_writer::remembered_for(std::uint32_t ipv4) {
+    if (auto it = remembered_.find(ipv4); it != remembered_.end()) return it->second;
+    std::vector<remembered> list;
+    if (!store_has_remembered_) return list;
+    if (const auto v = store_.checkpoint(remembered_key(ipv4))) {
+        const char* p = v->c_str();
+        unsigned long long p64, t;
+        unsigned s, sig;
+        int used = 0;
+        while (std::sscanf(p, "%llx %llu %u %u;%n", &p64, &t, &s, &sig, &used) == 4 && used > 0) {
+            list.push_back({p64, static_cast<std::uint32_t>(t), static_cast<std::uint16_t>(s),
+                            static_cast<std::uint16_t>(sig)});
+            p += used;
+            used = 0;
+        }
+    }
+    remembered_[ipv4] = list;
+    return list;
+}
+
+void reputation_writer::list_association(std::uint64_t p64, std::uint32_t ipv4, std::uint32_t t,
+                                         std::uint16_t strength, std::uint16_t signals,
+                                         std::uint64_t sensors) {
+    cached_64& c = cache_for(p64);
+    auto it = std::find_if(c.ipv4s.begin(), c.ipv4s.end(),
+                           [&](const auto& x) { return x.first == ipv4; });
+    bool newly = false;
+    bool recorded = true;
+    if (it == c.ipv4s.end()) {
+        if (c.ipv4s.size() < options_.max_ipv4s_per_64) {
+            c.ipv4s.emplace_back(ipv4, true);
+            newly = true;
+        } else {
+            recorded = false;
+        }
+    } else if (!it->second) {
+        it->second = true;
+        newly = true;
+    }
+    if (recorded) {
+        store::evidence_item e;
+        e.first_seen = e.last_seen = t;
+        e.count = 1;
+        e.strength_milli = strength;
+        e.signals = static_cast<std::uint16_t>(signals | sig_ipv4_rejected);
+        auto [eit, inserted] = evidence_.try_emplace(
+            evidence_key{p64, ipv4, static_cast<std::uint8_t>(store::evidence_kind::rejected_ipv4)},
+            e);
+        if (!inserted)
+            store::merge_into(eit->second, e);
+        else
+            ++pending_ops_;
+    }
+    store::reputation_record d;
+    d.reason_bits = (signals & structural_signals) ? store::bit_structural : store::bit_associated;
+    d.first_seen = d.last_seen = t;
+    d.rejected_ipv4s = newly ? 1 : 0;
+    d.strength_milli = strength;
+    d.sensors = sensors;
+    merge_record(p64, d);
+    if (strength >= options_.listable_milli && listed_.insert(p64).second) ++counters_.listed_64s;
+}
+
+void reputation_writer::add_association(const association& a, bool known_rejected) {
+    ++counters_.associations;
+    for (int i = 0; i < 16; ++i)
+        if (a.signals & (1u << i)) ++counters_.associations_by_signal[i];
+    const std::uint64_t p64 = high64_of(a.ipv6);
+    const std::uint32_t t = seconds_of(a.time_us);
+    bool rejected = known_rejected;
+    if (!rejected) {
+        if (auto r = rejection_of(a.ipv4)) {
+            const std::int64_t h = options_.rejection_horizon_s;
+            rejected = static_cast<std::int64_t>(t) >= static_cast<std::int64_t>(r->first) - h &&
+                       static_cast<std::int64_t>(t) <= static_cast<std::int64_t>(r->last) + h;
+        }
+    }
+    if (rejected) {
+        if (a.strength_milli >= options_.listable_milli) ++counters_.associations_listable;
+        list_association(p64, a.ipv4, t, a.strength_milli, a.signals, a.sensors);
+        return;
+    }
+    // Not (yet) rejected: keep the evidence so lookup can explain, without reason bits.
+    cached_64& c = cache_for(p64);
+    auto it = std::find_if(c.ipv4s.begin(), c.ipv4s.end(),
+                           [&](const auto& x) { return x.first == a.ipv4; });
+    if (it == c.ipv4s.end() && c.ipv4s.size() < options_.max_ipv4s_per_64) {
+        c.ipv4s.emplace_back(a.ipv4, false);
+        it = c.ipv4s.end() - 1;
+    }
+    if (it != c.ipv4s.end()) {
+        store::evidence_item e;
+        e.first_seen = e.last_seen = t;
+        e.count = 1;
+        e.strength_milli = a.strength_milli;
+        e.signals = a.signals;
+        auto [eit, inserted] = evidence_.try_emplace(
+            evidence_key{p64, a.ipv4,
+                         static_cast<std::uint8_t>(store::evidence_kind::rejected_ipv4)},
+            e);
+        if (!inserted)
+            store::merge_into(eit->second, e);
+        else
+            ++pending_ops_;
+    }
+    if (a.strength_milli >= options_.remember_milli) {
+        auto list = remembered_for(a.ipv4);
+        auto r = std::find_if(list.begin(), list.end(),
+                              [&](const remembered& x) { return x.p64 == p64; });
+        if (r == list.end()) {
+            list.push_back({p64, t, a.strength_milli, a.signals});
+        } else {
+            r->time = std::max(r->time, t);
+            r->strength = std::max(r->strength, a.strength_milli);
+            r->signals |= a.signals;
+        }
+        // Keep the strongest few, in a deterministic order.
+        std::sort(list.begin(), list.end(), [](const remembered& x, const remembered& y) {
+            return x.strength != y.strength ? x.strength > y.strength : x.p64 < y.p64;
+        });
+        if (list.size() > max_remembered_per_ipv4) list.resize(max_remembered_per_ipv4);
+        remembered_[a.ipv4] = std::move(list);
+        if (remembered_dirty_.insert(a.ipv4).second) ++pending_ops_;
+    }
+}
+
+void reputation_writer::add_rejection(const reject_event& r) {
+    ++counters_.rejections_by_mta[static_cast<std::size_t>(r.mta)];
+    const auto t =
+        static_cast<std::uint32_t>(std::clamp<std::int64_t>(r.unix_seconds, 0, 0xFFFFFFFFLL));
+    const auto known = rejection_of(r.ipv4);
+    rejection_info info = known.value_or(rejection_info{t, t, 0});
+    info.first = std::min(info.first, t);
+    info.last = std::max(info.last, t);
+    ++info.count;
+    rejections_[r.ipv4] = info;
+    not_rejected_.erase(r.ipv4);
+    if (new_rejections_.insert_or_assign(r.ipv4, info).second) ++pending_ops_;
+    if (known) return;
+    // First rejection of this IPv4: associations remembered for it become listings now.
+    auto list = remembered_for(r.ipv4);
+    if (list.empty()) return;
+    for (const remembered& m : list) {
+        const std::int64_t h = options_.rejection_horizon_s;
+        if (static_cast<std::int64_t>(m.time) < static_cast<std::int64_t>(info.first) - h ||
+            static_cast<std::int64_t>(m.time) > static_cast<std::int64_t>(info.last) + h)
+            continue;
+        if (m.strength >= options_.listable_milli) ++counters_.associations_listable;
+        list_association(m.p64, r.ipv4, m.time, m.strength, m.signals, 0);
+    }
+    remembered_[r.ipv4].clear();
+    if (remembered_dirty_.insert(r.ipv4).second) ++pending_ops_;
+}
+
+void reputation_writer::set_checkpoint(const std::string& source, std::string value) {
+    for (auto& [k, v] : checkpoints_)
+        if (k == source) {
+            v = std::move(value);
+            return;
+        }
+    checkpoints_.emplace_back(source, std::move(value));
+}
+
+void reputation_writer::commit() {
+    if (records_.empty() && evidence_.empty() && new_rejections_.empty() &&
+        remembered_dirty_.empty() && checkpoints_.empty())
+        return;
+    store::change_set cs;
+    for (const auto& [p64, rec] : records_) cs.merge_record(store::make_prefix64(p64), rec);
+    for (const auto& [k, e] : evidence_) {
+        const auto kind = static_cast<store::evidence_kind>(k.kind);
+        const std::string item = kind == store::evidence_kind::ipv6_address
+                                     ? iid_item(k.item)
+                                     : ipv4_item(static_cast<std::uint32_t>(k.item));
+        cs.merge_evidence(store::make_prefix64(k.p64), kind, item, e);
+    }
+    if (!new_rejections_.empty()) cs.set_checkpoint(any_rejection_key, "1");
+    for (const auto& [ip, info] : new_rejections_) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%u %u %u", info.first, info.last, info.count);
+        cs.set_checkpoint(rejection_key(ip), buf);
+    }
+    if (!remembered_dirty_.empty()) cs.set_checkpoint(any_remembered_key, "1");
+    for (std::uint32_t ip : remembered_dirty_) {
+        std::string v;
+        char buf[96];
+        for (const auto& m : remembered_[ip]) {
+            std::snprintf(buf, sizeof buf, "%llx %u %u %u;", static_cast<unsigned long long>(m.p64),
+                          m.time, m.strength, m.signals);
+            v += buf;
+        }
+        cs.set_checkpoint(remembered_key(ip), v);
+    }
+    for (const auto& [k, v] : checkpoints_) cs.set_checkpoint(k, v);
+    const std::size_t ops = cs.size() + checkpoints_.size();
+    const auto t0 = std::chrono::steady_clock::now();
+    store_.commit(std::move(cs), static_cast<std::uint32_t>(std::time(nullptr)));
+    const auto us = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
+    ++counters_.commits;
+    counters_.commit_ops += ops;
+    counters_.commit_us_total += us;
+    counters_.commit_us_max = std::max(counters_.commit_us_max, us);
+    if (!new_rejections_.empty()) store_has_rejections_ = true;
+    if (!remembered_dirty_.empty()) store_has_remembered_ = true;
+    records_.clear();
+    evidence_.clear();
+    new_rejections_.clear();
+    remembered_dirty_.clear();
+    checkpoints_.clear();
+    pending_ops_ = 0;
+    if (cache_.size() > options_.max_cached_64s) {
+        cache_.clear();
+        cache_evicted_ = true;
+    }
+    if (remembered_.size() > options_.max_cached_64s) remembered_.clear();
+    if (rejections_.size() > 4 * options_.max_cached_64s) rejections_.clear();
+}
+
+}  // namespace v6bl::ingest

@@ -1,0 +1,210 @@
+// Frame → SYN decoding with a bounds check on every header length read from the wire.
+#include "v6bl/ingest/syn_decoder.h"
+
+#include <pcap/dlt.h>
+
+#include <cstring>
+
+namespace v6bl::ingest {
+namespace {
+
+constexpr std::uint16_t ethertype_ipv4 = 0x0800;
+constexpr std::uint16_t ethertype_ipv6 = 0x86DD;
+constexpr std::uint16_t ethertype_vlan = 0x8100;
+constexpr std::uint16_t ethertype_qinq = 0x88A8;
+constexpr std::uint8_t proto_tcp = 6;
+constexpr std::uint8_t tcp_fin = 0x01, tcp_syn = 0x02, tcp_rst = 0x04, tcp_ack = 0x10;
+// IEEE 802.1Q stacks deeper than this are not seen on a sensor's link; refuse them.
+constexpr int max_vlan_tags = 2;
+// IPv6 extension headers we walk before giving up (a loop guard against crafted chains).
+constexpr int max_ipv6_ext_headers = 8;
+
+inline std::uint16_t be16(const std::uint8_t* p) {
+    return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
+
+decode_status decode_tcp(const std::uint8_t* p, std::size_t len, std::uint16_t smtp_port,
+                         syn_record& out) {
+    if (len < 20) return decode_status::malformed;
+    const std::size_t data_offset = static_cast<std::size_t>(p[12] >> 4) * 4;
+    if (data_offset < 20 || data_offset > len) return decode_status::malformed;
+    const std::uint8_t flags = p[13];
+    if (!(flags & tcp_syn) || (flags & (tcp_ack | tcp_rst | tcp_fin)))
+        return decode_status::not_syn;
+    out.source_port = be16(p);
+    out.dest_port = be16(p + 2);
+    if (smtp_port != 0 && out.dest_port != smtp_port) return decode_status::wrong_port;
+    out.window = be16(p + 14);
+    out.mss = 0;
+    out.options = 0;
+    int kinds = 0;
+    std::size_t i = 20;
+    while (i < data_offset) {
+        const std::uint8_t kind = p[i];
+        if (kinds < 8) {
+            out.options |= static_cast<option_signature>(kind == 0 ? 0xFF : kind) << (8 * kinds);
+            ++kinds;
+        }
+        if (kind == 0) break;  // end of option list
+        if (kind == 1) {       // NOP
+            ++i;
+            continue;
+        }
+        if (i + 1 >= data_offset) return decode_status::malformed;
+        const std::size_t olen = p[i + 1];
+        if (olen < 2 || i + olen > data_offset) return decode_status::malformed;
+        if (kind == 2 && olen == 4) out.mss = be16(p + i + 2);
+        i += olen;
+    }
+    return decode_status::syn;
+}
+
+decode_status decode_ipv4(const std::uint8_t* p, std::size_t len, std::uint16_t smtp_port,
+                          syn_record& out) {
+    if (len < 20) return decode_status::malformed;
+    if ((p[0] >> 4) != 4) return decode_status::malformed;
+    const std::size_t ihl = static_cast<std::size_t>(p[0] & 0x0F) * 4;
+    if (ihl < 20 || ihl > len) return decode_status::malformed;
+    std::size_t total = be16(p + 2);
+    if (total < ihl) return decode_status::malformed;
+    if (total > len) total = len;  // snaplen cut: decode what was captured
+    const std::uint16_t frag = be16(p + 6);
+    if ((frag & 0x1FFF) != 0) return decode_status::not_tcp;  // not the first fragment
+    if (p[9] != proto_tcp) return decode_status::not_tcp;
+    out.family = ip_family::v4;
+    out.source = address_bytes{};
+    std::memcpy(out.source.data() + 12, p + 12, 4);
+    out.ttl = p[8];
+    return decode_tcp(p + ihl, total - ihl, smtp_port, out);
+}
+
+decode_status decode_ipv6(const std::uint8_t* p, std::size_t len, std::uint16_t smtp_port,
+                          syn_record& out) {
+    if (len < 40) return decode_status::malformed;
+    if ((p[0] >> 4) != 6) return decode_status::malformed;
+    std::size_t end = 40 + static_cast<std::size_t>(be16(p + 4));
+    if (end > len) end = len;
+    std::uint8_t next = p[6];
+    std::size_t off = 40;
+    for (int n = 0; n < max_ipv6_ext_headers && next != proto_tcp; ++n) {
+        if (next == 0 || next == 43 || next == 60) {  // hop-by-hop, routing, destination
+            if (off + 2 > end) return decode_status::malformed;
+            const std::size_t hlen = (static_cast<std::size_t>(p[off + 1]) + 1) * 8;
+            if (off + hlen > end) return decode_status::malformed;
+            next = p[off];
+            off += hlen;
+        } else if (next == 44) {  // fragment: only the first fragment carries the TCP header
+            if (off + 8 > end) return decode_status::malformed;
+            if ((be16(p + off + 2) & 0xFFF8) != 0) return decode_status::not_tcp;
+            next = p[off];
+            off += 8;
+        } else {
+            return decode_status::not_tcp;
+        }
+    }
+    if (next != proto_tcp) return decode_status::not_tcp;
+    out.family = ip_family::v6;
+    std::memcpy(out.source.data(), p + 8, 16);
+    out.ttl = p[7];
+    return decode_tcp(p + off, end - off, smtp_port, out);
+}
+
+decode_status decode_ip(const std::uint8_t* p, std::size_t len, std::uint16_t smtp_port,
+                        syn_record& out) {
+    if (len < 1) return decode_status::malformed;
+    switch (p[0] >> 4) {
+        case 4:
+            return decode_ipv4(p, len, smtp_port, out);
+        case 6:
+            return decode_ipv6(p, len, smtp_port, out);
+        default:
+            return decode_status::malformed;
+    }
+}
+
+decode_status decode_ethertype(std::uint16_t type, const std::uint8_t* p, std::size_t len,
+                               std::uint16_t smtp_port, syn_record& out) {
+    if (type == ethertype_ipv4) return decode_ipv4(p, len, smtp_port, out);
+    if (type == ethertype_ipv6) return decode_ipv6(p, len, smtp_port, out);
+    return decode_status::not_tcp;
+}
+
+}  // namespace
+
+link_kind link_kind_of_dlt(int dlt) {
+    switch (dlt) {
+        case DLT_EN10MB:
+            return link_kind::ethernet;
+        case DLT_LINUX_SLL:
+            return link_kind::linux_sll;
+#ifdef DLT_LINUX_SLL2
+        case DLT_LINUX_SLL2:
+            return link_kind::linux_sll2;
+#endif
+        case DLT_RAW:
+        case DLT_IPV4:
+        case DLT_IPV6:
+            return link_kind::raw_ip;
+        case 14:
+            return link_kind::raw_ip;  // DLT_RAW on OpenBSD-written files
+        case DLT_NULL:
+        case DLT_LOOP:
+            return link_kind::bsd_null;
+        default:
+            return link_kind::unknown;
+    }
+}
+
+const char* link_kind_name(link_kind k) {
+    switch (k) {
+        case link_kind::ethernet:
+            return "ethernet";
+        case link_kind::linux_sll:
+            return "linux-sll";
+        case link_kind::linux_sll2:
+            return "linux-sll2";
+        case link_kind::raw_ip:
+            return "raw-ip";
+        case link_kind::bsd_null:
+            return "bsd-null";
+        case link_kind::unknown:
+            break;
+    }
+    return "unknown";
+}
+
+decode_status decode_syn(link_kind link, const std::uint8_t* f, std::size_t caplen,
+                         std::int64_t time_us, std::uint16_t smtp_port, syn_record& out) {
+    out.time_us = time_us;
+    switch (link) {
+        case link_kind::ethernet: {
+            if (caplen < 14) return decode_status::malformed;
+            std::size_t off = 12;
+            std::uint16_t type = be16(f + off);
+            for (int tags = 0; type == ethertype_vlan || type == ethertype_qinq; ++tags) {
+                if (tags == max_vlan_tags || off + 6 > caplen) return decode_status::malformed;
+                off += 4;
+                type = be16(f + off);
+            }
+            off += 2;
+            return decode_ethertype(type, f + off, caplen - off, smtp_port, out);
+        }
+        case link_kind::linux_sll:
+            if (caplen < 16) return decode_status::malformed;
+            return decode_ethertype(be16(f + 14), f + 16, caplen - 16, smtp_port, out);
+        case link_kind::linux_sll2:
+            if (caplen < 20) return decode_status::malformed;
+            return decode_ethertype(be16(f), f + 20, caplen - 20, smtp_port, out);
+        case link_kind::raw_ip:
+            return decode_ip(f, caplen, smtp_port, out);
+        case link_kind::bsd_null: {
+            if (caplen < 4) return decode_status::malformed;
+            return decode_ip(f + 4, caplen - 4, smtp_port, out);
+        }
+        case link_kind::unknown:
+            break;
+    }
+    return decode_status::not_tcp;
+}
+
+}  // namespace v6bl::ingest
