@@ -1,1 +1,441 @@
-// placeholder
+// Zone transfers: AXFR equals the zone file, IXFR up-to-date and full fallback, the ACL and
+// TSIG (chained over every message), NOTIFY, and Knot as a real secondary.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>  // before ldns: its common.h defines bool/true/false otherwise
+
+#include <ldns/ldns.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "v6bl/store/store.h"
+#include "v6bl/zones/atomic_file.h"
+#include "v6bl/zones/notify_sender.h"
+#include "v6bl/zones/transfer_responder.h"
+#include "v6bl/zones/zone_export.h"
+#include "zone_test_support.h"
+
+using namespace v6bl;
+namespace zt = v6bl::zones::testing;
+
+namespace {
+
+const std::string zone_name = "dnsbl6.example.org";
+const std::string key_secret = "c2VjcmV0LWtleS1mb3ItdjZibC10ZXN0cy0xMjM0NTY=";
+
+zones::zone_config transfer_config() {
+    zones::zone_config c;
+    c.zone = zone_name;
+    c.ns_names = {"ns1.example.net"};
+    c.transfer_allow = {"127.0.0.0/8", "::1"};
+    c.transfer_tsig = {"hmac-sha256:xfr-key:" + key_secret};
+    return c;
+}
+
+sockaddr_storage address_of(const char* text) {
+    sockaddr_storage s{};
+    auto* sin = reinterpret_cast<sockaddr_in*>(&s);
+    sin->sin_family = AF_INET;
+    ::inet_pton(AF_INET, text, &sin->sin_addr);
+    return s;
+}
+
+struct built_query {
+    std::vector<std::uint8_t> wire;
+    ldns_rdf* mac = nullptr;  // the query's TSIG MAC when signed (owned)
+    ~built_query() {
+        if (mac) ldns_rdf_deep_free(mac);
+    }
+};
+
+void build_query(built_query& q, ldns_rr_type type, const std::string& name,
+                 std::optional<std::uint32_t> ixfr_serial = std::nullopt,
+                 const std::string& key_name = "", const std::string& secret = "") {
+    ldns_pkt* pkt =
+        ldns_pkt_query_new(ldns_dname_new_frm_str(name.c_str()), type, LDNS_RR_CLASS_IN, 0);
+    ldns_pkt_set_id(pkt, 4242);
+    if (ixfr_serial) {
+        ldns_rr* soa = nullptr;
+        const std::string text =
+            name + " 0 IN SOA . . " + std::to_string(*ixfr_serial) + " 0 0 0 0";
+        REQUIRE(ldns_rr_new_frm_str(&soa, text.c_str(), 0, nullptr, nullptr) == LDNS_STATUS_OK);
+        ldns_pkt_push_rr(pkt, LDNS_SECTION_AUTHORITY, soa);
+    }
+    if (!key_name.empty()) {
+        REQUIRE(ldns_pkt_tsig_sign(pkt, key_name.c_str(), secret.c_str(), 300, "hmac-sha256.",
+                                   nullptr) == LDNS_STATUS_OK);
+        q.mac = ldns_rdf_clone(ldns_rr_rdf(ldns_pkt_tsig(pkt), 3));
+    }
+    std::uint8_t* wire = nullptr;
+    std::size_t size = 0;
+    REQUIRE(ldns_pkt2wire(&wire, pkt, &size) == LDNS_STATUS_OK);
+    q.wire.assign(wire, wire + size);
+    LDNS_FREE(wire);
+    ldns_pkt_free(pkt);
+}
+
+struct collected {
+    zones::transfer_result result;
+    std::vector<std::vector<std::uint8_t>> messages;
+    std::vector<std::string> rrs;
+    std::vector<int> rcodes;
+};
+
+collected run(zones::transfer_responder& responder, const built_query& q,
+              const char* peer = "127.0.0.1", std::uint32_t now = 0) {
+    collected c;
+    c.result = responder.respond(q.wire, address_of(peer), now, [&](std::vector<std::uint8_t> m) {
+        c.messages.push_back(std::move(m));
+    });
+    for (const auto& m : c.messages) {
+        ldns_pkt* pkt = nullptr;
+        REQUIRE(ldns_wire2pkt(&pkt, m.data(), m.size()) == LDNS_STATUS_OK);
+        CHECK(ldns_pkt_id(pkt) == 4242);
+        CHECK(ldns_pkt_qr(pkt));
+        c.rcodes.push_back(ldns_pkt_get_rcode(pkt));
+        const ldns_rr_list* an = ldns_pkt_answer(pkt);
+        for (std::size_t i = 0; i < ldns_rr_list_rr_count(an); ++i) {
+            char* s = ldns_rr2str(ldns_rr_list_rr(an, i));
+            c.rrs.emplace_back(s);
+            LDNS_FREE(s);
+        }
+        ldns_pkt_free(pkt);
+    }
+    return c;
+}
+
+std::vector<std::string> zone_file_rrs(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "r");
+    REQUIRE(f);
+    ldns_zone* zone = nullptr;
+    int line = 0;
+    const ldns_status status =
+        ldns_zone_new_frm_fp_l(&zone, f, nullptr, 0, LDNS_RR_CLASS_IN, &line);
+    std::fclose(f);
+    REQUIRE(status == LDNS_STATUS_OK);
+    std::vector<std::string> out;
+    char* soa = ldns_rr2str(ldns_zone_soa(zone));
+    out.emplace_back(soa);
+    LDNS_FREE(soa);
+    const ldns_rr_list* rrs = ldns_zone_rrs(zone);
+    for (std::size_t i = 0; i < ldns_rr_list_rr_count(rrs); ++i) {
+        char* s = ldns_rr2str(ldns_rr_list_rr(rrs, i));
+        out.emplace_back(s);
+        LDNS_FREE(s);
+    }
+    ldns_zone_deep_free(zone);
+    return out;
+}
+
+std::unique_ptr<store::reputation_store> open_ro(const std::string& db) {
+    store::store_options o;
+    o.path = db;
+    o.create_if_missing = false;
+    return store::reputation_store::open_read_only(o);
+}
+
+}  // namespace
+
+TEST_CASE("AXFR carries exactly the zone file's records between two SOAs", "[zones][transfer]") {
+    zt::temp_dir dir;
+    const zt::sample_store s = zt::make_sample_store(dir.file("db"));
+    auto db = open_ro(s.db);
+    const zones::zone_config config = transfer_config();
+    {
+        zones::atomic_file file(dir.file("z.zone"));
+        zones::export_published(*db, config, s.policy, s.now, zones::export_format::zone,
+                                file.stream());
+        file.commit();
+    }
+    zones::transfer_responder responder(config, s.policy, *db, false);
+    built_query q;
+    build_query(q, LDNS_RR_TYPE_AXFR, zone_name + ".");
+    const collected c = run(responder, q, "127.0.0.1", s.now);
+    REQUIRE(c.result.outcome == zones::transfer_outcome::axfr);
+    CHECK(c.result.serial == s.serial);
+    REQUIRE(c.rrs.size() >= 3);
+    CHECK(c.rrs.front() == c.rrs.back());
+    CHECK(c.rrs.front().find("\tSOA\t") != std::string::npos);
+    std::vector<std::string> transferred(c.rrs.begin(), c.rrs.end() - 1);
+    std::vector<std::string> file = zone_file_rrs(dir.file("z.zone"));
+    std::sort(transferred.begin(), transferred.end());
+    std::sort(file.begin(), file.end());
+    CHECK(transferred == file);
+    CHECK(std::all_of(c.rcodes.begin(), c.rcodes.end(), [](int r) { return r == 0; }));
+}
+
+TEST_CASE("a large AXFR is split into messages under 64 KiB", "[zones][transfer]") {
+    zt::temp_dir dir;
+    store::store_options o;
+    o.path = dir.file("db");
+    o.sync_commits = false;
+    {
+        auto w = store::reputation_store::open_writer(o);
+        store::change_set cs;
+        for (int i = 0; i < 3000; ++i) {
+            store::ipv6_bytes a{0x20,
+                                0x01,
+                                0x0d,
+                                0xb8,
+                                0,
+                                0,
+                                static_cast<std::uint8_t>(i >> 8),
+                                static_cast<std::uint8_t>(i)};
+            cs.list_manually(store::make_prefix(a, 64), store::reason_code::manual, "", 1);
+        }
+        w->commit(std::move(cs), 1);
+    }
+    auto db = open_ro(o.path);
+    store::listing_policy policy;
+    policy.escalate_48_after = policy.escalate_56_after = 0;
+    zones::transfer_responder responder(transfer_config(), policy, *db, false);
+    built_query q;
+    build_query(q, LDNS_RR_TYPE_AXFR, zone_name + ".");
+    const collected c = run(responder, q);
+    CHECK(c.result.outcome == zones::transfer_outcome::axfr);
+    CHECK(c.messages.size() > 3);
+    for (const auto& m : c.messages) CHECK(m.size() <= 65535);
+    // SOA, NS, 3000 x (A, TXT), two test points x 2, SOA
+    CHECK(c.rrs.size() == 1 + 1 + 6000 + 4 + 1);
+}
+
+TEST_CASE("transfers are refused outside the ACL and NOTAUTH with a wrong key",
+          "[zones][transfer]") {
+    zt::temp_dir dir;
+    const zt::sample_store s = zt::make_sample_store(dir.file("db"));
+    auto db = open_ro(s.db);
+    zones::transfer_responder responder(transfer_config(), s.policy, *db, false);
+
+    built_query plain;
+    build_query(plain, LDNS_RR_TYPE_AXFR, zone_name + ".");
+    collected c = run(responder, plain, "192.0.2.1");
+    CHECK(c.result.outcome == zones::transfer_outcome::refused);
+    REQUIRE(c.rcodes.size() == 1);
+    CHECK(c.rcodes[0] == LDNS_RCODE_REFUSED);
+    CHECK(c.rrs.empty());
+
+    built_query wrong;
+    build_query(wrong, LDNS_RR_TYPE_AXFR, zone_name + ".", std::nullopt, "xfr-key.",
+                "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC0xMjM0NTY=");
+    c = run(responder, wrong, "192.0.2.1");
+    CHECK(c.result.outcome == zones::transfer_outcome::notauth);
+    REQUIRE(c.rcodes.size() == 1);
+    CHECK(c.rcodes[0] == LDNS_RCODE_NOTAUTH);
+    CHECK(c.rrs.empty());
+
+    built_query unknown;
+    build_query(unknown, LDNS_RR_TYPE_AXFR, zone_name + ".", std::nullopt, "other-key.",
+                key_secret);
+    CHECK(run(responder, unknown, "127.0.0.1").result.outcome == zones::transfer_outcome::notauth);
+
+    built_query other_zone;
+    build_query(other_zone, LDNS_RR_TYPE_AXFR, "example.com.");
+    CHECK(run(responder, other_zone).result.outcome == zones::transfer_outcome::refused);
+
+    const std::vector<std::uint8_t> garbage = {0x12, 0x34, 0x00, 0x00, 0x00, 0x01, 0,
+                                               0,    0,    0,    0,    0,    0x05, 'x'};
+    std::vector<std::vector<std::uint8_t>> out;
+    const auto r = responder.respond(garbage, address_of("127.0.0.1"), 0,
+                                     [&](std::vector<std::uint8_t> m) { out.push_back(m); });
+    CHECK(r.outcome == zones::transfer_outcome::formerr);
+    REQUIRE(out.size() == 1);
+    CHECK((out[0][3] & 0x0f) == LDNS_RCODE_FORMERR);
+}
+
+TEST_CASE("a TSIG-signed AXFR is allowed from anywhere and every message is signed",
+          "[zones][transfer][tsig]") {
+    zt::temp_dir dir;
+    const zt::sample_store s = zt::make_sample_store(dir.file("db"));
+    auto db = open_ro(s.db);
+    zones::zone_config config = transfer_config();
+    zones::transfer_responder responder(config, s.policy, *db, false);
+    built_query q;
+    build_query(q, LDNS_RR_TYPE_AXFR, zone_name + ".", std::nullopt, "xfr-key.", key_secret);
+    const collected c = run(responder, q, "192.0.2.1", s.now);
+    REQUIRE(c.result.outcome == zones::transfer_outcome::axfr);
+    ldns_rdf* mac = ldns_rdf_clone(q.mac);
+    for (std::size_t i = 0; i < c.messages.size(); ++i) {
+        ldns_pkt* pkt = nullptr;
+        REQUIRE(ldns_wire2pkt(&pkt, c.messages[i].data(), c.messages[i].size()) == LDNS_STATUS_OK);
+        REQUIRE(ldns_pkt_tsig(pkt));
+        const bool ok =
+            i == 0 ? ldns_pkt_tsig_verify(pkt, c.messages[i].data(), c.messages[i].size(),
+                                          "xfr-key.", key_secret.c_str(), mac)
+                   : ldns_pkt_tsig_verify_next(pkt, c.messages[i].data(), c.messages[i].size(),
+                                               "xfr-key.", key_secret.c_str(), mac, 1);
+        CHECK(ok);
+        ldns_rdf_deep_free(mac);
+        mac = ldns_rdf_clone(ldns_rr_rdf(ldns_pkt_tsig(pkt), 3));
+        ldns_pkt_free(pkt);
+    }
+    ldns_rdf_deep_free(mac);
+
+    // with transfer_require_tsig, an allowed source without a key is refused
+    config.transfer_require_tsig = true;
+    zones::transfer_responder strict(config, s.policy, *db, false);
+    built_query plain;
+    build_query(plain, LDNS_RR_TYPE_AXFR, zone_name + ".");
+    CHECK(run(strict, plain, "127.0.0.1").result.outcome == zones::transfer_outcome::refused);
+}
+
+TEST_CASE("IXFR: up to date gets one SOA, older serials the full zone", "[zones][transfer]") {
+    zt::temp_dir dir;
+    const zt::sample_store s = zt::make_sample_store(dir.file("db"));
+    auto db = open_ro(s.db);
+    zones::transfer_responder responder(transfer_config(), s.policy, *db, false);
+
+    built_query current;
+    build_query(current, LDNS_RR_TYPE_IXFR, zone_name + ".", s.serial);
+    collected c = run(responder, current, "127.0.0.1", s.now);
+    CHECK(c.result.outcome == zones::transfer_outcome::up_to_date);
+    REQUIRE(c.rrs.size() == 1);
+    CHECK(c.rrs[0].find("\tSOA\t") != std::string::npos);
+
+    built_query old;
+    build_query(old, LDNS_RR_TYPE_IXFR, zone_name + ".", s.serial - 1);
+    c = run(responder, old, "127.0.0.1", s.now);
+    CHECK(c.result.outcome == zones::transfer_outcome::ixfr_full);
+    REQUIRE(c.rrs.size() > 3);
+    // RFC 1995 4: an AXFR-style answer, recognisable because the 2nd RR is not a SOA
+    CHECK(c.rrs[1].find("\tSOA\t") == std::string::npos);
+    CHECK(c.rrs.front() == c.rrs.back());
+
+    built_query no_soa;
+    build_query(no_soa, LDNS_RR_TYPE_IXFR, zone_name + ".");
+    CHECK(run(responder, no_soa).result.outcome == zones::transfer_outcome::formerr);
+}
+
+TEST_CASE("NOTIFY messages are well formed and acknowledgements recognised", "[zones][notify]") {
+    zones::zone_config config = transfer_config();
+    config.notify_targets = {"127.0.0.1:5300", "[::1]:53"};
+    config.notify_tsig = "xfr-key:" + key_secret;
+    zones::notify_sender sender(config);
+    REQUIRE(sender.targets().size() == 2);
+    const auto wire = sender.make_notify(77, 999);
+    ldns_pkt* pkt = nullptr;
+    REQUIRE(ldns_wire2pkt(&pkt, wire.data(), wire.size()) == LDNS_STATUS_OK);
+    CHECK(ldns_pkt_get_opcode(pkt) == LDNS_PACKET_NOTIFY);
+    CHECK(ldns_pkt_aa(pkt));
+    CHECK(ldns_pkt_id(pkt) == 999);
+    CHECK(ldns_pkt_tsig(pkt) != nullptr);
+    CHECK(ldns_rdf2native_int32(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(pkt), 0), 2)) == 77);
+    ldns_pkt_free(pkt);
+    std::vector<std::uint8_t> ack(wire.begin(), wire.begin() + 12);
+    ack[2] |= 0x80;
+    CHECK(zones::notify_sender::is_acknowledgement(ack, 999));
+    CHECK_FALSE(zones::notify_sender::is_acknowledgement(ack, 998));
+    config.notify_targets = {"not-an-address"};
+    CHECK_THROWS(zones::notify_sender(config));
+}
+
+TEST_CASE("Knot as a secondary: AXFR, then NOTIFY and IXFR after a change",
+          "[zones][transfer][peers][knot]") {
+    REQUIRE(zt::tool_exists("knotd"));
+    zt::temp_dir dir;
+    zt::sample_store s = zt::make_sample_store(dir.file("db"));
+    store::store_options o;
+    o.path = s.db;
+    o.create_if_missing = false;
+    o.sync_commits = false;
+    auto writer = store::reputation_store::open_writer(o);
+    auto reader = store::reputation_store::open_reader(o, dir.file("reader"));
+    zones::zone_config config = transfer_config();
+    // listings must not expire between the sample's clock and the wall clock used by the
+    // transfer server: make the policy ignore expiry for this test
+    store::listing_policy policy = s.policy;
+    policy.expiry_seconds = 0;
+    zones::transfer_responder responder(config, policy, *reader, true);
+    const int primary_port = zt::free_port();
+    zt::transfer_test_server server(responder, primary_port);
+    const int knot_port = zt::free_port();
+    zt::write_text(
+        dir.file("knot.conf"),
+        "server:\n  rundir: \"" + dir.path() + "\"\n  listen: 127.0.0.1@" +
+            std::to_string(knot_port) +
+            "\n"
+            "database:\n  storage: \"" +
+            dir.file("knotdb") +
+            "\"\n"
+            "log:\n  - target: stderr\n    any: info\n"
+            "remote:\n  - id: primary\n    address: 127.0.0.1@" +
+            std::to_string(primary_port) +
+            "\n"
+            "acl:\n  - id: notify_from_primary\n    address: 127.0.0.1\n    action: notify\n"
+            "zone:\n  - domain: " +
+            zone_name + "\n    storage: \"" + dir.path() +
+            "\"\n    file: \"secondary.zone\"\n    master: primary\n"
+            "    acl: notify_from_primary\n    zonefile-sync: -1\n    zonefile-load: none\n"
+            "    journal-content: none\n");
+    zt::child_process knot({"knotd", "-c", dir.file("knot.conf")}, dir.file("knot.log"));
+
+    auto wait_serial = [&](std::uint32_t serial) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (std::chrono::steady_clock::now() < deadline) {
+            const zt::dns_reply r = zt::dns_query(knot_port, zone_name + ".", "SOA", 200);
+            if (r.ok && r.rcode == 0 && r.soa_serial == serial) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return false;
+    };
+    auto compare_sample = [&](const zt::sample_store& truth) {
+        int checked = 0;
+        for (const store::prefix& name : zt::sample_names(truth, false)) {
+            const zt::expected_answer want = zt::reference_answer(truth.entries, truth.holes, name);
+            const std::string qname = zt::query_name(name, name.length / 4, zone_name);
+            const zt::dns_reply got = zt::dns_query(knot_port, qname, "A");
+            INFO("query " << qname);
+            REQUIRE(got.ok);
+            if (want.what == zt::expected_answer::kind::listed) {
+                REQUIRE(got.a.size() == 1);
+                CHECK(got.a[0] == "127.0.0." + std::to_string(want.code));
+            } else {
+                CHECK(got.rcode == (want.what == zt::expected_answer::kind::nxdomain ? 3 : 0));
+                CHECK(got.a.empty());
+            }
+            ++checked;
+        }
+        CHECK(checked > 200);
+    };
+    auto published = [&](zt::sample_store& truth) {
+        truth.entries.clear();
+        reader->catch_up();
+        reader->for_each_published(
+            policy, s.now, [&](const store::listing_entry& e) { truth.entries.push_back(e); });
+        truth.holes = reader->published_holes();
+        truth.serial = reader->serial();
+    };
+
+    published(s);
+    const bool first = wait_serial(s.serial);
+    INFO(zt::read_text(dir.file("knot.log")));
+    REQUIRE(first);
+    compare_sample(s);
+
+    // a change: a new /64, a delisting and a new hole; then NOTIFY
+    store::change_set cs;
+    cs.list_manually(*store::parse_prefix("2001:db8:8:1::/64"), store::reason_code::manual, "new",
+                     s.now);
+    cs.remove(*store::parse_prefix("2001:db8:4::1/128", false));
+    cs.allow(*store::parse_prefix("2001:db8:1:2:5:1::/96"), "new hole", s.now);
+    const std::uint32_t new_serial = writer->commit(std::move(cs), s.now);
+    zt::sample_store after = s;
+    published(after);
+    REQUIRE(after.serial == new_serial);
+    config.notify_targets = {"127.0.0.1:" + std::to_string(knot_port)};
+    zones::notify_sender sender(config);
+    const auto results = sender.send_all(new_serial, 2000, 3);
+    REQUIRE(results.size() == 1);
+    CHECK(results[0].acknowledged);
+    const bool second = wait_serial(new_serial);
+    INFO(zt::read_text(dir.file("knot.log")));
+    REQUIRE(second);
+    compare_sample(after);
+    const auto outcomes = server.outcomes();
+    CHECK(std::count(outcomes.begin(), outcomes.end(), zones::transfer_outcome::axfr) +
+              std::count(outcomes.begin(), outcomes.end(), zones::transfer_outcome::ixfr_full) >=
+          2);
+}

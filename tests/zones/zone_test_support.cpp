@@ -364,3 +364,177 @@ std::vector<store::prefix> sample_names(const sample_store& s, bool full_only) {
 }
 
 }  // namespace v6bl::zones::testing
+
+namespace v6bl::zones::testing {
+namespace {
+
+bool read_full(int fd, std::uint8_t* data, std::size_t size, int timeout_ms) {
+    std::size_t got = 0;
+    while (got < size) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, timeout_ms) <= 0) return false;
+        const ssize_t n = ::recv(fd, data + got, size - got, 0);
+        if (n <= 0) return false;
+        got += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+bool write_full(int fd, const std::uint8_t* data, std::size_t size) {
+    std::size_t sent = 0;
+    while (sent < size) {
+        const ssize_t n = ::send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+        if (n <= 0) return false;
+        sent += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+int bound_socket(int type, int port) {
+    const int fd = ::socket(AF_INET, type, 0);
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(static_cast<std::uint16_t>(port));
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0) {
+        ::close(fd);
+        throw std::runtime_error("cannot bind 127.0.0.1:" + std::to_string(port));
+    }
+    return fd;
+}
+
+}  // namespace
+
+transfer_test_server::transfer_test_server(transfer_responder& responder, int port)
+    : responder_(responder) {
+    tcp_fd_ = bound_socket(SOCK_STREAM, port);
+    ::listen(tcp_fd_, 16);
+    udp_fd_ = bound_socket(SOCK_DGRAM, port);
+    tcp_thread_ = std::thread([this] { serve_tcp(); });
+    udp_thread_ = std::thread([this] { serve_udp(); });
+}
+
+transfer_test_server::~transfer_test_server() {
+    stop_ = true;
+    tcp_thread_.join();
+    udp_thread_.join();
+    ::close(tcp_fd_);
+    ::close(udp_fd_);
+}
+
+std::vector<transfer_outcome> transfer_test_server::outcomes() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return outcomes_;
+}
+
+void transfer_test_server::serve_tcp() {
+    while (!stop_) {
+        pollfd p{tcp_fd_, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        sockaddr_storage peer{};
+        socklen_t peer_len = sizeof(peer);
+        const int fd = ::accept(tcp_fd_, reinterpret_cast<sockaddr*>(&peer), &peer_len);
+        if (fd < 0) continue;
+        while (!stop_) {
+            std::uint8_t length[2];
+            if (!read_full(fd, length, 2, 3000)) break;
+            std::vector<std::uint8_t> query(static_cast<std::size_t>(length[0] << 8 | length[1]));
+            if (!read_full(fd, query.data(), query.size(), 3000)) break;
+            bool failed = false;
+            const transfer_result r = responder_.respond(
+                query, peer, static_cast<std::uint32_t>(std::time(nullptr)),
+                [&](std::vector<std::uint8_t> message) {
+                    const std::uint8_t prefix[2] = {static_cast<std::uint8_t>(message.size() >> 8),
+                                                    static_cast<std::uint8_t>(message.size())};
+                    if (!write_full(fd, prefix, 2) ||
+                        !write_full(fd, message.data(), message.size())) {
+                        failed = true;
+                        throw std::runtime_error("connection closed");
+                    }
+                });
+            ++transfers_;
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                outcomes_.push_back(r.outcome);
+            }
+            if (failed) break;
+        }
+        ::close(fd);
+    }
+}
+
+void transfer_test_server::serve_udp() {
+    while (!stop_) {
+        pollfd p{udp_fd_, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        std::uint8_t buffer[4096];
+        sockaddr_storage peer{};
+        socklen_t peer_len = sizeof(peer);
+        const ssize_t n = ::recvfrom(udp_fd_, buffer, sizeof(buffer), 0,
+                                     reinterpret_cast<sockaddr*>(&peer), &peer_len);
+        if (n <= 0) continue;
+        std::vector<std::uint8_t> reply;
+        responder_.respond({buffer, static_cast<std::size_t>(n)}, peer,
+                           static_cast<std::uint32_t>(std::time(nullptr)),
+                           [&](std::vector<std::uint8_t> m) {
+                               if (reply.empty()) reply = std::move(m);
+                           });
+        if (!reply.empty() && reply.size() <= 512) {
+            ::sendto(udp_fd_, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&peer),
+                     peer_len);
+        }
+    }
+}
+
+transfer_reply tcp_transfer(int port, const std::vector<std::uint8_t>& query, int timeout_ms) {
+    transfer_reply out;
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(static_cast<std::uint16_t>(port));
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0) {
+        ::close(fd);
+        return out;
+    }
+    const std::uint8_t prefix[2] = {static_cast<std::uint8_t>(query.size() >> 8),
+                                    static_cast<std::uint8_t>(query.size())};
+    write_full(fd, prefix, 2);
+    write_full(fd, query.data(), query.size());
+    int soa_seen = 0;
+    std::vector<std::uint8_t> message;
+    while (true) {
+        std::uint8_t length[2];
+        if (!read_full(fd, length, 2, timeout_ms)) break;
+        message.resize(static_cast<std::size_t>(length[0] << 8 | length[1]));
+        if (!read_full(fd, message.data(), message.size(), timeout_ms)) break;
+        ldns_pkt* pkt = nullptr;
+        if (ldns_wire2pkt(&pkt, message.data(), message.size()) != LDNS_STATUS_OK) break;
+        ++out.messages;
+        out.rcode = ldns_pkt_get_rcode(pkt);
+        const ldns_rr_list* an = ldns_pkt_answer(pkt);
+        for (std::size_t i = 0; i < ldns_rr_list_rr_count(an); ++i) {
+            const ldns_rr* rr = ldns_rr_list_rr(an, i);
+            char* s = ldns_rr2str(rr);
+            out.rrs.emplace_back(s);
+            LDNS_FREE(s);
+            if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA) ++soa_seen;
+        }
+        const bool done =
+            out.rcode != 0 || soa_seen >= 2 ||
+            (soa_seen == 1 && out.rrs.size() == 1 && ldns_pkt_get_rcode(pkt) == 0 &&
+             ldns_pkt_ancount(pkt) == 1 && ldns_rr_list_rr_count(ldns_pkt_question(pkt)) == 1 &&
+             ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_question(pkt), 0)) == LDNS_RR_TYPE_IXFR);
+        ldns_pkt_free(pkt);
+        if (done) {
+            out.ok = true;
+            break;
+        }
+    }
+    ::close(fd);
+    return out;
+}
+
+}  // namespace v6bl::zones::testing

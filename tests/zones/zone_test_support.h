@@ -4,6 +4,10 @@
 
 #include <sys/types.h>
 
+#include <atomic>
+#include <mutex>
+#include <thread>
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -13,6 +17,7 @@
 #include "v6bl/store/listing.h"
 #include "v6bl/store/policy.h"
 #include "v6bl/store/prefix.h"
+#include "v6bl/zones/transfer_responder.h"
 #include "v6bl/zones/zone_tree.h"
 
 namespace v6bl::zones::testing {
@@ -108,5 +113,40 @@ sample_store make_sample_store(const std::string& db_dir);
 // Names to probe: for every entry and hole, names at every depth inside it and one nibble
 // beside it, plus the RFC 5782 test points. `full_only` keeps 32-nibble names only.
 std::vector<store::prefix> sample_names(const sample_store& s, bool full_only);
+
+// A stand-alone transfer server on loopback for tests and benchmarks: TCP answers AXFR,
+// IXFR and SOA through the responder, UDP answers SOA queries (a secondary's refresh).
+// Threads stop on destruction.
+class transfer_test_server {
+  public:
+    transfer_test_server(transfer_responder& responder, int port);
+    ~transfer_test_server();
+    transfer_test_server(const transfer_test_server&) = delete;
+    transfer_test_server& operator=(const transfer_test_server&) = delete;
+    std::uint64_t transfers() const { return transfers_.load(); }
+    std::vector<transfer_outcome> outcomes() const;
+
+  private:
+    void serve_tcp();
+    void serve_udp();
+    transfer_responder& responder_;
+    int tcp_fd_ = -1;
+    int udp_fd_ = -1;
+    std::atomic<bool> stop_{false};
+    std::atomic<std::uint64_t> transfers_{0};
+    mutable std::mutex mutex_;
+    std::vector<transfer_outcome> outcomes_;
+    std::thread tcp_thread_;
+    std::thread udp_thread_;
+};
+
+// Reads one whole AXFR/IXFR answer over TCP: every message's RRs in order.
+struct transfer_reply {
+    bool ok = false;
+    int rcode = -1;
+    std::vector<std::string> rrs;  // ldns_rr2str of every answer RR, in order
+    std::size_t messages = 0;
+};
+transfer_reply tcp_transfer(int port, const std::vector<std::uint8_t>& query, int timeout_ms);
 
 }  // namespace v6bl::zones::testing
