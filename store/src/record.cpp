@@ -78,6 +78,11 @@ bool check_header(byte_reader& r, std::uint8_t tag) {
 std::string encode_record(const reputation_record& r) {
     std::string out;
     out.reserve(48 + r.text.size());
+    append_record(out, r);
+    return out;
+}
+
+void append_record(std::string& out, const reputation_record& r) {
     byte_writer w(out);
     w.put(record_format_version);
     w.put(tag_record);
@@ -91,7 +96,6 @@ std::string encode_record(const reputation_record& r) {
     w.put(r.strength_milli);
     w.put(r.sensors);
     w.put_text(r.text);
-    return out;
 }
 
 std::optional<reputation_record> decode_record(std::string_view bytes) {
@@ -108,6 +112,11 @@ std::optional<reputation_record> decode_record(std::string_view bytes) {
 
 std::string encode_evidence(const evidence_item& e) {
     std::string out;
+    append_evidence(out, e);
+    return out;
+}
+
+void append_evidence(std::string& out, const evidence_item& e) {
     byte_writer w(out);
     w.put(record_format_version);
     w.put(tag_evidence);
@@ -116,7 +125,6 @@ std::string encode_evidence(const evidence_item& e) {
     w.put(e.count);
     w.put(e.strength_milli);
     w.put(e.signals);
-    return out;
 }
 
 std::optional<evidence_item> decode_evidence(std::string_view bytes) {

@@ -221,6 +221,17 @@ struct reputation_store::impl {
         o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
         o.write_buffer_size = which == cf_listings || which == cf_evidence ? 128 << 20 : 4 << 20;
         o.max_write_buffer_number = 4;
+        if (which == cf_listings || which == cf_evidence) {
+            // Change sets arrive sorted (see commit); a per-first-byte insert hint lets the
+            // memtable continue from the previous key instead of searching from the top.
+            o.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(1));
+            // Flushes and the first compactions stay cheap: compress only the larger levels.
+            o.compression_per_level = {rocksdb::kNoCompression, rocksdb::kNoCompression, rocksdb::kLZ4Compression,
+                                       rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
+                                       rocksdb::kLZ4Compression, rocksdb::kLZ4Compression};
+            o.level0_slowdown_writes_trigger = 30;
+            o.level0_stop_writes_trigger = 48;
+        }
         if (which == cf_listings) {
             // Region (/48) scans seek with a 6-byte prefix bloom; Gets still use whole keys.
             o.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(6));
@@ -341,16 +352,34 @@ std::unique_ptr<reputation_store> reputation_store::open_read_only(const store_o
 
 // ---- change sets -------------------------------------------------------------------------
 
+void change_set::push(op::kind_t kind, std::string_view key, const prefix& where, std::size_t value_start) {
+    op o;
+    o.kind = kind;
+    o.key_len = static_cast<std::uint8_t>(std::min(key.size(), sizeof o.key));
+    std::memcpy(o.key, key.data(), o.key_len);
+    o.value_offset = static_cast<std::uint32_t>(value_start);
+    o.value_size = static_cast<std::uint32_t>(values_.size() - value_start);
+    o.where = where;
+    ops_.push_back(o);
+}
+
 void change_set::merge_record(const prefix& where, const reputation_record& delta) {
-    ops_.push_back({op::merge, key_of(where), encode_record(delta), where});
+    const std::size_t start = values_.size();
+    append_record(values_, delta);
+    const auto k = prefix_key(where);
+    push(op::merge, std::string_view(k.data(), k.size()), where, start);
 }
 
 void change_set::merge_evidence(const prefix& p64, evidence_kind kind, std::string_view item,
                                 const evidence_item& delta) {
-    std::string key = evidence_prefix(p64);
-    key.push_back(static_cast<char>(kind));
-    key.append(item);
-    ops_.push_back({op::evidence, std::move(key), encode_evidence(delta), p64});
+    char key[26];
+    std::memcpy(key, p64.address.data(), 8);
+    key[8] = static_cast<char>(kind);
+    const std::size_t n = std::min<std::size_t>(item.size(), sizeof key - 9);
+    std::memcpy(key + 9, item.data(), n);
+    const std::size_t start = values_.size();
+    append_evidence(values_, delta);
+    push(op::evidence, std::string_view(key, 9 + n), p64, start);
 }
 
 void change_set::list_manually(const prefix& where, reason_code code, std::string_view text,
@@ -361,16 +390,20 @@ void change_set::list_manually(const prefix& where, reason_code code, std::strin
     r.text = std::string(text.substr(0, 200));
     r.first_seen = now;
     r.last_seen = now;
-    ops_.push_back({op::put_manual, key_of(where), encode_record(r), where});
+    const std::size_t start = values_.size();
+    append_record(values_, r);
+    push(op::put_manual, key_of(where), where, start);
 }
 
-void change_set::remove(const prefix& where) { ops_.push_back({op::del, key_of(where), {}, where}); }
+void change_set::remove(const prefix& where) { push(op::del, key_of(where), where, values_.size()); }
 
 void change_set::allow(const prefix& where, std::string_view comment, std::uint32_t now) {
-    ops_.push_back({op::allow_put, key_of(where), encode_allow({now, std::string(comment.substr(0, 200))}), where});
+    const std::size_t start = values_.size();
+    values_ += encode_allow({now, std::string(comment.substr(0, 200))});
+    push(op::allow_put, key_of(where), where, start);
 }
 
-void change_set::unallow(const prefix& where) { ops_.push_back({op::allow_del, key_of(where), {}, where}); }
+void change_set::unallow(const prefix& where) { push(op::allow_del, key_of(where), where, values_.size()); }
 
 void change_set::set_checkpoint(std::string_view source, std::string_view value) {
     checkpoints_.emplace_back(std::string(source), std::string(value));
@@ -393,26 +426,28 @@ std::uint32_t reputation_store::commit(change_set&& changes, std::uint32_t now) 
                          [](const change_set::op& a, const change_set::op& b) {
                              const bool ea = a.kind == change_set::op::evidence, eb = b.kind == change_set::op::evidence;
                              if (ea != eb) return ea < eb;
-                             return a.key < b.key;
+                             return a.key_view() < b.key_view();
                          });
     }
     for (auto& o : changes.ops_) {
+        const rocksdb::Slice key(o.key, o.key_len);
+        const rocksdb::Slice value(changes.values_.data() + o.value_offset, o.value_size);
         auto* listing_cf = d.cf[o.where.length < 48 ? cf_wide : cf_listings];
         switch (o.kind) {
             case change_set::op::merge:
             case change_set::op::put_manual:
-                batch.Merge(listing_cf, o.key, o.value);
+                batch.Merge(listing_cf, key, value);
                 touched.push_back(o.where);
                 break;
             case change_set::op::evidence:
-                batch.Merge(d.cf[cf_evidence], o.key, o.value);
+                batch.Merge(d.cf[cf_evidence], key, value);
                 break;
             case change_set::op::del: {
                 // Removes every stored record at or under the prefix, and their evidence.
                 auto remove_in = [&](int which) {
                     std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.cf[which]));
                     const std::string end = range_end(o.where);
-                    for (it->Seek(o.key); it->Valid() && it->key().compare(end) <= 0; it->Next()) {
+                    for (it->Seek(key); it->Valid() && it->key().compare(end) <= 0; it->Next()) {
                         auto p = prefix_from_key(std::string_view(it->key().data(), it->key().size()));
                         if (!p || p->length < o.where.length) continue;
                         batch.Delete(d.cf[which], it->key());
@@ -431,11 +466,11 @@ std::uint32_t reputation_store::commit(change_set&& changes, std::uint32_t now) 
                 break;
             }
             case change_set::op::allow_put:
-                batch.Put(d.cf[cf_allow], o.key, o.value);
+                batch.Put(d.cf[cf_allow], key, value);
                 j.allowlist_changed = true;
                 break;
             case change_set::op::allow_del:
-                batch.Delete(d.cf[cf_allow], o.key);
+                batch.Delete(d.cf[cf_allow], key);
                 j.allowlist_changed = true;
                 break;
         }

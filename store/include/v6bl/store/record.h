@@ -67,6 +67,8 @@ struct allow_entry {
 constexpr std::uint8_t record_format_version = 1;
 
 std::string encode_record(const reputation_record& r);
+void append_record(std::string& out, const reputation_record& r);  // encode onto `out`
+void append_evidence(std::string& out, const evidence_item& e);
 std::optional<reputation_record> decode_record(std::string_view bytes);
 std::string encode_evidence(const evidence_item& e);
 std::optional<evidence_item> decode_evidence(std::string_view bytes);

@@ -63,13 +63,20 @@ public:
 
 private:
     friend class reputation_store;
+    // Ops keep their key inline and their value in one arena string: a large change set
+    // costs no allocation per op.
     struct op {
         enum kind_t : std::uint8_t { merge, evidence, put_manual, del, allow_put, allow_del } kind;
-        std::string key;
-        std::string value;
+        std::uint8_t key_len = 0;
+        char key[26];
+        std::uint32_t value_offset = 0;
+        std::uint32_t value_size = 0;
         prefix where;
+        std::string_view key_view() const { return {key, key_len}; }
     };
+    void push(op::kind_t kind, std::string_view key, const prefix& where, std::size_t value_start);
     std::vector<op> ops_;
+    std::string values_;
     std::vector<std::pair<std::string, std::string>> checkpoints_;
 };
 
