@@ -1,0 +1,79 @@
+// The /metrics HTTP endpoint (prometheus-cpp Exposer) for `v6bl serve` and `v6bl ingest`.
+#include "v6bl/monitoring/metrics_endpoint.h"
+
+#include <prometheus/exposer.h>
+
+#include <stdexcept>
+
+#include "scrape_collectable.h"
+#include "v6bl/monitoring/server_families.h"
+#include "v6bl/monitoring/view_age_tracker.h"
+
+namespace v6bl::monitoring {
+namespace {
+
+// "[::1]:9153" is what v6bl's other listen flags take; civetweb wants "[::1]:9153" too, and
+// ":9153" or "9153" for every address.
+std::string civetweb_address(const std::string& listen) {
+    if (!listen.empty() && listen.front() == ':') return listen.substr(1);
+    return listen;
+}
+
+}  // namespace
+
+metrics_endpoint::metrics_endpoint(const std::string& listen,
+                                   std::shared_ptr<prometheus::Collectable> source)
+    : source_(std::move(source)) {
+    if (listen.empty()) throw std::runtime_error("--metrics: empty listen address");
+    try {
+        // One thread: a scrape is a few microseconds of work, and Prometheus scrapes serially.
+        exposer_ = std::make_unique<prometheus::Exposer>(civetweb_address(listen), 1);
+    } catch (const std::exception& e) {
+        throw std::runtime_error("--metrics " + listen + ": cannot listen (" + e.what() + ")");
+    }
+    exposer_->RegisterCollectable(source_, "/metrics");
+}
+
+metrics_endpoint::~metrics_endpoint() = default;
+
+std::uint16_t metrics_endpoint::port() const {
+    const auto ports = exposer_->GetListeningPorts();
+    return ports.empty() ? 0 : static_cast<std::uint16_t>(ports.front());
+}
+
+std::unique_ptr<metrics_endpoint> start_server_metrics(const std::string& listen,
+                                                       server::stats_collector collect) {
+    auto ages = std::make_shared<view_age_tracker>();
+    auto source = std::make_shared<scrape_collectable>([collect = std::move(collect), ages] {
+        const server::server_counters c = collect();
+        server_scrape_facts facts;
+        facts.view_age_seconds = ages->observe(c.view_serial, view_age_tracker::clock_type::now());
+        return server_families(c, facts);
+    });
+    return std::make_unique<metrics_endpoint>(listen, std::move(source));
+}
+
+std::unique_ptr<metrics_endpoint> start_ingest_metrics(const std::string& listen,
+                                                       ingest_sampler sample) {
+    auto source = std::make_shared<scrape_collectable>(
+        [sample = std::move(sample)] { return ingest_families(sample()); });
+    return std::make_unique<metrics_endpoint>(listen, std::move(source));
+}
+
+std::unique_ptr<metrics_endpoint> start_ingest_metrics(
+    const std::string& listen, std::function<ingest::ingest_counters()> counters) {
+    return start_ingest_metrics(listen, [counters = std::move(counters)] {
+        ingest_sample s;
+        s.counters = counters();
+        return s;
+    });
+}
+
+std::function<void(const std::string&, server::stats_collector)> server_metrics_hook() {
+    auto holder = std::make_shared<std::unique_ptr<metrics_endpoint>>();
+    return [holder](const std::string& listen, server::stats_collector collect) {
+        *holder = start_server_metrics(listen, std::move(collect));
+    };
+}
+
+}  // namespace v6bl::monitoring
