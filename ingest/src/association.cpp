@@ -7,9 +7,10 @@ namespace v6bl::ingest {
 
 const std::vector<const char*>& signal_names() {
     static const std::vector<const char*> names = {
-        "timing",    "tight-timing", "order-rfc6724",    "port-proximity", "exchange-port",
-        "syn-count", "os-match",     "port-progression", "repetition",     "6to4",
-        "teredo",    "isatap",       "iid-ipv4",         "remote",         "ipv4-rejected"};
+        "timing",        "tight-timing", "order-rfc6724", "port-proximity",
+        "exchange-port", "syn-count",    "os-match",      "port-progression",
+        "repetition",    "6to4",         "teredo",        "isatap",
+        "iid-ipv4",      "remote",       "ipv4-rejected", "shared-ipv4"};
     return names;
 }
 

@@ -60,6 +60,12 @@ int rounds_of(const association_engine::round_history& h, std::int64_t* starts,
     return n;
 }
 
+std::uint64_t high64_of(const address_bytes& a) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | a[i];
+    return v;
+}
+
 bool port_climbs(std::uint16_t older, std::uint16_t newer) {
     const auto d = static_cast<std::uint16_t>(newer - older);
     return d >= 1 && d <= 64;
@@ -150,21 +156,27 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
         if (iid_match) sig |= sig_iid_ipv4;
         if (emb.kind != embedding_kind::none && emb.ipv4 == v4) sig |= structural_signal(emb.kind);
 
-        // Repetition: rounds of the IPv6 address that have a round of this IPv4 nearby.
-        int k = 0, n4 = 0;
+        // Repetition: over the period both round histories cover (a NAT's IPv4 fills its
+        // history fast, so that period is short), the IPv6 rounds that have a round of this
+        // IPv4 nearby, against all rounds of either address in the period.
+        int k = 0, n4 = 0, n6p = 0;
         std::uint16_t last_p4 = 0, prev_p4 = 0;
         auto h4it = history_.find(a4.source);
         if (h4it != history_.end()) {
             const int m = rounds_of(h4it->second, s4, p4);
-            for (int i = 0; i < n6; ++i)
+            const std::int64_t from =
+                (m > 0 ? std::max(s6[0], s4[0]) : s6[0]) - options_.pair_window_us;
+            for (int i = 0; i < n6; ++i) {
+                if (s6[i] < from) continue;
+                ++n6p;
                 for (int j = 0; j < m; ++j)
                     if (std::llabs(s6[i] - s4[j]) <= options_.pair_window_us) {
                         ++k;
                         break;
                     }
-            // IPv4 rounds in the period the IPv6 history covers (a NAT's IPv4 has many).
+            }
             for (int j = 0; j < m; ++j)
-                if (s4[j] >= s6[0] - options_.pair_window_us) ++n4;
+                if (s4[j] >= from) ++n4;
             if (m >= 2) {
                 last_p4 = p4[m - 1];
                 prev_p4 = p4[m - 2];
@@ -174,12 +186,39 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
         if (k >= 2 && n6 >= 2 && port_climbs(p6[n6 - 2], p6[n6 - 1]) &&
             port_climbs(prev_p4, last_p4))
             sig |= sig_port_progression;
-        const bool repeated = k >= options_.min_rounds && k >= options_.min_share_v6 * n6 &&
+        if (n6p == 0) n6p = 1;
+        // NAT: remember /64s that pair with this IPv4 on repeated rounds; another /64 seen
+        // so recently means several hosts share the IPv4.
+        bool shared = false;
+        if (h4it != history_.end() && k >= 2 && k >= options_.min_share_v6 * n6p) {
+            auto& h4 = h4it->second;
+            const std::uint64_t me = high64_of(a6.source);
+            int slot = -1, oldest = 0;
+            for (int i = 0; i < round_history::max_partners; ++i) {
+                if (h4.partner_us[i] == 0) continue;
+                if (h4.partner64[i] == me) {
+                    slot = i;
+                } else if (a6.start_us - h4.partner_us[i] <= options_.partner_horizon_us) {
+                    shared = true;
+                }
+            }
+            if (slot < 0) {
+                for (int i = 0; i < round_history::max_partners; ++i)
+                    if (h4.partner_us[i] < h4.partner_us[oldest]) oldest = i;
+                slot = oldest;
+            }
+            h4.partner64[slot] = me;
+            h4.partner_us[slot] = a6.start_us;
+        }
+        if (shared) sig |= sig_shared_ipv4;
+        const bool repeated = k >= options_.min_rounds && k >= options_.min_share_v6 * n6p &&
                               k >= options_.min_share_v4 * n4;
         if (repeated) sig |= sig_repetition;
 
         int score;
-        if (sig & structural_signals) {
+        if (shared && !(sig & structural_signals)) {
+            score = 450;  // the pairing may well be real, but the IPv4 speaks for several hosts
+        } else if (sig & structural_signals) {
             score = 900 + ((sig & sig_tight_timing) ? 50 : 0);
             structural_paired = true;
         } else if (repeated) {
@@ -188,11 +227,12 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
             if (sig & (sig_exchange_port | sig_port_proximity)) score += 50;
             if (sig & sig_port_progression) score += 25;
         } else if ((sig & sig_exchange_port) && (sig & sig_tight_timing) && (sig & sig_syn_count) &&
-                   a6.syn_count >= 3) {
+                   a6.syn_count >= 3 && k >= 2 && k >= options_.min_share_v6 * n6p) {
             // Windows shared pool, IPv4 then IPv6 on the next port within 0.5 s, three SYNs
-            // each: the Exchange signature. A stranger matches it by chance ~1 in 10^5.
+            // each, on two rounds: the Exchange signature. One round is not enough at a busy
+            // sensor (a stranger hits port - 1 about once per 10^4 Windows attempts).
             score = 650;
-        } else if (k >= 2 && k >= options_.min_share_v6 * n6 && k >= options_.min_share_v4 * n4) {
+        } else if (k >= 2 && k >= options_.min_share_v6 * n6p && k >= options_.min_share_v4 * n4) {
             score = 450 + ((sig & sig_tight_timing) ? 50 : 0) + ((sig & sig_os_match) ? 50 : 0);
         } else {
             // Seen together once: a busy second explains that as well as one host does.
@@ -210,16 +250,28 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
         as.sensors = options_.sensor_bit;
         scratch_.push_back(as);
     }
-    // Two listable candidates for one IPv6 round (lockstep strangers): believe neither.
-    int listable = 0;
-    for (const auto& as : scratch_)
-        if (as.strength_milli >= options_.listable_milli && !(as.signals & structural_signals))
-            ++listable;
-    if (listable > 1) {
-        ++stats_.ambiguous;
-        for (auto& as : scratch_)
-            if (!(as.signals & structural_signals) && as.strength_milli >= options_.listable_milli)
-                as.strength_milli = static_cast<std::uint16_t>(options_.listable_milli - 50);
+    // One host has one IPv4: only a candidate clearly ahead of the others (by 50) keeps a
+    // listable score; a tie at the top (lockstep strangers) lists none of them. Structural
+    // pairings name the IPv4 outright and are exempt.
+    std::size_t best = scratch_.size();
+    int best_score = -1, runner_up = -1;
+    for (std::size_t i = 0; i < scratch_.size(); ++i) {
+        const int sc = scratch_[i].strength_milli;
+        if (sc > best_score) {
+            runner_up = best_score;
+            best_score = sc;
+            best = i;
+        } else if (sc > runner_up) {
+            runner_up = sc;
+        }
+    }
+    const bool clear_winner = best < scratch_.size() && best_score - runner_up >= 50;
+    if (!clear_winner && best_score >= options_.listable_milli) ++stats_.ambiguous;
+    const auto capped = static_cast<std::uint16_t>(options_.listable_milli - 50);
+    for (std::size_t i = 0; i < scratch_.size(); ++i) {
+        auto& as = scratch_[i];
+        if (as.signals & structural_signals) continue;
+        if ((i != best || !clear_winner) && as.strength_milli > capped) as.strength_milli = capped;
     }
     for (const auto& as : scratch_)
         if (as.strength_milli >= options_.min_emit_milli) out.push_back(as);

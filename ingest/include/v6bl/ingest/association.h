@@ -26,6 +26,7 @@ enum association_signal : std::uint16_t {
     sig_iid_ipv4 = 1u << 12,         // IID's last 32 bits are the IPv4
     sig_remote = 1u << 13,           // reported by a remote sensor (JSON lines)
     sig_ipv4_rejected = 1u << 14,    // the IPv4 was rejected by a production MTA's DNSBL
+    sig_shared_ipv4 = 1u << 15,      // negative: the IPv4 pairs with several /64s (NAT)
 };
 
 constexpr std::uint16_t structural_signals = sig_6to4 | sig_teredo | sig_isatap | sig_iid_ipv4;

@@ -38,6 +38,8 @@ struct association_options {
     std::uint16_t min_emit_milli = 400;
     // Listable threshold used for the ambiguity rule (two listable candidates → neither).
     std::uint16_t listable_milli = 600;
+    // A /64 paired on repeated rounds with an IPv4 within this long marks it as shared.
+    std::int64_t partner_horizon_us = 2LL * 3600 * 1'000'000;
     std::uint64_t sensor_bit = 1;
 };
 
@@ -73,6 +75,11 @@ class association_engine {
         std::uint8_t count = 0;  // valid entries, newest at index (head - 1)
         std::uint8_t head = 0;
         std::int64_t last_us = 0;  // latest attempt of the newest round
+        // IPv4 addresses only: IPv6 /64s recently paired with this IPv4 on repeated rounds.
+        // Two different ones mean several hosts share the IPv4 (NAT): none is listable.
+        static constexpr int max_partners = 4;
+        std::uint64_t partner64[max_partners] = {};
+        std::int64_t partner_us[max_partners] = {};
     };
 
   private:
