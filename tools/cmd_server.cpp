@@ -1,6 +1,188 @@
-// The server subcommands (placeholder until the server stage lands).
+// The serve subcommand: flags and config file into server_config, then run the DNS server.
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "commands.h"
+#include "common_flags.h"
+#include "v6bl/server/dns_server.h"
+#include "v6bl/store/store.h"
+#include "v6bl/zones/transfer_responder.h"
 
 namespace v6bl::tools {
-void add_server_commands(CLI::App&, int&) {}
+namespace {
+
+struct serve_args {
+    server::server_config config;
+    std::vector<std::string> listen;
+    std::string config_file;
+    std::string log_level = "info";
+};
+
+// Every flag of `serve`; also used to re-read the configuration on SIGHUP.
+void add_serve_flags(CLI::App& cmd, serve_args& a) {
+    auto& c = a.config;
+    auto& z = c.zone;
+    cmd.add_option("--db", c.db_path, "the v6bl database directory")->required();
+    cmd.add_option("--listen", a.listen, "ADDR:PORT or [ADDR]:PORT, UDP and TCP (repeatable)")
+        ->capture_default_str();
+    cmd.add_option("--threads", c.threads, "event loops, each with its own sockets")
+        ->check(CLI::Range(1, 256))
+        ->capture_default_str();
+    cmd.add_option("--metrics", c.metrics_listen, "ADDR:PORT for the Prometheus /metrics endpoint");
+    cmd.add_option("--scratch-dir", c.scratch_dir,
+                   "directory for the RocksDB secondary's own files (default: a temp dir)");
+    cmd.add_option("--log-level", a.log_level, "trace, debug, info, warn, error")
+        ->capture_default_str();
+    // Zone identity: the same flags as `export` so both describe the same zone.
+    cmd.add_option("--zone", z.zone, "zone name, e.g. dnsbl6.example.org")->capture_default_str();
+    cmd.add_option("--ns", z.ns_names, "name server names (first is the SOA mname)")
+        ->capture_default_str();
+    cmd.add_option("--ns-address", z.ns_addresses, "glue for an in-zone NS name: NAME=ADDRESS");
+    cmd.add_option("--soa-rname", z.soa_rname, "SOA responsible mailbox")->capture_default_str();
+    cmd.add_option("--soa-refresh", z.soa_refresh, "SOA refresh seconds")->capture_default_str();
+    cmd.add_option("--soa-retry", z.soa_retry, "SOA retry seconds")->capture_default_str();
+    cmd.add_option("--soa-expire", z.soa_expire, "SOA expire seconds")->capture_default_str();
+    cmd.add_option("--soa-minimum", z.soa_minimum, "SOA minimum (negative TTL) seconds")
+        ->capture_default_str();
+    cmd.add_option("--soa-ttl", z.soa_ttl, "TTL of the SOA record")->capture_default_str();
+    cmd.add_option("--ns-ttl", z.ns_ttl, "TTL of the NS records")->capture_default_str();
+    cmd.add_option("--ttl", z.listing_ttl, "TTL of listing A and TXT records")
+        ->capture_default_str();
+    cmd.add_option("--url-template", z.url_template,
+                   "lookup URL in the TXT; {prefix} is replaced by the listed prefix")
+        ->capture_default_str();
+    cmd.add_option("--edns-udp-size", z.edns_udp_size, "EDNS UDP payload size we advertise")
+        ->check(CLI::Range(512, 65535))
+        ->capture_default_str();
+    cmd.add_option("--transfer-allow", z.transfer_allow,
+                   "prefixes allowed to AXFR/IXFR (repeatable)");
+    cmd.add_option("--transfer-tsig", z.transfer_tsig,
+                   "[ALGORITHM:]NAME:BASE64SECRET (repeatable)");
+    cmd.add_flag("--transfer-require-tsig", z.transfer_require_tsig, "transfers need a valid TSIG");
+    add_policy_flags(&cmd, c.policy);
+    // Server tuning.
+    cmd.add_option("--refresh-ms", c.refresh_ms, "how often the store is caught up")
+        ->capture_default_str();
+    cmd.add_option("--full-rebuild", c.full_rebuild_s,
+                   "seconds between full view rebuilds (0: never)")
+        ->capture_default_str();
+    cmd.add_option("--overlay-limit", c.overlay_limit, "changed /48 regions before a full rebuild")
+        ->capture_default_str();
+    cmd.add_option("--tcp-idle-ms", c.tcp_idle_ms, "idle TCP connections are closed after this")
+        ->capture_default_str();
+    cmd.add_option("--tcp-max-connections", c.tcp_max_connections, "open TCP connections at most")
+        ->capture_default_str();
+    cmd.add_option("--tcp-max-inflight", c.tcp_max_inflight, "queued answers per TCP connection")
+        ->capture_default_str();
+    cmd.set_config("--config", "", "TOML file with any of these flags (flags win)");
+}
+
+std::string lower_zone(std::string z) {
+    while (!z.empty() && z.back() == '.') z.pop_back();
+    for (char& ch : z) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return z;
+}
+
+void finish_args(serve_args& a) {
+    if (!a.listen.empty()) a.config.listen = a.listen;
+    a.config.zone.zone = lower_zone(a.config.zone.zone);
+}
+
+// This process's own arguments after "serve", from /proc: SIGHUP re-parses them so a flag
+// given on the command line keeps winning over the file, as at start.
+std::vector<std::string> serve_arguments() {
+    std::ifstream in("/proc/self/cmdline", std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::string> args;
+    std::size_t start = 0;
+    while (start < all.size()) {
+        const std::size_t end = all.find('\0', start);
+        args.push_back(all.substr(start, end - start));
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+    std::vector<std::string> out;
+    bool after = false;
+    for (const auto& s : args) {
+        if (after) out.push_back(s);
+        if (s == "serve") after = true;
+    }
+    return out;
+}
+
+std::optional<server::server_config> reload_config() {
+    serve_args a;
+    CLI::App app{"serve"};
+    add_serve_flags(app, a);
+    auto args = serve_arguments();
+    std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
+    try {
+        app.parse(args);
+    } catch (const CLI::ParseError& e) {
+        spdlog::error("SIGHUP: {}", e.what());
+        return std::nullopt;
+    }
+    finish_args(a);
+    return a.config;
+}
+
+int run_serve(serve_args& a) {
+    finish_args(a);
+    if (auto level = spdlog::level::from_str(a.log_level);
+        level != spdlog::level::off || a.log_level == "off")
+        spdlog::set_level(level);
+    server::server_hooks hooks;
+    hooks.reload_config = &reload_config;
+
+    // Zone transfers only when someone may transfer: a second secondary reader of its own.
+    std::unique_ptr<store::reputation_store> transfer_store;
+    std::unique_ptr<zones::transfer_responder> responder;
+    std::string transfer_scratch;
+    if (!a.config.zone.transfer_allow.empty() || !a.config.zone.transfer_tsig.empty()) {
+        transfer_scratch =
+            (std::filesystem::temp_directory_path() / ("v6bl-xfr-" + std::to_string(::getpid())))
+                .string();
+        std::filesystem::create_directories(transfer_scratch);
+        store::store_options opts;
+        opts.path = a.config.db_path;
+        opts.create_if_missing = false;
+        transfer_store = store::reputation_store::open_reader(opts, transfer_scratch);
+        responder = std::make_unique<zones::transfer_responder>(a.config.zone, a.config.policy,
+                                                                *transfer_store, true);
+        hooks.transfer = responder->as_hook();
+    }
+    const int rc = server::run_server(a.config, hooks);
+    responder.reset();
+    transfer_store.reset();
+    if (!transfer_scratch.empty()) {
+        std::error_code ec;
+        std::filesystem::remove_all(transfer_scratch, ec);
+    }
+    return rc;
+}
+
+}  // namespace
+
+void add_server_commands(CLI::App& app, int& exit_code) {
+    auto args = std::make_shared<serve_args>();
+    CLI::App* serve = app.add_subcommand("serve", "answer DNSBL queries over UDP and TCP");
+    add_serve_flags(*serve, *args);
+    serve->callback([args, &exit_code] {
+        try {
+            exit_code = run_serve(*args);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "v6bl serve: %s\n", e.what());
+            exit_code = 1;
+        }
+    });
+}
+
 }  // namespace v6bl::tools

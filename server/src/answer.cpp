@@ -269,7 +269,8 @@ answer_result answer_query(std::span<const std::uint8_t> query, std::span<std::u
         res.outcome = outcome_of(n.kind);
         const bool transfer = q.qtype == dns::type_axfr || q.qtype == dns::type_ixfr;
         if (transfer && n.kind != name_kind::outside) {
-            if (n.kind == name_kind::apex && ctx.transport == transport_kind::tcp) {
+            if (n.kind == name_kind::apex && ctx.transport == transport_kind::tcp &&
+                ctx.transfer_enabled) {
                 res.outcome = answer_outcome::transfer;
                 return res;
             }

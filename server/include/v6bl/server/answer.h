@@ -81,6 +81,8 @@ struct answer_context {
     const answer_zone* zone = nullptr;
     std::uint32_t now = 0;  // unix seconds, for listing expiry
     transport_kind transport = transport_kind::udp;
+    // Whether AXFR/IXFR over TCP are handed on (outcome transfer) or REFUSED.
+    bool transfer_enabled = true;
 };
 
 // What the core decided, for counters and for the transport (drop, hand off a transfer).

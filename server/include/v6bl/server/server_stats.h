@@ -1,0 +1,67 @@
+// Per-thread server counters: written by one event loop, read by the metrics stage.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include "v6bl/server/answer.h"
+
+namespace v6bl::server {
+
+// Bucket upper bounds of the answer latency histogram, in nanoseconds (last: +inf).
+inline constexpr std::array<std::uint64_t, 7> latency_bounds_ns = {500,   1000,   2000,   5000,
+                                                                   10000, 100000, 1000000};
+
+// One plain snapshot (or a sum over threads) of the counters.
+struct server_counters {
+    std::uint64_t queries_udp = 0;
+    std::uint64_t queries_tcp = 0;
+    // by qtype: A, AAAA, TXT, ANY, SOA, NS, AXFR/IXFR, other
+    std::array<std::uint64_t, 8> by_qtype{};
+    // by header rcode 0..5, then BADVERS, then dropped (no answer)
+    std::array<std::uint64_t, 8> by_rcode{};
+    // listed answers by code: 2, 3, 4, 10, other
+    std::array<std::uint64_t, 5> listed_by_code{};
+    std::uint64_t unlisted = 0;  // NXDOMAIN under the zone
+    std::uint64_t nodata = 0;    // empty non-terminals, holes without TXT, other types
+    std::uint64_t refused = 0;
+    std::uint64_t malformed = 0;  // FORMERR and dropped
+    std::uint64_t dropped = 0;
+    std::uint64_t truncated = 0;
+    std::uint64_t send_errors = 0;
+    std::uint64_t send_queued = 0;  // UDP answers that went through the fallback queue
+    std::uint64_t tcp_open = 0;     // currently open
+    std::uint64_t tcp_accepted = 0;
+    std::uint64_t tcp_refused = 0;  // over the connection cap
+    std::uint64_t tcp_idle_closed = 0;
+    std::uint64_t transfers = 0;
+    std::array<std::uint64_t, latency_bounds_ns.size() + 1> latency{};
+    std::uint64_t view_serial = 0;  // filled by the server when collecting
+    std::uint64_t view_listings = 0;
+    std::uint64_t view_swaps = 0;
+
+    server_counters& operator+=(const server_counters& o);
+};
+
+// Counters of one event loop: only that loop's thread writes (load + store, no locked
+// read-modify-write), any thread may read a snapshot.
+class server_stats {
+  public:
+    void count_query(transport_kind t, const answer_result& r, std::uint64_t latency_ns);
+    void add(std::uint64_t server_counters::*field, std::uint64_t n = 1);
+    void sub(std::uint64_t server_counters::*field, std::uint64_t n = 1);
+    server_counters snapshot() const;
+
+  private:
+    // Mirrors server_counters field by field, as relaxed atomics.
+    static constexpr std::size_t words = sizeof(server_counters) / sizeof(std::uint64_t);
+    static_assert(sizeof(server_counters) == words * sizeof(std::uint64_t));
+    void bump(std::size_t word, std::uint64_t n) {
+        words_[word].store(words_[word].load(std::memory_order_relaxed) + n,
+                           std::memory_order_relaxed);
+    }
+    std::array<std::atomic<std::uint64_t>, words> words_{};
+};
+
+}  // namespace v6bl::server

@@ -1,0 +1,275 @@
+// The TCP listener and its connections (RFC 7766): 2-byte framing, pipelining, idle timeout,
+// a connection cap per loop and a cap on answers queued per connection.
+#include "tcp_listener.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+
+#include "event_loop_worker.h"
+
+namespace v6bl::server {
+namespace {
+
+struct write_request {
+    uv_write_t req{};
+    std::vector<std::uint8_t> data;
+    tcp_connection* conn = nullptr;
+};
+
+struct transfer_work {
+    uv_work_t req{};
+    event_loop_worker* worker = nullptr;
+    std::uint64_t connection = 0;
+    std::vector<std::uint8_t> query;
+    sockaddr_storage peer{};
+    std::shared_ptr<std::atomic<bool>> alive;
+    const transfer_hook* hook = nullptr;
+};
+
+void process_frames(tcp_connection& c);
+void start_reading(tcp_connection& c);
+
+void on_handle_closed(uv_handle_t* h) {
+    auto* c = static_cast<tcp_connection*>(h->data);
+    if (--c->open_handles == 0) {
+        c->worker->remove_connection(c->id);
+        c->worker->stats().sub(&server_counters::tcp_open);
+        delete c;
+    }
+}
+
+void on_written(uv_write_t* req, int status) {
+    auto* w = static_cast<write_request*>(req->data);
+    tcp_connection* c = w->conn;
+    delete w;
+    try {
+        --c->queued_writes;
+        if (status != 0) {
+            c->worker->stats().add(&server_counters::send_errors);
+            tcp_connection_close(*c);
+            return;
+        }
+        if (!c->closing && !c->reading && c->queued_writes < c->worker->config().tcp_max_inflight) {
+            process_frames(*c);
+            if (!c->closing && c->queued_writes < c->worker->config().tcp_max_inflight)
+                start_reading(*c);
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("tcp write: {}", e.what());
+    }
+}
+
+void on_idle(uv_timer_t* t) {
+    auto* c = static_cast<tcp_connection*>(t->data);
+    try {
+        if (c->queued_writes > 0 || c->transfers_running > 0) {
+            uv_timer_start(&c->idle, &on_idle, c->worker->config().tcp_idle_ms, 0);
+            return;
+        }
+        c->worker->stats().add(&server_counters::tcp_idle_closed);
+        tcp_connection_close(*c);
+    } catch (const std::exception& e) {
+        spdlog::error("tcp idle timer: {}", e.what());
+    }
+}
+
+void on_transfer_work(uv_work_t* req) {
+    auto* w = static_cast<transfer_work*>(req->data);
+    try {
+        event_loop_worker* worker = w->worker;
+        const std::uint64_t id = w->connection;
+        auto alive = w->alive;
+        (*w->hook)(w->query, w->peer, [worker, id, alive](std::vector<std::uint8_t> msg) {
+            if (!alive->load()) throw std::runtime_error("connection closed");
+            worker->post_transfer_message(id, std::move(msg));
+        });
+    } catch (const std::exception& e) {
+        spdlog::info("zone transfer ended early: {}", e.what());
+    }
+}
+
+void on_transfer_done(uv_work_t* req, int) {
+    auto* w = static_cast<transfer_work*>(req->data);
+    try {
+        if (tcp_connection* c = w->worker->find_connection(w->connection)) --c->transfers_running;
+    } catch (...) {
+    }
+    delete w;
+}
+
+void start_transfer(tcp_connection& c, std::span<const std::uint8_t> query) {
+    auto* w = new transfer_work;
+    w->req.data = w;
+    w->worker = c.worker;
+    w->connection = c.id;
+    w->query.assign(query.begin(), query.end());
+    w->peer = c.peer;
+    w->alive = c.alive;
+    w->hook = c.worker->transfer();
+    ++c.transfers_running;
+    if (uv_queue_work(c.worker->loop(), &w->req, &on_transfer_work, &on_transfer_done) != 0) {
+        --c.transfers_running;
+        delete w;
+    }
+}
+
+// Answers every complete frame in the buffer, up to the per-connection queue cap.
+void process_frames(tcp_connection& c) {
+    event_loop_worker& worker = *c.worker;
+    worker.refresh_state();
+    std::size_t off = 0;
+    while (!c.closing && c.in.size() - off >= 2 &&
+           c.queued_writes < worker.config().tcp_max_inflight) {
+        const std::size_t len = (static_cast<std::size_t>(c.in[off]) << 8) | c.in[off + 1];
+        if (len == 0) {  // no DNS message is empty: the stream is out of step
+            tcp_connection_close(c);
+            return;
+        }
+        if (c.in.size() - off - 2 < len) break;
+        const std::span<const std::uint8_t> query(c.in.data() + off + 2, len);
+        auto& out = worker.tcp_answer_buffer();
+        const auto t0 = std::chrono::steady_clock::now();
+        const answer_result r = answer_query(query, out, worker.context(transport_kind::tcp));
+        const auto t1 = std::chrono::steady_clock::now();
+        worker.stats().count_query(
+            transport_kind::tcp, r,
+            static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()));
+        if (r.outcome == answer_outcome::transfer) {
+            start_transfer(c, query);
+        } else if (r.size > 0) {
+            tcp_connection_send(c, {out.data(), r.size});
+        }
+        off += 2 + len;
+    }
+    if (off > 0 && !c.closing)
+        c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(off));
+}
+
+void on_read_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) {
+    auto* c = static_cast<tcp_connection*>(h->data);
+    auto& scratch = c->worker->tcp_scratch();
+    buf->base = reinterpret_cast<char*>(scratch.data());
+    buf->len = scratch.size();
+}
+
+void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+    auto* c = static_cast<tcp_connection*>(s->data);
+    try {
+        if (nread < 0) {
+            tcp_connection_close(*c);
+            return;
+        }
+        if (nread == 0) return;
+        // A frame is at most 2 + 65535 bytes; more than one frame's worth waiting while we
+        // are not answering means the peer ignores our pace.
+        if (c->in.size() + static_cast<std::size_t>(nread) > 4 * 65537) {
+            tcp_connection_close(*c);
+            return;
+        }
+        c->in.insert(c->in.end(), buf->base, buf->base + nread);
+        uv_timer_start(&c->idle, &on_idle, c->worker->config().tcp_idle_ms, 0);
+        process_frames(*c);
+        if (!c->closing && c->queued_writes >= c->worker->config().tcp_max_inflight && c->reading) {
+            uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+            c->reading = false;
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("tcp read: {}", e.what());
+        tcp_connection_close(*c);
+    }
+}
+
+void start_reading(tcp_connection& c) {
+    if (c.reading || c.closing) return;
+    if (uv_read_start(reinterpret_cast<uv_stream_t*>(&c.tcp), &on_read_alloc, &on_read) == 0)
+        c.reading = true;
+}
+
+}  // namespace
+
+void tcp_connection_send(tcp_connection& c, std::span<const std::uint8_t> message) {
+    if (c.closing || message.size() > 65535) return;
+    auto* w = new write_request;
+    w->req.data = w;
+    w->conn = &c;
+    w->data.resize(2 + message.size());
+    w->data[0] = static_cast<std::uint8_t>(message.size() >> 8);
+    w->data[1] = static_cast<std::uint8_t>(message.size());
+    std::memcpy(w->data.data() + 2, message.data(), message.size());
+    uv_buf_t b =
+        uv_buf_init(reinterpret_cast<char*>(w->data.data()), static_cast<unsigned>(w->data.size()));
+    if (uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c.tcp), &b, 1, &on_written) != 0) {
+        delete w;
+        tcp_connection_close(c);
+        return;
+    }
+    ++c.queued_writes;
+}
+
+void tcp_connection_close(tcp_connection& c) {
+    if (c.closing) return;
+    c.closing = true;
+    c.alive->store(false);
+    uv_close(reinterpret_cast<uv_handle_t*>(&c.tcp), &on_handle_closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&c.idle), &on_handle_closed);
+}
+
+tcp_listener::tcp_listener(event_loop_worker& worker, const listen_address& address)
+    : worker_(worker), address_(address) {
+    const int fd = bind_reuseport_socket(address, SOCK_STREAM);
+    if (uv_tcp_init(worker_.loop(), &handle_) != 0 || uv_tcp_open(&handle_, fd) != 0) {
+        ::close(fd);
+        throw std::runtime_error("libuv cannot open the TCP socket of " + address.text);
+    }
+    handle_.data = this;
+    if (const int rc =
+            uv_listen(reinterpret_cast<uv_stream_t*>(&handle_), 1024, &tcp_listener::on_connection);
+        rc != 0)
+        throw std::runtime_error("cannot listen on " + address.text + ": " + uv_strerror(rc));
+}
+
+void tcp_listener::close() {
+    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&handle_)))
+        uv_close(reinterpret_cast<uv_handle_t*>(&handle_), nullptr);
+}
+
+void tcp_listener::on_connection(uv_stream_t* server, int status) {
+    auto* self = static_cast<tcp_listener*>(server->data);
+    try {
+        if (status != 0) return;
+        event_loop_worker& w = self->worker_;
+        auto* c = new tcp_connection;
+        c->worker = &w;
+        uv_tcp_init(w.loop(), &c->tcp);
+        uv_timer_init(w.loop(), &c->idle);
+        c->tcp.data = c;
+        c->idle.data = c;
+        c->open_handles = 2;
+        c->id = w.add_connection(c);
+        w.stats().add(&server_counters::tcp_open);
+        if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
+            tcp_connection_close(*c);
+            return;
+        }
+        if (w.connections() > w.tcp_cap()) {
+            w.stats().add(&server_counters::tcp_refused);
+            tcp_connection_close(*c);
+            return;
+        }
+        w.stats().add(&server_counters::tcp_accepted);
+        int len = sizeof c->peer;
+        uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&c->peer), &len);
+        uv_tcp_nodelay(&c->tcp, 1);
+        uv_timer_start(&c->idle, &on_idle, w.config().tcp_idle_ms, 0);
+        start_reading(*c);
+    } catch (const std::exception& e) {
+        spdlog::error("tcp accept on {}: {}", self->address_.text, e.what());
+    }
+}
+
+}  // namespace v6bl::server

@@ -1,0 +1,53 @@
+// The TCP listener and its connections (RFC 7766): 2-byte framing, pipelining, idle timeout,
+// a connection cap per loop and a cap on answers queued per connection.
+#pragma once
+
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "v6bl/server/server_config.h"
+
+namespace v6bl::server {
+
+class event_loop_worker;
+
+class tcp_listener {
+  public:
+    tcp_listener(event_loop_worker& worker, const listen_address& address);
+    tcp_listener(const tcp_listener&) = delete;
+    tcp_listener& operator=(const tcp_listener&) = delete;
+    void close();
+
+  private:
+    static void on_connection(uv_stream_t* server, int status);
+    event_loop_worker& worker_;
+    listen_address address_;
+    uv_tcp_t handle_{};
+};
+
+struct tcp_connection {
+    event_loop_worker* worker = nullptr;
+    std::uint64_t id = 0;
+    uv_tcp_t tcp{};
+    uv_timer_t idle{};
+    int open_handles = 0;
+    bool closing = false;
+    bool reading = false;
+    std::vector<std::uint8_t> in;  // bytes received and not yet answered
+    std::size_t queued_writes = 0;
+    int transfers_running = 0;
+    std::shared_ptr<std::atomic<bool>> alive = std::make_shared<std::atomic<bool>>(true);
+    sockaddr_storage peer{};
+};
+
+// Writes one DNS message with its 2-byte length prefix.
+void tcp_connection_send(tcp_connection& c, std::span<const std::uint8_t> message);
+void tcp_connection_close(tcp_connection& c);
+
+}  // namespace v6bl::server
