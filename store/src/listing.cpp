@@ -100,7 +100,9 @@ void add_escalations(std::vector<listing_entry>& region, const listing_policy& p
         }
     }
     bool added = false;
-    for (const auto& [p, t] : wider) {
+    for (const auto& item : wider) {
+        const prefix& p = item.first;  // not a structured binding: clang 14 cannot capture those
+        const tally& t = item.second;
         const std::uint32_t need = p.length == 56 ? policy.escalate_56_after : policy.escalate_48_after;
         if (need == 0 || t.members < need) continue;
         const bool exists = std::any_of(region.begin(), region.end(),

@@ -1,0 +1,19 @@
+// Fuzz target: production MTA reject-log lines and their timestamps.
+#include <cstdint>
+#include <string_view>
+
+#include "v6bl/ingest/reject_log_parser.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    using namespace v6bl::ingest;
+    const std::string_view line(reinterpret_cast<const char*>(data), size);
+    year_hint hint;
+    hint.fallback_year = 2026;
+    reject_event ev;
+    (void)parse_reject_line(line, hint, ev);
+    hint.fixed_year = 2014;
+    (void)parse_reject_line(line, hint, ev, 3);
+    std::uint32_t v4 = 0;
+    (void)parse_ipv4(line, v4);
+    return 0;
+}
