@@ -17,7 +17,7 @@ struct export_args {
     std::string db;
     std::string format = "zone";
     std::string out;
-    std::string text_mode = "ldns-rdata";
+    std::string text_mode = "direct";
     zones::zone_config zone;
     store::listing_policy policy;
     std::int64_t now = 0;
@@ -77,7 +77,7 @@ int run_export(export_args& args) {
     }
     args.zone.zone = lower_zone(args.zone.zone);
     const auto mode = args.text_mode == "ldns-records" ? zones::zone_text_mode::ldns_records
-                                                       : zones::zone_text_mode::ldns_rdata;
+                                                       : zones::zone_text_mode::direct;
     const std::uint32_t now = args.now > 0 ? static_cast<std::uint32_t>(args.now)
                                            : static_cast<std::uint32_t>(std::time(nullptr));
     store::store_options options;
@@ -146,8 +146,8 @@ void add_zones_commands(CLI::App& app, int& exit_code) {
     exp->add_option("--out", args->out, "output file, written atomically (default stdout)");
     exp->add_option("--now", args->now, "evaluate expiry at this unix time (default: now)");
     exp->add_option("--text-mode", args->text_mode,
-                    "zone record rendering: ldns-rdata (fast) or ldns-records")
-        ->check(CLI::IsMember({"ldns-rdata", "ldns-records"}));
+                    "zone record rendering: direct (fast) or ldns-records")
+        ->check(CLI::IsMember({"direct", "ldns-records"}));
     add_zone_flags(*exp, args->zone, args->policy);
     exp->callback([args, &exit_code] { exit_code = run_export(*args); });
 

@@ -25,7 +25,7 @@ zones::zone_config test_config() {
 
 std::string export_to(const zt::sample_store& s, const zones::zone_config& config,
                       zones::export_format format, const std::string& path,
-                      zones::zone_text_mode mode = zones::zone_text_mode::ldns_rdata) {
+                      zones::zone_text_mode mode = zones::zone_text_mode::direct) {
     store::store_options options;
     options.path = s.db;
     options.create_if_missing = false;
@@ -79,7 +79,7 @@ TEST_CASE("both zone text modes write the same records", "[zones][export]") {
     zt::temp_dir dir;
     const zt::sample_store s = zt::make_sample_store(dir.file("db"));
     const std::string fast = export_to(s, test_config(), zones::export_format::zone,
-                                       dir.file("a.zone"), zones::zone_text_mode::ldns_rdata);
+                                       dir.file("a.zone"), zones::zone_text_mode::direct);
     const std::string slow = export_to(s, test_config(), zones::export_format::zone,
                                        dir.file("b.zone"), zones::zone_text_mode::ldns_records);
     CHECK(fast == slow);

@@ -332,8 +332,13 @@ TEST_CASE("NOTIFY messages are well formed and acknowledgements recognised", "[z
     CHECK_THROWS(zones::notify_sender(config));
 }
 
-TEST_CASE("Knot as a secondary: AXFR, then NOTIFY and IXFR after a change",
-          "[zones][transfer][peers][knot]") {
+namespace {
+
+// Knot takes the zone from the in-test transfer server, then a change is committed, NOTIFY
+// sent, and Knot refreshes by IXFR (answered in full). With `tsig`, only TSIG is accepted
+// (no source prefixes): Knot signs its SOA, IXFR and AXFR queries, we sign every answer
+// message and the NOTIFY.
+void knot_secondary_scenario(bool tsig) {
     REQUIRE(zt::tool_exists("knotd"));
     zt::temp_dir dir;
     zt::sample_store s = zt::make_sample_store(dir.file("db"));
@@ -344,6 +349,11 @@ TEST_CASE("Knot as a secondary: AXFR, then NOTIFY and IXFR after a change",
     auto writer = store::reputation_store::open_writer(o);
     auto reader = store::reputation_store::open_reader(o, dir.file("reader"));
     zones::zone_config config = transfer_config();
+    if (tsig) {
+        config.transfer_allow.clear();
+        config.transfer_require_tsig = true;
+        config.notify_tsig = "hmac-sha256:xfr-key:" + key_secret;
+    }
     // listings must not expire between the sample's clock and the wall clock used by the
     // transfer server: make the policy ignore expiry for this test
     store::listing_policy policy = s.policy;
@@ -360,13 +370,16 @@ TEST_CASE("Knot as a secondary: AXFR, then NOTIFY and IXFR after a change",
             "database:\n  storage: \"" +
             dir.file("knotdb") +
             "\"\n"
-            "log:\n  - target: stderr\n    any: info\n"
-            "remote:\n  - id: primary\n    address: 127.0.0.1@" +
-            std::to_string(primary_port) +
+            "log:\n  - target: stderr\n    any: info\n" +
+            (tsig ? "key:\n  - id: xfr-key\n    algorithm: hmac-sha256\n    secret: " + key_secret +
+                        "\n"
+                  : std::string()) +
+            "remote:\n  - id: primary\n    address: 127.0.0.1@" + std::to_string(primary_port) +
+            (tsig ? "\n    key: xfr-key" : "") +
             "\n"
-            "acl:\n  - id: notify_from_primary\n    address: 127.0.0.1\n    action: notify\n"
-            "zone:\n  - domain: " +
-            zone_name + "\n    storage: \"" + dir.path() +
+            "acl:\n  - id: notify_from_primary\n    address: 127.0.0.1\n    action: notify\n" +
+            (tsig ? "    key: xfr-key\n" : "") + "zone:\n  - domain: " + zone_name +
+            "\n    storage: \"" + dir.path() +
             "\"\n    file: \"secondary.zone\"\n    master: primary\n"
             "    acl: notify_from_primary\n    zonefile-sync: -1\n    zonefile-load: none\n"
             "    journal-content: none\n");
@@ -438,4 +451,15 @@ TEST_CASE("Knot as a secondary: AXFR, then NOTIFY and IXFR after a change",
     CHECK(std::count(outcomes.begin(), outcomes.end(), zones::transfer_outcome::axfr) +
               std::count(outcomes.begin(), outcomes.end(), zones::transfer_outcome::ixfr_full) >=
           2);
+}
+
+}  // namespace
+
+TEST_CASE("Knot as a secondary: AXFR, then NOTIFY and IXFR after a change",
+          "[zones][transfer][peers][knot]") {
+    knot_secondary_scenario(false);
+}
+
+TEST_CASE("Knot as a secondary with TSIG only", "[zones][transfer][peers][knot][tsig]") {
+    knot_secondary_scenario(true);
 }

@@ -1,87 +1,186 @@
 // A stream of DNS response messages for one transfer (see message_stream.h).
 #include "message_stream.h"
 
+#include <algorithm>
+#include <cctype>
+#include <ctime>
 #include <stdexcept>
 
-namespace v6bl::zones {
+#include "record_rrs.h"
 
-std::size_t rr_wire_size(const ldns_rr* rr) {
-    std::size_t size = ldns_rdf_size(ldns_rr_owner(rr)) + 10;
-    for (std::size_t i = 0; i < ldns_rr_rd_count(rr); ++i)
-        size += ldns_rdf_size(ldns_rr_rdf(rr, i));
-    return size;
+namespace v6bl::zones {
+namespace {
+
+constexpr std::size_t header_size = 12;
+constexpr std::size_t max_pointer_offset = 0x3fff;
+
+void put16(std::vector<std::uint8_t>& out, std::uint32_t v) {
+    out.push_back(static_cast<std::uint8_t>(v >> 8));
+    out.push_back(static_cast<std::uint8_t>(v));
 }
 
-message_stream::message_stream(const ldns_pkt* query, const tsig_key* key,
-                               const ldns_rdf* query_mac, std::size_t budget, const emit_fn& emit)
-    : query_(query), key_(key), budget_(budget), emit_(emit) {
-    if (query_mac) mac_.reset(ldns_rdf_clone(query_mac));
+void put32(std::vector<std::uint8_t>& out, std::uint32_t v) {
+    put16(out, v >> 16);
+    put16(out, v & 0xffff);
+}
+
+}  // namespace
+
+message_stream::message_stream(const ldns_pkt* query, const zone_config& config,
+                               const tsig_key* key, const ldns_rdf* query_mac, std::size_t budget,
+                               const emit_fn& emit)
+    : id_(ldns_pkt_id(query)),
+      flags_(static_cast<std::uint8_t>(0x80 | (ldns_pkt_get_opcode(query) << 3) | 0x04 |
+                                       (ldns_pkt_rd(query) ? 1 : 0))),
+      ttl_(config.listing_ttl),
+      budget_(budget),
+      emit_(emit) {
+    const ldns_rr_list* question = ldns_pkt_question(query);
+    for (std::size_t i = 0; i < ldns_rr_list_rr_count(question); ++i) {
+        std::uint8_t* data = nullptr;
+        std::size_t size = 0;
+        if (ldns_rr2wire(&data, ldns_rr_list_rr(question, i), LDNS_SECTION_QUESTION, &size) ==
+            LDNS_STATUS_OK) {
+            question_.insert(question_.end(), data, data + size);
+            LDNS_FREE(data);
+        }
+    }
+    const ldns_rdf_ptr zone(ldns_dname_new_frm_str(absolute_name(config.zone).c_str()));
+    if (!zone) throw std::runtime_error("invalid zone name '" + config.zone + "'");
+    ldns_dname2canonical(zone.get());
+    zone_wire_.assign(ldns_rdf_data(zone.get()),
+                      ldns_rdf_data(zone.get()) + ldns_rdf_size(zone.get()));
+    if (key) {
+        signer_.emplace(*key);
+        if (query_mac) {
+            signer_->set_prior_mac({ldns_rdf_data(query_mac) + 2, ldns_rdf_size(query_mac) - 2});
+        }
+    }
     start_message();
 }
 
-message_stream::~message_stream() = default;
-
 void message_stream::start_message() {
-    pkt_.reset(ldns_pkt_new());
-    ldns_pkt_set_id(pkt_.get(), ldns_pkt_id(query_));
-    ldns_pkt_set_qr(pkt_.get(), true);
-    ldns_pkt_set_aa(pkt_.get(), true);
-    ldns_pkt_set_opcode(pkt_.get(), ldns_pkt_get_opcode(query_));
-    size_ = 12;
-    if (messages_ == 0) {
-        // RFC 5936 2.2.1: the question is copied into the first message only.
-        const ldns_rr_list* question = ldns_pkt_question(query_);
-        for (std::size_t i = 0; i < ldns_rr_list_rr_count(question); ++i) {
-            ldns_rr* q = ldns_rr_clone(ldns_rr_list_rr(question, i));
-            size_ += ldns_rdf_size(ldns_rr_owner(q)) + 4;
-            ldns_pkt_push_rr(pkt_.get(), LDNS_SECTION_QUESTION, q);
-        }
-    }
+    wire_.clear();
+    put16(wire_, id_);
+    wire_.push_back(flags_);
+    wire_.push_back(0);
+    const bool first = messages_ == 0 && !question_.empty();
+    put16(wire_, first ? 1 : 0);
+    wire_.insert(wire_.end(), 6, 0);  // AN, NS, AR counts: set at flush
+    if (first) wire_.insert(wire_.end(), question_.begin(), question_.end());
+    zone_offset_ = 0;
+    ancount_ = 0;
 }
 
-void message_stream::add(ldns_rr_ptr rr) {
-    const std::size_t size = rr_wire_size(rr.get());
-    if (size_ + size > budget_ && ldns_pkt_ancount(pkt_.get()) > 0) {
-        flush(LDNS_RCODE_NOERROR);
+void message_stream::make_room(std::size_t size) {
+    if (ancount_ > 0 && wire_.size() + size > budget_) {
+        flush(0);
         start_message();
     }
-    size_ += size;
-    ++records_;
-    ldns_pkt_push_rr(pkt_.get(), LDNS_SECTION_ANSWER, rr.release());
 }
 
-void message_stream::finish(ldns_pkt_rcode rcode) {
+void message_stream::add(const ldns_rr* rr) {
+    std::uint8_t* data = nullptr;
+    std::size_t size = 0;
+    if (ldns_rr2wire(&data, rr, LDNS_SECTION_ANSWER, &size) != LDNS_STATUS_OK) {
+        throw std::runtime_error("cannot render an apex record");
+    }
+    make_room(size);
+    const bool apex_owner =
+        ldns_rdf_size(ldns_rr_owner(rr)) == zone_wire_.size() &&
+        std::equal(
+            zone_wire_.begin(), zone_wire_.end(), ldns_rdf_data(ldns_rr_owner(rr)),
+            [](std::uint8_t a, std::uint8_t b) { return std::tolower(a) == std::tolower(b); });
+    if (apex_owner && zone_offset_ == 0 && wire_.size() <= max_pointer_offset) {
+        zone_offset_ = wire_.size();  // owners after it point here
+    }
+    wire_.insert(wire_.end(), data, data + size);
+    LDNS_FREE(data);
+    ++ancount_;
+    ++records_;
+}
+
+void message_stream::put_owner(const zone_record& r) {
+    static constexpr char hex_digits[] = "0123456789abcdef";
+    if (r.what == zone_record::kind::ipv4_test_point) {
+        for (const char* label : {"\x01"
+                                  "2",
+                                  "\x01"
+                                  "0",
+                                  "\x01"
+                                  "0",
+                                  "\x03"
+                                  "127"}) {
+            wire_.insert(wire_.end(), label, label + 1 + static_cast<unsigned char>(label[0]));
+        }
+    } else {
+        if (r.wildcard) wire_.insert(wire_.end(), {1, '*'});
+        for (int i = r.node.length / 4 - 1; i >= 0; --i) {
+            const std::uint8_t byte = r.node.address[static_cast<std::size_t>(i / 2)];
+            wire_.push_back(1);
+            wire_.push_back(
+                static_cast<std::uint8_t>(hex_digits[(i % 2 == 0) ? (byte >> 4) : (byte & 0x0f)]));
+        }
+    }
+    if (zone_offset_ != 0) {
+        put16(wire_, 0xc000 | static_cast<std::uint32_t>(zone_offset_));
+    } else {
+        if (wire_.size() <= max_pointer_offset) zone_offset_ = wire_.size();
+        wire_.insert(wire_.end(), zone_wire_.begin(), zone_wire_.end());
+    }
+}
+
+void message_stream::add(const zone_record& r) {
+    const std::size_t txt_size = std::min<std::size_t>(r.txt->size(), 255);
+    // upper bound: owner (66 nibble+wildcard bytes + zone) twice, fixed fields, rdata
+    make_room(2 * (68 + zone_wire_.size()) + 2 * 10 + 4 + 1 + txt_size);
+    const std::size_t owner_at = wire_.size();
+    if (r.what != zone_record::kind::hole) {
+        put_owner(r);
+        put16(wire_, 1);  // A
+        put16(wire_, 1);  // IN
+        put32(wire_, ttl_);
+        put16(wire_, 4);
+        wire_.insert(wire_.end(), {127, 0, 0, static_cast<std::uint8_t>(r.entry->code)});
+        ++ancount_;
+        ++records_;
+    }
+    if (r.what != zone_record::kind::hole && owner_at <= max_pointer_offset) {
+        put16(wire_, 0xc000 | static_cast<std::uint32_t>(owner_at));  // same owner as the A
+    } else {
+        put_owner(r);
+    }
+    put16(wire_, 16);  // TXT
+    put16(wire_, 1);
+    put32(wire_, ttl_);
+    put16(wire_, static_cast<std::uint32_t>(txt_size + 1));
+    wire_.push_back(static_cast<std::uint8_t>(txt_size));
+    wire_.insert(wire_.end(), r.txt->begin(), r.txt->begin() + static_cast<long>(txt_size));
+    ++ancount_;
+    ++records_;
+}
+
+void message_stream::finish(std::uint8_t rcode) {
     flush(rcode);
 }
 
-void message_stream::flush(ldns_pkt_rcode rcode) {
-    ldns_pkt_set_rcode(pkt_.get(), static_cast<std::uint8_t>(rcode));
-    if (key_) {
-        const ldns_status status =
-            messages_ == 0
-                ? ldns_pkt_tsig_sign(pkt_.get(), key_->name.c_str(), key_->secret.c_str(), 300,
-                                     key_->algorithm.c_str(), mac_.get())
-                : ldns_pkt_tsig_sign_next(pkt_.get(), key_->name.c_str(), key_->secret.c_str(), 300,
-                                          key_->algorithm.c_str(), mac_.get(), 1);
-        if (status != LDNS_STATUS_OK) {
-            throw std::runtime_error(std::string("TSIG signing failed: ") +
-                                     ldns_get_errorstr_by_id(status));
-        }
-        const ldns_rr* tsig = ldns_pkt_tsig(pkt_.get());
-        mac_.reset(ldns_rdf_clone(ldns_rr_rdf(tsig, 3)));
+void message_stream::flush(std::uint8_t rcode) {
+    wire_[3] = static_cast<std::uint8_t>(rcode & 0x0f);
+    wire_[6] = static_cast<std::uint8_t>(ancount_ >> 8);
+    wire_[7] = static_cast<std::uint8_t>(ancount_);
+    if (signer_) {
+        const std::size_t message_size = wire_.size();
+        std::vector<std::uint8_t> tsig;
+        signer_->sign({wire_.data(), message_size}, messages_ == 0,
+                      static_cast<std::uint64_t>(std::time(nullptr)), tsig);
+        wire_.insert(wire_.end(), tsig.begin(), tsig.end());
+        wire_[11] = 1;  // ARCOUNT: the TSIG
     }
-    std::uint8_t* wire = nullptr;
-    std::size_t wire_size = 0;
-    const ldns_status status = ldns_pkt2wire(&wire, pkt_.get(), &wire_size);
-    if (status != LDNS_STATUS_OK) {
-        throw std::runtime_error(std::string("cannot render transfer message: ") +
-                                 ldns_get_errorstr_by_id(status));
-    }
-    std::vector<std::uint8_t> message(wire, wire + wire_size);
-    LDNS_FREE(wire);
-    pkt_.reset();
     ++messages_;
-    emit_(std::move(message));
+    std::vector<std::uint8_t> out;
+    out.swap(wire_);
+    emit_(std::move(out));
+    wire_.reserve(budget_ + 512);
 }
 
 }  // namespace v6bl::zones

@@ -1,13 +1,18 @@
-// A stream of DNS response messages for one transfer: fills each message up to a budget,
-// TSIG-signs it (RFC 8945 5.3.1 chaining) and hands its wire form on.
+// A stream of DNS response messages for one transfer: fills each message up to a budget
+// with records rendered straight to wire (names compressed by pointer to the zone name),
+// TSIG-signs it (RFC 8945 5.3.1 chaining) and hands it on.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "ldns_handles.h"
+#include "tsig_signer.h"
 #include "v6bl/zones/transfer_acl.h"
+#include "v6bl/zones/zone_config.h"
+#include "v6bl/zones/zone_tree.h"
 
 namespace v6bl::zones {
 
@@ -15,37 +20,40 @@ class message_stream {
   public:
     using emit_fn = std::function<void(std::vector<std::uint8_t>)>;
 
-    // `query` gives the ID and question (first message only); `key` and `query_mac` sign
-    // every message when a TSIG key was used (both may be null).
-    message_stream(const ldns_pkt* query, const tsig_key* key, const ldns_rdf* query_mac,
-                   std::size_t budget, const emit_fn& emit);
-    ~message_stream();
-    message_stream(const message_stream&) = delete;
-    message_stream& operator=(const message_stream&) = delete;
+    // `query` gives the ID, opcode, RD and question (first message only). With a `key`,
+    // every message is signed, chaining from `query_mac`.
+    message_stream(const ldns_pkt* query, const zone_config& config, const tsig_key* key,
+                   const ldns_rdf* query_mac, std::size_t budget, const emit_fn& emit);
 
-    void add(ldns_rr_ptr rr);
+    // Apex records built with ldns (SOA, NS, glue), uncompressed.
+    void add(const ldns_rr* rr);
+    // A zone tree record (A + TXT, or TXT for a hole), rendered directly.
+    void add(const zone_record& r);
     // Emits the last message (also an empty one when nothing was added: an error answer).
-    void finish(ldns_pkt_rcode rcode = LDNS_RCODE_NOERROR);
+    void finish(std::uint8_t rcode = 0);
 
     std::uint64_t messages() const { return messages_; }
     std::uint64_t records() const { return records_; }
 
   private:
     void start_message();
-    void flush(ldns_pkt_rcode rcode);
+    void flush(std::uint8_t rcode);
+    void make_room(std::size_t size);
+    void put_owner(const zone_record& r);
 
-    const ldns_pkt* query_;
-    const tsig_key* key_;
-    ldns_rdf_ptr mac_;  // the MAC to chain from: the query's, then each message's
+    std::uint16_t id_;
+    std::uint8_t flags_;  // opcode and RD of the query, with QR and AA set
+    std::vector<std::uint8_t> question_;
+    std::vector<std::uint8_t> zone_wire_;
+    std::uint32_t ttl_;
+    std::optional<tsig_signer> signer_;
     std::size_t budget_;
     const emit_fn& emit_;
-    ldns_pkt_ptr pkt_;
-    std::size_t size_ = 0;
+    std::vector<std::uint8_t> wire_;
+    std::size_t zone_offset_ = 0;  // where the zone name is in this message (0: not yet)
+    std::uint16_t ancount_ = 0;
     std::uint64_t messages_ = 0;
     std::uint64_t records_ = 0;
 };
-
-// The uncompressed wire size of `rr`: an upper bound of what it adds to a message.
-std::size_t rr_wire_size(const ldns_rr* rr);
 
 }  // namespace v6bl::zones

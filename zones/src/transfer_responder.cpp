@@ -1,6 +1,7 @@
 // The zone transfer responder: AXFR and IXFR answers as message sequences (see header).
 #include "v6bl/zones/transfer_responder.h"
 
+#include <cstdio>
 #include <ctime>
 #include <exception>
 
@@ -68,8 +69,8 @@ transfer_result transfer_responder::respond(std::span<const std::uint8_t> query,
 
     auto answer_error = [&](ldns_pkt_rcode rcode, transfer_outcome outcome,
                             const tsig_key* key = nullptr, const ldns_rdf* mac = nullptr) {
-        message_stream stream(pkt.get(), key, mac, message_budget, emit);
-        stream.finish(rcode);
+        message_stream stream(pkt.get(), config_, key, mac, message_budget, emit);
+        stream.finish(static_cast<std::uint8_t>(rcode));
         result.outcome = outcome;
         result.messages = stream.messages();
         return result;
@@ -129,11 +130,12 @@ transfer_result transfer_responder::respond(std::span<const std::uint8_t> query,
     std::lock_guard<std::mutex> lock(mutex_);
     if (catch_up_) store_.catch_up();
     result.serial = store_.serial();
-    message_stream stream(pkt.get(), key, query_mac.get(), message_budget, emit);
+    const ldns_rr_ptr soa = make_soa_rr(config_, result.serial);
+    message_stream stream(pkt.get(), config_, key, query_mac.get(), message_budget, emit);
     try {
         if (qtype == type_soa || (client_serial && !serial_newer(result.serial, *client_serial))) {
             // RFC 1995 2: a client as new as we are gets our SOA alone.
-            stream.add(make_soa_rr(config_, result.serial));
+            stream.add(soa.get());
             stream.finish();
             result.outcome =
                 qtype == type_soa ? transfer_outcome::soa : transfer_outcome::up_to_date;
@@ -141,21 +143,15 @@ transfer_result transfer_responder::respond(std::span<const std::uint8_t> query,
             // AXFR, and IXFR answered in full (RFC 1995 4): the store keeps which prefixes
             // changed, not their old records, so no difference sequence can be built
             // (docs/zones.md "IXFR").
-            stream.add(make_soa_rr(config_, result.serial));
-            for (ldns_rr_ptr& ns : make_ns_rrs(config_)) stream.add(std::move(ns));
-            for (ldns_rr_ptr& glue : make_glue_rrs(config_)) stream.add(std::move(glue));
-            const record_rr_builder builder(config_);
-            std::vector<ldns_rr_ptr> rrs;
+            stream.add(soa.get());
+            for (const ldns_rr_ptr& ns : make_ns_rrs(config_)) stream.add(ns.get());
+            for (const ldns_rr_ptr& glue : make_glue_rrs(config_)) stream.add(glue.get());
             zone_tree_builder tree(store_.published_holes(), config_.url_template,
-                                   [&](const zone_record& r) {
-                                       rrs.clear();
-                                       builder.append(r, rrs);
-                                       for (ldns_rr_ptr& rr : rrs) stream.add(std::move(rr));
-                                   });
+                                   [&](const zone_record& r) { stream.add(r); });
             store_.for_each_published(policy_, now,
                                       [&](const store::listing_entry& e) { tree.add_entry(e); });
             tree.finish();
-            stream.add(make_soa_rr(config_, result.serial));
+            stream.add(soa.get());
             stream.finish();
             result.outcome = client_serial ? transfer_outcome::ixfr_full : transfer_outcome::axfr;
         }

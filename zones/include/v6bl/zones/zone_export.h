@@ -29,6 +29,6 @@ struct export_result {
 export_result export_published(const store::reputation_store& store, const zone_config& config,
                                const store::listing_policy& policy, std::uint32_t now,
                                export_format format, std::FILE* out,
-                               zone_text_mode mode = zone_text_mode::ldns_rdata);
+                               zone_text_mode mode = zone_text_mode::direct);
 
 }  // namespace v6bl::zones

@@ -1,0 +1,143 @@
+// TSIG signing of outgoing transfer messages (RFC 8945 4.3.3 and 5.3.1) over raw wire.
+#include "tsig_signer.h"
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include <cctype>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace v6bl::zones {
+namespace {
+
+void put16(std::vector<std::uint8_t>& out, std::uint32_t v) {
+    out.push_back(static_cast<std::uint8_t>(v >> 8));
+    out.push_back(static_cast<std::uint8_t>(v));
+}
+
+void put48(std::vector<std::uint8_t>& out, std::uint64_t v) {
+    for (int shift = 40; shift >= 0; shift -= 8) {
+        out.push_back(static_cast<std::uint8_t>(v >> shift));
+    }
+}
+
+std::vector<std::uint8_t> decode_base64(const std::string& text) {
+    std::vector<std::uint8_t> out(text.size() / 4 * 3 + 3);
+    const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                                  static_cast<int>(text.size()));
+    if (n < 0 || text.size() % 4 != 0) throw std::runtime_error("TSIG secret is not base64");
+    std::size_t size = static_cast<std::size_t>(n);
+    for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it) --size;
+    out.resize(size);
+    return out;
+}
+
+struct mac_ctx_deleter {
+    void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
+};
+struct mac_deleter {
+    void operator()(EVP_MAC* m) const { EVP_MAC_free(m); }
+};
+
+}  // namespace
+
+std::vector<std::uint8_t> canonical_name_wire(const std::string& name) {
+    std::vector<std::uint8_t> out;
+    std::size_t start = 0;
+    while (start < name.size()) {
+        auto dot = name.find('.', start);
+        if (dot == std::string::npos) dot = name.size();
+        if (dot == start) break;
+        if (dot - start > 63) throw std::runtime_error("label too long in '" + name + "'");
+        out.push_back(static_cast<std::uint8_t>(dot - start));
+        for (std::size_t i = start; i < dot; ++i) {
+            out.push_back(
+                static_cast<std::uint8_t>(std::tolower(static_cast<unsigned char>(name[i]))));
+        }
+        start = dot + 1;
+    }
+    out.push_back(0);
+    return out;
+}
+
+tsig_signer::tsig_signer(const tsig_key& key)
+    : secret_(decode_base64(key.secret)),
+      key_name_wire_(canonical_name_wire(key.name)),
+      algorithm_wire_(canonical_name_wire(key.algorithm)) {
+    if (key.algorithm == "hmac-sha256.")
+        digest_ = "SHA256";
+    else if (key.algorithm == "hmac-sha384.")
+        digest_ = "SHA384";
+    else if (key.algorithm == "hmac-sha512.")
+        digest_ = "SHA512";
+    else if (key.algorithm == "hmac-sha224.")
+        digest_ = "SHA224";
+    else if (key.algorithm == "hmac-sha1.")
+        digest_ = "SHA1";
+    else if (key.algorithm == "hmac-md5.sig-alg.reg.int.")
+        digest_ = "MD5";
+    else
+        throw std::runtime_error("unsupported TSIG algorithm " + key.algorithm);
+}
+
+void tsig_signer::sign(std::span<const std::uint8_t> message, bool first, std::uint64_t time_signed,
+                       std::vector<std::uint8_t>& out) {
+    constexpr std::uint16_t fudge = 300;
+    std::unique_ptr<EVP_MAC, mac_deleter> mac_alg(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+    std::unique_ptr<EVP_MAC_CTX, mac_ctx_deleter> ctx(EVP_MAC_CTX_new(mac_alg.get()));
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest_), 0),
+        OSSL_PARAM_construct_end()};
+    if (!ctx || !EVP_MAC_init(ctx.get(), secret_.data(), secret_.size(), params)) {
+        throw std::runtime_error("TSIG: cannot initialise HMAC");
+    }
+    std::vector<std::uint8_t> head;
+    if (!mac_.empty()) {  // the request's MAC, or the previous message's
+        put16(head, static_cast<std::uint32_t>(mac_.size()));
+        head.insert(head.end(), mac_.begin(), mac_.end());
+    }
+    EVP_MAC_update(ctx.get(), head.data(), head.size());
+    EVP_MAC_update(ctx.get(), message.data(), message.size());
+    std::vector<std::uint8_t> variables;
+    if (first) {
+        variables.insert(variables.end(), key_name_wire_.begin(), key_name_wire_.end());
+        put16(variables, 255);                            // class ANY
+        variables.insert(variables.end(), {0, 0, 0, 0});  // TTL
+        variables.insert(variables.end(), algorithm_wire_.begin(), algorithm_wire_.end());
+    }
+    put48(variables, time_signed);
+    put16(variables, fudge);
+    if (first) {
+        put16(variables, 0);  // error
+        put16(variables, 0);  // other len
+    }
+    EVP_MAC_update(ctx.get(), variables.data(), variables.size());
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    std::size_t digest_size = 0;
+    if (!EVP_MAC_final(ctx.get(), digest, &digest_size, sizeof(digest))) {
+        throw std::runtime_error("TSIG: HMAC failed");
+    }
+    mac_.assign(digest, digest + digest_size);
+
+    // the TSIG RR
+    out.insert(out.end(), key_name_wire_.begin(), key_name_wire_.end());
+    put16(out, 250);  // TSIG
+    put16(out, 255);  // ANY
+    out.insert(out.end(), {0, 0, 0, 0});
+    const std::size_t rdlength = algorithm_wire_.size() + 6 + 2 + 2 + digest_size + 2 + 2 + 2;
+    put16(out, static_cast<std::uint32_t>(rdlength));
+    out.insert(out.end(), algorithm_wire_.begin(), algorithm_wire_.end());
+    put48(out, time_signed);
+    put16(out, fudge);
+    put16(out, static_cast<std::uint32_t>(digest_size));
+    out.insert(out.end(), digest, digest + digest_size);
+    out.push_back(message[0]);  // original ID
+    out.push_back(message[1]);
+    put16(out, 0);  // error
+    put16(out, 0);  // other len
+}
+
+}  // namespace v6bl::zones
