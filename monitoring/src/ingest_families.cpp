@@ -1,6 +1,7 @@
 // The ingest's counters (and its store's serial) as Prometheus metric families (pure).
 #include "v6bl/monitoring/ingest_families.h"
 
+#include <array>
 #include <string>
 
 #include "family_builder.h"
@@ -14,6 +15,13 @@ using prometheus::MetricType;
 double as_double(std::uint64_t v) {
     return static_cast<double>(v);
 }
+
+// Label values, in bad_input_reason order (ingest's own names are sentences for its summary).
+constexpr std::array<const char*, 6> bad_input_labels = {"malformed_packet",   "truncated_capture",
+                                                         "unreadable_capture", "garbage_log_line",
+                                                         "invalid_json",       "json_schema"};
+static_assert(bad_input_labels.size() == static_cast<std::size_t>(ingest::bad_input_reason::count));
+static_assert(static_cast<std::size_t>(ingest::bad_input_reason::json_schema) == 5);
 
 }  // namespace
 
@@ -71,9 +79,7 @@ std::vector<prometheus::MetricFamily> ingest_families(const ingest_sample& s) {
     family_builder bad("v6bl_ingest_bad_input_total", "Input that could not be used, by reason.",
                        MetricType::Counter);
     for (std::size_t i = 0; i < c.bad_input.size(); ++i)
-        bad.sample(
-            as_double(c.bad_input[i]),
-            {{"reason", ingest::bad_input_reason_name(static_cast<ingest::bad_input_reason>(i))}});
+        bad.sample(as_double(c.bad_input[i]), {{"reason", bad_input_labels[i]}});
     out.push_back(bad.take());
 
     out.push_back(counter_of("v6bl_ingest_commits_total", "Change sets committed to the store.",
