@@ -304,6 +304,17 @@ TEST_CASE("IXFR: up to date gets one SOA, older serials the full zone", "[zones]
     CHECK(c.rrs[1].find("\tSOA\t") == std::string::npos);
     CHECK(c.rrs.front() == c.rrs.back());
 
+    // over UDP: our SOA alone ("use TCP"), and AXFR refused
+    zones::transfer_result udp_result;
+    const auto udp = responder.respond_udp(old.wire, address_of("127.0.0.1"), s.now, &udp_result);
+    CHECK(udp_result.outcome == zones::transfer_outcome::tcp_needed);
+    REQUIRE(udp);
+    CHECK(udp->size() < 512);
+    built_query axfr;
+    build_query(axfr, LDNS_RR_TYPE_AXFR, zone_name + ".");
+    responder.respond_udp(axfr.wire, address_of("127.0.0.1"), s.now, &udp_result);
+    CHECK(udp_result.outcome == zones::transfer_outcome::refused);
+
     built_query no_soa;
     build_query(no_soa, LDNS_RR_TYPE_IXFR, zone_name + ".");
     CHECK(run(responder, no_soa).result.outcome == zones::transfer_outcome::formerr);
@@ -338,8 +349,12 @@ namespace {
 // sent, and Knot refreshes by IXFR (answered in full). With `tsig`, only TSIG is accepted
 // (no source prefixes): Knot signs its SOA, IXFR and AXFR queries, we sign every answer
 // message and the NOTIFY.
-void knot_secondary_scenario(bool tsig) {
-    REQUIRE(zt::tool_exists("knotd"));
+enum class secondary_kind { knot, nsd };
+
+void secondary_scenario(secondary_kind kind, bool tsig) {
+    const bool nsd = kind == secondary_kind::nsd;
+    REQUIRE(zt::tool_exists(nsd ? "nsd" : "knotd"));
+    const std::string log_file = nsd ? "nsd.log" : "knot.log";
     zt::temp_dir dir;
     zt::sample_store s = zt::make_sample_store(dir.file("db"));
     store::store_options o;
@@ -383,7 +398,26 @@ void knot_secondary_scenario(bool tsig) {
             "\"\n    file: \"secondary.zone\"\n    master: primary\n"
             "    acl: notify_from_primary\n    zonefile-sync: -1\n    zonefile-load: none\n"
             "    journal-content: none\n");
-    zt::child_process knot({"knotd", "-c", dir.file("knot.conf")}, dir.file("knot.log"));
+    const std::string key_ref = tsig ? "xfr-key" : "NOKEY";
+    zt::write_text(
+        dir.file("nsd.conf"),
+        "server:\n  ip-address: 127.0.0.1@" + std::to_string(knot_port) + "\n  port: " +
+            std::to_string(knot_port) + "\n  username: \"\"\n  chroot: \"\"\n  database: \"\"\n" +
+            "  zonesdir: \"" + dir.path() + "\"\n  pidfile: \"" + dir.file("nsd.pid") +
+            "\"\n  xfrdfile: \"" + dir.file("xfrd.state") + "\"\n  zonelistfile: \"" +
+            dir.file("zone.list") + "\"\n  xfrdir: \"" + dir.path() +
+            "\"\n  server-count: 1\n  rrl-ratelimit: 0\n  verbosity: 2\n" +
+            "remote-control:\n  control-enable: no\n" +
+            (tsig ? "key:\n  name: xfr-key\n  algorithm: hmac-sha256\n  secret: \"" + key_secret +
+                        "\"\n"
+                  : std::string()) +
+            "zone:\n  name: " + zone_name + "\n  zonefile: \"" + dir.file("nsd-secondary.zone") +
+            "\"\n  request-xfr: 127.0.0.1@" + std::to_string(primary_port) + " " + key_ref +
+            "\n  allow-notify: 127.0.0.1 " + key_ref + "\n");
+    zt::child_process secondary(
+        nsd ? std::vector<std::string>{"nsd", "-d", "-c", dir.file("nsd.conf")}
+            : std::vector<std::string>{"knotd", "-c", dir.file("knot.conf")},
+        dir.file(log_file));
 
     auto wait_serial = [&](std::uint32_t serial) {
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -424,7 +458,7 @@ void knot_secondary_scenario(bool tsig) {
 
     published(s);
     const bool first = wait_serial(s.serial);
-    INFO(zt::read_text(dir.file("knot.log")));
+    INFO(zt::read_text(dir.file(log_file)));
     REQUIRE(first);
     compare_sample(s);
 
@@ -444,7 +478,7 @@ void knot_secondary_scenario(bool tsig) {
     REQUIRE(results.size() == 1);
     CHECK(results[0].acknowledged);
     const bool second = wait_serial(new_serial);
-    INFO(zt::read_text(dir.file("knot.log")));
+    INFO(zt::read_text(dir.file(log_file)));
     REQUIRE(second);
     compare_sample(after);
     const auto outcomes = server.outcomes();
@@ -457,9 +491,18 @@ void knot_secondary_scenario(bool tsig) {
 
 TEST_CASE("Knot as a secondary: AXFR, then NOTIFY and IXFR after a change",
           "[zones][transfer][peers][knot]") {
-    knot_secondary_scenario(false);
+    secondary_scenario(secondary_kind::knot, false);
 }
 
 TEST_CASE("Knot as a secondary with TSIG only", "[zones][transfer][peers][knot][tsig]") {
-    knot_secondary_scenario(true);
+    secondary_scenario(secondary_kind::knot, true);
+}
+
+TEST_CASE("NSD as a secondary: AXFR, then NOTIFY and IXFR (UDP, then TCP) after a change",
+          "[zones][transfer][peers][nsd]") {
+    secondary_scenario(secondary_kind::nsd, false);
+}
+
+TEST_CASE("NSD as a secondary with TSIG only", "[zones][transfer][peers][nsd][tsig]") {
+    secondary_scenario(secondary_kind::nsd, true);
 }

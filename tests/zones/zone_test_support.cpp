@@ -475,14 +475,16 @@ void transfer_test_server::serve_udp() {
         const ssize_t n = ::recvfrom(udp_fd_, buffer, sizeof(buffer), 0,
                                      reinterpret_cast<sockaddr*>(&peer), &peer_len);
         if (n <= 0) continue;
-        std::vector<std::uint8_t> reply;
-        responder_.respond({buffer, static_cast<std::size_t>(n)}, peer,
-                           static_cast<std::uint32_t>(std::time(nullptr)),
-                           [&](std::vector<std::uint8_t> m) {
-                               if (reply.empty()) reply = std::move(m);
-                           });
-        if (!reply.empty() && reply.size() <= 512) {
-            ::sendto(udp_fd_, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&peer),
+        transfer_result r;
+        const auto reply =
+            responder_.respond_udp({buffer, static_cast<std::size_t>(n)}, peer,
+                                   static_cast<std::uint32_t>(std::time(nullptr)), &r);
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            outcomes_.push_back(r.outcome);
+        }
+        if (reply && reply->size() <= 512) {
+            ::sendto(udp_fd_, reply->data(), reply->size(), 0, reinterpret_cast<sockaddr*>(&peer),
                      peer_len);
         }
     }

@@ -58,6 +58,26 @@ bool transfer_responder::is_transfer_query(std::span<const std::uint8_t> query) 
 transfer_result transfer_responder::respond(std::span<const std::uint8_t> query,
                                             const sockaddr_storage& peer, std::uint32_t now,
                                             const transfer_emit& emit) {
+    return respond_on(query, peer, now, emit, false);
+}
+
+std::optional<std::vector<std::uint8_t>> transfer_responder::respond_udp(
+    std::span<const std::uint8_t> query, const sockaddr_storage& peer, std::uint32_t now,
+    transfer_result* result) {
+    std::optional<std::vector<std::uint8_t>> reply;
+    const transfer_result r = respond_on(
+        query, peer, now,
+        [&](std::vector<std::uint8_t> message) {
+            if (!reply) reply = std::move(message);
+        },
+        true);
+    if (result) *result = r;
+    return reply;
+}
+
+transfer_result transfer_responder::respond_on(std::span<const std::uint8_t> query,
+                                               const sockaddr_storage& peer, std::uint32_t now,
+                                               const transfer_emit& emit, bool udp) {
     transfer_result result;
     ldns_pkt* parsed = nullptr;
     if (ldns_wire2pkt(&parsed, query.data(), query.size()) != LDNS_STATUS_OK || !parsed) {
@@ -127,18 +147,25 @@ transfer_result transfer_responder::respond(std::span<const std::uint8_t> query,
         client_serial = ldns_rdf2native_int32(ldns_rr_rdf(soa, 2));
     }
 
+    if (udp && qtype == type_axfr) {
+        return answer_error(LDNS_RCODE_REFUSED, transfer_outcome::refused, key, query_mac.get());
+    }
+
     std::lock_guard<std::mutex> lock(mutex_);
     if (catch_up_) store_.catch_up();
     result.serial = store_.serial();
     const ldns_rr_ptr soa = make_soa_rr(config_, result.serial);
     message_stream stream(pkt.get(), config_, key, query_mac.get(), message_budget, emit);
     try {
-        if (qtype == type_soa || (client_serial && !serial_newer(result.serial, *client_serial))) {
-            // RFC 1995 2: a client as new as we are gets our SOA alone.
+        const bool up_to_date = client_serial && !serial_newer(result.serial, *client_serial);
+        if (qtype == type_soa || up_to_date || udp) {
+            // RFC 1995 2: a client as new as we are gets our SOA alone, and so does an IXFR
+            // over UDP that would not fit: the client then asks over TCP.
             stream.add(soa.get());
             stream.finish();
-            result.outcome =
-                qtype == type_soa ? transfer_outcome::soa : transfer_outcome::up_to_date;
+            result.outcome = qtype == type_soa ? transfer_outcome::soa
+                             : up_to_date      ? transfer_outcome::up_to_date
+                                               : transfer_outcome::tcp_needed;
         } else {
             // AXFR, and IXFR answered in full (RFC 1995 4): the store keeps which prefixes
             // changed, not their old records, so no difference sequence can be built

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -26,6 +27,7 @@ enum class transfer_outcome : std::uint8_t {
     up_to_date,  // IXFR with the client's serial >= ours: one message, our SOA
     axfr,        // full zone
     ixfr_full,   // IXFR answered with the full zone (RFC 1995 section 4)
+    tcp_needed,  // IXFR over UDP that does not fit: our SOA alone, "ask over TCP" (RFC 1995 2)
     aborted,     // emit threw (connection gone); the transfer stopped part way
 };
 
@@ -61,6 +63,15 @@ class transfer_responder {
     transfer_result respond(std::span<const std::uint8_t> query, const sockaddr_storage& peer,
                             std::uint32_t now, const transfer_emit& emit);
 
+    // The same over UDP (RFC 1995 2, RFC 5936 4.2): IXFR answers our SOA alone when the
+    // client is up to date or when the differences would not fit (always, here), so the
+    // client retries over TCP; AXFR is REFUSED. Returns the one reply message, or nothing
+    // when there is nothing to send (a response sent to us).
+    std::optional<std::vector<std::uint8_t>> respond_udp(std::span<const std::uint8_t> query,
+                                                         const sockaddr_storage& peer,
+                                                         std::uint32_t now,
+                                                         transfer_result* result = nullptr);
+
     // An adapter to the server's hook type, using the wall clock. The responder must outlive
     // the hook.
     transfer_hook as_hook();
@@ -69,6 +80,9 @@ class transfer_responder {
     static constexpr std::size_t message_budget = 60000;
 
   private:
+    transfer_result respond_on(std::span<const std::uint8_t> query, const sockaddr_storage& peer,
+                               std::uint32_t now, const transfer_emit& emit, bool udp);
+
     zone_config config_;
     store::listing_policy policy_;
     store::reputation_store& store_;
