@@ -2,6 +2,7 @@
 #include "serve_fixture.h"
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -11,7 +12,9 @@
 namespace v6bl::monitoring::test {
 
 std::string serve_fixture::binary() {
-    const std::string path = V6BL_BINARY;
+    // V6BL_TEST_BINARY runs the same tests against another build (an installed package).
+    const char* env = std::getenv("V6BL_TEST_BINARY");
+    const std::string path = env && *env ? env : V6BL_BINARY;
     if (path.empty() || !std::filesystem::exists(path)) return {};
     return path;
 }
