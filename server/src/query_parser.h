@@ -23,9 +23,9 @@ struct parsed_query {
 
     // The question name lower-cased in wire form (root label included) and where each label
     // starts in it. A name has at most 127 labels (255 bytes).
-    std::array<std::uint8_t, 255> qname{};
+    std::array<std::uint8_t, 255> qname;  // not zeroed: filled up to qname_size
     std::size_t qname_size = 0;
-    std::array<std::uint8_t, 128> label_at{};
+    std::array<std::uint8_t, 128> label_at;  // filled up to labels
     std::size_t labels = 0;  // not counting the root
     std::uint16_t qtype = 0;
     std::uint16_t qclass = 0;

@@ -1,4 +1,5 @@
-// The UDP listener: recvmmsg batches in through libuv, answers out in sendmmsg batches.
+// The UDP listener: libuv polls the socket; datagrams come in by recvmmsg and answers go out
+// by sendmmsg, in batches, one receive call per wake-up.
 #pragma once
 
 #include <sys/socket.h>
@@ -22,24 +23,28 @@ class udp_listener {
     udp_listener& operator=(const udp_listener&) = delete;
     void close();
 
-    // libuv's recvmmsg splits the receive buffer into 64 KiB slots, at most 20 per call.
-    static constexpr std::size_t batch = 20;
-    static constexpr std::size_t recv_slot = 64 * 1024;
-    // Our answers never exceed the advertised EDNS size, so a smaller slot suffices out.
+    // Datagrams per recvmmsg/sendmmsg call.
+    static constexpr std::size_t batch = 32;
+    // A query is a question and an OPT: far below 4 KiB; a longer datagram is cut
+    // (MSG_TRUNC) and answered FORMERR from its header. Answers never exceed our EDNS size.
+    static constexpr std::size_t recv_slot = 4096;
     static constexpr std::size_t send_slot = 4096;
 
   private:
-    static void on_alloc(uv_handle_t* h, std::size_t suggested, uv_buf_t* buf);
-    static void on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
-                        unsigned flags);
+    static void on_readable(uv_poll_t* h, int status, int events);
+    void receive_batch();
     void answer(const std::uint8_t* data, std::size_t size, const sockaddr* addr);
     void flush();
     void send_queued(std::size_t from);
 
     event_loop_worker& worker_;
     listen_address address_;
-    uv_udp_t handle_{};
+    uv_poll_t poll_{};
+    uv_udp_t handle_{};  // the same socket, for libuv's queued sends when the socket is full
     int fd_ = -1;
+    std::array<mmsghdr, batch> in_msgs_{};
+    std::array<iovec, batch> in_iov_{};
+    std::array<sockaddr_storage, batch> in_peers_{};
     std::unique_ptr<std::uint8_t[]> recv_buf_;
     std::unique_ptr<std::uint8_t[]> send_buf_;
     std::array<mmsghdr, batch> msgs_{};
