@@ -108,7 +108,9 @@ void association_engine::add_history(pending_attempt& p) {
         h.port[h.head] = p.a.source_port;
         h.head = static_cast<std::uint8_t>((h.head + 1) % history_rounds);
         if (h.count < history_rounds) ++h.count;
+        ++h.total_rounds;
         p.new_round = true;
+        expiry_.push_back({p.a.source, p.a.start_us});
     }
     if (p.a.last_us > h.last_us) h.last_us = p.a.last_us;
 }
@@ -187,14 +189,16 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
             port_climbs(prev_p4, last_p4))
             sig |= sig_port_progression;
         if (n6p == 0) n6p = 1;
+        const std::uint32_t total4 = h4it != history_.end() ? h4it->second.total_rounds : 0;
+        const bool busy_v4 = total4 > options_.max_round_ratio_v4 * h6.total_rounds + 2;
         // NAT: remember /64s that pair with this IPv4 on repeated rounds; another /64 seen
         // so recently means several hosts share the IPv4.
         bool shared = false;
         if (h4it != history_.end() && k >= 2 && k >= options_.min_share_v6 * n6p) {
-            auto& h4 = h4it->second;
+            auto& h4 = partners_[a4.source];
             const std::uint64_t me = high64_of(a6.source);
             int slot = -1, oldest = 0;
-            for (int i = 0; i < round_history::max_partners; ++i) {
+            for (int i = 0; i < partner_set::max_partners; ++i) {
                 if (h4.partner_us[i] == 0) continue;
                 if (h4.partner64[i] == me) {
                     slot = i;
@@ -203,13 +207,14 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
                 }
             }
             if (slot < 0) {
-                for (int i = 0; i < round_history::max_partners; ++i)
+                for (int i = 0; i < partner_set::max_partners; ++i)
                     if (h4.partner_us[i] < h4.partner_us[oldest]) oldest = i;
                 slot = oldest;
             }
             h4.partner64[slot] = me;
             h4.partner_us[slot] = a6.start_us;
         }
+        if (busy_v4) shared = true;
         if (shared) sig |= sig_shared_ipv4;
         const bool repeated = k >= options_.min_rounds && k >= options_.min_share_v6 * n6p &&
                               k >= options_.min_share_v4 * n4;
@@ -328,20 +333,31 @@ void association_engine::flush(std::vector<association>& out) {
 
 void association_engine::housekeep(std::int64_t now_us) {
     if (now_us < next_housekeeping_us_) return;
-    // Every 5 minutes of capture time (not wall time: replays must prune identically).
-    next_housekeeping_us_ = now_us + 300'000'000;
-    const std::int64_t cutoff = now_us - options_.history_horizon_us - options_.settle_us;
-    for (auto it = history_.begin(); it != history_.end();) {
-        if (it->second.last_us < cutoff)
-            it = history_.erase(it);
-        else
-            ++it;
+    // Every minute of capture time (not wall time: replays must prune identically).
+    next_housekeeping_us_ = now_us + 60'000'000;
+    const std::int64_t base = now_us - options_.settle_us;
+    while (!expiry_.empty() && expiry_.front().round_us < base - options_.single_round_horizon_us) {
+        const expiry_t e = expiry_.front();
+        expiry_.pop_front();
+        auto it = history_.find(e.address);
+        if (it == history_.end()) continue;
+        const round_history& h = it->second;
+        const std::int64_t newest = h.start_us[(h.head + history_rounds - 1) % history_rounds];
+        if (newest != e.round_us) continue;  // a later round queued its own entry
+        const std::int64_t horizon =
+            h.count > 1 ? options_.history_horizon_us : options_.single_round_horizon_us;
+        if (h.last_us < base - horizon) {
+            history_.erase(it);
+            partners_.erase(e.address);
+        } else {
+            expiry_.push_back(e);  // several rounds: keep for the long horizon
+        }
     }
 }
 
 void association_engine::save(std::string& out) const {
     state_writer w(out);
-    w.put_u32(1);
+    w.put_u32(2);  // state format version
     w.put_u64(static_cast<std::uint64_t>(next_housekeeping_us_));
     w.put_u64(history_index_);
     w.put_u64(eval_index_);
@@ -352,6 +368,13 @@ void association_engine::save(std::string& out) const {
         w.put_pod(k);
         w.put_pod(h);
     }
+    w.put_u64(partners_.size());
+    for (const auto& [k, ps] : partners_) {
+        w.put_pod(k);
+        w.put_pod(ps);
+    }
+    w.put_u64(expiry_.size());
+    for (const auto& e : expiry_) w.put_pod(e);
     w.put_pod(stats_);
 }
 
@@ -359,7 +382,9 @@ bool association_engine::restore(std::string_view in) {
     state_reader r(in);
     pending_.clear();
     history_.clear();
-    if (r.get_u32() != 1) return false;
+    partners_.clear();
+    expiry_.clear();
+    if (r.get_u32() != 2) return false;
     next_housekeeping_us_ = static_cast<std::int64_t>(r.get_u64());
     history_index_ = r.get_u64();
     eval_index_ = r.get_u64();
@@ -373,6 +398,15 @@ bool association_engine::restore(std::string_view in) {
         const auto k = r.get_pod<address_bytes>();
         history_[k] = r.get_pod<round_history>();
     }
+    const std::uint64_t np = r.get_u64();
+    if (!r.fits(np, sizeof(address_bytes) + sizeof(partner_set))) return false;
+    for (std::uint64_t i = 0; i < np; ++i) {
+        const auto k = r.get_pod<address_bytes>();
+        partners_[k] = r.get_pod<partner_set>();
+    }
+    const std::uint64_t ne = r.get_u64();
+    if (!r.fits(ne, sizeof(expiry_t))) return false;
+    for (std::uint64_t i = 0; i < ne; ++i) expiry_.push_back(r.get_pod<expiry_t>());
     stats_ = r.get_pod<association_stats>();
     if (!r.ok() || history_index_ > pending_.size() || eval_index_ > pending_.size()) {
         pending_.clear();

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <stdexcept>
 #include <thread>
@@ -99,6 +100,12 @@ ingest_pipeline::ingest_pipeline(store::reputation_store& store, ingest_options 
     engine_key_ = "engine:" + std::to_string(options_.sensor_id);
     hint_.fixed_year = options_.year;
     hint_.fallback_year = options_.fallback_year;
+    if (hint_.fallback_year == 0) {
+        const std::time_t t = std::time(nullptr);
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        hint_.fallback_year = tm.tm_year + 1900;
+    }
 }
 
 ingest_pipeline::~ingest_pipeline() {
@@ -171,7 +178,7 @@ void ingest_pipeline::checkpoint_engine() {
 void ingest_pipeline::commit_if_due(bool force) {
     const std::int64_t now = wall_ms();
     if (force || since_commit_ >= options_.commit_every ||
-        (options_.follow && now - last_commit_ms_ >= options_.commit_interval_ms)) {
+        now - last_commit_ms_ >= options_.commit_interval_ms) {
         writer_.commit();
         since_commit_ = 0;
         last_commit_ms_ = now;
@@ -223,7 +230,9 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
                        "malformed frame (a header length exceeds the captured bytes)",
                        bad_input_reason::malformed_packet, reports);
             }
-            if (++since_commit_ >= options_.commit_every) {
+            if (++since_commit_ >= options_.commit_every ||
+                ((since_commit_ & 0xFFFF) == 0 &&
+                 wall_ms() - last_commit_ms_ >= options_.commit_interval_ms)) {
                 pos.off = reader->is_pcapng() ? 0 : reader->offset();
                 pos.idx = index;
                 writer_.set_checkpoint(key, format_position(pos));
@@ -348,7 +357,9 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             }
             start = end + 1;
             src.dirty = true;
-            if (++since_commit_ >= options_.commit_every) {
+            if (++since_commit_ >= options_.commit_every ||
+                ((since_commit_ & 0xFFFF) == 0 &&
+                 wall_ms() - last_commit_ms_ >= options_.commit_interval_ms)) {
                 writer_.set_checkpoint(src.key, format_position(src.pos));
                 commit_if_due(true);
             }

@@ -23,15 +23,22 @@ struct association_options {
     // minutes; a host hammering every 5 s gives one round a minute, not one per connect).
     std::int64_t round_gap_us = 60'000'000;
     // Attempts are evaluated once no attempt starting earlier can still be open in the
-    // grouper: grouper window + max span + 1 s.
-    std::int64_t settle_us = 56'000'000;
+    // grouper: grouper window (25 s) + max span (120 s) + 1 s.
+    std::int64_t settle_us = 146'000'000;
     // Address histories not seen for this long are dropped (Postfix backs off to 40 min).
     std::int64_t history_horizon_us = 3LL * 3600 * 1'000'000;
+    // An address seen on one round only is kept this long: the longest first retry
+    // interval of the MTAs measured (Postfix backs off to 40 minutes) plus slack. Most
+    // addresses at a busy sensor are one-shots; this keeps their state small.
+    std::int64_t single_round_horizon_us = 45LL * 60 * 1'000'000;
     // Repetition: at least this many rounds together, covering these shares of the
     // IPv6 address's rounds and of the IPv4 address's rounds in the same period.
     int min_rounds = 3;
     double min_share_v6 = 0.75;
     double min_share_v4 = 0.5;
+    // Over their whole histories, the IPv4 may have at most this many times the IPv6's
+    // rounds (plus two): an IPv4 far busier than its partner speaks for other hosts too.
+    double max_round_ratio_v4 = 1.5;
     // Port proximity of the Windows shared pool.
     int port_proximity = 16;
     // Associations weaker than this are not reported at all (they are noise at a busy sensor).
@@ -74,9 +81,12 @@ class association_engine {
         std::uint16_t port[history_rounds] = {};
         std::uint8_t count = 0;  // valid entries, newest at index (head - 1)
         std::uint8_t head = 0;
-        std::int64_t last_us = 0;  // latest attempt of the newest round
-        // IPv4 addresses only: IPv6 /64s recently paired with this IPv4 on repeated rounds.
-        // Two different ones mean several hosts share the IPv4 (NAT): none is listable.
+        std::int64_t last_us = 0;        // latest attempt of the newest round
+        std::uint32_t total_rounds = 0;  // since the address was first kept
+    };
+    // IPv4 addresses only: IPv6 /64s recently paired with the IPv4 on repeated rounds.
+    // Two different ones mean several hosts share the IPv4 (NAT): none is listable.
+    struct partner_set {
         static constexpr int max_partners = 4;
         std::uint64_t partner64[max_partners] = {};
         std::int64_t partner_us[max_partners] = {};
@@ -98,6 +108,13 @@ class association_engine {
     std::size_t history_index_ = 0;        // pending_[< this] are in history_
     std::size_t eval_index_ = 0;           // pending_[< this] are evaluated
     std::unordered_map<address_bytes, round_history, address_hash> history_;
+    std::unordered_map<address_bytes, partner_set, address_hash> partners_;
+    // Expiry candidates in round order (lazily checked against the history's last_us).
+    struct expiry_t {
+        address_bytes address;
+        std::int64_t round_us;
+    };
+    std::deque<expiry_t> expiry_;
     std::int64_t next_housekeeping_us_ = 0;
     std::vector<association> scratch_;
 };

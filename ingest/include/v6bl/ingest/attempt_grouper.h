@@ -18,8 +18,9 @@ struct grouper_options {
     std::int64_t window_us = 25'000'000;
     // An attempt is closed once it spans this long even if SYNs keep coming, so that a
     // sender reusing one source port for weeks (the odd Sendmail of the NANOG talk) yields
-    // a series of attempts and the state stays bounded.
-    std::int64_t max_span_us = 30'000'000;
+    // a series of attempts and the state stays bounded. Two minutes is far above any
+    // retransmission schedule (Windows gives up after ~21 s).
+    std::int64_t max_span_us = 120'000'000;
 };
 
 // State: open attempts (at most those with a SYN in the last window) and a FIFO of expiry

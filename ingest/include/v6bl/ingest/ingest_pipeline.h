@@ -22,17 +22,18 @@ struct ingest_options {
     std::vector<std::string> rejects;
     std::vector<std::string> associations;
     std::string interface;
-    bool follow = false;       // keep tailing logs (and the interface) until `stop`
-    int year = 0;              // --year for BSD syslog timestamps
-    int fallback_year = 1970;  // the current year (the caller reads the clock)
-    bool strict = false;       // bad input makes run() return non-zero
-    unsigned sensor_id = 0;    // this sensor's bit is 1 << (sensor_id % 64)
+    bool follow = false;     // keep tailing logs (and the interface) until `stop`
+    int year = 0;            // --year for BSD syslog timestamps
+    int fallback_year = 0;   // 0: the current year (UTC) when the run starts
+    bool strict = false;     // bad input makes run() return non-zero
+    unsigned sensor_id = 0;  // this sensor's bit is 1 << (sensor_id % 64)
     std::uint16_t smtp_port = 25;
     int postscreen_threshold = 1;
-    // Commit after this many packets or lines, and at least every commit_interval_ms
-    // while following. Smaller means less redone after a crash, more fsyncs.
-    std::uint64_t commit_every = 1'000'000;
-    int commit_interval_ms = 1000;
+    // Commit after this many packets or lines, or once commit_interval_ms of wall time
+    // has passed. A crash redoes at most that much; each commit also writes the engine's
+    // state, so very frequent commits cost throughput.
+    std::uint64_t commit_every = 20'000'000;
+    int commit_interval_ms = 2000;
     int poll_interval_ms = 200;
     // Where bad input is reported ("file:line: reason"); at most this many per source.
     std::FILE* diagnostics = stderr;

@@ -1,0 +1,236 @@
+// Association signals one by one, and the traps: busy seconds, hammering, NAT, lockstep.
+#include <catch2/catch.hpp>
+
+#include "ingest_test_support.h"
+#include "v6bl/ingest/association_engine.h"
+
+using namespace v6bl::ingest;
+using v6bl::ingest_test::attempt;
+using v6bl::ingest_test::v4;
+using v6bl::ingest_test::v6;
+
+namespace {
+
+// Feeds attempts (any order) and returns every association, flushed at the end.
+std::vector<association> run(std::vector<connect_attempt> attempts) {
+    std::sort(attempts.begin(), attempts.end(),
+              [](const auto& a, const auto& b) { return a.start_us < b.start_us; });
+    association_engine e;
+    std::vector<association> out;
+    for (const auto& a : attempts) {
+        e.add(a);
+        e.advance(a.last_us, out);
+    }
+    e.flush(out);
+    return out;
+}
+
+std::uint16_t best_strength(const std::vector<association>& out, const address_bytes& six,
+                            std::uint32_t four, std::uint16_t* signals = nullptr) {
+    std::uint16_t best = 0;
+    for (const auto& a : out)
+        if (a.ipv6 == six && a.ipv4 == four && a.strength_milli >= best) {
+            best = a.strength_milli;
+            if (signals) *signals |= a.signals;
+        }
+    return best;
+}
+
+}  // namespace
+
+TEST_CASE("Exchange: IPv4 first, IPv6 on the next port, three SYNs, retried", "[association]") {
+    const auto six = v6("2001:db8:e::1");
+    const auto four = address_from_ipv4(v4(1, 2, 3, 4));
+    std::vector<connect_attempt> in;
+    std::uint16_t port = 50000;
+    for (double t : {0.0, 840.0, 1440.0}) {
+        in.push_back(attempt(four, false, 1000 + t, port, 3, true));
+        in.push_back(
+            attempt(six, true, 1000 + t + 0.3, static_cast<std::uint16_t>(port + 1), 3, true));
+        port = static_cast<std::uint16_t>(port + 17);
+    }
+    std::uint16_t sig = 0;
+    const auto s = best_strength(run(in), six, v4(1, 2, 3, 4), &sig);
+    CHECK(s >= 600);
+    CHECK((sig & sig_exchange_port));
+    CHECK((sig & sig_port_proximity));
+    CHECK((sig & sig_syn_count));
+    CHECK((sig & sig_os_match));
+    CHECK((sig & sig_tight_timing));
+    CHECK((sig & sig_repetition));
+    CHECK_FALSE((sig & sig_order_rfc6724));  // Exchange ignores RFC 6724
+}
+
+TEST_CASE("one Exchange round alone is not enough at a busy sensor", "[association]") {
+    const auto six = v6("2001:db8:e::2");
+    const auto four = address_from_ipv4(v4(1, 2, 3, 5));
+    const auto out =
+        run({attempt(four, false, 100, 50000, 3, true), attempt(six, true, 100.2, 50001, 3, true)});
+    CHECK(best_strength(out, six, v4(1, 2, 3, 5)) < 600);
+}
+
+TEST_CASE("Sendmail: IPv6 first, separate port pools, repetition makes it strong",
+          "[association]") {
+    const auto six = v6("2001:db8:5::25");
+    const auto four = address_from_ipv4(v4(5, 6, 7, 8));
+    std::vector<connect_attempt> in;
+    std::uint16_t p4 = 49300, p6 = 57700;
+    double t = 500;
+    for (int round = 0; round < 4; ++round) {
+        in.push_back(attempt(six, true, t, p6, 1, false));
+        in.push_back(attempt(four, false, t + 0.2, p4, 1, false));
+        p4 = static_cast<std::uint16_t>(p4 + 5);
+        p6 = static_cast<std::uint16_t>(p6 + 4);
+        t += round == 0 ? 229 : 595;
+    }
+    std::uint16_t sig = 0;
+    const auto out = run(in);
+    CHECK(best_strength(out, six, v4(5, 6, 7, 8), &sig) >= 600);
+    CHECK((sig & sig_order_rfc6724));
+    CHECK((sig & sig_port_progression));
+    CHECK_FALSE((sig & sig_port_proximity));
+    // After two rounds only, it is not yet listable.
+    in.resize(4);
+    CHECK(best_strength(run(in), six, v4(5, 6, 7, 8)) < 600);
+}
+
+TEST_CASE("6to4 names its IPv4 structurally, with or without a timing partner", "[association]") {
+    const auto six = v6("2002:0506:0708:1::1");
+    const auto four = address_from_ipv4(v4(5, 6, 7, 8));
+    std::uint16_t sig = 0;
+    auto out =
+        run({attempt(four, false, 10, 60000, 3, true), attempt(six, true, 10.4, 60001, 5, true)});
+    CHECK(best_strength(out, six, v4(5, 6, 7, 8), &sig) >= 900);
+    CHECK((sig & sig_6to4));
+    CHECK((sig & sig_order_rfc6724));  // IPv4 first is RFC 6724 order for a 6to4 source
+    out = run({attempt(six, true, 10, 60001, 3, true)});
+    CHECK(best_strength(out, six, v4(5, 6, 7, 8)) >= 900);
+}
+
+TEST_CASE("Teredo, ISATAP and IID-suffix sources are structural", "[association]") {
+    const auto teredo = v6("2001:0:4136:e378:8000:63bf:fefd:fcfb");  // client 1.2.3.4
+    std::uint16_t sig = 0;
+    CHECK(best_strength(run({attempt(teredo, true, 5, 1000, 1, true)}), teredo, v4(1, 2, 3, 4),
+                        &sig) >= 700);
+    CHECK((sig & sig_teredo));
+    const auto isatap = v6("2001:db8:1:2:0:5efe:102:304");
+    sig = 0;
+    CHECK(best_strength(run({attempt(isatap, true, 5, 1000, 1, false)}), isatap, v4(1, 2, 3, 4),
+                        &sig) >= 700);
+    CHECK((sig & sig_isatap));
+    const auto iid = v6("2001:db8:1:2::9.8.7.6");
+    sig = 0;
+    CHECK(best_strength(run({attempt(iid, true, 5, 1000, 1, false)}), iid, v4(9, 8, 7, 6), &sig) >=
+          700);
+    CHECK((sig & sig_iid_ipv4));
+}
+
+TEST_CASE("busy second: many IPv4 attempts around one IPv6 attempt list nobody", "[association]") {
+    const auto six = v6("2001:db8:b::1");
+    std::vector<connect_attempt> in = {attempt(six, true, 100, 40000, 1, false)};
+    for (int i = 0; i < 12; ++i)
+        in.push_back(attempt(address_from_ipv4(v4(9, 9, 9, static_cast<std::uint8_t>(i + 1))),
+                             false, 99.5 + 0.1 * i, static_cast<std::uint16_t>(41000 + i), 1,
+                             false));
+    for (const auto& a : run(in)) CHECK(a.strength_milli < 600);
+}
+
+TEST_CASE("a hammering /64 (every 5 s) never pairs with a rare IPv4", "[association]") {
+    std::vector<connect_attempt> in;
+    const auto four = address_from_ipv4(v4(7, 7, 7, 7));
+    for (int i = 0; i < 720; ++i) {  // one hour, four addresses taking turns
+        const auto six = v6("2a01:111:f400:fe00::" + std::to_string(10 + i % 4));
+        in.push_back(
+            attempt(six, true, 1000 + 5.0 * i, static_cast<std::uint16_t>(50000 + i), 1, true));
+    }
+    for (int i = 0; i < 6; ++i)  // an IPv4 attempt every 10 minutes, right next to one of them
+        in.push_back(attempt(four, false, 1000 + 600.0 * i + 0.2,
+                             static_cast<std::uint16_t>(52000 + i), 1, true));
+    for (const auto& a : run(in)) CHECK(a.strength_milli < 600);
+}
+
+TEST_CASE("NAT: several hosts behind one IPv4, each retrying, none listable", "[association]") {
+    const auto nat = address_from_ipv4(v4(8, 8, 4, 4));
+    std::vector<connect_attempt> in;
+    std::vector<address_bytes> hosts;
+    for (int h = 0; h < 4; ++h) hosts.push_back(v6("2001:db8:" + std::to_string(h + 1) + "::1"));
+    for (int round = 0; round < 6; ++round)
+        for (int h = 0; h < 4; ++h) {
+            const double t = 1000 + 600.0 * round + 90.0 * h;
+            in.push_back(attempt(hosts[static_cast<std::size_t>(h)], true, t,
+                                 static_cast<std::uint16_t>(40000 + round * 5), 1, false));
+            in.push_back(attempt(nat, false, t + 0.1,
+                                 static_cast<std::uint16_t>(1024 + 97 * round + h), 1, false));
+        }
+    std::uint16_t sig = 0;
+    for (const auto& a : run(in)) {
+        CHECK(a.strength_milli < 600);
+        sig |= a.signals;
+    }
+    CHECK((sig & sig_shared_ipv4));
+}
+
+TEST_CASE("an OS mismatch rules a candidate out", "[association]") {
+    const auto six = v6("2001:db8:c::1");
+    const auto four = address_from_ipv4(v4(3, 3, 3, 3));
+    std::vector<connect_attempt> in;
+    for (int r = 0; r < 4; ++r) {
+        in.push_back(attempt(six, true, 100 + 600.0 * r, 40000, 1, false));     // Linux
+        in.push_back(attempt(four, false, 100.1 + 600.0 * r, 40001, 3, true));  // Windows
+    }
+    CHECK(best_strength(run(in), six, v4(3, 3, 3, 3)) == 0);
+}
+
+TEST_CASE("two IPv4s in lockstep with one IPv6: neither is believed", "[association]") {
+    const auto six = v6("2001:db8:d::1");
+    const auto a4 = address_from_ipv4(v4(4, 4, 4, 1));
+    const auto b4 = address_from_ipv4(v4(4, 4, 4, 2));
+    std::vector<connect_attempt> in;
+    for (int r = 0; r < 5; ++r) {
+        in.push_back(attempt(six, true, 100 + 600.0 * r, 40000, 1, false));
+        in.push_back(attempt(a4, false, 100.2 + 600.0 * r, 30000, 1, false));
+        in.push_back(attempt(b4, false, 100.3 + 600.0 * r, 50000, 1, false));
+    }
+    const auto out = run(in);
+    CHECK(best_strength(out, six, v4(4, 4, 4, 1)) < 600);
+    CHECK(best_strength(out, six, v4(4, 4, 4, 2)) < 600);
+}
+
+TEST_CASE("engine state saved mid-stream continues exactly", "[association]") {
+    const auto six = v6("2001:db8:5::26");
+    const auto four = address_from_ipv4(v4(5, 6, 7, 9));
+    std::vector<connect_attempt> in;
+    for (int r = 0; r < 6; ++r) {
+        in.push_back(
+            attempt(six, true, 500 + 600.0 * r, static_cast<std::uint16_t>(1000 + r), 1, false));
+        in.push_back(attempt(four, false, 500.2 + 600.0 * r, static_cast<std::uint16_t>(2000 + r),
+                             1, false));
+    }
+    association_engine whole, first;
+    std::vector<association> out_whole, out_split;
+    for (const auto& a : in) {
+        whole.add(a);
+        whole.advance(a.last_us, out_whole);
+    }
+    whole.flush(out_whole);
+    for (std::size_t i = 0; i < 5; ++i) {
+        first.add(in[i]);
+        first.advance(in[i].last_us, out_split);
+    }
+    std::string blob;
+    first.save(blob);
+    association_engine second;
+    REQUIRE(second.restore(blob));
+    for (std::size_t i = 5; i < in.size(); ++i) {
+        second.add(in[i]);
+        second.advance(in[i].last_us, out_split);
+    }
+    second.flush(out_split);
+    REQUIRE(out_whole.size() == out_split.size());
+    for (std::size_t i = 0; i < out_whole.size(); ++i) {
+        CHECK(out_whole[i].strength_milli == out_split[i].strength_milli);
+        CHECK(out_whole[i].signals == out_split[i].signals);
+    }
+    association_engine bad;
+    CHECK_FALSE(bad.restore(blob.substr(0, 10)));
+}

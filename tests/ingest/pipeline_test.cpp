@@ -1,0 +1,204 @@
+// The ingest pipeline on small simulated testbeds: listings vs truth, idempotence, late
+// rejections, remote associations, and bad input counted and reported.
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "ingest_test_support.h"
+#include "v6bl/ingest/ingest_pipeline.h"
+#include "v6bl/ingest/testbed_simulator.h"
+#include "v6bl/store/policy.h"
+
+using namespace v6bl;
+using ingest_test::temp_dir;
+
+namespace {
+
+struct testbed {
+    temp_dir dir{"pipeline"};
+    nlohmann::json truth;
+    testbed(std::uint64_t seed = 5) {
+        ingest::simulator_options o;
+        o.out_dir = dir.path("tb");
+        o.seed = seed;
+        o.hosts = 300;
+        o.hours = 2;
+        o.rate = 6;
+        const std::int64_t now = std::time(nullptr);
+        o.start_unix = now - 3 * 3600;
+        ingest::simulate_testbed(o);
+        std::ifstream(o.out_dir + "/truth.json") >> truth;
+    }
+    std::string pcap() const { return dir.path("tb/sensor.pcap"); }
+    std::string log() const { return dir.path("tb/maillog"); }
+};
+
+std::unique_ptr<store::reputation_store> open_store(const std::string& path) {
+    store::store_options so;
+    so.path = path;
+    so.sync_commits = false;
+    return store::reputation_store::open_writer(so);
+}
+
+ingest::ingest_counters ingest_into(store::reputation_store& s, ingest::ingest_options o,
+                                    int* rc = nullptr, std::string* diagnostics = nullptr) {
+    std::FILE* diag = std::tmpfile();
+    o.diagnostics = diag;
+    ingest::ingest_pipeline p(s, o);
+    const int r = p.run();
+    if (rc) *rc = r;
+    if (diagnostics) {
+        std::rewind(diag);
+        char buf[4096];
+        std::size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, diag)) > 0) diagnostics->append(buf, n);
+    }
+    std::fclose(diag);
+    return p.counters();
+}
+
+std::set<std::string> listed_64s(const store::reputation_store& s) {
+    std::set<std::string> out;
+    store::listing_policy policy;
+    const auto now = static_cast<std::uint32_t>(std::time(nullptr));
+    s.for_each_record([&](const store::prefix& p, const store::reputation_record& r) {
+        if (store::listed_code(r, policy, now)) out.insert(store::format_prefix(p));
+        return true;
+    });
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a simulated testbed lists its dual-family spammers and no trap", "[pipeline]") {
+    testbed tb;
+    auto db = open_store(tb.dir.path("db"));
+    ingest::ingest_options o;
+    o.captures = {tb.pcap()};
+    o.rejects = {tb.log()};
+    const auto c = ingest_into(*db, o);
+    CHECK(c.packets > 10000);
+    CHECK(c.syns == c.packets);
+    CHECK(c.rejections() > 100);
+    CHECK(c.bad_inputs() == 0);
+    const auto listed = listed_64s(*db);
+    std::size_t hit = 0;
+    for (const auto& p : tb.truth["spammer_both_64s"]) hit += listed.count(p.get<std::string>());
+    const std::size_t want = tb.truth["spammer_both_64s"].size();
+    REQUIRE(want > 20);
+    CHECK(hit >= want * 9 / 10);
+    for (const auto& p : tb.truth["never_list_64s"]) {
+        INFO(p.get<std::string>());
+        CHECK(listed.count(p.get<std::string>()) == 0);
+    }
+}
+
+TEST_CASE("ingesting the same files twice changes nothing", "[pipeline]") {
+    testbed tb(6);
+    auto db = open_store(tb.dir.path("db"));
+    ingest::ingest_options o;
+    o.captures = {tb.pcap()};
+    o.rejects = {tb.log()};
+    ingest_into(*db, o);
+    const auto before = ingest_test::dump_store(*db);
+    REQUIRE(before.size() > 100);
+    const auto again = ingest_into(*db, o);
+    CHECK(again.packets == 0);
+    CHECK(again.log_lines == 0);
+    CHECK(ingest_test::dump_store(*db) == before);
+}
+
+TEST_CASE("rejections ingested after the capture still list its associations", "[pipeline]") {
+    testbed tb(8);
+    auto together = open_store(tb.dir.path("db1"));
+    ingest::ingest_options both;
+    both.captures = {tb.pcap()};
+    both.rejects = {tb.log()};
+    ingest_into(*together, both);
+    auto split = open_store(tb.dir.path("db2"));
+    ingest::ingest_options cap, rej;
+    cap.captures = {tb.pcap()};
+    rej.rejects = {tb.log()};
+    ingest_into(*split, cap);
+    CHECK(listed_64s(*split).empty());  // nothing is rejected yet
+    ingest_into(*split, rej);
+    const auto a = listed_64s(*together);
+    CHECK(a.size() > 20);
+    CHECK(listed_64s(*split) == a);
+}
+
+TEST_CASE("bad input is counted, reported with its position, and the rest ingested", "[pipeline]") {
+    testbed tb(9);
+    temp_dir d("bad");
+    // A capture cut in the middle of a record.
+    {
+        std::ifstream in(tb.pcap(), std::ios::binary);
+        std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::ofstream(d.path("cut.pcap"), std::ios::binary) << all.substr(0, all.size() / 2 + 7);
+    }
+    // A capture of an unsupported link type (USER0 = 147).
+    {
+        const std::uint32_t hdr[6] = {0xa1b2c3d4u, 0x00040002u, 0, 0, 65535, 147};
+        std::ofstream(d.path("user0.pcap"), std::ios::binary)
+            .write(reinterpret_cast<const char*>(hdr), sizeof hdr);
+    }
+    {
+        std::ofstream log(d.path("maillog"));
+        log << "Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[1.2.3.4]: 554 "
+               "5.7.1 "
+               "Service unavailable; Client host [1.2.3.4] blocked using zen.spamhaus.org\n"
+            << "\x01\x02 binary junk\n"
+            << "Nov 24 10:00:01 mx1 postfix/smtpd[1]: connect from x[1.2.3.5]\n"
+            << "not a log line at all\n";
+    }
+    {
+        std::ofstream js(d.path("assoc.jsonl"));
+        js << R"({"v":1,"ipv6":"2001:db8:77::1","ipv4":"1.2.3.4","time":1795514400,"strength":0.9,"ipv4_rejected":true})"
+           << "\n{broken\n"
+           << R"({"v":1,"ipv6":"2001:db8:78::1","ipv4":"1.2.3.4","time":1795514400,"strength":7})"
+           << "\n"
+           << R"({"v":1,"ipv6":"2001:db8:79::1","ipv4":"9.9.9.9","time":1795514400,"strength":0.5,"ipv4_rejected":true})"
+           << "\n";
+    }
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.captures = {d.path("cut.pcap"), d.path("user0.pcap"), d.path("missing.pcap")};
+    o.rejects = {d.path("maillog")};
+    o.associations = {d.path("assoc.jsonl")};
+    o.year = 2026;
+    int rc = -1;
+    std::string diag;
+    const auto c = ingest_into(*db, o, &rc, &diag);
+    CHECK(rc == 0);
+    using r = ingest::bad_input_reason;
+    CHECK(c.bad_input[static_cast<int>(r::truncated_capture)] == 1);
+    CHECK(c.bad_input[static_cast<int>(r::unreadable_capture)] == 2);
+    CHECK(c.bad_input[static_cast<int>(r::garbage_log_line)] == 2);
+    CHECK(c.bad_input[static_cast<int>(r::invalid_json)] == 1);
+    CHECK(c.bad_input[static_cast<int>(r::json_schema)] == 1);
+    CHECK(c.packets > 1000);  // the readable half of the cut capture
+    CHECK(c.rejections() == 1);
+    CHECK(c.remote_associations == 2);
+    INFO(diag);
+    CHECK(diag.find("cut.pcap:") != std::string::npos);
+    CHECK(diag.find("truncated") != std::string::npos);
+    CHECK(diag.find("unsupported link type 147") != std::string::npos);
+    CHECK(diag.find("maillog:2: unrecognized log line") != std::string::npos);
+    CHECK(diag.find("maillog:4:") != std::string::npos);
+    CHECK(diag.find("assoc.jsonl:2: invalid JSON") != std::string::npos);
+    CHECK(diag.find("assoc.jsonl:3: strength") != std::string::npos);
+    // The remote association with a rejected IPv4 and strength 0.9 lists; 0.5 does not.
+    const auto listed = listed_64s(*db);
+    CHECK(listed.count("2001:db8:77::/64") == 1);
+    CHECK(listed.count("2001:db8:79::/64") == 0);
+    CHECK(db->evidence_count(*store::parse_prefix("2001:db8:79::/64"), 10) == 1);
+
+    // --strict turns bad input into a non-zero exit (on fresh sources).
+    auto db2 = open_store(d.path("db2"));
+    o.strict = true;
+    ingest_into(*db2, o, &rc);
+    CHECK(rc == 2);
+}

@@ -1,0 +1,133 @@
+// Reject log lines: every MTA format, timestamps, non-DNSBL rejects and garbage.
+#include <catch2/catch.hpp>
+
+#include "ingest_test_support.h"
+#include "v6bl/ingest/reject_log_parser.h"
+
+using namespace v6bl::ingest;
+using v6bl::ingest_test::v4;
+
+namespace {
+year_hint year(int y) {
+    year_hint h;
+    h.fixed_year = y;
+    return h;
+}
+constexpr std::int64_t nov24_2026_10h = 1795514400;  // 2026-11-24T10:00:00Z
+}  // namespace
+
+TEST_CASE("Postfix smtpd DNSBL reject", "[reject_log]") {
+    reject_event e;
+    const char* line =
+        "Nov 24 10:00:00 mx1 postfix/smtpd[1234]: NOQUEUE: reject: RCPT from x[1.2.3.4]: 554 5.7.1 "
+        "Service unavailable; Client host [1.2.3.4] blocked using zen.spamhaus.org; from=<a@b> "
+        "to=<c@d> proto=ESMTP helo=<x>";
+    REQUIRE(parse_reject_line(line, year(2026), e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(1, 2, 3, 4));
+    CHECK(e.mta == mta_kind::postfix_smtpd);
+    CHECK(e.unix_seconds == nov24_2026_10h);
+}
+
+TEST_CASE("Postfix non-DNSBL rejects and ordinary lines are not evidence", "[reject_log]") {
+    reject_event e;
+    CHECK(parse_reject_line("Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from "
+                            "x[1.2.3.4]: 550 5.1.1 <u@d>: Recipient address rejected: User unknown",
+                            year(2026), e) == log_line_status::other_reject);
+    CHECK(parse_reject_line("Nov 24 10:00:00 mx1 postfix/smtpd[1]: connect from x[1.2.3.4]",
+                            year(2026), e) == log_line_status::not_reject);
+    CHECK(parse_reject_line("Nov 24 10:00:00 mx1 postfix/postscreen[9]: PASS NEW [1.2.3.4]:5555",
+                            year(2026), e) == log_line_status::not_reject);
+    CHECK(parse_reject_line("Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from "
+                            "x[IPv6:2001:db8::1]: 554 5.7.1 Service unavailable; Client host "
+                            "[2001:db8::1] blocked using dnsbl6.example.org",
+                            year(2026), e) == log_line_status::ipv6_client);
+}
+
+TEST_CASE("postscreen DNSBL rank lines and postscreen rejects", "[reject_log]") {
+    reject_event e;
+    REQUIRE(parse_reject_line("2026-11-24T10:00:00.123456+01:00 mx1 postfix/postscreen[77]: DNSBL "
+                              "rank 3 for [5.6.7.8]:41234",
+                              year_hint{}, e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(5, 6, 7, 8));
+    CHECK(e.mta == mta_kind::postfix_postscreen);
+    CHECK(e.unix_seconds == nov24_2026_10h - 3600);
+    CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/postscreen[77]: DNSBL rank 1 for "
+                            "[5.6.7.8]:41234",
+                            year_hint{}, e, 2) == log_line_status::not_reject);
+    REQUIRE(
+        parse_reject_line("Nov 24 10:00:00 mx1 postfix/postscreen[77]: NOQUEUE: reject: RCPT from "
+                          "[5.6.7.9]:4444: 550 5.7.1 Service unavailable; client [5.6.7.9] "
+                          "blocked using zen.spamhaus.org; from=<a@b>, to=<c@d>, proto=ESMTP",
+                          year(2026), e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(5, 6, 7, 9));
+    CHECK(e.mta == mta_kind::postfix_postscreen);
+}
+
+TEST_CASE("Exim black list and dnslists rejects", "[reject_log]") {
+    reject_event e;
+    REQUIRE(parse_reject_line("2026-11-24 10:00:00 H=(pc) [9.8.7.6]:1234 F=<a@b> rejected RCPT "
+                              "<c@d>: 9.8.7.6 is in a black list at zen.spamhaus.org",
+                              year_hint{}, e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(9, 8, 7, 6));
+    CHECK(e.mta == mta_kind::exim);
+    CHECK(e.unix_seconds == nov24_2026_10h);
+    CHECK(parse_reject_line("2026-11-24 10:00:00 H=(pc) [9.8.7.5] F=<a@b> rejected RCPT <c@d>: "
+                            "JunkMail rejected - 9.8.7.5 is listed at bl.spamcop.net (dnslists)",
+                            year_hint{}, e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(9, 8, 7, 5));
+    CHECK(parse_reject_line("2026-11-24 10:00:00 H=(pc) [9.8.7.6] F=<a@b> rejected RCPT <c@d>: "
+                            "Unrouteable address",
+                            year_hint{}, e) == log_line_status::other_reject);
+}
+
+TEST_CASE("Sendmail DNSBL rejects", "[reject_log]") {
+    reject_event e;
+    REQUIRE(
+        parse_reject_line("Nov 24 10:00:00 mx sendmail[3131]: ruleset=check_relay, arg1=pc, "
+                          "arg2=4.3.2.1, relay=pc [4.3.2.1], reject=553 5.3.0 Rejected: 4.3.2.1 "
+                          "listed at zen.spamhaus.org",
+                          year(2026), e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(4, 3, 2, 1));
+    CHECK(e.mta == mta_kind::sendmail);
+    CHECK(parse_reject_line("Nov 24 10:00:00 mx sendmail[3131]: x: ruleset=check_rcpt, arg1=<u@d>, "
+                            "relay=pc [4.3.2.1], reject=550 5.1.1 <u@d>... User unknown",
+                            year(2026), e) == log_line_status::other_reject);
+}
+
+TEST_CASE("garbage lines are garbage, and never crash the parser", "[reject_log]") {
+    reject_event e;
+    CHECK(parse_reject_line("", year(2026), e) == log_line_status::garbage);
+    CHECK(parse_reject_line("hello world", year(2026), e) == log_line_status::garbage);
+    CHECK(parse_reject_line("Foo 24 10:00:00 mx postfix/smtpd[1]: x", year(2026), e) ==
+          log_line_status::garbage);
+    CHECK(parse_reject_line("Nov 24 25:00:00 mx postfix/smtpd[1]: x", year(2026), e) ==
+          log_line_status::garbage);
+    CHECK(parse_reject_line(
+              "Nov 24 10:00:00 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[1.2.3]: "
+              "554 Client host [1.2.3.400] blocked using zen",
+              year(2026), e) == log_line_status::garbage);
+    std::string junk;
+    for (int i = 0; i < 2000; ++i) {
+        junk.push_back(static_cast<char>((i * 7919) % 256));
+        (void)parse_reject_line(junk, year(2026), e);
+        (void)parse_reject_line("Nov 24 10:00:00 " + junk, year(2026), e);
+    }
+}
+
+TEST_CASE("BSD syslog years come from --year or the capture's time", "[reject_log]") {
+    year_hint h;
+    const std::int64_t new_year = days_from_civil(2027, 1, 1) * 86400;
+    h.reference_unix = new_year;  // a Dec 31 line is from 2026, a Jan 1 line from 2027
+    auto t = parse_log_timestamp("Dec 31 23:59:00 mx x", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == new_year - 60);
+    t = parse_log_timestamp("Jan  1 00:01:00 mx x", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == new_year + 60);
+    h = year_hint{};
+    h.fixed_year = 2025;
+    t = parse_log_timestamp("Nov 24 10:00:00 mx", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == nov24_2026_10h - 365 * 86400);
+    CHECK(days_from_civil(1970, 1, 1) == 0);
+}
