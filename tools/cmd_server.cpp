@@ -1,6 +1,9 @@
 // The serve subcommand: flags and config file into server_config, then run the DNS server.
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +15,7 @@
 
 #include "commands.h"
 #include "common_flags.h"
+#include "v6bl/monitoring/metrics_endpoint.h"
 #include "v6bl/server/dns_server.h"
 #include "v6bl/store/store.h"
 #include "v6bl/zones/transfer_responder.h"
@@ -141,6 +145,7 @@ int run_serve(serve_args& a) {
         spdlog::set_level(level);
     server::server_hooks hooks;
     hooks.reload_config = &reload_config;
+    hooks.start_metrics = monitoring::server_metrics_hook();
 
     // Zone transfers only when someone may transfer: a second secondary reader of its own.
     std::unique_ptr<store::reputation_store> transfer_store;

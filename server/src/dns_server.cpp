@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <uv.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <vector>
 
@@ -47,7 +49,7 @@ struct server_control {
     bool rebuilding = false;
     bool stopping = false;
     std::uint32_t last_full = 0;
-    std::uint64_t swaps = 0;
+    std::atomic<std::uint64_t> swaps{0};
 
     struct rebuild_work {
         uv_work_t req{};
@@ -234,7 +236,17 @@ int run_server(const server_config& config, server_hooks hooks) {
 
     for (auto& w : workers) w->start();
 
-    stats_collector collect = [&workers, &slot, &control]() {
+    // The metrics endpoint may outlive this function (it belongs to the hook): after the
+    // loops are gone the collector answers with the last totals instead of touching them.
+    struct collector_guard {
+        std::mutex mutex;
+        bool stopped = false;
+        server_counters last;
+    };
+    auto guard = std::make_shared<collector_guard>();
+    stats_collector collect = [guard, &workers, &slot, &control]() {
+        std::lock_guard<std::mutex> lock(guard->mutex);
+        if (guard->stopped) return guard->last;
         server_counters sum;
         for (const auto& w : workers) sum += w->stats().snapshot();
         if (auto s = slot.load()) {
@@ -264,6 +276,11 @@ int run_server(const server_config& config, server_hooks hooks) {
     for (auto& w : workers) w->stop();
     for (auto& w : workers) w->join();
     const server_counters total = collect();
+    {
+        std::lock_guard<std::mutex> lock(guard->mutex);
+        guard->last = total;
+        guard->stopped = true;
+    }
     workers.clear();
     uv_loop_close(&control.loop);
     std::printf("v6bl serve: answered %llu udp and %llu tcp queries\n",
