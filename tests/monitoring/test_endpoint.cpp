@@ -6,6 +6,7 @@
 #include "daemon_process.h"
 #include "exposition_text.h"
 #include "http_get.h"
+#include "v6bl/monitoring/ingest_sample_box.h"
 #include "v6bl/monitoring/metrics_endpoint.h"
 
 using namespace v6bl;
@@ -134,4 +135,20 @@ TEST_CASE("promtool check metrics accepts the server and ingest expositions", "[
         INFO(out);
         CHECK(rc == 0);
     }
+}
+
+TEST_CASE("the ingest sample box hands the last published sample to scrapes", "[endpoint]") {
+    ingest_sample_box box;
+    const std::uint16_t port = free_loopback_port();
+    auto ep = start_ingest_metrics(listen_on(port), [&box] { return box.read(); });
+    auto s = parse_exposition(scrape(port));
+    CHECK(sample_of(s, "v6bl_ingest_commits_total") == 0);
+    CHECK(!sample_of(s, "v6bl_store_serial"));
+    ingest_sample published;
+    published.counters.commits = 4;
+    published.store_serial = 12;
+    box.publish(published);
+    s = parse_exposition(scrape(port));
+    CHECK(sample_of(s, "v6bl_ingest_commits_total") == 4);
+    CHECK(sample_of(s, "v6bl_store_serial") == 12);
 }
