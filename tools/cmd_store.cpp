@@ -35,9 +35,11 @@ std::string iso_time(std::uint32_t t) {
 }
 
 // One import line: PREFIX [CODE] [TEXT]. Returns an error message or empty.
-std::string parse_import_line(std::string_view line, prefix& where, reason_code& code, std::string& text) {
+std::string parse_import_line(std::string_view line, prefix& where, reason_code& code,
+                              std::string& text) {
     auto skip_space = [&] {
-        while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+        while (!line.empty() && (line.front() == ' ' || line.front() == '\t'))
+            line.remove_prefix(1);
     };
     auto word = [&] {
         skip_space();
@@ -85,7 +87,8 @@ std::unique_ptr<reputation_store> open_reading(const std::string& db) {
         return reputation_store::open_read_only(o);
     } catch (const store_error&) {
         // a writer may hold it; a secondary instance reads beside the writer
-        auto scratch = std::filesystem::temp_directory_path() / ("v6bl-lookup-" + std::to_string(getpid()));
+        auto scratch =
+            std::filesystem::temp_directory_path() / ("v6bl-lookup-" + std::to_string(getpid()));
         auto s = reputation_store::open_reader(o, scratch.string());
         s->catch_up();
         return s;
@@ -116,7 +119,8 @@ int run_import(const store_args& a, const std::vector<std::string>& files) {
             std::string text;
             const std::string err = parse_import_line(v, where, code, text);
             if (!err.empty()) {
-                std::fprintf(stderr, "v6bl import: %s:%zu: %s\n", file.c_str(), lineno, err.c_str());
+                std::fprintf(stderr, "v6bl import: %s:%zu: %s\n", file.c_str(), lineno,
+                             err.c_str());
                 ++bad;
                 continue;
             }
@@ -126,16 +130,22 @@ int run_import(const store_args& a, const std::vector<std::string>& files) {
         }
         if (!cs.empty()) store->commit(std::move(cs), now);
     }
-    std::printf("imported %zu listing(s), %zu bad line(s); serial %u\n", good, bad, store->serial());
+    std::printf("imported %zu listing(s), %zu bad line(s); serial %u\n", good, bad,
+                store->serial());
     return bad == 0 ? 0 : 2;
 }
 
 nlohmann::json record_json(const reputation_record& r) {
-    return {{"reason_bits", r.reason_bits},   {"manual_code", r.manual_code},
-            {"first_seen", iso_time(r.first_seen)}, {"last_seen", iso_time(r.last_seen)},
-            {"attempts", r.attempts},          {"addresses", r.addresses},
-            {"rejected_ipv4s", r.rejected_ipv4s}, {"strength_milli", r.strength_milli},
-            {"sensors", r.sensors},            {"text", r.text}};
+    return {{"reason_bits", r.reason_bits},
+            {"manual_code", r.manual_code},
+            {"first_seen", iso_time(r.first_seen)},
+            {"last_seen", iso_time(r.last_seen)},
+            {"attempts", r.attempts},
+            {"addresses", r.addresses},
+            {"rejected_ipv4s", r.rejected_ipv4s},
+            {"strength_milli", r.strength_milli},
+            {"sensors", r.sensors},
+            {"text", r.text}};
 }
 
 std::string format_ipv4_item(std::string_view item) {
@@ -158,29 +168,31 @@ int run_lookup(const store_args& a, const std::string& address) {
     const auto r = store->lookup(*addr, a.policy, now);
     nlohmann::json evidence = nlohmann::json::array();
     if (r.stored_prefix && r.stored_prefix->length <= 64) {
-        store->for_each_evidence(r.stored_prefix->truncated(64),
-                                 [&](evidence_kind k, std::string_view item, const evidence_item& e) {
-                                     nlohmann::json j = {{"count", e.count},
-                                                         {"strength_milli", e.strength_milli},
-                                                         {"signals", e.signals},
-                                                         {"first_seen", iso_time(e.first_seen)},
-                                                         {"last_seen", iso_time(e.last_seen)}};
-                                     if (k == evidence_kind::rejected_ipv4) {
-                                         j["kind"] = "rejected_ipv4";
-                                         j["ipv4"] = format_ipv4_item(item);
-                                     } else {
-                                         j["kind"] = "ipv6_address";
-                                         ipv6_bytes b{};
-                                         std::memcpy(b.data(), r.stored_prefix->address.data(), 8);
-                                         std::memcpy(b.data() + 8, item.data(), std::min<std::size_t>(item.size(), 8));
-                                         j["ipv6"] = format_address(b);
-                                     }
-                                     evidence.push_back(std::move(j));
-                                     return evidence.size() < 64;
-                                 });
+        store->for_each_evidence(
+            r.stored_prefix->truncated(64),
+            [&](evidence_kind k, std::string_view item, const evidence_item& e) {
+                nlohmann::json j = {{"count", e.count},
+                                    {"strength_milli", e.strength_milli},
+                                    {"signals", e.signals},
+                                    {"first_seen", iso_time(e.first_seen)},
+                                    {"last_seen", iso_time(e.last_seen)}};
+                if (k == evidence_kind::rejected_ipv4) {
+                    j["kind"] = "rejected_ipv4";
+                    j["ipv4"] = format_ipv4_item(item);
+                } else {
+                    j["kind"] = "ipv6_address";
+                    ipv6_bytes b{};
+                    std::memcpy(b.data(), r.stored_prefix->address.data(), 8);
+                    std::memcpy(b.data() + 8, item.data(), std::min<std::size_t>(item.size(), 8));
+                    j["ipv6"] = format_address(b);
+                }
+                evidence.push_back(std::move(j));
+                return evidence.size() < 64;
+            });
     }
     if (a.json) {
-        nlohmann::json j = {{"address", format_address(*addr)}, {"listed", r.listed}, {"why", r.why}};
+        nlohmann::json j = {
+            {"address", format_address(*addr)}, {"listed", r.listed}, {"why", r.why}};
         if (r.entry) {
             j["prefix"] = format_prefix(r.entry->where);
             j["code"] = "127.0.0." + std::to_string(static_cast<int>(r.entry->code));
@@ -199,17 +211,22 @@ int run_lookup(const store_args& a, const std::string& address) {
                         format_prefix(r.entry->where).c_str());
         if (r.record) {
             const auto& rec = *r.record;
-            std::printf("  record %s: strength %u, %u attempts, %u address(es), %u rejected IPv4(s), first %s, last %s%s%s\n",
-                        format_prefix(*r.stored_prefix).c_str(), rec.strength_milli, rec.attempts, rec.addresses,
-                        rec.rejected_ipv4s, iso_time(rec.first_seen).c_str(), iso_time(rec.last_seen).c_str(),
-                        rec.text.empty() ? "" : ", text: ", rec.text.c_str());
+            std::printf(
+                "  record %s: strength %u, %u attempts, %u address(es), %u rejected IPv4(s), first "
+                "%s, last %s%s%s\n",
+                format_prefix(*r.stored_prefix).c_str(), rec.strength_milli, rec.attempts,
+                rec.addresses, rec.rejected_ipv4s, iso_time(rec.first_seen).c_str(),
+                iso_time(rec.last_seen).c_str(),
+                rec.text.empty() ? "" : ", text: ", rec.text.c_str());
         }
         for (const auto& e : evidence) {
             std::printf("  evidence: %s %s seen %u time(s), strength %u, %s .. %s\n",
                         e["kind"].get<std::string>().c_str(),
-                        e.contains("ipv4") ? e["ipv4"].get<std::string>().c_str() : e["ipv6"].get<std::string>().c_str(),
+                        e.contains("ipv4") ? e["ipv4"].get<std::string>().c_str()
+                                           : e["ipv6"].get<std::string>().c_str(),
                         e["count"].get<unsigned>(), e["strength_milli"].get<unsigned>(),
-                        e["first_seen"].get<std::string>().c_str(), e["last_seen"].get<std::string>().c_str());
+                        e["first_seen"].get<std::string>().c_str(),
+                        e["last_seen"].get<std::string>().c_str());
         }
     }
     return r.listed ? 0 : 1;
@@ -243,19 +260,21 @@ int run_list(const store_args& a, bool published) {
                                  .dump()
                           << "\n";
             } else {
-                std::printf("%s 127.0.0.%d %s\n", format_prefix(e.where).c_str(), static_cast<int>(e.code),
-                            listing_txt(e, {}).c_str());
+                std::printf("%s 127.0.0.%d %s\n", format_prefix(e.where).c_str(),
+                            static_cast<int>(e.code), listing_txt(e, {}).c_str());
             }
         });
-        for (const auto& h : store->published_holes()) std::printf("!%s allowlisted\n", format_prefix(h).c_str());
+        for (const auto& h : store->published_holes())
+            std::printf("!%s allowlisted\n", format_prefix(h).c_str());
         return 0;
     }
     store->for_each_record([&](const prefix& p, const reputation_record& r) {
         const auto code = listed_code(r, a.policy, now);
-        std::printf("%s %s strength=%u attempts=%u ipv4s=%u last=%s%s%s\n", format_prefix(p).c_str(),
-                    code ? ("127.0.0." + std::to_string(static_cast<int>(*code))).c_str() : "unlisted",
-                    r.strength_milli, r.attempts, r.rejected_ipv4s, iso_time(r.last_seen).c_str(),
-                    r.text.empty() ? "" : " ", r.text.c_str());
+        std::printf(
+            "%s %s strength=%u attempts=%u ipv4s=%u last=%s%s%s\n", format_prefix(p).c_str(),
+            code ? ("127.0.0." + std::to_string(static_cast<int>(*code))).c_str() : "unlisted",
+            r.strength_milli, r.attempts, r.rejected_ipv4s, iso_time(r.last_seen).c_str(),
+            r.text.empty() ? "" : " ", r.text.c_str());
         return true;
     });
     store->for_each_allow([&](const prefix& p, const allow_entry& e) {
@@ -272,14 +291,16 @@ void add_store_commands(CLI::App& app, int& exit_code) {
     auto args = std::make_shared<store_args>();
     app.set_config("--config", "", "TOML config file; every flag may be set there");
 
-    auto* imp = app.add_subcommand("import", "import manual listings: PREFIX [127.0.0.CODE] [TEXT] per line");
+    auto* imp = app.add_subcommand("import",
+                                   "import manual listings: PREFIX [127.0.0.CODE] [TEXT] per line");
     auto files = std::make_shared<std::vector<std::string>>();
     imp->add_option("--db", args->db, "database directory")->required();
     imp->add_option("files", *files, "files to import ('-' for stdin)")->required();
     add_clock_flag(imp, args->now);
     imp->callback([&exit_code, args, files] { exit_code = run_import(*args, *files); });
 
-    auto* look = app.add_subcommand("lookup", "explain whether an address is listed, why, and the evidence");
+    auto* look =
+        app.add_subcommand("lookup", "explain whether an address is listed, why, and the evidence");
     auto address = std::make_shared<std::string>();
     look->add_option("--db", args->db, "database directory")->required();
     look->add_option("address", *address, "IPv6 address")->required();
@@ -297,9 +318,8 @@ void add_store_commands(CLI::App& app, int& exit_code) {
     add_clock_flag(allow, args->now);
     allow->callback([&exit_code, args, target, comment] {
         exit_code = run_change(*args, *target, *comment,
-                               [](change_set& cs, const prefix& p, const std::string& c, std::uint32_t now) {
-                                   cs.allow(p, c, now);
-                               });
+                               [](change_set& cs, const prefix& p, const std::string& c,
+                                  std::uint32_t now) { cs.allow(p, c, now); });
     });
 
     auto* unallow = app.add_subcommand("unallow", "remove a prefix from the allowlist");
@@ -307,9 +327,8 @@ void add_store_commands(CLI::App& app, int& exit_code) {
     unallow->add_option("prefix", *target, "IPv6 prefix")->required();
     unallow->callback([&exit_code, args, target, comment] {
         exit_code = run_change(*args, *target, *comment,
-                               [](change_set& cs, const prefix& p, const std::string&, std::uint32_t) {
-                                   cs.unallow(p);
-                               });
+                               [](change_set& cs, const prefix& p, const std::string&,
+                                  std::uint32_t) { cs.unallow(p); });
     });
 
     auto* delist = app.add_subcommand("delist", "remove every stored listing at or under a prefix");
@@ -317,15 +336,15 @@ void add_store_commands(CLI::App& app, int& exit_code) {
     delist->add_option("prefix", *target, "IPv6 prefix")->required();
     delist->callback([&exit_code, args, target, comment] {
         exit_code = run_change(*args, *target, *comment,
-                               [](change_set& cs, const prefix& p, const std::string&, std::uint32_t) {
-                                   cs.remove(p);
-                               });
+                               [](change_set& cs, const prefix& p, const std::string&,
+                                  std::uint32_t) { cs.remove(p); });
     });
 
     auto* list = app.add_subcommand("list", "list stored records (or --published listings)");
     auto published = std::make_shared<bool>(false);
     list->add_option("--db", args->db, "database directory")->required();
-    list->add_flag("--published", *published, "list what is published (policy, escalation, holes applied)");
+    list->add_flag("--published", *published,
+                   "list what is published (policy, escalation, holes applied)");
     list->add_flag("--json", args->json, "JSON lines (with --published)");
     add_policy_flags(list, args->policy);
     add_clock_flag(list, args->now);

@@ -35,7 +35,8 @@ inline void add_clock_flag(CLI::App* cmd, long long& now) {
 }
 
 inline std::uint32_t clock_or(long long now) {
-    return now > 0 ? static_cast<std::uint32_t>(now) : static_cast<std::uint32_t>(std::time(nullptr));
+    return now > 0 ? static_cast<std::uint32_t>(now)
+                   : static_cast<std::uint32_t>(std::time(nullptr));
 }
 
 }  // namespace v6bl::tools

@@ -74,7 +74,8 @@ result run(const std::string& dir, std::size_t n) {
     std::vector<ipv6_bytes> probes(lookups);
     for (auto& p : probes) {
         const bool listed = rng() % 2 == 0;
-        const std::uint64_t high = listed ? listed_high64(rng() % n) : (0x2b00000000000000ull | (rng() >> 8));
+        const std::uint64_t high =
+            listed ? listed_high64(rng() % n) : (0x2b00000000000000ull | (rng() >> 8));
         p = make_prefix64(high).address;
         p[15] = static_cast<std::uint8_t>(rng());
     }
@@ -85,7 +86,8 @@ result run(const std::string& dir, std::size_t n) {
     auto t0 = clock_type::now();
     for (const auto& p : probes) hits += s->lookup(p, policy, now).listed;
     res.store_lookup_us = seconds_since(t0) * 1e6 / lookups;
-    if (hits < lookups / 3) std::fprintf(stderr, "warning: only %zu of %zu store lookups listed\n", hits, lookups);
+    if (hits < lookups / 3)
+        std::fprintf(stderr, "warning: only %zu of %zu store lookups listed\n", hits, lookups);
 
     t0 = clock_type::now();
     auto view = build_view(*s, policy, now);
@@ -97,7 +99,8 @@ result run(const std::string& dir, std::size_t n) {
     t0 = clock_type::now();
     for (const auto& p : many) vhits += view->resolve_address(p, now).state == name_state::listed;
     res.view_lookup_ns = seconds_since(t0) * 1e9 / static_cast<double>(many.size());
-    if (vhits != hits * 20) std::fprintf(stderr, "warning: view and store disagree (%zu vs %zu)\n", vhits / 20, hits);
+    if (vhits != hits * 20)
+        std::fprintf(stderr, "warning: view and store disagree (%zu vs %zu)\n", vhits / 20, hits);
     return res;
 }
 
@@ -109,8 +112,8 @@ int main(int argc, char** argv) {
     for (int i = 2; i < argc; ++i) sizes.push_back(std::stoull(argv[i]));
     if (sizes.empty()) sizes = {10000, 1000000, 10000000};
     std::vector<result> results;
-    std::printf("%10s %14s %16s %14s %12s %12s\n", "listed/64s", "upserts/s", "store lookup", "view lookup",
-                "view build", "view MB");
+    std::printf("%10s %14s %16s %14s %12s %12s\n", "listed/64s", "upserts/s", "store lookup",
+                "view lookup", "view build", "view MB");
     for (auto n : sizes) {
         results.push_back(run(dir, n));
         const auto& r = results.back();
@@ -123,10 +126,13 @@ int main(int argc, char** argv) {
     const auto& large = results.back();
     double min_upserts = 1e18;
     for (const auto& r : results) min_upserts = std::min(min_upserts, r.upserts_per_s);
-    std::printf("\nbar upserts >= 500k/s: slowest %.0f/s -> %s\n", min_upserts, min_upserts >= 500000 ? "met" : "NOT met");
-    std::printf("bar lookup cost at %zu <= 1.2x at %zu: store %.2fx, view %.2fx -> %s\n", large.size, small.size,
-                large.store_lookup_us / small.store_lookup_us, large.view_lookup_ns / small.view_lookup_ns,
-                large.store_lookup_us / small.store_lookup_us <= 1.2 ? "met (store)" : "NOT met (store)");
+    std::printf("\nbar upserts >= 500k/s: slowest %.0f/s -> %s\n", min_upserts,
+                min_upserts >= 500000 ? "met" : "NOT met");
+    std::printf(
+        "bar lookup cost at %zu <= 1.2x at %zu: store %.2fx, view %.2fx -> %s\n", large.size,
+        small.size, large.store_lookup_us / small.store_lookup_us,
+        large.view_lookup_ns / small.view_lookup_ns,
+        large.store_lookup_us / small.store_lookup_us <= 1.2 ? "met (store)" : "NOT met (store)");
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
     std::printf("peak RSS %.0f MB\n", ru.ru_maxrss / 1024.0);

@@ -9,7 +9,9 @@ namespace v6bl::store {
 
 namespace {
 
-std::uint8_t nibble_ceiling(std::uint8_t len) { return static_cast<std::uint8_t>((len + 3) / 4 * 4); }
+std::uint8_t nibble_ceiling(std::uint8_t len) {
+    return static_cast<std::uint8_t>((len + 3) / 4 * 4);
+}
 
 // Calls fn for every nibble-aligned prefix a stored prefix publishes as (1, 2, 4 or 8).
 template <typename Fn>
@@ -39,10 +41,16 @@ std::string date_of(std::uint32_t t) {
     return buf;
 }
 
-std::uint16_t sat16(std::uint64_t v) { return v > 0xffff ? 0xffff : static_cast<std::uint16_t>(v); }
-std::uint32_t sat32(std::uint64_t v) { return v > 0xffffffffu ? 0xffffffffu : static_cast<std::uint32_t>(v); }
+std::uint16_t sat16(std::uint64_t v) {
+    return v > 0xffff ? 0xffff : static_cast<std::uint16_t>(v);
+}
+std::uint32_t sat32(std::uint64_t v) {
+    return v > 0xffffffffu ? 0xffffffffu : static_cast<std::uint32_t>(v);
+}
 
-bool inferred(reason_code c) { return c == reason_code::associated || c == reason_code::structural; }
+bool inferred(reason_code c) {
+    return c == reason_code::associated || c == reason_code::structural;
+}
 
 }  // namespace
 
@@ -103,7 +111,8 @@ void add_escalations(std::vector<listing_entry>& region, const listing_policy& p
     for (const auto& item : wider) {
         const prefix& p = item.first;  // not a structured binding: clang 14 cannot capture those
         const tally& t = item.second;
-        const std::uint32_t need = p.length == 56 ? policy.escalate_56_after : policy.escalate_48_after;
+        const std::uint32_t need =
+            p.length == 56 ? policy.escalate_56_after : policy.escalate_48_after;
         if (need == 0 || t.members < need) continue;
         const bool exists = std::any_of(region.begin(), region.end(),
                                         [&](const listing_entry& e) { return e.where == p; });
@@ -166,7 +175,9 @@ std::string listing_txt(const listing_entry& e, const std::string& url_template)
     return text;
 }
 
-std::string hole_txt(const prefix& hole) { return "v6bl: " + format_prefix(hole) + " is allowlisted"; }
+std::string hole_txt(const prefix& hole) {
+    return "v6bl: " + format_prefix(hole) + " is allowlisted";
+}
 
 listing_entry rfc5782_test_entry() {
     listing_entry e;
@@ -176,6 +187,8 @@ listing_entry rfc5782_test_entry() {
     return e;
 }
 
-bool is_rfc5782_test_point(const prefix& p) { return p == rfc5782_test_entry().where; }
+bool is_rfc5782_test_point(const prefix& p) {
+    return p == rfc5782_test_entry().where;
+}
 
 }  // namespace v6bl::store

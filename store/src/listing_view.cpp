@@ -15,9 +15,13 @@ std::uint64_t mask_high(std::uint64_t v, unsigned len) {
     return len == 0 ? 0 : (len >= 64 ? v : v & (~std::uint64_t{0} << (64 - len)));
 }
 
-std::uint64_t region_of(const prefix& p) { return mask_high(p.high64(), 48); }
+std::uint64_t region_of(const prefix& p) {
+    return mask_high(p.high64(), 48);
+}
 
-bool live(std::uint32_t expires, std::uint32_t now) { return expires == 0 || expires >= now; }
+bool live(std::uint32_t expires, std::uint32_t now) {
+    return expires == 0 || expires >= now;
+}
 
 bool entry_less(const listing_entry& a, const listing_entry& b) {
     if (a.where != b.where) return a.where < b.where;
@@ -27,8 +31,9 @@ bool entry_less(const listing_entry& a, const listing_entry& b) {
 // Sorted, one entry per published prefix (the most specific stored prefix wins a tie).
 void normalise(std::vector<listing_entry>& v) {
     std::sort(v.begin(), v.end(), entry_less);
-    v.erase(std::unique(v.begin(), v.end(),
-                        [](const listing_entry& a, const listing_entry& b) { return a.where == b.where; }),
+    v.erase(std::unique(
+                v.begin(), v.end(),
+                [](const listing_entry& a, const listing_entry& b) { return a.where == b.where; }),
             v.end());
 }
 
@@ -50,8 +55,9 @@ bool longest_in_list(const std::vector<listing_entry>& list, std::uint64_t mask,
     for (int n = static_cast<int>(max_len / 4); n >= 0; --n) {
         if (!((mask >> n) & 1u)) continue;
         const prefix key = name.truncated(static_cast<std::uint8_t>(n * 4));
-        auto it = std::lower_bound(list.begin(), list.end(), key,
-                                   [](const listing_entry& e, const prefix& k) { return e.where < k; });
+        auto it =
+            std::lower_bound(list.begin(), list.end(), key,
+                             [](const listing_entry& e, const prefix& k) { return e.where < k; });
         if (it != list.end() && it->where == key && live(it->expires, now)) {
             out = *it;
             return true;
@@ -106,7 +112,7 @@ struct listing_view::base_table {
     };
     std::vector<std::uint64_t> keys;
     std::vector<data> rows;
-    std::vector<std::uint32_t> index;  // position + 1; 0 = empty slot
+    std::vector<std::uint32_t> index;                      // position + 1; 0 = empty slot
     std::unordered_map<std::uint32_t, std::string> texts;  // manual text by position
     std::uint32_t length_bits = 0;  // bit (length - 48) / 4 for lengths present
 
@@ -191,7 +197,8 @@ std::shared_ptr<const listing_view> listing_view::build(std::vector<listing_entr
     return b.finish(serial);
 }
 
-listing_view_builder::listing_view_builder() : base_(std::make_shared<listing_view::base_table>()) {}
+listing_view_builder::listing_view_builder()
+    : base_(std::make_shared<listing_view::base_table>()) {}
 listing_view_builder::~listing_view_builder() = default;
 
 void listing_view_builder::add(const listing_entry& e) {
@@ -209,7 +216,9 @@ void listing_view_builder::add(const listing_entry& e) {
     sources_.push_back(e.source_length);
 }
 
-void listing_view_builder::add_hole(const prefix& p) { holes_.push_back(p); }
+void listing_view_builder::add_hole(const prefix& p) {
+    holes_.push_back(p);
+}
 
 std::shared_ptr<const listing_view> listing_view_builder::finish(std::uint32_t serial) {
     auto& b = *base_;
@@ -237,7 +246,8 @@ std::shared_ptr<const listing_view> listing_view_builder::finish(std::uint32_t s
     rows.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
         const std::size_t j = at(i);
-        if (!keys.empty() && keys.back() == b.keys[j] && rows.back().length == b.rows[j].length) continue;
+        if (!keys.empty() && keys.back() == b.keys[j] && rows.back().length == b.rows[j].length)
+            continue;
         if (auto t = b.texts.find(static_cast<std::uint32_t>(j)); t != b.texts.end())
             texts.emplace(static_cast<std::uint32_t>(keys.size()), std::move(t->second));
         keys.push_back(b.keys[j]);
@@ -297,7 +307,8 @@ std::shared_ptr<const listing_view> listing_view::with_changes(
     if (holes) {
         view->holes_ = *holes;
         std::sort(view->holes_.begin(), view->holes_.end());
-        view->holes_.erase(std::unique(view->holes_.begin(), view->holes_.end()), view->holes_.end());
+        view->holes_.erase(std::unique(view->holes_.begin(), view->holes_.end()),
+                           view->holes_.end());
     }
     view->serial_ = serial;
     view->refresh_masks();
@@ -390,15 +401,19 @@ name_answer listing_view::resolve_prefix(const prefix& name, std::uint32_t now) 
     if (h != nullptr || name.length == 0) return a;
     const unsigned below = name.length - 4u;  // a covering listing strictly above the name
     const prefix probe = name;
-    if (fine_mask_ != 0 && below > 64 && longest_in_list(fine_, fine_mask_, probe, below, now, a.entry)) {
+    if (fine_mask_ != 0 && below > 64 &&
+        longest_in_list(fine_, fine_mask_, probe, below, now, a.entry)) {
         a.state = name_state::listed;
         return a;
     }
-    if (below >= 48 && match_region(probe.truncated(static_cast<std::uint8_t>(std::min(below, 64u))), now, a.entry)) {
+    if (below >= 48 &&
+        match_region(probe.truncated(static_cast<std::uint8_t>(std::min(below, 64u))), now,
+                     a.entry)) {
         a.state = name_state::listed;
         return a;
     }
-    if (wide_mask_ != 0 && longest_in_list(wide_, wide_mask_, probe, std::min(below, 48u), now, a.entry))
+    if (wide_mask_ != 0 &&
+        longest_in_list(wide_, wide_mask_, probe, std::min(below, 48u), now, a.entry))
         a.state = name_state::listed;
     return a;
 }

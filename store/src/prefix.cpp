@@ -20,20 +20,27 @@ ipv6_bytes masked(const ipv6_bytes& addr, std::uint8_t length) {
     const unsigned full = length / 8;
     const unsigned rest = length % 8;
     for (unsigned i = 0; i < full && i < 16; ++i) out[i] = addr[i];
-    if (rest != 0 && full < 16) out[full] = addr[full] & static_cast<std::uint8_t>(0xff << (8 - rest));
+    if (rest != 0 && full < 16)
+        out[full] = addr[full] & static_cast<std::uint8_t>(0xff << (8 - rest));
     return out;
 }
 
 }  // namespace
 
-std::uint64_t prefix::high64() const { return load_be64(address.data()); }
-std::uint64_t prefix::low64() const { return load_be64(address.data() + 8); }
+std::uint64_t prefix::high64() const {
+    return load_be64(address.data());
+}
+std::uint64_t prefix::low64() const {
+    return load_be64(address.data() + 8);
+}
 
 bool prefix::covers(const prefix& other) const {
     return other.length >= length && masked(other.address, length) == address;
 }
 
-bool prefix::covers(const ipv6_bytes& addr) const { return masked(addr, length) == address; }
+bool prefix::covers(const ipv6_bytes& addr) const {
+    return masked(addr, length) == address;
+}
 
 prefix prefix::truncated(std::uint8_t len) const {
     return make_prefix(address, len < length ? len : length);
@@ -99,7 +106,8 @@ std::optional<prefix> prefix_from_key(std::string_view key) {
     prefix p;
     std::memcpy(p.address.data(), key.data(), 16);
     p.length = static_cast<std::uint8_t>(key[16]);
-    if (p.length > 128 || make_prefix(p.address, p.length).address != p.address) return std::nullopt;
+    if (p.length > 128 || make_prefix(p.address, p.length).address != p.address)
+        return std::nullopt;
     return p;
 }
 

@@ -9,7 +9,7 @@ namespace {
 
 // Little-endian fixed-width fields after a version byte; see docs/store-format.md.
 class byte_writer {
-public:
+  public:
     explicit byte_writer(std::string& out) : out_(out) {}
     template <typename T>
     void put(T v) {
@@ -22,12 +22,12 @@ public:
         out_.append(s.data(), n);
     }
 
-private:
+  private:
     std::string& out_;
 };
 
 class byte_reader {
-public:
+  public:
     explicit byte_reader(std::string_view in) : in_(in) {}
     template <typename T>
     bool get(T& v) {
@@ -48,7 +48,7 @@ public:
     }
     bool done() const { return pos_ == in_.size(); }
 
-private:
+  private:
     std::string_view in_;
     std::size_t pos_ = 0;
 };

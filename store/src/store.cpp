@@ -29,14 +29,26 @@ namespace fs = std::filesystem;
 
 // Column families. Records of prefixes shorter than /48 live in `wide` so that the few
 // operator listings that span many regions can be read without scanning the bulk.
-constexpr const char* cf_names[] = {"default", "listings", "wide", "evidence", "allow", "meta", "journal"};
-enum cf_index { cf_default, cf_listings, cf_wide, cf_evidence, cf_allow, cf_meta, cf_journal, cf_count };
+constexpr const char* cf_names[] = {"default", "listings", "wide",   "evidence",
+                                    "allow",   "meta",     "journal"};
+enum cf_index {
+    cf_default,
+    cf_listings,
+    cf_wide,
+    cf_evidence,
+    cf_allow,
+    cf_meta,
+    cf_journal,
+    cf_count
+};
 
 constexpr const char* format_key = "format";
 constexpr const char* format_value = "v6bl-store-1";
 constexpr const char* serial_key = "serial";
 
-std::uint32_t now_seconds() { return static_cast<std::uint32_t>(std::time(nullptr)); }
+std::uint32_t now_seconds() {
+    return static_cast<std::uint32_t>(std::time(nullptr));
+}
 
 std::string be32(std::uint32_t v) {
     std::string s(4, '\0');
@@ -45,7 +57,8 @@ std::string be32(std::uint32_t v) {
 }
 std::uint32_t from_be32(std::string_view s) {
     std::uint32_t v = 0;
-    for (std::size_t i = 0; i < 4 && i < s.size(); ++i) v = (v << 8) | static_cast<std::uint8_t>(s[i]);
+    for (std::size_t i = 0; i < 4 && i < s.size(); ++i)
+        v = (v << 8) | static_cast<std::uint8_t>(s[i]);
     return v;
 }
 
@@ -54,7 +67,9 @@ std::string key_of(const prefix& p) {
     return std::string(k.data(), k.size());
 }
 
-std::string evidence_prefix(const prefix& p64) { return std::string(reinterpret_cast<const char*>(p64.address.data()), 8); }
+std::string evidence_prefix(const prefix& p64) {
+    return std::string(reinterpret_cast<const char*>(p64.address.data()), 8);
+}
 
 // One past the last key of a prefix's address range, in 17-byte key space.
 std::string range_end(const prefix& p) {
@@ -62,62 +77,73 @@ std::string range_end(const prefix& p) {
     std::memcpy(k.data(), p.address.data(), 16);
     // set all host bits
     for (unsigned bit = p.length; bit < 128; ++bit)
-        k[bit / 8] = static_cast<char>(static_cast<std::uint8_t>(k[bit / 8]) | (0x80u >> (bit % 8)));
+        k[bit / 8] =
+            static_cast<char>(static_cast<std::uint8_t>(k[bit / 8]) | (0x80u >> (bit % 8)));
     return k;  // inclusive upper bound: address all-ones, length 0xff
 }
 
 class record_merge final : public rocksdb::AssociativeMergeOperator {
-public:
+  public:
     explicit record_merge(std::atomic<std::uint64_t>& corrupt) : corrupt_(corrupt) {}
     bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
                std::string* new_value, rocksdb::Logger*) const override {
         reputation_record into;
         if (existing) {
             auto e = decode_record(std::string_view(existing->data(), existing->size()));
-            if (e) into = *e;
-            else corrupt_.fetch_add(1, std::memory_order_relaxed);
+            if (e)
+                into = *e;
+            else
+                corrupt_.fetch_add(1, std::memory_order_relaxed);
         }
         auto d = decode_record(std::string_view(value.data(), value.size()));
-        if (d) merge_into(into, *d);
-        else corrupt_.fetch_add(1, std::memory_order_relaxed);  // skip the bad operand, keep the rest
+        if (d)
+            merge_into(into, *d);
+        else
+            corrupt_.fetch_add(1,
+                               std::memory_order_relaxed);  // skip the bad operand, keep the rest
         *new_value = encode_record(into);
         return true;
     }
     const char* Name() const override { return "v6bl.record_merge.v1"; }
 
-private:
+  private:
     std::atomic<std::uint64_t>& corrupt_;
 };
 
 class evidence_merge final : public rocksdb::AssociativeMergeOperator {
-public:
+  public:
     explicit evidence_merge(std::atomic<std::uint64_t>& corrupt) : corrupt_(corrupt) {}
     bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
                std::string* new_value, rocksdb::Logger*) const override {
         evidence_item into;
         if (existing) {
             auto e = decode_evidence(std::string_view(existing->data(), existing->size()));
-            if (e) into = *e;
-            else corrupt_.fetch_add(1, std::memory_order_relaxed);
+            if (e)
+                into = *e;
+            else
+                corrupt_.fetch_add(1, std::memory_order_relaxed);
         }
         auto d = decode_evidence(std::string_view(value.data(), value.size()));
-        if (d) merge_into(into, *d);
-        else corrupt_.fetch_add(1, std::memory_order_relaxed);
+        if (d)
+            merge_into(into, *d);
+        else
+            corrupt_.fetch_add(1, std::memory_order_relaxed);
         *new_value = encode_evidence(into);
         return true;
     }
     const char* Name() const override { return "v6bl.evidence_merge.v1"; }
 
-private:
+  private:
     std::atomic<std::uint64_t>& corrupt_;
 };
 
 // Drops inferred records and evidence that have been quiet longer than the retention.
 // Manual listings and undecodable values are kept (an operator must look at the latter).
 class expiry_filter final : public rocksdb::CompactionFilter {
-public:
+  public:
     expiry_filter(bool evidence, std::uint32_t retain) : evidence_(evidence), retain_(retain) {}
-    bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*, bool*) const override {
+    bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*,
+                bool*) const override {
         const std::uint32_t now = now_seconds();
         const std::string_view v(value.data(), value.size());
         if (evidence_) {
@@ -125,11 +151,14 @@ public:
             return e && e->last_seen != 0 && std::uint64_t{e->last_seen} + retain_ < now;
         }
         auto r = decode_record(v);
-        return r && r->manual_code == 0 && r->last_seen != 0 && std::uint64_t{r->last_seen} + retain_ < now;
+        return r && r->manual_code == 0 && r->last_seen != 0 &&
+               std::uint64_t{r->last_seen} + retain_ < now;
     }
-    const char* Name() const override { return evidence_ ? "v6bl.evidence_expiry" : "v6bl.record_expiry"; }
+    const char* Name() const override {
+        return evidence_ ? "v6bl.evidence_expiry" : "v6bl.record_expiry";
+    }
 
-private:
+  private:
     bool evidence_;
     std::uint32_t retain_;
 };
@@ -145,7 +174,8 @@ std::string encode_journal(const journal_entry& j) {
 }
 
 std::optional<journal_entry> decode_journal(std::uint32_t serial, std::string_view v) {
-    if (v.size() < 10 || static_cast<std::uint8_t>(v[0]) != record_format_version) return std::nullopt;
+    if (v.size() < 10 || static_cast<std::uint8_t>(v[0]) != record_format_version)
+        return std::nullopt;
     journal_entry j;
     j.serial = serial;
     j.time = from_be32(v.substr(1, 4));
@@ -177,8 +207,8 @@ struct reputation_store::impl {
     // region refresh: cached per serial.
     struct small_sets {
         std::uint32_t serial = 0;
-        std::vector<prefix> allowed;   // stored allowlist prefixes
-        std::vector<prefix> holes;     // published (nibble-expanded) holes
+        std::vector<prefix> allowed;  // stored allowlist prefixes
+        std::vector<prefix> holes;    // published (nibble-expanded) holes
         std::vector<std::pair<prefix, reputation_record>> wide;
     };
     mutable std::mutex cache_mu;
@@ -225,9 +255,10 @@ struct reputation_store::impl {
             // (memtable_insert_with_hint_prefix_extractor would make sorted inserts cheaper,
             // but Debian's RocksDB 7.8 asserts in InlineSkipList::Insert with it: not used.)
             // Flushes and the first compactions stay cheap: compress only the larger levels.
-            o.compression_per_level = {rocksdb::kNoCompression, rocksdb::kNoCompression, rocksdb::kLZ4Compression,
+            o.compression_per_level = {rocksdb::kNoCompression,  rocksdb::kNoCompression,
                                        rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
-                                       rocksdb::kLZ4Compression, rocksdb::kLZ4Compression};
+                                       rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
+                                       rocksdb::kLZ4Compression};
             o.level0_slowdown_writes_trigger = 30;
             o.level0_stop_writes_trigger = 48;
         }
@@ -241,7 +272,9 @@ struct reputation_store::impl {
     [[noreturn]] void fail(const std::string& what, const rocksdb::Status& s) const {
         std::string msg = "store " + path + ": " + what + ": " + s.ToString();
         if (s.IsIOError() && s.ToString().find("lock") != std::string::npos)
-            msg = "store " + path + " is locked by another writer (is a v6bl ingest/import running?): " + s.ToString();
+            msg =
+                "store " + path +
+                " is locked by another writer (is a v6bl ingest/import running?): " + s.ToString();
         throw store_error(msg);
     }
 
@@ -274,9 +307,12 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
     if (exists && !fs::is_directory(options.path, ec))
         throw store_error("store " + options.path + " is not a directory");
     if (exists && !has_current && !fs::is_empty(options.path, ec))
-        throw store_error("store " + options.path + " exists and is not a v6bl database (no CURRENT file); refusing to write into it");
+        throw store_error(
+            "store " + options.path +
+            " exists and is not a v6bl database (no CURRENT file); refusing to write into it");
     if (!has_current && (how != reputation_store::impl::mode::writer || !options.create_if_missing))
-        throw store_error("store " + options.path + " does not exist (create it with `v6bl import` or `v6bl ingest`)");
+        throw store_error("store " + options.path +
+                          " does not exist (create it with `v6bl import` or `v6bl ingest`)");
 
     rocksdb::DBOptions dbo;
     dbo.create_if_missing = options.create_if_missing;
@@ -289,11 +325,12 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
     if (has_current) {
         std::vector<std::string> existing;
         auto s = rocksdb::DB::ListColumnFamilies(dbo, options.path, &existing);
-        if (!s.ok()) throw store_error("store " + options.path + " cannot be read: " + s.ToString());
+        if (!s.ok())
+            throw store_error("store " + options.path + " cannot be read: " + s.ToString());
         for (const char* name : cf_names) {
             if (std::find(existing.begin(), existing.end(), name) == existing.end())
-                throw store_error("store " + options.path + " is not a v6bl database (missing column family '" +
-                                  name + "')");
+                throw store_error("store " + options.path +
+                                  " is not a v6bl database (missing column family '" + name + "')");
         }
     } else {
         dbo.create_missing_column_families = true;
@@ -338,20 +375,23 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
 }  // namespace
 
 std::unique_ptr<reputation_store> reputation_store::open_writer(const store_options& options) {
-    return std::unique_ptr<reputation_store>(new reputation_store(open_impl(options, impl::mode::writer, {})));
+    return std::unique_ptr<reputation_store>(
+        new reputation_store(open_impl(options, impl::mode::writer, {})));
 }
 std::unique_ptr<reputation_store> reputation_store::open_reader(const store_options& options,
-                                                               const std::string& scratch_dir) {
+                                                                const std::string& scratch_dir) {
     return std::unique_ptr<reputation_store>(
         new reputation_store(open_impl(options, impl::mode::reader, scratch_dir)));
 }
 std::unique_ptr<reputation_store> reputation_store::open_read_only(const store_options& options) {
-    return std::unique_ptr<reputation_store>(new reputation_store(open_impl(options, impl::mode::read_only, {})));
+    return std::unique_ptr<reputation_store>(
+        new reputation_store(open_impl(options, impl::mode::read_only, {})));
 }
 
 // ---- change sets -------------------------------------------------------------------------
 
-void change_set::push(op::kind_t kind, std::string_view key, const prefix& where, std::size_t value_start) {
+void change_set::push(op::kind_t kind, std::string_view key, const prefix& where,
+                      std::size_t value_start) {
     op o;
     o.kind = kind;
     o.key_len = static_cast<std::uint8_t>(std::min(key.size(), sizeof o.key));
@@ -394,7 +434,9 @@ void change_set::list_manually(const prefix& where, reason_code code, std::strin
     push(op::put_manual, key_of(where), where, start);
 }
 
-void change_set::remove(const prefix& where) { push(op::del, key_of(where), where, values_.size()); }
+void change_set::remove(const prefix& where) {
+    push(op::del, key_of(where), where, values_.size());
+}
 
 void change_set::allow(const prefix& where, std::string_view comment, std::uint32_t now) {
     const std::size_t start = values_.size();
@@ -402,7 +444,9 @@ void change_set::allow(const prefix& where, std::string_view comment, std::uint3
     push(op::allow_put, key_of(where), where, start);
 }
 
-void change_set::unallow(const prefix& where) { push(op::allow_del, key_of(where), where, values_.size()); }
+void change_set::unallow(const prefix& where) {
+    push(op::allow_del, key_of(where), where, values_.size());
+}
 
 void change_set::set_checkpoint(std::string_view source, std::string_view value) {
     checkpoints_.emplace_back(std::string(source), std::string(value));
@@ -418,12 +462,14 @@ std::uint32_t reputation_store::commit(change_set&& changes, std::uint32_t now) 
     // Memtable inserts in key order reuse the skiplist's search path: sorting a large change
     // set first doubles ingest speed. Per-key order is kept (stable), and a set with deletes
     // keeps its order, since a delete works on ranges.
-    const bool has_delete = std::any_of(changes.ops_.begin(), changes.ops_.end(),
-                                        [](const change_set::op& o) { return o.kind == change_set::op::del; });
+    const bool has_delete =
+        std::any_of(changes.ops_.begin(), changes.ops_.end(),
+                    [](const change_set::op& o) { return o.kind == change_set::op::del; });
     if (!has_delete && changes.ops_.size() > 64) {
         std::stable_sort(changes.ops_.begin(), changes.ops_.end(),
                          [](const change_set::op& a, const change_set::op& b) {
-                             const bool ea = a.kind == change_set::op::evidence, eb = b.kind == change_set::op::evidence;
+                             const bool ea = a.kind == change_set::op::evidence,
+                                        eb = b.kind == change_set::op::evidence;
                              if (ea != eb) return ea < eb;
                              return a.key_view() < b.key_view();
                          });
@@ -444,10 +490,12 @@ std::uint32_t reputation_store::commit(change_set&& changes, std::uint32_t now) 
             case change_set::op::del: {
                 // Removes every stored record at or under the prefix, and their evidence.
                 auto remove_in = [&](int which) {
-                    std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.cf[which]));
+                    std::unique_ptr<rocksdb::Iterator> it(
+                        d.db->NewIterator(rocksdb::ReadOptions(), d.cf[which]));
                     const std::string end = range_end(o.where);
                     for (it->Seek(key); it->Valid() && it->key().compare(end) <= 0; it->Next()) {
-                        auto p = prefix_from_key(std::string_view(it->key().data(), it->key().size()));
+                        auto p =
+                            prefix_from_key(std::string_view(it->key().data(), it->key().size()));
                         if (!p || p->length < o.where.length) continue;
                         batch.Delete(d.cf[which], it->key());
                         touched.push_back(*p);
@@ -477,7 +525,8 @@ std::uint32_t reputation_store::commit(change_set&& changes, std::uint32_t now) 
     std::sort(touched.begin(), touched.end());
     touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
     j.touched = std::move(touched);
-    for (const auto& [source, value] : changes.checkpoints_) batch.Put(d.cf[cf_meta], "ckpt:" + source, value);
+    for (const auto& [source, value] : changes.checkpoints_)
+        batch.Put(d.cf[cf_meta], "ckpt:" + source, value);
 
     const std::uint32_t serial = d.serial + 1;
     j.serial = serial;
@@ -506,19 +555,23 @@ bool reputation_store::catch_up() {
     return true;
 }
 
-std::uint32_t reputation_store::serial() const { return impl_->serial; }
+std::uint32_t reputation_store::serial() const {
+    return impl_->serial;
+}
 
 std::optional<std::string> reputation_store::checkpoint(std::string_view source) const {
     std::string v;
-    auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_meta], "ckpt:" + std::string(source), &v);
+    auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_meta],
+                            "ckpt:" + std::string(source), &v);
     if (!s.ok()) return std::nullopt;
     return v;
 }
 
 std::optional<reputation_record> reputation_store::get(const prefix& where) const {
     std::string v;
-    auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[where.length < 48 ? cf_wide : cf_listings],
-                            key_of(where), &v);
+    auto s =
+        impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[where.length < 48 ? cf_wide : cf_listings],
+                       key_of(where), &v);
     if (!s.ok()) return std::nullopt;
     auto r = decode_record(v);
     if (!r) impl_->corrupt.fetch_add(1, std::memory_order_relaxed);
@@ -533,13 +586,16 @@ std::optional<allow_entry> reputation_store::get_allow(const prefix& where) cons
 }
 
 namespace {
-void scan_records(reputation_store::impl& d, int which, const std::string& from, const std::string& to,
+void scan_records(reputation_store::impl& d, int which, const std::string& from,
+                  const std::string& to,
                   const std::function<bool(const prefix&, const reputation_record&)>& fn,
                   bool within_region = false) {
     rocksdb::ReadOptions ro;
     ro.fill_cache = within_region;  // full scans would only evict what lookups need
-    if (within_region) ro.prefix_same_as_start = true;
-    else ro.total_order_seek = true;
+    if (within_region)
+        ro.prefix_same_as_start = true;
+    else
+        ro.total_order_seek = true;
     std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(ro, d.cf[which]));
     for (from.empty() ? it->SeekToFirst() : it->Seek(from); it->Valid(); it->Next()) {
         if (!to.empty() && it->key().compare(to) > 0) break;
@@ -588,7 +644,8 @@ void reputation_store::for_each_record(
 }
 
 void reputation_store::for_each_record_in(
-    const prefix& range, const std::function<bool(const prefix&, const reputation_record&)>& fn) const {
+    const prefix& range,
+    const std::function<bool(const prefix&, const reputation_record&)>& fn) const {
     bool go = true;
     auto wrap = [&](const prefix& p, const reputation_record& r) {
         if (p.length < range.length) return true;
@@ -618,12 +675,15 @@ void reputation_store::for_each_evidence(
 
 std::size_t reputation_store::evidence_count(const prefix& p64, std::size_t stop_at) const {
     std::size_t n = 0;
-    for_each_evidence(p64, [&](evidence_kind, std::string_view, const evidence_item&) { return ++n < stop_at; });
+    for_each_evidence(
+        p64, [&](evidence_kind, std::string_view, const evidence_item&) { return ++n < stop_at; });
     return n;
 }
 
-void reputation_store::for_each_allow(const std::function<bool(const prefix&, const allow_entry&)>& fn) const {
-    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf[cf_allow]));
+void reputation_store::for_each_allow(
+    const std::function<bool(const prefix&, const allow_entry&)>& fn) const {
+    std::unique_ptr<rocksdb::Iterator> it(
+        impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf[cf_allow]));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
         auto p = prefix_from_key(std::string_view(it->key().data(), it->key().size()));
         auto a = decode_allow(std::string_view(it->value().data(), it->value().size()));
@@ -637,7 +697,9 @@ void reputation_store::for_each_allow(const std::function<bool(const prefix&, co
 
 // ---- published listings --------------------------------------------------------------------
 
-std::vector<prefix> reputation_store::published_holes() const { return impl_->sets()->holes; }
+std::vector<prefix> reputation_store::published_holes() const {
+    return impl_->sets()->holes;
+}
 
 namespace {
 
@@ -647,18 +709,21 @@ bool inside_hole(const std::vector<prefix>& holes, const prefix& p) {
     while (it != holes.begin()) {
         --it;
         if (it->covers(p)) return true;
-        if (it->address[0] != p.address[0]) break;  // cheap cut: covering holes share byte 0 unless < /8
+        if (it->address[0] != p.address[0])
+            break;  // cheap cut: covering holes share byte 0 unless < /8
     }
     for (const auto& h : holes)
         if (h.length < 8 && h.covers(p)) return true;
     return false;
 }
 
-bool is_region0(std::uint64_t region) { return region == 0; }
+bool is_region0(std::uint64_t region) {
+    return region == 0;
+}
 
 // Finishes one /48 region: holes, test point, escalation, order.
-void finish_region(std::vector<listing_entry>& region, std::uint64_t region48, const std::vector<prefix>& holes,
-                   const listing_policy& policy) {
+void finish_region(std::vector<listing_entry>& region, std::uint64_t region48,
+                   const std::vector<prefix>& holes, const listing_policy& policy) {
     std::erase_if(region, [&](const listing_entry& e) { return inside_hole(holes, e.where); });
     if (is_region0(region48) && !inside_hole(holes, rfc5782_test_entry().where))
         region.push_back(rfc5782_test_entry());
@@ -667,16 +732,21 @@ void finish_region(std::vector<listing_entry>& region, std::uint64_t region48, c
         return a.source_length > b.source_length;
     });
     region.erase(std::unique(region.begin(), region.end(),
-                             [](const listing_entry& a, const listing_entry& b) { return a.where == b.where; }),
+                             [](const listing_entry& a, const listing_entry& b) {
+                                 return a.where == b.where;
+                             }),
                  region.end());
     add_escalations(region, policy);
 }
 
-std::uint64_t region_of_prefix(const prefix& p) { return p.high64() & ~std::uint64_t{0xffff}; }
+std::uint64_t region_of_prefix(const prefix& p) {
+    return p.high64() & ~std::uint64_t{0xffff};
+}
 
 }  // namespace
 
-std::vector<listing_entry> reputation_store::published_region(std::uint64_t region48, const listing_policy& policy,
+std::vector<listing_entry> reputation_store::published_region(std::uint64_t region48,
+                                                              const listing_policy& policy,
                                                               std::uint32_t now) const {
     region48 &= ~std::uint64_t{0xffff};
     const prefix range = make_prefix(make_prefix64(region48).address, 48);
@@ -692,7 +762,8 @@ std::vector<listing_entry> reputation_store::published_region(std::uint64_t regi
     return region;
 }
 
-std::vector<listing_entry> reputation_store::published_wide(const listing_policy& policy, std::uint32_t now) const {
+std::vector<listing_entry> reputation_store::published_wide(const listing_policy& policy,
+                                                            std::uint32_t now) const {
     const auto sets = impl_->sets();
     const auto& holes = sets->holes;
     std::vector<listing_entry> wide;
@@ -703,13 +774,16 @@ std::vector<listing_entry> reputation_store::published_wide(const listing_policy
         return a.source_length > b.source_length;
     });
     wide.erase(std::unique(wide.begin(), wide.end(),
-                           [](const listing_entry& a, const listing_entry& b) { return a.where == b.where; }),
+                           [](const listing_entry& a, const listing_entry& b) {
+                               return a.where == b.where;
+                           }),
                wide.end());
     return wide;
 }
 
-void reputation_store::for_each_published(const listing_policy& policy, std::uint32_t now,
-                                          const std::function<void(const listing_entry&)>& fn) const {
+void reputation_store::for_each_published(
+    const listing_policy& policy, std::uint32_t now,
+    const std::function<void(const listing_entry&)>& fn) const {
     const auto sets = impl_->sets();
     const auto& holes = sets->holes;
     const auto wide = published_wide(policy, now);
@@ -775,7 +849,8 @@ lookup_result reputation_store::lookup(const ipv6_bytes& addr, const listing_pol
     const auto answer = builder.finish(impl_->serial)->resolve_address(addr, now);
 
     for (const auto& p : sets->allowed)
-        if (p.covers(host) && (!out.allowed_by || p.length > out.allowed_by->length)) out.allowed_by = p;
+        if (p.covers(host) && (!out.allowed_by || p.length > out.allowed_by->length))
+            out.allowed_by = p;
     for (const auto& [p, r] : sets->wide) records.emplace_back(p, r);
 
     // The stored record behind the answer: the longest covering one, no longer than the
@@ -792,7 +867,8 @@ lookup_result reputation_store::lookup(const ipv6_bytes& addr, const listing_pol
     if (answer.state == name_state::listed) {
         out.listed = true;
         out.entry = answer.entry;
-        if (answer.entry.code == reason_code::escalated || is_rfc5782_test_point(answer.entry.where)) {
+        if (answer.entry.code == reason_code::escalated ||
+            is_rfc5782_test_point(answer.entry.where)) {
             out.stored_prefix.reset();
             out.record.reset();
         }
@@ -804,10 +880,12 @@ lookup_result reputation_store::lookup(const ipv6_bytes& addr, const listing_pol
     } else if (out.record) {
         const auto& r = *out.record;
         if (r.strength_milli < policy.min_strength_milli && r.manual_code == 0)
-            out.why = "not listed: evidence for " + format_prefix(*out.stored_prefix) + " is too weak (strength " +
-                      std::to_string(r.strength_milli) + " < " + std::to_string(policy.min_strength_milli) + ")";
+            out.why = "not listed: evidence for " + format_prefix(*out.stored_prefix) +
+                      " is too weak (strength " + std::to_string(r.strength_milli) + " < " +
+                      std::to_string(policy.min_strength_milli) + ")";
         else
-            out.why = "not listed: the listing of " + format_prefix(*out.stored_prefix) + " has expired";
+            out.why =
+                "not listed: the listing of " + format_prefix(*out.stored_prefix) + " has expired";
     } else {
         out.why = "not listed: no evidence";
     }
@@ -817,10 +895,12 @@ lookup_result reputation_store::lookup(const ipv6_bytes& addr, const listing_pol
 bool reputation_store::journal_since(std::uint32_t since,
                                      const std::function<void(const journal_entry&)>& fn) const {
     auto& d = *impl_;
-    std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.cf[cf_journal]));
+    std::unique_ptr<rocksdb::Iterator> it(
+        d.db->NewIterator(rocksdb::ReadOptions(), d.cf[cf_journal]));
     it->Seek(be32(since + 1));
     if (since + 1 <= d.serial) {
-        if (!it->Valid() || from_be32(std::string_view(it->key().data(), it->key().size())) != since + 1)
+        if (!it->Valid() ||
+            from_be32(std::string_view(it->key().data(), it->key().size())) != since + 1)
             return false;  // trimmed: the caller must reload in full
     }
     for (; it->Valid(); it->Next()) {
@@ -833,11 +913,15 @@ bool reputation_store::journal_since(std::uint32_t since,
     return true;
 }
 
-std::uint64_t reputation_store::corrupt_records() const { return impl_->corrupt.load(); }
-const std::string& reputation_store::path() const { return impl_->path; }
+std::uint64_t reputation_store::corrupt_records() const {
+    return impl_->corrupt.load();
+}
+const std::string& reputation_store::path() const {
+    return impl_->path;
+}
 
-std::shared_ptr<const listing_view> build_view(const reputation_store& store, const listing_policy& policy,
-                                               std::uint32_t now) {
+std::shared_ptr<const listing_view> build_view(const reputation_store& store,
+                                               const listing_policy& policy, std::uint32_t now) {
     listing_view_builder builder;
     store.for_each_published(policy, now, [&](const listing_entry& e) { builder.add(e); });
     for (const auto& h : store.published_holes()) builder.add_hole(h);

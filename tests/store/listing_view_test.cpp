@@ -67,10 +67,11 @@ name_answer model(const std::vector<listing_entry>& entries, const std::vector<p
 }  // namespace
 
 TEST_CASE("view: longest prefix, holes, nodes, expiry and test points") {
-    std::vector<listing_entry> entries = {
-        entry("2001:db8:1::/48", reason_code::escalated), entry("2001:db8:1:2::/64", reason_code::associated),
-        entry("2001:db9::/32", reason_code::manual), entry("2001:db8:2:1::/64", reason_code::associated, 100),
-        rfc5782_test_entry()};
+    std::vector<listing_entry> entries = {entry("2001:db8:1::/48", reason_code::escalated),
+                                          entry("2001:db8:1:2::/64", reason_code::associated),
+                                          entry("2001:db9::/32", reason_code::manual),
+                                          entry("2001:db8:2:1::/64", reason_code::associated, 100),
+                                          rfc5782_test_entry()};
     std::vector<prefix> holes = {*parse_prefix("2001:db8:1:3::/64")};
     auto v = listing_view::build(entries, holes, 7);
     CHECK(v->serial() == 7);
@@ -84,8 +85,8 @@ TEST_CASE("view: longest prefix, holes, nodes, expiry and test points") {
     CHECK(a.entry.code == reason_code::escalated);
     CHECK(resolve(*v, "2001:db8:1:3::1").state == name_state::nxdomain);
     CHECK(resolve(*v, "2001:db9:5::1").entry.code == reason_code::manual);
-    CHECK(resolve(*v, "2001:db8:2:1::1").state == name_state::nxdomain);          // expired
-    CHECK(resolve(*v, "2001:db8:2:1::1", 50).state == name_state::listed);        // not yet
+    CHECK(resolve(*v, "2001:db8:2:1::1").state == name_state::nxdomain);    // expired
+    CHECK(resolve(*v, "2001:db8:2:1::1", 50).state == name_state::listed);  // not yet
     CHECK(resolve(*v, "::ffff:127.0.0.2").state == name_state::listed);
     CHECK(resolve(*v, "::ffff:127.0.0.1").state == name_state::nxdomain);
     CHECK(resolve(*v, "2001:db8:1:3::/64").state == name_state::hole);
@@ -111,7 +112,8 @@ TEST_CASE("view: with_changes replaces whole regions and keeps the rest") {
                              std::vector<prefix>{*parse_prefix("2001:db8:5:1:8000::/68")}, 2);
     CHECK(resolve(*v, "2001:db8:1:2::5").state == name_state::listed);
     CHECK(resolve(*w, "2001:db8:1:2::5").state == name_state::nxdomain);
-    CHECK(resolve(*w, "2001:db8:1:2:3::5").state == name_state::nxdomain);  // fine entry replaced too
+    CHECK(resolve(*w, "2001:db8:1:2:3::5").state ==
+          name_state::nxdomain);  // fine entry replaced too
     CHECK(resolve(*w, "2001:db8:1:7::5").entry.code == reason_code::structural);
     CHECK(resolve(*w, "2001:db8:1::/48").state == name_state::node);
     CHECK(resolve(*w, "2001:db8:5:1::1").state == name_state::listed);
@@ -149,10 +151,12 @@ TEST_CASE("view: random names agree with the brute-force model") {
     for (int i = 0; i < 6; ++i) holes.push_back(make_prefix(random_addr(), lengths[2 + rng() % 8]));
     // published entries never lie inside holes
     std::erase_if(entries, [&](const listing_entry& e) {
-        return std::any_of(holes.begin(), holes.end(), [&](const prefix& h) { return h.covers(e.where); });
+        return std::any_of(holes.begin(), holes.end(),
+                           [&](const prefix& h) { return h.covers(e.where); });
     });
     std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.where < b.where; });
-    entries.erase(std::unique(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.where == b.where; }),
+    entries.erase(std::unique(entries.begin(), entries.end(),
+                              [](auto& a, auto& b) { return a.where == b.where; }),
                   entries.end());
     auto v = listing_view::build(entries, holes, 1);
     int checked = 0;
@@ -160,7 +164,8 @@ TEST_CASE("view: random names agree with the brute-force model") {
         const std::uint8_t len = static_cast<std::uint8_t>(4 * (1 + rng() % 32));
         const prefix name = make_prefix(random_addr(), len);
         const auto want = model(entries, holes, name, 1000);
-        const auto got = name.length == 128 ? v->resolve_address(name.address, 1000) : v->resolve_prefix(name, 1000);
+        const auto got = name.length == 128 ? v->resolve_address(name.address, 1000)
+                                            : v->resolve_prefix(name, 1000);
         INFO(format_prefix(name));
         REQUIRE(static_cast<int>(got.state) == static_cast<int>(want.state));
         if (want.state == name_state::listed) {

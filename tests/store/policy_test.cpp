@@ -86,8 +86,9 @@ TEST_CASE("escalation lists a /56 and a /48 once enough /64s inside are listed")
     CHECK(std::any_of(region.begin(), region.end(), [](const listing_entry& e) {
         return format_prefix(e.where) == "2001:db8:1::/48" && e.code == reason_code::escalated;
     }));
-    CHECK(std::is_sorted(region.begin(), region.end(),
-                         [](const listing_entry& a, const listing_entry& b) { return a.where < b.where; }));
+    CHECK(std::is_sorted(
+        region.begin(), region.end(),
+        [](const listing_entry& a, const listing_entry& b) { return a.where < b.where; }));
 }
 
 TEST_CASE("TXT explains the listing, stays printable and under 255 bytes") {
@@ -99,8 +100,9 @@ TEST_CASE("TXT explains the listing, stays printable and under 255 bytes") {
     e.first_seen = 1763942400;  // 2025-11-24
     e.last_seen = 1764028800;   // 2025-11-25
     const auto t = listing_txt(e, "https://dnsbl6.example.org/lookup/{prefix}");
-    CHECK(t == "v6bl: 2001:db8:1:2::/64 associated with 3 DNSBL-rejected IPv4 sender(s); 42 attempts, "
-               "first 2025-11-24, last 2025-11-25; https://dnsbl6.example.org/lookup/2001:db8:1:2::/64");
+    CHECK(t ==
+          "v6bl: 2001:db8:1:2::/64 associated with 3 DNSBL-rejected IPv4 sender(s); 42 attempts, "
+          "first 2025-11-24, last 2025-11-25; https://dnsbl6.example.org/lookup/2001:db8:1:2::/64");
     e.code = reason_code::manual;
     e.text = std::string(400, 'x') + "\n\x01";
     const auto m = listing_txt(e, std::string(300, 'u'));

@@ -16,7 +16,8 @@ namespace {
 
 constexpr std::uint32_t now = 1800000000;
 
-reputation_record evidence(std::uint16_t strength, std::uint32_t attempts = 1, std::uint32_t seen = now) {
+reputation_record evidence(std::uint16_t strength, std::uint32_t attempts = 1,
+                           std::uint32_t seen = now) {
     reputation_record r;
     r.reason_bits = bit_associated;
     r.strength_milli = strength;
@@ -34,7 +35,9 @@ store_options opts(const test_dir& d) {
     return o;
 }
 
-ipv6_bytes addr(const char* a) { return *parse_address(a); }
+ipv6_bytes addr(const char* a) {
+    return *parse_address(a);
+}
 
 }  // namespace
 
@@ -65,7 +68,8 @@ TEST_CASE("store: evidence merges across commits and reopen") {
     CHECK(l.entry->code == reason_code::associated);
     CHECK(format_prefix(*l.stored_prefix) == "2001:db8:1:2::/64");
     // the same record is not listed once expired or under a stricter policy
-    CHECK_FALSE(s->lookup(addr("2001:db8:1:2::77"), policy, now + 10 + policy.expiry_seconds + 1).listed);
+    CHECK_FALSE(
+        s->lookup(addr("2001:db8:1:2::77"), policy, now + 10 + policy.expiry_seconds + 1).listed);
     policy.min_strength_milli = 800;
     auto weak = s->lookup(addr("2001:db8:1:2::77"), policy, now);
     CHECK_FALSE(weak.listed);
@@ -126,7 +130,8 @@ TEST_CASE("store: escalation is derived from listed /64s and published in order"
     CHECK(order.size() == 6);  // test point, /56, four /64s
     CHECK(is_rfc5782_test_point(order.front()));
     auto view = build_view(*s, policy, now);
-    CHECK(view->resolve_address(addr("2001:db8:1:1ff::1"), now).entry.code == reason_code::escalated);
+    CHECK(view->resolve_address(addr("2001:db8:1:1ff::1"), now).entry.code ==
+          reason_code::escalated);
     CHECK(view->resolve_address(addr("::ffff:127.0.0.2"), now).state == name_state::listed);
 }
 
@@ -137,8 +142,8 @@ TEST_CASE("store: delist removes records under a prefix and the journal names th
     cs.merge_record(*parse_prefix("2001:db8:1:1::/64"), evidence(900));
     cs.merge_record(*parse_prefix("2001:db8:1:2::/64"), evidence(900));
     cs.merge_record(*parse_prefix("2001:db8:2:1::/64"), evidence(900));
-    cs.merge_evidence(*parse_prefix("2001:db8:1:1::/64"), evidence_kind::rejected_ipv4, "\x01\x02\x03\x04",
-                      {now, now, 1, 900, 1});
+    cs.merge_evidence(*parse_prefix("2001:db8:1:1::/64"), evidence_kind::rejected_ipv4,
+                      "\x01\x02\x03\x04", {now, now, 1, 900, 1});
     const auto before = s->commit(std::move(cs), now);
     CHECK(s->evidence_count(*parse_prefix("2001:db8:1:1::/64"), 10) == 1);
     change_set del;
@@ -155,7 +160,8 @@ TEST_CASE("store: delist removes records under a prefix and the journal names th
     CHECK(seen[0].serial == before);
     CHECK(seen[0].touched.size() == 3);
     CHECK(seen[1].serial == after);
-    CHECK(std::count(seen[1].touched.begin(), seen[1].touched.end(), *parse_prefix("2001:db8:1:2::/64")) == 1);
+    CHECK(std::count(seen[1].touched.begin(), seen[1].touched.end(),
+                     *parse_prefix("2001:db8:1:2::/64")) == 1);
 }
 
 TEST_CASE("store: the journal is trimmed and says when it no longer reaches back") {
@@ -211,8 +217,10 @@ TEST_CASE("store: foreign and corrupt directories are refused, nothing is writte
     store_options o;
     o.path = d.path("notes");
     CHECK_THROWS_WITH(reputation_store::open_writer(o), Catch::Contains("not a v6bl database"));
-    CHECK(std::filesystem::directory_iterator(d.path("notes")) != std::filesystem::directory_iterator());
-    CHECK(std::distance(std::filesystem::directory_iterator(d.path("notes")), std::filesystem::directory_iterator()) == 1);
+    CHECK(std::filesystem::directory_iterator(d.path("notes")) !=
+          std::filesystem::directory_iterator());
+    CHECK(std::distance(std::filesystem::directory_iterator(d.path("notes")),
+                        std::filesystem::directory_iterator()) == 1);
 
     // a RocksDB database of someone else's
     {
@@ -231,9 +239,7 @@ TEST_CASE("store: foreign and corrupt directories are refused, nothing is writte
     CHECK_THROWS_WITH(reputation_store::open_read_only(o), Catch::Contains("does not exist"));
 
     // a truncated CURRENT file
-    {
-        auto s = reputation_store::open_writer(opts(d));
-    }
+    { auto s = reputation_store::open_writer(opts(d)); }
     std::ofstream(d.path("db/CURRENT"), std::ios::trunc) << "garbage";
     CHECK_THROWS_AS(reputation_store::open_writer(opts(d)), store_error);
 }
@@ -260,7 +266,9 @@ TEST_CASE("store: a record of an unknown version is skipped and counted, the res
         const auto key = prefix_key(*parse_prefix("2001:db8:1:1::/64"));
         const auto idx = std::find(names.begin(), names.end(), "listings") - names.begin();
         std::string future = "\x09R-from-the-future";
-        REQUIRE(db->Put(rocksdb::WriteOptions(), handles[idx], rocksdb::Slice(key.data(), key.size()), future).ok());
+        REQUIRE(db->Put(rocksdb::WriteOptions(), handles[idx],
+                        rocksdb::Slice(key.data(), key.size()), future)
+                    .ok());
         for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
         delete db;
     }

@@ -9,10 +9,11 @@
 namespace v6bl::test {
 
 class test_dir {
-public:
+  public:
     explicit test_dir(const std::string& tag) {
-        path_ = std::filesystem::temp_directory_path() /
-                ("v6bl-" + tag + "-" + std::to_string(getpid()) + "-" + std::to_string(counter()++));
+        path_ =
+            std::filesystem::temp_directory_path() /
+            ("v6bl-" + tag + "-" + std::to_string(getpid()) + "-" + std::to_string(counter()++));
         std::filesystem::remove_all(path_);
         std::filesystem::create_directories(path_);
     }
@@ -20,9 +21,11 @@ public:
         std::error_code ec;
         std::filesystem::remove_all(path_, ec);
     }
-    std::string path(const std::string& sub = {}) const { return sub.empty() ? path_.string() : (path_ / sub).string(); }
+    std::string path(const std::string& sub = {}) const {
+        return sub.empty() ? path_.string() : (path_ / sub).string();
+    }
 
-private:
+  private:
     static int& counter() {
         static int n = 0;
         return n;

@@ -16,13 +16,13 @@ namespace v6bl::store {
 struct listing_entry {
     prefix where;
     reason_code code = reason_code::none;
-    std::uint16_t rejected_ipv4s = 0;   // saturating
+    std::uint16_t rejected_ipv4s = 0;  // saturating
     std::uint32_t attempts = 0;
     std::uint32_t first_seen = 0;
     std::uint32_t last_seen = 0;
-    std::uint32_t expires = 0;          // unix seconds; 0 = never
-    std::uint8_t source_length = 0;     // length of the stored prefix before nibble expansion
-    std::string text;                   // manual listings only
+    std::uint32_t expires = 0;       // unix seconds; 0 = never
+    std::uint8_t source_length = 0;  // length of the stored prefix before nibble expansion
+    std::string text;                // manual listings only
 };
 
 // Builds the published entries of one stored record (nibble expansion included), or none

@@ -17,10 +17,10 @@ namespace v6bl::store {
 // (design §4): listed prefixes are wildcards, allowlisted holes are NXDOMAIN, names that
 // are prefix nodes or their ancestors exist as empty non-terminals.
 enum class name_state : std::uint8_t {
-    nxdomain,    // not covered, not a node
-    node,        // an existing node without data of its own (NOERROR NODATA)
-    hole,        // an allowlisted hole's own node (NODATA, TXT explains)
-    listed,      // covered by a listing: answer from `entry`
+    nxdomain,  // not covered, not a node
+    node,      // an existing node without data of its own (NOERROR NODATA)
+    hole,      // an allowlisted hole's own node (NODATA, TXT explains)
+    listed,    // covered by a listing: answer from `entry`
 };
 
 // `entry` is meaningful only when state == listed; it is materialised from the view's
@@ -34,7 +34,7 @@ struct name_answer {
 class listing_view_builder;
 
 class listing_view {
-public:
+  public:
     // `entries` and `holes` must be published (nibble-aligned) and may come in any order.
     static std::shared_ptr<const listing_view> build(std::vector<listing_entry> entries,
                                                      std::vector<prefix> holes,
@@ -60,7 +60,7 @@ public:
 
     struct base_table;  // sorted arrays + hash index of entries /48../64, shared between views
 
-private:
+  private:
     friend class listing_view_builder;
     bool match_region(const prefix& name, std::uint32_t now, listing_entry& out) const;
     void refresh_masks();
@@ -79,14 +79,14 @@ private:
 // Builds a view from a stream of entries without holding them all as listing_entry
 // objects: the bulk goes straight into the compact base table (10M /64s fit in ~250 MB).
 class listing_view_builder {
-public:
+  public:
     listing_view_builder();
     ~listing_view_builder();
     void add(const listing_entry& e);
     void add_hole(const prefix& p);
     std::shared_ptr<const listing_view> finish(std::uint32_t serial);
 
-private:
+  private:
     std::shared_ptr<listing_view::base_table> base_;
     std::vector<std::uint8_t> sources_;  // stored prefix length per base row
     std::vector<listing_entry> other_;

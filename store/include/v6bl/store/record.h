@@ -11,10 +11,10 @@ namespace v6bl::store {
 // The A record a listing answers with: 127.0.0.<code>. Documented in README.md.
 enum class reason_code : std::uint8_t {
     none = 0,
-    associated = 2,   // /64 associated with a DNSBL-rejected IPv4 sender
-    structural = 3,   // 6to4 / Teredo / ISATAP / embedded IPv4 of a rejected sender
-    escalated = 4,    // wider prefix escalated from several listed /64s inside it
-    manual = 10,      // listed by an operator by hand
+    associated = 2,  // /64 associated with a DNSBL-rejected IPv4 sender
+    structural = 3,  // 6to4 / Teredo / ISATAP / embedded IPv4 of a rejected sender
+    escalated = 4,   // wider prefix escalated from several listed /64s inside it
+    manual = 10,     // listed by an operator by hand
 };
 
 // Reason bits: which kinds of evidence a record holds. A record may hold several; the
@@ -29,15 +29,15 @@ enum reason_bit : std::uint16_t {
 // deltas from repeated and incremental ingest in any grouping.
 struct reputation_record {
     std::uint16_t reason_bits = 0;
-    std::uint8_t manual_code = 0;       // 0: no manual listing; else the A code (usually 10)
-    std::uint32_t first_seen = 0;       // unix seconds, 0 = unset (merge takes the min of set)
-    std::uint32_t last_seen = 0;        // unix seconds (merge takes the max)
-    std::uint32_t attempts = 0;         // connect() attempts seen from the prefix
-    std::uint32_t addresses = 0;        // distinct IPv6 addresses seen (ingest adds new ones)
-    std::uint32_t rejected_ipv4s = 0;   // distinct rejected IPv4 senders associated
-    std::uint16_t strength_milli = 0;   // strongest association, 0..1000 (merge takes the max)
-    std::uint64_t sensors = 0;          // bit (sensor_id % 64) per sensor that saw it
-    std::string text;                   // operator text of a manual listing (merge: last non-empty)
+    std::uint8_t manual_code = 0;      // 0: no manual listing; else the A code (usually 10)
+    std::uint32_t first_seen = 0;      // unix seconds, 0 = unset (merge takes the min of set)
+    std::uint32_t last_seen = 0;       // unix seconds (merge takes the max)
+    std::uint32_t attempts = 0;        // connect() attempts seen from the prefix
+    std::uint32_t addresses = 0;       // distinct IPv6 addresses seen (ingest adds new ones)
+    std::uint32_t rejected_ipv4s = 0;  // distinct rejected IPv4 senders associated
+    std::uint16_t strength_milli = 0;  // strongest association, 0..1000 (merge takes the max)
+    std::uint64_t sensors = 0;         // bit (sensor_id % 64) per sensor that saw it
+    std::string text;                  // operator text of a manual listing (merge: last non-empty)
 
     bool operator==(const reputation_record&) const = default;
 };
@@ -49,9 +49,9 @@ enum class evidence_kind : std::uint8_t { rejected_ipv4 = 'A', ipv6_address = 'I
 struct evidence_item {
     std::uint32_t first_seen = 0;
     std::uint32_t last_seen = 0;
-    std::uint32_t count = 0;            // attempts or pairings observed
-    std::uint16_t strength_milli = 0;   // max association strength
-    std::uint16_t signals = 0;          // bit set of association signals (ingest defines)
+    std::uint32_t count = 0;           // attempts or pairings observed
+    std::uint16_t strength_milli = 0;  // max association strength
+    std::uint16_t signals = 0;         // bit set of association signals (ingest defines)
 
     bool operator==(const evidence_item&) const = default;
 };

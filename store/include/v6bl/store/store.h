@@ -21,7 +21,7 @@ namespace v6bl::store {
 // Raised by open() and commit() only; lookups return values. The message names the
 // database path and what is wrong ("not a v6bl database", "locked by another writer", ...).
 class store_error : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -42,7 +42,7 @@ struct store_options {
 // A set of changes committed atomically with a new serial, a journal entry naming every
 // touched prefix, and source checkpoints: all in one RocksDB WriteBatch.
 class change_set {
-public:
+  public:
     // Adds evidence to a prefix's record through the merge operator.
     void merge_record(const prefix& where, const reputation_record& delta);
     // Adds to one evidence item of a /64 (kind + IPv4 or IPv6 interface identifier).
@@ -61,7 +61,7 @@ public:
     bool empty() const { return ops_.empty() && checkpoints_.empty(); }
     std::size_t size() const { return ops_.size(); }
 
-private:
+  private:
     friend class reputation_store;
     // Ops keep their key inline and their value in one arena string: a large change set
     // costs no allocation per op.
@@ -83,22 +83,22 @@ private:
 // What `lookup` found for an address.
 struct lookup_result {
     bool listed = false;
-    std::optional<listing_entry> entry;            // the published listing that answers
-    std::optional<prefix> stored_prefix;           // the stored record behind it, if any
+    std::optional<listing_entry> entry;   // the published listing that answers
+    std::optional<prefix> stored_prefix;  // the stored record behind it, if any
     std::optional<reputation_record> record;
-    std::optional<prefix> allowed_by;              // an allowlist entry covering the address
-    std::string why;                               // one human sentence
+    std::optional<prefix> allowed_by;  // an allowlist entry covering the address
+    std::string why;                   // one human sentence
 };
 
 struct journal_entry {
     std::uint32_t serial = 0;
     std::uint32_t time = 0;
-    std::vector<prefix> touched;       // listing prefixes whose record changed
+    std::vector<prefix> touched;  // listing prefixes whose record changed
     bool allowlist_changed = false;
 };
 
 class reputation_store {
-public:
+  public:
     // The single writer. Throws store_error.
     static std::unique_ptr<reputation_store> open_writer(const store_options& options);
     // A reader in another process while the writer runs (RocksDB secondary instance);
@@ -130,9 +130,11 @@ public:
                          std::uint32_t now) const;
 
     // Stored records in address order; stop by returning false.
-    void for_each_record(const std::function<bool(const prefix&, const reputation_record&)>& fn) const;
-    void for_each_record_in(const prefix& range,
-                            const std::function<bool(const prefix&, const reputation_record&)>& fn) const;
+    void for_each_record(
+        const std::function<bool(const prefix&, const reputation_record&)>& fn) const;
+    void for_each_record_in(
+        const prefix& range,
+        const std::function<bool(const prefix&, const reputation_record&)>& fn) const;
     void for_each_evidence(const prefix& p64,
                            const std::function<bool(evidence_kind, std::string_view item,
                                                     const evidence_item&)>& fn) const;
@@ -145,10 +147,11 @@ public:
                             const std::function<void(const listing_entry&)>& fn) const;
     // All published listings of one /48 region (>= /48 entries only).
     std::vector<listing_entry> published_region(std::uint64_t region48,
-                                                 const listing_policy& policy,
-                                                 std::uint32_t now) const;
+                                                const listing_policy& policy,
+                                                std::uint32_t now) const;
     // Published listings shorter than /48.
-    std::vector<listing_entry> published_wide(const listing_policy& policy, std::uint32_t now) const;
+    std::vector<listing_entry> published_wide(const listing_policy& policy,
+                                              std::uint32_t now) const;
     std::vector<prefix> published_holes() const;
 
     // Journal entries with serial > since, in order. Returns false when the journal no
@@ -162,7 +165,7 @@ public:
 
     struct impl;
 
-private:
+  private:
     explicit reputation_store(std::unique_ptr<impl> p);
     std::unique_ptr<impl> impl_;
 };
