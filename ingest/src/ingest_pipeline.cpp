@@ -168,6 +168,7 @@ void ingest_pipeline::checkpoint_engine() {
     std::string g, e, blob;
     grouper_.save(g);
     engine_.save(e);
+    blob.reserve(g.size() + e.size() + 32);
     state_writer w(blob);
     w.put_u32(1);
     w.put_bytes(g);
@@ -177,8 +178,9 @@ void ingest_pipeline::checkpoint_engine() {
 
 void ingest_pipeline::commit_if_due(bool force) {
     const std::int64_t now = wall_ms();
-    if (force || since_commit_ >= options_.commit_every ||
-        now - last_commit_ms_ >= options_.commit_interval_ms) {
+    const int interval =
+        following_ ? options_.follow_commit_interval_ms : options_.commit_interval_ms;
+    if (force || since_commit_ >= options_.commit_every || now - last_commit_ms_ >= interval) {
         writer_.commit();
         since_commit_ = 0;
         last_commit_ms_ = now;
@@ -470,6 +472,7 @@ int ingest_pipeline::run() {
     }
 
     if (options_.follow || live) {
+        following_ = true;
         syn_record syn;
         capture_frame frame;
         int live_reports = 0;

@@ -33,7 +33,10 @@ struct ingest_options {
     // has passed. A crash redoes at most that much; each commit also writes the engine's
     // state, so very frequent commits cost throughput.
     std::uint64_t commit_every = 20'000'000;
-    int commit_interval_ms = 2000;
+    int commit_interval_ms = 10000;
+    // While following (logs, live capture) commits come this often, so that the server
+    // sees new listings within seconds.
+    int follow_commit_interval_ms = 1000;
     int poll_interval_ms = 200;
     // Where bad input is reported ("file:line: reason"); at most this many per source.
     std::FILE* diagnostics = stderr;
@@ -90,6 +93,7 @@ class ingest_pipeline {
     std::FILE* associations_out_ = nullptr;
     std::uint64_t since_commit_ = 0;
     std::int64_t last_commit_ms_ = 0;
+    bool following_ = false;
 };
 
 }  // namespace v6bl::ingest
