@@ -221,9 +221,7 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
         if (repeated) sig |= sig_repetition;
 
         int score;
-        if (shared && !(sig & structural_signals)) {
-            score = 450;  // the pairing may well be real, but the IPv4 speaks for several hosts
-        } else if (sig & structural_signals) {
+        if (sig & structural_signals) {
             score = 900 + ((sig & sig_tight_timing) ? 50 : 0);
             structural_paired = true;
         } else if (repeated) {
@@ -245,6 +243,8 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
                     ((sig & sig_syn_count) && (sig & sig_os_match) ? 50 : 0) +
                     ((sig & sig_port_proximity) ? 50 : 0);
         }
+        // The pairing may well be real, but a shared IPv4 speaks for several hosts.
+        if (shared && !(sig & structural_signals)) score = std::min(score, 450);
         association as;
         as.ipv6 = a6.source;
         as.ipv4 = v4;
