@@ -1,0 +1,39 @@
+// `v6bl export` end to end through the executable: atomic file output, stdout, errors.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "zone_test_support.h"
+
+namespace zt = v6bl::zones::testing;
+
+#ifdef V6BL_EXECUTABLE
+TEST_CASE("v6bl export writes a checked zone atomically and names bad input", "[zones][cli]") {
+    const std::string v6bl = V6BL_EXECUTABLE;
+    zt::temp_dir dir;
+    const zt::sample_store s = zt::make_sample_store(dir.file("db"));
+    std::string out;
+    const std::string common = v6bl + " export --db " + s.db +
+                               " --zone dnsbl6.example.org --ns ns1.example.net --now " +
+                               std::to_string(s.now);
+    REQUIRE(zt::run_command(common + " --out " + dir.file("z.zone"), &out) == 0);
+    INFO(out);
+    CHECK(out.find("serial " + std::to_string(s.serial)) != std::string::npos);
+    CHECK(zt::run_command("nsd-checkzone dnsbl6.example.org " + dir.file("z.zone")) == 0);
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+        CHECK(entry.path().filename().string().find(".tmp.") == std::string::npos);
+    }
+    // stdout gives the same bytes as --out
+    REQUIRE(zt::run_command("(" + common + " >" + dir.file("stdout.zone") + " 2>/dev/null)") == 0);
+    CHECK(zt::read_text(dir.file("stdout.zone")) == zt::read_text(dir.file("z.zone")));
+    REQUIRE(zt::run_command(common + " --format rbldnsd --out " + dir.file("r.data")) == 0);
+    CHECK(zt::read_text(dir.file("r.data")).find("\n$SOA 300 ns1.example.net. ") !=
+          std::string::npos);
+    CHECK(zt::run_command(common + " --format bind", &out) != 0);
+    CHECK(out.find("unknown format 'bind'") != std::string::npos);
+    CHECK(zt::run_command(v6bl + " export --db " + dir.file("missing"), &out) != 0);
+    CHECK(out.find(dir.file("missing")) != std::string::npos);
+    CHECK(zt::run_command(common + " --out /nonexistent-dir/z.zone", &out) != 0);
+    CHECK(out.find("/nonexistent-dir/z.zone") != std::string::npos);
+}
+#endif
