@@ -490,9 +490,14 @@ void transfer_test_server::serve_udp() {
     }
 }
 
-transfer_reply tcp_transfer(int port, const std::vector<std::uint8_t>& query, int timeout_ms) {
+transfer_reply tcp_transfer(int port, const std::vector<std::uint8_t>& query, int timeout_ms,
+                            const std::string& source) {
     transfer_reply out;
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source.c_str(), &from.sin_addr);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from));  // a loopback source
     sockaddr_in sin{};
     sin.sin_family = AF_INET;
     sin.sin_port = htons(static_cast<std::uint16_t>(port));

@@ -147,6 +147,7 @@ struct transfer_reply {
     std::vector<std::string> rrs;  // ldns_rr2str of every answer RR, in order
     std::size_t messages = 0;
 };
-transfer_reply tcp_transfer(int port, const std::vector<std::uint8_t>& query, int timeout_ms);
+transfer_reply tcp_transfer(int port, const std::vector<std::uint8_t>& query, int timeout_ms,
+                            const std::string& source = "127.0.0.1");
 
 }  // namespace v6bl::zones::testing
