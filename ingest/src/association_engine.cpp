@@ -134,11 +134,19 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
     auto first =
         std::lower_bound(pending_.begin(), pending_.end(), lo,
                          [](const pending_attempt& x, std::int64_t t) { return x.a.start_us < t; });
+    // On its first round an IPv6 address can only pair once (k <= 1), which scores at most
+    // 350: below the emission threshold, only structural matches can matter. Skipping the
+    // history lookups there keeps a busy sensor's one-shot traffic cheap.
+    const bool first_round_only = n6 < 2 && options_.min_emit_milli > 350;
+    const std::uint32_t iid_low32 = ipv4_of(a6.source);
     for (auto it = first; it != pending_.end() && it->a.start_us <= hi; ++it) {
         const connect_attempt& a4 = it->a;
         if (a4.family != ip_family::v4) continue;
-        ++stats_.candidates;
         const std::uint32_t v4 = ipv4_of(a4.source);
+        if (first_round_only && v4 != iid_low32 &&
+            !(emb.kind != embedding_kind::none && emb.ipv4 == v4))
+            continue;
+        ++stats_.candidates;
         const std::int64_t dt = a6.start_us - a4.start_us;  // > 0: IPv4 first
         const std::int64_t adt = std::llabs(dt);
         std::uint16_t sig = sig_timing;

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -175,6 +176,37 @@ TEST_CASE("SIGKILL in the middle of an ingest, then a rerun, equals one clean ru
         break;
     }
     CHECK(killed_mid_run);
+}
+
+TEST_CASE("--follow tails a log across rotation and stops cleanly on SIGTERM", "[end_to_end]") {
+    temp_dir d("follow");
+    const std::string log = d.path("maillog");
+    auto reject = [](int i) {
+        return "Nov 24 10:00:0" + std::to_string(i % 10) +
+               " mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[1.2.3." + std::to_string(i) +
+               "]: 554 5.7.1 Service unavailable; Client host [1.2.3." + std::to_string(i) +
+               "] blocked using zen.spamhaus.org\n";
+    };
+    std::ofstream(log) << reject(1) << reject(2);
+    const pid_t pid = spawn(
+        {"v6bl", "ingest", "--db", d.path("db"), "--rejects", log, "--follow", "--year", "2026"},
+        d.path("out.txt"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    std::ofstream(log, std::ios::app) << reject(3) << "Nov 24 10:00:04 mx1 postfix/smtpd[1]: par";
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    std::ofstream(log, std::ios::app) << "tial line\n";
+    // logrotate: rename, then a new file at the same path.
+    std::filesystem::rename(log, log + ".1");
+    std::ofstream(log) << reject(4) << reject(5);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    kill(pid, SIGTERM);
+    REQUIRE(wait_exit(pid) == 0);
+    std::ifstream in(d.path("out.txt"));
+    const std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    INFO(out);
+    CHECK(out.find("5 DNSBL rejections") != std::string::npos);
+    CHECK(out.find("7 log lines") != std::string::npos);  // the split line counts once
+    CHECK(out.find(" 0 bad inputs") != std::string::npos);
 }
 
 #endif
