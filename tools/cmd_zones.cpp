@@ -5,6 +5,7 @@
 #include <string>
 
 #include "commands.h"
+#include "common_flags.h"
 #include "v6bl/store/store.h"
 #include "v6bl/zones/atomic_file.h"
 #include "v6bl/zones/notify_sender.h"
@@ -20,7 +21,7 @@ struct export_args {
     std::string text_mode = "direct";
     zones::zone_config zone;
     store::listing_policy policy;
-    std::int64_t now = 0;
+    long long now = 0;
 };
 
 // Flags shared with `serve` (same names, same meaning): zone identity and listing policy.
@@ -44,22 +45,7 @@ void add_zone_flags(CLI::App& cmd, zones::zone_config& zone, store::listing_poli
     cmd.add_option("--url-template", zone.url_template,
                    "lookup URL in the TXT; {prefix} is replaced by the listed prefix")
         ->capture_default_str();
-    cmd.add_option("--min-strength", policy.min_strength_milli,
-                   "minimum association strength to list, 0..1000")
-        ->check(CLI::Range(0, 1000))
-        ->capture_default_str();
-    cmd.add_option("--expiry", policy.expiry_seconds,
-                   "seconds without activity after which an inferred listing expires")
-        ->capture_default_str();
-    cmd.add_option("--manual-expiry", policy.manual_expiry_seconds,
-                   "expiry of manual listings in seconds, 0 = never")
-        ->capture_default_str();
-    cmd.add_option("--escalate-56", policy.escalate_56_after,
-                   "list a /56 once this many /64s inside it are listed, 0 = never")
-        ->capture_default_str();
-    cmd.add_option("--escalate-48", policy.escalate_48_after,
-                   "list a /48 once this many /64s inside it are listed, 0 = never")
-        ->capture_default_str();
+    add_policy_flags(&cmd, policy);
 }
 
 std::string lower_zone(std::string z) {
@@ -78,8 +64,7 @@ int run_export(export_args& args) {
     args.zone.zone = lower_zone(args.zone.zone);
     const auto mode = args.text_mode == "ldns-records" ? zones::zone_text_mode::ldns_records
                                                        : zones::zone_text_mode::direct;
-    const std::uint32_t now = args.now > 0 ? static_cast<std::uint32_t>(args.now)
-                                           : static_cast<std::uint32_t>(std::time(nullptr));
+    const std::uint32_t now = clock_or(args.now);
     store::store_options options;
     options.path = args.db;
     options.create_if_missing = false;
@@ -144,7 +129,7 @@ void add_zones_commands(CLI::App& app, int& exit_code) {
     exp->add_option("--db", args->db, "database directory")->required();
     exp->add_option("--format", args->format, "zone | rbldnsd | json")->capture_default_str();
     exp->add_option("--out", args->out, "output file, written atomically (default stdout)");
-    exp->add_option("--now", args->now, "evaluate expiry at this unix time (default: now)");
+    add_clock_flag(exp, args->now);
     exp->add_option("--text-mode", args->text_mode,
                     "zone record rendering: direct (fast) or ldns-records")
         ->check(CLI::IsMember({"direct", "ldns-records"}));
