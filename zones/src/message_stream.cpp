@@ -11,7 +11,6 @@
 namespace v6bl::zones {
 namespace {
 
-constexpr std::size_t header_size = 12;
 constexpr std::size_t max_pointer_offset = 0x3fff;
 
 void put16(std::vector<std::uint8_t>& out, std::uint32_t v) {
