@@ -18,14 +18,16 @@ constexpr std::uint8_t flag_rd = 0x01;
 constexpr std::uint8_t flag_cd = 0x10;  // in header byte 3
 
 // The sections an answer is made of, decided before anything is written.
-enum class answer_rrs : std::uint8_t { none, a, txt, soa, ns };
+enum class answer_rrs : std::uint8_t { none, a, txt, soa, ns, glue };
 
 struct answer_plan {
     std::uint8_t rcode = dns::rcode_noerror;
     bool aa = true;
     answer_rrs answer = answer_rrs::none;
-    bool authority_ns = false;   // positive answers carry the zone's NS (as NSD does)
-    bool authority_soa = false;  // negative answers carry the SOA with the negative TTL
+    bool authority_ns = false;     // positive answers carry the zone's NS (as NSD does)
+    bool authority_soa = false;    // negative answers carry the SOA with the negative TTL
+    bool additional_glue = false;  // with an NS RRset: the in-zone NS names' addresses
+    std::uint16_t glue_type = 0;   // answer_rrs::glue: A or AAAA
     bool ext_badvers = false;
 };
 
@@ -96,6 +98,28 @@ class response_builder {
             w_.patch_u16(rdlen_at, static_cast<std::uint16_t>(w_.pos() - start));
         }
     }
+    // Glue records: of one name and type in the answer (owner = the question), or all of
+    // them in the additional section.
+    // In the additional section, `only_type` names the RRset already in the answer (of the
+    // question's name), which is not repeated, as NSD does.
+    void glue_records(std::uint16_t only_type, bool answer_owner) {
+        for (const auto& g : zone_.glue()) {
+            if (answer_owner && g.type != only_type) continue;
+            if (!answer_owner && only_type != 0 && g.type == only_type && names_equal(g)) continue;
+            if (answer_owner) {
+                if (!names_equal(g)) continue;
+                rr_head(0xc000 | dns::header_size, g.type, zone_.config().ns_ttl);
+            } else {
+                name(g.owner);
+                w_.u16(g.type);
+                w_.u16(dns::class_in);
+                w_.u32(zone_.config().ns_ttl);
+                ++count_;
+            }
+            w_.u16(g.rdlen);
+            w_.bytes(g.rdata.data(), g.rdlen);
+        }
+    }
     void opt_record(bool badvers) {
         w_.u8(0);
         w_.u16(dns::type_opt);
@@ -116,6 +140,10 @@ class response_builder {
     wire_writer& writer() { return w_; }
 
   private:
+    bool names_equal(const answer_zone::glue_record& g) const {
+        return g.name.size() == q_.qname_size &&
+               std::equal(g.name.begin(), g.name.end(), q_.qname.begin());
+    }
     void rr_head(std::uint16_t owner_ptr, std::uint16_t type, std::uint32_t ttl) {
         w_.u16(owner_ptr);
         w_.u16(type);
@@ -186,6 +214,8 @@ answer_plan plan_for(const resolved_name& n, std::uint16_t qtype) {
             p.rcode = dns::rcode_nxdomain;
             p.authority_soa = true;
             break;
+        case name_kind::glue:
+            break;  // decided by the caller, which knows the glue types
     }
     return p;
 }
@@ -204,6 +234,8 @@ answer_outcome outcome_of(name_kind k) {
             return answer_outcome::hole;
         case name_kind::nxdomain:
             return answer_outcome::nxdomain;
+        case name_kind::glue:
+            return answer_outcome::apex;  // zone data of the apex's own NS names
     }
     return answer_outcome::refused;
 }
@@ -282,9 +314,25 @@ answer_result answer_query(std::span<const std::uint8_t> query, std::span<std::u
                 plan.aa = false;
                 res.outcome = answer_outcome::refused;
             }
+        } else if (n.kind == name_kind::glue) {
+            // The NS name's own A/AAAA: ANY gets its first RRset, as NSD.
+            const auto& glue = zone.glue();
+            std::uint16_t want = q.qtype == dns::type_any ? glue[n.glue_index].type : q.qtype;
+            bool found = false;
+            for (const auto& g : glue)
+                if (g.name == glue[n.glue_index].name && g.type == want) found = true;
+            if (found) {
+                plan.answer = answer_rrs::glue;
+                plan.glue_type = want;
+                plan.authority_ns = q.qtype != dns::type_any;
+            } else {
+                plan.authority_soa = true;
+            }
         } else {
             plan = plan_for(n, q.qtype);
         }
+        plan.additional_glue =
+            !zone.glue().empty() && (plan.authority_ns || plan.answer == answer_rrs::ns);
         if (n.kind == name_kind::listed) res.code = static_cast<std::uint8_t>(n.entry.code);
     }
 
@@ -315,16 +363,26 @@ answer_result answer_query(std::span<const std::uint8_t> query, std::span<std::u
             case answer_rrs::ns:
                 b.ns_records();
                 break;
+            case answer_rrs::glue:
+                b.glue_records(p.glue_type, true);
+                break;
         }
         b.end_section(0);
         if (p.authority_ns) b.ns_records();
         if (p.authority_soa) b.soa_record(std::min(cfg.soa_ttl, cfg.soa_minimum));
         b.end_section(1);
+        if (p.additional_glue)
+            b.glue_records(p.answer == answer_rrs::glue ? p.glue_type : 0, false);
         if (q.has_opt) b.opt_record(p.ext_badvers);
         b.end_section(2);
         return b.writer().overflow() ? 0 : b.writer().pos();
     };
     std::size_t size = build(plan);
+    if (size == 0 && plan.additional_glue) {
+        // Additional data goes first when the answer does not fit.
+        plan.additional_glue = false;
+        size = build(plan);
+    }
     if (size == 0 && plan.authority_ns) {
         // The NS RRset in authority is optional data (RFC 2181 9): leave it out first.
         plan.authority_ns = false;

@@ -1,4 +1,6 @@
 // The zone's fixed wire data (name, SOA, NS, test point TXT), derived once from zone_config.
+#include <arpa/inet.h>
+
 #include <stdexcept>
 #include <string>
 
@@ -73,6 +75,30 @@ answer_zone::answer_zone(const zones::zone_config& config) : config_(config) {
     rname_ = make_name(rname, config_.zone);
     for (const auto& ns : config_.ns_names) ns_.push_back(make_name(ns, config_.zone));
     if (ns_.empty()) throw std::invalid_argument("the zone needs at least one NS name");
+    for (const auto& spec : config_.ns_addresses) {
+        const auto eq = spec.find('=');
+        if (eq == std::string::npos)
+            throw std::invalid_argument("NS address '" + spec + "': want NAME=ADDRESS");
+        const std::string name = lower(without_dot(spec.substr(0, eq)));
+        const std::string address = spec.substr(eq + 1);
+        glue_record g;
+        g.owner = make_name(name, config_.zone);
+        if (!g.owner.under_zone) continue;
+        append_labels(g.name, name);
+        g.name.push_back(0);
+        if (address.find(':') != std::string::npos) {
+            g.type = 28;
+            g.rdlen = 16;
+            if (inet_pton(AF_INET6, address.c_str(), g.rdata.data()) != 1)
+                throw std::invalid_argument("NS address '" + spec + "': bad address");
+        } else {
+            g.type = 1;
+            g.rdlen = 4;
+            if (inet_pton(AF_INET, address.c_str(), g.rdata.data()) != 1)
+                throw std::invalid_argument("NS address '" + spec + "': bad address");
+        }
+        glue_.push_back(std::move(g));
+    }
     test_entry_ = store::rfc5782_test_entry();
     test_txt_ = store::listing_txt(test_entry_, config_.url_template);
 }

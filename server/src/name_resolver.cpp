@@ -121,6 +121,24 @@ resolved_name resolve_name(const parsed_query& q, const answer_zone& zone,
         r.kind = name_kind::apex;
         return finish(std::move(r));
     }
+    // In-zone NS names with glue: their own names, and the empty non-terminals above them.
+    for (std::size_t i = 0; i < zone.glue().size(); ++i) {
+        const auto& g = zone.glue()[i].name;
+        if (g.size() == q.qname_size && std::memcmp(g.data(), q.qname.data(), g.size()) == 0) {
+            r.kind = name_kind::glue;
+            r.glue_index = i;
+            return finish(std::move(r));
+        }
+        if (g.size() > q.qname_size &&
+            std::memcmp(g.data() + (g.size() - q.qname_size), q.qname.data(), q.qname_size) == 0) {
+            for (std::size_t at = 0; at < g.size() - q.qname_size; at += g[at] + 1u) {
+                if (at + g[at] + 1u == g.size() - q.qname_size) {
+                    r.kind = name_kind::node;
+                    return finish(std::move(r));
+                }
+            }
+        }
+    }
     if (label_is(q, under - 1, "127")) return finish(resolve_ipv4_form(q, zone, under));
 
     // The run of nibble labels right below the zone, most significant first, at most 32.

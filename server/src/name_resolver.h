@@ -8,7 +8,7 @@
 
 namespace v6bl::server {
 
-enum class name_kind : std::uint8_t { outside, apex, listed, node, hole, nxdomain };
+enum class name_kind : std::uint8_t { outside, apex, listed, node, hole, nxdomain, glue };
 
 struct resolved_name {
     name_kind kind = name_kind::nxdomain;
@@ -16,6 +16,7 @@ struct resolved_name {
     store::listing_entry entry;
     bool ipv4_test_point = false;  // listed through "2.0.0.127.<zone>"
     std::size_t zone_offset = 0;   // offset of the zone's first label in the question name
+    std::size_t glue_index = 0;    // kind == glue: the first glue record of this name
 };
 
 // Resolves q's name. Nibble names go to the view (resolve_address for 32 nibbles,

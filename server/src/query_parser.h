@@ -26,7 +26,7 @@ struct parsed_query {
     std::array<std::uint8_t, 255> qname;  // not zeroed: filled up to qname_size
     std::size_t qname_size = 0;
     std::array<std::uint8_t, 128> label_at;  // filled up to labels
-    std::size_t labels = 0;  // not counting the root
+    std::size_t labels = 0;                  // not counting the root
     std::uint16_t qtype = 0;
     std::uint16_t qclass = 0;
     std::size_t question_end = 0;  // offset just past QCLASS in the query

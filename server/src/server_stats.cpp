@@ -67,7 +67,7 @@ server_counters& server_counters::operator+=(const server_counters& o) {
     return *this;
 }
 
-void server_stats::count_query(transport_kind t, const answer_result& r, std::uint64_t latency_ns) {
+void server_stats::count_query(transport_kind t, const answer_result& r) {
     bump(word_of(t == transport_kind::udp ? &server_counters::queries_udp
                                           : &server_counters::queries_tcp),
          1);
@@ -112,9 +112,12 @@ void server_stats::count_query(transport_kind t, const answer_result& r, std::ui
             break;
     }
     if (r.truncated) bump(word_of(&server_counters::truncated), 1);
+}
+
+void server_stats::count_latency(std::uint64_t latency_ns, std::uint64_t queries) {
     std::size_t b = 0;
     while (b < latency_bounds_ns.size() && latency_ns > latency_bounds_ns[b]) ++b;
-    bump(word_of_array(&server_counters::latency, b), 1);
+    bump(word_of_array(&server_counters::latency, b), queries);
 }
 
 void server_stats::add(std::uint64_t server_counters::*field, std::uint64_t n) {

@@ -135,10 +135,9 @@ void process_frames(tcp_connection& c) {
         const auto t0 = std::chrono::steady_clock::now();
         const answer_result r = answer_query(query, out, worker.context(transport_kind::tcp));
         const auto t1 = std::chrono::steady_clock::now();
-        worker.stats().count_query(
-            transport_kind::tcp, r,
-            static_cast<std::uint64_t>(
-                std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()));
+        worker.stats().count_query(transport_kind::tcp, r);
+        worker.stats().count_latency(static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()));
         if (r.outcome == answer_outcome::transfer) {
             start_transfer(c, query);
         } else if (r.size > 0) {

@@ -91,6 +91,7 @@ void udp_listener::receive_batch() {
     if (n <= 0) return;
     // Once per batch: pick up a new view if one was published, and the clock.
     worker_.refresh_state();
+    const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < n; ++i) {
         const auto& m = in_msgs_[static_cast<std::size_t>(i)];
         std::size_t len = m.msg_len;
@@ -98,19 +99,19 @@ void udp_listener::receive_batch() {
         answer(static_cast<const std::uint8_t*>(in_iov_[static_cast<std::size_t>(i)].iov_base), len,
                reinterpret_cast<const sockaddr*>(&in_peers_[static_cast<std::size_t>(i)]));
     }
+    const auto ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    worker_.stats().count_latency(static_cast<std::uint64_t>(ns) / static_cast<std::uint64_t>(n),
+                                  static_cast<std::uint64_t>(n));
     flush();
 }
 
 void udp_listener::answer(const std::uint8_t* data, std::size_t size, const sockaddr* addr) {
-    const auto t0 = std::chrono::steady_clock::now();
     std::uint8_t* out = send_buf_.get() + pending_ * send_slot;
     const answer_result r =
         answer_query({data, size}, {out, send_slot}, worker_.context(transport_kind::udp));
-    const auto t1 = std::chrono::steady_clock::now();
-    worker_.stats().count_query(
-        transport_kind::udp, r,
-        static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()));
+    worker_.stats().count_query(transport_kind::udp, r);
     if (r.size == 0) return;
     const socklen_t alen = addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
     std::memcpy(&peers_[pending_], addr, alen);

@@ -83,6 +83,8 @@ golden_report run_golden_file(const std::string& path) {
             cfg.soa_rname = "hostmaster." + w[1];
         } else if (w[0] == "ns" && w.size() >= 2) {
             cfg.ns_names.assign(w.begin() + 1, w.end());
+        } else if (w[0] == "nsaddr" && w.size() >= 2) {
+            cfg.ns_addresses.assign(w.begin() + 1, w.end());
         } else if (w[0] == "hole" && w.size() == 2) {
             auto p = store::parse_prefix(w[1], false);
             if (!p) throw std::runtime_error("bad hole: " + t);

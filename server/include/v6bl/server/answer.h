@@ -1,6 +1,7 @@
 // The pure DNS answer core: query bytes + listing view + zone -> response bytes, no sockets.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -59,6 +60,16 @@ class answer_zone {
     const name_wire& soa_mname() const { return mname_; }
     const name_wire& soa_rname() const { return rname_; }
     const std::vector<name_wire>& ns_names() const { return ns_; }
+    // A/AAAA glue of in-zone NS names (zone_config::ns_addresses), in configuration order;
+    // out-of-zone names are left out, as a server loading the zone file ignores them.
+    struct glue_record {
+        std::vector<std::uint8_t> name;  // lower-cased wire name, root label included
+        name_wire owner;
+        std::uint16_t type = 0;  // A or AAAA
+        std::array<std::uint8_t, 16> rdata{};
+        std::uint8_t rdlen = 0;
+    };
+    const std::vector<glue_record>& glue() const { return glue_; }
     const store::listing_entry& ipv4_test_entry() const { return test_entry_; }
     const std::string& ipv4_test_txt() const { return test_txt_; }
 
@@ -70,6 +81,7 @@ class answer_zone {
     name_wire mname_;
     name_wire rname_;
     std::vector<name_wire> ns_;
+    std::vector<glue_record> glue_;
     store::listing_entry test_entry_;
     std::string test_txt_;
 };

@@ -48,7 +48,10 @@ struct server_counters {
 // read-modify-write), any thread may read a snapshot.
 class server_stats {
   public:
-    void count_query(transport_kind t, const answer_result& r, std::uint64_t latency_ns);
+    // Counts one answered query; latency separately (UDP measures per batch: two clock
+    // reads per batch instead of two per query).
+    void count_query(transport_kind t, const answer_result& r);
+    void count_latency(std::uint64_t latency_ns, std::uint64_t queries = 1);
     void add(std::uint64_t server_counters::*field, std::uint64_t n = 1);
     void sub(std::uint64_t server_counters::*field, std::uint64_t n = 1);
     server_counters snapshot() const;
