@@ -202,3 +202,55 @@ TEST_CASE("bad input is counted, reported with its position, and the rest ingest
     ingest_into(*db2, o, &rc);
     CHECK(rc == 2);
 }
+
+TEST_CASE("pcapng captures are read, and a rerun skips what was read", "[pipeline]") {
+    temp_dir d("pcapng");
+    std::string f;
+    auto u32 = [&](std::uint32_t v) { f.append(reinterpret_cast<const char*>(&v), 4); };
+    auto u16 = [&](std::uint16_t v) { f.append(reinterpret_cast<const char*>(&v), 2); };
+    u32(0x0A0D0D0A);  // section header block
+    u32(28);
+    u32(0x1A2B3C4D);
+    u16(1);
+    u16(0);
+    u32(0xFFFFFFFF);
+    u32(0xFFFFFFFF);
+    u32(28);
+    u32(1);  // interface description block: Ethernet
+    u32(20);
+    u16(1);
+    u16(0);
+    u32(65535);
+    u32(20);
+    for (int i = 0; i < 3; ++i) {  // three SYNs from three ports, one second apart
+        auto frame = ingest_test::ethernet(
+            ingest_test::ip_syn(true, static_cast<std::uint16_t>(40000 + i), 25, 60), true);
+        while (frame.size() % 4) frame.push_back(0);
+        const std::uint64_t ts = (1795514400ULL + static_cast<std::uint64_t>(i)) * 1000000ULL;
+        u32(6);  // enhanced packet block
+        u32(static_cast<std::uint32_t>(32 + frame.size()));
+        u32(0);
+        u32(static_cast<std::uint32_t>(ts >> 32));
+        u32(static_cast<std::uint32_t>(ts));
+        u32(static_cast<std::uint32_t>(frame.size()));
+        u32(static_cast<std::uint32_t>(frame.size()));
+        f.append(reinterpret_cast<const char*>(frame.data()), frame.size());
+        u32(static_cast<std::uint32_t>(32 + frame.size()));
+    }
+    std::ofstream(d.path("s.pcapng"), std::ios::binary) << f;
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.captures = {d.path("s.pcapng")};
+    auto c = ingest_into(*db, o);
+    CHECK(c.packets == 3);
+    CHECK(c.syns == 3);
+    CHECK(c.attempts == 3);
+    CHECK(c.bad_inputs() == 0);
+    const auto rec = db->get(*store::parse_prefix("2001:db8:1:2::/64"));
+    REQUIRE(rec);
+    CHECK(rec->attempts == 3);
+    CHECK(rec->addresses == 1);
+    c = ingest_into(*db, o);
+    CHECK(c.packets == 0);
+    CHECK(db->get(*store::parse_prefix("2001:db8:1:2::/64"))->attempts == 3);
+}
