@@ -46,7 +46,7 @@ event_loop_worker::event_loop_worker(const server_config& config, const serving_
 }
 
 event_loop_worker::~event_loop_worker() {
-    stop();
+    if (!shut_down_) stop();  // after a shutdown the async handle is already closed
     join();
     // Run the loop until every handle's close callback has fired, then release it.
     uv_run(&loop_, UV_RUN_DEFAULT);
