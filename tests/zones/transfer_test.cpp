@@ -6,15 +6,22 @@
 
 #include <ldns/ldns.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "v6bl/store/store.h"
 #include "v6bl/zones/atomic_file.h"
 #include "v6bl/zones/notify_sender.h"
+#include "v6bl/zones/notify_service.h"
 #include "v6bl/zones/transfer_responder.h"
 #include "v6bl/zones/zone_export.h"
 #include "zone_test_support.h"
@@ -495,6 +502,70 @@ void secondary_scenario(secondary_kind kind, bool tsig) {
 }
 
 }  // namespace
+
+TEST_CASE("notify_service sends in the background and coalesces serials", "[zones][notify]") {
+    // a fake secondary: acknowledges every NOTIFY and records the announced serials
+    const int port = zt::free_port();
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(static_cast<std::uint16_t>(port));
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) == 0);
+    std::atomic<bool> stop{false};
+    std::mutex seen_mutex;
+    std::vector<std::uint32_t> seen;
+    std::thread secondary([&] {
+        while (!stop) {
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, 50) <= 0) continue;
+            std::uint8_t buffer[4096];
+            sockaddr_storage peer{};
+            socklen_t len = sizeof(peer);
+            const ssize_t n =
+                ::recvfrom(fd, buffer, sizeof(buffer), 0, reinterpret_cast<sockaddr*>(&peer), &len);
+            if (n < 12) continue;
+            ldns_pkt* pkt = nullptr;
+            if (ldns_wire2pkt(&pkt, buffer, static_cast<std::size_t>(n)) == LDNS_STATUS_OK) {
+                std::lock_guard<std::mutex> lock(seen_mutex);
+                seen.push_back(ldns_rdf2native_int32(
+                    ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(pkt), 0), 2)));
+                ldns_pkt_free(pkt);
+            }
+            buffer[2] |= 0x80;  // QR: the acknowledgement
+            ::sendto(fd, buffer, static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&peer),
+                     len);
+        }
+    });
+    std::mutex reports_mutex;
+    std::vector<std::pair<std::uint32_t, bool>> reports;
+    {
+        zones::zone_config config = transfer_config();
+        config.notify_targets = {"127.0.0.1:" + std::to_string(port)};
+        zones::notify_service service(config,
+                                      [&](std::uint32_t serial, const zones::notify_result& r) {
+                                          std::lock_guard<std::mutex> lock(reports_mutex);
+                                          reports.emplace_back(serial, r.acknowledged);
+                                      });
+        for (std::uint32_t serial = 10; serial <= 14; ++serial) service.serial_changed(serial);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (std::chrono::steady_clock::now() < deadline) {
+            {
+                std::lock_guard<std::mutex> lock(reports_mutex);
+                if (!reports.empty() && reports.back().first == 14) break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+    stop = true;
+    secondary.join();
+    ::close(fd);
+    REQUIRE_FALSE(reports.empty());
+    CHECK(reports.back() == std::make_pair(std::uint32_t{14}, true));
+    CHECK(reports.size() <= 5);  // coalesced: never more rounds than changes
+    std::lock_guard<std::mutex> lock(seen_mutex);
+    CHECK(std::find(seen.begin(), seen.end(), 14u) != seen.end());
+}
 
 TEST_CASE("Knot as a secondary: AXFR, then NOTIFY and IXFR after a change",
           "[zones][transfer][peers][knot]") {
