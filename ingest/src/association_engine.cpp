@@ -364,10 +364,6 @@ void association_engine::housekeep(std::int64_t now_us) {
 }
 
 void association_engine::save(std::string& out) const {
-    out.reserve(out.size() + 64 + pending_.size() * sizeof(pending_attempt) +
-                history_.size() * (sizeof(address_bytes) + sizeof(round_history)) +
-                partners_.size() * (sizeof(address_bytes) + sizeof(partner_set)) +
-                expiry_.size() * sizeof(expiry_t));
     state_writer w(out);
     w.put_u32(2);  // state format version
     w.put_u64(static_cast<std::uint64_t>(next_housekeeping_us_));

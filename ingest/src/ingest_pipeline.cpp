@@ -165,14 +165,22 @@ void ingest_pipeline::on_syn_batch(std::int64_t now_us) {
 }
 
 void ingest_pipeline::checkpoint_engine() {
-    std::string g, e, blob;
-    grouper_.save(g);
-    engine_.save(e);
-    blob.reserve(g.size() + e.size() + 32);
+    // One buffer, sections length-prefixed in place: the state can be tens of MB, so no
+    // intermediate copies.
+    std::string blob;
+    blob.reserve(engine_blob_hint_);
     state_writer w(blob);
     w.put_u32(1);
-    w.put_bytes(g);
-    w.put_bytes(e);
+    auto section = [&](auto&& save) {
+        const std::size_t at = blob.size();
+        w.put_u64(0);
+        save(blob);
+        const std::uint64_t n = blob.size() - at - sizeof(std::uint64_t);
+        std::memcpy(blob.data() + at, &n, sizeof n);
+    };
+    section([&](std::string& out) { grouper_.save(out); });
+    section([&](std::string& out) { engine_.save(out); });
+    engine_blob_hint_ = blob.size() + blob.size() / 8;
     writer_.set_checkpoint(engine_key_, std::move(blob));
 }
 
