@@ -365,17 +365,33 @@ void association_engine::housekeep(std::int64_t now_us) {
 
 void association_engine::save(std::string& out) const {
     state_writer w(out);
-    w.put_u32(2);  // state format version
+    w.put_u32(3);  // state format version
     w.put_u64(static_cast<std::uint64_t>(next_housekeeping_us_));
     w.put_u64(history_index_);
     w.put_u64(eval_index_);
     w.put_u64(pending_.size());
     for (const auto& p : pending_) w.put_pod(p);
-    w.put_u64(history_.size());
+    // Most addresses at a busy sensor are seen on one round: those are saved compactly.
+    struct single_round {
+        address_bytes address;
+        std::int64_t start_us;
+        std::int64_t last_us;
+        std::uint16_t port;
+    };
+    auto single = [](const round_history& h) {
+        return h.count == 1 && h.head == 1 && h.total_rounds == 1;
+    };
+    std::uint64_t singles = 0;
+    for (const auto& [k, h] : history_) singles += single(h) ? 1 : 0;
+    w.put_u64(history_.size() - singles);
     for (const auto& [k, h] : history_) {
+        if (single(h)) continue;
         w.put_pod(k);
         w.put_pod(h);
     }
+    w.put_u64(singles);
+    for (const auto& [k, h] : history_)
+        if (single(h)) w.put_pod(single_round{k, h.start_us[0], h.last_us, h.port[0]});
     w.put_u64(partners_.size());
     for (const auto& [k, ps] : partners_) {
         w.put_pod(k);
@@ -392,7 +408,7 @@ bool association_engine::restore(std::string_view in) {
     history_.clear();
     partners_.clear();
     expiry_.clear();
-    if (r.get_u32() != 2) return false;
+    if (r.get_u32() != 3) return false;
     next_housekeeping_us_ = static_cast<std::int64_t>(r.get_u64());
     history_index_ = r.get_u64();
     eval_index_ = r.get_u64();
@@ -405,6 +421,26 @@ bool association_engine::restore(std::string_view in) {
     for (std::uint64_t i = 0; i < m; ++i) {
         const auto k = r.get_pod<address_bytes>();
         history_[k] = r.get_pod<round_history>();
+    }
+    struct single_round {
+        address_bytes address;
+        std::int64_t start_us;
+        std::int64_t last_us;
+        std::uint16_t port;
+    };
+    const std::uint64_t singles = r.get_u64();
+    if (!r.fits(singles, sizeof(single_round))) return false;
+    history_.reserve(m + singles);
+    for (std::uint64_t i = 0; i < singles; ++i) {
+        const auto sr = r.get_pod<single_round>();
+        round_history h;
+        h.start_us[0] = sr.start_us;
+        h.port[0] = sr.port;
+        h.count = 1;
+        h.head = 1;
+        h.last_us = sr.last_us;
+        h.total_rounds = 1;
+        history_[sr.address] = h;
     }
     const std::uint64_t np = r.get_u64();
     if (!r.fits(np, sizeof(address_bytes) + sizeof(partner_set))) return false;
