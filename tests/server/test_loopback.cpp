@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -244,4 +245,23 @@ TEST_CASE("TC over UDP when the answer does not fit; TCP gives it all; idle TCP 
         "));t=time.time();d=s.recv(10);print('closed' if d==b'' else 'data', "
         "round(time.time()-t,1))\"");
     CHECK(has(idle, "closed"));
+}
+
+TEST_CASE("AXFR over TCP is handed to the zones stage's transfer responder",
+          "[server][loopback][axfr]") {
+    serve_fixture f("axfr", {"--transfer-allow", "127.0.0.1/32"});
+    const std::string p = std::to_string(f.port);
+    auto axfr = run_command("dig +time=5 +tries=1 @127.0.0.1 -p " + p + " dnsbl6.example.org AXFR");
+    std::replace(axfr.begin(), axfr.end(), '\t', ' ');
+    INFO(axfr);
+    CHECK(has(axfr, "*.2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.dnsbl6.example.org. 300 IN A 127.0.0.2"));
+    CHECK(has(axfr, "2.0.0.127.dnsbl6.example.org. 300 IN A 127.0.0.2"));
+    CHECK(has(axfr, "XFR size:"));
+    // Not from an allowed source: refused; over UDP: refused by the core.
+    const auto denied =
+        run_command("dig +time=5 +tries=1 @::1 -p " + p + " dnsbl6.example.org AXFR");
+    CHECK(!has(denied, "XFR size:"));
+    CHECK(first_line(f.ask("dnsbl6.example.org.", "AXFR", "udp")) == "REFUSED qr qd=1");
+    // The server keeps answering ordinary queries on the same port.
+    CHECK(has(f.ask("@2001:db8:1:2::5", "A", "tcp"), "IN A 127.0.0.2"));
 }
