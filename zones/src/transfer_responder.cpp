@@ -36,7 +36,8 @@ transfer_responder::transfer_responder(zone_config config, store::listing_policy
       policy_(policy),
       store_(store),
       catch_up_(catch_up_each_transfer),
-      acl_(config_) {
+      acl_(config_),
+      last_serial_(store.serial()) {
     make_soa_rr(config_, 0);  // validates the names now rather than per transfer
     make_glue_rrs(config_);
 }
@@ -151,9 +152,15 @@ transfer_result transfer_responder::respond_on(std::span<const std::uint8_t> que
         return answer_error(LDNS_RCODE_REFUSED, transfer_outcome::refused, key, query_mac.get());
     }
 
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (catch_up_) store_.catch_up();
-    result.serial = store_.serial();
+    // UDP answers carry only the SOA: never wait behind a running transfer for it, take
+    // the serial that transfer started from instead.
+    std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
+    if (!udp) lock.lock();
+    if (lock.owns_lock() || lock.try_lock()) {
+        if (catch_up_) store_.catch_up();
+        last_serial_ = store_.serial();
+    }
+    result.serial = last_serial_.load();
     const ldns_rr_ptr soa = make_soa_rr(config_, result.serial);
     message_stream stream(pkt.get(), config_, key, query_mac.get(), message_budget, emit);
     try {

@@ -4,6 +4,7 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -66,7 +67,8 @@ class transfer_responder {
     // The same over UDP (RFC 1995 2, RFC 5936 4.2): IXFR answers our SOA alone when the
     // client is up to date or when the differences would not fit (always, here), so the
     // client retries over TCP; AXFR is REFUSED. Returns the one reply message, or nothing
-    // when there is nothing to send (a response sent to us).
+    // when there is nothing to send (a response sent to us). Never waits for a running
+    // transfer (it answers from the serial that transfer read), so an event loop may call it.
     std::optional<std::vector<std::uint8_t>> respond_udp(std::span<const std::uint8_t> query,
                                                          const sockaddr_storage& peer,
                                                          std::uint32_t now,
@@ -88,7 +90,8 @@ class transfer_responder {
     store::reputation_store& store_;
     bool catch_up_;
     transfer_acl acl_;
-    std::mutex mutex_;
+    std::mutex mutex_;                        // one transfer at a time reads the store
+    std::atomic<std::uint32_t> last_serial_;  // the serial last read under mutex_
 };
 
 }  // namespace v6bl::zones
