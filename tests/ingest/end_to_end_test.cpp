@@ -178,7 +178,7 @@ TEST_CASE("SIGKILL in the middle of an ingest, then a rerun, equals one clean ru
     CHECK(killed_mid_run);
 }
 
-TEST_CASE("--follow tails a log across rotation and stops cleanly on SIGTERM", "[end_to_end]") {
+TEST_CASE("following a log tails it across rotation and stops cleanly on SIGTERM", "[end_to_end]") {
     temp_dir d("follow");
     const std::string log = d.path("maillog");
     auto reject = [](int i) {
