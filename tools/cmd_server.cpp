@@ -18,6 +18,7 @@
 #include "v6bl/monitoring/metrics_endpoint.h"
 #include "v6bl/server/dns_server.h"
 #include "v6bl/store/store.h"
+#include "v6bl/zones/notify_service.h"
 #include "v6bl/zones/transfer_responder.h"
 
 namespace v6bl::tools {
@@ -71,6 +72,10 @@ void add_serve_flags(CLI::App& cmd, serve_args& a) {
     cmd.add_option("--transfer-tsig", z.transfer_tsig,
                    "[ALGORITHM:]NAME:BASE64SECRET (repeatable)");
     cmd.add_flag("--transfer-require-tsig", z.transfer_require_tsig, "transfers need a valid TSIG");
+    cmd.add_option(
+        "--notify", z.notify_targets,
+        "secondary to NOTIFY on every serial change: ADDR:PORT or [ADDR]:PORT (repeatable)");
+    cmd.add_option("--notify-tsig", z.notify_tsig, "[ALGORITHM:]NAME:BASE64SECRET for NOTIFY");
     add_policy_flags(&cmd, c.policy);
     // Server tuning.
     cmd.add_option("--refresh-ms", c.refresh_ms, "how often the store is caught up")
@@ -164,7 +169,22 @@ int run_serve(serve_args& a) {
                                                                 *transfer_store, true);
         hooks.transfer = responder->as_hook();
     }
+    // NOTIFY (RFC 1996) to the secondaries on every serial change, off the loops.
+    std::unique_ptr<zones::notify_service> notifier;
+    if (!a.config.zone.notify_targets.empty()) {
+        notifier = std::make_unique<zones::notify_service>(
+            a.config.zone, [](std::uint32_t serial, const zones::notify_result& r) {
+                if (r.acknowledged)
+                    spdlog::info("NOTIFY serial {} to {}: acknowledged", serial, r.target);
+                else
+                    spdlog::warn("NOTIFY serial {} to {}: {}", serial, r.target, r.error);
+            });
+        hooks.serial_changed = [n = notifier.get()](std::uint32_t serial) {
+            n->serial_changed(serial);
+        };
+    }
     const int rc = server::run_server(a.config, hooks);
+    notifier.reset();
     responder.reset();
     transfer_store.reset();
     if (!transfer_scratch.empty()) {

@@ -63,7 +63,12 @@ struct server_control {
     void publish() {
         slot.publish(std::make_shared<const serving_state>(serving_state{view, zone}));
         ++swaps;
+        if (view && view->serial() != announced_serial) {
+            announced_serial = view->serial();
+            if (hooks.serial_changed && swaps > 1) hooks.serial_changed(announced_serial);
+        }
     }
+    std::uint32_t announced_serial = 0;
 
     void start_full_rebuild() {
         if (rebuilding) return;

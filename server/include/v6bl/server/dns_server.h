@@ -30,6 +30,9 @@ struct server_hooks {
     std::function<void(const std::string& metrics_listen, stats_collector collect)> start_metrics;
     // Without a transfer hook, AXFR/IXFR over TCP are REFUSED.
     transfer_hook transfer;
+    // Called on the main loop (never a query loop) each time a view with a new serial is
+    // published: the zones stage's NOTIFY service hangs here. Must not block.
+    std::function<void(std::uint32_t serial)> serial_changed;
     // SIGHUP: re-reads the configuration. Zone identity, TTLs and policy apply at once;
     // listen addresses and threads need a restart (a warning says so).
     std::function<std::optional<server_config>()> reload_config;
