@@ -9,6 +9,8 @@
 #include "commands.h"
 #include "v6bl/ingest/ingest_pipeline.h"
 #include "v6bl/ingest/testbed_simulator.h"
+#include "v6bl/monitoring/ingest_sample_box.h"
+#include "v6bl/monitoring/metrics_endpoint.h"
 #include "v6bl/store/store.h"
 
 namespace v6bl::tools {
@@ -36,6 +38,7 @@ struct ingest_args {
     std::string db;
     ingest::ingest_options options;
     bool quiet = false;
+    std::string metrics_listen;
 };
 
 struct simulate_args {
@@ -76,6 +79,8 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
                     "weakest association (0..1000) reported at all")
         ->capture_default_str();
     cmd->add_flag("--quiet", args->quiet, "no summary paragraph");
+    cmd->add_option("--metrics", args->metrics_listen,
+                    "serve Prometheus metrics on ADDR:PORT (path /metrics) while ingesting");
     cmd->callback([args, &exit_code] {
         auto& stop = stop_flag();
         std::signal(SIGINT, ingest_on_signal);
@@ -94,8 +99,20 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
             store::store_options so;
             so.path = args->db;
             auto db = store::reputation_store::open_writer(so);
+            // Scrapes read the counters the ingest thread published at its last commit.
+            monitoring::ingest_sample_box box;
+            std::unique_ptr<monitoring::metrics_endpoint> metrics;
+            if (!args->metrics_listen.empty()) {
+                box.publish({{}, db->serial(), db->corrupt_records()});
+                args->options.on_commit = [&box, &db](const ingest::ingest_counters& c) {
+                    box.publish({c, db->serial(), db->corrupt_records()});
+                };
+                metrics = monitoring::start_ingest_metrics(args->metrics_listen,
+                                                           [&box] { return box.read(); });
+            }
             ingest::ingest_pipeline pipeline(*db, args->options);
             exit_code = pipeline.run();
+            metrics.reset();
             if (!args->quiet) std::printf("%s\n", pipeline.counters().summary().c_str());
         } catch (const std::exception& e) {
             std::fprintf(stderr, "v6bl ingest: %s\n", e.what());

@@ -192,6 +192,7 @@ void ingest_pipeline::commit_if_due(bool force) {
         writer_.commit();
         since_commit_ = 0;
         last_commit_ms_ = now;
+        if (options_.on_commit) options_.on_commit(counters_);
     }
 }
 

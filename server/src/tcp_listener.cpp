@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "event_loop_worker.h"
+#include "v6bl/zones/transfer_responder.h"
 
 namespace v6bl::server {
 namespace {
@@ -131,6 +132,13 @@ void process_frames(tcp_connection& c) {
         }
         if (c.in.size() - off - 2 < len) break;
         const std::span<const std::uint8_t> query(c.in.data() + off + 2, len);
+        // IXFR (with its authority SOA) and TSIG-signed transfers are more than the strict
+        // query parser accepts: the transfer responder parses, checks ACL and TSIG itself.
+        if (worker.transfer() != nullptr && zones::transfer_responder::is_transfer_query(query)) {
+            start_transfer(c, query);
+            off += 2 + len;
+            continue;
+        }
         auto& out = worker.tcp_answer_buffer();
         const auto t0 = std::chrono::steady_clock::now();
         const answer_result r = answer_query(query, out, worker.context(transport_kind::tcp));

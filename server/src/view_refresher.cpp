@@ -10,9 +10,8 @@
 namespace v6bl::server {
 namespace {
 
-// A stored prefix of /45../47 is published as /48s: that many regions, at most 8.
+// Regions are /48s; shorter stored prefixes are wide listings.
 constexpr std::uint8_t region_bits = 48;
-constexpr std::uint8_t nibble_floor = 44;
 
 }  // namespace
 
@@ -36,11 +35,10 @@ view_refresher::step view_refresher::refresh(const store::listing_view& current,
         for (const auto& p : j.touched) {
             // A region is named by the high 64 bits of its /48, low 16 bits zero.
             const std::uint64_t r = p.high64() & ~std::uint64_t{0xffff};
+            // Records shorter than /48 live with the wide listings in the store, even when
+            // they publish as /48s, so any of them refreshes the wide list.
             if (p.length >= region_bits) {
                 regions.insert(r);
-            } else if (p.length > nibble_floor) {
-                const std::uint64_t n = 1ull << (region_bits - p.length);
-                for (std::uint64_t i = 0; i < n; ++i) regions.insert(r + (i << 16));
             } else {
                 wide = true;
             }

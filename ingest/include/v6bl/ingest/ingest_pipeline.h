@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -44,6 +45,10 @@ struct ingest_options {
     // Optional: local associations are also written here as JSON lines (schema v1).
     std::string associations_out;
     const std::atomic<bool>* stop = nullptr;
+    // Called on the ingest thread after every commit with a copy-able view of the counters
+    // (the monitoring stage publishes it to scrapes; reading `counters()` from another
+    // thread would race).
+    std::function<void(const ingest_counters&)> on_commit;
     grouper_options grouping;
     association_options association;
     writer_options writer;
