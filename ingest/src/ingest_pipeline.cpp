@@ -152,7 +152,9 @@ void ingest_pipeline::drain_associations() {
     found_.clear();
 }
 
-void ingest_pipeline::on_syn_batch(std::int64_t now_us) {
+// Counts the attempts the grouper closed, records them for their /64s and hands them to
+// the association engine.
+void ingest_pipeline::record_closed_attempts() {
     for (const connect_attempt& a : closed_) {
         ++counters_.attempts;
         if (a.family == ip_family::v6) ++counters_.attempts_v6;
@@ -160,6 +162,10 @@ void ingest_pipeline::on_syn_batch(std::int64_t now_us) {
         engine_.add(a);
     }
     closed_.clear();
+}
+
+void ingest_pipeline::on_syn_batch(std::int64_t now_us) {
+    record_closed_attempts();
     engine_.advance(now_us, found_);
     if (!found_.empty()) drain_associations();
 }
@@ -467,13 +473,7 @@ int ingest_pipeline::run() {
         // End of input: close every attempt and evaluate everything pending (retry-round
         // histories stay in the checkpoint for the next run).
         grouper_.flush(closed_);
-        for (const connect_attempt& a : closed_) {
-            ++counters_.attempts;
-            if (a.family == ip_family::v6) ++counters_.attempts_v6;
-            writer_.add_attempt(a, sensor_bit_);
-            engine_.add(a);
-        }
-        closed_.clear();
+        record_closed_attempts();
         engine_.flush(found_);
         drain_associations();
         checkpoint_engine();

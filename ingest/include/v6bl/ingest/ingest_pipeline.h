@@ -77,6 +77,7 @@ class ingest_pipeline {
     void ingest_capture(const std::string& path);
     bool poll_lines(line_source& src, bool at_start);
     void handle_line(line_source& src, std::string_view line, std::uint64_t line_no);
+    void record_closed_attempts();
     void on_syn_batch(std::int64_t now_us);
     void drain_associations();
     void checkpoint_engine();
