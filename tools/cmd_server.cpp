@@ -17,6 +17,7 @@
 #include "common_flags.h"
 #include "v6bl/monitoring/metrics_endpoint.h"
 #include "v6bl/server/dns_server.h"
+#include "v6bl/server/run_as_user.h"
 #include "v6bl/store/store.h"
 #include "v6bl/zones/notify_service.h"
 #include "v6bl/zones/transfer_responder.h"
@@ -91,6 +92,23 @@ void add_serve_flags(CLI::App& cmd, serve_args& a) {
         ->capture_default_str();
     cmd.add_option("--tcp-max-inflight", c.tcp_max_inflight, "queued answers per TCP connection")
         ->capture_default_str();
+    cmd.add_option("--tcp-read-timeout-ms", c.tcp_read_timeout_ms,
+                   "a TCP message begun must be complete within this long")
+        ->capture_default_str();
+    // Abuse resistance (docs/security.md).
+    cmd.add_option("--rrl-rate", c.rrl_rate,
+                   "UDP answers per second per source /24 or /56 (0: no rate limit)")
+        ->capture_default_str();
+    cmd.add_option("--rrl-slip", c.rrl_slip,
+                   "every Nth rate-limited answer is sent truncated (TC=1); 0: drop all")
+        ->capture_default_str();
+    cmd.add_option("--rrl-window", c.rrl_window_s,
+                   "seconds of answers a flooding source's debt may reach")
+        ->check(CLI::Range(1, 3600))
+        ->capture_default_str();
+    cmd.add_option("--allow-query", c.allow_query,
+                   "source prefix allowed to query, IPv4 or IPv6 CIDR (repeatable; none: all)");
+    cmd.add_option("--user", c.user, "drop root to this user after binding the sockets");
     cmd.set_config("--config", "", "TOML file with any of these flags (flags win)");
 }
 
@@ -165,6 +183,9 @@ int run_serve(serve_args& a) {
         opts.path = a.config.db_path;
         opts.create_if_missing = false;
         transfer_store = store::reputation_store::open_reader(opts, transfer_scratch);
+        // The transfer reader's own files must stay writable after serve drops root.
+        if (!a.config.user.empty())
+            server::hand_over_directory(transfer_scratch, server::lookup_user(a.config.user));
         responder = std::make_unique<zones::transfer_responder>(a.config.zone, a.config.policy,
                                                                 *transfer_store, true);
         hooks.transfer = responder->as_hook();

@@ -116,6 +116,23 @@ std::vector<prometheus::MetricFamily> server_families(const server::server_count
                       .sample(as_double(c.tcp_refused), {{"result", "refused"}})
                       .sample(as_double(c.tcp_idle_closed), {{"result", "idle_closed"}})
                       .take());
+    out.push_back(family_builder("v6bl_tcp_connections_cut_total",
+                                 "TCP connections closed for abuse: a message not finished "
+                                 "within the read timeout, or answers not read by the peer.",
+                                 MetricType::Counter)
+                      .sample(as_double(c.tcp_read_timeouts), {{"reason", "read_timeout"}})
+                      .sample(as_double(c.tcp_write_stalls), {{"reason", "write_stall"}})
+                      .take());
+    out.push_back(counter_of("v6bl_dns_acl_refused_total",
+                             "Queries REFUSED because the source is outside --allow-query.",
+                             as_double(c.acl_refused)));
+    out.push_back(family_builder("v6bl_dns_rate_limited_total",
+                                 "UDP answers over the response rate limit (--rrl-rate): "
+                                 "dropped, or slipped (sent as a bare TC=1 answer).",
+                                 MetricType::Counter)
+                      .sample(as_double(c.rrl_limited - c.rrl_slipped), {{"action", "dropped"}})
+                      .sample(as_double(c.rrl_slipped), {{"action", "slipped"}})
+                      .take());
     out.push_back(counter_of("v6bl_zone_transfers_total",
                              "AXFR/IXFR requests handed to the "
                              "transfer responder.",

@@ -290,7 +290,12 @@ answer_result answer_query(std::span<const std::uint8_t> query, std::span<std::u
 
     resolved_name n;
     answer_plan plan;
-    if (q.has_opt && q.opt_version != 0) {
+    if (ctx.source_refused) {
+        // Outside the allow-query ACL: REFUSED as for a name we are not authoritative for.
+        plan.rcode = dns::rcode_refused;
+        plan.aa = false;
+        res.outcome = answer_outcome::refused;
+    } else if (q.has_opt && q.opt_version != 0) {
         plan.rcode = 0;
         plan.aa = false;
         plan.ext_badvers = true;
@@ -402,6 +407,25 @@ answer_result answer_query(std::span<const std::uint8_t> query, std::span<std::u
     }
     res.rcode = plan.rcode;
     return res;
+}
+
+std::size_t answer_truncate(std::span<std::uint8_t> response) {
+    if (response.size() < dns::header_size || (response[2] & flag_qr) == 0) return 0;
+    std::size_t end = dns::header_size;
+    const std::size_t qdcount = (static_cast<std::size_t>(response[4]) << 8) | response[5];
+    if (qdcount > 1) return 0;
+    if (qdcount == 1) {
+        // The question is the query's, checked by the parser: uncompressed labels.
+        while (end < response.size() && response[end] != 0) {
+            if (response[end] > 63) return 0;
+            end += 1 + response[end];
+        }
+        end += 1 + 4;  // root label, type, class
+        if (end > response.size()) return 0;
+    }
+    response[2] |= flag_tc;
+    for (std::size_t i = 6; i < dns::header_size; ++i) response[i] = 0;
+    return end;
 }
 
 }  // namespace v6bl::server

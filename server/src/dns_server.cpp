@@ -16,7 +16,10 @@
 #include <vector>
 
 #include "event_loop_worker.h"
+#include "query_acl.h"
+#include "response_rate_limiter.h"
 #include "serving_state.h"
+#include "v6bl/server/run_as_user.h"
 #include "view_refresher.h"
 
 namespace v6bl::server {
@@ -162,8 +165,12 @@ struct server_control {
             return;
         }
         if (next->listen != config.listen || next->threads != config.threads ||
-            next->db_path != config.db_path)
-            spdlog::warn("SIGHUP: listen addresses, threads and the database need a restart; kept");
+            next->db_path != config.db_path || next->user != config.user ||
+            next->allow_query != config.allow_query || next->rrl_rate != config.rrl_rate ||
+            next->rrl_slip != config.rrl_slip || next->rrl_window_s != config.rrl_window_s)
+            spdlog::warn(
+                "SIGHUP: listen addresses, threads, the database, --user, --allow-query and "
+                "the rate limit need a restart; kept");
         zone = std::make_shared<const answer_zone>(next->zone);
         publish();
         if (!same_policy(next->policy, policy)) {
@@ -193,6 +200,16 @@ int run_server(const server_config& config, server_hooks hooks) {
     }
     if (addresses.empty()) throw std::runtime_error("no listen address");
     const unsigned threads = config.threads == 0 ? 1 : config.threads;
+    query_acl acl = [&] {
+        try {
+            return query_acl(config.allow_query);
+        } catch (const std::invalid_argument& e) {
+            throw std::runtime_error(e.what());
+        }
+    }();
+    response_rate_limiter rrl(rrl_settings{config.rrl_rate, config.rrl_slip, config.rrl_window_s});
+    std::optional<user_identity> run_as;
+    if (!config.user.empty()) run_as = lookup_user(config.user);
 
     const bool own_scratch = config.scratch_dir.empty();
     const std::string scratch = own_scratch ? make_scratch_dir() : config.scratch_dir;
@@ -223,7 +240,8 @@ int run_server(const server_config& config, server_hooks hooks) {
     const std::size_t tcp_cap = std::max<std::size_t>(1, config.tcp_max_connections / threads);
     const transfer_hook* transfer = hooks.transfer ? &hooks.transfer : nullptr;
     for (unsigned i = 0; i < threads; ++i) {
-        workers.push_back(std::make_unique<event_loop_worker>(config, slot, transfer, tcp_cap));
+        workers.push_back(
+            std::make_unique<event_loop_worker>(config, slot, transfer, tcp_cap, acl, rrl));
         workers.back()->listen(addresses);
     }
 
@@ -238,8 +256,6 @@ int run_server(const server_config& config, server_hooks hooks) {
     uv_signal_start(&control.sighup, &server_control::on_signal, SIGHUP);
     uv_signal_start(&control.sigterm, &server_control::on_signal, SIGTERM);
     uv_signal_start(&control.sigint, &server_control::on_signal, SIGINT);
-
-    for (auto& w : workers) w->start();
 
     // The metrics endpoint may outlive this function (it belongs to the hook): after the
     // loops are gone the collector answers with the last totals instead of touching them.
@@ -268,6 +284,18 @@ int run_server(const server_config& config, server_hooks hooks) {
             spdlog::warn("--metrics {}: no metrics exporter in this build; ignored",
                          config.metrics_listen);
     }
+
+    // Every socket is bound (and the metrics endpoint listening): root is no longer needed.
+    if (run_as) {
+        if (own_scratch) hand_over_directory(scratch, *run_as);
+        drop_privileges(*run_as);
+        check_store_access(config.db_path, scratch);
+        spdlog::info("running as user {} (uid {}, gid {})", run_as->name, run_as->uid, run_as->gid);
+    }
+    for (auto& w : workers) w->start();
+    if (rrl.enabled())
+        spdlog::info("response rate limit: {} answers/s per /24 and /56, slip {}, window {} s",
+                     config.rrl_rate, config.rrl_slip, config.rrl_window_s);
 
     std::printf("v6bl serve: zone %s, serial %u, %zu listings, %u thread(s)\n",
                 control.zone->config().zone.c_str(), control.view->serial(), control.view->size(),

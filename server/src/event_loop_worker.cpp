@@ -35,8 +35,9 @@ int bind_reuseport_socket(const listen_address& a, int type) {
 }
 
 event_loop_worker::event_loop_worker(const server_config& config, const serving_slot& slot,
-                                     const transfer_hook* transfer, std::size_t tcp_cap)
-    : config_(config), slot_(slot), transfer_(transfer), tcp_cap_(tcp_cap) {
+                                     const transfer_hook* transfer, std::size_t tcp_cap,
+                                     const query_acl& acl, response_rate_limiter& rrl)
+    : config_(config), slot_(slot), transfer_(transfer), tcp_cap_(tcp_cap), acl_(acl), rrl_(rrl) {
     if (uv_loop_init(&loop_) != 0) throw std::runtime_error("uv_loop_init failed");
     uv_async_init(&loop_, &async_, &event_loop_worker::on_async);
     async_.data = this;

@@ -19,14 +19,18 @@
 
 namespace v6bl::server {
 
+class query_acl;
+class response_rate_limiter;
 class udp_listener;
 class tcp_listener;
 struct tcp_connection;
 
 class event_loop_worker {
   public:
+    // `acl` and `rrl` are shared by every loop and outlive it.
     event_loop_worker(const server_config& config, const serving_slot& slot,
-                      const transfer_hook* transfer, std::size_t tcp_cap);
+                      const transfer_hook* transfer, std::size_t tcp_cap, const query_acl& acl,
+                      response_rate_limiter& rrl);
     ~event_loop_worker();
     event_loop_worker(const event_loop_worker&) = delete;
     event_loop_worker& operator=(const event_loop_worker&) = delete;
@@ -45,7 +49,14 @@ class event_loop_worker {
     void refresh_state() {
         if (slot_.generation() != generation_) reload_state();
         now_ = static_cast<std::uint32_t>(std::time(nullptr));
+        now_ms_ =
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now().time_since_epoch())
+                                           .count());
     }
+    std::uint64_t now_ms() const { return now_ms_; }
+    const query_acl& acl() const { return acl_; }
+    response_rate_limiter& rrl() { return rrl_; }
     answer_context context(transport_kind t) const {
         return answer_context{state_->view.get(), state_->zone.get(), now_, t,
                               transfer_ != nullptr && *transfer_};
@@ -73,6 +84,8 @@ class event_loop_worker {
     const serving_slot& slot_;
     const transfer_hook* transfer_;
     std::size_t tcp_cap_;
+    const query_acl& acl_;
+    response_rate_limiter& rrl_;
     uv_loop_t loop_{};
     uv_async_t async_{};
     std::thread thread_;
@@ -82,6 +95,7 @@ class event_loop_worker {
     std::uint64_t generation_ = ~0ull;
     std::shared_ptr<const serving_state> state_;
     std::uint32_t now_ = 0;
+    std::uint64_t now_ms_ = 0;
     std::vector<std::unique_ptr<udp_listener>> udp_;
     std::vector<std::unique_ptr<tcp_listener>> tcp_;
     std::vector<std::uint8_t> tcp_scratch_;

@@ -1,5 +1,5 @@
-// The TCP listener and its connections (RFC 7766): 2-byte framing, pipelining, idle timeout,
-// a connection cap per loop and a cap on answers queued per connection.
+// The TCP listener and its connections (RFC 7766): 2-byte framing, pipelining, idle and read
+// timeouts, a connection cap per loop and a cap on answers queued per connection.
 #include "tcp_listener.h"
 
 #include <spdlog/spdlog.h>
@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "event_loop_worker.h"
+#include "query_acl.h"
 #include "v6bl/zones/transfer_responder.h"
 
 namespace v6bl::server {
@@ -33,6 +34,35 @@ struct transfer_work {
 
 void process_frames(tcp_connection& c);
 void start_reading(tcp_connection& c);
+void on_timer(uv_timer_t* t);
+
+// One timer per connection, for one of two deadlines:
+//  - read: a message has begun (its first byte arrived) and must be complete within
+//    --tcp-read-timeout-ms; trickling bytes does not move this deadline, only finishing a
+//    message does (a slow-read client cannot hold the connection);
+//  - idle: no message in progress; closed after --tcp-idle-ms without one (RFC 7766 6.2.3),
+//    or when answers are queued and the peer has not taken any of them for that long.
+bool message_begun(const tcp_connection& c) {
+    if (!c.reading || c.in.empty()) return false;
+    if (c.in.size() < 2) return true;
+    const std::size_t len = (static_cast<std::size_t>(c.in[0]) << 8) | c.in[1];
+    return c.in.size() - 2 < len;
+}
+
+void arm_timer(tcp_connection& c) {
+    if (c.closing) return;
+    const auto& cfg = c.worker->config();
+    if (message_begun(c)) {
+        if (c.read_deadline && c.frames_at_arm == c.frames_done) return;  // keep the deadline
+        c.read_deadline = true;
+        c.frames_at_arm = c.frames_done;
+        uv_timer_start(&c.idle, &on_timer, cfg.tcp_read_timeout_ms, 0);
+        return;
+    }
+    c.read_deadline = false;
+    c.writes_at_arm = c.writes_done;
+    uv_timer_start(&c.idle, &on_timer, cfg.tcp_idle_ms, 0);
+}
 
 void on_handle_closed(uv_handle_t* h) {
     auto* c = static_cast<tcp_connection*>(h->data);
@@ -49,6 +79,7 @@ void on_written(uv_write_t* req, int status) {
     delete w;
     try {
         --c->queued_writes;
+        ++c->writes_done;
         if (status != 0) {
             c->worker->stats().add(&server_counters::send_errors);
             tcp_connection_close(*c);
@@ -56,22 +87,32 @@ void on_written(uv_write_t* req, int status) {
         }
         if (!c->closing && !c->reading && c->queued_writes < c->worker->config().tcp_max_inflight) {
             process_frames(*c);
-            if (!c->closing && c->queued_writes < c->worker->config().tcp_max_inflight)
+            if (!c->closing && c->queued_writes < c->worker->config().tcp_max_inflight) {
                 start_reading(*c);
+                arm_timer(*c);
+            }
         }
     } catch (const std::exception& e) {
         spdlog::error("tcp write: {}", e.what());
     }
 }
 
-void on_idle(uv_timer_t* t) {
+void on_timer(uv_timer_t* t) {
     auto* c = static_cast<tcp_connection*>(t->data);
     try {
-        if (c->queued_writes > 0 || c->transfers_running > 0) {
-            uv_timer_start(&c->idle, &on_idle, c->worker->config().tcp_idle_ms, 0);
+        if (c->read_deadline && message_begun(*c)) {
+            c->worker->stats().add(&server_counters::tcp_read_timeouts);
+            tcp_connection_close(*c);
             return;
         }
-        c->worker->stats().add(&server_counters::tcp_idle_closed);
+        c->read_deadline = false;
+        if (c->transfers_running > 0 ||
+            (c->queued_writes > 0 && c->writes_done != c->writes_at_arm)) {
+            arm_timer(*c);
+            return;
+        }
+        c->worker->stats().add(c->queued_writes > 0 ? &server_counters::tcp_write_stalls
+                                                    : &server_counters::tcp_idle_closed);
         tcp_connection_close(*c);
     } catch (const std::exception& e) {
         spdlog::error("tcp idle timer: {}", e.what());
@@ -137,13 +178,18 @@ void process_frames(tcp_connection& c) {
         if (worker.transfer() != nullptr && zones::transfer_responder::is_transfer_query(query)) {
             start_transfer(c, query);
             off += 2 + len;
+            ++c.frames_done;
             continue;
         }
         auto& out = worker.tcp_answer_buffer();
+        answer_context ctx = worker.context(transport_kind::tcp);
+        ctx.source_refused = !worker.acl().allows(reinterpret_cast<const sockaddr*>(&c.peer));
         const auto t0 = std::chrono::steady_clock::now();
-        const answer_result r = answer_query(query, out, worker.context(transport_kind::tcp));
+        const answer_result r = answer_query(query, out, ctx);
         const auto t1 = std::chrono::steady_clock::now();
         worker.stats().count_query(transport_kind::tcp, r);
+        if (ctx.source_refused && r.outcome == answer_outcome::refused)
+            worker.stats().add(&server_counters::acl_refused);
         worker.stats().count_latency(static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()));
         if (r.outcome == answer_outcome::transfer) {
@@ -152,6 +198,7 @@ void process_frames(tcp_connection& c) {
             tcp_connection_send(c, {out.data(), r.size});
         }
         off += 2 + len;
+        ++c.frames_done;
     }
     if (off > 0 && !c.closing)
         c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(off));
@@ -179,12 +226,12 @@ void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
             return;
         }
         c->in.insert(c->in.end(), buf->base, buf->base + nread);
-        uv_timer_start(&c->idle, &on_idle, c->worker->config().tcp_idle_ms, 0);
         process_frames(*c);
         if (!c->closing && c->queued_writes >= c->worker->config().tcp_max_inflight && c->reading) {
             uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
             c->reading = false;
         }
+        arm_timer(*c);
     } catch (const std::exception& e) {
         spdlog::error("tcp read: {}", e.what());
         tcp_connection_close(*c);
@@ -272,8 +319,8 @@ void tcp_listener::on_connection(uv_stream_t* server, int status) {
         int len = sizeof c->peer;
         uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&c->peer), &len);
         uv_tcp_nodelay(&c->tcp, 1);
-        uv_timer_start(&c->idle, &on_idle, w.config().tcp_idle_ms, 0);
         start_reading(*c);
+        arm_timer(*c);
     } catch (const std::exception& e) {
         spdlog::error("tcp accept on {}: {}", self->address_.text, e.what());
     }

@@ -1,5 +1,5 @@
-// The TCP listener and its connections (RFC 7766): 2-byte framing, pipelining, idle timeout,
-// a connection cap per loop and a cap on answers queued per connection.
+// The TCP listener and its connections (RFC 7766): 2-byte framing, pipelining, idle and read
+// timeouts, a connection cap per loop and a cap on answers queued per connection.
 #pragma once
 
 #include <sys/socket.h>
@@ -41,6 +41,11 @@ struct tcp_connection {
     bool reading = false;
     std::vector<std::uint8_t> in;  // bytes received and not yet answered
     std::size_t queued_writes = 0;
+    std::uint64_t writes_done = 0;
+    std::uint64_t writes_at_arm = 0;  // writes_done when the timer was last armed
+    std::uint64_t frames_done = 0;
+    std::uint64_t frames_at_arm = 0;  // frames_done when the read deadline was armed
+    bool read_deadline = false;       // the timer runs for a message begun, not for idleness
     int transfers_running = 0;
     std::shared_ptr<std::atomic<bool>> alive = std::make_shared<std::atomic<bool>>(true);
     sockaddr_storage peer{};

@@ -12,6 +12,8 @@
 #include <stdexcept>
 
 #include "event_loop_worker.h"
+#include "query_acl.h"
+#include "response_rate_limiter.h"
 
 namespace v6bl::server {
 namespace {
@@ -109,14 +111,31 @@ void udp_listener::receive_batch() {
 
 void udp_listener::answer(const std::uint8_t* data, std::size_t size, const sockaddr* addr) {
     std::uint8_t* out = send_buf_.get() + pending_ * send_slot;
-    const answer_result r =
-        answer_query({data, size}, {out, send_slot}, worker_.context(transport_kind::udp));
+    answer_context ctx = worker_.context(transport_kind::udp);
+    ctx.source_refused = !worker_.acl().allows(addr);
+    const answer_result r = answer_query({data, size}, {out, send_slot}, ctx);
     worker_.stats().count_query(transport_kind::udp, r);
+    if (ctx.source_refused && r.outcome == answer_outcome::refused)
+        worker_.stats().add(&server_counters::acl_refused);
     if (r.size == 0) return;
+    std::size_t send_size = r.size;
+    switch (worker_.rrl().account(addr, worker_.now_ms())) {
+        case rrl_verdict::send:
+            break;
+        case rrl_verdict::drop:
+            worker_.stats().add(&server_counters::rrl_limited);
+            return;
+        case rrl_verdict::slip:
+            worker_.stats().add(&server_counters::rrl_limited);
+            worker_.stats().add(&server_counters::rrl_slipped);
+            send_size = answer_truncate({out, r.size});
+            if (send_size == 0) return;
+            break;
+    }
     const socklen_t alen = addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
     std::memcpy(&peers_[pending_], addr, alen);
     msgs_[pending_].msg_hdr.msg_namelen = alen;
-    iov_[pending_].iov_len = r.size;
+    iov_[pending_].iov_len = send_size;
     ++pending_;
 }
 

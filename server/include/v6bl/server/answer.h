@@ -95,6 +95,8 @@ struct answer_context {
     transport_kind transport = transport_kind::udp;
     // Whether AXFR/IXFR over TCP are handed on (outcome transfer) or REFUSED.
     bool transfer_enabled = true;
+    // The source is outside the allow-query ACL: every readable query gets REFUSED.
+    bool source_refused = false;
 };
 
 // What the core decided, for counters and for the transport (drop, hand off a transfer).
@@ -126,5 +128,10 @@ struct answer_result {
 // does not fit. Never throws on any input; allocates only to render a TXT.
 answer_result answer_query(std::span<const std::uint8_t> query, std::span<std::uint8_t> out,
                            const answer_context& ctx);
+
+// Cuts a response written by answer_query down to its header and question with TC=1 and
+// no records (RRL's slip: a real client retries over TCP, a spoofed victim gets no more
+// than it sent). Returns the new size; 0 when `response` is not one of ours.
+std::size_t answer_truncate(std::span<std::uint8_t> response);
 
 }  // namespace v6bl::server

@@ -39,6 +39,21 @@ struct server_config {
     std::uint32_t tcp_idle_ms = 10000;       // RFC 7766 6.2.3: idle connections are closed
     std::size_t tcp_max_connections = 1024;  // per server, split across threads
     std::size_t tcp_max_inflight = 32;       // pipelined answers queued per connection
+    // A message begun must be complete within this long of its first byte (slow-read
+    // clients cannot hold a connection by trickling bytes under the idle timeout).
+    std::uint32_t tcp_read_timeout_ms = 3000;
+
+    // Response rate limiting of UDP answers per source /24 (IPv4) or /56 (IPv6): at most
+    // `rrl_rate` answers per second (0: off); a source over its rate stays limited until its
+    // debt, at most `rrl_window_s` seconds of answers, is paid off; every `rrl_slip`th
+    // limited answer goes out as a bare TC=1 answer (0: drop them all).
+    std::uint32_t rrl_rate = 0;
+    std::uint32_t rrl_slip = 2;
+    std::uint32_t rrl_window_s = 15;
+    // Sources allowed to query (IPv4 and IPv6 CIDR); others get REFUSED. Empty: everyone.
+    std::vector<std::string> allow_query;
+    // Drop root to this user after binding every socket; empty: keep the current user.
+    std::string user;
 };
 
 }  // namespace v6bl::server

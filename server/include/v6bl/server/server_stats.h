@@ -36,6 +36,11 @@ struct server_counters {
     std::uint64_t tcp_refused = 0;  // over the connection cap
     std::uint64_t tcp_idle_closed = 0;
     std::uint64_t transfers = 0;
+    std::uint64_t tcp_read_timeouts = 0;  // cut with a message begun and not finished in time
+    std::uint64_t tcp_write_stalls = 0;   // cut because they stopped reading our answers
+    std::uint64_t acl_refused = 0;        // REFUSED: source outside --allow-query
+    std::uint64_t rrl_limited = 0;        // UDP answers over the rate limit (dropped or slipped)
+    std::uint64_t rrl_slipped = 0;        // of those, sent as a bare TC=1 answer
     std::array<std::uint64_t, latency_bounds_ns.size() + 1> latency{};
     std::uint64_t view_serial = 0;  // filled by the server when collecting
     std::uint64_t view_listings = 0;
