@@ -3,8 +3,10 @@
 #include <exception>
 
 #include "commands.h"
+#include "v6bl/store/huge_pages.h"
 
 int main(int argc, char** argv) {
+    v6bl::store::reexec_with_huge_pages(argv);
     CLI::App app{"v6bl: a DNS blacklist for IPv6 sender reputation, inferred from evidence"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "v6bl 0.1.0");

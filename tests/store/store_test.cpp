@@ -281,3 +281,34 @@ TEST_CASE("store: a record of an unknown version is skipped and counted, the res
     CHECK(s->corrupt_records() >= 2);
     CHECK(s->lookup(addr("2001:db8:1:2::1"), listing_policy{}, now).listed);
 }
+
+TEST_CASE("store: the writer reads its own unflushed vector memtable, and compact keeps it all") {
+    test_dir d("compact");
+    auto s = reputation_store::open_writer(opts(d));
+    CHECK(s->describe_levels() == "empty");
+    // Unsorted commits of the same and of different keys, read back through the writer
+    // before any flush: its listing memtable is a vector, sorted only when read.
+    const char* nets[] = {"2001:db8:9::/64", "2001:db8:1::/64", "2001:db8:5::/64"};
+    for (int round = 0; round < 3; ++round) {
+        change_set cs;
+        for (const char* n : nets) cs.merge_record(*parse_prefix(n), evidence(900, 1));
+        s->commit(std::move(cs), now);
+    }
+    for (const char* n : nets) {
+        auto r = s->get(*parse_prefix(n));
+        REQUIRE(r);
+        CHECK(r->attempts == 3);
+    }
+    listing_policy policy;
+    CHECK(s->lookup(addr("2001:db8:5::1"), policy, now).listed);
+    CHECK_FALSE(s->lookup(addr("2001:db8:6::1"), policy, now).listed);
+
+    s->compact();
+    CHECK(s->describe_levels().rfind("L", 0) == 0);
+    CHECK(s->describe_levels().find("L0:") == std::string::npos);
+    for (const char* n : nets) {
+        auto r = s->get(*parse_prefix(n));
+        REQUIRE(r);
+        CHECK(r->attempts == 3);
+    }
+}

@@ -163,6 +163,12 @@ class reputation_store {
     std::uint64_t corrupt_records() const;
     const std::string& path() const;
 
+    // Writer: compacts every family down to its last level (after a bulk load, so that
+    // lookups search one sorted run per level rather than many overlapping L0 files).
+    void compact();
+    // The listing family's LSM shape, "L0:3 L1:8 L2:12" (table files per level).
+    std::string describe_levels() const;
+
     struct impl;
 
   private:
