@@ -68,9 +68,13 @@ void check_store_access(const std::string& db_path, const std::string& scratch_d
             throw failure("the store cannot be used as this user: " + p.string() + " is not " +
                           what);
     };
-    // Every parent must be searchable (a mkdtemp directory above the store is 0700).
-    for (fs::path p = fs::absolute(db_path); p != p.root_path(); p = p.parent_path())
-        need(p, X_OK, "searchable");
+    // Every directory on the way must be searchable (a mkdtemp directory above the store is
+    // 0700); checked from the root down so the error names the one that is not.
+    fs::path walk;
+    for (const auto& part : fs::absolute(db_path)) {
+        walk /= part;
+        need(walk, X_OK, "searchable");
+    }
     need(db_path, R_OK | X_OK, "readable");
     for (const auto& e : fs::directory_iterator(db_path))
         if (e.is_regular_file()) need(e.path(), R_OK, "readable");
