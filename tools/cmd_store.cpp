@@ -248,6 +248,14 @@ int run_change(const store_args& a, const std::string& text, const std::string& 
     return 0;
 }
 
+int run_compact(const store_args& a) {
+    auto store = open_writer(a.db);
+    std::printf("before: %s\n", store->describe_levels().c_str());
+    store->compact();
+    std::printf("after:  %s\n", store->describe_levels().c_str());
+    return 0;
+}
+
 int run_list(const store_args& a, bool published) {
     auto store = open_reading(a.db);
     const std::uint32_t now = clock_or(a.now);
@@ -339,6 +347,11 @@ void add_store_commands(CLI::App& app, int& exit_code) {
                                [](change_set& cs, const prefix& p, const std::string&,
                                   std::uint32_t) { cs.remove(p); });
     });
+
+    auto* compact = app.add_subcommand(
+        "compact", "compact the store (after a bulk load; prints the table files per level)");
+    compact->add_option("--db", args->db, "database directory")->required();
+    compact->callback([&exit_code, args] { exit_code = run_compact(*args); });
 
     auto* list = app.add_subcommand("list", "list stored records (or --published listings)");
     auto published = std::make_shared<bool>(false);
