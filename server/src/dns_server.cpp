@@ -199,6 +199,9 @@ int run_server(const server_config& config, server_hooks hooks) {
         addresses.push_back(*a);
     }
     if (addresses.empty()) throw std::runtime_error("no listen address");
+    // A peer that resets a TCP connection while we write to it must cost that connection
+    // (EPIPE), not the process: the default action of SIGPIPE is to terminate.
+    std::signal(SIGPIPE, SIG_IGN);
     const unsigned threads = config.threads == 0 ? 1 : config.threads;
     query_acl acl = [&] {
         try {

@@ -365,6 +365,27 @@ TEST_CASE("a TCP client that stops reading its answers is cut", "[server][loopba
               "IN A 127.0.0.2"));
 }
 
+TEST_CASE("clients resetting connections while answers are written leave the server up",
+          "[server][loopback][tcp]") {
+    // Writing to a connection the peer has reset raises SIGPIPE, which ends a process that
+    // does not ignore it (the soak found this).
+    serve_fixture f("reset");
+    const auto frame = framed(query_for(listed, "TXT", 8));
+    std::vector<std::uint8_t> batch;
+    for (int i = 0; i < 200; ++i) batch.insert(batch.end(), frame.begin(), frame.end());
+    for (int round = 0; round < 100 && f.server->running(); ++round) {
+        client_socket s(SOCK_STREAM, "127.0.0.1", "127.0.0.1", f.port, 4096);
+        s.send_all(batch);
+        s.receive(1000ms);  // the server is writing answers now
+        const linger reset{1, 0};
+        ::setsockopt(s.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    }
+    std::this_thread::sleep_for(200ms);
+    REQUIRE(f.server->running());
+    CHECK(has(describe_response(tcp_exchange("127.0.0.1", f.port, query_for(listed, "A", 9))),
+              "IN A 127.0.0.2"));
+}
+
 TEST_CASE("--user nobody: root dropped after binding, the store still followed",
           "[server][loopback][user]") {
     if (::geteuid() != 0) {
