@@ -140,7 +140,7 @@ class listings:
 
 def new_stats():
     return {"sent": 0, "valid": 0, "ok": 0, "wrong": 0, "lost": 0, "malformed": 0,
-            "malformed_answered": 0, "tcp_connections": 0, "tcp_aborted": 0, "examples": []}
+            "malformed_answered": 0, "connect_errors": 0, "tcp_connections": 0, "tcp_aborted": 0, "examples": []}
 
 
 def wrong(stats, why):
@@ -255,7 +255,9 @@ def tcp_load(port, data, seconds, seed, out):
         try:
             sock = socket.create_connection((host, port), timeout=2)
         except OSError as e:
-            wrong(stats, "tcp connect: %s" % e)
+            stats["connect_errors"] += 1
+            if len(stats["examples"]) < 5:
+                stats["examples"].append("tcp connect: %s" % e)
             time.sleep(0.1)
             continue
         stats["tcp_connections"] += 1
@@ -324,12 +326,17 @@ def tcp_load(port, data, seconds, seed, out):
 # --- the server process ---------------------------------------------------------------------
 
 def proc_sample(pid):
-    rss = None
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                rss = int(line.split()[1]) / 1024.0
-    return rss, len(os.listdir("/proc/%d/fd" % pid))
+    """(RSS in MB, open descriptors); NaN and -1 when the process is gone."""
+    rss, fds = float("nan"), -1
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    rss = int(line.split()[1]) / 1024.0
+        fds = len(os.listdir("/proc/%d/fd" % pid))
+    except OSError:
+        pass
+    return rss, fds
 
 
 def free_port():
@@ -409,12 +416,17 @@ def main():
         elapsed = time.monotonic() - t0
         # Let the server close what the clients closed, then sample.
         fd1 = fd_warm
+        rss1 = float("nan")
         for _ in range(50):
+            if server.poll() is not None:
+                break
             rss1, fd1 = proc_sample(server.pid)
             if fd1 <= fd0:
                 break
             time.sleep(0.1)
         alive = server.poll() is None
+        if not alive:
+            print("v6bl serve exited with status %s during the load" % server.returncode)
 
         total = new_stats()
         for kind, s in results:
@@ -428,18 +440,20 @@ def main():
         print("duration %.1f s, %d queries sent (%.0f/s), %d valid answers checked, %d wrong, %d lost" % (
             elapsed, total["sent"], qps, total["ok"] + total["wrong"], total["wrong"], total["lost"]))
         for e in total["examples"]:
-            print("  wrong: " + e)
+            print("  problem: " + e)
         print("server RSS MB: before %.1f, after warm-up %.1f, end %.1f (growth %.2f from before, %.2f from warm-up)" % (
             rss0, rss_warm, rss1, rss1 - rss0, rss1 - rss_warm))
         print("server open fds: before %d, during %d, end %d" % (fd0, fd_warm, fd1))
         failures = []
         if total["wrong"]:
             failures.append("%d wrong answers" % total["wrong"])
+        if total["connect_errors"]:
+            failures.append("%d TCP connections refused" % total["connect_errors"])
         if total["ok"] == 0:
             failures.append("no valid answer")
-        if rss1 - rss0 > args.rss_limit_mb:
+        if alive and rss1 - rss0 > args.rss_limit_mb:
             failures.append("RSS grew %.2f MB" % (rss1 - rss0))
-        if fd1 > fd0:
+        if alive and fd1 > fd0:
             failures.append("descriptors grew from %d to %d" % (fd0, fd1))
         if not alive:
             failures.append("v6bl serve exited")
