@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 
 #include "state_codec.h"
 #include "v6bl/ingest/embedded_ipv4.h"
@@ -98,11 +99,29 @@ void association_engine::add(const connect_attempt& a) {
     pending_.insert(it, p);
 }
 
+namespace {
+std::uint32_t v4_filter_slot(std::uint32_t v4, int bits) {
+    return static_cast<std::uint32_t>((v4 * 0x9E3779B1u) >> (32 - bits));
+}
+}  // namespace
+
+bool association_engine::v4_maybe_seen(std::uint32_t v4) const {
+    const std::uint32_t b = v4_filter_slot(v4, v4_filter_bits);
+    return (v4_filter_[b >> 6] >> (b & 63)) & 1u;
+}
+
+void association_engine::v4_mark_seen(std::uint32_t v4) {
+    const std::uint32_t b = v4_filter_slot(v4, v4_filter_bits);
+    v4_filter_[b >> 6] |= std::uint64_t{1} << (b & 63);
+}
+
 void association_engine::add_history(pending_attempt& p) {
+    if (p.a.family == ip_family::v4) v4_mark_seen(ipv4_of(p.a.source));
     auto& h = history_[p.a.source];
     if (h.count > 0 && p.a.start_us - h.start_us[(h.head + history_rounds - 1) % history_rounds] <
                            options_.round_gap_us) {
         p.new_round = false;
+        p.only_round = false;
     } else {
         h.start_us[h.head] = p.a.start_us;
         h.port[h.head] = p.a.source_port;
@@ -110,6 +129,7 @@ void association_engine::add_history(pending_attempt& p) {
         if (h.count < history_rounds) ++h.count;
         ++h.total_rounds;
         p.new_round = true;
+        p.only_round = h.count == 1;
         expiry_.push_back({p.a.source, p.a.start_us});
     }
     if (p.a.last_us > h.last_us) h.last_us = p.a.last_us;
@@ -124,21 +144,31 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
 
     std::int64_t s6[history_rounds], s4[history_rounds];
     std::uint16_t p6[history_rounds], p4[history_rounds];
-    const round_history& h6 = history_.at(a6.source);
-    const int n6 = rounds_of(h6, s6, p6);
-
     scratch_.clear();
     bool structural_paired = false;
-    const std::int64_t lo = a6.start_us - options_.pair_window_us;
-    const std::int64_t hi = a6.start_us + options_.pair_window_us;
-    auto first =
-        std::lower_bound(pending_.begin(), pending_.end(), lo,
-                         [](const pending_attempt& x, std::int64_t t) { return x.a.start_us < t; });
     // On its first round an IPv6 address can only pair once (k <= 1), which scores at most
     // 350: below the emission threshold, only structural matches can matter. Skipping the
-    // history lookups there keeps a busy sensor's one-shot traffic cheap.
-    const bool first_round_only = n6 < 2 && options_.min_emit_milli > 350;
+    // history lookups there keeps a busy sensor's one-shot traffic cheap. (`only_round`:
+    // no later round of the address can be in the histories yet, so n6 is 1.)
+    const bool first_round_only = p.only_round && options_.min_emit_milli > 350;
     const std::uint32_t iid_low32 = ipv4_of(a6.source);
+    // Every candidate is already in the histories (step() adds attempts up to start + window
+    // first), so when neither IPv4 the address could name has a history, no candidate can
+    // count and the window need not be scanned: most of a busy sensor's IPv6 traffic.
+    auto v4_history = [&](std::uint32_t v4) {
+        return v4_maybe_seen(v4) && history_.find(address_from_ipv4(v4));
+    };
+    const bool no_candidate = first_round_only && !v4_history(iid_low32) &&
+                              (emb.kind == embedding_kind::none || !v4_history(emb.ipv4));
+    const round_history* h6p = no_candidate ? nullptr : history_.find(a6.source);
+    const int n6 = h6p ? rounds_of(*h6p, s6, p6) : 1;
+    const std::int64_t lo = a6.start_us - options_.pair_window_us;
+    const std::int64_t hi = a6.start_us + options_.pair_window_us;
+    auto first = h6p ? std::lower_bound(pending_.begin(), pending_.end(), lo,
+                                        [](const pending_attempt& x, std::int64_t t) {
+                                            return x.a.start_us < t;
+                                        })
+                     : pending_.end();
     for (auto it = first; it != pending_.end() && it->a.start_us <= hi; ++it) {
         const connect_attempt& a4 = it->a;
         if (a4.family != ip_family::v4) continue;
@@ -165,15 +195,20 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
         const bool iid_match = ipv4_of(a6.source) == v4;
         if (iid_match) sig |= sig_iid_ipv4;
         if (emb.kind != embedding_kind::none && emb.ipv4 == v4) sig |= structural_signal(emb.kind);
+        // An IPv4 whose only round is this one pairs on one round at most (rounds are 60 s
+        // apart, so no later round of it is in the histories yet): it scores <= 350, is
+        // not emitted and cannot change the winner among emitted candidates.
+        if (it->only_round && !(sig & structural_signals) && options_.min_emit_milli > 350)
+            continue;
 
         // Repetition: over the period both round histories cover (a NAT's IPv4 fills its
         // history fast, so that period is short), the IPv6 rounds that have a round of this
         // IPv4 nearby, against all rounds of either address in the period.
         int k = 0, n4 = 0, n6p = 0;
         std::uint16_t last_p4 = 0, prev_p4 = 0;
-        auto h4it = history_.find(a4.source);
-        if (h4it != history_.end()) {
-            const int m = rounds_of(h4it->second, s4, p4);
+        const round_history* h4 = history_.find(a4.source);
+        if (h4) {
+            const int m = rounds_of(*h4, s4, p4);
             const std::int64_t from =
                 (m > 0 ? std::max(s6[0], s4[0]) : s6[0]) - options_.pair_window_us;
             for (int i = 0; i < n6; ++i) {
@@ -197,30 +232,30 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
             port_climbs(prev_p4, last_p4))
             sig |= sig_port_progression;
         if (n6p == 0) n6p = 1;
-        const std::uint32_t total4 = h4it != history_.end() ? h4it->second.total_rounds : 0;
-        const bool busy_v4 = total4 > options_.max_round_ratio_v4 * h6.total_rounds + 2;
+        const std::uint32_t total4 = h4 ? h4->total_rounds : 0;
+        const bool busy_v4 = total4 > options_.max_round_ratio_v4 * h6p->total_rounds + 2;
         // NAT: remember /64s that pair with this IPv4 on repeated rounds; another /64 seen
         // so recently means several hosts share the IPv4.
         bool shared = false;
-        if (h4it != history_.end() && k >= 2 && k >= options_.min_share_v6 * n6p) {
-            auto& h4 = partners_[a4.source];
+        if (h4 && k >= 2 && k >= options_.min_share_v6 * n6p) {
+            partner_set& ps = partners_[a4.source];
             const std::uint64_t me = high64_of(a6.source);
             int slot = -1, oldest = 0;
             for (int i = 0; i < partner_set::max_partners; ++i) {
-                if (h4.partner_us[i] == 0) continue;
-                if (h4.partner64[i] == me) {
+                if (ps.partner_us[i] == 0) continue;
+                if (ps.partner64[i] == me) {
                     slot = i;
-                } else if (a6.start_us - h4.partner_us[i] <= options_.partner_horizon_us) {
+                } else if (a6.start_us - ps.partner_us[i] <= options_.partner_horizon_us) {
                     shared = true;
                 }
             }
             if (slot < 0) {
                 for (int i = 0; i < partner_set::max_partners; ++i)
-                    if (h4.partner_us[i] < h4.partner_us[oldest]) oldest = i;
+                    if (ps.partner_us[i] < ps.partner_us[oldest]) oldest = i;
                 slot = oldest;
             }
-            h4.partner64[slot] = me;
-            h4.partner_us[slot] = a6.start_us;
+            ps.partner64[slot] = me;
+            ps.partner_us[slot] = a6.start_us;
         }
         if (busy_v4) shared = true;
         if (shared) sig |= sig_shared_ipv4;
@@ -347,15 +382,15 @@ void association_engine::housekeep(std::int64_t now_us) {
     while (!expiry_.empty() && expiry_.front().round_us < base - options_.single_round_horizon_us) {
         const expiry_t e = expiry_.front();
         expiry_.pop_front();
-        auto it = history_.find(e.address);
-        if (it == history_.end()) continue;
-        const round_history& h = it->second;
+        const round_history* hp = history_.find(e.address);
+        if (!hp) continue;
+        const round_history& h = *hp;
         const std::int64_t newest = h.start_us[(h.head + history_rounds - 1) % history_rounds];
         if (newest != e.round_us) continue;  // a later round queued its own entry
         const std::int64_t horizon =
             h.count > 1 ? options_.history_horizon_us : options_.single_round_horizon_us;
         if (h.last_us < base - horizon) {
-            history_.erase(it);
+            history_.erase(e.address);
             partners_.erase(e.address);
         } else {
             expiry_.push_back(e);  // several rounds: keep for the long horizon
@@ -365,7 +400,7 @@ void association_engine::housekeep(std::int64_t now_us) {
 
 void association_engine::save(std::string& out) const {
     state_writer w(out);
-    w.put_u32(3);  // state format version
+    w.put_u32(4);  // state format version
     w.put_u64(static_cast<std::uint64_t>(next_housekeeping_us_));
     w.put_u64(history_index_);
     w.put_u64(eval_index_);
@@ -382,21 +417,23 @@ void association_engine::save(std::string& out) const {
         return h.count == 1 && h.head == 1 && h.total_rounds == 1;
     };
     std::uint64_t singles = 0;
-    for (const auto& [k, h] : history_) singles += single(h) ? 1 : 0;
+    history_.for_each(
+        [&](const address_bytes&, const round_history& h) { singles += single(h) ? 1 : 0; });
     w.put_u64(history_.size() - singles);
-    for (const auto& [k, h] : history_) {
-        if (single(h)) continue;
+    history_.for_each([&](const address_bytes& k, const round_history& h) {
+        if (single(h)) return;
         w.put_pod(k);
         w.put_pod(h);
-    }
+    });
     w.put_u64(singles);
-    for (const auto& [k, h] : history_)
+    history_.for_each([&](const address_bytes& k, const round_history& h) {
         if (single(h)) w.put_pod(single_round{k, h.start_us[0], h.last_us, h.port[0]});
+    });
     w.put_u64(partners_.size());
-    for (const auto& [k, ps] : partners_) {
+    partners_.for_each([&](const address_bytes& k, const partner_set& ps) {
         w.put_pod(k);
         w.put_pod(ps);
-    }
+    });
     w.put_u64(expiry_.size());
     for (const auto& e : expiry_) w.put_pod(e);
     w.put_pod(stats_);
@@ -408,7 +445,7 @@ bool association_engine::restore(std::string_view in) {
     history_.clear();
     partners_.clear();
     expiry_.clear();
-    if (r.get_u32() != 3) return false;
+    if (r.get_u32() != 4) return false;
     next_housekeeping_us_ = static_cast<std::int64_t>(r.get_u64());
     history_index_ = r.get_u64();
     eval_index_ = r.get_u64();
@@ -452,6 +489,11 @@ bool association_engine::restore(std::string_view in) {
     if (!r.fits(ne, sizeof(expiry_t))) return false;
     for (std::uint64_t i = 0; i < ne; ++i) expiry_.push_back(r.get_pod<expiry_t>());
     stats_ = r.get_pod<association_stats>();
+    history_.for_each([&](const address_bytes& k, const round_history&) {
+        std::uint64_t hi;
+        std::memcpy(&hi, k.data(), 8);
+        if (hi == 0 && k[8] == 0 && k[9] == 0 && k[10] == 0 && k[11] == 0) v4_mark_seen(ipv4_of(k));
+    });
     if (!r.ok() || history_index_ > pending_.size() || eval_index_ > pending_.size()) {
         pending_.clear();
         history_.clear();

@@ -22,19 +22,19 @@ void attempt_grouper::advance(std::int64_t now_us, std::vector<connect_attempt>&
     while (!expiry_.empty() && expiry_.front().last_us + options_.window_us < now_us) {
         const expiry_t e = expiry_.front();
         expiry_.pop_front();
-        auto it = open_.find(e.key);
+        const connect_attempt* a = open_.find(e.key);
         // A later SYN refreshed the attempt and queued a newer expiry: keep it open.
-        if (it == open_.end() || it->second.last_us != e.last_us) continue;
-        closed.push_back(it->second);
-        open_.erase(it);
+        if (!a || a->last_us != e.last_us) continue;
+        closed.push_back(*a);
+        open_.erase(e.key);
     }
 }
 
 void attempt_grouper::add(const syn_record& syn, std::vector<connect_attempt>& closed) {
     advance(syn.time_us, closed);
     const key_t key{syn.source, syn.source_port};
-    auto [it, inserted] = open_.try_emplace(key);
-    connect_attempt& a = it->second;
+    auto [slot, inserted] = open_.try_emplace(key);
+    connect_attempt& a = *slot;
     if (!inserted && syn.time_us - a.start_us > options_.max_span_us) {
         closed.push_back(a);
         inserted = true;
@@ -61,10 +61,10 @@ void attempt_grouper::flush(std::vector<connect_attempt>& closed) {
     while (!expiry_.empty()) {
         const expiry_t e = expiry_.front();
         expiry_.pop_front();
-        auto it = open_.find(e.key);
-        if (it == open_.end() || it->second.last_us != e.last_us) continue;
-        closed.push_back(it->second);
-        open_.erase(it);
+        const connect_attempt* a = open_.find(e.key);
+        if (!a || a->last_us != e.last_us) continue;
+        closed.push_back(*a);
+        open_.erase(e.key);
     }
     open_.clear();
 }
@@ -76,10 +76,10 @@ void attempt_grouper::save(std::string& out) const {
     for (const auto& e : expiry_) w.put_pod(e);
     w.put_u64(open_.size());
     // Sorted by expiry order is not needed: restore rebuilds the map, order-free.
-    for (const auto& [k, a] : open_) {
+    open_.for_each([&](const key_t& k, const connect_attempt& a) {
         w.put_pod(k);
         w.put_pod(a);
-    }
+    });
 }
 
 bool attempt_grouper::restore(std::string_view in) {

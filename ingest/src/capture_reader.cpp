@@ -2,7 +2,10 @@
 #include "v6bl/ingest/capture_reader.h"
 
 #include <pcap/pcap.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace v6bl::ingest {
@@ -14,8 +17,93 @@ std::string sensor_bpf_filter(std::uint16_t port) {
            " or (ip6 and tcp dst port " + p + ")";
 }
 
+namespace {
+
+constexpr std::size_t pcap_file_header_size = 24;
+constexpr std::size_t pcap_record_header_size = 16;
+// libpcap refuses records larger than this (or than the snap length, if larger): a
+// corrupt length field, not a frame.
+constexpr std::uint32_t max_record_caplen = 262144;
+
+std::uint32_t load_u32(const std::uint8_t* p, bool swapped) {
+    std::uint32_t v;
+    std::memcpy(&v, p, 4);
+    return swapped ? __builtin_bswap32(v) : v;
+}
+
+}  // namespace
+
 capture_reader::~capture_reader() {
+    if (map_) ::munmap(const_cast<std::uint8_t*>(map_), map_size_);
     if (handle_) pcap_close(handle_);  // closes file_ too
+}
+
+bool capture_reader::map_classic(std::uint64_t resume_offset) {
+    struct stat st {};
+    if (::fstat(fileno(file_), &st) != 0 || st.st_size < 0) return false;
+    const auto size = static_cast<std::size_t>(st.st_size);
+    if (size < pcap_file_header_size) return false;
+    void* m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fileno(file_), 0);
+    if (m == MAP_FAILED) return false;  // fall back to libpcap's reader
+    const auto* p = static_cast<const std::uint8_t*>(m);
+    std::uint32_t magic;
+    std::memcpy(&magic, p, 4);
+    switch (magic) {
+        case 0xa1b2c3d4u:
+            break;
+        case 0xd4c3b2a1u:
+            swapped_ = true;
+            break;
+        case 0xa1b23c4du:
+            nanoseconds_ = true;
+            break;
+        case 0x4d3cb2a1u:
+            swapped_ = nanoseconds_ = true;
+            break;
+        default:  // a variant libpcap knows (e.g. Kuznetzov's): let libpcap read it
+            ::munmap(m, size);
+            return false;
+    }
+    map_ = p;
+    map_size_ = size;
+    const std::uint32_t snaplen = load_u32(p + 16, swapped_);
+    max_caplen_ = snaplen > max_record_caplen ? snaplen : max_record_caplen;
+    ::madvise(m, size, MADV_SEQUENTIAL);
+    map_pos_ = pcap_file_header_size;
+    // Past the end (the file shrank under the same inode) reads as the end, like fseeko.
+    if (resume_offset > 0)
+        map_pos_ = static_cast<std::size_t>(std::min<std::uint64_t>(resume_offset, size));
+    return true;
+}
+
+capture_status capture_reader::next_mapped(capture_frame& frame) {
+    const std::size_t left = map_size_ - map_pos_;
+    if (left == 0) return capture_status::end;
+    if (left < pcap_record_header_size) {
+        error_ = "truncated dump file; tried to read " + std::to_string(pcap_record_header_size) +
+                 " header bytes, only got " + std::to_string(left);
+        return capture_status::truncated;
+    }
+    const std::uint8_t* h = map_ + map_pos_;
+    const std::uint32_t sec = load_u32(h, swapped_);
+    const std::uint32_t frac = load_u32(h + 4, swapped_);
+    const std::uint32_t caplen = load_u32(h + 8, swapped_);
+    if (caplen > max_caplen_) {
+        error_ = "invalid packet capture length " + std::to_string(caplen) +
+                 ", bigger than maximum of " + std::to_string(max_caplen_);
+        return capture_status::error;
+    }
+    if (left - pcap_record_header_size < caplen) {
+        error_ = "truncated dump file; tried to read " + std::to_string(caplen) +
+                 " captured bytes, only got " + std::to_string(left - pcap_record_header_size);
+        return capture_status::truncated;
+    }
+    frame.data = h + pcap_record_header_size;
+    frame.caplen = caplen;
+    frame.time_us = static_cast<std::int64_t>(sec) * 1'000'000 +
+                    static_cast<std::int64_t>(nanoseconds_ ? frac / 1000 : frac);
+    map_pos_ += pcap_record_header_size + caplen;
+    return capture_status::frame;
 }
 
 std::unique_ptr<capture_reader> capture_reader::open_file(const std::string& path,
@@ -49,6 +137,7 @@ std::unique_ptr<capture_reader> capture_reader::open_file(const std::string& pat
                 "); supported: Ethernet, Linux SLL, Linux SLL2, raw IP, BSD loopback";
         return nullptr;
     }
+    if (!r->pcapng_ && r->map_classic(resume_offset)) return r;
     if (resume_offset > 0 && !r->pcapng_) {
         if (fseeko(f, static_cast<off_t>(resume_offset), SEEK_SET) != 0) {
             error = "cannot seek to checkpoint offset " + std::to_string(resume_offset);
@@ -97,6 +186,7 @@ std::unique_ptr<capture_reader> capture_reader::open_live(const std::string& int
 }
 
 capture_status capture_reader::next(capture_frame& frame) {
+    if (map_) return next_mapped(frame);
     pcap_pkthdr* hdr = nullptr;
     const u_char* data = nullptr;
     const int rc = pcap_next_ex(handle_, &hdr, &data);
@@ -114,6 +204,7 @@ capture_status capture_reader::next(capture_frame& frame) {
 }
 
 std::uint64_t capture_reader::offset() const {
+    if (map_) return map_pos_;
     if (!file_) return 0;
     const off_t o = ftello(file_);
     return o < 0 ? 0 : static_cast<std::uint64_t>(o);

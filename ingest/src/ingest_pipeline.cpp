@@ -190,11 +190,15 @@ void ingest_pipeline::checkpoint_engine() {
     writer_.set_checkpoint(engine_key_, std::move(blob));
 }
 
-void ingest_pipeline::commit_if_due(bool force) {
-    const std::int64_t now = wall_ms();
+bool ingest_pipeline::commit_due() const {
     const int interval =
         following_ ? options_.follow_commit_interval_ms : options_.commit_interval_ms;
-    if (force || since_commit_ >= options_.commit_every || now - last_commit_ms_ >= interval) {
+    return since_commit_ >= options_.commit_every || wall_ms() - last_commit_ms_ >= interval;
+}
+
+void ingest_pipeline::commit_if_due(bool force) {
+    const std::int64_t now = wall_ms();
+    if (force || commit_due()) {
         writer_.commit();
         since_commit_ = 0;
         last_commit_ms_ = now;
@@ -270,9 +274,10 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
     pos.off = reader->is_pcapng() ? 0 : reader->offset();
     pos.idx = index;
     pos.done = 1;
+    // Committed by run() with the engine state after the next capture or the final flush:
+    // the engine checkpoint (tens of MB at a busy sensor) is then written once, not twice,
+    // and a crash before that commit resumes from the last one, as always.
     writer_.set_checkpoint(key, format_position(pos));
-    checkpoint_engine();
-    commit_if_due(true);
 }
 
 void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::uint64_t line_no) {
@@ -517,9 +522,13 @@ int ingest_pipeline::run() {
                                         .count();
                 grouper_.advance(now_us, closed_);
                 on_syn_batch(now_us);
-                checkpoint_engine();
             }
-            commit_if_due(false);
+            if (commit_due()) {
+                // Serialized only when committed: the state can be tens of MB and the
+                // loop turns many times a second.
+                if (live) checkpoint_engine();
+                commit_if_due(true);
+            }
             if (!any)
                 std::this_thread::sleep_for(std::chrono::milliseconds(options_.poll_interval_ms));
         }

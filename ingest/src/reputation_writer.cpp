@@ -64,12 +64,29 @@ std::string format_ipv4(std::uint32_t v) {
     return buf;
 }
 
-std::size_t reputation_writer::evidence_key_hash::operator()(const evidence_key& k) const noexcept {
-    std::uint64_t h = k.p64 * 0x9E3779B97F4A7C15ull ^ (k.item + 0x632BE59BD9B4E019ull * k.kind);
+namespace {
+
+std::uint64_t mix64(std::uint64_t h) {
     h ^= h >> 31;
     h *= 0xBF58476D1CE4E5B9ull;
     h ^= h >> 29;
-    return static_cast<std::size_t>(h);
+    return h;
+}
+
+}  // namespace
+
+std::size_t reputation_writer::evidence_key_hash::operator()(const evidence_key& k) const noexcept {
+    return static_cast<std::size_t>(
+        mix64(k.p64 * 0x9E3779B97F4A7C15ull ^ (k.item + 0x632BE59BD9B4E019ull * k.kind)));
+}
+
+std::size_t reputation_writer::item_key_hash::operator()(const item_key& k) const noexcept {
+    return static_cast<std::size_t>(
+        mix64(k.p64 * 0x9E3779B97F4A7C15ull ^ (k.item + 0x632BE59BD9B4E019ull)));
+}
+
+std::size_t reputation_writer::u64_hash::operator()(std::uint64_t k) const noexcept {
+    return static_cast<std::size_t>(mix64(k * 0x9E3779B97F4A7C15ull));
 }
 
 reputation_writer::reputation_writer(store::reputation_store& store, ingest_counters& counters,
@@ -84,29 +101,56 @@ reputation_writer::reputation_writer(store::reputation_store& store, ingest_coun
     store_has_remembered_ = store_.checkpoint(any_remembered_key).has_value();
 }
 
-reputation_writer::cached_64& reputation_writer::cache_for(std::uint64_t p64) {
-    auto [it, inserted] = cache_.try_emplace(p64);
+reputation_writer::known_64& reputation_writer::known_for(std::uint64_t p64) {
+    auto [k, inserted] = known_.try_emplace(p64);
     if (inserted && (!store_was_empty_ || cache_evicted_)) {
+        known_64 loaded;
         store_.for_each_evidence(
             store::make_prefix64(p64),
             [&](store::evidence_kind kind, std::string_view item, const store::evidence_item& e) {
-                if (kind == store::evidence_kind::ipv6_address && item.size() == 8)
-                    it->second.iids.push_back(item_u64(item));
-                else if (kind == store::evidence_kind::rejected_ipv4 && item.size() == 4)
-                    it->second.ipv4s.emplace_back(static_cast<std::uint32_t>(item_u64(item)),
-                                                  (e.signals & sig_ipv4_rejected) != 0);
+                if (kind == store::evidence_kind::ipv6_address && item.size() == 8) {
+                    if (known_iids_.try_emplace({p64, item_u64(item)}).second) ++loaded.iids;
+                } else if (kind == store::evidence_kind::rejected_ipv4 && item.size() == 4) {
+                    auto [r, fresh] = known_ipv4s_.try_emplace({p64, item_u64(item)});
+                    *r = (e.signals & sig_ipv4_rejected) != 0;
+                    if (fresh) ++loaded.ipv4s;
+                }
                 return true;
             });
+        *k = loaded;  // only the item tables grew: `k` still points into known_
     }
-    return it->second;
+    return *k;
 }
 
-void reputation_writer::merge_record(std::uint64_t p64, const store::reputation_record& delta) {
-    auto [it, inserted] = records_.try_emplace(p64, delta);
-    if (!inserted)
-        store::merge_into(it->second, delta);
-    else
+void reputation_writer::add_evidence(std::uint64_t p64, std::uint64_t item,
+                                     store::evidence_kind kind, const store::evidence_item& e) {
+    auto [ev, inserted] = evidence_.try_emplace(
+        {p64, item, static_cast<std::uint64_t>(static_cast<std::uint8_t>(kind))});
+    if (inserted) {
+        *ev = e;
         ++pending_ops_;
+    } else {
+        store::merge_into(*ev, e);
+    }
+}
+
+void reputation_writer::merge_record(std::uint64_t p64, const record_delta& d) {
+    auto [r, inserted] = records_.try_emplace(p64);
+    if (inserted) {
+        *r = d;
+        ++pending_ops_;
+        return;
+    }
+    // The store's merge rules (store::merge_into), on the flat delta.
+    r->reason_bits |= d.reason_bits;
+    if (d.first_seen && (!r->first_seen || d.first_seen < r->first_seen))
+        r->first_seen = d.first_seen;
+    r->last_seen = std::max(r->last_seen, d.last_seen);
+    r->attempts += d.attempts;
+    r->addresses += d.addresses;
+    r->rejected_ipv4s += d.rejected_ipv4s;
+    r->strength_milli = std::max(r->strength_milli, d.strength_milli);
+    r->sensors |= d.sensors;
 }
 
 void reputation_writer::add_attempt(const connect_attempt& a, std::uint64_t sensor_bit) {
@@ -114,26 +158,21 @@ void reputation_writer::add_attempt(const connect_attempt& a, std::uint64_t sens
     const std::uint64_t p64 = high64_of(a.source);
     const std::uint64_t iid = low64_of(a.source);
     const std::uint32_t t = seconds_of(a.start_us);
-    cached_64& c = cache_for(p64);
-    bool known = std::find(c.iids.begin(), c.iids.end(), iid) != c.iids.end();
+    known_64& k = known_for(p64);
     bool is_new = false;
-    if (!known && c.iids.size() < options_.max_addresses_per_64) {
-        c.iids.push_back(iid);
+    bool known = known_iids_.find({p64, iid}) != nullptr;
+    if (!known && k.iids < options_.max_addresses_per_64) {
+        known_iids_.try_emplace({p64, iid});
+        ++k.iids;
         known = is_new = true;
     }
     if (known) {
         store::evidence_item e;
         e.first_seen = e.last_seen = t;
         e.count = 1;
-        auto [it, inserted] = evidence_.try_emplace(
-            evidence_key{p64, iid, static_cast<std::uint8_t>(store::evidence_kind::ipv6_address)},
-            e);
-        if (!inserted)
-            store::merge_into(it->second, e);
-        else
-            ++pending_ops_;
+        add_evidence(p64, iid, store::evidence_kind::ipv6_address, e);
     }
-    store::reputation_record d;
+    record_delta d{};
     d.first_seen = d.last_seen = t;
     d.attempts = 1;
     d.addresses = is_new ? 1 : 0;
@@ -185,20 +224,20 @@ std::vector<reputation_writer::remembered> reputation_writer::remembered_for(std
 void reputation_writer::list_association(std::uint64_t p64, std::uint32_t ipv4, std::uint32_t t,
                                          std::uint16_t strength, std::uint16_t signals,
                                          std::uint64_t sensors) {
-    cached_64& c = cache_for(p64);
-    auto it = std::find_if(c.ipv4s.begin(), c.ipv4s.end(),
-                           [&](const auto& x) { return x.first == ipv4; });
+    known_64& k = known_for(p64);
+    std::uint8_t* seen = known_ipv4s_.find({p64, ipv4});
     bool newly = false;
     bool recorded = true;
-    if (it == c.ipv4s.end()) {
-        if (c.ipv4s.size() < options_.max_ipv4s_per_64) {
-            c.ipv4s.emplace_back(ipv4, true);
+    if (!seen) {
+        if (k.ipv4s < options_.max_ipv4s_per_64) {
+            *known_ipv4s_.try_emplace({p64, ipv4}).first = 1;
+            ++k.ipv4s;
             newly = true;
         } else {
             recorded = false;
         }
-    } else if (!it->second) {
-        it->second = true;
+    } else if (!*seen) {
+        *seen = 1;
         newly = true;
     }
     if (recorded) {
@@ -207,15 +246,9 @@ void reputation_writer::list_association(std::uint64_t p64, std::uint32_t ipv4, 
         e.count = 1;
         e.strength_milli = strength;
         e.signals = static_cast<std::uint16_t>(signals | sig_ipv4_rejected);
-        auto [eit, inserted] = evidence_.try_emplace(
-            evidence_key{p64, ipv4, static_cast<std::uint8_t>(store::evidence_kind::rejected_ipv4)},
-            e);
-        if (!inserted)
-            store::merge_into(eit->second, e);
-        else
-            ++pending_ops_;
+        add_evidence(p64, ipv4, store::evidence_kind::rejected_ipv4, e);
     }
-    store::reputation_record d;
+    record_delta d{};
     d.reason_bits = (signals & structural_signals) ? store::bit_structural : store::bit_associated;
     d.first_seen = d.last_seen = t;
     d.rejected_ipv4s = newly ? 1 : 0;
@@ -245,27 +278,20 @@ void reputation_writer::add_association(const association& a, bool known_rejecte
         return;
     }
     // Not (yet) rejected: keep the evidence so lookup can explain, without reason bits.
-    cached_64& c = cache_for(p64);
-    auto it = std::find_if(c.ipv4s.begin(), c.ipv4s.end(),
-                           [&](const auto& x) { return x.first == a.ipv4; });
-    if (it == c.ipv4s.end() && c.ipv4s.size() < options_.max_ipv4s_per_64) {
-        c.ipv4s.emplace_back(a.ipv4, false);
-        it = c.ipv4s.end() - 1;
+    known_64& k = known_for(p64);
+    bool keep = known_ipv4s_.find({p64, a.ipv4}) != nullptr;
+    if (!keep && k.ipv4s < options_.max_ipv4s_per_64) {
+        *known_ipv4s_.try_emplace({p64, a.ipv4}).first = 0;
+        ++k.ipv4s;
+        keep = true;
     }
-    if (it != c.ipv4s.end()) {
+    if (keep) {
         store::evidence_item e;
         e.first_seen = e.last_seen = t;
         e.count = 1;
         e.strength_milli = a.strength_milli;
         e.signals = a.signals;
-        auto [eit, inserted] = evidence_.try_emplace(
-            evidence_key{p64, a.ipv4,
-                         static_cast<std::uint8_t>(store::evidence_kind::rejected_ipv4)},
-            e);
-        if (!inserted)
-            store::merge_into(eit->second, e);
-        else
-            ++pending_ops_;
+        add_evidence(p64, a.ipv4, store::evidence_kind::rejected_ipv4, e);
     }
     if (a.strength_milli >= options_.remember_milli) {
         auto list = remembered_for(a.ipv4);
@@ -332,15 +358,28 @@ void reputation_writer::commit() {
     store::change_set cs;
     // Keys go in in storage order: RocksDB's memtable skiplist inserts ascending keys with
     // its sequential splice, several times faster than the hash maps' random order.
-    std::vector<std::pair<std::uint64_t, const store::reputation_record*>> recs;
+    std::vector<std::pair<std::uint64_t, const record_delta*>> recs;
     recs.reserve(records_.size());
-    for (const auto& [p64, rec] : records_) recs.emplace_back(p64, &rec);
+    records_.for_each(
+        [&](std::uint64_t p64, const record_delta& r) { recs.emplace_back(p64, &r); });
     std::sort(recs.begin(), recs.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (const auto& [p64, rec] : recs) cs.merge_record(store::make_prefix64(p64), *rec);
+    store::reputation_record rec;
+    for (const auto& [p64, d] : recs) {
+        rec.reason_bits = d->reason_bits;
+        rec.first_seen = d->first_seen;
+        rec.last_seen = d->last_seen;
+        rec.attempts = d->attempts;
+        rec.addresses = d->addresses;
+        rec.rejected_ipv4s = d->rejected_ipv4s;
+        rec.strength_milli = d->strength_milli;
+        rec.sensors = d->sensors;
+        cs.merge_record(store::make_prefix64(p64), rec);
+    }
     std::vector<std::pair<evidence_key, const store::evidence_item*>> evs;
     evs.reserve(evidence_.size());
-    for (const auto& [k, e] : evidence_) evs.emplace_back(k, &e);
+    evidence_.for_each(
+        [&](const evidence_key& k, const store::evidence_item& e) { evs.emplace_back(k, &e); });
     std::sort(evs.begin(), evs.end(), [](const auto& a, const auto& b) {
         if (a.first.p64 != b.first.p64) return a.first.p64 < b.first.p64;
         if (a.first.kind != b.first.kind) return a.first.kind < b.first.kind;
@@ -390,8 +429,10 @@ void reputation_writer::commit() {
     remembered_dirty_.clear();
     checkpoints_.clear();
     pending_ops_ = 0;
-    if (cache_.size() > options_.max_cached_64s) {
-        cache_.clear();
+    if (known_.size() > options_.max_cached_64s) {
+        known_.clear();
+        known_iids_.clear();
+        known_ipv4s_.clear();
         cache_evicted_ = true;
     }
     if (remembered_.size() > options_.max_cached_64s) remembered_.clear();

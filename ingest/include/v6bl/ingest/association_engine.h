@@ -5,12 +5,12 @@
 #include <deque>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "v6bl/ingest/association.h"
 #include "v6bl/ingest/attempt_grouper.h"
 #include "v6bl/ingest/connect_attempt.h"
+#include "v6bl/ingest/flat_table.h"
 
 namespace v6bl::ingest {
 
@@ -96,6 +96,9 @@ class association_engine {
     struct pending_attempt {
         connect_attempt a;
         bool new_round = false;
+        // Set when this attempt started its address's only round in the history: an IPv4
+        // candidate like that pairs on one round at most, so evaluate() skips its lookup.
+        bool only_round = false;
     };
     void evaluate(const pending_attempt& p, std::vector<association>& out);
     void add_history(pending_attempt& p);
@@ -107,8 +110,8 @@ class association_engine {
     std::deque<pending_attempt> pending_;  // sorted by start
     std::size_t history_index_ = 0;        // pending_[< this] are in history_
     std::size_t eval_index_ = 0;           // pending_[< this] are evaluated
-    std::unordered_map<address_bytes, round_history, address_hash> history_;
-    std::unordered_map<address_bytes, partner_set, address_hash> partners_;
+    flat_table<address_bytes, round_history, address_hash> history_;
+    flat_table<address_bytes, partner_set, address_hash> partners_;
     // Expiry candidates in round order (lazily checked against the history's last_us).
     struct expiry_t {
         address_bytes address;
@@ -116,6 +119,14 @@ class association_engine {
     };
     std::deque<expiry_t> expiry_;
     std::int64_t next_housekeeping_us_ = 0;
+    // One bit per hash of every IPv4 that got a history (never cleared, rebuilt on
+    // restore): a 2 MB filter in front of the history table, so that the common "does
+    // this IPv6 address's low 32 bits name a seen IPv4?" question rarely touches the table.
+    static constexpr int v4_filter_bits = 24;
+    std::vector<std::uint64_t> v4_filter_ =
+        std::vector<std::uint64_t>(std::size_t{1} << (v4_filter_bits - 6));
+    bool v4_maybe_seen(std::uint32_t v4) const;
+    void v4_mark_seen(std::uint32_t v4);
     std::vector<association> scratch_;
 };
 }  // namespace v6bl::ingest

@@ -5,10 +5,10 @@
 #include <deque>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "v6bl/ingest/connect_attempt.h"
+#include "v6bl/ingest/flat_table.h"
 #include "v6bl/ingest/syn_record.h"
 
 namespace v6bl::ingest {
@@ -57,7 +57,7 @@ class attempt_grouper {
         std::int64_t last_us;
     };
     grouper_options options_;
-    std::unordered_map<key_t, connect_attempt, key_hash> open_;
+    flat_table<key_t, connect_attempt, key_hash> open_;
     std::deque<expiry_t> expiry_;
 };
 

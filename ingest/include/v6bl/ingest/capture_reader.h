@@ -50,7 +50,19 @@ class capture_reader {
 
   private:
     capture_reader() = default;
+    bool map_classic(std::uint64_t resume_offset);
+    capture_status next_mapped(capture_frame& frame);
+
     pcap* handle_ = nullptr;
+    // Classic pcap files are read straight from a read-only mapping: libpcap's reader
+    // copies every record through two fread() calls, which alone costs more than the
+    // whole SYN decoding. pcapng and live capture go through libpcap.
+    const std::uint8_t* map_ = nullptr;
+    std::size_t map_size_ = 0;
+    std::size_t map_pos_ = 0;
+    bool swapped_ = false;
+    bool nanoseconds_ = false;
+    std::uint32_t max_caplen_ = 0;
     std::FILE* file_ = nullptr;  // owned by libpcap once opened
     link_kind link_ = link_kind::unknown;
     bool pcapng_ = false;

@@ -3,9 +3,9 @@
 #pragma once
 
 #include <atomic>
-#include <functional>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -81,6 +81,7 @@ class ingest_pipeline {
     void on_syn_batch(std::int64_t now_us);
     void drain_associations();
     void checkpoint_engine();
+    bool commit_due() const;
     void commit_if_due(bool force);
     void report(const std::string& where, const std::string& what, bad_input_reason why,
                 int& reports);

@@ -12,6 +12,7 @@
 
 #include "v6bl/ingest/association.h"
 #include "v6bl/ingest/connect_attempt.h"
+#include "v6bl/ingest/flat_table.h"
 #include "v6bl/ingest/ingest_counters.h"
 #include "v6bl/ingest/reject_log_parser.h"
 #include "v6bl/store/store.h"
@@ -53,18 +54,37 @@ class reputation_writer {
     std::size_t pending_ops() const { return pending_ops_; }
 
   private:
-    struct cached_64 {
-        std::vector<std::uint64_t> iids;
-        std::vector<std::pair<std::uint32_t, bool>> ipv4s;  // (ipv4, seen as rejected)
+    // What the writer knows of a /64's evidence (loaded from the store on first touch when
+    // the store may hold some): how many IPv6 addresses and IPv4s it keeps, so the bounds
+    // hold and `addresses` / `rejected_ipv4s` count only new items.
+    struct known_64 {
+        std::uint16_t iids = 0;
+        std::uint16_t ipv4s = 0;
+    };
+    struct item_key {  // (/64, IID or IPv4); no padding: compared bytewise
+        std::uint64_t p64;
+        std::uint64_t item;
+    };
+    struct item_key_hash {
+        std::size_t operator()(const item_key& k) const noexcept;
+    };
+    struct u64_hash {
+        std::size_t operator()(std::uint64_t k) const noexcept;
+    };
+    // The per-/64 delta of one commit window (reputation_record without the manual text,
+    // so that it can live in a flat table).
+    struct record_delta {
+        std::uint64_t sensors;
+        std::uint32_t first_seen, last_seen, attempts, addresses, rejected_ipv4s;
+        std::uint16_t reason_bits, strength_milli;
     };
     struct rejection_info {
         std::uint32_t first = 0, last = 0, count = 0;
     };
-    struct evidence_key {
+    struct evidence_key {  // kind widened so the key has no padding
         std::uint64_t p64;
         std::uint64_t item;
-        std::uint8_t kind;
-        bool operator==(const evidence_key&) const = default;
+        std::uint64_t kind;
     };
     struct evidence_key_hash {
         std::size_t operator()(const evidence_key& k) const noexcept;
@@ -77,12 +97,14 @@ class reputation_writer {
         std::uint16_t signals;
     };
 
-    cached_64& cache_for(std::uint64_t p64);
+    known_64& known_for(std::uint64_t p64);
+    void add_evidence(std::uint64_t p64, std::uint64_t item, store::evidence_kind kind,
+                      const store::evidence_item& e);
     std::optional<rejection_info> rejection_of(std::uint32_t ipv4);
     std::vector<remembered> remembered_for(std::uint32_t ipv4);
     void list_association(std::uint64_t p64, std::uint32_t ipv4, std::uint32_t time,
                           std::uint16_t strength, std::uint16_t signals, std::uint64_t sensors);
-    void merge_record(std::uint64_t p64, const store::reputation_record& delta);
+    void merge_record(std::uint64_t p64, const record_delta& delta);
 
     store::reputation_store& store_;
     ingest_counters& counters_;
@@ -91,14 +113,16 @@ class reputation_writer {
     bool cache_evicted_ = false;
     bool store_has_rejections_ = false;  // "r4:any": skip store reads while false
     bool store_has_remembered_ = false;  // "a4:any"
-    std::unordered_map<std::uint64_t, cached_64> cache_;
+    flat_table<std::uint64_t, known_64, u64_hash> known_;
+    flat_table<item_key, std::uint8_t, item_key_hash> known_iids_;
+    flat_table<item_key, std::uint8_t, item_key_hash> known_ipv4s_;     // value: seen as rejected
     std::unordered_map<std::uint32_t, rejection_info> rejections_;      // known (this run or store)
     std::unordered_set<std::uint32_t> not_rejected_;                    // store said no
     std::unordered_map<std::uint32_t, rejection_info> new_rejections_;  // to checkpoint
     std::unordered_map<std::uint32_t, std::vector<remembered>> remembered_;  // dirty + cached
     std::unordered_set<std::uint32_t> remembered_dirty_;
-    std::unordered_map<std::uint64_t, store::reputation_record> records_;
-    std::unordered_map<evidence_key, store::evidence_item, evidence_key_hash> evidence_;
+    flat_table<std::uint64_t, record_delta, u64_hash> records_;
+    flat_table<evidence_key, store::evidence_item, evidence_key_hash> evidence_;
     std::unordered_set<std::uint64_t> listed_;
     std::vector<std::pair<std::string, std::string>> checkpoints_;
     std::size_t pending_ops_ = 0;

@@ -1,0 +1,112 @@
+// An open-addressing hash table (linear probing, backward-shift erase) for ingest's hot maps.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+namespace v6bl::ingest {
+
+// std::unordered_map allocates a node per entry and chases a pointer per lookup; at a busy
+// sensor the engine looks up hundreds of thousands of addresses per second, so entries live
+// in one array here. Keys and values must be trivially copyable. Pointers returned by find()
+// and try_emplace() stay valid until the next insertion or erase. Iteration order depends
+// on the insertion history: nothing that must be deterministic may depend on it.
+template <typename Key, typename Value, typename Hash>
+class flat_table {
+  public:
+    flat_table() = default;
+
+    std::size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+
+    Value* find(const Key& k) {
+        if (size_ == 0) return nullptr;
+        for (std::size_t i = Hash{}(k)&mask_;; i = (i + 1) & mask_) {
+            if (!slots_[i].used) return nullptr;
+            if (same(slots_[i].key, k)) return &slots_[i].value;
+        }
+    }
+    const Value* find(const Key& k) const { return const_cast<flat_table*>(this)->find(k); }
+
+    // The value for `k`, value-initialised when new; second is true when it was inserted.
+    std::pair<Value*, bool> try_emplace(const Key& k) {
+        if ((size_ + 1) * 8 > slots_.size() * 5) grow();  // load factor <= 0.625
+        std::size_t i = Hash{}(k)&mask_;
+        for (; slots_[i].used; i = (i + 1) & mask_)
+            if (same(slots_[i].key, k)) return {&slots_[i].value, false};
+        slots_[i].used = 1;
+        slots_[i].key = k;
+        slots_[i].value = Value{};
+        ++size_;
+        return {&slots_[i].value, true};
+    }
+    Value& operator[](const Key& k) { return *try_emplace(k).first; }
+
+    bool erase(const Key& k) {
+        if (size_ == 0) return false;
+        std::size_t i = Hash{}(k)&mask_;
+        for (;; i = (i + 1) & mask_) {
+            if (!slots_[i].used) return false;
+            if (same(slots_[i].key, k)) break;
+        }
+        // Backward-shift deletion: no tombstones, probe chains stay short.
+        for (std::size_t j = (i + 1) & mask_; slots_[j].used; j = (j + 1) & mask_) {
+            const std::size_t home = Hash{}(slots_[j].key) & mask_;
+            // Move j into the hole at i when its home is not cyclically in (i, j].
+            if (((j - home) & mask_) >= ((j - i) & mask_)) {
+                slots_[i] = slots_[j];
+                i = j;
+            }
+        }
+        slots_[i].used = 0;
+        --size_;
+        return true;
+    }
+
+    void clear() {
+        slots_.clear();
+        size_ = 0;
+        mask_ = 0;
+    }
+
+    void reserve(std::size_t n) {
+        while (n * 8 > slots_.size() * 5) grow();
+    }
+
+    template <typename Fn>  // fn(const Key&, const Value&)
+    void for_each(Fn&& fn) const {
+        for (std::size_t i = 0; i < slots_.size(); ++i)
+            if (slots_[i].used) fn(slots_[i].key, slots_[i].value);
+    }
+
+  private:
+    struct slot {
+        Key key;
+        Value value;
+        std::uint8_t used;  // in the slot: one cache line per probe
+    };
+    static bool same(const Key& a, const Key& b) {
+        return std::memcmp(&a, &b, sizeof(Key)) == 0;  // keys have no padding
+    }
+    void grow() {
+        std::vector<slot> old = std::move(slots_);
+        const std::size_t cap = old.empty() ? 64 : old.size() * 2;
+        slots_.assign(cap, slot{});
+        mask_ = cap - 1;
+        for (const slot& s : old) {
+            if (!s.used) continue;
+            std::size_t j = Hash{}(s.key) & mask_;
+            while (slots_[j].used) j = (j + 1) & mask_;
+            slots_[j] = s;
+        }
+    }
+
+    std::vector<slot> slots_;
+    std::size_t size_ = 0;
+    std::size_t mask_ = 0;
+};
+
+}  // namespace v6bl::ingest
