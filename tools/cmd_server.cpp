@@ -145,20 +145,29 @@ std::vector<std::string> serve_arguments() {
     return out;
 }
 
-std::optional<server::server_config> reload_config() {
-    serve_args a;
+// Parses this process's serve arguments as a standalone command. CLI11 2.1 reads a
+// subcommand's own --config file only then (a parent processes its own config file alone),
+// so `serve --config FILE` at start and SIGHUP both come through here.
+std::optional<serve_args> parse_serve_arguments(const char* context) {
+    auto a = std::make_unique<serve_args>();
     CLI::App app{"serve"};
-    add_serve_flags(app, a);
+    add_serve_flags(app, *a);
     auto args = serve_arguments();
     std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
     try {
         app.parse(args);
     } catch (const CLI::ParseError& e) {
-        spdlog::error("SIGHUP: {}", e.what());
+        spdlog::error("{}: {}", context, e.what());
         return std::nullopt;
     }
-    finish_args(a);
-    return a.config;
+    return *a;
+}
+
+std::optional<server::server_config> reload_config() {
+    auto a = parse_serve_arguments("SIGHUP");
+    if (!a) return std::nullopt;
+    finish_args(*a);
+    return a->config;
 }
 
 int run_serve(serve_args& a) {
@@ -221,8 +230,16 @@ void add_server_commands(CLI::App& app, int& exit_code) {
     auto args = std::make_shared<serve_args>();
     CLI::App* serve = app.add_subcommand("serve", "answer DNSBL queries over UDP and TCP");
     add_serve_flags(*serve, *args);
-    serve->callback([args, &exit_code] {
+    serve->callback([args, serve, &exit_code] {
         try {
+            if (serve->get_config_ptr() != nullptr && serve->get_config_ptr()->count() > 0) {
+                auto standalone = parse_serve_arguments("v6bl serve");
+                if (!standalone) {
+                    exit_code = 1;
+                    return;
+                }
+                *args = std::move(*standalone);
+            }
             exit_code = run_serve(*args);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "v6bl serve: %s\n", e.what());

@@ -283,6 +283,36 @@ TEST_CASE("a bad --allow-query or --rrl flag stops serve with a clear error",
     std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("serve --config FILE sets the hardening flags (and every other) at start",
+          "[server][loopback][acl][rrl]") {
+    const std::string bin = V6BL_BINARY;
+    const std::string dir = temp_dir("toml");
+    int st = 0;
+    std::ofstream(dir + "/l.txt") << "2001:db8:1:2::/64 127.0.0.2\n";
+    run_command(bin + " import --db " + dir + "/db " + dir + "/l.txt", &st);
+    REQUIRE(st == 0);
+    std::ofstream(dir + "/serve.toml") << "ttl = 77\n"
+                                          "rrl-rate = 20\n"
+                                          "rrl-slip = 0\n"
+                                          "allow-query = [\"127.0.0.0/24\", \"::1\"]\n";
+    const std::uint16_t port = free_port();
+    child_process server({bin, "serve", "--db", dir + "/db", "--config", dir + "/serve.toml",
+                          "--listen", "127.0.0.1:" + std::to_string(port)},
+                         dir + "/serve.log");
+    REQUIRE(server.wait_for_log("ready", 30s));
+    const auto q = query_for(listed, "A", 51);
+    CHECK(has(describe_response(udp_from("127.0.0.1", port, q)), " 77 IN A 127.0.0.2"));
+    CHECK(describe_response(udp_from("127.0.1.1", port, q)) == "REFUSED qr qd=1");
+    client_socket s(SOCK_DGRAM, "127.0.0.5", "127.0.0.1", port);
+    flood_result fr;
+    for (int i = 0; i < 300; ++i) s.send_all(q);
+    drain(s, fr, 500ms);
+    CHECK(fr.full < 100);
+    CHECK(fr.truncated == 0);
+    server.stop();
+    std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("a slow TCP client is cut at the read timeout while others are served",
           "[server][loopback][tcp]") {
     // Idle timeout far above the read timeout: only the read timeout can cut these.
