@@ -416,7 +416,7 @@ TEST_CASE("clients resetting connections while answers are written leave the ser
               "IN A 127.0.0.2"));
 }
 
-TEST_CASE("--user nobody: root dropped after binding, the store still followed",
+TEST_CASE("serve --user nobody drops root after binding and still follows the store",
           "[server][loopback][user]") {
     if (::geteuid() != 0) {
         WARN("SKIP: --user needs the test to run as root");
@@ -487,7 +487,7 @@ TEST_CASE("--user nobody: root dropped after binding, the store still followed",
     std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("SIGKILL of serve under load loses nothing; a restarted serve answers every commit",
+TEST_CASE("SIGKILL of serve under load loses nothing and a restarted serve answers every commit",
           "[server][loopback][crash]") {
     // A scratch directory of our own: the killed serve cannot remove its temp directory.
     const std::string scratch = temp_dir("killscratch");
