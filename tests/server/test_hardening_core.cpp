@@ -267,7 +267,7 @@ TEST_CASE("the slip answer is the header and question with TC=1", "[server][rrl]
     CHECK(answer_truncate(cut) == 0);
 }
 
-TEST_CASE("UDP amplification: the largest answer to a query without EDNS, as a ratio",
+TEST_CASE("UDP amplification: the largest answer to a query without EDNS, as a ratio; RA never",
           "[server][amplification]") {
     core_fixture f;
     const std::string z = "dnsbl6.example.org";
@@ -291,9 +291,15 @@ TEST_CASE("UDP amplification: the largest answer to a query without EDNS, as a r
     std::size_t largest = 0;
     for (const auto& name : names) {
         for (const char* type : {"A", "TXT", "ANY", "NS", "SOA", "AAAA", "MX", "IXFR"}) {
-            const auto q = make_query(name, type, {});
+            query_options o;
+            o.rd = name.size() % 2 == 0;  // recursion desired on about half of them
+            const auto q = make_query(name, type, o);
             const answer_result r = f.ask(q);
             REQUIRE(r.size <= dns::classic_udp_size);
+            // Never a resolver: RA clear, RD copied.
+            REQUIRE(r.size >= dns::header_size);
+            CHECK((f.out[3] & 0x80) == 0);
+            CHECK((f.out[2] & 0x01) == (o.rd ? 1 : 0));
             const double ratio = static_cast<double>(r.size) / static_cast<double>(q.size());
             largest = std::max(largest, r.size);
             if (ratio > worst) {
