@@ -4,6 +4,7 @@
 #include <pcap/pcap.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -20,6 +21,10 @@ std::string sensor_bpf_filter(std::uint16_t port) {
 namespace {
 
 constexpr std::size_t pcap_file_header_size = 24;
+// The mapped pages already read are dropped every this many bytes: a private file mapping
+// counts in the process's RSS page by page as it is touched, so a 1 GB capture read to its
+// end would otherwise hold 1 GB of RSS (the page cache keeps the data either way).
+constexpr std::size_t map_release_step = std::size_t{8} << 20;
 constexpr std::size_t pcap_record_header_size = 16;
 // libpcap refuses records larger than this (or than the snap length, if larger): a
 // corrupt length field, not a frame.
@@ -73,7 +78,20 @@ bool capture_reader::map_classic(std::uint64_t resume_offset) {
     // Past the end (the file shrank under the same inode) reads as the end, like fseeko.
     if (resume_offset > 0)
         map_pos_ = static_cast<std::size_t>(std::min<std::uint64_t>(resume_offset, size));
+    map_released_ = 0;
     return true;
+}
+
+void capture_reader::release_read_pages() {
+    // Whole pages before the current record only: frame.data of the record being returned
+    // stays valid until the next call, as with libpcap.
+    static const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    const std::size_t end = map_pos_ / page * page;
+    if (end <= map_released_) return;
+    // MADV_DONTNEED on a read-only private mapping unmaps the pages; touching them again
+    // (nothing does) would read them back from the file.
+    ::madvise(const_cast<std::uint8_t*>(map_) + map_released_, end - map_released_, MADV_DONTNEED);
+    map_released_ = end;
 }
 
 capture_status capture_reader::next_mapped(capture_frame& frame) {
@@ -84,6 +102,7 @@ capture_status capture_reader::next_mapped(capture_frame& frame) {
                  " header bytes, only got " + std::to_string(left);
         return capture_status::truncated;
     }
+    if (map_pos_ - map_released_ >= map_release_step) release_read_pages();
     const std::uint8_t* h = map_ + map_pos_;
     const std::uint32_t sec = load_u32(h, swapped_);
     const std::uint32_t frac = load_u32(h + 4, swapped_);

@@ -376,6 +376,10 @@ void reputation_writer::commit() {
         rec.sensors = d->sensors;
         cs.merge_record(store::make_prefix64(p64), rec);
     }
+    // Each part is freed once it is in `cs`: the store then builds a WriteBatch and a
+    // memtable from `cs`, the peak of a run, without the writer's copies beside them.
+    std::vector<std::pair<std::uint64_t, const record_delta*>>().swap(recs);
+    records_.clear();
     std::vector<std::pair<evidence_key, const store::evidence_item*>> evs;
     evs.reserve(evidence_.size());
     evidence_.for_each(
@@ -393,6 +397,8 @@ void reputation_writer::commit() {
                                      : ipv4_item(static_cast<std::uint32_t>(k.item));
         cs.merge_evidence(store::make_prefix64(k.p64), kind, item, e);
     }
+    std::vector<std::pair<evidence_key, const store::evidence_item*>>().swap(evs);
+    evidence_.clear();
     if (!new_rejections_.empty()) cs.set_checkpoint(any_rejection_key, "1");
     for (const auto& [ip, info] : new_rejections_) {
         char buf[64];
@@ -412,6 +418,14 @@ void reputation_writer::commit() {
     }
     for (const auto& [k, v] : checkpoints_) cs.set_checkpoint(k, v);
     const std::size_t ops = cs.size() + checkpoints_.size();
+    const bool wrote_rejections = !new_rejections_.empty();
+    const bool wrote_remembered = !remembered_dirty_.empty();
+    // The engine checkpoint (tens of MB) too. A failed commit throws and ends the run; the
+    // rerun resumes from the last committed checkpoints, as after a crash.
+    new_rejections_.clear();
+    remembered_dirty_.clear();
+    checkpoints_.clear();
+    pending_ops_ = 0;
     const auto t0 = std::chrono::steady_clock::now();
     store_.commit(std::move(cs), static_cast<std::uint32_t>(std::time(nullptr)));
     const auto us = static_cast<std::uint64_t>(
@@ -421,14 +435,8 @@ void reputation_writer::commit() {
     counters_.commit_ops += ops;
     counters_.commit_us_total += us;
     counters_.commit_us_max = std::max(counters_.commit_us_max, us);
-    if (!new_rejections_.empty()) store_has_rejections_ = true;
-    if (!remembered_dirty_.empty()) store_has_remembered_ = true;
-    records_.clear();
-    evidence_.clear();
-    new_rejections_.clear();
-    remembered_dirty_.clear();
-    checkpoints_.clear();
-    pending_ops_ = 0;
+    if (wrote_rejections) store_has_rejections_ = true;
+    if (wrote_remembered) store_has_remembered_ = true;
     if (known_.size() > options_.max_cached_64s) {
         known_.clear();
         known_iids_.clear();

@@ -41,6 +41,7 @@ class capture_reader {
     static std::unique_ptr<capture_reader> open_live(const std::string& interface,
                                                      std::uint16_t smtp_port, std::string& error);
 
+    // frame.data stays valid until the next call.
     capture_status next(capture_frame& frame);
     link_kind link() const { return link_; }
     bool is_pcapng() const { return pcapng_; }
@@ -52,6 +53,7 @@ class capture_reader {
     capture_reader() = default;
     bool map_classic(std::uint64_t resume_offset);
     capture_status next_mapped(capture_frame& frame);
+    void release_read_pages();
 
     pcap* handle_ = nullptr;
     // Classic pcap files are read straight from a read-only mapping: libpcap's reader
@@ -60,6 +62,7 @@ class capture_reader {
     const std::uint8_t* map_ = nullptr;
     std::size_t map_size_ = 0;
     std::size_t map_pos_ = 0;
+    std::size_t map_released_ = 0;  // pages before this were read and dropped from RSS
     bool swapped_ = false;
     bool nanoseconds_ = false;
     std::uint32_t max_caplen_ = 0;

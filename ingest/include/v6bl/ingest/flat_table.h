@@ -66,8 +66,9 @@ class flat_table {
         return true;
     }
 
+    // Empties the table and frees its array (a table sized by a burst does not keep it).
     void clear() {
-        slots_.clear();
+        std::vector<slot>().swap(slots_);
         size_ = 0;
         mask_ = 0;
     }
