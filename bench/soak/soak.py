@@ -457,6 +457,17 @@ def main():
             failures.append("descriptors grew from %d to %d" % (fd0, fd1))
         if not alive:
             failures.append("v6bl serve exited")
+        else:
+            # A clean stop must exit 0 (under the sanitizers LeakSanitizer runs at this exit
+            # and fails it if anything leaked).
+            server.terminate()
+            try:
+                status = server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                status = "none (still running 30 s after SIGTERM)"
+            print("v6bl serve exit status after SIGTERM: %s" % status)
+            if status != 0:
+                failures.append("serve exited with status %s after SIGTERM" % status)
         print("FAIL: " + "; ".join(failures) if failures else "PASS")
         return 1 if failures else 0
     finally:
