@@ -181,6 +181,9 @@ def main():
     ap.add_argument("--servers", default="rbldnsd,nsd,knot,v6bl")
     ap.add_argument("--work", default="")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--reuse", action="store_true",
+                    help="reuse the listings, store and exports already in --work")
+    ap.add_argument("--prepare-only", action="store_true", help="make the data and stop")
     a = ap.parse_args()
     v6bl = os.path.abspath(a.v6bl)
     work = a.work or tempfile.mkdtemp(prefix="v6bl-bench-")
@@ -188,20 +191,28 @@ def main():
     os.chmod(work, 0o755)
     print("work dir %s, %d listed /64s, %d s per server" % (work, a.listings, a.duration), flush=True)
     t = time.time()
-    make_data(work, a.listings, a.queries)
     db = os.path.join(work, "db")
-    shutil.rmtree(db, ignore_errors=True)
-    subprocess.run([v6bl, "import", "--db", db, os.path.join(work, "listings.txt")], check=True)
-    subprocess.run([v6bl, "export", "--db", db, "--zone", ZONE, "--format", "zone",
-                    "--out", os.path.join(work, "zone.txt")], check=True)
-    subprocess.run([v6bl, "export", "--db", db, "--zone", ZONE, "--format", "rbldnsd",
-                    "--out", os.path.join(work, "data.rbl")], check=True)
+    servers = a.servers.split(",")
+    if a.reuse and os.path.exists(os.path.join(db, "CURRENT")):
+        print("reusing the data in %s" % work, flush=True)
+    else:
+        make_data(work, a.listings, a.queries)
+        shutil.rmtree(db, ignore_errors=True)
+        subprocess.run([v6bl, "import", "--db", db, os.path.join(work, "listings.txt")], check=True)
+    if ("nsd" in servers or "knot" in servers) and not (a.reuse and os.path.exists(os.path.join(work, "zone.txt"))):
+        subprocess.run([v6bl, "export", "--db", db, "--zone", ZONE, "--format", "zone",
+                        "--out", os.path.join(work, "zone.txt")], check=True)
+    if "rbldnsd" in servers and not (a.reuse and os.path.exists(os.path.join(work, "data.rbl"))):
+        subprocess.run([v6bl, "export", "--db", db, "--zone", ZONE, "--format", "rbldnsd",
+                        "--out", os.path.join(work, "data.rbl")], check=True)
     for f in os.listdir(work):
         os.chmod(os.path.join(work, f), 0o755 if os.path.isdir(os.path.join(work, f)) else 0o644)
     print("data ready in %.0f s" % (time.time() - t), flush=True)
+    if a.prepare_only:
+        return 0
     queries = os.path.join(work, "queries.txt")
     results = []
-    for name in a.servers.split(","):
+    for name in servers:
         port = free_port()
         if name == "rbldnsd":
             argv = ["rbldnsd", "-n", "-u", "rbldns", "-w", work, "-b", "127.0.0.1/%d" % port, "-t", "300",
