@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "v6bl/ingest/ingest_pipeline.h"
+#include "v6bl/store/huge_pages.h"
 #include "v6bl/store/store.h"
 
 using namespace v6bl;
@@ -75,6 +76,7 @@ class rss_sampler {
 }  // namespace
 
 int main(int argc, char** argv) {
+    store::reexec_with_huge_pages(argv);  // as `v6bl ingest` does
     std::string testbed, db = "/tmp/v6bl-bench-ingest-db";
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string k = argv[i];
