@@ -368,7 +368,11 @@ TEST_CASE("a TCP client that stops reading its answers is cut", "[server][loopba
     client_socket s(SOCK_STREAM, "127.0.0.1", "127.0.0.1", f.port, 4096);
     const auto frame = framed(query_for(listed, "TXT", 5));
     std::vector<std::uint8_t> many;
-    for (int i = 0; i < 40000; ++i) many.insert(many.end(), frame.begin(), frame.end());
+    // 40 MB of queries: more than the kernel's largest receive buffer (6 MiB) plus the answers
+    // its largest send buffer (4 MiB) can hold, so the writes must stall at some point (4 MB
+    // was sometimes all absorbed).
+    many.reserve(frame.size() * 400000);
+    for (int i = 0; i < 400000; ++i) many.insert(many.end(), frame.begin(), frame.end());
     // Write queries without reading answers until the server stops reading them.
     std::size_t off = 0;
     while (off < many.size()) {
