@@ -183,7 +183,7 @@ void process_frames(tcp_connection& c) {
         }
         auto& out = worker.tcp_answer_buffer();
         answer_context ctx = worker.context(transport_kind::tcp);
-        ctx.source_refused = !worker.acl().allows(reinterpret_cast<const sockaddr*>(&c.peer));
+        ctx.source_refused = c.refused;
         const auto t0 = std::chrono::steady_clock::now();
         const answer_result r = answer_query(query, out, ctx);
         const auto t1 = std::chrono::steady_clock::now();
@@ -318,6 +318,7 @@ void tcp_listener::on_connection(uv_stream_t* server, int status) {
         w.stats().add(&server_counters::tcp_accepted);
         int len = sizeof c->peer;
         uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&c->peer), &len);
+        c->refused = !w.acl().allows(reinterpret_cast<const sockaddr*>(&c->peer));
         uv_tcp_nodelay(&c->tcp, 1);
         start_reading(*c);
         arm_timer(*c);

@@ -49,6 +49,7 @@ struct tcp_connection {
     int transfers_running = 0;
     std::shared_ptr<std::atomic<bool>> alive = std::make_shared<std::atomic<bool>>(true);
     sockaddr_storage peer{};
+    bool refused = false;  // outside the allow-query ACL (decided once, at accept)
 };
 
 // Writes one DNS message with its 2-byte length prefix.
