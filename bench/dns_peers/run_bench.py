@@ -20,26 +20,11 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from loopback_port import free_port  # noqa: E402
+
 ZONE = "dnsbl6.example.org"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    for _ in range(200):
-        port = random.randint(20000, 60000)
-        ok = True
-        for fam, typ, host in ((socket.AF_INET, socket.SOCK_DGRAM, "127.0.0.1"),
-                               (socket.AF_INET, socket.SOCK_STREAM, "127.0.0.1")):
-            s = socket.socket(fam, typ)
-            try:
-                s.bind((host, port))
-            except OSError:
-                ok = False
-            finally:
-                s.close()
-        if ok:
-            return port
-    raise RuntimeError("no free port")
 
 
 def nibbles(addr_int, n=32):

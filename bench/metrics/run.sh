@@ -47,7 +47,8 @@ with open(f"{work}/queries.txt", "w") as f:
 PY
 "$v6bl" import --db "$work/db" "$work/listings.txt" >/dev/null
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+common_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../common" && pwd)"
+free_port() { python3 -c "import sys; sys.path.insert(0, '$common_dir'); from loopback_port import free_port; print(free_port())"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 

@@ -34,6 +34,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from loopback_port import free_port  # noqa: E402
+
 ZONE = "dnsbl6.example.org"
 CODES = (2, 3, 4, 10)
 
@@ -339,24 +342,6 @@ def proc_sample(pid):
     return rss, fds
 
 
-def free_port():
-    for _ in range(200):
-        port = random.randrange(20000, 50000)
-        ok = True
-        for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
-            for typ in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-                s = socket.socket(fam, typ)
-                try:
-                    s.bind((host, port))
-                except OSError:
-                    ok = False
-                finally:
-                    s.close()
-        if ok:
-            return port
-    raise RuntimeError("no free port")
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--v6bl", required=True, help="path to the v6bl binary")
@@ -389,7 +374,8 @@ def main():
              "--allow-query", "127.0.0.0/8", "--allow-query", "::1"],
             stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
-        while "ready" not in open(os.path.join(work, "serve.log")).read():
+        # a whole line: "ready" must not match "Address already in use"
+        while "\nready\n" not in "\n" + open(os.path.join(work, "serve.log")).read():
             if server.poll() is not None or time.monotonic() > deadline:
                 print(open(os.path.join(work, "serve.log")).read())
                 print("FAIL: v6bl serve did not start")

@@ -1,6 +1,8 @@
 // A child process the test starts and always stops: output to a file, a ready line, SIGTERM.
 #include "daemon_process.h"
 
+#include "free_port.h"
+
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -74,8 +76,9 @@ bool daemon_process::running() {
 bool daemon_process::wait_for_output(const std::string& needle, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
-        if (log().find(needle) != std::string::npos) return true;
-        if (!running()) return log().find(needle) != std::string::npos;
+        // Whole lines only: "ready" must not match "Address already in use".
+        if (("\n" + log()).find("\n" + needle + "\n") != std::string::npos) return true;
+        if (!running()) return ("\n" + log()).find("\n" + needle + "\n") != std::string::npos;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return false;
@@ -98,25 +101,7 @@ int daemon_process::stop(std::chrono::milliseconds grace) {
 }
 
 std::uint16_t free_loopback_port() {
-    for (int attempt = 0; attempt < 50; ++attempt) {
-        const int t = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in sa{};
-        sa.sin_family = AF_INET;
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof sa;
-        if (::bind(t, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
-            ::getsockname(t, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
-            ::close(t);
-            continue;
-        }
-        // The DNS server wants the same port over UDP.
-        const int u = ::socket(AF_INET, SOCK_DGRAM, 0);
-        const bool udp_free = ::bind(u, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
-        ::close(u);
-        ::close(t);
-        if (udp_free) return ntohs(sa.sin_port);
-    }
-    throw std::runtime_error("no free loopback port");
+    return v6bl::test::free_port();
 }
 
 temp_dir::temp_dir(const std::string& prefix) {

@@ -19,7 +19,7 @@ class daemon_process {
     daemon_process(const daemon_process&) = delete;
     daemon_process& operator=(const daemon_process&) = delete;
 
-    // Waits until the log contains `needle`; false on timeout or if the process exited.
+    // Waits until the log has a line that is exactly `needle`; false on timeout or exit.
     bool wait_for_output(const std::string& needle, std::chrono::milliseconds timeout);
     bool running();
     // SIGTERM, then SIGKILL after `grace`. Returns the exit status (or -signal).
@@ -33,7 +33,7 @@ class daemon_process {
     int status_ = 0;
 };
 
-// A loopback port that was free a moment ago (bound to port 0 over TCP and UDP, then closed).
+// A loopback port free over UDP and TCP, below the ephemeral range (tests/support).
 std::uint16_t free_loopback_port();
 
 // A fresh directory under the system temp dir, removed by the destructor.

@@ -25,29 +25,6 @@ extern char** environ;
 namespace v6bl::server::test {
 namespace {
 
-bool bindable(int family, int type, std::uint16_t port) {
-    const int fd = ::socket(family, type, 0);
-    if (fd < 0) return false;
-    sockaddr_storage ss{};
-    socklen_t len;
-    if (family == AF_INET) {
-        auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-        a->sin_family = AF_INET;
-        a->sin_port = htons(port);
-        inet_pton(AF_INET, "127.0.0.1", &a->sin_addr);
-        len = sizeof *a;
-    } else {
-        auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons(port);
-        inet_pton(AF_INET6, "::1", &a->sin6_addr);
-        len = sizeof *a;
-    }
-    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
-    ::close(fd);
-    return ok;
-}
-
 int connect_socket(const std::string& host, std::uint16_t port, int type, sockaddr_storage& ss,
                    socklen_t& len) {
     std::memset(&ss, 0, sizeof ss);
@@ -92,19 +69,6 @@ bool read_exact(int fd, std::uint8_t* p, std::size_t n,
 }
 
 }  // namespace
-
-std::uint16_t free_port() {
-    static std::mt19937 rng(
-        static_cast<unsigned>(::getpid()) * 7919u +
-        static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
-    for (int i = 0; i < 500; ++i) {
-        const auto port = static_cast<std::uint16_t>(20000 + rng() % 30000);
-        if (bindable(AF_INET, SOCK_DGRAM, port) && bindable(AF_INET, SOCK_STREAM, port) &&
-            bindable(AF_INET6, SOCK_DGRAM, port) && bindable(AF_INET6, SOCK_STREAM, port))
-            return port;
-    }
-    throw std::runtime_error("no free port");
-}
 
 std::string run_command(const std::string& cmd, int* status) {
     std::string out;
@@ -159,10 +123,14 @@ std::string child_process::log() const {
     return ss.str();
 }
 
-bool child_process::wait_for_log(const std::string& text, std::chrono::milliseconds limit) {
+bool has_line(const std::string& text, const std::string& line) {
+    return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
+}
+
+bool child_process::wait_for_log(const std::string& line, std::chrono::milliseconds limit) {
     const auto end = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < end) {
-        if (log().find(text) != std::string::npos) return true;
+        if (has_line(log(), line)) return true;
         if (!running()) return false;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }

@@ -9,10 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "free_port.h"
+
 namespace v6bl::server::test {
 
-// A port free on 127.0.0.1 and ::1 for both UDP and TCP at the time of the call.
-std::uint16_t free_port();
+// A port free on 127.0.0.1 and ::1 for both UDP and TCP, below the ephemeral range.
+using v6bl::test::free_port;
+
+// Whether `text` has a line that is exactly `line`.
+bool has_line(const std::string& text, const std::string& line);
 
 // Runs a shell command, returns its stdout; `status` gets the exit status.
 std::string run_command(const std::string& cmd, int* status = nullptr);
@@ -25,8 +30,9 @@ class child_process {
     child_process(const child_process&) = delete;
     child_process& operator=(const child_process&) = delete;
 
-    // Waits until the log contains `text` or the process died or the time ran out.
-    bool wait_for_log(const std::string& text, std::chrono::milliseconds limit);
+    // Waits until the log has a line that is exactly `line` ("ready" must not match the
+    // "Address already in use" of a failed start), or the process died, or the time ran out.
+    bool wait_for_log(const std::string& line, std::chrono::milliseconds limit);
     // Waits until a DNS query to 127.0.0.1:port over UDP gets any answer.
     bool wait_for_dns(std::uint16_t port, std::chrono::milliseconds limit);
     bool running();

@@ -1,6 +1,7 @@
 // A store built with the real CLI and `v6bl serve` running on loopback, for loopback tests.
 #include "serve_fixture.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -41,6 +42,8 @@ serve_fixture::serve_fixture(const std::string& tag, const std::vector<std::stri
 
 serve_fixture::~serve_fixture() {
     if (server) server->stop();
+    // V6BL_KEEP_TEST_DIRS=1 keeps the store and the serve logs for a post-mortem.
+    if (const char* keep = std::getenv("V6BL_KEEP_TEST_DIRS"); keep && *keep == '1') return;
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
 }

@@ -23,6 +23,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "free_port.h"
 #include "v6bl/zones/nibble_name.h"
 
 namespace v6bl::zones::testing {
@@ -73,24 +74,7 @@ bool child_process::running() {
 }
 
 int free_port() {
-    for (int attempt = 0; attempt < 50; ++attempt) {
-        const int tcp = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in sin{};
-        sin.sin_family = AF_INET;
-        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof(sin);
-        if (::bind(tcp, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0 ||
-            ::getsockname(tcp, reinterpret_cast<sockaddr*>(&sin), &len) != 0) {
-            ::close(tcp);
-            continue;
-        }
-        const int udp = ::socket(AF_INET, SOCK_DGRAM, 0);
-        const bool udp_ok = ::bind(udp, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) == 0;
-        ::close(udp);
-        ::close(tcp);
-        if (udp_ok) return ntohs(sin.sin_port);
-    }
-    throw std::runtime_error("no free loopback port");
+    return v6bl::test::free_port();
 }
 
 bool tool_exists(const std::string& name) {
