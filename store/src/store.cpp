@@ -17,8 +17,10 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "v6bl/store/listing_view.h"
 
@@ -46,6 +48,11 @@ enum cf_index {
 constexpr const char* format_key = "format";
 constexpr const char* format_value = "v6bl-store-1";
 constexpr const char* serial_key = "serial";
+// Every commit adds one to `commits` (a merge operand in the commit's own batch); `commit-base`
+// is the serial at which the count started. A state that holds every commit up to its serial
+// has serial == base + commits: one that lost a write-ahead log (below) has fewer.
+constexpr const char* commits_key = "commits";
+constexpr const char* commit_base_key = "commit-base";
 
 std::uint32_t now_seconds() {
     return static_cast<std::uint32_t>(std::time(nullptr));
@@ -138,6 +145,33 @@ class evidence_merge final : public rocksdb::AssociativeMergeOperator {
     std::atomic<std::uint64_t>& corrupt_;
 };
 
+std::string le64(std::uint64_t v) {
+    std::string s(8, '\0');
+    for (int i = 0; i < 8; ++i) s[i] = static_cast<char>(v >> (8 * i));
+    return s;
+}
+std::optional<std::uint64_t> from_le64(std::string_view s) {
+    if (s.size() != 8) return std::nullopt;
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<std::uint8_t>(s[i]);
+    return v;
+}
+
+// The meta family's counters (`commits`): 8-byte little-endian sums.
+class counter_merge final : public rocksdb::AssociativeMergeOperator {
+  public:
+    bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+               std::string* new_value, rocksdb::Logger*) const override {
+        const auto e = existing ? from_le64(std::string_view(existing->data(), existing->size()))
+                                : std::optional<std::uint64_t>(0);
+        const auto d = from_le64(std::string_view(value.data(), value.size()));
+        if (!e || !d) return false;  // corrupt: RocksDB reports the key as corrupt
+        *new_value = le64(*e + *d);
+        return true;
+    }
+    const char* Name() const override { return "v6bl.counter_merge.v1"; }
+};
+
 // Drops inferred records and evidence that have been quiet longer than the retention.
 // Manual listings and undecodable values are kept (an operator must look at the latter).
 class expiry_filter final : public rocksdb::CompactionFilter {
@@ -203,6 +237,29 @@ struct reputation_store::impl {
     std::shared_ptr<rocksdb::Cache> cache;
     std::unique_ptr<expiry_filter> record_filter, evidence_filter;
     std::uint32_t serial = 0;  // writer's cached serial
+    // Reader only: its scratch directory, and the primary's CURRENT file (the name of the
+    // MANIFEST in use) as read just before this instance opened.
+    std::string scratch;
+    std::string current_at_open;
+    std::uint64_t reopens = 0;     // fresh secondaries opened after a writer restart
+    bool needs_reopen = false;     // the last catch-up gave a state with a commit missing
+    std::uint64_t incomplete = 0;  // states refused for a missing commit (readers)
+
+    // Whether this instance holds every commit up to its serial (see commits_key). A
+    // reader can miss one: it reads the MANIFEST, the writer then flushes a log into a
+    // table file and deletes the log, and the reader lists the logs: the flushed commits
+    // are in neither what it read nor what it replays, while later commits (in the next
+    // log) are. Stores from before the counter (no `commits`, no base) cannot tell: true.
+    bool holds_every_commit() const {
+        std::string c, b;
+        const bool has_c = db->Get(rocksdb::ReadOptions(), cf[cf_meta], commits_key, &c).ok();
+        const bool has_b = db->Get(rocksdb::ReadOptions(), cf[cf_meta], commit_base_key, &b).ok();
+        if (!has_c && !has_b) return true;
+        if (!has_c || !has_b || b.size() != 4) return false;
+        const auto n = from_le64(c);
+        const std::uint32_t s = from_be32(meta_get(serial_key));
+        return n && std::uint64_t{from_be32(b)} + *n == s;
+    }
 
     // The allowlist and the wide (< /48) records are few and read by every lookup and
     // region refresh: cached per serial.
@@ -247,6 +304,8 @@ struct reputation_store::impl {
             o.compaction_filter = record_filter.get();
             o.optimize_filters_for_hits = false;
             o.compression = rocksdb::kLZ4Compression;
+        } else if (which == cf_meta) {
+            o.merge_operator = std::make_shared<counter_merge>();
         } else if (which == cf_evidence) {
             o.merge_operator = std::make_shared<evidence_merge>(corrupt);
             o.compaction_filter = evidence_filter.get();
@@ -316,6 +375,14 @@ reputation_store::~reputation_store() = default;
 
 namespace {
 
+// The contents of a database's CURRENT file ("MANIFEST-000123\n"), empty if unreadable.
+std::string read_current_file(const std::string& path) {
+    std::ifstream in(fs::path(path) / "CURRENT", std::ios::binary);
+    std::string text;
+    std::getline(in, text);
+    return text;
+}
+
 std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
                                                   reputation_store::impl::mode how,
                                                   const std::string& scratch) {
@@ -348,6 +415,11 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
     // one writer thread; vector memtables do not take concurrent inserts anyway
     dbo.allow_concurrent_memtable_write = false;
     dbo.keep_log_file_num = 4;
+    // Flush every family in one MANIFEST edit: a secondary that reads the MANIFEST while a
+    // writer flushes (on close, or on a full memtable) must not see one family flushed and
+    // another not, once the log that held both is gone (seen: a reader reporting commit N+1
+    // without commit N's listing).
+    dbo.atomic_flush = true;
     dbo.max_open_files = how == reputation_store::impl::mode::reader ? -1 : 512;
     dbo.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
 
@@ -367,6 +439,10 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
     std::vector<rocksdb::ColumnFamilyDescriptor> descs;
     for (int i = 0; i < cf_count; ++i) descs.emplace_back(cf_names[i], d->cf_options(i));
 
+    if (how == reputation_store::impl::mode::reader) {
+        d->scratch = scratch;
+        d->current_at_open = read_current_file(options.path);
+    }
     rocksdb::DB* raw = nullptr;
     rocksdb::Status s;
     switch (how) {
@@ -387,8 +463,11 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
     const std::string fmt = d->meta_get(format_key);
     if (!has_current && how == reputation_store::impl::mode::writer) {
         rocksdb::WriteBatch b;
+        const std::uint32_t serial = now_seconds();
         b.Put(d->cf[cf_meta], format_key, format_value);
-        b.Put(d->cf[cf_meta], serial_key, be32(now_seconds()));
+        b.Put(d->cf[cf_meta], serial_key, be32(serial));
+        b.Put(d->cf[cf_meta], commits_key, le64(0));
+        b.Put(d->cf[cf_meta], commit_base_key, be32(serial));
         rocksdb::WriteOptions wo;
         wo.sync = true;
         s = d->db->Write(wo, &b);
@@ -396,9 +475,36 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
     } else if (fmt != format_value) {
         throw store_error("store " + options.path + " has format '" + fmt + "', this v6bl reads '" +
                           format_value + "'");
+    } else if (how == reputation_store::impl::mode::writer &&
+               d->meta_get(commit_base_key).empty()) {
+        // A store from before the commit counter: start counting at its current serial.
+        rocksdb::WriteBatch b;
+        b.Put(d->cf[cf_meta], commits_key, le64(0));
+        b.Put(d->cf[cf_meta], commit_base_key, d->meta_get(serial_key));
+        rocksdb::WriteOptions wo;
+        wo.sync = true;
+        s = d->db->Write(wo, &b);
+        if (!s.ok()) d->fail("initialise the commit counter", s);
     }
     d->serial = from_be32(d->meta_get(serial_key));
     return d;
+}
+
+// Opens a reader or read-only instance that holds every commit up to its serial. Missing a
+// commit is a race with a writer flushing (see holds_every_commit()), so try again; a
+// writer that flushes every few milliseconds for two seconds is not a store to read.
+std::unique_ptr<reputation_store::impl> open_complete(const store_options& options,
+                                                      reputation_store::impl::mode how,
+                                                      const std::string& scratch) {
+    for (int attempt = 0;; ++attempt) {
+        auto d = open_impl(options, how, scratch);
+        if (d->holds_every_commit()) return d;
+        if (attempt == 40)
+            throw store_error("store " + options.path +
+                              ": every open missed a commit that a writer was flushing; is "
+                              "the writer flushing continuously?");
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
 }
 
 }  // namespace
@@ -410,11 +516,11 @@ std::unique_ptr<reputation_store> reputation_store::open_writer(const store_opti
 std::unique_ptr<reputation_store> reputation_store::open_reader(const store_options& options,
                                                                 const std::string& scratch_dir) {
     return std::unique_ptr<reputation_store>(
-        new reputation_store(open_impl(options, impl::mode::reader, scratch_dir)));
+        new reputation_store(open_complete(options, impl::mode::reader, scratch_dir)));
 }
 std::unique_ptr<reputation_store> reputation_store::open_read_only(const store_options& options) {
     return std::unique_ptr<reputation_store>(
-        new reputation_store(open_impl(options, impl::mode::read_only, {})));
+        new reputation_store(open_complete(options, impl::mode::read_only, {})));
 }
 
 // ---- change sets -------------------------------------------------------------------------
@@ -532,6 +638,8 @@ std::uint32_t reputation_store::commit(change_set&& changes, std::uint32_t now) 
                         batch.Delete(d.cf[which], it->key());
                         touched.push_back(*p);
                     }
+                    // a partial delist would commit as if whole
+                    if (!it->status().ok()) d.fail("delist scan", it->status());
                 };
                 remove_in(cf_listings);
                 remove_in(cf_wide);
@@ -564,6 +672,7 @@ std::uint32_t reputation_store::commit(change_set&& changes, std::uint32_t now) 
     j.serial = serial;
     batch.Put(d.cf[cf_journal], be32(serial), encode_journal(j));
     batch.Put(d.cf[cf_meta], serial_key, be32(serial));
+    batch.Merge(d.cf[cf_meta], commits_key, le64(1));
     if (serial > d.options.journal_keep && serial % 64 == 0)
         batch.DeleteRange(d.cf[cf_journal], be32(0), be32(serial - d.options.journal_keep));
 
@@ -579,10 +688,44 @@ std::uint32_t reputation_store::commit(change_set&& changes, std::uint32_t now) 
 bool reputation_store::catch_up() {
     auto& d = *impl_;
     if (d.how != impl::mode::reader) return false;
+    // A new writer process starts a new MANIFEST. Debian's RocksDB 7.8 secondary does not
+    // reliably follow a MANIFEST switch: after a few writer restarts between catch-ups it
+    // stopped seeing new commits while TryCatchUpWithPrimary kept returning OK (test
+    // "a secondary catching up during writer reopens ..."). So when the primary's CURRENT
+    // names another MANIFEST than at open, open a fresh secondary instead; if that fails
+    // (the writer is mid-switch), keep the old one and try again at the next catch-up.
+    // A state that misses a commit is never taken: the serial stays where it was (so that
+    // nobody reads the later commits as if the missing one were there), and the next
+    // catch-up opens a fresh instance.
+    const std::string current = read_current_file(d.path);
+    if (d.needs_reopen || (!current.empty() && current != d.current_at_open)) {
+        std::unique_ptr<impl> fresh;
+        try {
+            fresh = open_impl(d.options, impl::mode::reader, d.scratch);
+        } catch (const store_error&) {
+            return false;
+        }
+        if (!fresh->holds_every_commit()) {
+            d.needs_reopen = true;
+            ++d.incomplete;
+            return false;
+        }
+        fresh->corrupt.store(d.corrupt.load(std::memory_order_relaxed), std::memory_order_relaxed);
+        fresh->reopens = d.reopens + 1;
+        fresh->incomplete = d.incomplete;
+        const bool moved = fresh->serial != d.serial;
+        impl_ = std::move(fresh);
+        return moved;
+    }
     auto s = d.db->TryCatchUpWithPrimary();
     if (!s.ok()) return false;
     const std::uint32_t serial = from_be32(d.meta_get(serial_key));
     if (serial == d.serial) return false;
+    if (!d.holds_every_commit()) {
+        d.needs_reopen = true;
+        ++d.incomplete;
+        return false;
+    }
     d.serial = serial;
     return true;
 }
@@ -639,6 +782,7 @@ void scan_records(reputation_store::impl& d, int which, const std::string& from,
         }
         if (!fn(*p, *r)) break;
     }
+    if (!it->status().ok()) d.fail("scan", it->status());
 }
 }  // namespace
 
@@ -657,6 +801,7 @@ std::shared_ptr<const reputation_store::impl::small_sets> reputation_store::impl
         fresh->allowed.push_back(*p);
         ::v6bl::store::published_holes(*p, fresh->holes);
     }
+    if (!it->status().ok()) fail("allowlist scan", it->status());
     std::sort(fresh->holes.begin(), fresh->holes.end());
     fresh->holes.erase(std::unique(fresh->holes.begin(), fresh->holes.end()), fresh->holes.end());
     scan_records(*this, cf_wide, {}, {}, [&](const prefix& p, const reputation_record& r) {
@@ -703,6 +848,7 @@ void reputation_store::for_each_evidence(
         }
         if (!fn(static_cast<evidence_kind>(k[8]), k.substr(9), *e)) break;
     }
+    if (!it->status().ok()) impl_->fail("evidence scan", it->status());
 }
 
 std::size_t reputation_store::evidence_count(const prefix& p64, std::size_t stop_at) const {
@@ -725,6 +871,7 @@ void reputation_store::for_each_allow(
         }
         if (!fn(*p, *a)) break;
     }
+    if (!it->status().ok()) impl_->fail("allowlist scan", it->status());
 }
 
 // ---- published listings --------------------------------------------------------------------
@@ -942,7 +1089,7 @@ bool reputation_store::journal_since(std::uint32_t since,
         if (!j) return false;
         fn(*j);
     }
-    return true;
+    return it->status().ok();  // a failed read: the caller reloads in full
 }
 
 void reputation_store::compact() {
@@ -973,6 +1120,12 @@ std::string reputation_store::describe_levels() const {
 
 std::uint64_t reputation_store::corrupt_records() const {
     return impl_->corrupt.load();
+}
+std::uint64_t reputation_store::reader_reopens() const {
+    return impl_->reopens;
+}
+std::uint64_t reputation_store::incomplete_states() const {
+    return impl_->incomplete;
 }
 const std::string& reputation_store::path() const {
     return impl_->path;

@@ -3,7 +3,10 @@
 
 #include <rocksdb/db.h>
 
+#include <atomic>
 #include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "test_dir.h"
 #include "v6bl/store/listing_view.h"
@@ -311,4 +314,104 @@ TEST_CASE("store: the writer reads its own unflushed vector memtable, and compac
         REQUIRE(r);
         CHECK(r->attempts == 3);
     }
+}
+
+// What `v6bl import` and `v6bl allow` do to a serving store: each is a short-lived writer
+// (its open replays and flushes the last one's log and starts a new MANIFEST), while the
+// serve's secondary catches up now and then. After each catch-up, every commit up to the
+// serial it reports must be visible, listings and allowlist alike.
+TEST_CASE("store: a secondary follows writers that reopen for every commit") {
+    test_dir d("reopen");
+    { reputation_store::open_writer(opts(d)); }
+    auto r = reputation_store::open_reader(opts(d), d.path("scratch"));
+    const int commits = 100;
+    std::vector<std::uint32_t> serial_of(commits + 1, 0);
+    auto listed = [](int k) {
+        char text[64];
+        std::snprintf(text, sizeof text, "2001:db8:%x::/48", 0x7000 + k);
+        return *parse_prefix(text);
+    };
+    std::uint32_t seed = 12345;
+    auto next_random = [&] { return seed = seed * 1103515245u + 12345u, (seed >> 16) % 4; };
+    int bad = 0;
+    for (int k = 1; k <= commits; ++k) {
+        {
+            auto w = reputation_store::open_writer(opts(d));
+            change_set cs;
+            // Odd commits list a /48, even ones allowlist the previous commit's /48.
+            if (k % 2 == 1)
+                cs.list_manually(listed(k), reason_code{4}, "reopen", now);
+            else
+                cs.allow(listed(k - 1), "reopen", now);
+            serial_of[k] = w->commit(std::move(cs), now);
+        }
+        if (next_random() != 0) continue;  // catch up after a random number of writers
+        r->catch_up();
+        for (int j = 1; j <= k; ++j) {
+            if (serial_of[j] > r->serial()) continue;
+            const bool ok = (j % 2 == 1) ? r->get(listed(j)).has_value()
+                                         : r->get_allow(listed(j - 1)).has_value();
+            if (!ok) {
+                ++bad;
+                UNSCOPED_INFO("commit " << j << " (serial " << serial_of[j]
+                                        << ") missing after catch-up to " << r->serial()
+                                        << " at writer " << k);
+            }
+        }
+    }
+    r->catch_up();
+    CHECK(r->serial() == serial_of[commits]);
+    CHECK(bad == 0);
+}
+
+// The same, concurrently: the secondary catches up *while* writers open (replaying and
+// flushing the last one's log), commit and close, as serve's refresh timer does.
+TEST_CASE("store: a secondary catching up during writer reopens sees every commit it reports") {
+    test_dir d("reopen-live");
+    { reputation_store::open_writer(opts(d)); }
+    auto r = reputation_store::open_reader(opts(d), d.path("scratch"));
+    const int commits = 80;
+    std::vector<std::atomic<std::uint32_t>> serial_of(commits + 1);
+    auto listed = [](int k) {
+        char text[64];
+        std::snprintf(text, sizeof text, "2001:db8:%x::/48", 0x7000 + k);
+        return *parse_prefix(text);
+    };
+    std::atomic<bool> done{false};
+    std::thread writer([&] {
+        for (int k = 1; k <= commits; ++k) {
+            auto w = reputation_store::open_writer(opts(d));
+            change_set cs;
+            if (k % 2 == 1)
+                cs.list_manually(listed(k), reason_code{4}, "reopen", now);
+            else
+                cs.allow(listed(k - 1), "reopen", now);
+            serial_of[k] = w->commit(std::move(cs), now);
+        }
+        done = true;
+    });
+    int bad = 0, rounds = 0;
+    std::ostringstream missing;
+    while (!done || rounds == 0) {
+        ++rounds;
+        r->catch_up();
+        const std::uint32_t seen = r->serial();
+        for (int j = 1; j <= commits; ++j) {
+            const std::uint32_t s = serial_of[j];
+            if (s == 0 || s > seen) continue;
+            const bool ok = (j % 2 == 1) ? r->get(listed(j)).has_value()
+                                         : r->get_allow(listed(j - 1)).has_value();
+            if (!ok && bad++ < 10)
+                missing << "commit " << j << " (serial " << s << ") missing after catch-up to "
+                        << seen << "\n";
+        }
+    }
+    writer.join();
+    r->catch_up();
+    INFO(rounds << " catch-ups, " << r->reader_reopens() << " reopens, " << r->incomplete_states()
+                << " incomplete states refused\n"
+                << missing.str());
+    CHECK(r->reader_reopens() > 0);  // each writer restart switched the MANIFEST
+    CHECK(r->serial() == serial_of[commits]);
+    CHECK(bad == 0);
 }

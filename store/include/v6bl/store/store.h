@@ -18,8 +18,10 @@
 
 namespace v6bl::store {
 
-// Raised by open() and commit() only; lookups return values. The message names the
-// database path and what is wrong ("not a v6bl database", "locked by another writer", ...).
+// Raised by open() and commit(), and by scans whose RocksDB iterator fails (an I/O error or
+// a corrupt table block: a truncated scan would silently drop listings from a view or an
+// export). Point lookups return values. The message names the database path and what is
+// wrong ("not a v6bl database", "locked by another writer", ...).
 class store_error : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;
@@ -115,6 +117,8 @@ class reputation_store {
     // Commits atomically; returns the new serial. Throws store_error on I/O failure.
     std::uint32_t commit(change_set&& changes, std::uint32_t now);
     // Secondary only: replay the writer's new commits. Returns true when the serial moved.
+    // Not concurrently with other calls on this object: after a writer restart it replaces
+    // the RocksDB instance underneath (see reader_reopens()).
     bool catch_up();
 
     std::uint32_t serial() const;
@@ -161,6 +165,11 @@ class reputation_store {
 
     // Counters since open, for metrics: records that failed to decode (skipped, kept on disk).
     std::uint64_t corrupt_records() const;
+    // Secondary only: how often catch_up() opened a fresh instance after a writer restart.
+    std::uint64_t reader_reopens() const;
+    // Secondary only: catch-ups whose state missed a commit below its serial (a race with a
+    // writer's flush) and were not taken.
+    std::uint64_t incomplete_states() const;
     const std::string& path() const;
 
     // Writer: compacts every family down to its last level (after a bulk load, so that
