@@ -48,19 +48,6 @@ std::uint16_t structural_signal(embedding_kind k) {
     return 0;
 }
 
-// Rounds of `h` (start times), oldest first.
-int rounds_of(const association_engine::round_history& h, std::int64_t* starts,
-              std::uint16_t* ports) {
-    const int n = h.count;
-    for (int i = 0; i < n; ++i) {
-        const int idx = (h.head - n + i + association_engine::history_rounds * 2) %
-                        association_engine::history_rounds;
-        starts[i] = h.start_us[idx];
-        if (ports) ports[i] = h.port[idx];
-    }
-    return n;
-}
-
 std::uint64_t high64_of(const address_bytes& a) {
     std::uint64_t v = 0;
     for (int i = 0; i < 8; ++i) v = (v << 8) | a[i];
@@ -74,65 +61,123 @@ bool port_climbs(std::uint16_t older, std::uint16_t newer) {
 
 }  // namespace
 
+namespace {
+
+// How far ahead of its use a history slot is prefetched: enough attempts to cover a cache
+// miss (hundreds of ns on this kind of VM), few enough that the lines are still there.
+constexpr std::size_t prefetch_distance = 16;
+
+bool is_ipv4_form(const address_bytes& a) {
+    for (int i = 0; i < 12; ++i)
+        if (a[i]) return false;
+    return true;
+}
+
+}  // namespace
+
+// Arrivals are staged; anything that could be a history or a candidate before the next
+// merge is merged first (see advance()).
+constexpr std::size_t max_staged = 4096;
+
 void association_engine::add(const connect_attempt& a) {
-    pending_attempt p{a, false};
-    // Closed attempts arrive nearly in start order: search from the back.
-    auto it = pending_.end();
-    while (it != pending_.begin() && std::prev(it)->a.start_us > a.start_us) --it;
-    const auto pos = static_cast<std::size_t>(it - pending_.begin());
-    // An attempt older than the evaluation cursor would be lost: it cannot happen while
-    // settle_us covers the grouper's window, but keep the state consistent if it does.
+    pending_attempt p;
+    p.a = a;
+    p.hash = static_cast<std::uint32_t>(round_history_table::hash(a.source));
+    if (staged_.empty() || a.start_us < staged_min_start_us_) staged_min_start_us_ = a.start_us;
+    staged_.push_back(p);
+    if (staged_.size() >= max_staged) merge_staged();
+}
+
+// An attempt that sorts before the history cursor (the grouper's window exceeds settle_us,
+// or a capture out of order): it goes where one-by-one insertion always put it.
+void association_engine::insert_late(const pending_attempt& p) {
+    std::size_t pos = pending_.size();
+    while (pos > 0 && pending_[pos - 1].a.start_us > p.a.start_us) --pos;
     if (pos < eval_index_) {
         // Later than the evaluation cursor can take: record its round, never evaluate it.
-        pending_.insert(pending_.begin() + static_cast<std::ptrdiff_t>(eval_index_), p);
+        pending_.insert(eval_index_, p);
         add_history(pending_[eval_index_]);
         ++history_index_;
         ++eval_index_;
         return;
     }
-    if (pos < history_index_) {
-        add_history(p);
-        pending_.insert(it, p);
-        ++history_index_;
-        return;
+    pending_attempt q = p;
+    add_history(q);
+    pending_.insert(pos, q);
+    ++history_index_;
+}
+
+void association_engine::merge_staged() {
+    if (staged_.empty()) return;
+    // Late ones first, in arrival order, as they came.
+    if (history_index_ > 0) {
+        const std::int64_t cursor = pending_[history_index_ - 1].a.start_us;
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < staged_.size(); ++i) {
+            if (staged_[i].a.start_us < cursor)
+                insert_late(staged_[i]);
+            else
+                staged_[kept++] = staged_[i];
+        }
+        staged_.resize(kept);
     }
-    pending_.insert(it, p);
+    // The rest sorts at or after the history cursor: a stable merge of the sorted batch
+    // with pending_'s tail gives the order of one-by-one insertion (earlier arrivals first
+    // among equal starts).
+    std::stable_sort(staged_.begin(), staged_.end(),
+                     [](const pending_attempt& x, const pending_attempt& y) {
+                         return x.a.start_us < y.a.start_us;
+                     });
+    const std::int64_t first = staged_.front().a.start_us;
+    std::size_t cut = pending_.size();
+    while (cut > history_index_ && pending_[cut - 1].a.start_us > first) --cut;
+    merge_tail_.clear();
+    for (std::size_t i = cut; i < pending_.size(); ++i) merge_tail_.push_back(pending_[i]);
+    while (pending_.size() > cut) pending_.pop_back();
+    std::size_t i = 0, j = 0;
+    while (i < merge_tail_.size() || j < staged_.size()) {
+        if (j == staged_.size() ||
+            (i < merge_tail_.size() && merge_tail_[i].a.start_us <= staged_[j].a.start_us))
+            pending_.push_back(merge_tail_[i++]);
+        else
+            pending_.push_back(staged_[j++]);
+    }
+    staged_.clear();
 }
 
-namespace {
-std::uint32_t v4_filter_slot(std::uint32_t v4, int bits) {
-    return static_cast<std::uint32_t>((v4 * 0x9E3779B1u) >> (32 - bits));
-}
-}  // namespace
-
-bool association_engine::v4_maybe_seen(std::uint32_t v4) const {
-    const std::uint32_t b = v4_filter_slot(v4, v4_filter_bits);
-    return (v4_filter_[b >> 6] >> (b & 63)) & 1u;
-}
-
-void association_engine::v4_mark_seen(std::uint32_t v4) {
-    const std::uint32_t b = v4_filter_slot(v4, v4_filter_bits);
-    v4_filter_[b >> 6] |= std::uint64_t{1} << (b & 63);
+void association_engine::window_remove(const pending_attempt& p) {
+    if (p.a.family != ip_family::v4) return;
+    const std::uint32_t v4 = ipv4_of(p.a.source);
+    std::uint32_t* n = window_v4_.find(v4);
+    if (n && --*n == 0) window_v4_.erase(v4);
 }
 
 void association_engine::add_history(pending_attempt& p) {
-    if (p.a.family == ip_family::v4) v4_mark_seen(ipv4_of(p.a.source));
-    auto& h = history_[p.a.source];
-    if (h.count > 0 && p.a.start_us - h.start_us[(h.head + history_rounds - 1) % history_rounds] <
-                           options_.round_gap_us) {
-        p.new_round = false;
-        p.only_round = false;
-    } else {
-        h.start_us[h.head] = p.a.start_us;
-        h.port[h.head] = p.a.source_port;
-        h.head = static_cast<std::uint8_t>((h.head + 1) % history_rounds);
-        if (h.count < history_rounds) ++h.count;
-        ++h.total_rounds;
-        p.new_round = true;
-        p.only_round = h.count == 1;
-        expiry_.push_back({p.a.source, p.a.start_us});
-    }
-    if (p.a.last_us > h.last_us) h.last_us = p.a.last_us;
+    const auto r = history_.add(p.a.source, p.hash, p.a.start_us, p.a.last_us, p.a.source_port,
+                                options_.round_gap_us);
+    p.new_round = r.new_round;
+    p.only_round = r.only_round;
+    if (r.new_round) expiry_.push_back({p.a.source, p.a.start_us});
+    if (p.a.family != ip_family::v4) return;
+    ++window_v4_[ipv4_of(p.a.source)];
+    // A candidate counts only if its IPv4 has two rounds or more when an IPv6 attempt
+    // within ±2 s is scored (else k <= 1: it scores <= 350 and updates no partner set).
+    // By then the histories reach 2 s past that IPv6 attempt, so at most 4 s past this
+    // one: a single round that started less than round_gap − 4 s before it stays single.
+    if (p.only_round) return;
+    if (r.rounds >= 2 ||
+        p.a.start_us + 2 * options_.pair_window_us - r.round_us >= options_.round_gap_us)
+        note_candidate(p);
+}
+
+void association_engine::note_candidate(const pending_attempt& p) {
+    const connect_attempt& a = p.a;
+    const v4_candidate c{a.start_us,    a.options,   ipv4_of(a.source), p.hash,
+                         a.source_port, a.syn_count, a.ttl_class,       a.os};
+    // Histories are added in start order, so this is an append but for a late attempt.
+    std::size_t pos = v4_candidates_.size();
+    while (pos > 0 && v4_candidates_[pos - 1].start_us > c.start_us) --pos;
+    v4_candidates_.insert(pos, c);
 }
 
 void association_engine::evaluate(const pending_attempt& p, std::vector<association>& out) {
@@ -141,162 +186,65 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
     ++stats_.evaluated_v6_rounds;
     const bool six_to_four = is_6to4(a6.source);
     const embedded_ipv4 emb = find_embedded_ipv4(a6.source);
-
-    std::int64_t s6[history_rounds], s4[history_rounds];
-    std::uint16_t p6[history_rounds], p4[history_rounds];
     scratch_.clear();
+    refs_.clear();
     bool structural_paired = false;
     // On its first round an IPv6 address can only pair once (k <= 1), which scores at most
-    // 350: below the emission threshold, only structural matches can matter. Skipping the
-    // history lookups there keeps a busy sensor's one-shot traffic cheap. (`only_round`:
-    // no later round of the address can be in the histories yet, so n6 is 1.)
+    // 350: below the emission threshold, only structural matches can matter. (`only_round`:
+    // no later round of the address can be in the histories yet, so it has one round.)
     const bool first_round_only = p.only_round && options_.min_emit_milli > 350;
     const std::uint32_t iid_low32 = ipv4_of(a6.source);
-    // Every candidate is already in the histories (step() adds attempts up to start + window
-    // first), so when neither IPv4 the address could name has a history, no candidate can
-    // count and the window need not be scanned: most of a busy sensor's IPv6 traffic.
-    auto v4_history = [&](std::uint32_t v4) {
-        return v4_maybe_seen(v4) && history_.find(address_from_ipv4(v4));
+    auto structural_v4 = [&](std::uint32_t v4) {
+        return v4 == iid_low32 || (emb.kind != embedding_kind::none && emb.ipv4 == v4);
     };
-    const bool no_candidate = first_round_only && !v4_history(iid_low32) &&
-                              (emb.kind == embedding_kind::none || !v4_history(emb.ipv4));
-    const round_history* h6p = no_candidate ? nullptr : history_.find(a6.source);
-    const int n6 = h6p ? rounds_of(*h6p, s6, p6) : 1;
-    const std::int64_t lo = a6.start_us - options_.pair_window_us;
-    const std::int64_t hi = a6.start_us + options_.pair_window_us;
-    auto first = h6p ? std::lower_bound(pending_.begin(), pending_.end(), lo,
-                                        [](const pending_attempt& x, std::int64_t t) {
-                                            return x.a.start_us < t;
-                                        })
-                     : pending_.end();
-    for (auto it = first; it != pending_.end() && it->a.start_us <= hi; ++it) {
-        const connect_attempt& a4 = it->a;
-        if (a4.family != ip_family::v4) continue;
-        const std::uint32_t v4 = ipv4_of(a4.source);
-        if (first_round_only && v4 != iid_low32 &&
-            !(emb.kind != embedding_kind::none && emb.ipv4 == v4))
-            continue;
-        ++stats_.candidates;
-        const std::int64_t dt = a6.start_us - a4.start_us;  // > 0: IPv4 first
-        const std::int64_t adt = std::llabs(dt);
-        std::uint16_t sig = sig_timing;
-        if (adt <= options_.tight_us) sig |= sig_tight_timing;
-        // RFC 6724: native IPv6 before IPv4, 6to4 after IPv4.
-        if ((six_to_four && dt > 0) || (!six_to_four && dt < 0)) sig |= sig_order_rfc6724;
-        if (a4.syn_count == a6.syn_count) sig |= sig_syn_count;
-        const bool same_os = a4.ttl_class == a6.ttl_class && a4.os == a6.os;
-        if (same_os && a4.options == a6.options) sig |= sig_os_match;
-        if (!same_os) continue;  // one host, one OS: a TTL class or stack mismatch rules it out
-        const int dport =
-            static_cast<std::int16_t>(static_cast<std::uint16_t>(a6.source_port - a4.source_port));
-        if (a6.os == os_class::windows && std::abs(dport) <= options_.port_proximity)
-            sig |= sig_port_proximity;
-        if (dport == 1 && dt > 0) sig |= sig_exchange_port;
-        const bool iid_match = ipv4_of(a6.source) == v4;
-        if (iid_match) sig |= sig_iid_ipv4;
-        if (emb.kind != embedding_kind::none && emb.ipv4 == v4) sig |= structural_signal(emb.kind);
-        // An IPv4 whose only round is this one pairs on one round at most (rounds are 60 s
-        // apart, so no later round of it is in the histories yet): it scores <= 350, is
-        // not emitted and cannot change the winner among emitted candidates.
-        if (it->only_round && !(sig & structural_signals) && options_.min_emit_milli > 350)
-            continue;
-
-        // Repetition: over the period both round histories cover (a NAT's IPv4 fills its
-        // history fast, so that period is short), the IPv6 rounds that have a round of this
-        // IPv4 nearby, against all rounds of either address in the period.
-        int k = 0, n4 = 0, n6p = 0;
-        std::uint16_t last_p4 = 0, prev_p4 = 0;
-        const round_history* h4 = history_.find(a4.source);
-        if (h4) {
-            const int m = rounds_of(*h4, s4, p4);
-            const std::int64_t from =
-                (m > 0 ? std::max(s6[0], s4[0]) : s6[0]) - options_.pair_window_us;
-            for (int i = 0; i < n6; ++i) {
-                if (s6[i] < from) continue;
-                ++n6p;
-                for (int j = 0; j < m; ++j)
-                    if (std::llabs(s6[i] - s4[j]) <= options_.pair_window_us) {
-                        ++k;
-                        break;
-                    }
+    // Every candidate is already in the histories (step() adds attempts up to start + window
+    // first), so when neither IPv4 the address could name has an attempt there, no
+    // candidate is structural. Then a first round has no candidate that counts (most of a
+    // busy sensor's IPv6 traffic), and a repeat round needs only the IPv4 attempts that can
+    // pair on more than one round: the others score <= 350, below emission, and cannot
+    // change the winner among emitted candidates.
+    const bool structural_possible =
+        window_v4_.find(iid_low32) ||
+        (emb.kind != embedding_kind::none && window_v4_.find(emb.ipv4));
+    const round_history_table::entry* h6 = nullptr;
+    if (!first_round_only || structural_possible) h6 = history_.find(a6.source, p.hash);
+    if (h6) {
+        const std::int64_t lo = a6.start_us - options_.pair_window_us;
+        const std::int64_t hi = a6.start_us + options_.pair_window_us;
+        auto same_os = [&](std::uint8_t ttl_class, os_class os) {
+            // one host, one OS: a TTL class or stack mismatch rules a candidate out
+            return ttl_class == a6.ttl_class && os == a6.os;
+        };
+        if (structural_possible) {
+            const std::size_t first = pending_.lower_bound(
+                lo, [](const pending_attempt& x, std::int64_t t) { return x.a.start_us < t; });
+            for (std::size_t i = first; i < pending_.size() && pending_[i].a.start_us <= hi; ++i) {
+                const pending_attempt* it = &pending_[i];
+                const connect_attempt& a4 = it->a;
+                if (a4.family != ip_family::v4) continue;
+                const std::uint32_t v4 = ipv4_of(a4.source);
+                const bool structural = structural_v4(v4);
+                if (first_round_only && !structural) continue;
+                if (!same_os(a4.ttl_class, a4.os)) continue;
+                if (it->only_round && !structural && options_.min_emit_milli > 350) continue;
+                refs_.push_back({a4.start_us, a4.options, v4, it->hash, a4.source_port,
+                                 a4.syn_count, a4.ttl_class, a4.os});
             }
-            for (int j = 0; j < m; ++j)
-                if (s4[j] >= from) ++n4;
-            if (m >= 2) {
-                last_p4 = p4[m - 1];
-                prev_p4 = p4[m - 2];
-            }
-        }
-        if (n4 == 0) n4 = 1;
-        if (k >= 2 && n6 >= 2 && port_climbs(p6[n6 - 2], p6[n6 - 1]) &&
-            port_climbs(prev_p4, last_p4))
-            sig |= sig_port_progression;
-        if (n6p == 0) n6p = 1;
-        const std::uint32_t total4 = h4 ? h4->total_rounds : 0;
-        const bool busy_v4 = total4 > options_.max_round_ratio_v4 * h6p->total_rounds + 2;
-        // NAT: remember /64s that pair with this IPv4 on repeated rounds; another /64 seen
-        // so recently means several hosts share the IPv4.
-        bool shared = false;
-        if (h4 && k >= 2 && k >= options_.min_share_v6 * n6p) {
-            partner_set& ps = partners_[a4.source];
-            const std::uint64_t me = high64_of(a6.source);
-            int slot = -1, oldest = 0;
-            for (int i = 0; i < partner_set::max_partners; ++i) {
-                if (ps.partner_us[i] == 0) continue;
-                if (ps.partner64[i] == me) {
-                    slot = i;
-                } else if (a6.start_us - ps.partner_us[i] <= options_.partner_horizon_us) {
-                    shared = true;
-                }
-            }
-            if (slot < 0) {
-                for (int i = 0; i < partner_set::max_partners; ++i)
-                    if (ps.partner_us[i] < ps.partner_us[oldest]) oldest = i;
-                slot = oldest;
-            }
-            ps.partner64[slot] = me;
-            ps.partner_us[slot] = a6.start_us;
-        }
-        if (busy_v4) shared = true;
-        if (shared) sig |= sig_shared_ipv4;
-        const bool repeated = k >= options_.min_rounds && k >= options_.min_share_v6 * n6p &&
-                              k >= options_.min_share_v4 * n4;
-        if (repeated) sig |= sig_repetition;
-
-        int score;
-        if (sig & structural_signals) {
-            score = 900 + ((sig & sig_tight_timing) ? 50 : 0);
-            structural_paired = true;
-        } else if (repeated) {
-            score = 650 + 50 * std::min(k - options_.min_rounds, 4);
-            if (sig & sig_tight_timing) score += 50;
-            if (sig & (sig_exchange_port | sig_port_proximity)) score += 50;
-            if (sig & sig_port_progression) score += 25;
-        } else if ((sig & sig_exchange_port) && (sig & sig_tight_timing) && (sig & sig_syn_count) &&
-                   a6.syn_count >= 3 && k >= 2 && k >= options_.min_share_v6 * n6p) {
-            // Windows shared pool, IPv4 then IPv6 on the next port within 0.5 s, three SYNs
-            // each, on two rounds: the Exchange signature. One round is not enough at a busy
-            // sensor (a stranger hits port - 1 about once per 10^4 Windows attempts).
-            score = 650;
-        } else if (k >= 2 && k >= options_.min_share_v6 * n6p && k >= options_.min_share_v4 * n4) {
-            score = 450 + ((sig & sig_tight_timing) ? 50 : 0) + ((sig & sig_os_match) ? 50 : 0);
         } else {
-            // Seen together once: a busy second explains that as well as one host does.
-            score = 150 + ((sig & sig_tight_timing) ? 100 : 0) +
-                    ((sig & sig_syn_count) && (sig & sig_os_match) ? 50 : 0) +
-                    ((sig & sig_port_proximity) ? 50 : 0);
+            const std::size_t first = v4_candidates_.lower_bound(
+                lo, [](const v4_candidate& x, std::int64_t t) { return x.start_us < t; });
+            for (std::size_t i = first;
+                 i < v4_candidates_.size() && v4_candidates_[i].start_us <= hi; ++i)
+                if (same_os(v4_candidates_[i].ttl_class, v4_candidates_[i].os))
+                    refs_.push_back(v4_candidates_[i]);
         }
-        // The pairing may well be real, but a shared IPv4 speaks for several hosts.
-        if (shared && !(sig & structural_signals)) score = std::min(score, 450);
-        association as;
-        as.ipv6 = a6.source;
-        as.ipv4 = v4;
-        as.time_us = a6.start_us;
-        as.strength_milli = cap_milli(score);
-        as.signals = sig;
-        as.rounds = static_cast<std::uint16_t>(k < 1 ? 1 : k);
-        as.sensors = options_.sensor_bit;
-        scratch_.push_back(as);
+    }
+    if (!refs_.empty()) {
+        // Each candidate's history is a cache miss: ask for all of them before scoring.
+        for (const v4_candidate& c : refs_) history_.prefetch(c.hash);
+        round_history_table::rounds_view r6;
+        history_.rounds_of(*h6, r6);
+        for (const v4_candidate& c : refs_) score(a6, r6, six_to_four, emb, c, structural_paired);
     }
     // One host has one IPv4: only a candidate clearly ahead of the others (by 50) keeps a
     // listable score; a tie at the top (lockstep strangers) lists none of them. Structural
@@ -337,11 +285,143 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
     }
 }
 
+void association_engine::score(const connect_attempt& a6,
+                               const round_history_table::rounds_view& h6, bool six_to_four,
+                               const embedded_ipv4& emb, const v4_candidate& a4,
+                               bool& structural_paired) {
+    ++stats_.candidates;
+    const std::uint32_t v4 = a4.ipv4;
+    const std::int64_t dt = a6.start_us - a4.start_us;  // > 0: IPv4 first
+    const std::int64_t adt = std::llabs(dt);
+    std::uint16_t sig = sig_timing;
+    if (adt <= options_.tight_us) sig |= sig_tight_timing;
+    // RFC 6724: native IPv6 before IPv4, 6to4 after IPv4.
+    if ((six_to_four && dt > 0) || (!six_to_four && dt < 0)) sig |= sig_order_rfc6724;
+    if (a4.syn_count == a6.syn_count) sig |= sig_syn_count;
+    if (a4.options == a6.options) sig |= sig_os_match;  // the OS class matches (filtered)
+    const int dport =
+        static_cast<std::int16_t>(static_cast<std::uint16_t>(a6.source_port - a4.source_port));
+    if (a6.os == os_class::windows && std::abs(dport) <= options_.port_proximity)
+        sig |= sig_port_proximity;
+    if (dport == 1 && dt > 0) sig |= sig_exchange_port;
+    if (ipv4_of(a6.source) == v4) sig |= sig_iid_ipv4;
+    if (emb.kind != embedding_kind::none && emb.ipv4 == v4) sig |= structural_signal(emb.kind);
+
+    // Repetition: over the period both round histories cover (a NAT's IPv4 fills its
+    // history fast, so that period is short), the IPv6 rounds that have a round of this
+    // IPv4 nearby, against all rounds of either address in the period.
+    const int n6 = h6.count;
+    const std::int64_t* s6 = h6.start_us;
+    const std::uint16_t* p6 = h6.port;
+    int k = 0, n4 = 0, n6p = 0;
+    std::uint16_t last_p4 = 0, prev_p4 = 0;
+    const address_bytes a4_address = address_from_ipv4(v4);
+    const round_history_table::entry* h4 = history_.find(a4_address, a4.hash);
+    round_history_table::rounds_view r4;
+    if (h4) {
+        history_.rounds_of(*h4, r4);
+        const int m = r4.count;
+        const std::int64_t* s4 = r4.start_us;
+        const std::int64_t from =
+            (m > 0 ? std::max(s6[0], s4[0]) : s6[0]) - options_.pair_window_us;
+        for (int i = 0; i < n6; ++i) {
+            if (s6[i] < from) continue;
+            ++n6p;
+            for (int j = 0; j < m; ++j)
+                if (std::llabs(s6[i] - s4[j]) <= options_.pair_window_us) {
+                    ++k;
+                    break;
+                }
+        }
+        for (int j = 0; j < m; ++j)
+            if (s4[j] >= from) ++n4;
+        if (m >= 2) {
+            last_p4 = r4.port[m - 1];
+            prev_p4 = r4.port[m - 2];
+        }
+    }
+    if (n4 == 0) n4 = 1;
+    if (k >= 2 && n6 >= 2 && port_climbs(p6[n6 - 2], p6[n6 - 1]) && port_climbs(prev_p4, last_p4))
+        sig |= sig_port_progression;
+    if (n6p == 0) n6p = 1;
+    const std::uint32_t total4 = h4 ? r4.total_rounds : 0;
+    const bool busy_v4 = total4 > options_.max_round_ratio_v4 * h6.total_rounds + 2;
+    // NAT: remember /64s that pair with this IPv4 on repeated rounds; another /64 seen
+    // so recently means several hosts share the IPv4.
+    bool shared = false;
+    if (h4 && k >= 2 && k >= options_.min_share_v6 * n6p) {
+        partner_set& ps = partners_[a4_address];
+        const std::uint64_t me = high64_of(a6.source);
+        int slot = -1, oldest = 0;
+        for (int i = 0; i < partner_set::max_partners; ++i) {
+            if (ps.partner_us[i] == 0) continue;
+            if (ps.partner64[i] == me) {
+                slot = i;
+            } else if (a6.start_us - ps.partner_us[i] <= options_.partner_horizon_us) {
+                shared = true;
+            }
+        }
+        if (slot < 0) {
+            for (int i = 0; i < partner_set::max_partners; ++i)
+                if (ps.partner_us[i] < ps.partner_us[oldest]) oldest = i;
+            slot = oldest;
+        }
+        ps.partner64[slot] = me;
+        ps.partner_us[slot] = a6.start_us;
+    }
+    if (busy_v4) shared = true;
+    if (shared) sig |= sig_shared_ipv4;
+    const bool repeated = k >= options_.min_rounds && k >= options_.min_share_v6 * n6p &&
+                          k >= options_.min_share_v4 * n4;
+    if (repeated) sig |= sig_repetition;
+
+    int score;
+    if (sig & structural_signals) {
+        score = 900 + ((sig & sig_tight_timing) ? 50 : 0);
+        structural_paired = true;
+    } else if (repeated) {
+        score = 650 + 50 * std::min(k - options_.min_rounds, 4);
+        if (sig & sig_tight_timing) score += 50;
+        if (sig & (sig_exchange_port | sig_port_proximity)) score += 50;
+        if (sig & sig_port_progression) score += 25;
+    } else if ((sig & sig_exchange_port) && (sig & sig_tight_timing) && (sig & sig_syn_count) &&
+               a6.syn_count >= 3 && k >= 2 && k >= options_.min_share_v6 * n6p) {
+        // Windows shared pool, IPv4 then IPv6 on the next port within 0.5 s, three SYNs
+        // each, on two rounds: the Exchange signature. One round is not enough at a busy
+        // sensor (a stranger hits port - 1 about once per 10^4 Windows attempts).
+        score = 650;
+    } else if (k >= 2 && k >= options_.min_share_v6 * n6p && k >= options_.min_share_v4 * n4) {
+        score = 450 + ((sig & sig_tight_timing) ? 50 : 0) + ((sig & sig_os_match) ? 50 : 0);
+    } else {
+        // Seen together once: a busy second explains that as well as one host does.
+        score = 150 + ((sig & sig_tight_timing) ? 100 : 0) +
+                ((sig & sig_syn_count) && (sig & sig_os_match) ? 50 : 0) +
+                ((sig & sig_port_proximity) ? 50 : 0);
+    }
+    // The pairing may well be real, but a shared IPv4 speaks for several hosts.
+    if (shared && !(sig & structural_signals)) score = std::min(score, 450);
+    association as;
+    as.ipv6 = a6.source;
+    as.ipv4 = v4;
+    as.time_us = a6.start_us;
+    as.strength_milli = cap_milli(score);
+    as.signals = sig;
+    as.rounds = static_cast<std::uint16_t>(k < 1 ? 1 : k);
+    as.sensors = options_.sensor_bit;
+    scratch_.push_back(as);
+}
+
 void association_engine::step(std::vector<association>& out) {
     pending_attempt& e = pending_[eval_index_];
     // Every attempt that could be e's candidate must be in the histories first.
     while (history_index_ < pending_.size() &&
            pending_[history_index_].a.start_us <= e.a.start_us + options_.pair_window_us) {
+        // The attempts were queued ~150 s (of capture) ago and left the caches since: the
+        // queue is read ahead of the cursor, then the history slot of an attempt further on.
+        if (history_index_ + 4 * prefetch_distance < pending_.size())
+            __builtin_prefetch(&pending_[history_index_ + 4 * prefetch_distance]);
+        if (history_index_ + prefetch_distance < pending_.size())
+            history_.prefetch(pending_[history_index_ + prefetch_distance].hash);
         add_history(pending_[history_index_]);
         ++history_index_;
     }
@@ -350,13 +430,20 @@ void association_engine::step(std::vector<association>& out) {
     ++eval_index_;
     while (!pending_.empty() && eval_index_ > 0 && history_index_ > 0 &&
            pending_.front().a.start_us < keep_from) {
+        window_remove(pending_.front());
         pending_.pop_front();
         --eval_index_;
         --history_index_;
     }
+    while (!v4_candidates_.empty() && v4_candidates_.front().start_us < keep_from)
+        v4_candidates_.pop_front();
 }
 
 void association_engine::advance(std::int64_t now_us, std::vector<association>& out) {
+    // step() adds histories up to pending start + pair window, for attempts that started
+    // pair window + settle before now: a staged attempt may be needed once it started
+    // settle_us before now. The grouper closes attempts well within that.
+    if (!staged_.empty() && staged_min_start_us_ <= now_us - options_.settle_us) merge_staged();
     while (eval_index_ < pending_.size() &&
            pending_[eval_index_].a.start_us + options_.pair_window_us + options_.settle_us <=
                now_us)
@@ -365,12 +452,15 @@ void association_engine::advance(std::int64_t now_us, std::vector<association>& 
 }
 
 void association_engine::flush(std::vector<association>& out) {
+    merge_staged();
     while (eval_index_ < pending_.size()) step(out);
     while (history_index_ < pending_.size()) {
         add_history(pending_[history_index_]);
         ++history_index_;
     }
     pending_.clear();
+    v4_candidates_.clear();
+    window_v4_.clear();
     eval_index_ = history_index_ = 0;
 }
 
@@ -379,19 +469,27 @@ void association_engine::housekeep(std::int64_t now_us) {
     // Every minute of capture time (not wall time: replays must prune identically).
     next_housekeeping_us_ = now_us + 60'000'000;
     const std::int64_t base = now_us - options_.settle_us;
-    while (!expiry_.empty() && expiry_.front().round_us < base - options_.single_round_horizon_us) {
+    const std::int64_t single_before = base - options_.single_round_horizon_us;
+    // Each entry present now is looked at once per pass: an entry put back (several
+    // rounds, not yet past the long horizon) waits for a later pass. Without the bound, a
+    // capture gap longer than the short horizon left only such entries and looped forever.
+    std::size_t budget = expiry_.size();
+    while (budget > 0 && !expiry_.empty() && expiry_.front().round_us < single_before) {
+        --budget;
+        // A minute of rounds expires at once: each lookup misses the cache, so ask ahead.
+        if (expiry_.size() > prefetch_distance)
+            history_.prefetch(round_history_table::hash(expiry_[prefetch_distance].address));
         const expiry_t e = expiry_.front();
         expiry_.pop_front();
-        const round_history* hp = history_.find(e.address);
+        const std::uint64_t h = round_history_table::hash(e.address);
+        const round_history_table::entry* hp = history_.find(e.address, h);
         if (!hp) continue;
-        const round_history& h = *hp;
-        const std::int64_t newest = h.start_us[(h.head + history_rounds - 1) % history_rounds];
-        if (newest != e.round_us) continue;  // a later round queued its own entry
+        if (hp->newest_us != e.round_us) continue;  // a later round queued its own entry
         const std::int64_t horizon =
-            h.count > 1 ? options_.history_horizon_us : options_.single_round_horizon_us;
-        if (h.last_us < base - horizon) {
-            history_.erase(e.address);
-            partners_.erase(e.address);
+            hp->rounds > 1 ? options_.history_horizon_us : options_.single_round_horizon_us;
+        if (hp->last_us() < base - horizon) {
+            history_.erase(e.address, h);
+            if (is_ipv4_form(e.address)) partners_.erase(e.address);  // keyed by IPv4s only
         } else {
             expiry_.push_back(e);  // several rounds: keep for the long horizon
         }
@@ -400,34 +498,24 @@ void association_engine::housekeep(std::int64_t now_us) {
 
 void association_engine::save(std::string& out) const {
     state_writer w(out);
-    w.put_u32(4);  // state format version
+    w.put_u32(5);  // state format version
     w.put_u64(static_cast<std::uint64_t>(next_housekeeping_us_));
     w.put_u64(history_index_);
     w.put_u64(eval_index_);
     w.put_u64(pending_.size());
-    for (const auto& p : pending_) w.put_pod(p);
-    // Most addresses at a busy sensor are seen on one round: those are saved compactly.
-    struct single_round {
-        address_bytes address;
-        std::int64_t start_us;
-        std::int64_t last_us;
-        std::uint16_t port;
-    };
-    auto single = [](const round_history& h) {
-        return h.count == 1 && h.head == 1 && h.total_rounds == 1;
-    };
-    std::uint64_t singles = 0;
-    history_.for_each(
-        [&](const address_bytes&, const round_history& h) { singles += single(h) ? 1 : 0; });
-    w.put_u64(history_.size() - singles);
-    history_.for_each([&](const address_bytes& k, const round_history& h) {
-        if (single(h)) return;
-        w.put_pod(k);
-        w.put_pod(h);
+    for (std::size_t i = 0; i < pending_.size(); ++i) w.put_pod(pending_[i]);
+    w.put_u64(staged_.size());
+    for (const auto& p : staged_) w.put_pod(p);
+    // Most addresses at a busy sensor are seen on one round: their slot is all there is.
+    w.put_u64(history_.multi_round_size());
+    history_.for_each([&](const round_history_table::entry& e, const round_history_table::ring* r) {
+        if (!r) return;
+        w.put_pod(e);
+        w.put_pod(*r);
     });
-    w.put_u64(singles);
-    history_.for_each([&](const address_bytes& k, const round_history& h) {
-        if (single(h)) w.put_pod(single_round{k, h.start_us[0], h.last_us, h.port[0]});
+    w.put_u64(history_.size() - history_.multi_round_size());
+    history_.for_each([&](const round_history_table::entry& e, const round_history_table::ring* r) {
+        if (!r) w.put_pod(e);
     });
     w.put_u64(partners_.size());
     partners_.for_each([&](const address_bytes& k, const partner_set& ps) {
@@ -435,70 +523,78 @@ void association_engine::save(std::string& out) const {
         w.put_pod(ps);
     });
     w.put_u64(expiry_.size());
-    for (const auto& e : expiry_) w.put_pod(e);
+    for (std::size_t i = 0; i < expiry_.size(); ++i) w.put_pod(expiry_[i]);
     w.put_pod(stats_);
 }
 
 bool association_engine::restore(std::string_view in) {
     state_reader r(in);
     pending_.clear();
+    staged_.clear();
+    window_v4_.clear();
     history_.clear();
+    v4_candidates_.clear();
     partners_.clear();
     expiry_.clear();
-    if (r.get_u32() != 4) return false;
+    auto fail = [&] {
+        pending_.clear();
+        staged_.clear();
+        window_v4_.clear();
+        history_.clear();
+        v4_candidates_.clear();
+        partners_.clear();
+        expiry_.clear();
+        history_index_ = eval_index_ = 0;
+        return false;
+    };
+    if (r.get_u32() != 5) return fail();
     next_housekeeping_us_ = static_cast<std::int64_t>(r.get_u64());
     history_index_ = r.get_u64();
     eval_index_ = r.get_u64();
     const std::uint64_t n = r.get_u64();
-    if (!r.fits(n, sizeof(pending_attempt))) return false;
+    if (!r.fits(n, sizeof(pending_attempt))) return fail();
     for (std::uint64_t i = 0; i < n; ++i) pending_.push_back(r.get_pod<pending_attempt>());
-    const std::uint64_t m = r.get_u64();
-    if (!r.fits(m, sizeof(address_bytes) + sizeof(round_history))) return false;
-    history_.reserve(m);
-    for (std::uint64_t i = 0; i < m; ++i) {
-        const auto k = r.get_pod<address_bytes>();
-        history_[k] = r.get_pod<round_history>();
+    if (history_index_ > pending_.size() || eval_index_ > pending_.size()) return fail();
+    const std::uint64_t ns = r.get_u64();
+    if (!r.fits(ns, sizeof(pending_attempt))) return fail();
+    for (std::uint64_t i = 0; i < ns; ++i) {
+        staged_.push_back(r.get_pod<pending_attempt>());
+        if (i == 0 || staged_.back().a.start_us < staged_min_start_us_)
+            staged_min_start_us_ = staged_.back().a.start_us;
     }
-    struct single_round {
-        address_bytes address;
-        std::int64_t start_us;
-        std::int64_t last_us;
-        std::uint16_t port;
-    };
+    const std::uint64_t multi = r.get_u64();
+    using entry = round_history_table::entry;
+    using ring = round_history_table::ring;
+    if (!r.fits(multi, sizeof(entry) + sizeof(ring))) return fail();
+    for (std::uint64_t i = 0; i < multi; ++i) {
+        const auto e = r.get_pod<entry>();
+        const auto g = r.get_pod<ring>();
+        if (!history_.restore(e, &g)) return fail();
+    }
     const std::uint64_t singles = r.get_u64();
-    if (!r.fits(singles, sizeof(single_round))) return false;
-    history_.reserve(m + singles);
-    for (std::uint64_t i = 0; i < singles; ++i) {
-        const auto sr = r.get_pod<single_round>();
-        round_history h;
-        h.start_us[0] = sr.start_us;
-        h.port[0] = sr.port;
-        h.count = 1;
-        h.head = 1;
-        h.last_us = sr.last_us;
-        h.total_rounds = 1;
-        history_[sr.address] = h;
-    }
+    if (!r.fits(singles, sizeof(entry))) return fail();
+    history_.reserve(multi + singles);
+    for (std::uint64_t i = 0; i < singles; ++i)
+        if (!history_.restore(r.get_pod<entry>(), nullptr)) return fail();
     const std::uint64_t np = r.get_u64();
-    if (!r.fits(np, sizeof(address_bytes) + sizeof(partner_set))) return false;
+    if (!r.fits(np, sizeof(address_bytes) + sizeof(partner_set))) return fail();
     for (std::uint64_t i = 0; i < np; ++i) {
         const auto k = r.get_pod<address_bytes>();
         partners_[k] = r.get_pod<partner_set>();
     }
     const std::uint64_t ne = r.get_u64();
-    if (!r.fits(ne, sizeof(expiry_t))) return false;
+    if (!r.fits(ne, sizeof(expiry_t))) return fail();
     for (std::uint64_t i = 0; i < ne; ++i) expiry_.push_back(r.get_pod<expiry_t>());
     stats_ = r.get_pod<association_stats>();
-    history_.for_each([&](const address_bytes& k, const round_history&) {
-        std::uint64_t hi;
-        std::memcpy(&hi, k.data(), 8);
-        if (hi == 0 && k[8] == 0 && k[9] == 0 && k[10] == 0 && k[11] == 0) v4_mark_seen(ipv4_of(k));
-    });
-    if (!r.ok() || history_index_ > pending_.size() || eval_index_ > pending_.size()) {
-        pending_.clear();
-        history_.clear();
-        history_index_ = eval_index_ = 0;
-        return false;
+    if (!r.ok()) return fail();
+    // The window's IPv4s and the candidate list are derived from the pending attempts.
+    // The list is rebuilt from every IPv4 attempt that was not its address's only round:
+    // a superset of the one kept without the restart (the extra ones have one round when
+    // scored and change nothing), so the restored run gives the same associations.
+    for (std::size_t i = 0; i < history_index_; ++i) {
+        if (pending_[i].a.family != ip_family::v4) continue;
+        ++window_v4_[ipv4_of(pending_[i].a.source)];
+        if (!pending_[i].only_round) note_candidate(pending_[i]);
     }
     return true;
 }

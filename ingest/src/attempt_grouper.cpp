@@ -1,4 +1,5 @@
-// connect() attempt grouping with a lazily pruned expiry FIFO: O(1) per SYN.
+// connect() attempt grouping with a lazily pruned expiry FIFO: O(1) per SYN, no lookups
+// to expire.
 #include "v6bl/ingest/attempt_grouper.h"
 
 #include <cstring>
@@ -6,37 +7,108 @@
 #include "state_codec.h"
 
 namespace v6bl::ingest {
+namespace {
 
-std::size_t attempt_grouper::key_hash::operator()(const key_t& k) const noexcept {
+std::uint64_t key_hash(const address_bytes& source, std::uint16_t port) {
     std::uint64_t a, b;
-    std::memcpy(&a, k.source.data(), 8);
-    std::memcpy(&b, k.source.data() + 8, 8);
-    std::uint64_t h = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull + k.port);
+    std::memcpy(&a, source.data(), 8);
+    std::memcpy(&b, source.data() + 8, 8);
+    std::uint64_t h = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull + port);
     h ^= h >> 29;
     h *= 0xBF58476D1CE4E5B9ull;
     h ^= h >> 32;
-    return static_cast<std::size_t>(h);
+    return h;
+}
+
+}  // namespace
+
+std::uint32_t attempt_grouper::find_or_open(const key_t& key, bool& inserted) {
+    if ((open_count_ + 1) * 2 > map_.size()) map_grow();  // load <= 0.5: short probes
+    std::size_t i = key_hash(key.source, key.port) & map_mask_;
+    for (; map_[i].used; i = (i + 1) & map_mask_)
+        if (map_[i].port == key.port &&
+            std::memcmp(map_[i].source.data(), key.source.data(), key.source.size()) == 0) {
+            inserted = false;
+            return map_[i].index;
+        }
+    std::uint32_t index;
+    if (!free_.empty()) {
+        index = free_.back();
+        free_.pop_back();
+    } else {
+        index = static_cast<std::uint32_t>(arena_.size());
+        arena_.emplace_back();
+    }
+    open_attempt& o = arena_[index];
+    ++o.generation;
+    o.live = 1;
+    map_[i] = map_slot{key.source, key.port, 1, index};
+    ++open_count_;
+    inserted = true;
+    return index;
+}
+
+void attempt_grouper::map_erase(const key_t& key) {
+    std::size_t i = key_hash(key.source, key.port) & map_mask_;
+    for (;; i = (i + 1) & map_mask_) {
+        if (!map_[i].used) return;
+        if (map_[i].port == key.port &&
+            std::memcmp(map_[i].source.data(), key.source.data(), key.source.size()) == 0)
+            break;
+    }
+    // Backward-shift deletion: no tombstones, probe chains stay short.
+    for (std::size_t j = (i + 1) & map_mask_; map_[j].used; j = (j + 1) & map_mask_) {
+        const std::size_t home = key_hash(map_[j].source, map_[j].port) & map_mask_;
+        if (((j - home) & map_mask_) >= ((j - i) & map_mask_)) {
+            map_[i] = map_[j];
+            i = j;
+        }
+    }
+    map_[i].used = 0;
+}
+
+void attempt_grouper::map_grow() {
+    std::vector<map_slot> old = std::move(map_);
+    const std::size_t cap = old.empty() ? 1024 : old.size() * 2;
+    map_.assign(cap, map_slot{});
+    map_mask_ = cap - 1;
+    for (const map_slot& s : old) {
+        if (!s.used) continue;
+        std::size_t j = key_hash(s.source, s.port) & map_mask_;
+        while (map_[j].used) j = (j + 1) & map_mask_;
+        map_[j] = s;
+    }
+}
+
+void attempt_grouper::close(std::uint32_t index, std::vector<connect_attempt>& closed) {
+    open_attempt& o = arena_[index];
+    closed.push_back(o.a);
+    map_erase({o.a.source, o.a.source_port});
+    o.live = 0;
+    free_.push_back(index);
+    --open_count_;
 }
 
 void attempt_grouper::advance(std::int64_t now_us, std::vector<connect_attempt>& closed) {
     while (!expiry_.empty() && expiry_.front().last_us + options_.window_us < now_us) {
         const expiry_t e = expiry_.front();
         expiry_.pop_front();
-        const connect_attempt* a = open_.find(e.key);
+        const open_attempt& o = arena_[e.index];
         // A later SYN refreshed the attempt and queued a newer expiry: keep it open.
-        if (!a || a->last_us != e.last_us) continue;
-        closed.push_back(*a);
-        open_.erase(e.key);
+        if (!o.live || o.generation != e.generation || o.a.last_us != e.last_us) continue;
+        close(e.index, closed);
     }
 }
 
 void attempt_grouper::add(const syn_record& syn, std::vector<connect_attempt>& closed) {
     advance(syn.time_us, closed);
-    const key_t key{syn.source, syn.source_port};
-    auto [slot, inserted] = open_.try_emplace(key);
-    connect_attempt& a = *slot;
+    bool inserted = false;
+    const std::uint32_t index = find_or_open({syn.source, syn.source_port}, inserted);
+    open_attempt& o = arena_[index];
+    connect_attempt& a = o.a;
     if (!inserted && syn.time_us - a.start_us > options_.max_span_us) {
         closed.push_back(a);
+        ++o.generation;  // a new attempt in the same slot: the old one's entries are stale
         inserted = true;
     }
     if (inserted) {
@@ -53,50 +125,71 @@ void attempt_grouper::add(const syn_record& syn, std::vector<connect_attempt>& c
     // Captures can be slightly out of order (multi-queue NICs); never move time backwards.
     if (syn.time_us > a.last_us) a.last_us = syn.time_us;
     if (a.syn_count < 0xFFFF) ++a.syn_count;
-    expiry_.push_back({key, a.last_us});
+    expiry_.push_back({index, o.generation, a.last_us});
 }
 
 void attempt_grouper::flush(std::vector<connect_attempt>& closed) {
-    // Close in a deterministic order (the expiry FIFO's), whatever the hash map's order.
+    // Close in a deterministic order (the expiry FIFO's), whatever the map's order. Every
+    // open attempt has a current entry (the one its latest SYN queued).
     while (!expiry_.empty()) {
         const expiry_t e = expiry_.front();
         expiry_.pop_front();
-        const connect_attempt* a = open_.find(e.key);
-        if (!a || a->last_us != e.last_us) continue;
-        closed.push_back(*a);
-        open_.erase(e.key);
+        const open_attempt& o = arena_[e.index];
+        if (!o.live || o.generation != e.generation || o.a.last_us != e.last_us) continue;
+        close(e.index, closed);
     }
-    open_.clear();
+    arena_.clear();
+    free_.clear();
+    map_.clear();
+    map_mask_ = 0;
+    open_count_ = 0;
 }
 
 void attempt_grouper::save(std::string& out) const {
     state_writer w(out);
-    w.put_u32(1);  // format version
+    w.put_u32(2);  // format version
+    w.put_u64(arena_.size());
+    for (const auto& o : arena_) w.put_pod(o);
     w.put_u64(expiry_.size());
-    for (const auto& e : expiry_) w.put_pod(e);
-    w.put_u64(open_.size());
-    // Sorted by expiry order is not needed: restore rebuilds the map, order-free.
-    open_.for_each([&](const key_t& k, const connect_attempt& a) {
-        w.put_pod(k);
-        w.put_pod(a);
-    });
+    for (std::size_t i = 0; i < expiry_.size(); ++i) w.put_pod(expiry_[i]);
 }
 
 bool attempt_grouper::restore(std::string_view in) {
     state_reader r(in);
-    open_.clear();
-    expiry_.clear();
-    if (r.get_u32() != 1) return false;
+    *this = attempt_grouper(options_);
+    if (r.get_u32() != 2) return false;
     const std::uint64_t n = r.get_u64();
-    if (!r.fits(n, sizeof(expiry_t))) return false;
-    for (std::uint64_t i = 0; i < n; ++i) expiry_.push_back(r.get_pod<expiry_t>());
+    if (!r.fits(n, sizeof(open_attempt)) || n > 0xFFFFFFFFu) return false;
+    arena_.reserve(n);
+    for (std::uint64_t i = 0; i < n; ++i) arena_.push_back(r.get_pod<open_attempt>());
     const std::uint64_t m = r.get_u64();
-    if (!r.fits(m, sizeof(key_t) + sizeof(connect_attempt))) return false;
+    if (!r.fits(m, sizeof(expiry_t))) return false;
     for (std::uint64_t i = 0; i < m; ++i) {
-        const auto k = r.get_pod<key_t>();
-        open_[k] = r.get_pod<connect_attempt>();
+        const auto e = r.get_pod<expiry_t>();
+        if (e.index >= arena_.size()) {
+            *this = attempt_grouper(options_);
+            return false;
+        }
+        expiry_.push_back(e);
     }
-    return r.ok();
+    if (!r.ok()) {
+        *this = attempt_grouper(options_);
+        return false;
+    }
+    // The map and the free list are derived from the arena.
+    for (std::uint32_t i = static_cast<std::uint32_t>(arena_.size()); i-- > 0;) {
+        if (!arena_[i].live) {
+            free_.push_back(i);
+            continue;
+        }
+        if ((open_count_ + 1) * 2 > map_.size()) map_grow();
+        const connect_attempt& a = arena_[i].a;
+        std::size_t j = key_hash(a.source, a.source_port) & map_mask_;
+        while (map_[j].used) j = (j + 1) & map_mask_;
+        map_[j] = map_slot{a.source, a.source_port, 1, i};
+        ++open_count_;
+    }
+    return true;
 }
 
 }  // namespace v6bl::ingest

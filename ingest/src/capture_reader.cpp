@@ -1,12 +1,13 @@
 // libpcap wrapper: offline files with resumable offsets, live capture with the sensor BPF.
 #include "v6bl/ingest/capture_reader.h"
 
+#include <fcntl.h>
 #include <pcap/pcap.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 namespace v6bl::ingest {
@@ -21,14 +22,14 @@ std::string sensor_bpf_filter(std::uint16_t port) {
 namespace {
 
 constexpr std::size_t pcap_file_header_size = 24;
-// The mapped pages already read are dropped every this many bytes: a private file mapping
-// counts in the process's RSS page by page as it is touched, so a 1 GB capture read to its
-// end would otherwise hold 1 GB of RSS (the page cache keeps the data either way).
-constexpr std::size_t map_release_step = std::size_t{8} << 20;
 constexpr std::size_t pcap_record_header_size = 16;
 // libpcap refuses records larger than this (or than the snap length, if larger): a
 // corrupt length field, not a frame.
 constexpr std::uint32_t max_record_caplen = 262144;
+// Small enough that the kernel's copy is still in the L2 cache when the decoder reads it
+// (1 MiB chunks read at half the speed on the 2-core VM), large enough that read() calls
+// are rare (4 per MiB).
+constexpr std::size_t read_chunk = std::size_t{1} << 18;
 
 std::uint32_t load_u32(const std::uint8_t* p, bool swapped) {
     std::uint32_t v;
@@ -39,20 +40,20 @@ std::uint32_t load_u32(const std::uint8_t* p, bool swapped) {
 }  // namespace
 
 capture_reader::~capture_reader() {
-    if (map_) ::munmap(const_cast<std::uint8_t*>(map_), map_size_);
+    if (fd_ >= 0) ::close(fd_);
     if (handle_) pcap_close(handle_);  // closes file_ too
 }
 
-bool capture_reader::map_classic(std::uint64_t resume_offset) {
-    struct stat st {};
-    if (::fstat(fileno(file_), &st) != 0 || st.st_size < 0) return false;
-    const auto size = static_cast<std::size_t>(st.st_size);
-    if (size < pcap_file_header_size) return false;
-    void* m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fileno(file_), 0);
-    if (m == MAP_FAILED) return false;  // fall back to libpcap's reader
-    const auto* p = static_cast<const std::uint8_t*>(m);
+bool capture_reader::open_classic(std::uint64_t resume_offset) {
+    std::uint8_t hdr[pcap_file_header_size];
+    const int fd = ::dup(fileno(file_));
+    if (fd < 0) return false;
+    if (::pread(fd, hdr, sizeof hdr, 0) != static_cast<ssize_t>(sizeof hdr)) {
+        ::close(fd);
+        return false;
+    }
     std::uint32_t magic;
-    std::memcpy(&magic, p, 4);
+    std::memcpy(&magic, hdr, 4);
     switch (magic) {
         case 0xa1b2c3d4u:
             break;
@@ -66,62 +67,75 @@ bool capture_reader::map_classic(std::uint64_t resume_offset) {
             swapped_ = nanoseconds_ = true;
             break;
         default:  // a variant libpcap knows (e.g. Kuznetzov's): let libpcap read it
-            ::munmap(m, size);
+            ::close(fd);
             return false;
     }
-    map_ = p;
-    map_size_ = size;
-    const std::uint32_t snaplen = load_u32(p + 16, swapped_);
+    fd_ = fd;
+    const std::uint32_t snaplen = load_u32(hdr + 16, swapped_);
     max_caplen_ = snaplen > max_record_caplen ? snaplen : max_record_caplen;
-    ::madvise(m, size, MADV_SEQUENTIAL);
-    map_pos_ = pcap_file_header_size;
+    ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
     // Past the end (the file shrank under the same inode) reads as the end, like fseeko.
-    if (resume_offset > 0)
-        map_pos_ = static_cast<std::size_t>(std::min<std::uint64_t>(resume_offset, size));
-    map_released_ = 0;
+    buf_offset_ = resume_offset > 0 ? resume_offset : pcap_file_header_size;
+    buf_.resize(read_chunk);
     return true;
 }
 
-void capture_reader::release_read_pages() {
-    // Whole pages before the current record only: frame.data of the record being returned
-    // stays valid until the next call, as with libpcap.
-    static const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-    const std::size_t end = map_pos_ / page * page;
-    if (end <= map_released_) return;
-    // MADV_DONTNEED on a read-only private mapping unmaps the pages; touching them again
-    // (nothing does) would read them back from the file.
-    ::madvise(const_cast<std::uint8_t*>(map_) + map_released_, end - map_released_, MADV_DONTNEED);
-    map_released_ = end;
+// Makes at least `need` bytes from buf_pos_ on available, unless the file ends first.
+bool capture_reader::fill(std::size_t need) {
+    if (buf_len_ - buf_pos_ >= need) return true;
+    // Keep the unread tail, at the front.
+    const std::size_t tail = buf_len_ - buf_pos_;
+    std::memmove(buf_.data(), buf_.data() + buf_pos_, tail);
+    buf_offset_ += buf_pos_;
+    buf_pos_ = 0;
+    buf_len_ = tail;
+    if (buf_.size() < need) buf_.resize(need);  // a record larger than the buffer
+    while (buf_len_ < need && !eof_) {
+        const ssize_t n = ::pread(fd_, buf_.data() + buf_len_, buf_.size() - buf_len_,
+                                  static_cast<off_t>(buf_offset_ + buf_len_));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            error_ = std::string("read error: ") + std::strerror(errno);
+            eof_ = true;
+            return false;
+        }
+        if (n == 0) eof_ = true;
+        buf_len_ += static_cast<std::size_t>(n);
+    }
+    return buf_len_ >= need;
 }
 
-capture_status capture_reader::next_mapped(capture_frame& frame) {
-    const std::size_t left = map_size_ - map_pos_;
-    if (left == 0) return capture_status::end;
-    if (left < pcap_record_header_size) {
+capture_status capture_reader::next_buffered(capture_frame& frame) {
+    if (!fill(pcap_record_header_size)) {
+        const std::size_t left = buf_len_ - buf_pos_;
+        if (left == 0 && error_.empty()) return capture_status::end;
+        if (!error_.empty()) return capture_status::error;
         error_ = "truncated dump file; tried to read " + std::to_string(pcap_record_header_size) +
                  " header bytes, only got " + std::to_string(left);
         return capture_status::truncated;
     }
-    if (map_pos_ - map_released_ >= map_release_step) release_read_pages();
-    const std::uint8_t* h = map_ + map_pos_;
-    const std::uint32_t sec = load_u32(h, swapped_);
-    const std::uint32_t frac = load_u32(h + 4, swapped_);
+    const std::uint8_t* h = buf_.data() + buf_pos_;
     const std::uint32_t caplen = load_u32(h + 8, swapped_);
     if (caplen > max_caplen_) {
         error_ = "invalid packet capture length " + std::to_string(caplen) +
                  ", bigger than maximum of " + std::to_string(max_caplen_);
         return capture_status::error;
     }
-    if (left - pcap_record_header_size < caplen) {
+    if (!fill(pcap_record_header_size + caplen)) {
+        if (!error_.empty()) return capture_status::error;
         error_ = "truncated dump file; tried to read " + std::to_string(caplen) +
-                 " captured bytes, only got " + std::to_string(left - pcap_record_header_size);
+                 " captured bytes, only got " +
+                 std::to_string(buf_len_ - buf_pos_ - pcap_record_header_size);
         return capture_status::truncated;
     }
+    h = buf_.data() + buf_pos_;  // fill() may have moved the bytes
+    const std::uint32_t sec = load_u32(h, swapped_);
+    const std::uint32_t frac = load_u32(h + 4, swapped_);
     frame.data = h + pcap_record_header_size;
     frame.caplen = caplen;
     frame.time_us = static_cast<std::int64_t>(sec) * 1'000'000 +
                     static_cast<std::int64_t>(nanoseconds_ ? frac / 1000 : frac);
-    map_pos_ += pcap_record_header_size + caplen;
+    buf_pos_ += pcap_record_header_size + caplen;
     return capture_status::frame;
 }
 
@@ -156,7 +170,7 @@ std::unique_ptr<capture_reader> capture_reader::open_file(const std::string& pat
                 "); supported: Ethernet, Linux SLL, Linux SLL2, raw IP, BSD loopback";
         return nullptr;
     }
-    if (!r->pcapng_ && r->map_classic(resume_offset)) return r;
+    if (!r->pcapng_ && r->open_classic(resume_offset)) return r;
     if (resume_offset > 0 && !r->pcapng_) {
         if (fseeko(f, static_cast<off_t>(resume_offset), SEEK_SET) != 0) {
             error = "cannot seek to checkpoint offset " + std::to_string(resume_offset);
@@ -205,7 +219,7 @@ std::unique_ptr<capture_reader> capture_reader::open_live(const std::string& int
 }
 
 capture_status capture_reader::next(capture_frame& frame) {
-    if (map_) return next_mapped(frame);
+    if (fd_ >= 0) return next_buffered(frame);
     pcap_pkthdr* hdr = nullptr;
     const u_char* data = nullptr;
     const int rc = pcap_next_ex(handle_, &hdr, &data);
@@ -223,7 +237,7 @@ capture_status capture_reader::next(capture_frame& frame) {
 }
 
 std::uint64_t capture_reader::offset() const {
-    if (map_) return map_pos_;
+    if (fd_ >= 0) return buf_offset_ + buf_pos_;
     if (!file_) return 0;
     const off_t o = ftello(file_);
     return o < 0 ? 0 : static_cast<std::uint64_t>(o);

@@ -52,6 +52,9 @@ std::string format_position(const source_position& p) {
     return buf;
 }
 
+// The checkpoint holding the address book (docs/ingest.md, "Checkpoints").
+constexpr const char* address_book_key = "addresses";
+
 std::uint64_t sensor_bit_of(std::string_view id) {
     if (id.empty()) return 0;
     std::uint64_t n = 0;
@@ -142,7 +145,7 @@ void ingest_pipeline::peek_reference_time() {
 
 void ingest_pipeline::drain_associations() {
     for (const association& a : found_) {
-        writer_.add_association(a, false);
+        writer_.add_association(a, false, true);
         if (associations_out_) {
             const std::string line =
                 format_association_line(a, std::to_string(options_.sensor_id), false);
@@ -188,6 +191,12 @@ void ingest_pipeline::checkpoint_engine() {
     section([&](std::string& out) { engine_.save(out); });
     engine_blob_hint_ = blob.size() + blob.size() / 8;
     writer_.set_checkpoint(engine_key_, std::move(blob));
+    // The address book is the store's, not one sensor's: its own key.
+    std::string book;
+    book.reserve(book_blob_hint_);
+    writer_.save_state(book);
+    book_blob_hint_ = book.size() + book.size() / 8;
+    writer_.set_checkpoint(address_book_key, std::move(book));
 }
 
 bool ingest_pipeline::commit_due() const {
@@ -295,7 +304,7 @@ void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::
         }
         ++counters_.remote_associations;
         al.assoc.sensors = sensor_bit_of(al.sensor);
-        writer_.add_association(al.assoc, al.ipv4_rejected);
+        writer_.add_association(al.assoc, al.ipv4_rejected, false);
         return;
     }
     ++counters_.log_lines;
@@ -447,6 +456,20 @@ int ingest_pipeline::run() {
         if (stopping()) return 0;
     }
 
+    // The address book, checkpointed with every capture commit (whichever sensor's).
+    {
+        const auto book = store_.checkpoint(address_book_key);
+        if (!book || !writer_.restore_state(*book)) {
+            if (book && options_.diagnostics)
+                std::fprintf(options_.diagnostics,
+                             "v6bl ingest: address book checkpoint unreadable; addresses are "
+                             "looked up in the store\n");
+            // A store with an engine state but no book was written by a v6bl that kept
+            // every address as evidence.
+            writer_.begin_without_state(book.has_value() ||
+                                        store_.checkpoint(engine_key_).has_value());
+        }
+    }
     // Captures share one engine (one sensor); its state is checkpointed with each source.
     if (const auto blob = store_.checkpoint(engine_key_)) {
         state_reader r(*blob);

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "state_codec.h"
+
 namespace v6bl::ingest {
 namespace {
 
@@ -89,9 +91,20 @@ std::size_t reputation_writer::u64_hash::operator()(std::uint64_t k) const noexc
     return static_cast<std::size_t>(mix64(k * 0x9E3779B97F4A7C15ull));
 }
 
+namespace {
+address_book::options book_options(const writer_options& o) {
+    address_book::options b;
+    b.max_addresses =
+        static_cast<std::uint16_t>(std::min<std::size_t>(o.max_addresses_per_64, 192));
+    b.horizon_s = o.address_horizon_s;
+    b.stored_horizon_s = o.stored_address_horizon_s;
+    return b;
+}
+}  // namespace
+
 reputation_writer::reputation_writer(store::reputation_store& store, ingest_counters& counters,
                                      writer_options options)
-    : store_(store), counters_(counters), options_(options) {
+    : store_(store), counters_(counters), options_(options), book_(book_options(options)) {
     store_was_empty_ = true;
     store_.for_each_record([&](const store::prefix&, const store::reputation_record&) {
         store_was_empty_ = false;
@@ -101,25 +114,78 @@ reputation_writer::reputation_writer(store::reputation_store& store, ingest_coun
     store_has_remembered_ = store_.checkpoint(any_remembered_key).has_value();
 }
 
-reputation_writer::known_64& reputation_writer::known_for(std::uint64_t p64) {
-    auto [k, inserted] = known_.try_emplace(p64);
+void reputation_writer::save_state(std::string& out) const {
+    state_writer w(out);
+    w.put_u32(1);  // format version
+    w.put_u32(seek_until_s_);
+    w.put_u32(seek_pending_ ? 1 : 0);
+    book_.save(out);
+}
+
+bool reputation_writer::restore_state(std::string_view in) {
+    state_reader r(in);
+    if (r.get_u32() != 1) return false;
+    const std::uint32_t until = r.get_u32();
+    const std::uint32_t pending = r.get_u32();
+    if (!r.ok() || !book_.restore(in.substr(12))) return false;
+    seek_until_s_ = until;
+    seek_pending_ = pending != 0;
+    return true;
+}
+
+void reputation_writer::begin_without_state(bool store_may_hold_addresses) {
+    book_ = address_book(book_options(options_));
+    seek_until_s_ = 0;
+    seek_pending_ = store_may_hold_addresses && !store_was_empty_;
+}
+
+std::uint16_t& reputation_writer::ipv4s_for(std::uint64_t p64) {
+    auto [k, inserted] = ipv4_counts_.try_emplace(p64);
     if (inserted && (!store_was_empty_ || cache_evicted_)) {
-        known_64 loaded;
+        std::uint16_t loaded = 0;
         store_.for_each_evidence(
             store::make_prefix64(p64),
             [&](store::evidence_kind kind, std::string_view item, const store::evidence_item& e) {
-                if (kind == store::evidence_kind::ipv6_address && item.size() == 8) {
-                    if (known_iids_.try_emplace({p64, item_u64(item)}).second) ++loaded.iids;
-                } else if (kind == store::evidence_kind::rejected_ipv4 && item.size() == 4) {
+                if (kind == store::evidence_kind::rejected_ipv4 && item.size() == 4) {
                     auto [r, fresh] = known_ipv4s_.try_emplace({p64, item_u64(item)});
                     *r = (e.signals & sig_ipv4_rejected) != 0;
-                    if (fresh) ++loaded.ipv4s;
+                    if (fresh) ++loaded;
                 }
                 return true;
             });
-        *k = loaded;  // only the item tables grew: `k` still points into known_
+        *k = loaded;  // only the item table grew: `k` still points into ipv4_counts_
     }
     return *k;
+}
+
+// A /64 new to the book while the store may hold its addresses (see begin_without_state).
+void reputation_writer::load_addresses(address_book::prefix& p) {
+    bool any = false;
+    store_.for_each_evidence(
+        store::make_prefix64(p.p64),
+        [&](store::evidence_kind kind, std::string_view item, const store::evidence_item&) {
+            if (kind == store::evidence_kind::ipv6_address && item.size() == 8) {
+                book_.add_known(p, item_u64(item));
+                any = true;
+            }
+            return true;
+        });
+    if (any) book_.set_in_store(p);
+}
+
+// The first local association of a /64: the addresses counted so far become evidence,
+// with their tallies, and every later attempt adds to it.
+void reputation_writer::addresses_to_store(address_book::prefix& p) {
+    const address_book::address* a = book_.addresses_of(p);
+    for (std::uint16_t i = 0; i < p.count; ++i) {
+        if (a[i].count == 0) continue;  // known from the store: tallied there
+        store::evidence_item e;
+        e.first_seen = a[i].first;
+        e.last_seen = a[i].last;
+        e.count = a[i].count;
+        add_evidence(p.p64, a[i].iid(), store::evidence_kind::ipv6_address, e);
+    }
+    book_.set_in_store(p);
 }
 
 void reputation_writer::add_evidence(std::uint64_t p64, std::uint64_t item,
@@ -158,26 +224,32 @@ void reputation_writer::add_attempt(const connect_attempt& a, std::uint64_t sens
     const std::uint64_t p64 = high64_of(a.source);
     const std::uint64_t iid = low64_of(a.source);
     const std::uint32_t t = seconds_of(a.start_us);
-    known_64& k = known_for(p64);
-    bool is_new = false;
-    bool known = known_iids_.find({p64, iid}) != nullptr;
-    if (!known && k.iids < options_.max_addresses_per_64) {
-        known_iids_.try_emplace({p64, iid});
-        ++k.iids;
-        known = is_new = true;
+    book_.expire(t);
+    if (seek_pending_) {
+        seek_until_s_ = t + options_.stored_address_horizon_s;
+        seek_pending_ = false;
     }
-    if (known) {
+    bool created = false;
+    address_book::prefix& p = book_.touch(p64, t, created);
+    if (created && t < seek_until_s_) load_addresses(p);
+    const address_book::added added = book_.add_attempt(p, iid, t, 1);
+    if (p.in_store() && added != address_book::added::over_bound) {
         store::evidence_item e;
         e.first_seen = e.last_seen = t;
         e.count = 1;
         add_evidence(p64, iid, store::evidence_kind::ipv6_address, e);
     }
-    record_delta d{};
-    d.first_seen = d.last_seen = t;
-    d.attempts = 1;
-    d.addresses = is_new ? 1 : 0;
-    d.sensors = sensor_bit;
-    merge_record(p64, d);
+    address_book::record_delta& d = p.delta;
+    if (!(p.flags & address_book::flag_dirty)) {
+        book_.mark_dirty(p);
+        d.first = d.last = t;
+        ++pending_ops_;
+    }
+    d.first = std::min(d.first, t);
+    d.last = std::max(d.last, t);
+    ++d.attempts;
+    if (added == address_book::added::fresh) ++d.addresses;
+    d.sensors |= sensor_bit;
 }
 
 std::optional<reputation_writer::rejection_info> reputation_writer::rejection_of(
@@ -224,14 +296,14 @@ std::vector<reputation_writer::remembered> reputation_writer::remembered_for(std
 void reputation_writer::list_association(std::uint64_t p64, std::uint32_t ipv4, std::uint32_t t,
                                          std::uint16_t strength, std::uint16_t signals,
                                          std::uint64_t sensors) {
-    known_64& k = known_for(p64);
+    std::uint16_t& kept = ipv4s_for(p64);
     std::uint8_t* seen = known_ipv4s_.find({p64, ipv4});
     bool newly = false;
     bool recorded = true;
     if (!seen) {
-        if (k.ipv4s < options_.max_ipv4s_per_64) {
+        if (kept < options_.max_ipv4s_per_64) {
             *known_ipv4s_.try_emplace({p64, ipv4}).first = 1;
-            ++k.ipv4s;
+            ++kept;
             newly = true;
         } else {
             recorded = false;
@@ -258,12 +330,21 @@ void reputation_writer::list_association(std::uint64_t p64, std::uint32_t ipv4, 
     if (strength >= options_.listable_milli && listed_.insert(p64).second) ++counters_.listed_64s;
 }
 
-void reputation_writer::add_association(const association& a, bool known_rejected) {
+void reputation_writer::add_association(const association& a, bool known_rejected, bool local) {
     ++counters_.associations;
     for (int i = 0; i < 16; ++i)
         if (a.signals & (1u << i)) ++counters_.associations_by_signal[i];
     const std::uint64_t p64 = high64_of(a.ipv6);
     const std::uint32_t t = seconds_of(a.time_us);
+    if (local) {
+        // Only this sensor's own associations: the book changes only while captures are
+        // read (its checkpoint is committed with theirs), and a remote sensor's /64 has
+        // no addresses here.
+        bool created = false;
+        address_book::prefix& p = book_.touch(p64, t, created);
+        if (created && t < seek_until_s_) load_addresses(p);
+        if (!p.in_store()) addresses_to_store(p);
+    }
     bool rejected = known_rejected;
     if (!rejected) {
         if (auto r = rejection_of(a.ipv4)) {
@@ -278,11 +359,11 @@ void reputation_writer::add_association(const association& a, bool known_rejecte
         return;
     }
     // Not (yet) rejected: keep the evidence so lookup can explain, without reason bits.
-    known_64& k = known_for(p64);
+    std::uint16_t& kept = ipv4s_for(p64);
     bool keep = known_ipv4s_.find({p64, a.ipv4}) != nullptr;
-    if (!keep && k.ipv4s < options_.max_ipv4s_per_64) {
+    if (!keep && kept < options_.max_ipv4s_per_64) {
         *known_ipv4s_.try_emplace({p64, a.ipv4}).first = 0;
-        ++k.ipv4s;
+        ++kept;
         keep = true;
     }
     if (keep) {
@@ -353,33 +434,63 @@ void reputation_writer::set_checkpoint(const std::string& source, std::string va
 
 void reputation_writer::commit() {
     if (records_.empty() && evidence_.empty() && new_rejections_.empty() &&
-        remembered_dirty_.empty() && checkpoints_.empty())
+        remembered_dirty_.empty() && checkpoints_.empty() && book_.dirty().empty() &&
+        book_.orphans().empty())
         return;
     store::change_set cs;
     // Keys go in in storage order: RocksDB's memtable skiplist inserts ascending keys with
-    // its sequential splice, several times faster than the hash maps' random order.
-    std::vector<std::pair<std::uint64_t, const record_delta*>> recs;
-    recs.reserve(records_.size());
-    records_.for_each(
-        [&](std::uint64_t p64, const record_delta& r) { recs.emplace_back(p64, &r); });
+    // its sequential splice, several times faster than the hash maps' random order. A /64
+    // can have a delta in the address book (attempts), among the book's forgotten /64s and
+    // in records_ (associations): they are merged here.
+    std::vector<std::pair<std::uint64_t, record_delta>> recs;
+    recs.reserve(book_.dirty().size() + book_.orphans().size() + records_.size());
+    auto from_book = [](const address_book::record_delta& b) {
+        record_delta d{};
+        d.sensors = b.sensors;
+        d.first_seen = b.first;
+        d.last_seen = b.last;
+        d.attempts = b.attempts;
+        d.addresses = b.addresses;
+        return d;
+    };
+    for (std::uint64_t p64 : book_.dirty())
+        if (const address_book::prefix* p = book_.find(p64))
+            recs.emplace_back(p64, from_book(p->delta));
+    for (const auto& [p64, delta] : book_.orphans()) recs.emplace_back(p64, from_book(delta));
+    records_.for_each([&](std::uint64_t p64, const record_delta& r) { recs.emplace_back(p64, r); });
     std::sort(recs.begin(), recs.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
     store::reputation_record rec;
-    for (const auto& [p64, d] : recs) {
-        rec.reason_bits = d->reason_bits;
-        rec.first_seen = d->first_seen;
-        rec.last_seen = d->last_seen;
-        rec.attempts = d->attempts;
-        rec.addresses = d->addresses;
-        rec.rejected_ipv4s = d->rejected_ipv4s;
-        rec.strength_milli = d->strength_milli;
-        rec.sensors = d->sensors;
+    for (std::size_t i = 0; i < recs.size();) {
+        const std::uint64_t p64 = recs[i].first;
+        record_delta d = recs[i].second;
+        for (++i; i < recs.size() && recs[i].first == p64; ++i) {
+            const record_delta& o = recs[i].second;
+            d.reason_bits |= o.reason_bits;
+            if (o.first_seen && (!d.first_seen || o.first_seen < d.first_seen))
+                d.first_seen = o.first_seen;
+            d.last_seen = std::max(d.last_seen, o.last_seen);
+            d.attempts += o.attempts;
+            d.addresses += o.addresses;
+            d.rejected_ipv4s += o.rejected_ipv4s;
+            d.strength_milli = std::max(d.strength_milli, o.strength_milli);
+            d.sensors |= o.sensors;
+        }
+        rec.reason_bits = d.reason_bits;
+        rec.first_seen = d.first_seen;
+        rec.last_seen = d.last_seen;
+        rec.attempts = d.attempts;
+        rec.addresses = d.addresses;
+        rec.rejected_ipv4s = d.rejected_ipv4s;
+        rec.strength_milli = d.strength_milli;
+        rec.sensors = d.sensors;
         cs.merge_record(store::make_prefix64(p64), rec);
     }
     // Each part is freed once it is in `cs`: the store then builds a WriteBatch and a
     // memtable from `cs`, the peak of a run, without the writer's copies beside them.
-    std::vector<std::pair<std::uint64_t, const record_delta*>>().swap(recs);
+    std::vector<std::pair<std::uint64_t, record_delta>>().swap(recs);
     records_.clear();
+    book_.clear_dirty();
     std::vector<std::pair<evidence_key, const store::evidence_item*>> evs;
     evs.reserve(evidence_.size());
     evidence_.for_each(
@@ -437,9 +548,8 @@ void reputation_writer::commit() {
     counters_.commit_us_max = std::max(counters_.commit_us_max, us);
     if (wrote_rejections) store_has_rejections_ = true;
     if (wrote_remembered) store_has_remembered_ = true;
-    if (known_.size() > options_.max_cached_64s) {
-        known_.clear();
-        known_iids_.clear();
+    if (ipv4_counts_.size() > options_.max_cached_64s) {
+        ipv4_counts_.clear();
         known_ipv4s_.clear();
         cache_evicted_ = true;
     }

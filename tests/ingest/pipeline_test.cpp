@@ -155,12 +155,18 @@ TEST_CASE("bad input is counted, reported with its position, and the rest ingest
             << "not a log line at all\n";
     }
     {
+        // A day ago: listings expire after 5 quiet days (a fixed date made this test fail
+        // once the calendar passed it).
+        const std::string t = std::to_string(std::time(nullptr) - 86400);
         std::ofstream js(d.path("assoc.jsonl"));
-        js << R"({"v":1,"ipv6":"2001:db8:77::1","ipv4":"1.2.3.4","time":1795514400,"strength":0.9,"ipv4_rejected":true})"
+        js << R"({"v":1,"ipv6":"2001:db8:77::1","ipv4":"1.2.3.4","time":)" << t
+           << R"(,"strength":0.9,"ipv4_rejected":true})"
            << "\n{broken\n"
-           << R"({"v":1,"ipv6":"2001:db8:78::1","ipv4":"1.2.3.4","time":1795514400,"strength":7})"
+           << R"({"v":1,"ipv6":"2001:db8:78::1","ipv4":"1.2.3.4","time":)" << t
+           << R"(,"strength":7})"
            << "\n"
-           << R"({"v":1,"ipv6":"2001:db8:79::1","ipv4":"9.9.9.9","time":1795514400,"strength":0.5,"ipv4_rejected":true})"
+           << R"({"v":1,"ipv6":"2001:db8:79::1","ipv4":"9.9.9.9","time":)" << t
+           << R"(,"strength":0.5,"ipv4_rejected":true})"
            << "\n";
     }
     auto db = open_store(d.path("db"));

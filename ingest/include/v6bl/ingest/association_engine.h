@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,7 +9,10 @@
 #include "v6bl/ingest/association.h"
 #include "v6bl/ingest/attempt_grouper.h"
 #include "v6bl/ingest/connect_attempt.h"
+#include "v6bl/ingest/embedded_ipv4.h"
 #include "v6bl/ingest/flat_table.h"
+#include "v6bl/ingest/ring_buffer.h"
+#include "v6bl/ingest/round_history_table.h"
 
 namespace v6bl::ingest {
 
@@ -68,22 +70,12 @@ class association_engine {
     void flush(std::vector<association>& out);
 
     const association_stats& stats() const { return stats_; }
-    std::size_t pending() const { return pending_.size(); }
+    std::size_t pending() const { return pending_.size() + staged_.size(); }
     std::size_t histories() const { return history_.size(); }
 
     void save(std::string& out) const;
     bool restore(std::string_view in);
 
-    // Retry-round history of one source address: the last few round starts.
-    static constexpr int history_rounds = 8;
-    struct round_history {
-        std::int64_t start_us[history_rounds] = {};
-        std::uint16_t port[history_rounds] = {};
-        std::uint8_t count = 0;  // valid entries, newest at index (head - 1)
-        std::uint8_t head = 0;
-        std::int64_t last_us = 0;        // latest attempt of the newest round
-        std::uint32_t total_rounds = 0;  // since the address was first kept
-    };
     // IPv4 addresses only: IPv6 /64s recently paired with the IPv4 on repeated rounds.
     // Two different ones mean several hosts share the IPv4 (NAT): none is listable.
     struct partner_set {
@@ -97,36 +89,69 @@ class association_engine {
         connect_attempt a;
         bool new_round = false;
         // Set when this attempt started its address's only round in the history: an IPv4
-        // candidate like that pairs on one round at most, so evaluate() skips its lookup.
+        // candidate like that pairs on one round at most, so evaluate() skips it.
         bool only_round = false;
+        std::uint32_t hash = 0;  // of a.source, for the history table (computed once)
+    };
+    static_assert(sizeof(pending_attempt) == 64);
+    // An IPv4 attempt that can pair on more than one round (not `only_round`): the only
+    // kind of candidate that can score above 350 without a structural match. Kept apart,
+    // in start order, so that scoring a repeat IPv6 round scans tens of attempts, not
+    // every attempt of the ±2 s window (hundreds at a busy sensor).
+    struct v4_candidate {
+        std::int64_t start_us;
+        option_signature options;
+        std::uint32_t ipv4;
+        std::uint32_t hash;
+        std::uint16_t source_port;
+        std::uint16_t syn_count;
+        std::uint8_t ttl_class;
+        os_class os;
     };
     void evaluate(const pending_attempt& p, std::vector<association>& out);
+    void score(const connect_attempt& a6, const round_history_table::rounds_view& h6,
+               bool six_to_four, const embedded_ipv4& emb, const v4_candidate& a4,
+               bool& structural_paired);
+    void merge_staged();
+    void insert_late(const pending_attempt& p);
     void add_history(pending_attempt& p);
+    void note_candidate(const pending_attempt& p);
     void housekeep(std::int64_t now_us);
     void step(std::vector<association>& out);
 
     association_options options_;
     association_stats stats_;
-    std::deque<pending_attempt> pending_;  // sorted by start
-    std::size_t history_index_ = 0;        // pending_[< this] are in history_
-    std::size_t eval_index_ = 0;           // pending_[< this] are evaluated
-    flat_table<address_bytes, round_history, address_hash> history_;
+    ring_buffer<pending_attempt> pending_;  // sorted by start (ties: arrival order)
+    std::size_t history_index_ = 0;         // pending_[< this] are in history_
+    std::size_t eval_index_ = 0;            // pending_[< this] are evaluated
+    // Attempts as they arrive, merged into pending_ in batches (sorted) before anything
+    // could need them: the grouper closes a three-SYN attempt after the one-SYN attempts
+    // that started in the second after it, and inserting it one by one moved ~150 of them.
+    std::vector<pending_attempt> staged_;
+    std::int64_t staged_min_start_us_ = 0;
+    std::vector<pending_attempt> merge_tail_;  // scratch of merge_staged()
+    round_history_table history_;
+    ring_buffer<v4_candidate> v4_candidates_;  // in history_, not only_round; sorted by start
     flat_table<address_bytes, partner_set, address_hash> partners_;
-    // Expiry candidates in round order (lazily checked against the history's last_us).
+    // Expiry candidates in round order (lazily checked against the history's newest round).
     struct expiry_t {
         address_bytes address;
         std::int64_t round_us;
     };
-    std::deque<expiry_t> expiry_;
+    ring_buffer<expiry_t> expiry_;
     std::int64_t next_housekeeping_us_ = 0;
-    // One bit per hash of every IPv4 that got a history (never cleared, rebuilt on
-    // restore): a 2 MB filter in front of the history table, so that the common "does
-    // this IPv6 address's low 32 bits name a seen IPv4?" question rarely touches the table.
-    static constexpr int v4_filter_bits = 24;
-    std::vector<std::uint64_t> v4_filter_ =
-        std::vector<std::uint64_t>(std::size_t{1} << (v4_filter_bits - 6));
-    bool v4_maybe_seen(std::uint32_t v4) const;
-    void v4_mark_seen(std::uint32_t v4);
+    // IPv4 addresses with an attempt among the pending ones already in the histories (the
+    // few seconds from the oldest kept attempt to the history cursor, a superset of any
+    // evaluation's ±2 s window), with their number of such attempts: whether a structural
+    // candidate can be in the window, from a table small enough to stay in the L1/L2 cache.
+    struct u32_hash {
+        std::size_t operator()(std::uint32_t k) const noexcept {
+            return static_cast<std::size_t>((k * 0x9E3779B97F4A7C15ull) >> 20);
+        }
+    };
+    flat_table<std::uint32_t, std::uint32_t, u32_hash> window_v4_;
+    void window_remove(const pending_attempt& p);
     std::vector<association> scratch_;
+    std::vector<v4_candidate> refs_;  // the candidates of one evaluation
 };
 }  // namespace v6bl::ingest

@@ -2,13 +2,12 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "v6bl/ingest/connect_attempt.h"
-#include "v6bl/ingest/flat_table.h"
+#include "v6bl/ingest/ring_buffer.h"
 #include "v6bl/ingest/syn_record.h"
 
 namespace v6bl::ingest {
@@ -24,7 +23,8 @@ struct grouper_options {
 };
 
 // State: open attempts (at most those with a SYN in the last window) and a FIFO of expiry
-// candidates. Closed attempts are appended to the caller's vector in close order.
+// candidates, one per SYN. Closed attempts are appended to the caller's vector in close
+// order.
 class attempt_grouper {
   public:
     explicit attempt_grouper(grouper_options options = {}) : options_(options) {}
@@ -36,7 +36,7 @@ class attempt_grouper {
     // Closes every open attempt (end of input).
     void flush(std::vector<connect_attempt>& closed);
 
-    std::size_t open_attempts() const { return open_.size(); }
+    std::size_t open_attempts() const { return open_count_; }
 
     // Binary state for checkpoints; restore returns false on a malformed blob.
     void save(std::string& out) const;
@@ -47,18 +47,41 @@ class attempt_grouper {
         std::uint16_t port;
         bool operator==(const key_t&) const = default;
     };
-    struct key_hash {
-        std::size_t operator()(const key_t& k) const noexcept;
-    };
 
   private:
-    struct expiry_t {
-        key_t key;
-        std::int64_t last_us;
+    // Every SYN touches this state, so it is kept small enough for the L2 cache: the map
+    // holds the key and an index into the attempt arena (24 bytes a slot); an expiry
+    // entry names the attempt by index and generation, so checking it needs no hash lookup.
+    struct open_attempt {
+        connect_attempt a;
+        std::uint32_t generation = 0;  // bumped whenever the slot takes a new attempt
+        std::uint32_t live = 0;
     };
+    struct expiry_t {
+        std::uint32_t index;
+        std::uint32_t generation;
+        std::int64_t last_us;  // the attempt's latest SYN when the entry was queued
+    };
+    struct map_slot {
+        address_bytes source;
+        std::uint16_t port;
+        std::uint16_t used;
+        std::uint32_t index;
+    };
+    static_assert(sizeof(map_slot) == 24);
+
+    std::uint32_t find_or_open(const key_t& key, bool& inserted);
+    void close(std::uint32_t index, std::vector<connect_attempt>& closed);
+    void map_erase(const key_t& key);
+    void map_grow();
+
     grouper_options options_;
-    flat_table<key_t, connect_attempt, key_hash> open_;
-    std::deque<expiry_t> expiry_;
+    std::vector<open_attempt> arena_;
+    std::vector<std::uint32_t> free_;  // arena slots not in use
+    std::vector<map_slot> map_;
+    std::size_t map_mask_ = 0;
+    std::size_t open_count_ = 0;
+    ring_buffer<expiry_t> expiry_;
 };
 
 }  // namespace v6bl::ingest

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "v6bl/ingest/syn_decoder.h"
 
@@ -51,18 +52,22 @@ class capture_reader {
 
   private:
     capture_reader() = default;
-    bool map_classic(std::uint64_t resume_offset);
-    capture_status next_mapped(capture_frame& frame);
-    void release_read_pages();
+    bool open_classic(std::uint64_t resume_offset);
+    capture_status next_buffered(capture_frame& frame);
+    bool fill(std::size_t need);
 
     pcap* handle_ = nullptr;
-    // Classic pcap files are read straight from a read-only mapping: libpcap's reader
+    // Classic pcap files are read with read() into one reused buffer: libpcap's reader
     // copies every record through two fread() calls, which alone costs more than the
-    // whole SYN decoding. pcapng and live capture go through libpcap.
-    const std::uint8_t* map_ = nullptr;
-    std::size_t map_size_ = 0;
-    std::size_t map_pos_ = 0;
-    std::size_t map_released_ = 0;  // pages before this were read and dropped from RSS
+    // whole SYN decoding, and a file mapping costs a page fault per 4 KiB read (and, to
+    // keep the RSS down, an munmap-like TLB flush behind the reader). pcapng and live
+    // capture go through libpcap.
+    int fd_ = -1;                    // our own descriptor of the classic file
+    std::vector<std::uint8_t> buf_;  // holds bytes [buf_offset_, buf_offset_ + buf_len_)
+    std::uint64_t buf_offset_ = 0;   // file offset of buf_[0]
+    std::size_t buf_len_ = 0;
+    std::size_t buf_pos_ = 0;  // next record within buf_
+    bool eof_ = false;
     bool swapped_ = false;
     bool nanoseconds_ = false;
     std::uint32_t max_caplen_ = 0;

@@ -102,6 +102,7 @@ class ingest_pipeline {
     std::int64_t last_commit_ms_ = 0;
     bool following_ = false;
     std::size_t engine_blob_hint_ = 1 << 16;
+    std::size_t book_blob_hint_ = 1 << 16;
 };
 
 }  // namespace v6bl::ingest

@@ -10,6 +10,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "v6bl/ingest/address_book.h"
 #include "v6bl/ingest/association.h"
 #include "v6bl/ingest/connect_attempt.h"
 #include "v6bl/ingest/flat_table.h"
@@ -29,12 +30,23 @@ struct writer_options {
     // Evidence bound per /64 (the store keeps what the writer writes).
     std::size_t max_addresses_per_64 = 192;
     std::size_t max_ipv4s_per_64 = 64;
-    // Per-/64 caches are dropped (after a commit) past this many entries.
+    // The per-/64 cache of associated IPv4s (loaded from the store) is dropped after a
+    // commit past this many entries.
     std::size_t max_cached_64s = 1'000'000;
+    // A /64 quiet this long (capture time) is forgotten by the address book: seen again,
+    // its addresses count anew. /64s whose addresses are evidence in the store are kept as
+    // long as the store keeps evidence (store_options::retain_seconds).
+    std::uint32_t address_horizon_s = 24 * 3600;
+    std::uint32_t stored_address_horizon_s = 30 * 24 * 3600;
 };
 
 // The writer is the only place that knows how evidence becomes store records. Everything
 // it adds goes into the pending change set; commit() writes it with the given checkpoints.
+//
+// The IPv6 addresses of every /64 are counted in the address book, in memory; they are
+// written to the store as `ipv6_address` evidence only for /64s this sensor associated
+// with an IPv4 (docs/ingest.md, "Store records"). The book is part of the checkpoint
+// (save_state) committed with the capture positions, so a resumed run equals a clean one.
 class reputation_writer {
   public:
     reputation_writer(store::reputation_store& store, ingest_counters& counters,
@@ -43,9 +55,10 @@ class reputation_writer {
     void add_attempt(const connect_attempt& a, std::uint64_t sensor_bit);
     // A DNSBL rejection from a production MTA log.
     void add_rejection(const reject_event& r);
-    // An association (local engine or remote sensor). `known_rejected` marks a remote
-    // sensor's own DNSBL rejection of the IPv4.
-    void add_association(const association& a, bool known_rejected);
+    // An association. `known_rejected` marks a remote sensor's own DNSBL rejection of the
+    // IPv4; `local`: found by this sensor's engine (its /64's addresses then become
+    // evidence), else reported by a remote sensor.
+    void add_association(const association& a, bool known_rejected, bool local);
 
     // Sets a checkpoint to commit with the pending data.
     void set_checkpoint(const std::string& source, std::string value);
@@ -53,15 +66,18 @@ class reputation_writer {
     void commit();
     std::size_t pending_ops() const { return pending_ops_; }
 
+    // The address book, for the checkpoint committed with the engine state (the book
+    // changes only while captures are read).
+    void save_state(std::string& out) const;
+    bool restore_state(std::string_view in);
+    // No saved state. When the store may hold addresses nonetheless (written before the
+    // book existed, or its state was unreadable), /64s are looked up in the store when
+    // first seen, for as long as the store keeps evidence.
+    void begin_without_state(bool store_may_hold_addresses);
+    const address_book& book() const { return book_; }
+
   private:
-    // What the writer knows of a /64's evidence (loaded from the store on first touch when
-    // the store may hold some): how many IPv6 addresses and IPv4s it keeps, so the bounds
-    // hold and `addresses` / `rejected_ipv4s` count only new items.
-    struct known_64 {
-        std::uint16_t iids = 0;
-        std::uint16_t ipv4s = 0;
-    };
-    struct item_key {  // (/64, IID or IPv4); no padding: compared bytewise
+    struct item_key {  // (/64, IPv4); no padding: compared bytewise
         std::uint64_t p64;
         std::uint64_t item;
     };
@@ -72,7 +88,8 @@ class reputation_writer {
         std::size_t operator()(std::uint64_t k) const noexcept;
     };
     // The per-/64 delta of one commit window (reputation_record without the manual text,
-    // so that it can live in a flat table).
+    // so that it can live in a flat table): what associations add. Attempts and addresses
+    // accumulate in the address book.
     struct record_delta {
         std::uint64_t sensors;
         std::uint32_t first_seen, last_seen, attempts, addresses, rejected_ipv4s;
@@ -97,7 +114,9 @@ class reputation_writer {
         std::uint16_t signals;
     };
 
-    known_64& known_for(std::uint64_t p64);
+    std::uint16_t& ipv4s_for(std::uint64_t p64);
+    void load_addresses(address_book::prefix& p);
+    void addresses_to_store(address_book::prefix& p);
     void add_evidence(std::uint64_t p64, std::uint64_t item, store::evidence_kind kind,
                       const store::evidence_item& e);
     std::optional<rejection_info> rejection_of(std::uint32_t ipv4);
@@ -109,13 +128,20 @@ class reputation_writer {
     store::reputation_store& store_;
     ingest_counters& counters_;
     writer_options options_;
+    address_book book_;
+    // Capture time until which a /64 new to the book is looked up in the store (0: never;
+    // set by begin_without_state() at the first attempt).
+    std::uint32_t seek_until_s_ = 0;
+    bool seek_pending_ = false;
     bool store_was_empty_ = false;
     bool cache_evicted_ = false;
     bool store_has_rejections_ = false;  // "r4:any": skip store reads while false
     bool store_has_remembered_ = false;  // "a4:any"
-    flat_table<std::uint64_t, known_64, u64_hash> known_;
-    flat_table<item_key, std::uint8_t, item_key_hash> known_iids_;
-    flat_table<item_key, std::uint8_t, item_key_hash> known_ipv4s_;     // value: seen as rejected
+    // Associated IPv4s per /64 (a cache of the store's `rejected_ipv4` items): how many a
+    // /64 keeps, and which (value: seen as rejected), so the bound holds and
+    // `rejected_ipv4s` counts only new ones.
+    flat_table<std::uint64_t, std::uint16_t, u64_hash> ipv4_counts_;
+    flat_table<item_key, std::uint8_t, item_key_hash> known_ipv4s_;
     std::unordered_map<std::uint32_t, rejection_info> rejections_;      // known (this run or store)
     std::unordered_set<std::uint32_t> not_rejected_;                    // store said no
     std::unordered_map<std::uint32_t, rejection_info> new_rejections_;  // to checkpoint

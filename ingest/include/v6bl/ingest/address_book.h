@@ -1,0 +1,137 @@
+// The IPv6 addresses seen per /64, in memory: distinct-address counts, per-address attempt
+// tallies, expiry by capture time, and the checkpoint that makes them survive a restart.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "v6bl/ingest/ring_buffer.h"
+
+namespace v6bl::ingest {
+
+// A record's `addresses` counts distinct IPv6 addresses, so every address of a /64 has to
+// be remembered somewhere. The store used to be that place (one evidence item per address:
+// 1.9M writes for a 10M-packet capture, most of the ingest's store work), although per-
+// address evidence only ever explains listings. The book remembers the addresses of every
+// /64 instead, with their attempt counts and first and last times, and the writer puts them
+// in the store only for /64s that get an association (docs/ingest.md, "Store records").
+//
+// Deterministic: everything depends on the capture's times only (never on wall time or on
+// when commits happen), so that a run resumed from a checkpoint equals a clean run.
+class address_book {
+  public:
+    struct options {
+        // At most this many addresses per /64 are remembered and counted (the old bound on
+        // a /64's address evidence items).
+        std::uint16_t max_addresses = 192;
+        // A /64 quiet for this long (capture time) is forgotten; seen again, its addresses
+        // count anew. /64s whose addresses are in the store are kept far longer (they are
+        // few), so their counts and evidence stay exact while the store keeps the evidence.
+        std::uint32_t horizon_s = 24 * 3600;
+        std::uint32_t stored_horizon_s = 30 * 24 * 3600;
+    };
+
+    struct address {  // 20 bytes, 4-aligned: the pool's unit
+        std::uint32_t iid_hi, iid_lo;
+        std::uint32_t first, last, count;
+        std::uint64_t iid() const { return (std::uint64_t{iid_hi} << 32) | iid_lo; }
+    };
+
+    // A /64's commit-window delta of its reputation record (attempts and new addresses).
+    struct record_delta {
+        std::uint64_t sensors = 0;
+        std::uint32_t first = 0, last = 0, attempts = 0, addresses = 0;
+    };
+
+    struct prefix {
+        std::uint64_t p64 = 0;
+        record_delta delta;
+        std::uint32_t last_seen = 0;  // capture seconds of the latest attempt
+        std::uint32_t block = 0;      // offset of its addresses in the pool of class `cls`
+        std::uint16_t count = 0;      // addresses remembered
+        std::uint8_t cls = 0;         // block size class (capacity class_size[cls]); 0: none
+        std::uint8_t flags = 0;
+        bool in_store() const { return flags & flag_in_store; }
+    };
+    static constexpr std::uint8_t flag_used = 1;      // a slot of the table in use
+    static constexpr std::uint8_t flag_in_store = 2;  // its addresses go to the store
+    static constexpr std::uint8_t flag_dirty = 4;     // `delta` holds uncommitted data
+
+    address_book() : address_book(options{}) {}
+    explicit address_book(options o);
+
+    // The /64's state; `created` tells that it was not known (then empty).
+    prefix& touch(std::uint64_t p64, std::uint32_t now_s, bool& created);
+    prefix* find(std::uint64_t p64);
+    void prefetch(std::uint64_t p64) const;
+
+    // Counts an attempt of `iid`. `fresh`: the address is new and remembered (the record's
+    // address count grows); `known`: remembered before; `over_bound`: the /64 has its
+    // maximum of addresses and this is not one of them (not counted, not remembered).
+    enum class added : std::uint8_t { fresh, known, over_bound };
+    added add_attempt(prefix& p, std::uint64_t iid, std::uint32_t t, std::uint32_t attempts);
+    // Remembers an address known from the store (no tally: that is in the store already).
+    void add_known(prefix& p, std::uint64_t iid);
+    // From now on the /64's addresses are in the store (kept for stored_horizon_s).
+    void set_in_store(prefix& p);
+    // The remembered addresses of a /64 (valid until the book changes).
+    const address* addresses_of(const prefix& p) const;
+
+    // Marks a /64's delta as pending; dirty() lists them, in first-dirtied order.
+    void mark_dirty(prefix& p);
+    const std::vector<std::uint64_t>& dirty() const { return dirty_; }
+    // After a commit: every delta is zero again.
+    void clear_dirty();
+
+    // Forgets /64s quiet past their horizon, checked once per minute of capture time (so
+    // a /64 goes between `horizon` and twice that after its last attempt). A forgotten /64
+    // with an uncommitted delta leaves it in orphans().
+    void expire(std::uint32_t now_s);
+    const std::vector<std::pair<std::uint64_t, record_delta>>& orphans() const { return orphans_; }
+
+    std::size_t prefixes() const { return size_; }
+    std::size_t addresses() const { return address_total_; }
+
+    // Checkpoint: the long-lived state (deltas excluded: they are committed with it).
+    void save(std::string& out) const;
+    bool restore(std::string_view in);
+
+  private:
+    static constexpr int class_count = 9;
+    static constexpr std::uint16_t class_size[class_count] = {0, 2, 4, 8, 16, 32, 64, 128, 192};
+    struct pool {
+        std::vector<address> slots;
+        std::vector<std::uint32_t> free;  // offsets of free blocks
+    };
+    std::uint32_t allocate(int cls);
+    void release(int cls, std::uint32_t block);
+    address* block_of(const prefix& p);
+    prefix* slot_for(std::uint64_t p64, bool& created);
+    void erase(std::uint64_t p64);
+    void grow();
+    void forget(prefix& p);
+
+    options options_;
+    std::vector<prefix> table_;
+    std::size_t mask_ = 0;
+    std::size_t size_ = 0;
+    std::size_t address_total_ = 0;
+    pool pools_[class_count];
+    std::vector<std::uint64_t> dirty_;
+    std::vector<std::pair<std::uint64_t, record_delta>> orphans_;
+    // Expiry candidates per horizon (index 1: /64s in the store), in the order queued and
+    // checked lazily against last_seen: an entry not yet due goes to the back again.
+    struct expiry_t {
+        std::uint64_t p64;
+        std::uint32_t due_s;  // not to be looked at before this capture time
+        std::uint32_t pad = 0;
+    };
+    ring_buffer<expiry_t> expiry_[2];
+    std::uint32_t next_expiry_s_ = 0;
+    void queue_expiry(const prefix& p);
+};
+
+}  // namespace v6bl::ingest

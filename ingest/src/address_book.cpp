@@ -1,0 +1,273 @@
+// The per-/64 address book: an open-addressing table of /64s, address blocks in size
+// classes, two lazily checked expiry queues.
+#include "v6bl/ingest/address_book.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "state_codec.h"
+
+namespace v6bl::ingest {
+namespace {
+
+std::uint64_t p64_hash(std::uint64_t k) {
+    std::uint64_t h = k * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 32;
+    return h;
+}
+
+}  // namespace
+
+address_book::address_book(options o) : options_(o) {
+    if (options_.max_addresses > class_size[class_count - 1])
+        options_.max_addresses = class_size[class_count - 1];
+}
+
+void address_book::prefetch(std::uint64_t p64) const {
+    if (!table_.empty()) __builtin_prefetch(&table_[p64_hash(p64) & mask_]);
+}
+
+address_book::prefix* address_book::find(std::uint64_t p64) {
+    if (size_ == 0) return nullptr;
+    for (std::size_t i = p64_hash(p64) & mask_;; i = (i + 1) & mask_) {
+        prefix& p = table_[i];
+        if (!(p.flags & flag_used)) return nullptr;
+        if (p.p64 == p64) return &p;
+    }
+}
+
+address_book::prefix* address_book::slot_for(std::uint64_t p64, bool& created) {
+    if ((size_ + 1) * 8 > table_.size() * 5) grow();  // load factor <= 0.625
+    std::size_t i = p64_hash(p64) & mask_;
+    for (; table_[i].flags & flag_used; i = (i + 1) & mask_)
+        if (table_[i].p64 == p64) {
+            created = false;
+            return &table_[i];
+        }
+    created = true;
+    table_[i] = prefix{};
+    table_[i].p64 = p64;
+    table_[i].flags = flag_used;
+    ++size_;
+    return &table_[i];
+}
+
+void address_book::grow() {
+    std::vector<prefix> old = std::move(table_);
+    const std::size_t cap = old.empty() ? 1024 : old.size() * 2;
+    table_.assign(cap, prefix{});
+    mask_ = cap - 1;
+    for (const prefix& p : old) {
+        if (!(p.flags & flag_used)) continue;
+        std::size_t j = p64_hash(p.p64) & mask_;
+        while (table_[j].flags & flag_used) j = (j + 1) & mask_;
+        table_[j] = p;
+    }
+}
+
+void address_book::erase(std::uint64_t p64) {
+    std::size_t i = p64_hash(p64) & mask_;
+    for (;; i = (i + 1) & mask_) {
+        if (!(table_[i].flags & flag_used)) return;
+        if (table_[i].p64 == p64) break;
+    }
+    // Backward-shift deletion: no tombstones, probe chains stay short.
+    for (std::size_t j = (i + 1) & mask_; table_[j].flags & flag_used; j = (j + 1) & mask_) {
+        const std::size_t home = p64_hash(table_[j].p64) & mask_;
+        if (((j - home) & mask_) >= ((j - i) & mask_)) {
+            table_[i] = table_[j];
+            i = j;
+        }
+    }
+    table_[i] = prefix{};
+    --size_;
+}
+
+address_book::prefix& address_book::touch(std::uint64_t p64, std::uint32_t now_s, bool& created) {
+    prefix* p = slot_for(p64, created);
+    if (now_s > p->last_seen) p->last_seen = now_s;
+    if (created) queue_expiry(*p);
+    return *p;
+}
+
+void address_book::queue_expiry(const prefix& p) {
+    const int which = p.in_store() ? 1 : 0;
+    const std::uint32_t horizon = which ? options_.stored_horizon_s : options_.horizon_s;
+    const std::uint64_t due = std::uint64_t{p.last_seen} + horizon;
+    expiry_[which].push_back(
+        {p.p64, static_cast<std::uint32_t>(std::min<std::uint64_t>(due, 0xFFFFFFFFu))});
+}
+
+std::uint32_t address_book::allocate(int cls) {
+    pool& pl = pools_[cls];
+    if (!pl.free.empty()) {
+        const std::uint32_t b = pl.free.back();
+        pl.free.pop_back();
+        return b;
+    }
+    const auto b = static_cast<std::uint32_t>(pl.slots.size());
+    pl.slots.resize(pl.slots.size() + class_size[cls]);
+    return b;
+}
+
+void address_book::release(int cls, std::uint32_t block) {
+    if (cls > 0) pools_[cls].free.push_back(block);
+}
+
+address_book::address* address_book::block_of(const prefix& p) {
+    return p.cls ? pools_[p.cls].slots.data() + p.block : nullptr;
+}
+
+const address_book::address* address_book::addresses_of(const prefix& p) const {
+    return p.cls ? pools_[p.cls].slots.data() + p.block : nullptr;
+}
+
+address_book::added address_book::add_attempt(prefix& p, std::uint64_t iid, std::uint32_t t,
+                                              std::uint32_t attempts) {
+    const auto hi = static_cast<std::uint32_t>(iid >> 32), lo = static_cast<std::uint32_t>(iid);
+    address* a = block_of(p);
+    for (std::uint16_t i = 0; i < p.count; ++i)
+        if (a[i].iid_lo == lo && a[i].iid_hi == hi) {
+            a[i].first = std::min(a[i].first, t);
+            a[i].last = std::max(a[i].last, t);
+            a[i].count += attempts;
+            return added::known;
+        }
+    if (p.count >= options_.max_addresses) return added::over_bound;
+    add_known(p, iid);
+    address& n = block_of(p)[p.count - 1];
+    n.first = n.last = t;
+    n.count = attempts;
+    return added::fresh;
+}
+
+void address_book::set_in_store(prefix& p) {
+    if (p.in_store()) return;
+    p.flags |= flag_in_store;
+    queue_expiry(p);  // its entry in the short queue is dropped when it comes up
+}
+
+void address_book::add_known(prefix& p, std::uint64_t iid) {
+    if (p.count >= options_.max_addresses) return;
+    if (p.count == class_size[p.cls]) {
+        const int cls = p.cls + 1;
+        const std::uint32_t b = allocate(cls);
+        if (p.count) {
+            const address* from = pools_[p.cls].slots.data() + p.block;
+            std::copy(from, from + p.count, pools_[cls].slots.data() + b);
+        }
+        release(p.cls, p.block);
+        p.cls = static_cast<std::uint8_t>(cls);
+        p.block = b;
+    }
+    address& n = block_of(p)[p.count++];
+    n = address{static_cast<std::uint32_t>(iid >> 32), static_cast<std::uint32_t>(iid), 0, 0, 0};
+    ++address_total_;
+}
+
+void address_book::mark_dirty(prefix& p) {
+    if (p.flags & flag_dirty) return;
+    p.flags |= flag_dirty;
+    dirty_.push_back(p.p64);
+}
+
+void address_book::clear_dirty() {
+    for (std::uint64_t k : dirty_)
+        if (prefix* p = find(k)) {
+            p->delta = record_delta{};
+            p->flags &= static_cast<std::uint8_t>(~flag_dirty);
+        }
+    std::vector<std::uint64_t>().swap(dirty_);
+    std::vector<std::pair<std::uint64_t, record_delta>>().swap(orphans_);
+}
+
+void address_book::forget(prefix& p) {
+    if (p.flags & flag_dirty) orphans_.emplace_back(p.p64, p.delta);
+    address_total_ -= p.count;
+    release(p.cls, p.block);
+    erase(p.p64);
+}
+
+void address_book::expire(std::uint32_t now_s) {
+    if (now_s < next_expiry_s_) return;
+    next_expiry_s_ = now_s + 60;
+    for (int which = 0; which < 2; ++which) {
+        ring_buffer<expiry_t>& q = expiry_[which];
+        // Each entry present now is looked at once per pass.
+        std::size_t budget = q.size();
+        while (budget > 0 && !q.empty() && q.front().due_s <= now_s) {
+            --budget;
+            const expiry_t e = q.front();
+            q.pop_front();
+            prefix* p = find(e.p64);
+            if (!p || (p->in_store() ? 1 : 0) != which) continue;  // gone, or queued in the other
+            const std::uint32_t horizon = which ? options_.stored_horizon_s : options_.horizon_s;
+            if (std::uint64_t{p->last_seen} + horizon <= now_s)
+                forget(*p);
+            else
+                queue_expiry(*p);
+        }
+    }
+}
+
+void address_book::save(std::string& out) const {
+    state_writer w(out);
+    w.put_u32(1);  // format version
+    w.put_u32(next_expiry_s_);
+    w.put_u64(size_);
+    for (const prefix& p : table_) {
+        if (!(p.flags & flag_used)) continue;
+        w.put_u64(p.p64);
+        w.put_u32(p.last_seen);
+        w.put_u32((p.in_store() ? 1u : 0u) | (std::uint32_t{p.count} << 16));
+        const address* a = addresses_of(p);
+        for (std::uint16_t i = 0; i < p.count; ++i) w.put_pod(a[i]);
+    }
+    for (const auto& q : expiry_) {
+        w.put_u64(q.size());
+        for (std::size_t i = 0; i < q.size(); ++i) w.put_pod(q[i]);
+    }
+}
+
+bool address_book::restore(std::string_view in) {
+    const options o = options_;
+    *this = address_book(o);
+    state_reader r(in);
+    auto fail = [&] {
+        *this = address_book(o);
+        return false;
+    };
+    if (r.get_u32() != 1) return fail();
+    next_expiry_s_ = r.get_u32();
+    const std::uint64_t n = r.get_u64();
+    if (!r.fits(n, 16)) return fail();
+    while (table_.size() * 5 < n * 8) grow();
+    for (std::uint64_t i = 0; i < n; ++i) {
+        const std::uint64_t p64 = r.get_u64();
+        const std::uint32_t last = r.get_u32();
+        const std::uint32_t bits = r.get_u32();
+        const auto count = static_cast<std::uint16_t>(bits >> 16);
+        if (!r.fits(count, sizeof(address)) || count > options_.max_addresses) return fail();
+        bool created = false;
+        prefix* p = slot_for(p64, created);
+        if (!created) return fail();  // a /64 twice
+        p->last_seen = last;
+        if (bits & 1u) p->flags |= flag_in_store;
+        for (std::uint16_t j = 0; j < count; ++j) {
+            const auto a = r.get_pod<address>();
+            add_known(*p, a.iid());
+            block_of(*p)[p->count - 1] = a;
+        }
+    }
+    for (auto& q : expiry_) {
+        const std::uint64_t m = r.get_u64();
+        if (!r.fits(m, sizeof(expiry_t))) return fail();
+        for (std::uint64_t i = 0; i < m; ++i) q.push_back(r.get_pod<expiry_t>());
+    }
+    if (!r.ok() || !r.at_end()) return fail();
+    return true;
+}
+
+}  // namespace v6bl::ingest
