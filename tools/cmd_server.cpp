@@ -95,6 +95,10 @@ void add_serve_flags(CLI::App& cmd, serve_args& a) {
     cmd.add_option("--tcp-read-timeout-ms", c.tcp_read_timeout_ms,
                    "a TCP message begun must be complete within this long")
         ->capture_default_str();
+    cmd.add_option("--udp-coalesce-us", c.udp_coalesce_us,
+                   "under load, pause this long between UDP reads so batches grow (0: off)")
+        ->check(CLI::Range(0, 100000))
+        ->capture_default_str();
     // Abuse resistance (docs/security.md).
     cmd.add_option("--rrl-rate", c.rrl_rate,
                    "UDP answers per second per source /24 or /56 (0: no rate limit)")

@@ -105,6 +105,10 @@ std::vector<prometheus::MetricFamily> server_families(const server::server_count
     out.push_back(counter_of("v6bl_dns_send_queued_total",
                              "UDP answers that went through the send queue (socket was busy).",
                              as_double(c.send_queued)));
+    out.push_back(counter_of("v6bl_dns_udp_batches_total",
+                             "recvmmsg calls that returned datagrams; UDP queries per batch is "
+                             "v6bl_dns_queries_total{transport=\"udp\"} over this.",
+                             as_double(c.udp_batches)));
 
     out.push_back(
         gauge_of("v6bl_tcp_connections_open", "TCP connections open now.", as_double(c.tcp_open)));

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -41,6 +42,9 @@ event_loop_worker::event_loop_worker(const server_config& config, const serving_
     if (uv_loop_init(&loop_) != 0) throw std::runtime_error("uv_loop_init failed");
     uv_async_init(&loop_, &async_, &event_loop_worker::on_async);
     async_.data = this;
+    uv_check_init(&loop_, &check_);
+    check_.data = this;
+    if (config_.udp_coalesce_us > 0) uv_check_start(&check_, &event_loop_worker::on_check);
     tcp_scratch_.resize(65536);
     tcp_answer_.resize(dns::max_message_size);
     refresh_state();
@@ -121,6 +125,18 @@ void event_loop_worker::on_async(uv_async_t* h) {
     }
 }
 
+// Once per loop iteration, after every ready handle's callback: one pause for all of this
+// loop's sockets. Sleeping (not spinning) leaves the core to others; the timer that ends it
+// is the thread's own, so no other CPU has to wake it.
+void event_loop_worker::on_check(uv_check_t* h) {
+    auto* self = static_cast<event_loop_worker*>(h->data);
+    if (!self->coalesce_) return;
+    self->coalesce_ = false;
+    const std::uint32_t us = std::min<std::uint32_t>(self->config_.udp_coalesce_us, 100000);
+    timespec pause{static_cast<time_t>(us / 1000000), static_cast<long>(us % 1000000) * 1000};
+    ::nanosleep(&pause, nullptr);
+}
+
 void event_loop_worker::drain_outbox() {
     std::vector<std::pair<std::uint64_t, std::vector<std::uint8_t>>> batch;
     {
@@ -141,6 +157,7 @@ void event_loop_worker::shut_down() {
     for (auto& [id, c] : connections_) open.push_back(c);
     for (auto* c : open) tcp_connection_close(*c);
     uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&check_), nullptr);
 }
 
 }  // namespace v6bl::server

@@ -55,6 +55,8 @@ class event_loop_worker {
                                            .count());
     }
     std::uint64_t now_ms() const { return now_ms_; }
+    // A listener saw load: pause once before the loop polls again (udp_coalesce_us).
+    void want_coalesce() { coalesce_ = true; }
     const query_acl& acl() const { return acl_; }
     response_rate_limiter& rrl() { return rrl_; }
     answer_context context(transport_kind t) const {
@@ -77,6 +79,7 @@ class event_loop_worker {
   private:
     void reload_state();
     static void on_async(uv_async_t* h);
+    static void on_check(uv_check_t* h);
     void drain_outbox();
     void shut_down();
 
@@ -88,6 +91,8 @@ class event_loop_worker {
     response_rate_limiter& rrl_;
     uv_loop_t loop_{};
     uv_async_t async_{};
+    uv_check_t check_{};  // runs after each poll's callbacks: the coalescing pause
+    bool coalesce_ = false;
     std::thread thread_;
     std::atomic<bool> stop_requested_{false};
     bool shut_down_ = false;

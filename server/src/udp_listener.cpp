@@ -91,6 +91,7 @@ void udp_listener::receive_batch() {
         in_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
     const int n = ::recvmmsg(fd_, in_msgs_.data(), batch, MSG_DONTWAIT, nullptr);
     if (n <= 0) return;
+    worker_.stats().add(&server_counters::udp_batches);
     // Once per batch: pick up a new view if one was published, and the clock.
     worker_.refresh_state();
     const auto t0 = std::chrono::steady_clock::now();
@@ -107,6 +108,9 @@ void udp_listener::receive_batch() {
     worker_.stats().count_latency(static_cast<std::uint64_t>(ns) / static_cast<std::uint64_t>(n),
                                   static_cast<std::uint64_t>(n));
     flush();
+    // Under load (more than one datagram was waiting, fewer than a full batch), let the
+    // next ones gather before the next read; see event_loop_worker::on_check.
+    if (n >= 2 && static_cast<std::size_t>(n) < batch) worker_.want_coalesce();
 }
 
 void udp_listener::answer(const std::uint8_t* data, std::size_t size, const sockaddr* addr) {

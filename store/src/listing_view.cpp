@@ -98,10 +98,13 @@ bool holes_have_under(const std::vector<prefix>& holes, const prefix& name) {
 }  // namespace
 
 // Entries of length /48../64 whose stored prefix was at least /48: the bulk of a DNSBL.
-// Keys and data live in parallel arrays sorted by (key, length); an open-addressing index
-// of 32-bit positions finds an exact (key, length) in one or two cache misses.
+// Rows (key and data together, 24 bytes) are sorted by (key, length) for range walks; an
+// open-addressing index finds an exact (key, length). Each index slot carries 32 bits of
+// the hash beside the row's position, so a probe rejects other keys without reading their
+// rows: an unlisted name costs one cache miss (its run of slots), a listed one two.
 struct listing_view::base_table {
-    struct data {
+    struct row {
+        std::uint64_t key;
         std::uint32_t attempts;
         std::uint32_t expires;
         std::uint16_t first_day;
@@ -110,9 +113,9 @@ struct listing_view::base_table {
         std::uint8_t length;
         std::uint8_t code;
     };
-    std::vector<std::uint64_t> keys;
-    std::vector<data> rows;
-    std::vector<std::uint32_t> index;                      // position + 1; 0 = empty slot
+    static_assert(sizeof(row) == 24);
+    std::vector<row> rows;
+    std::vector<std::uint64_t> index;  // hash tag << 32 | (position + 1); 0 = empty slot
     std::unordered_map<std::uint32_t, std::string> texts;  // manual text by position
     std::uint32_t length_bits = 0;  // bit (length - 48) / 4 for lengths present
 
@@ -120,33 +123,41 @@ struct listing_view::base_table {
         std::uint64_t h = (key ^ (std::uint64_t{length} << 1)) * 0x9e3779b97f4a7c15ull;
         return h ^ (h >> 29);
     }
+    // The slot comes from the hash's high bits, the tag from its low 32: independent bits.
     std::size_t slot(std::uint64_t h) const {
         return static_cast<std::size_t>((static_cast<uint128>(h) * index.size()) >> 64);
     }
+    static std::uint64_t tag(std::uint64_t h) { return (h & 0xffffffffu) << 32; }
 
     void build_index() {
-        index.assign(keys.empty() ? 1 : keys.size() + keys.size() / 2 + 1, 0);
-        for (std::uint32_t i = 0; i < keys.size(); ++i) {
-            std::size_t s = slot(hash(keys[i], rows[i].length));
+        index.assign(rows.empty() ? 1 : rows.size() + rows.size() / 2 + 1, 0);
+        for (std::uint32_t i = 0; i < rows.size(); ++i) {
+            const std::uint64_t h = hash(rows[i].key, rows[i].length);
+            std::size_t s = slot(h);
             while (index[s] != 0) s = s + 1 == index.size() ? 0 : s + 1;
-            index[s] = i + 1;
+            index[s] = tag(h) | (std::uint64_t{i} + 1);
         }
     }
 
     // Position of (key, length), or -1.
     std::int64_t find(std::uint64_t key, unsigned length) const {
-        std::size_t s = slot(hash(key, length));
+        const std::uint64_t h = hash(key, length);
+        const std::uint64_t t = tag(h);
+        std::size_t s = slot(h);
         while (true) {
-            const std::uint32_t v = index[s];
+            const std::uint64_t v = index[s];
             if (v == 0) return -1;
-            if (keys[v - 1] == key && rows[v - 1].length == length) return v - 1;
+            if ((v & ~std::uint64_t{0xffffffffu}) == t) {
+                const std::uint32_t i = static_cast<std::uint32_t>(v) - 1;
+                if (rows[i].key == key && rows[i].length == length) return i;
+            }
             s = s + 1 == index.size() ? 0 : s + 1;
         }
     }
 
     void materialise(std::size_t i, listing_entry& out) const {
-        const data& d = rows[i];
-        out.where = make_prefix64(keys[i]);
+        const row& d = rows[i];
+        out.where = make_prefix64(d.key);
         out.where.length = d.length;
         out.code = static_cast<reason_code>(d.code);
         out.rejected_ipv4s = d.ipv4s;
@@ -164,8 +175,7 @@ struct listing_view::base_table {
     }
 
     std::size_t bytes() const {
-        return keys.capacity() * sizeof(std::uint64_t) + rows.capacity() * sizeof(data) +
-               index.capacity() * sizeof(std::uint32_t);
+        return rows.capacity() * sizeof(row) + index.capacity() * sizeof(std::uint64_t);
     }
 };
 
@@ -207,10 +217,9 @@ void listing_view_builder::add(const listing_entry& e) {
         return;
     }
     auto& b = *base_;
-    if (!e.text.empty()) b.texts.emplace(static_cast<std::uint32_t>(b.keys.size()), e.text);
-    b.keys.push_back(e.where.high64());
-    // source length rides in `length`'s place only while building: ties are broken by it
-    b.rows.push_back({e.attempts, e.expires, static_cast<std::uint16_t>(e.first_seen / day_seconds),
+    if (!e.text.empty()) b.texts.emplace(static_cast<std::uint32_t>(b.rows.size()), e.text);
+    b.rows.push_back({e.where.high64(), e.attempts, e.expires,
+                      static_cast<std::uint16_t>(e.first_seen / day_seconds),
                       static_cast<std::uint16_t>(e.last_seen / day_seconds), e.rejected_ipv4s,
                       e.where.length, static_cast<std::uint8_t>(e.code)});
     sources_.push_back(e.source_length);
@@ -224,9 +233,9 @@ std::shared_ptr<const listing_view> listing_view_builder::finish(std::uint32_t s
     auto& b = *base_;
     // Sort by (key, length, source length descending) unless already in order, then keep
     // one row per (key, length).
-    const std::size_t n = b.keys.size();
+    const std::size_t n = b.rows.size();
     auto less = [&](std::size_t x, std::size_t y) {
-        if (b.keys[x] != b.keys[y]) return b.keys[x] < b.keys[y];
+        if (b.rows[x].key != b.rows[y].key) return b.rows[x].key < b.rows[y].key;
         if (b.rows[x].length != b.rows[y].length) return b.rows[x].length < b.rows[y].length;
         return sources_[x] > sources_[y];
     };
@@ -239,23 +248,20 @@ std::shared_ptr<const listing_view> listing_view_builder::finish(std::uint32_t s
         std::stable_sort(order.begin(), order.end(), less);
     }
     auto at = [&](std::size_t i) { return sorted ? i : order[i]; };
-    std::vector<std::uint64_t> keys;
-    std::vector<listing_view::base_table::data> rows;
+    std::vector<listing_view::base_table::row> rows;
     std::unordered_map<std::uint32_t, std::string> texts;
-    keys.reserve(n);
     rows.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
         const std::size_t j = at(i);
-        if (!keys.empty() && keys.back() == b.keys[j] && rows.back().length == b.rows[j].length)
+        if (!rows.empty() && rows.back().key == b.rows[j].key &&
+            rows.back().length == b.rows[j].length)
             continue;
         if (auto t = b.texts.find(static_cast<std::uint32_t>(j)); t != b.texts.end())
-            texts.emplace(static_cast<std::uint32_t>(keys.size()), std::move(t->second));
-        keys.push_back(b.keys[j]);
+            texts.emplace(static_cast<std::uint32_t>(rows.size()), std::move(t->second));
         rows.push_back(b.rows[j]);
         b.length_bits |= 1u << ((b.rows[j].length - 48) / 4);
     }
     std::vector<std::uint8_t>().swap(sources_);
-    b.keys = std::move(keys);
     b.rows = std::move(rows);
     b.texts = std::move(texts);
     b.build_index();
@@ -376,11 +382,12 @@ bool listing_view::has_node_under(const prefix& name, std::uint32_t now) const {
     if (name.length > 64) return false;
     const base_table& b = *base_;
     const std::uint64_t lo = name.high64();
-    auto it = std::lower_bound(b.keys.begin(), b.keys.end(), lo);
-    for (; it != b.keys.end() && mask_high(*it, name.length) == lo; ++it) {
-        const auto i = static_cast<std::size_t>(it - b.keys.begin());
-        if (b.rows[i].length < name.length || !live(b.rows[i].expires, now)) continue;
-        if (!overlay_.empty() && overlay_.count(mask_high(*it, 48))) continue;
+    auto it =
+        std::lower_bound(b.rows.begin(), b.rows.end(), lo,
+                         [](const base_table::row& r, std::uint64_t key) { return r.key < key; });
+    for (; it != b.rows.end() && mask_high(it->key, name.length) == lo; ++it) {
+        if (it->length < name.length || !live(it->expires, now)) continue;
+        if (!overlay_.empty() && overlay_.count(mask_high(it->key, 48))) continue;
         return true;
     }
     return false;
@@ -419,7 +426,7 @@ name_answer listing_view::resolve_prefix(const prefix& name, std::uint32_t now) 
 }
 
 std::size_t listing_view::size() const {
-    std::size_t n = base_->keys.size() + wide_.size() + fine_.size();
+    std::size_t n = base_->rows.size() + wide_.size() + fine_.size();
     for (const auto& [r, list] : overlay_) n += list.size();
     return n;  // base entries of overlaid regions are counted too: an upper bound
 }

@@ -31,6 +31,7 @@ struct server_counters {
     std::uint64_t truncated = 0;
     std::uint64_t send_errors = 0;
     std::uint64_t send_queued = 0;  // UDP answers that went through the fallback queue
+    std::uint64_t udp_batches = 0;  // recvmmsg calls that returned datagrams
     std::uint64_t tcp_open = 0;     // currently open
     std::uint64_t tcp_accepted = 0;
     std::uint64_t tcp_refused = 0;  // over the connection cap
