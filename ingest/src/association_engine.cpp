@@ -66,6 +66,7 @@ namespace {
 // How far ahead of its use a history slot is prefetched: enough attempts to cover a cache
 // miss (hundreds of ns on this kind of VM), few enough that the lines are still there.
 constexpr std::size_t prefetch_distance = 16;
+constexpr std::size_t expiry_prefetch_distance = 64;
 
 bool is_ipv4_form(const address_bytes& a) {
     for (int i = 0; i < 12; ++i)
@@ -240,11 +241,21 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
         }
     }
     if (!refs_.empty()) {
-        // Each candidate's history is a cache miss: ask for all of them before scoring.
+        // Each candidate's history, then its rounds, is a cache miss: ask for all of them
+        // before scoring. A candidate whose IPv4 has no second round cannot pair on two
+        // (k <= 1: it scores <= 350, below emission, and updates no partner set): unless
+        // it is structural it is dropped here.
         for (const v4_candidate& c : refs_) history_.prefetch(c.hash);
-        round_history_table::rounds_view r6;
-        history_.rounds_of(*h6, r6);
-        for (const v4_candidate& c : refs_) score(a6, r6, six_to_four, emb, c, structural_paired);
+        scored_.clear();
+        for (const v4_candidate& c : refs_) {
+            const round_history_table::entry* e4 = history_.find(address_from_ipv4(c.ipv4), c.hash);
+            if ((!e4 || e4->rounds < 2) && !structural_v4(c.ipv4)) continue;
+            if (e4) history_.prefetch_ring(*e4);
+            scored_.push_back({&c, e4});
+        }
+        const round_history_table::rounds_view r6 = history_.rounds_of(*h6);
+        for (const auto& [c, e4] : scored_)
+            score(a6, r6, six_to_four, emb, *c, e4, structural_paired);
     }
     // One host has one IPv4: only a candidate clearly ahead of the others (by 50) keeps a
     // listable score; a tie at the top (lockstep strangers) lists none of them. Structural
@@ -288,9 +299,47 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
 void association_engine::score(const connect_attempt& a6,
                                const round_history_table::rounds_view& h6, bool six_to_four,
                                const embedded_ipv4& emb, const v4_candidate& a4,
-                               bool& structural_paired) {
-    ++stats_.candidates;
+                               const round_history_table::entry* h4, bool& structural_paired) {
     const std::uint32_t v4 = a4.ipv4;
+    const bool structural =
+        ipv4_of(a6.source) == v4 || (emb.kind != embedding_kind::none && emb.ipv4 == v4);
+
+    // Repetition: over the period both round histories cover (a NAT's IPv4 fills its
+    // history fast, so that period is short), the IPv6 rounds that have a round of this
+    // IPv4 nearby, against all rounds of either address in the period. Both lists are
+    // in time order, so one pass over each finds, for every IPv6 round, whether the
+    // earliest IPv4 round not before it minus the window is within the window after it.
+    const int n6 = h6.count;
+    const std::int64_t* s6 = h6.start_us;
+    const std::uint16_t* p6 = h6.port;
+    const std::int64_t w = options_.pair_window_us;
+    int k = 0, n4 = 0, n6p = 0;
+    std::uint16_t last_p4 = 0, prev_p4 = 0;
+    round_history_table::rounds_view r4;
+    if (h4) {
+        r4 = history_.rounds_of(*h4);
+        const int m = r4.count;
+        const std::int64_t* s4 = r4.start_us;
+        const std::int64_t from = (m > 0 ? std::max(s6[0], s4[0]) : s6[0]) - w;
+        int j = 0;
+        for (int i = 0; i < n6; ++i) {
+            if (s6[i] < from) continue;
+            ++n6p;
+            while (j < m && s4[j] < s6[i] - w) ++j;
+            if (j < m && s4[j] <= s6[i] + w) ++k;
+        }
+        for (int i = 0; i < m; ++i)
+            if (s4[i] >= from) ++n4;
+        if (m >= 2) {
+            last_p4 = r4.port[m - 1];
+            prev_p4 = r4.port[m - 2];
+        }
+    }
+    // Seen together on one round at most: it scores <= 350 (below emission, and no winner
+    // among emitted candidates is capped by it) and updates no partner set.
+    if (k < 2 && !structural) return;
+    ++stats_.candidates;
+
     const std::int64_t dt = a6.start_us - a4.start_us;  // > 0: IPv4 first
     const std::int64_t adt = std::llabs(dt);
     std::uint16_t sig = sig_timing;
@@ -307,43 +356,11 @@ void association_engine::score(const connect_attempt& a6,
     if (ipv4_of(a6.source) == v4) sig |= sig_iid_ipv4;
     if (emb.kind != embedding_kind::none && emb.ipv4 == v4) sig |= structural_signal(emb.kind);
 
-    // Repetition: over the period both round histories cover (a NAT's IPv4 fills its
-    // history fast, so that period is short), the IPv6 rounds that have a round of this
-    // IPv4 nearby, against all rounds of either address in the period.
-    const int n6 = h6.count;
-    const std::int64_t* s6 = h6.start_us;
-    const std::uint16_t* p6 = h6.port;
-    int k = 0, n4 = 0, n6p = 0;
-    std::uint16_t last_p4 = 0, prev_p4 = 0;
-    const address_bytes a4_address = address_from_ipv4(v4);
-    const round_history_table::entry* h4 = history_.find(a4_address, a4.hash);
-    round_history_table::rounds_view r4;
-    if (h4) {
-        history_.rounds_of(*h4, r4);
-        const int m = r4.count;
-        const std::int64_t* s4 = r4.start_us;
-        const std::int64_t from =
-            (m > 0 ? std::max(s6[0], s4[0]) : s6[0]) - options_.pair_window_us;
-        for (int i = 0; i < n6; ++i) {
-            if (s6[i] < from) continue;
-            ++n6p;
-            for (int j = 0; j < m; ++j)
-                if (std::llabs(s6[i] - s4[j]) <= options_.pair_window_us) {
-                    ++k;
-                    break;
-                }
-        }
-        for (int j = 0; j < m; ++j)
-            if (s4[j] >= from) ++n4;
-        if (m >= 2) {
-            last_p4 = r4.port[m - 1];
-            prev_p4 = r4.port[m - 2];
-        }
-    }
     if (n4 == 0) n4 = 1;
     if (k >= 2 && n6 >= 2 && port_climbs(p6[n6 - 2], p6[n6 - 1]) && port_climbs(prev_p4, last_p4))
         sig |= sig_port_progression;
     if (n6p == 0) n6p = 1;
+    const address_bytes a4_address = address_from_ipv4(v4);
     const std::uint32_t total4 = h4 ? r4.total_rounds : 0;
     const bool busy_v4 = total4 > options_.max_round_ratio_v4 * h6.total_rounds + 2;
     // NAT: remember /64s that pair with this IPv4 on repeated rounds; another /64 seen
@@ -476,9 +493,11 @@ void association_engine::housekeep(std::int64_t now_us) {
     std::size_t budget = expiry_.size();
     while (budget > 0 && !expiry_.empty() && expiry_.front().round_us < single_before) {
         --budget;
-        // A minute of rounds expires at once: each lookup misses the cache, so ask ahead.
-        if (expiry_.size() > prefetch_distance)
-            history_.prefetch(round_history_table::hash(expiry_[prefetch_distance].address));
+        // A minute of rounds expires at once: each lookup misses the cache, so ask ahead,
+        // far enough that the short iterations of this loop cover a miss (150-350 ns on
+        // the 2-core VM).
+        if (expiry_.size() > expiry_prefetch_distance)
+            history_.prefetch(round_history_table::hash(expiry_[expiry_prefetch_distance].address));
         const expiry_t e = expiry_.front();
         expiry_.pop_front();
         const std::uint64_t h = round_history_table::hash(e.address);

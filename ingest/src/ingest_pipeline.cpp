@@ -54,6 +54,8 @@ std::string format_position(const source_position& p) {
 
 // The checkpoint holding the address book (docs/ingest.md, "Checkpoints").
 constexpr const char* address_book_key = "addresses";
+// Attempts handed to the writer at once: enough to overlap their cache misses.
+constexpr std::size_t writer_batch = 32;
 
 std::uint64_t sensor_bit_of(std::string_view id) {
     if (id.empty()) return 0;
@@ -143,7 +145,17 @@ void ingest_pipeline::peek_reference_time() {
     }
 }
 
+// The writer's attempts wait in a short queue so that the address book's slots are
+// loaded for several of them at once (each is a cache miss). Every other call into the
+// writer flushes the queue first, so the writer sees the same sequence of calls.
+void ingest_pipeline::flush_attempts() {
+    if (writer_queue_.empty()) return;
+    writer_.add_attempts(writer_queue_.data(), writer_queue_.size(), sensor_bit_);
+    writer_queue_.clear();
+}
+
 void ingest_pipeline::drain_associations() {
+    flush_attempts();
     for (const association& a : found_) {
         writer_.add_association(a, false, true);
         if (associations_out_) {
@@ -161,10 +173,14 @@ void ingest_pipeline::record_closed_attempts() {
     for (const connect_attempt& a : closed_) {
         ++counters_.attempts;
         if (a.family == ip_family::v6) ++counters_.attempts_v6;
-        writer_.add_attempt(a, sensor_bit_);
+        if (a.family == ip_family::v6) {
+            writer_.prefetch(a);
+            writer_queue_.push_back(a);
+        }
         engine_.add(a);
     }
     closed_.clear();
+    if (writer_queue_.size() >= writer_batch) flush_attempts();
 }
 
 void ingest_pipeline::on_syn_batch(std::int64_t now_us) {
@@ -174,6 +190,7 @@ void ingest_pipeline::on_syn_batch(std::int64_t now_us) {
 }
 
 void ingest_pipeline::checkpoint_engine() {
+    flush_attempts();
     // One buffer, sections length-prefixed in place: the state can be tens of MB, so no
     // intermediate copies.
     std::string blob;
@@ -206,6 +223,7 @@ bool ingest_pipeline::commit_due() const {
 }
 
 void ingest_pipeline::commit_if_due(bool force) {
+    flush_attempts();
     const std::int64_t now = wall_ms();
     if (force || commit_due()) {
         writer_.commit();
@@ -290,6 +308,7 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
 }
 
 void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::uint64_t line_no) {
+    flush_attempts();
     if (line.empty()) return;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (src.json) {

@@ -219,6 +219,20 @@ void reputation_writer::merge_record(std::uint64_t p64, const record_delta& d) {
     r->sensors |= d.sensors;
 }
 
+void reputation_writer::prefetch(const connect_attempt& a) const {
+    if (a.family == ip_family::v6) book_.prefetch(high64_of(a.source));
+}
+
+void reputation_writer::add_attempts(const connect_attempt* a, std::size_t n,
+                                     std::uint64_t sensor_bit) {
+    // The slots were asked for when the attempts were queued; their address blocks next.
+    for (std::size_t i = 0; i < n; ++i)
+        if (a[i].family == ip_family::v6)
+            if (const address_book::prefix* p = book_.find(high64_of(a[i].source)))
+                book_.prefetch_addresses(*p);
+    for (std::size_t i = 0; i < n; ++i) add_attempt(a[i], sensor_bit);
+}
+
 void reputation_writer::add_attempt(const connect_attempt& a, std::uint64_t sensor_bit) {
     if (a.family != ip_family::v6) return;
     const std::uint64_t p64 = high64_of(a.source);

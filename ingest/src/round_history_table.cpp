@@ -63,19 +63,23 @@ round_history_table::add_result round_history_table::add(const address_bytes& a,
         e->last_delta_us = clamp_delta(last - e->newest_us);
         return {false, false, e->rounds, e->newest_us};
     }
-    // A further round: the ring takes it (created from the inline round on the second).
+    // A further round: the ring takes it (created from the inline round on the second);
+    // a full ring drops its oldest round.
     auto [r, fresh] = rings_.try_emplace(a);
     if (fresh) {
         r->start_us[0] = e->newest_us;
         r->port[0] = e->newest_port;
         r->count = 1;
-        r->head = 1;
         r->total_rounds = 1;
     }
-    r->start_us[r->head] = start_us;
-    r->port[r->head] = port;
-    r->head = static_cast<std::uint8_t>((r->head + 1) % max_rounds);
-    if (r->count < max_rounds) ++r->count;
+    if (r->count == max_rounds) {
+        std::copy(r->start_us + 1, r->start_us + max_rounds, r->start_us);
+        std::copy(r->port + 1, r->port + max_rounds, r->port);
+        --r->count;
+    }
+    r->start_us[r->count] = start_us;
+    r->port[r->count] = port;
+    ++r->count;
     ++r->total_rounds;
     e->newest_us = start_us;
     e->newest_port = port;
@@ -84,34 +88,11 @@ round_history_table::add_result round_history_table::add(const address_bytes& a,
     return {true, false, e->rounds, start_us};
 }
 
-void round_history_table::rounds_of(const entry& e, rounds_view& out) const {
-    if (e.rounds <= 1) {
-        out.count = 1;
-        out.start_us[0] = e.newest_us;
-        out.port[0] = e.newest_port;
-        out.total_rounds = 1;
-        return;
-    }
+round_history_table::rounds_view round_history_table::rounds_of(const entry& e) const {
+    if (e.rounds <= 1) return {&e.newest_us, &e.newest_port, 1, 1};
     const ring* r = rings_.find(e.address);
-    if (!r) {  // cannot happen: restore() refuses such an entry
-        out.count = 0;
-        out.total_rounds = 0;
-        return;
-    }
-    const int n = r->count;
-    for (int i = 0; i < n; ++i) {
-        const int idx = (r->head - n + i + max_rounds * 2) % max_rounds;
-        out.start_us[i] = r->start_us[idx];
-        out.port[i] = r->port[idx];
-    }
-    out.count = n;
-    out.total_rounds = r->total_rounds;
-}
-
-std::uint32_t round_history_table::total_rounds(const entry& e) const {
-    if (e.rounds <= 1) return 1;
-    const ring* r = rings_.find(e.address);
-    return r ? r->total_rounds : 0;
+    if (!r) return {};  // cannot happen: restore() refuses such an entry
+    return {r->start_us, r->port, r->count, r->total_rounds};
 }
 
 void round_history_table::erase(const address_bytes& a, std::uint64_t h) {
@@ -161,7 +142,7 @@ void round_history_table::grow() {
 bool round_history_table::restore(const entry& e, const ring* r) {
     if (e.rounds == 0 || e.rounds > max_rounds) return false;
     if ((e.rounds > 1) != (r != nullptr)) return false;
-    if (r && (r->count != e.rounds || r->head >= max_rounds)) return false;
+    if (r && (r->count != e.rounds || r->start_us[r->count - 1] != e.newest_us)) return false;
     bool inserted = false;
     entry* s = slot_for(e.address, hash(e.address), inserted);
     *s = e;

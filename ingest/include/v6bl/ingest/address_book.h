@@ -67,6 +67,9 @@ class address_book {
     prefix& touch(std::uint64_t p64, std::uint32_t now_s, bool& created);
     prefix* find(std::uint64_t p64);
     void prefetch(std::uint64_t p64) const;
+    void prefetch_addresses(const prefix& p) const {
+        if (p.cls) __builtin_prefetch(pools_[p.cls].slots.data() + p.block);
+    }
 
     // Counts an attempt of `iid`. `fresh`: the address is new and remembered (the record's
     // address count grows); `known`: remembered before; `over_bound`: the /64 has its

@@ -111,7 +111,7 @@ class association_engine {
     void evaluate(const pending_attempt& p, std::vector<association>& out);
     void score(const connect_attempt& a6, const round_history_table::rounds_view& h6,
                bool six_to_four, const embedded_ipv4& emb, const v4_candidate& a4,
-               bool& structural_paired);
+               const round_history_table::entry* h4, bool& structural_paired);
     void merge_staged();
     void insert_late(const pending_attempt& p);
     void add_history(pending_attempt& p);
@@ -153,5 +153,7 @@ class association_engine {
     void window_remove(const pending_attempt& p);
     std::vector<association> scratch_;
     std::vector<v4_candidate> refs_;  // the candidates of one evaluation
+    // Those that can count, with their history entries.
+    std::vector<std::pair<const v4_candidate*, const round_history_table::entry*>> scored_;
 };
 }  // namespace v6bl::ingest

@@ -30,6 +30,10 @@ class flat_table {
         }
     }
     const Value* find(const Key& k) const { return const_cast<flat_table*>(this)->find(k); }
+    // Starts loading the slot a lookup of `k` reads first.
+    void prefetch(const Key& k) const {
+        if (!slots_.empty()) __builtin_prefetch(&slots_[Hash{}(k)&mask_]);
+    }
 
     // The value for `k`, value-initialised when new; second is true when it was inserted.
     std::pair<Value*, bool> try_emplace(const Key& k) {

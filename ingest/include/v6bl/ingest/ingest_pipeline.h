@@ -78,6 +78,7 @@ class ingest_pipeline {
     bool poll_lines(line_source& src, bool at_start);
     void handle_line(line_source& src, std::string_view line, std::uint64_t line_no);
     void record_closed_attempts();
+    void flush_attempts();
     void on_syn_batch(std::int64_t now_us);
     void drain_associations();
     void checkpoint_engine();
@@ -97,6 +98,7 @@ class ingest_pipeline {
     std::string engine_key_;
     std::vector<connect_attempt> closed_;
     std::vector<association> found_;
+    std::vector<connect_attempt> writer_queue_;  // IPv6 attempts not yet given to the writer
     std::FILE* associations_out_ = nullptr;
     std::uint64_t since_commit_ = 0;
     std::int64_t last_commit_ms_ = 0;

@@ -53,6 +53,10 @@ class reputation_writer {
                       writer_options options = {});
 
     void add_attempt(const connect_attempt& a, std::uint64_t sensor_bit);
+    // The same for several attempts in order, their address book entries loaded together.
+    void add_attempts(const connect_attempt* a, std::size_t n, std::uint64_t sensor_bit);
+    // Starts loading what add_attempt(a) will read (a batch of them hides the misses).
+    void prefetch(const connect_attempt& a) const;
     // A DNSBL rejection from a production MTA log.
     void add_rejection(const reject_event& r);
     // An association. `known_rejected` marks a remote sensor's own DNSBL rejection of the

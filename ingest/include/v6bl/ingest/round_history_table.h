@@ -31,20 +31,20 @@ class round_history_table {
     };
     static_assert(sizeof(entry) == 32);
 
-    // The ring of an address seen on more than one round (newest at index head − 1).
+    // The rounds of an address seen on more than one round, oldest first (round starts
+    // strictly increase: a new round starts round_gap after the newest).
     struct ring {
         std::int64_t start_us[max_rounds] = {};
         std::uint16_t port[max_rounds] = {};
         std::uint8_t count = 0;
-        std::uint8_t head = 0;
         std::uint32_t total_rounds = 0;  // since the address was first kept
     };
 
-    // Rounds of one address, oldest first: what scoring reads.
+    // Rounds of one address, oldest first, read in place: valid until the table changes.
     struct rounds_view {
+        const std::int64_t* start_us = nullptr;
+        const std::uint16_t* port = nullptr;
         int count = 0;
-        std::int64_t start_us[max_rounds];
-        std::uint16_t port[max_rounds];
         std::uint32_t total_rounds = 0;
     };
 
@@ -57,16 +57,23 @@ class round_history_table {
 
     static std::uint64_t hash(const address_bytes& a) { return address_hash{}(a); }
 
+    // The home slot's line and the next one: a probe, and the backward shift of an erase,
+    // usually end there.
     void prefetch(std::uint64_t h) const {
-        if (!slots_.empty()) __builtin_prefetch(&slots_[h & mask_]);
+        if (slots_.empty()) return;
+        const std::size_t i = h & mask_;
+        __builtin_prefetch(&slots_[i]);
     }
     const entry* find(const address_bytes& a, std::uint64_t h) const;
     // Records an attempt of `a` (start, latest SYN, source port): a new round when it starts
     // `round_gap_us` or more after the address's newest round, else part of that round.
     add_result add(const address_bytes& a, std::uint64_t h, std::int64_t start_us,
                    std::int64_t last_us, std::uint16_t port, std::int64_t round_gap_us);
-    void rounds_of(const entry& e, rounds_view& out) const;
-    std::uint32_t total_rounds(const entry& e) const;
+    rounds_view rounds_of(const entry& e) const;
+    // Scoring reads the rings of the candidates it found: ask for them first.
+    void prefetch_ring(const entry& e) const {
+        if (e.rounds > 1) rings_.prefetch(e.address);
+    }
     void erase(const address_bytes& a, std::uint64_t h);
 
     std::size_t size() const { return size_; }
