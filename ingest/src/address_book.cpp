@@ -23,6 +23,12 @@ std::uint64_t p64_hash(std::uint64_t k) {
 address_book::address_book(options o) : options_(o) {
     if (options_.max_addresses > class_size[class_count - 1])
         options_.max_addresses = class_size[class_count - 1];
+    for (int c = 1; c < class_count; ++c) {
+        int shift = 16;  // 2^16 addresses (1.25 MiB) a chunk, rounded to whole blocks
+        for (std::uint16_t n = 1; n < class_size[c]; n = static_cast<std::uint16_t>(n * 2)) --shift;
+        pools_[c].chunk_shift = shift;
+        pools_[c].size = class_size[c];
+    }
 }
 
 void address_book::prefetch(std::uint64_t p64) const {
@@ -107,9 +113,9 @@ std::uint32_t address_book::allocate(int cls) {
         pl.free.pop_back();
         return b;
     }
-    const auto b = static_cast<std::uint32_t>(pl.slots.size());
-    pl.slots.resize(pl.slots.size() + class_size[cls]);
-    return b;
+    if ((pl.blocks >> pl.chunk_shift) == pl.chunks.size())
+        pl.chunks.emplace_back(new address[(std::size_t{1} << pl.chunk_shift) * pl.size]);
+    return pl.blocks++;
 }
 
 void address_book::release(int cls, std::uint32_t block) {
@@ -117,11 +123,11 @@ void address_book::release(int cls, std::uint32_t block) {
 }
 
 address_book::address* address_book::block_of(const prefix& p) {
-    return p.cls ? pools_[p.cls].slots.data() + p.block : nullptr;
+    return p.cls ? pools_[p.cls].at(p.block) : nullptr;
 }
 
 const address_book::address* address_book::addresses_of(const prefix& p) const {
-    return p.cls ? pools_[p.cls].slots.data() + p.block : nullptr;
+    return p.cls ? pools_[p.cls].at(p.block) : nullptr;
 }
 
 address_book::added address_book::add_attempt(prefix& p, std::uint64_t iid, std::uint32_t t,
@@ -155,8 +161,8 @@ void address_book::add_known(prefix& p, std::uint64_t iid) {
         const int cls = p.cls + 1;
         const std::uint32_t b = allocate(cls);
         if (p.count) {
-            const address* from = pools_[p.cls].slots.data() + p.block;
-            std::copy(from, from + p.count, pools_[cls].slots.data() + b);
+            const address* from = pools_[p.cls].at(p.block);
+            std::copy(from, from + p.count, pools_[cls].at(b));
         }
         release(p.cls, p.block);
         p.cls = static_cast<std::uint8_t>(cls);
@@ -213,8 +219,10 @@ void address_book::expire(std::uint32_t now_s) {
 }
 
 void address_book::save(std::string& out) const {
+    out.reserve(out.size() + 32 + size_ * 16 + address_total_ * 14 +
+                (expiry_[0].size() + expiry_[1].size()) * 16);
     state_writer w(out);
-    w.put_u32(1);  // format version
+    w.put_u32(2);  // format version
     w.put_u32(next_expiry_s_);
     w.put_u64(size_);
     for (const prefix& p : table_) {
@@ -222,8 +230,14 @@ void address_book::save(std::string& out) const {
         w.put_u64(p.p64);
         w.put_u32(p.last_seen);
         w.put_u32((p.in_store() ? 1u : 0u) | (std::uint32_t{p.count} << 16));
+        // Tallies relative to the /64's last attempt: a few bytes instead of twelve.
         const address* a = addresses_of(p);
-        for (std::uint16_t i = 0; i < p.count; ++i) w.put_pod(a[i]);
+        for (std::uint16_t i = 0; i < p.count; ++i) {
+            w.put_u64(a[i].iid());
+            w.put_varint(std::uint64_t{p.last_seen} - std::min(a[i].last, p.last_seen));
+            w.put_varint(std::uint64_t{a[i].last} - std::min(a[i].first, a[i].last));
+            w.put_varint(a[i].count);
+        }
     }
     for (const auto& q : expiry_) {
         w.put_u64(q.size());
@@ -239,26 +253,34 @@ bool address_book::restore(std::string_view in) {
         *this = address_book(o);
         return false;
     };
-    if (r.get_u32() != 1) return fail();
+    if (r.get_u32() != 2) return fail();
     next_expiry_s_ = r.get_u32();
     const std::uint64_t n = r.get_u64();
     if (!r.fits(n, 16)) return fail();
     while (table_.size() * 5 < n * 8) grow();
     for (std::uint64_t i = 0; i < n; ++i) {
         const std::uint64_t p64 = r.get_u64();
-        const std::uint32_t last = r.get_u32();
+        const std::uint32_t last_seen = r.get_u32();
         const std::uint32_t bits = r.get_u32();
         const auto count = static_cast<std::uint16_t>(bits >> 16);
-        if (!r.fits(count, sizeof(address)) || count > options_.max_addresses) return fail();
+        if (!r.fits(count, 11) || count > options_.max_addresses) return fail();
         bool created = false;
         prefix* p = slot_for(p64, created);
         if (!created) return fail();  // a /64 twice
-        p->last_seen = last;
+        p->last_seen = last_seen;
         if (bits & 1u) p->flags |= flag_in_store;
         for (std::uint16_t j = 0; j < count; ++j) {
-            const auto a = r.get_pod<address>();
-            add_known(*p, a.iid());
-            block_of(*p)[p->count - 1] = a;
+            const std::uint64_t iid = r.get_u64();
+            const std::uint64_t last_back = r.get_varint();
+            const std::uint64_t span = r.get_varint();
+            const std::uint64_t tally = r.get_varint();
+            if (last_back > last_seen || span > last_seen - last_back || tally > 0xFFFFFFFFu)
+                return fail();
+            add_known(*p, iid);
+            address& a = block_of(*p)[p->count - 1];
+            a.last = static_cast<std::uint32_t>(last_seen - last_back);
+            a.first = static_cast<std::uint32_t>(a.last - span);
+            a.count = static_cast<std::uint32_t>(tally);
         }
     }
     for (auto& q : expiry_) {

@@ -3,6 +3,7 @@
 #include "v6bl/ingest/association_engine.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -515,9 +516,54 @@ void association_engine::housekeep(std::int64_t now_us) {
     }
 }
 
+// Checkpoint layout (version 6): the cursors, the pending attempts, then the expiry queue
+// in order, each entry either "live" (it names an address's newest round: the address's
+// history follows, so the queue and the table come back from one list) or "stale" (a
+// superseded round, kept because it still decides where a housekeeping pass stops).
+// Rings are written as varint distances back from the newest round.
+namespace {
+constexpr std::uint8_t queued_live = 0, queued_stale = 1;
+}  // namespace
+
+void association_engine::save_history(state_writer& w, const round_history_table::entry& e) const {
+    w.put_pod(e);
+    if (e.rounds <= 1) return;
+    const round_history_table::rounds_view r = history_.rounds_of(e);
+    w.put_varint(r.total_rounds);
+    for (int i = 0; i + 1 < r.count; ++i)
+        w.put_varint(static_cast<std::uint64_t>(e.newest_us - r.start_us[i]));
+    for (int i = 0; i < r.count; ++i) w.put_pod(r.port[i]);
+}
+
+bool association_engine::restore_history(state_reader& r, round_history_table::entry& e) {
+    e = r.get_pod<round_history_table::entry>();
+    if (!r.ok()) return false;
+    if (e.rounds <= 1) return history_.restore(e, nullptr);
+    if (e.rounds > round_history_table::max_rounds) return false;
+    round_history_table::ring g;
+    g.count = e.rounds;
+    const std::uint64_t total = r.get_varint();
+    if (total < e.rounds || total > 0xFFFFFFFFu) return false;
+    g.total_rounds = static_cast<std::uint32_t>(total);
+    for (int i = 0; i + 1 < g.count; ++i) {
+        const std::uint64_t back = r.get_varint();
+        if (back == 0 || back > static_cast<std::uint64_t>(INT64_MAX)) return false;
+        g.start_us[i] = e.newest_us - static_cast<std::int64_t>(back);
+    }
+    g.start_us[g.count - 1] = e.newest_us;
+    for (int i = 0; i < g.count; ++i) g.port[i] = r.get_pod<std::uint16_t>();
+    return r.ok() && history_.restore(e, &g);
+}
+
 void association_engine::save(std::string& out) const {
+    // Sized once: this can be tens of MB, and growing it by doubling copies it again and
+    // again into fresh pages.
+    out.reserve(
+        out.size() + 64 + (pending_.size() + staged_.size()) * sizeof(pending_attempt) +
+        history_.size() * sizeof(round_history_table::entry) + history_.multi_round_size() * 64 +
+        partners_.size() * (sizeof(address_bytes) + sizeof(partner_set)) + expiry_.size() * 2);
     state_writer w(out);
-    w.put_u32(5);  // state format version
+    w.put_u32(6);  // state format version
     w.put_u64(static_cast<std::uint64_t>(next_housekeeping_us_));
     w.put_u64(history_index_);
     w.put_u64(eval_index_);
@@ -525,24 +571,38 @@ void association_engine::save(std::string& out) const {
     for (std::size_t i = 0; i < pending_.size(); ++i) w.put_pod(pending_[i]);
     w.put_u64(staged_.size());
     for (const auto& p : staged_) w.put_pod(p);
-    // Most addresses at a busy sensor are seen on one round: their slot is all there is.
-    w.put_u64(history_.multi_round_size());
-    history_.for_each([&](const round_history_table::entry& e, const round_history_table::ring* r) {
-        if (!r) return;
-        w.put_pod(e);
-        w.put_pod(*r);
-    });
-    w.put_u64(history_.size() - history_.multi_round_size());
-    history_.for_each([&](const round_history_table::entry& e, const round_history_table::ring* r) {
-        if (!r) w.put_pod(e);
-    });
+    w.put_u64(expiry_.size());
+    std::size_t live = 0;
+    for (std::size_t i = 0; i < expiry_.size(); ++i) {
+        const expiry_t& q = expiry_[i];
+        const round_history_table::entry* e =
+            history_.find(q.address, round_history_table::hash(q.address));
+        if (e && e->newest_us == q.round_us) {
+            w.put_pod(queued_live);
+            save_history(w, *e);
+            ++live;
+        } else {
+            w.put_pod(queued_stale);
+            w.put_pod(q);
+        }
+    }
+    // Every history has its newest round queued; should one not, it is kept all the same.
+    if (live == history_.size()) {
+        w.put_u64(0);
+    } else {
+        flat_table<address_bytes, std::uint8_t, address_hash> queued;
+        for (std::size_t i = 0; i < expiry_.size(); ++i) queued[expiry_[i].address] = 1;
+        w.put_u64(history_.size() - live);
+        history_.for_each(
+            [&](const round_history_table::entry& e, const round_history_table::ring*) {
+                if (!queued.find(e.address)) save_history(w, e);
+            });
+    }
     w.put_u64(partners_.size());
     partners_.for_each([&](const address_bytes& k, const partner_set& ps) {
         w.put_pod(k);
         w.put_pod(ps);
     });
-    w.put_u64(expiry_.size());
-    for (std::size_t i = 0; i < expiry_.size(); ++i) w.put_pod(expiry_[i]);
     w.put_pod(stats_);
 }
 
@@ -566,7 +626,7 @@ bool association_engine::restore(std::string_view in) {
         history_index_ = eval_index_ = 0;
         return false;
     };
-    if (r.get_u32() != 5) return fail();
+    if (r.get_u32() != 6) return fail();
     next_housekeeping_us_ = static_cast<std::int64_t>(r.get_u64());
     history_index_ = r.get_u64();
     eval_index_ = r.get_u64();
@@ -581,31 +641,35 @@ bool association_engine::restore(std::string_view in) {
         if (i == 0 || staged_.back().a.start_us < staged_min_start_us_)
             staged_min_start_us_ = staged_.back().a.start_us;
     }
-    const std::uint64_t multi = r.get_u64();
-    using entry = round_history_table::entry;
-    using ring = round_history_table::ring;
-    if (!r.fits(multi, sizeof(entry) + sizeof(ring))) return fail();
-    for (std::uint64_t i = 0; i < multi; ++i) {
-        const auto e = r.get_pod<entry>();
-        const auto g = r.get_pod<ring>();
-        if (!history_.restore(e, &g)) return fail();
+    const std::uint64_t queued = r.get_u64();
+    if (!r.fits(queued, 1 + sizeof(expiry_t))) return fail();  // the smaller record
+    history_.reserve(queued);
+    for (std::uint64_t i = 0; i < queued; ++i) {
+        const auto tag = r.get_pod<std::uint8_t>();
+        if (tag == queued_live) {
+            round_history_table::entry e;
+            if (!restore_history(r, e)) return fail();
+            expiry_.push_back({e.address, e.newest_us});
+        } else if (tag == queued_stale) {
+            expiry_.push_back(r.get_pod<expiry_t>());
+        } else {
+            return fail();
+        }
     }
-    const std::uint64_t singles = r.get_u64();
-    if (!r.fits(singles, sizeof(entry))) return fail();
-    history_.reserve(multi + singles);
-    for (std::uint64_t i = 0; i < singles; ++i)
-        if (!history_.restore(r.get_pod<entry>(), nullptr)) return fail();
+    const std::uint64_t unqueued = r.get_u64();
+    if (!r.fits(unqueued, sizeof(round_history_table::entry))) return fail();
+    for (std::uint64_t i = 0; i < unqueued; ++i) {
+        round_history_table::entry e;
+        if (!restore_history(r, e)) return fail();
+    }
     const std::uint64_t np = r.get_u64();
     if (!r.fits(np, sizeof(address_bytes) + sizeof(partner_set))) return fail();
     for (std::uint64_t i = 0; i < np; ++i) {
         const auto k = r.get_pod<address_bytes>();
         partners_[k] = r.get_pod<partner_set>();
     }
-    const std::uint64_t ne = r.get_u64();
-    if (!r.fits(ne, sizeof(expiry_t))) return fail();
-    for (std::uint64_t i = 0; i < ne; ++i) expiry_.push_back(r.get_pod<expiry_t>());
     stats_ = r.get_pod<association_stats>();
-    if (!r.ok()) return fail();
+    if (!r.ok() || !r.at_end()) return fail();
     // The window's IPv4s and the candidate list are derived from the pending attempts.
     // The list is rebuilt from every IPv4 attempt that was not its address's only round:
     // a superset of the one kept without the restart (the extra ones have one round when

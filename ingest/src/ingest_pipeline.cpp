@@ -195,17 +195,21 @@ void ingest_pipeline::checkpoint_engine() {
     // intermediate copies.
     std::string blob;
     blob.reserve(engine_blob_hint_);
-    state_writer w(blob);
-    w.put_u32(1);
-    auto section = [&](auto&& save) {
-        const std::size_t at = blob.size();
-        w.put_u64(0);
-        save(blob);
-        const std::uint64_t n = blob.size() - at - sizeof(std::uint64_t);
-        std::memcpy(blob.data() + at, &n, sizeof n);
-    };
-    section([&](std::string& out) { grouper_.save(out); });
-    section([&](std::string& out) { engine_.save(out); });
+    {
+        state_writer w(blob);
+        w.put_u32(1);
+        auto section = [&](auto&& save) {
+            w.flush();
+            const std::size_t at = blob.size();
+            w.put_u64(0);
+            w.flush();
+            save(blob);
+            const std::uint64_t n = blob.size() - at - sizeof(std::uint64_t);
+            std::memcpy(blob.data() + at, &n, sizeof n);
+        };
+        section([&](std::string& out) { grouper_.save(out); });
+        section([&](std::string& out) { engine_.save(out); });
+    }
     engine_blob_hint_ = blob.size() + blob.size() / 8;
     writer_.set_checkpoint(engine_key_, std::move(blob));
     // The address book is the store's, not one sensor's: its own key.

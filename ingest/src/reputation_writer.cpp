@@ -119,6 +119,7 @@ void reputation_writer::save_state(std::string& out) const {
     w.put_u32(1);  // format version
     w.put_u32(seek_until_s_);
     w.put_u32(seek_pending_ ? 1 : 0);
+    w.flush();
     book_.save(out);
 }
 

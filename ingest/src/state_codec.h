@@ -9,23 +9,49 @@
 
 namespace v6bl::ingest {
 
+// Appends through a small buffer: a checkpoint is millions of small fields, and a
+// std::string::append per field cost more than building the data. Anything else that
+// writes to `out` must come after flush() (or after this writer is gone).
 class state_writer {
   public:
     explicit state_writer(std::string& out) : out_(out) {}
+    ~state_writer() { flush(); }
+    state_writer(const state_writer&) = delete;
+    state_writer& operator=(const state_writer&) = delete;
+
     template <typename T>
     void put_pod(const T& v) {
         static_assert(std::is_trivially_copyable_v<T>);
-        out_.append(reinterpret_cast<const char*>(&v), sizeof(T));
+        static_assert(sizeof(T) <= sizeof(buf_));
+        if (n_ + sizeof(T) > sizeof(buf_)) flush();
+        std::memcpy(buf_ + n_, &v, sizeof(T));
+        n_ += sizeof(T);
     }
     void put_u32(std::uint32_t v) { put_pod(v); }
     void put_u64(std::uint64_t v) { put_pod(v); }
     void put_bytes(std::string_view s) {
         put_u64(s.size());
+        flush();
         out_.append(s);
+    }
+    // LEB128: small numbers (times relative to a nearby one, counts) in one or two bytes.
+    void put_varint(std::uint64_t v) {
+        if (n_ + 10 > sizeof(buf_)) flush();
+        while (v >= 0x80) {
+            buf_[n_++] = static_cast<char>((v & 0x7F) | 0x80);
+            v >>= 7;
+        }
+        buf_[n_++] = static_cast<char>(v);
+    }
+    void flush() {
+        out_.append(buf_, n_);
+        n_ = 0;
     }
 
   private:
     std::string& out_;
+    char buf_[8192];
+    std::size_t n_ = 0;
 };
 
 // Every read is bounds-checked; after a short read ok() is false and values are zero.
@@ -55,6 +81,17 @@ class state_reader {
         auto s = in_.substr(pos_, n);
         pos_ += n;
         return s;
+    }
+    std::uint64_t get_varint() {
+        std::uint64_t v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            if (pos_ >= in_.size()) break;
+            const auto b = static_cast<std::uint8_t>(in_[pos_++]);
+            v |= std::uint64_t{b & 0x7Fu} << shift;
+            if (!(b & 0x80)) return v;
+        }
+        ok_ = false;  // truncated, or longer than 10 bytes
+        return 0;
     }
     // True when `count` records of `size` bytes can still be read (guards huge counts).
     bool fits(std::uint64_t count, std::size_t size) const {

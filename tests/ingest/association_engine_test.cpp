@@ -237,3 +237,25 @@ TEST_CASE("engine state saved mid-stream continues exactly", "[association]") {
     association_engine bad;
     CHECK_FALSE(bad.restore(blob.substr(0, 10)));
 }
+
+TEST_CASE("a quiet hour after an address's repeated rounds neither hangs nor loses it early",
+          "[association]") {
+    // Before: the expiry pass put a several-round history back at the end of its queue and
+    // looked at it again in the same pass, forever, once nothing newer was queued.
+    const auto six = v6("2001:db8:5::27");
+    association_engine e;
+    std::vector<association> out;
+    auto feed = [&](const connect_attempt& a) {
+        e.add(a);
+        e.advance(a.last_us, out);
+    };
+    feed(attempt(six, true, 1000, 1000, 1, false));
+    feed(attempt(six, true, 1700, 1001, 1, false));  // a second round
+    // An hour later: past the one-round horizon, within the several-round one (3 h).
+    feed(attempt(address_from_ipv4(v4(9, 9, 9, 1)), false, 1700 + 3600, 2000, 1, false));
+    CHECK(e.histories() == 1);  // `six` is kept
+    // Four hours later both older histories are past their horizons.
+    feed(attempt(address_from_ipv4(v4(9, 9, 9, 2)), false, 1700 + 4 * 3600, 2001, 1, false));
+    e.flush(out);
+    CHECK(e.histories() == 1);  // the last IPv4's only
+}

@@ -1,5 +1,6 @@
 // The ingest pipeline on small simulated testbeds: listings vs truth, idempotence, late
 // rejections, remote associations, and bad input counted and reported.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <ctime>
@@ -9,6 +10,7 @@
 
 #include "ingest_test_support.h"
 #include "v6bl/ingest/ingest_pipeline.h"
+#include "v6bl/ingest/pcap_file_writer.h"
 #include "v6bl/ingest/testbed_simulator.h"
 #include "v6bl/store/policy.h"
 
@@ -259,4 +261,111 @@ TEST_CASE("pcapng captures are read, and a rerun skips what was read", "[pipelin
     c = ingest_into(*db, o);
     CHECK(c.packets == 0);
     CHECK(db->get(*store::parse_prefix("2001:db8:1:2::/64"))->attempts == 3);
+}
+
+TEST_CASE("a run stopped after every commit and resumed each time equals one clean run",
+          "[pipeline]") {
+    testbed tb(12);
+    ingest::ingest_options o;
+    o.captures = {tb.pcap()};
+    o.rejects = {tb.log()};
+    o.commit_every = 7000;  // packets (or log lines): about fifteen commits
+    auto clean = open_store(tb.dir.path("clean"));
+    ingest_into(*clean, o);
+    const auto want = ingest_test::dump_store(*clean);
+    REQUIRE(want.size() > 100);
+
+    // Every resumed run restores the grouper, the engine and the address book from the
+    // checkpoint of the commit before, and must carry on exactly as the clean run did.
+    auto pieces = open_store(tb.dir.path("pieces"));
+    std::atomic<bool> stop{false};
+    o.stop = &stop;
+    // Stop at the first commit that comes with packets (the log's come before).
+    o.on_commit = [&](const ingest::ingest_counters& c) { stop = c.packets > 0; };
+    int runs = 0;
+    for (; runs < 100; ++runs) {
+        stop = false;
+        ingest_into(*pieces, o);
+        // "done=1" is committed with the end-of-input evaluation, by the last run.
+        const auto cp = pieces->checkpoint("pcap:" + tb.pcap());
+        if (cp && cp->find("done=1") != std::string::npos) break;
+    }
+    CHECK(runs > 5);    // it was cut into pieces
+    CHECK(runs < 100);  // and got to the end
+    const auto got = ingest_test::dump_store(*pieces);
+    CHECK(got.size() == want.size());
+    CHECK(got == want);
+}
+
+TEST_CASE("per-address evidence is kept for associated /64s only, with every attempt counted",
+          "[pipeline]") {
+    testbed tb(13);
+    auto db = open_store(tb.dir.path("db"));
+    ingest::ingest_options o;
+    o.captures = {tb.pcap()};
+    o.rejects = {tb.log()};
+    ingest_into(*db, o);
+    std::size_t associated = 0, plain = 0, single_address = 0;
+    db->for_each_record([&](const store::prefix& p, const store::reputation_record& r) {
+        if (p.length != 64) return true;
+        std::size_t ipv4s = 0, addresses = 0;
+        std::uint32_t tallied = 0;
+        db->for_each_evidence(
+            p, [&](store::evidence_kind k, std::string_view, const store::evidence_item& e) {
+                if (k == store::evidence_kind::rejected_ipv4) ++ipv4s;
+                if (k == store::evidence_kind::ipv6_address) {
+                    ++addresses;
+                    tallied += e.count;
+                }
+                return true;
+            });
+        INFO(store::format_prefix(p));
+        if (ipv4s == 0) {
+            CHECK(addresses == 0);  // not associated: the count only
+            CHECK(r.addresses >= 1);
+            ++plain;
+            return true;
+        }
+        ++associated;
+        // Associated: one item per address counted, tallies including the attempts
+        // seen before the first association.
+        CHECK(addresses == r.addresses);
+        CHECK(tallied == r.attempts);
+        if (r.addresses == 1) ++single_address;
+        return true;
+    });
+    CHECK(associated > 20);
+    CHECK(single_address > 10);
+    CHECK(plain > 100);
+}
+
+TEST_CASE("an address seen again in a later run is not counted twice", "[pipeline]") {
+    temp_dir d("recount");
+    const auto six = ingest_test::v6("2001:db8:aa:1::1");
+    const auto other = ingest_test::v6("2001:db8:aa:1::2");
+    const auto sensor = ingest_test::v6("2001:db8:ffff::25");
+    const std::int64_t t0 = (std::time(nullptr) - 7200) * 1'000'000LL;
+    {
+        ingest::pcap_file_writer w(d.path("a.pcap"));
+        w.write_syn(t0, six, sensor, ingest::ip_family::v6, 40000, 60, 64800,
+                    ingest::os_class::linux_like);
+        w.write_syn(t0 + 5'000'000, other, sensor, ingest::ip_family::v6, 40001, 60, 64800,
+                    ingest::os_class::linux_like);
+    }
+    {
+        ingest::pcap_file_writer w(d.path("b.pcap"));
+        w.write_syn(t0 + 1800'000'000LL, six, sensor, ingest::ip_family::v6, 40100, 60, 64800,
+                    ingest::os_class::linux_like);
+    }
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.captures = {d.path("a.pcap")};
+    ingest_into(*db, o);
+    o.captures = {d.path("b.pcap")};
+    ingest_into(*db, o);
+    const auto rec = db->get(*store::parse_prefix("2001:db8:aa:1::/64"));
+    REQUIRE(rec);
+    CHECK(rec->attempts == 3);
+    CHECK(rec->addresses == 2);
+    CHECK(db->evidence_count(*store::parse_prefix("2001:db8:aa:1::/64"), 10) == 0);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -50,7 +51,7 @@ class address_book {
         std::uint64_t p64 = 0;
         record_delta delta;
         std::uint32_t last_seen = 0;  // capture seconds of the latest attempt
-        std::uint32_t block = 0;      // offset of its addresses in the pool of class `cls`
+        std::uint32_t block = 0;      // its block of addresses in the pool of class `cls`
         std::uint16_t count = 0;      // addresses remembered
         std::uint8_t cls = 0;         // block size class (capacity class_size[cls]); 0: none
         std::uint8_t flags = 0;
@@ -68,7 +69,7 @@ class address_book {
     prefix* find(std::uint64_t p64);
     void prefetch(std::uint64_t p64) const;
     void prefetch_addresses(const prefix& p) const {
-        if (p.cls) __builtin_prefetch(pools_[p.cls].slots.data() + p.block);
+        if (p.cls) __builtin_prefetch(pools_[p.cls].at(p.block));
     }
 
     // Counts an attempt of `iid`. `fresh`: the address is new and remembered (the record's
@@ -105,9 +106,18 @@ class address_book {
   private:
     static constexpr int class_count = 9;
     static constexpr std::uint16_t class_size[class_count] = {0, 2, 4, 8, 16, 32, 64, 128, 192};
+    // Blocks of one size class in chunks of 2^chunk_shift blocks (about a MiB): a growing
+    // pool never copies what it holds, and only memory in use is touched.
     struct pool {
-        std::vector<address> slots;
-        std::vector<std::uint32_t> free;  // offsets of free blocks
+        int chunk_shift = 0;
+        std::uint32_t blocks = 0;  // handed out so far (free ones included)
+        std::vector<std::unique_ptr<address[]>> chunks;
+        std::vector<std::uint32_t> free;  // free block numbers
+        address* at(std::uint32_t block) const {
+            return chunks[block >> chunk_shift].get() +
+                   std::size_t{block & ((1u << chunk_shift) - 1)} * size;
+        }
+        std::uint16_t size = 0;
     };
     std::uint32_t allocate(int cls);
     void release(int cls, std::uint32_t block);

@@ -112,6 +112,8 @@ class association_engine {
     void score(const connect_attempt& a6, const round_history_table::rounds_view& h6,
                bool six_to_four, const embedded_ipv4& emb, const v4_candidate& a4,
                const round_history_table::entry* h4, bool& structural_paired);
+    void save_history(class state_writer& w, const round_history_table::entry& e) const;
+    bool restore_history(class state_reader& r, round_history_table::entry& e);
     void merge_staged();
     void insert_late(const pending_attempt& p);
     void add_history(pending_attempt& p);

@@ -1,0 +1,138 @@
+// The address book: distinct addresses per /64, its bound, expiry by capture time, and
+// checkpoints that restore the same book.
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "v6bl/ingest/address_book.h"
+
+using v6bl::ingest::address_book;
+
+namespace {
+
+constexpr std::uint64_t p64 = 0x20010db800010002ull;
+
+// Everything observable of one /64: flags, count and every address with its tallies.
+std::string describe(address_book& b, std::uint64_t key) {
+    const address_book::prefix* p = b.find(key);
+    if (!p) return "absent";
+    std::string s = "store=" + std::to_string(p->in_store()) +
+                    " last=" + std::to_string(p->last_seen) + " n=" + std::to_string(p->count);
+    const address_book::address* a = b.addresses_of(*p);
+    for (std::uint16_t i = 0; i < p->count; ++i)
+        s += " " + std::to_string(a[i].iid()) + ":" + std::to_string(a[i].first) + "-" +
+             std::to_string(a[i].last) + "x" + std::to_string(a[i].count);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("an address counts once per /64, with its attempts tallied", "[address_book]") {
+    address_book b;
+    bool created = false;
+    auto& p = b.touch(p64, 1000, created);
+    CHECK(created);
+    CHECK(b.add_attempt(p, 1, 1000, 1) == address_book::added::fresh);
+    CHECK(b.add_attempt(p, 2, 1010, 1) == address_book::added::fresh);
+    CHECK(b.add_attempt(p, 1, 1020, 1) == address_book::added::known);
+    CHECK(b.add_attempt(p, 1, 990, 1) == address_book::added::known);  // out of order
+    CHECK(describe(b, p64) == "store=0 last=1000 n=2 1:990-1020x3 2:1010-1010x1");
+    auto& again = b.touch(p64, 1030, created);
+    CHECK_FALSE(created);
+    CHECK(again.last_seen == 1030);
+    CHECK(b.addresses() == 2);
+}
+
+TEST_CASE("a /64 remembers at most its bound of addresses", "[address_book]") {
+    address_book::options o;
+    o.max_addresses = 192;
+    address_book b(o);
+    bool created = false;
+    auto* p = &b.touch(p64, 1, created);
+    for (std::uint64_t iid = 1; iid <= 192; ++iid) {
+        CHECK(b.add_attempt(*p, iid, 1, 1) == address_book::added::fresh);
+        p = b.find(p64);  // blocks move as the /64 grows through the size classes
+    }
+    CHECK(b.add_attempt(*p, 193, 2, 1) == address_book::added::over_bound);
+    CHECK(b.add_attempt(*p, 192, 2, 1) == address_book::added::known);
+    CHECK(p->count == 192);
+    // The addresses survived every move between size classes.
+    const address_book::address* a = b.addresses_of(*p);
+    for (std::uint16_t i = 0; i < 192; ++i) CHECK(a[i].iid() == i + 1u);
+}
+
+TEST_CASE("a quiet /64 is forgotten after its horizon, a stored one far later", "[address_book]") {
+    address_book::options o;
+    o.horizon_s = 3600;
+    o.stored_horizon_s = 10 * 3600;
+    address_book b(o);
+    bool created = false;
+    b.add_attempt(b.touch(p64, 1000, created), 7, 1000, 1);
+    auto& stored = b.touch(p64 + 1, 1000, created);
+    b.add_attempt(stored, 8, 1000, 1);
+    b.set_in_store(stored);
+    b.expire(1000 + 1800);  // half the horizon: nothing goes
+    CHECK(b.find(p64));
+    b.touch(p64, 2000, created);  // activity pushes it back
+    b.expire(1000 + 3700);
+    CHECK(b.find(p64));
+    b.expire(2000 + 2 * 3600 + 60);  // within twice the horizon of the last attempt
+    CHECK_FALSE(b.find(p64));
+    CHECK(b.find(p64 + 1));  // in the store: kept
+    b.expire(1000 + 2 * 10 * 3600 + 60);
+    CHECK_FALSE(b.find(p64 + 1));
+    CHECK(b.prefixes() == 0);
+    CHECK(b.addresses() == 0);
+    // Seen again, its addresses count anew.
+    auto& back = b.touch(p64, 100000, created);
+    CHECK(created);
+    CHECK(b.add_attempt(back, 7, 100000, 1) == address_book::added::fresh);
+}
+
+TEST_CASE("a forgotten /64 hands its uncommitted delta over", "[address_book]") {
+    address_book::options o;
+    o.horizon_s = 60;
+    address_book b(o);
+    bool created = false;
+    auto& p = b.touch(p64, 100, created);
+    b.mark_dirty(p);
+    p.delta.attempts = 3;
+    b.expire(100 + 200);
+    CHECK_FALSE(b.find(p64));
+    REQUIRE(b.orphans().size() == 1);
+    CHECK(b.orphans()[0].first == p64);
+    CHECK(b.orphans()[0].second.attempts == 3);
+    b.clear_dirty();
+    CHECK(b.orphans().empty());
+    CHECK(b.dirty().empty());
+}
+
+TEST_CASE("a saved book restores to the same book and expires the same way", "[address_book]") {
+    address_book::options o;
+    o.horizon_s = 3600;
+    address_book a(o);
+    bool created = false;
+    for (std::uint64_t k = 0; k < 300; ++k) {
+        const auto t = static_cast<std::uint32_t>(1000 + k * 30);
+        auto& p = a.touch(p64 + k, t, created);
+        for (std::uint64_t iid = 0; iid <= k % 7; ++iid) a.add_attempt(p, iid * 977 + k, t, 1);
+        if (k % 50 == 0) a.set_in_store(*a.find(p64 + k));
+        a.expire(t);
+    }
+    std::string blob;
+    a.save(blob);
+    address_book b(o);
+    REQUIRE(b.restore(blob));
+    CHECK(b.prefixes() == a.prefixes());
+    CHECK(b.addresses() == a.addresses());
+    for (std::uint64_t k = 0; k < 300; ++k) CHECK(describe(b, p64 + k) == describe(a, p64 + k));
+    // Both go on identically.
+    for (std::uint32_t t = 10000; t < 20000; t += 600) {
+        a.expire(t);
+        b.expire(t);
+    }
+    for (std::uint64_t k = 0; k < 300; ++k) CHECK(describe(b, p64 + k) == describe(a, p64 + k));
+    address_book c(o);
+    CHECK_FALSE(c.restore(blob.substr(0, blob.size() / 2)));
+    CHECK_FALSE(c.restore("junk"));
+    CHECK(c.prefixes() == 0);
+}
