@@ -114,7 +114,8 @@ std::uint32_t address_book::allocate(int cls) {
         return b;
     }
     if ((pl.blocks >> pl.chunk_shift) == pl.chunks.size())
-        pl.chunks.emplace_back(new address[(std::size_t{1} << pl.chunk_shift) * pl.size]);
+        pl.chunks.emplace_back(
+            new std::byte[(std::size_t{1} << pl.chunk_shift) * pl.block_bytes()]);
     return pl.blocks++;
 }
 
@@ -122,37 +123,31 @@ void address_book::release(int cls, std::uint32_t block) {
     if (cls > 0) pools_[cls].free.push_back(block);
 }
 
-address_book::address* address_book::block_of(const prefix& p) {
-    return p.cls ? pools_[p.cls].at(p.block) : nullptr;
+const std::uint64_t* address_book::iids_of(const prefix& p) const {
+    return p.cls ? iids(p) : nullptr;
 }
 
-const address_book::address* address_book::addresses_of(const prefix& p) const {
-    return p.cls ? pools_[p.cls].at(p.block) : nullptr;
+const address_book::tally* address_book::tallies_of(const prefix& p) const {
+    return p.cls ? tallies(p) : nullptr;
 }
 
 address_book::added address_book::add_attempt(prefix& p, std::uint64_t iid, std::uint32_t t,
                                               std::uint32_t attempts) {
-    const auto hi = static_cast<std::uint32_t>(iid >> 32), lo = static_cast<std::uint32_t>(iid);
-    address* a = block_of(p);
-    for (std::uint16_t i = 0; i < p.count; ++i)
-        if (a[i].iid_lo == lo && a[i].iid_hi == hi) {
-            a[i].first = std::min(a[i].first, t);
-            a[i].last = std::max(a[i].last, t);
-            a[i].count += attempts;
-            return added::known;
-        }
+    if (p.cls) {
+        const std::uint64_t* known = iids(p);
+        for (std::uint16_t i = 0; i < p.count; ++i)
+            if (known[i] == iid) {
+                tally& a = tallies(p)[i];
+                a.first = std::min(a.first, t);
+                a.last = std::max(a.last, t);
+                a.count += attempts;
+                return added::known;
+            }
+    }
     if (p.count >= options_.max_addresses) return added::over_bound;
     add_known(p, iid);
-    address& n = block_of(p)[p.count - 1];
-    n.first = n.last = t;
-    n.count = attempts;
+    tallies(p)[p.count - 1] = tally{t, t, attempts};
     return added::fresh;
-}
-
-void address_book::set_in_store(prefix& p) {
-    if (p.in_store()) return;
-    p.flags |= flag_in_store;
-    queue_expiry(p);  // its entry in the short queue is dropped when it comes up
 }
 
 void address_book::add_known(prefix& p, std::uint64_t iid) {
@@ -160,17 +155,27 @@ void address_book::add_known(prefix& p, std::uint64_t iid) {
     if (p.count == class_size[p.cls]) {
         const int cls = p.cls + 1;
         const std::uint32_t b = allocate(cls);
+        prefix moved = p;
+        moved.cls = static_cast<std::uint8_t>(cls);
+        moved.block = b;
         if (p.count) {
-            const address* from = pools_[p.cls].at(p.block);
-            std::copy(from, from + p.count, pools_[cls].at(b));
+            std::copy(iids(p), iids(p) + p.count, iids(moved));
+            std::copy(tallies(p), tallies(p) + p.count, tallies(moved));
         }
         release(p.cls, p.block);
-        p.cls = static_cast<std::uint8_t>(cls);
-        p.block = b;
+        p.cls = moved.cls;
+        p.block = moved.block;
     }
-    address& n = block_of(p)[p.count++];
-    n = address{static_cast<std::uint32_t>(iid >> 32), static_cast<std::uint32_t>(iid), 0, 0, 0};
+    iids(p)[p.count] = iid;
+    tallies(p)[p.count] = tally{0, 0, 0};
+    ++p.count;
     ++address_total_;
+}
+
+void address_book::set_in_store(prefix& p) {
+    if (p.in_store()) return;
+    p.flags |= flag_in_store;
+    queue_expiry(p);  // its entry in the short queue is dropped when it comes up
 }
 
 void address_book::mark_dirty(prefix& p) {
@@ -231,9 +236,10 @@ void address_book::save(std::string& out) const {
         w.put_u32(p.last_seen);
         w.put_u32((p.in_store() ? 1u : 0u) | (std::uint32_t{p.count} << 16));
         // Tallies relative to the /64's last attempt: a few bytes instead of twelve.
-        const address* a = addresses_of(p);
+        const std::uint64_t* known = iids_of(p);
+        const tally* a = tallies_of(p);
         for (std::uint16_t i = 0; i < p.count; ++i) {
-            w.put_u64(a[i].iid());
+            w.put_u64(known[i]);
             w.put_varint(std::uint64_t{p.last_seen} - std::min(a[i].last, p.last_seen));
             w.put_varint(std::uint64_t{a[i].last} - std::min(a[i].first, a[i].last));
             w.put_varint(a[i].count);
@@ -273,14 +279,14 @@ bool address_book::restore(std::string_view in) {
             const std::uint64_t iid = r.get_u64();
             const std::uint64_t last_back = r.get_varint();
             const std::uint64_t span = r.get_varint();
-            const std::uint64_t tally = r.get_varint();
-            if (last_back > last_seen || span > last_seen - last_back || tally > 0xFFFFFFFFu)
+            const std::uint64_t attempts = r.get_varint();
+            if (last_back > last_seen || span > last_seen - last_back || attempts > 0xFFFFFFFFu)
                 return fail();
             add_known(*p, iid);
-            address& a = block_of(*p)[p->count - 1];
+            tally& a = tallies(*p)[p->count - 1];
             a.last = static_cast<std::uint32_t>(last_seen - last_back);
             a.first = static_cast<std::uint32_t>(a.last - span);
-            a.count = static_cast<std::uint32_t>(tally);
+            a.count = static_cast<std::uint32_t>(attempts);
         }
     }
     for (auto& q : expiry_) {

@@ -177,14 +177,15 @@ void reputation_writer::load_addresses(address_book::prefix& p) {
 // The first local association of a /64: the addresses counted so far become evidence,
 // with their tallies, and every later attempt adds to it.
 void reputation_writer::addresses_to_store(address_book::prefix& p) {
-    const address_book::address* a = book_.addresses_of(p);
+    const std::uint64_t* iids = book_.iids_of(p);
+    const address_book::tally* a = book_.tallies_of(p);
     for (std::uint16_t i = 0; i < p.count; ++i) {
         if (a[i].count == 0) continue;  // known from the store: tallied there
         store::evidence_item e;
         e.first_seen = a[i].first;
         e.last_seen = a[i].last;
         e.count = a[i].count;
-        add_evidence(p.p64, a[i].iid(), store::evidence_kind::ipv6_address, e);
+        add_evidence(p.p64, iids[i], store::evidence_kind::ipv6_address, e);
     }
     book_.set_in_store(p);
 }

@@ -17,9 +17,10 @@ std::string describe(address_book& b, std::uint64_t key) {
     if (!p) return "absent";
     std::string s = "store=" + std::to_string(p->in_store()) +
                     " last=" + std::to_string(p->last_seen) + " n=" + std::to_string(p->count);
-    const address_book::address* a = b.addresses_of(*p);
+    const std::uint64_t* iids = b.iids_of(*p);
+    const address_book::tally* a = b.tallies_of(*p);
     for (std::uint16_t i = 0; i < p->count; ++i)
-        s += " " + std::to_string(a[i].iid()) + ":" + std::to_string(a[i].first) + "-" +
+        s += " " + std::to_string(iids[i]) + ":" + std::to_string(a[i].first) + "-" +
              std::to_string(a[i].last) + "x" + std::to_string(a[i].count);
     return s;
 }
@@ -56,8 +57,8 @@ TEST_CASE("a /64 remembers at most its bound of addresses", "[address_book]") {
     CHECK(b.add_attempt(*p, 192, 2, 1) == address_book::added::known);
     CHECK(p->count == 192);
     // The addresses survived every move between size classes.
-    const address_book::address* a = b.addresses_of(*p);
-    for (std::uint16_t i = 0; i < 192; ++i) CHECK(a[i].iid() == i + 1u);
+    const std::uint64_t* iids = b.iids_of(*p);
+    for (std::uint16_t i = 0; i < 192; ++i) CHECK(iids[i] == i + 1u);
 }
 
 TEST_CASE("a quiet /64 is forgotten after its horizon, a stored one far later", "[address_book]") {

@@ -2,6 +2,7 @@
 // tallies, expiry by capture time, and the checkpoint that makes them survive a restart.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,10 +36,10 @@ class address_book {
         std::uint32_t stored_horizon_s = 30 * 24 * 3600;
     };
 
-    struct address {  // 20 bytes, 4-aligned: the pool's unit
-        std::uint32_t iid_hi, iid_lo;
+    // What is known of one address: its attempts and their first and last time (capture
+    // seconds). An address known from the store only has zeros (the store holds its tally).
+    struct tally {
         std::uint32_t first, last, count;
-        std::uint64_t iid() const { return (std::uint64_t{iid_hi} << 32) | iid_lo; }
     };
 
     // A /64's commit-window delta of its reputation record (attempts and new addresses).
@@ -81,8 +82,10 @@ class address_book {
     void add_known(prefix& p, std::uint64_t iid);
     // From now on the /64's addresses are in the store (kept for stored_horizon_s).
     void set_in_store(prefix& p);
-    // The remembered addresses of a /64 (valid until the book changes).
-    const address* addresses_of(const prefix& p) const;
+    // The remembered addresses of a /64: interface identifiers and their tallies, p.count
+    // of each (valid until the book changes).
+    const std::uint64_t* iids_of(const prefix& p) const;
+    const tally* tallies_of(const prefix& p) const;
 
     // Marks a /64's delta as pending; dirty() lists them, in first-dirtied order.
     void mark_dirty(prefix& p);
@@ -107,21 +110,30 @@ class address_book {
     static constexpr int class_count = 9;
     static constexpr std::uint16_t class_size[class_count] = {0, 2, 4, 8, 16, 32, 64, 128, 192};
     // Blocks of one size class in chunks of 2^chunk_shift blocks (about a MiB): a growing
-    // pool never copies what it holds, and only memory in use is touched.
+    // pool never copies what it holds, and only memory in use is touched. A block of
+    // class size n holds n interface identifiers, then n tallies: looking an address up
+    // reads 8 bytes per address known, not 20.
     struct pool {
         int chunk_shift = 0;
-        std::uint32_t blocks = 0;  // handed out so far (free ones included)
-        std::vector<std::unique_ptr<address[]>> chunks;
-        std::vector<std::uint32_t> free;  // free block numbers
-        address* at(std::uint32_t block) const {
-            return chunks[block >> chunk_shift].get() +
-                   std::size_t{block & ((1u << chunk_shift) - 1)} * size;
-        }
         std::uint16_t size = 0;
+        std::uint32_t blocks = 0;  // handed out so far (free ones included)
+        std::vector<std::unique_ptr<std::byte[]>> chunks;
+        std::vector<std::uint32_t> free;  // free block numbers
+        std::size_t block_bytes() const { return std::size_t{size} * (8 + sizeof(tally)); }
+        std::byte* at(std::uint32_t block) const {
+            return chunks[block >> chunk_shift].get() +
+                   std::size_t{block & ((1u << chunk_shift) - 1)} * block_bytes();
+        }
     };
+    std::uint64_t* iids(const prefix& p) const {
+        return reinterpret_cast<std::uint64_t*>(pools_[p.cls].at(p.block));
+    }
+    tally* tallies(const prefix& p) const {
+        return reinterpret_cast<tally*>(pools_[p.cls].at(p.block) +
+                                        std::size_t{pools_[p.cls].size} * 8);
+    }
     std::uint32_t allocate(int cls);
     void release(int cls, std::uint32_t block);
-    address* block_of(const prefix& p);
     prefix* slot_for(std::uint64_t p64, bool& created);
     void erase(std::uint64_t p64);
     void grow();
