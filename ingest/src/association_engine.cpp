@@ -167,15 +167,24 @@ void association_engine::add_history(pending_attempt& p) {
     // By then the histories reach 2 s past that IPv6 attempt, so at most 4 s past this
     // one: a single round that started less than round_gap − 4 s before it stays single.
     if (p.only_round) return;
-    if (r.rounds >= 2 ||
-        p.a.start_us + 2 * options_.pair_window_us - r.round_us >= options_.round_gap_us)
-        note_candidate(p);
+    const bool may_gain_round =
+        p.a.start_us + 2 * options_.pair_window_us - r.round_us >= options_.round_gap_us;
+    if (r.rounds >= 2 || may_gain_round) note_candidate(p, r.history, !may_gain_round);
 }
 
-void association_engine::note_candidate(const pending_attempt& p) {
+void association_engine::note_candidate(const pending_attempt& p,
+                                        const round_history_table::entry* h, bool rounds_final) {
     const connect_attempt& a = p.a;
-    const v4_candidate c{a.start_us,    a.options,   ipv4_of(a.source), p.hash,
-                         a.source_port, a.syn_count, a.ttl_class,       a.os};
+    v4_candidate c{a.start_us,    a.options,   ipv4_of(a.source), p.hash,
+                   a.source_port, a.syn_count, a.ttl_class,       a.os};
+    if (h && rounds_final) {
+        const round_history_table::rounds_view r = history_.rounds_of(*h);
+        c.rounds_final = true;
+        c.round_count = static_cast<std::uint8_t>(r.count);
+        c.total_rounds = r.total_rounds;
+        std::copy(r.start_us, r.start_us + r.count, c.round_start);
+        std::copy(r.port, r.port + r.count, c.round_port);
+    }
     // Histories are added in start order, so this is an append but for a late attempt.
     std::size_t pos = v4_candidates_.size();
     while (pos > 0 && v4_candidates_[pos - 1].start_us > c.start_us) --pos;
@@ -229,8 +238,8 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
                 if (first_round_only && !structural) continue;
                 if (!same_os(a4.ttl_class, a4.os)) continue;
                 if (it->only_round && !structural && options_.min_emit_milli > 350) continue;
-                refs_.push_back({a4.start_us, a4.options, v4, it->hash, a4.source_port,
-                                 a4.syn_count, a4.ttl_class, a4.os});
+                refs_.push_back(v4_candidate{a4.start_us, a4.options, v4, it->hash, a4.source_port,
+                                             a4.syn_count, a4.ttl_class, a4.os});
             }
         } else {
             const std::size_t first = v4_candidates_.lower_bound(
@@ -242,21 +251,37 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
         }
     }
     if (!refs_.empty()) {
-        // Each candidate's history, then its rounds, is a cache miss: ask for all of them
-        // before scoring. A candidate whose IPv4 has no second round cannot pair on two
-        // (k <= 1: it scores <= 350, below emission, and updates no partner set): unless
-        // it is structural it is dropped here.
-        for (const v4_candidate& c : refs_) history_.prefetch(c.hash);
+        // A candidate whose IPv4 has no second round cannot pair on two (k <= 1: it scores
+        // <= 350, below emission, and updates no partner set): unless it is structural it
+        // is dropped here. The others' rounds come from the copy taken when the attempt
+        // joined the histories or, where that copy may be stale, from the table: each of
+        // those lookups (the entry, then its ring) is a cache miss, so all are asked for
+        // before any is used.
+        for (const v4_candidate& c : refs_)
+            if (!c.rounds_final) history_.prefetch(c.hash);
         scored_.clear();
         for (const v4_candidate& c : refs_) {
+            if (c.rounds_final) {
+                if (c.round_count >= 2 || structural_v4(c.ipv4)) scored_.push_back({&c, nullptr});
+                continue;
+            }
             const round_history_table::entry* e4 = history_.find(address_from_ipv4(c.ipv4), c.hash);
             if ((!e4 || e4->rounds < 2) && !structural_v4(c.ipv4)) continue;
             if (e4) history_.prefetch_ring(*e4);
             scored_.push_back({&c, e4});
         }
         const round_history_table::rounds_view r6 = history_.rounds_of(*h6);
-        for (const auto& [c, e4] : scored_)
-            score(a6, r6, six_to_four, emb, *c, e4, structural_paired);
+        for (const auto& [c, e4] : scored_) {
+            round_history_table::rounds_view r4;
+            const round_history_table::rounds_view* r4p = &r4;
+            if (c->rounds_final)
+                r4 = {c->round_start, c->round_port, c->round_count, c->total_rounds};
+            else if (e4)
+                r4 = history_.rounds_of(*e4);
+            else
+                r4p = nullptr;
+            score(a6, r6, six_to_four, emb, *c, r4p, structural_paired);
+        }
     }
     // One host has one IPv4: only a candidate clearly ahead of the others (by 50) keeps a
     // listable score; a tie at the top (lockstep strangers) lists none of them. Structural
@@ -300,7 +325,8 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
 void association_engine::score(const connect_attempt& a6,
                                const round_history_table::rounds_view& h6, bool six_to_four,
                                const embedded_ipv4& emb, const v4_candidate& a4,
-                               const round_history_table::entry* h4, bool& structural_paired) {
+                               const round_history_table::rounds_view* h4,
+                               bool& structural_paired) {
     const std::uint32_t v4 = a4.ipv4;
     const bool structural =
         ipv4_of(a6.source) == v4 || (emb.kind != embedding_kind::none && emb.ipv4 == v4);
@@ -318,7 +344,7 @@ void association_engine::score(const connect_attempt& a6,
     std::uint16_t last_p4 = 0, prev_p4 = 0;
     round_history_table::rounds_view r4;
     if (h4) {
-        r4 = history_.rounds_of(*h4);
+        r4 = *h4;
         const int m = r4.count;
         const std::int64_t* s4 = r4.start_us;
         const std::int64_t from = (m > 0 ? std::max(s6[0], s4[0]) : s6[0]) - w;
@@ -677,7 +703,7 @@ bool association_engine::restore(std::string_view in) {
     for (std::size_t i = 0; i < history_index_; ++i) {
         if (pending_[i].a.family != ip_family::v4) continue;
         ++window_v4_[ipv4_of(pending_[i].a.source)];
-        if (!pending_[i].only_round) note_candidate(pending_[i]);
+        if (!pending_[i].only_round) note_candidate(pending_[i], nullptr, false);
     }
     return true;
 }

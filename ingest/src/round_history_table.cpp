@@ -56,12 +56,12 @@ round_history_table::add_result round_history_table::add(const address_bytes& a,
         e->newest_port = port;
         e->rounds = 1;
         e->last_delta_us = clamp_delta(last_us - start_us);
-        return {true, true, 1, start_us};
+        return {true, true, 1, start_us, e};
     }
     const std::int64_t last = std::max(e->last_us(), last_us);
     if (start_us - e->newest_us < round_gap_us) {
         e->last_delta_us = clamp_delta(last - e->newest_us);
-        return {false, false, e->rounds, e->newest_us};
+        return {false, false, e->rounds, e->newest_us, e};
     }
     // A further round: the ring takes it (created from the inline round on the second);
     // a full ring drops its oldest round.
@@ -85,7 +85,7 @@ round_history_table::add_result round_history_table::add(const address_bytes& a,
     e->newest_port = port;
     e->rounds = r->count;
     e->last_delta_us = clamp_delta(last - start_us);
-    return {true, false, e->rounds, start_us};
+    return {true, false, e->rounds, start_us, e};
 }
 
 round_history_table::rounds_view round_history_table::rounds_of(const entry& e) const {

@@ -107,17 +107,29 @@ class association_engine {
         std::uint16_t syn_count;
         std::uint8_t ttl_class;
         os_class os;
+        // The IPv4's rounds as they were when this attempt joined the histories. Every IPv6
+        // attempt that can score this one comes within 4 s, and a new round of the IPv4
+        // needs round_gap after its newest: unless its round started round_gap − 4 s or
+        // more before this attempt (`rounds_final` false: looked up when scored), the copy
+        // is what a lookup would find, so scoring reads it instead of two cache misses.
+        bool rounds_final = false;
+        std::uint8_t round_count = 0;
+        std::uint32_t total_rounds = 0;
+        std::int64_t round_start[round_history_table::max_rounds] = {};
+        std::uint16_t round_port[round_history_table::max_rounds] = {};
     };
     void evaluate(const pending_attempt& p, std::vector<association>& out);
+    // `r4`: the IPv4's rounds; nullptr when it has no history.
     void score(const connect_attempt& a6, const round_history_table::rounds_view& h6,
                bool six_to_four, const embedded_ipv4& emb, const v4_candidate& a4,
-               const round_history_table::entry* h4, bool& structural_paired);
+               const round_history_table::rounds_view* r4, bool& structural_paired);
     void save_history(class state_writer& w, const round_history_table::entry& e) const;
     bool restore_history(class state_reader& r, round_history_table::entry& e);
     void merge_staged();
     void insert_late(const pending_attempt& p);
     void add_history(pending_attempt& p);
-    void note_candidate(const pending_attempt& p);
+    void note_candidate(const pending_attempt& p, const round_history_table::entry* h,
+                        bool rounds_final);
     void housekeep(std::int64_t now_us);
     void step(std::vector<association>& out);
 

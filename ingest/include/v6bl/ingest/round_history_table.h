@@ -50,9 +50,10 @@ class round_history_table {
 
     struct add_result {
         bool new_round = false;
-        bool only_round = false;    // the new round is the address's first and only one
-        int rounds = 0;             // rounds kept after the attempt
-        std::int64_t round_us = 0;  // start of the round the attempt belongs to
+        bool only_round = false;         // the new round is the address's first and only one
+        int rounds = 0;                  // rounds kept after the attempt
+        std::int64_t round_us = 0;       // start of the round the attempt belongs to
+        const entry* history = nullptr;  // the address's (valid until the table changes)
     };
 
     static std::uint64_t hash(const address_bytes& a) { return address_hash{}(a); }
