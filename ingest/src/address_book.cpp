@@ -18,6 +18,11 @@ std::uint64_t p64_hash(std::uint64_t k) {
     return h;
 }
 
+// Interface identifiers are attacker-chosen, so the bit comes from a mix of all 64 bits.
+std::uint64_t seen_bit(std::uint64_t iid) {
+    return std::uint64_t{1} << ((iid * 0x9E3779B97F4A7C15ull) >> 58);
+}
+
 }  // namespace
 
 address_book::address_book(options o) : options_(o) {
@@ -133,7 +138,7 @@ const address_book::tally* address_book::tallies_of(const prefix& p) const {
 
 address_book::added address_book::add_attempt(prefix& p, std::uint64_t iid, std::uint32_t t,
                                               std::uint32_t attempts) {
-    if (p.cls) {
+    if (p.cls && (p.seen_bits & seen_bit(iid))) {
         const std::uint64_t* known = iids(p);
         for (std::uint16_t i = 0; i < p.count; ++i)
             if (known[i] == iid) {
@@ -168,6 +173,7 @@ void address_book::add_known(prefix& p, std::uint64_t iid) {
     }
     iids(p)[p.count] = iid;
     tallies(p)[p.count] = tally{0, 0, 0};
+    p.seen_bits |= seen_bit(iid);
     ++p.count;
     ++address_total_;
 }

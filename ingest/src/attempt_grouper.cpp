@@ -89,8 +89,29 @@ void attempt_grouper::close(std::uint32_t index, std::vector<connect_attempt>& c
     --open_count_;
 }
 
+void attempt_grouper::prefetch(const syn_record& syn) const {
+    if (!map_.empty()) __builtin_prefetch(&map_[key_hash(syn.source, syn.source_port) & map_mask_]);
+}
+
+void attempt_grouper::prefetch_attempt(const syn_record& syn) const {
+    if (map_.empty()) return;
+    for (std::size_t i = key_hash(syn.source, syn.source_port) & map_mask_; map_[i].used;
+         i = (i + 1) & map_mask_)
+        if (map_[i].port == syn.source_port &&
+            std::memcmp(map_[i].source.data(), syn.source.data(), syn.source.size()) == 0) {
+            __builtin_prefetch(&arena_[map_[i].index]);
+            return;
+        }
+}
+
+// How far ahead in the expiry queue an attempt is asked for: closing reads it ~25 s (of
+// capture) after its last SYN, long out of the caches.
+constexpr std::size_t expiry_prefetch_distance = 8;
+
 void attempt_grouper::advance(std::int64_t now_us, std::vector<connect_attempt>& closed) {
     while (!expiry_.empty() && expiry_.front().last_us + options_.window_us < now_us) {
+        if (expiry_.size() > expiry_prefetch_distance)
+            __builtin_prefetch(&arena_[expiry_[expiry_prefetch_distance].index]);
         const expiry_t e = expiry_.front();
         expiry_.pop_front();
         const open_attempt& o = arena_[e.index];

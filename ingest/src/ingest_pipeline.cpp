@@ -56,6 +56,8 @@ std::string format_position(const source_position& p) {
 constexpr const char* address_book_key = "addresses";
 // Attempts handed to the writer at once: enough to overlap their cache misses.
 constexpr std::size_t writer_batch = 32;
+// Frames decoded ahead of grouping (see ingest_capture).
+constexpr std::size_t capture_batch = 16;
 
 std::uint64_t sensor_bit_of(std::string_view id) {
     if (id.empty()) return 0;
@@ -150,8 +152,18 @@ void ingest_pipeline::peek_reference_time() {
 // writer flushes the queue first, so the writer sees the same sequence of calls.
 void ingest_pipeline::flush_attempts() {
     if (writer_queue_.empty()) return;
+    writer_.prefetch_blocks(writer_queue_.data(), writer_queue_.size());
     writer_.add_attempts(writer_queue_.data(), writer_queue_.size(), sensor_bit_);
     writer_queue_.clear();
+}
+
+// Two batches deep: the book's slots were asked for when the attempts were queued; the
+// address blocks of the newer batch are asked for while the older one is written.
+void ingest_pipeline::write_queued_batch() {
+    writer_.prefetch_blocks(writer_queue_.data() + writer_batch, writer_batch);
+    writer_.add_attempts(writer_queue_.data(), writer_batch, sensor_bit_);
+    writer_queue_.erase(writer_queue_.begin(),
+                        writer_queue_.begin() + static_cast<std::ptrdiff_t>(writer_batch));
 }
 
 void ingest_pipeline::drain_associations() {
@@ -180,7 +192,7 @@ void ingest_pipeline::record_closed_attempts() {
         engine_.add(a);
     }
     closed_.clear();
-    if (writer_queue_.size() >= writer_batch) flush_attempts();
+    if (writer_queue_.size() >= 2 * writer_batch) write_queued_batch();
 }
 
 void ingest_pipeline::on_syn_batch(std::int64_t now_us) {
@@ -262,21 +274,30 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
     std::uint64_t index = pos.idx;
     if (skip_by_index) index = 0;
     capture_frame frame;
-    syn_record syn;
     const link_kind link = reader->link();
+    // Frames are decoded a few at a time ahead of grouping, so that the grouper's slots of
+    // their SYNs can be asked for first (each is a cache miss once the engine's tables
+    // have been through the caches). SYNs are grouped in capture order all the same, and
+    // a batch is done before any commit, so checkpoints name frames fully processed.
+    syn_record batch[capture_batch];
     for (;;) {
-        const capture_status st2 = reader->next(frame);
-        if (st2 == capture_status::frame) {
+        std::size_t n = 0;
+        capture_status st2 = capture_status::frame;
+        bool commit_now = false;
+        while (n < capture_batch) {
+            st2 = reader->next(frame);
+            if (st2 != capture_status::frame) break;
             ++index;
             if (skip_by_index && index <= skip_until) continue;
             ++counters_.packets;
+            syn_record& syn = batch[n];
             const decode_status ds =
                 decode_syn(link, frame.data, frame.caplen, frame.time_us, options_.smtp_port, syn);
             if (ds == decode_status::syn) {
                 ++counters_.syns;
                 if (syn.family == ip_family::v6) ++counters_.syns_v6;
-                grouper_.add(syn, closed_);
-                on_syn_batch(syn.time_us);
+                grouper_.prefetch(syn);
+                ++n;
             } else if (ds == decode_status::malformed) {
                 report(given + ": packet " + std::to_string(index),
                        "malformed frame (a header length exceeds the captured bytes)",
@@ -285,15 +306,24 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
             if (++since_commit_ >= options_.commit_every ||
                 ((since_commit_ & 0xFFFF) == 0 &&
                  wall_ms() - last_commit_ms_ >= options_.commit_interval_ms)) {
-                pos.off = reader->is_pcapng() ? 0 : reader->offset();
-                pos.idx = index;
-                writer_.set_checkpoint(key, format_position(pos));
-                checkpoint_engine();
-                commit_if_due(true);
-                if (stopping()) return;
+                commit_now = true;
+                break;
             }
-            continue;
         }
+        for (std::size_t i = 0; i < n; ++i) grouper_.prefetch_attempt(batch[i]);
+        for (std::size_t i = 0; i < n; ++i) {
+            grouper_.add(batch[i], closed_);
+            on_syn_batch(batch[i].time_us);
+        }
+        if (commit_now) {
+            pos.off = reader->is_pcapng() ? 0 : reader->offset();
+            pos.idx = index;
+            writer_.set_checkpoint(key, format_position(pos));
+            checkpoint_engine();
+            commit_if_due(true);
+            if (stopping()) return;
+        }
+        if (st2 == capture_status::frame) continue;
         if (st2 == capture_status::truncated || st2 == capture_status::error) {
             report(given + ":" + std::to_string(reader->offset()),
                    (st2 == capture_status::truncated ? "truncated capture: " : "capture error: ") +
@@ -415,6 +445,9 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
                 ((since_commit_ & 0xFFFF) == 0 &&
                  wall_ms() - last_commit_ms_ >= options_.commit_interval_ms)) {
                 writer_.set_checkpoint(src.key, format_position(src.pos));
+                // With a live capture going, the commit holds its attempts: the engine's
+                // state and the address book go with them.
+                if (live_capture_) checkpoint_engine();
                 commit_if_due(true);
             }
         }
@@ -533,6 +566,7 @@ int ingest_pipeline::run() {
 
     if (options_.follow || live) {
         following_ = true;
+        live_capture_ = live != nullptr;
         syn_record syn;
         capture_frame frame;
         int live_reports = 0;

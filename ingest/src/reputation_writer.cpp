@@ -225,13 +225,15 @@ void reputation_writer::prefetch(const connect_attempt& a) const {
     if (a.family == ip_family::v6) book_.prefetch(high64_of(a.source));
 }
 
-void reputation_writer::add_attempts(const connect_attempt* a, std::size_t n,
-                                     std::uint64_t sensor_bit) {
-    // The slots were asked for when the attempts were queued; their address blocks next.
+void reputation_writer::prefetch_blocks(const connect_attempt* a, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i)
         if (a[i].family == ip_family::v6)
             if (const address_book::prefix* p = book_.find(high64_of(a[i].source)))
                 book_.prefetch_addresses(*p);
+}
+
+void reputation_writer::add_attempts(const connect_attempt* a, std::size_t n,
+                                     std::uint64_t sensor_bit) {
     for (std::size_t i = 0; i < n; ++i) add_attempt(a[i], sensor_bit);
 }
 

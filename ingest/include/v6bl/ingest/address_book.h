@@ -48,16 +48,21 @@ class address_book {
         std::uint32_t first = 0, last = 0, attempts = 0, addresses = 0;
     };
 
-    struct prefix {
+    // One cache line per /64.
+    struct alignas(64) prefix {
         std::uint64_t p64 = 0;
-        record_delta delta;
+        // One bit per hash of each address remembered: an address whose bit is clear is new
+        // without a look at the block (most attempts, at a busy sensor, are new addresses).
+        std::uint64_t seen_bits = 0;
         std::uint32_t last_seen = 0;  // capture seconds of the latest attempt
         std::uint32_t block = 0;      // its block of addresses in the pool of class `cls`
         std::uint16_t count = 0;      // addresses remembered
         std::uint8_t cls = 0;         // block size class (capacity class_size[cls]); 0: none
         std::uint8_t flags = 0;
+        record_delta delta;
         bool in_store() const { return flags & flag_in_store; }
     };
+    static_assert(sizeof(prefix) == 64);
     static constexpr std::uint8_t flag_used = 1;      // a slot of the table in use
     static constexpr std::uint8_t flag_in_store = 2;  // its addresses go to the store
     static constexpr std::uint8_t flag_dirty = 4;     // `delta` holds uncommitted data

@@ -79,6 +79,7 @@ class ingest_pipeline {
     void handle_line(line_source& src, std::string_view line, std::uint64_t line_no);
     void record_closed_attempts();
     void flush_attempts();
+    void write_queued_batch();
     void on_syn_batch(std::int64_t now_us);
     void drain_associations();
     void checkpoint_engine();
@@ -103,6 +104,7 @@ class ingest_pipeline {
     std::uint64_t since_commit_ = 0;
     std::int64_t last_commit_ms_ = 0;
     bool following_ = false;
+    bool live_capture_ = false;  // following a live interface (its attempts are in the writer)
     std::size_t engine_blob_hint_ = 1 << 16;
     std::size_t book_blob_hint_ = 1 << 16;
 };

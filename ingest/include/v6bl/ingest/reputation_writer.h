@@ -53,10 +53,13 @@ class reputation_writer {
                       writer_options options = {});
 
     void add_attempt(const connect_attempt& a, std::uint64_t sensor_bit);
-    // The same for several attempts in order, their address book entries loaded together.
+    // The same for several attempts in order.
     void add_attempts(const connect_attempt* a, std::size_t n, std::uint64_t sensor_bit);
-    // Starts loading what add_attempt(a) will read (a batch of them hides the misses).
+    // Start loading what add_attempt(a) reads: the address book's slot of a's /64 (a cache
+    // miss each), then, once that is in, its block of addresses. A batch of attempts
+    // prefetched ahead of add_attempts() hides the misses.
     void prefetch(const connect_attempt& a) const;
+    void prefetch_blocks(const connect_attempt* a, std::size_t n);
     // A DNSBL rejection from a production MTA log.
     void add_rejection(const reject_event& r);
     // An association. `known_rejected` marks a remote sensor's own DNSBL rejection of the
