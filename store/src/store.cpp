@@ -299,6 +299,14 @@ struct reputation_store::impl {
         t.cache_index_and_filter_blocks = false;
         t.format_version = 5;
         o.compression = rocksdb::kNoCompression;
+        if (which == cf_listings) {
+            // A region seek's binary search ends on a restart point: with one every 4 keys
+            // (not 16) it then scans at most 3 records instead of 15. Simulated with
+            // callgrind at 10M /64s (32 MiB LL): 1.4 fewer LL misses and 600 fewer
+            // instructions per lookup, for ~1 % larger data blocks. (Also simulated and
+            // left out: a hash index, partitioned index and filters, no whole-key filter.)
+            t.block_restart_interval = 4;
+        }
         if (which == cf_listings || which == cf_wide) {
             o.merge_operator = std::make_shared<record_merge>(corrupt);
             o.compaction_filter = record_filter.get();
@@ -775,6 +783,7 @@ void scan_records(reputation_store::impl& d, int which, const std::string& from,
         ro.prefix_same_as_start = true;
     else
         ro.total_order_seek = true;
+
     std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(ro, d.cf[which]));
     for (from.empty() ? it->SeekToFirst() : it->Seek(from); it->Valid(); it->Next()) {
         if (!to.empty() && it->key().compare(to) > 0) break;
