@@ -316,6 +316,33 @@ TEST_CASE("store: the writer reads its own unflushed vector memtable, and compac
     }
 }
 
+namespace {
+// The /48 the reopen tests list at commit k (odd k) and allowlist at commit k + 1.
+prefix reopen_prefix(int k) {
+    char text[64];
+    std::snprintf(text, sizeof text, "2001:db8:%x::/48", 0x7000 + k);
+    return *parse_prefix(text);
+}
+
+// Commit k of a writer that opens for it alone, as `v6bl import` and `v6bl allow` do: odd
+// commits list a /48, even ones allowlist the previous commit's /48. Returns the serial.
+std::uint32_t reopening_commit(const store_options& o, int k) {
+    auto w = reputation_store::open_writer(o);
+    change_set cs;
+    if (k % 2 == 1)
+        cs.list_manually(reopen_prefix(k), reason_code{4}, "reopen", now);
+    else
+        cs.allow(reopen_prefix(k - 1), "reopen", now);
+    return w->commit(std::move(cs), now);
+}
+
+// Whether the reader sees commit j's change.
+bool sees_commit(const reputation_store& r, int j) {
+    return (j % 2 == 1) ? r.get(reopen_prefix(j)).has_value()
+                        : r.get_allow(reopen_prefix(j - 1)).has_value();
+}
+}  // namespace
+
 // What `v6bl import` and `v6bl allow` do to a serving store: each is a short-lived writer
 // (its open replays and flushes the last one's log and starts a new MANIFEST), while the
 // serve's secondary catches up now and then. After each catch-up, every commit up to the
@@ -326,32 +353,16 @@ TEST_CASE("store: a secondary follows writers that reopen for every commit") {
     auto r = reputation_store::open_reader(opts(d), d.path("scratch"));
     const int commits = 100;
     std::vector<std::uint32_t> serial_of(commits + 1, 0);
-    auto listed = [](int k) {
-        char text[64];
-        std::snprintf(text, sizeof text, "2001:db8:%x::/48", 0x7000 + k);
-        return *parse_prefix(text);
-    };
     std::uint32_t seed = 12345;
     auto next_random = [&] { return seed = seed * 1103515245u + 12345u, (seed >> 16) % 4; };
     int bad = 0;
     for (int k = 1; k <= commits; ++k) {
-        {
-            auto w = reputation_store::open_writer(opts(d));
-            change_set cs;
-            // Odd commits list a /48, even ones allowlist the previous commit's /48.
-            if (k % 2 == 1)
-                cs.list_manually(listed(k), reason_code{4}, "reopen", now);
-            else
-                cs.allow(listed(k - 1), "reopen", now);
-            serial_of[k] = w->commit(std::move(cs), now);
-        }
+        serial_of[k] = reopening_commit(opts(d), k);
         if (next_random() != 0) continue;  // catch up after a random number of writers
         r->catch_up();
         for (int j = 1; j <= k; ++j) {
             if (serial_of[j] > r->serial()) continue;
-            const bool ok = (j % 2 == 1) ? r->get(listed(j)).has_value()
-                                         : r->get_allow(listed(j - 1)).has_value();
-            if (!ok) {
+            if (!sees_commit(*r, j)) {
                 ++bad;
                 UNSCOPED_INFO("commit " << j << " (serial " << serial_of[j]
                                         << ") missing after catch-up to " << r->serial()
@@ -372,22 +383,9 @@ TEST_CASE("store: a secondary catching up during writer reopens sees every commi
     auto r = reputation_store::open_reader(opts(d), d.path("scratch"));
     const int commits = 80;
     std::vector<std::atomic<std::uint32_t>> serial_of(commits + 1);
-    auto listed = [](int k) {
-        char text[64];
-        std::snprintf(text, sizeof text, "2001:db8:%x::/48", 0x7000 + k);
-        return *parse_prefix(text);
-    };
     std::atomic<bool> done{false};
     std::thread writer([&] {
-        for (int k = 1; k <= commits; ++k) {
-            auto w = reputation_store::open_writer(opts(d));
-            change_set cs;
-            if (k % 2 == 1)
-                cs.list_manually(listed(k), reason_code{4}, "reopen", now);
-            else
-                cs.allow(listed(k - 1), "reopen", now);
-            serial_of[k] = w->commit(std::move(cs), now);
-        }
+        for (int k = 1; k <= commits; ++k) serial_of[k] = reopening_commit(opts(d), k);
         done = true;
     });
     int bad = 0, rounds = 0;
@@ -399,9 +397,7 @@ TEST_CASE("store: a secondary catching up during writer reopens sees every commi
         for (int j = 1; j <= commits; ++j) {
             const std::uint32_t s = serial_of[j];
             if (s == 0 || s > seen) continue;
-            const bool ok = (j % 2 == 1) ? r->get(listed(j)).has_value()
-                                         : r->get_allow(listed(j - 1)).has_value();
-            if (!ok && bad++ < 10)
+            if (!sees_commit(*r, j) && bad++ < 10)
                 missing << "commit " << j << " (serial " << s << ") missing after catch-up to "
                         << seen << "\n";
         }
