@@ -1,12 +1,16 @@
 // The v6bl executable: a thin dispatcher over the stage libraries' subcommands.
 #include <cstdio>
+#include <cstring>
 #include <exception>
 
 #include "commands.h"
+#include "v6bl/ingest/malloc_tuning.h"
 #include "v6bl/store/huge_pages.h"
 
 int main(int argc, char** argv) {
     v6bl::store::reexec_with_huge_pages(argv);
+    // Before anything is allocated; only for ingest (serve should give memory back).
+    if (argc > 1 && std::strcmp(argv[1], "ingest") == 0) v6bl::ingest::tune_malloc_for_ingest();
     CLI::App app{"v6bl: a DNS blacklist for IPv6 sender reputation, inferred from evidence"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "v6bl 0.1.0");

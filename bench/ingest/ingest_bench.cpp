@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "v6bl/ingest/ingest_pipeline.h"
+#include "v6bl/ingest/malloc_tuning.h"
 #include "v6bl/store/huge_pages.h"
 #include "v6bl/store/store.h"
 
@@ -78,21 +79,29 @@ class rss_sampler {
 
 int main(int argc, char** argv) {
     store::reexec_with_huge_pages(argv);  // as `v6bl ingest` does
+    ingest::tune_malloc_for_ingest();     // likewise
     std::string testbed, db = "/tmp/v6bl-bench-ingest-db";
     int repeat = 1;
-    for (int i = 1; i + 1 < argc; i += 2) {
+    bool reuse_rejections = false;
+    for (int i = 1; i < argc; ++i) {
         const std::string k = argv[i];
+        const char* v = i + 1 < argc ? argv[i + 1] : "";
+        if (k == "--reuse-rejections") {
+            reuse_rejections = true;
+            continue;
+        }
         if (k == "--testbed")
-            testbed = argv[i + 1];
+            testbed = v;
         else if (k == "--db")
-            db = argv[i + 1];
+            db = v;
         else if (k == "--repeat")
-            repeat = std::max(1, std::atoi(argv[i + 1]));
+            repeat = std::max(1, std::atoi(v));
+        ++i;
     }
     if (testbed.empty()) {
         std::fprintf(stderr,
-                     "usage: bench_ingest --testbed DIR [--db DIR] [--repeat N]  (DIR from v6bl "
-                     "simulate)\n");
+                     "usage: bench_ingest --testbed DIR [--db DIR] [--repeat N] "
+                     "[--reuse-rejections]  (DIR from v6bl simulate)\n");
         return 64;
     }
     const std::string capture = testbed + "/sensor.pcap";
@@ -130,10 +139,13 @@ int main(int argc, char** argv) {
 
     // 2. Rejections first (not timed: the figure is about packets), into a template store
     //    that every timed run starts from.
+    //    --reuse-rejections keeps a template made by an earlier run (profiling runs need
+    //    not read the maillog again).
     const std::string rejections_db = db + ".rejections";
-    std::filesystem::remove_all(rejections_db);
+    const bool reuse = reuse_rejections && std::filesystem::exists(rejections_db + "/CURRENT");
+    if (!reuse) std::filesystem::remove_all(rejections_db);
     const auto r0 = std::chrono::steady_clock::now();
-    {
+    if (!reuse) {
         store::store_options so;
         so.path = rejections_db;
         auto store = store::reputation_store::open_writer(so);

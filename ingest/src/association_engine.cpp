@@ -67,13 +67,6 @@ namespace {
 // How far ahead of its use a history slot is prefetched: enough attempts to cover a cache
 // miss (hundreds of ns on this kind of VM), few enough that the lines are still there.
 constexpr std::size_t prefetch_distance = 16;
-constexpr std::size_t expiry_prefetch_distance = 64;
-
-bool is_ipv4_form(const address_bytes& a) {
-    for (int i = 0; i < 12; ++i)
-        if (a[i]) return false;
-    return true;
-}
 
 }  // namespace
 
@@ -155,11 +148,13 @@ void association_engine::window_remove(const pending_attempt& p) {
 }
 
 void association_engine::add_history(pending_attempt& p) {
+    // Histories are added in start order (but for late attempts): the clock that decides
+    // which histories have expired.
+    history_.advance_clock(p.a.start_us);
     const auto r = history_.add(p.a.source, p.hash, p.a.start_us, p.a.last_us, p.a.source_port,
                                 options_.round_gap_us);
     p.new_round = r.new_round;
     p.only_round = r.only_round;
-    if (r.new_round) expiry_.push_back({p.a.source, p.a.start_us});
     if (p.a.family != ip_family::v4) return;
     ++window_v4_[ipv4_of(p.a.source)];
     // A candidate counts only if its IPv4 has two rounds or more when an IPv6 attempt
@@ -508,47 +503,51 @@ void association_engine::flush(std::vector<association>& out) {
     eval_index_ = history_index_ = 0;
 }
 
+// Expired histories are dead to every lookup already (round_history_table): this only
+// gives their memory back. A sweep of 1/32 of the table per minute of capture passes over
+// it all in about half an hour, so dead entries stay a fraction of the live ones (the
+// one-round horizon is 45 minutes), and reads it in order instead of looking each address
+// up when it comes due (a cache miss each).
+constexpr std::size_t sweep_fraction = 32;
+
 void association_engine::housekeep(std::int64_t now_us) {
     if (now_us < next_housekeeping_us_) return;
     // Every minute of capture time (not wall time: replays must prune identically).
     next_housekeeping_us_ = now_us + 60'000'000;
-    const std::int64_t base = now_us - options_.settle_us;
-    const std::int64_t single_before = base - options_.single_round_horizon_us;
-    // Each entry present now is looked at once per pass: an entry put back (several
-    // rounds, not yet past the long horizon) waits for a later pass. Without the bound, a
-    // capture gap longer than the short horizon left only such entries and looped forever.
-    std::size_t budget = expiry_.size();
-    while (budget > 0 && !expiry_.empty() && expiry_.front().round_us < single_before) {
-        --budget;
-        // A minute of rounds expires at once: each lookup misses the cache, so ask ahead,
-        // far enough that the short iterations of this loop cover a miss (150-350 ns on
-        // the 2-core VM).
-        if (expiry_.size() > expiry_prefetch_distance)
-            history_.prefetch(round_history_table::hash(expiry_[expiry_prefetch_distance].address));
-        const expiry_t e = expiry_.front();
-        expiry_.pop_front();
-        const std::uint64_t h = round_history_table::hash(e.address);
-        const round_history_table::entry* hp = history_.find(e.address, h);
-        if (!hp) continue;
-        if (hp->newest_us != e.round_us) continue;  // a later round queued its own entry
-        const std::int64_t horizon =
-            hp->rounds > 1 ? options_.history_horizon_us : options_.single_round_horizon_us;
-        if (hp->last_us() < base - horizon) {
-            history_.erase(e.address, h);
-            if (is_ipv4_form(e.address)) partners_.erase(e.address);  // keyed by IPv4s only
-        } else {
-            expiry_.push_back(e);  // several rounds: keep for the long horizon
-        }
+    history_.sweep(history_.capacity() / sweep_fraction + 1);
+    if (now_us >= next_partner_cleanup_us_) {
+        next_partner_cleanup_us_ = now_us + 3600LL * 1'000'000;
+        forget_old_partners();
     }
 }
 
-// Checkpoint layout (version 6): the cursors, the pending attempts, then the expiry queue
-// in order, each entry either "live" (it names an address's newest round: the address's
-// history follows, so the queue and the table come back from one list) or "stale" (a
-// superseded round, kept because it still decides where a housekeeping pass stops).
-// Rings are written as varint distances back from the newest round.
+// A partner set only ever counts partners within partner_horizon of the IPv6 attempt being
+// scored, and every attempt scored from now on starts after the history clock less the
+// settle time and pair window: a set with no partner that recent can never count again
+// (dropping it changes nothing, it only bounds the table).
+void association_engine::forget_old_partners() {
+    const std::int64_t before = history_.clock() - options_.settle_us - options_.pair_window_us -
+                                options_.partner_horizon_us;
+    std::vector<address_bytes> old;
+    partners_.for_each([&](const address_bytes& k, const partner_set& ps) {
+        for (int i = 0; i < partner_set::max_partners; ++i)
+            if (ps.partner_us[i] >= before) return;
+        old.push_back(k);
+    });
+    for (const address_bytes& k : old) partners_.erase(k);
+}
+
+// Checkpoint layout (version 7): the cursors, the pending attempts, the history clock,
+// then every live history (rings as varint distances back from the newest round), the
+// partner sets and the statistics. Version 6 (an expiry queue of live and stale entries
+// with the histories inline) is still read: its stale entries are dropped.
 namespace {
-constexpr std::uint8_t queued_live = 0, queued_stale = 1;
+constexpr std::uint32_t state_version = 7;
+constexpr std::uint8_t queued_live = 0, queued_stale = 1;  // version 6
+struct v6_expiry_t {
+    address_bytes address;
+    std::int64_t round_us;
+};
 }  // namespace
 
 void association_engine::save_history(state_writer& w, const round_history_table::entry& e) const {
@@ -584,12 +583,12 @@ bool association_engine::restore_history(state_reader& r, round_history_table::e
 void association_engine::save(std::string& out) const {
     // Sized once: this can be tens of MB, and growing it by doubling copies it again and
     // again into fresh pages.
-    out.reserve(
-        out.size() + 64 + (pending_.size() + staged_.size()) * sizeof(pending_attempt) +
-        history_.size() * sizeof(round_history_table::entry) + history_.multi_round_size() * 64 +
-        partners_.size() * (sizeof(address_bytes) + sizeof(partner_set)) + expiry_.size() * 2);
+    out.reserve(out.size() + 64 + (pending_.size() + staged_.size()) * sizeof(pending_attempt) +
+                history_.size() * sizeof(round_history_table::entry) +
+                history_.multi_round_size() * 64 +
+                partners_.size() * (sizeof(address_bytes) + sizeof(partner_set)));
     state_writer w(out);
-    w.put_u32(6);  // state format version
+    w.put_u32(state_version);
     w.put_u64(static_cast<std::uint64_t>(next_housekeeping_us_));
     w.put_u64(history_index_);
     w.put_u64(eval_index_);
@@ -597,33 +596,12 @@ void association_engine::save(std::string& out) const {
     for (std::size_t i = 0; i < pending_.size(); ++i) w.put_pod(pending_[i]);
     w.put_u64(staged_.size());
     for (const auto& p : staged_) w.put_pod(p);
-    w.put_u64(expiry_.size());
-    std::size_t live = 0;
-    for (std::size_t i = 0; i < expiry_.size(); ++i) {
-        const expiry_t& q = expiry_[i];
-        const round_history_table::entry* e =
-            history_.find(q.address, round_history_table::hash(q.address));
-        if (e && e->newest_us == q.round_us) {
-            w.put_pod(queued_live);
-            save_history(w, *e);
-            ++live;
-        } else {
-            w.put_pod(queued_stale);
-            w.put_pod(q);
-        }
-    }
-    // Every history has its newest round queued; should one not, it is kept all the same.
-    if (live == history_.size()) {
-        w.put_u64(0);
-    } else {
-        flat_table<address_bytes, std::uint8_t, address_hash> queued;
-        for (std::size_t i = 0; i < expiry_.size(); ++i) queued[expiry_[i].address] = 1;
-        w.put_u64(history_.size() - live);
-        history_.for_each(
-            [&](const round_history_table::entry& e, const round_history_table::ring*) {
-                if (!queued.find(e.address)) save_history(w, e);
-            });
-    }
+    w.put_u64(static_cast<std::uint64_t>(history_.clock()));
+    // The count goes in front: a scan now saves a second pass over the table's memory.
+    w.put_u64(history_.live_size());
+    history_.for_each([&](const round_history_table::entry& e, const round_history_table::ring*) {
+        save_history(w, e);
+    });
     w.put_u64(partners_.size());
     partners_.for_each([&](const address_bytes& k, const partner_set& ps) {
         w.put_pod(k);
@@ -632,27 +610,54 @@ void association_engine::save(std::string& out) const {
     w.put_pod(stats_);
 }
 
+// Version 6: the expiry queue, each entry live (a history follows) or stale (dropped now),
+// then the histories that were not queued.
+bool association_engine::restore_v6_histories(state_reader& r) {
+    const std::uint64_t queued = r.get_u64();
+    if (!r.fits(queued, 1 + sizeof(v6_expiry_t))) return false;  // the smaller record
+    history_.reserve(queued);
+    for (std::uint64_t i = 0; i < queued; ++i) {
+        const auto tag = r.get_pod<std::uint8_t>();
+        if (tag == queued_live) {
+            round_history_table::entry e;
+            if (!restore_history(r, e)) return false;
+        } else if (tag == queued_stale) {
+            r.get_pod<v6_expiry_t>();
+        } else {
+            return false;
+        }
+    }
+    const std::uint64_t unqueued = r.get_u64();
+    if (!r.fits(unqueued, sizeof(round_history_table::entry))) return false;
+    for (std::uint64_t i = 0; i < unqueued; ++i) {
+        round_history_table::entry e;
+        if (!restore_history(r, e)) return false;
+    }
+    return r.ok();
+}
+
 bool association_engine::restore(std::string_view in) {
     state_reader r(in);
     pending_.clear();
     staged_.clear();
     window_v4_.clear();
-    history_.clear();
+    history_ = round_history_table();
+    history_.set_horizons(options_.single_round_horizon_us, options_.history_horizon_us);
     v4_candidates_.clear();
     partners_.clear();
-    expiry_.clear();
     auto fail = [&] {
         pending_.clear();
         staged_.clear();
         window_v4_.clear();
-        history_.clear();
+        history_ = round_history_table();
+        history_.set_horizons(options_.single_round_horizon_us, options_.history_horizon_us);
         v4_candidates_.clear();
         partners_.clear();
-        expiry_.clear();
         history_index_ = eval_index_ = 0;
         return false;
     };
-    if (r.get_u32() != 6) return fail();
+    const std::uint32_t version = r.get_u32();
+    if (version != 6 && version != state_version) return fail();
     next_housekeeping_us_ = static_cast<std::int64_t>(r.get_u64());
     history_index_ = r.get_u64();
     eval_index_ = r.get_u64();
@@ -667,26 +672,19 @@ bool association_engine::restore(std::string_view in) {
         if (i == 0 || staged_.back().a.start_us < staged_min_start_us_)
             staged_min_start_us_ = staged_.back().a.start_us;
     }
-    const std::uint64_t queued = r.get_u64();
-    if (!r.fits(queued, 1 + sizeof(expiry_t))) return fail();  // the smaller record
-    history_.reserve(queued);
-    for (std::uint64_t i = 0; i < queued; ++i) {
-        const auto tag = r.get_pod<std::uint8_t>();
-        if (tag == queued_live) {
+    if (version == 6) {
+        // No clock then: the newest attempt in the histories is where it stood.
+        if (history_index_ > 0) history_.advance_clock(pending_[history_index_ - 1].a.start_us);
+        if (!restore_v6_histories(r)) return fail();
+    } else {
+        history_.advance_clock(static_cast<std::int64_t>(r.get_u64()));
+        const std::uint64_t live = r.get_u64();
+        if (!r.fits(live, sizeof(round_history_table::entry))) return fail();
+        history_.reserve(live);
+        for (std::uint64_t i = 0; i < live; ++i) {
             round_history_table::entry e;
             if (!restore_history(r, e)) return fail();
-            expiry_.push_back({e.address, e.newest_us});
-        } else if (tag == queued_stale) {
-            expiry_.push_back(r.get_pod<expiry_t>());
-        } else {
-            return fail();
         }
-    }
-    const std::uint64_t unqueued = r.get_u64();
-    if (!r.fits(unqueued, sizeof(round_history_table::entry))) return fail();
-    for (std::uint64_t i = 0; i < unqueued; ++i) {
-        round_history_table::entry e;
-        if (!restore_history(r, e)) return fail();
     }
     const std::uint64_t np = r.get_u64();
     if (!r.fits(np, sizeof(address_bytes) + sizeof(partner_set))) return fail();

@@ -545,7 +545,7 @@ void reputation_writer::commit() {
         }
         cs.set_checkpoint(remembered_key(ip), v);
     }
-    for (const auto& [k, v] : checkpoints_) cs.set_checkpoint(k, v);
+    for (auto& [k, v] : checkpoints_) cs.set_checkpoint(k, std::move(v));
     const std::size_t ops = cs.size() + checkpoints_.size();
     const bool wrote_rejections = !new_rejections_.empty();
     const bool wrote_remembered = !remembered_dirty_.empty();

@@ -1,4 +1,5 @@
-// Compact retry-round histories: open addressing over 32-byte slots, rings on the side.
+// Compact retry-round histories: open addressing over 32-byte slots, rings on the side,
+// dead entries reused by insertions and erased by a sweep.
 #include "v6bl/ingest/round_history_table.h"
 
 #include <algorithm>
@@ -26,20 +27,38 @@ const round_history_table::entry* round_history_table::find(const address_bytes&
     for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
         const entry& e = slots_[i];
         if (!e.rounds) return nullptr;
-        if (same_address(e.address, a)) return &e;
+        if (same_address(e.address, a)) return dead(e) ? nullptr : &e;
     }
 }
 
 round_history_table::entry* round_history_table::slot_for(const address_bytes& a, std::uint64_t h,
                                                           bool& inserted) {
     if ((size_ + 1) * 8 > slots_.size() * 5) grow();  // load factor <= 0.625
+    // The first dead slot of the probe chain takes a new address once the chain shows
+    // that the address is not further on.
+    std::size_t reuse = slots_.size();
     std::size_t i = h & mask_;
-    for (; slots_[i].rounds; i = (i + 1) & mask_)
-        if (same_address(slots_[i].address, a)) {
-            inserted = false;
-            return &slots_[i];
+    for (; slots_[i].rounds; i = (i + 1) & mask_) {
+        entry& e = slots_[i];
+        if (same_address(e.address, a)) {
+            inserted = dead(e);
+            if (inserted) {
+                if (e.rounds > 1) rings_.erase(a);
+                e = entry{};
+                e.address = a;
+            }
+            return &e;
         }
+        if (reuse == slots_.size() && dead(e)) reuse = i;
+    }
     inserted = true;
+    if (reuse != slots_.size()) {
+        entry& e = slots_[reuse];
+        if (e.rounds > 1) rings_.erase(e.address);
+        e = entry{};
+        e.address = a;
+        return &e;
+    }
     ++size_;
     slots_[i].address = a;
     return &slots_[i];
@@ -95,14 +114,8 @@ round_history_table::rounds_view round_history_table::rounds_of(const entry& e) 
     return {r->start_us, r->port, r->count, r->total_rounds};
 }
 
-void round_history_table::erase(const address_bytes& a, std::uint64_t h) {
-    if (size_ == 0) return;
-    std::size_t i = h & mask_;
-    for (;; i = (i + 1) & mask_) {
-        if (!slots_[i].rounds) return;
-        if (same_address(slots_[i].address, a)) break;
-    }
-    if (slots_[i].rounds > 1) rings_.erase(a);
+void round_history_table::erase_at(std::size_t i) {
+    if (slots_[i].rounds > 1) rings_.erase(slots_[i].address);
     // Backward-shift deletion: no tombstones, probe chains stay short.
     for (std::size_t j = (i + 1) & mask_; slots_[j].rounds; j = (j + 1) & mask_) {
         const std::size_t home = hash(slots_[j].address) & mask_;
@@ -115,27 +128,69 @@ void round_history_table::erase(const address_bytes& a, std::uint64_t h) {
     --size_;
 }
 
+void round_history_table::sweep(std::size_t slots) {
+    if (size_ == 0) return;
+    if (sweep_at_ >= slots_.size()) sweep_at_ = 0;
+    // An erase can shift a later entry into the slot just looked at: it is looked at again
+    // (and counts against `slots` again, which bounds the loop).
+    for (; slots > 0; --slots) {
+        const entry& e = slots_[sweep_at_];
+        if (e.rounds && dead(e))
+            erase_at(sweep_at_);
+        else
+            sweep_at_ = (sweep_at_ + 1) & mask_;
+    }
+}
+
+std::size_t round_history_table::live_size() const {
+    std::size_t n = 0;
+    for (const entry& e : slots_)
+        if (e.rounds && !dead(e)) ++n;
+    return n;
+}
+
 void round_history_table::clear() {
     std::vector<entry>().swap(slots_);
     size_ = 0;
     mask_ = 0;
+    sweep_at_ = 0;
     rings_.clear();
 }
 
 void round_history_table::reserve(std::size_t n) {
-    while (n * 8 > slots_.size() * 5) grow();
+    std::size_t cap = slots_.empty() ? 1024 : slots_.size();
+    while (n * 8 > cap * 5) cap *= 2;
+    if (cap != slots_.size()) rehash(cap);
 }
 
 void round_history_table::grow() {
+    // Dead entries are dropped on the way, so only live ones decide the new size: a table
+    // that is mostly dead is rebuilt at the same size.
+    std::size_t live = 0;
+    for (const entry& e : slots_)
+        if (e.rounds && !dead(e)) ++live;
+    const std::size_t cap = slots_.empty()     ? 1024
+                            : live * 2 > size_ ? slots_.size() * 2
+                                               : slots_.size();
+    rehash(cap);
+}
+
+void round_history_table::rehash(std::size_t cap) {
     std::vector<entry> old = std::move(slots_);
-    const std::size_t cap = old.empty() ? 1024 : old.size() * 2;
     slots_.assign(cap, entry{});
     mask_ = cap - 1;
+    size_ = 0;
+    sweep_at_ = 0;
     for (const entry& e : old) {
         if (!e.rounds) continue;
+        if (dead(e)) {
+            if (e.rounds > 1) rings_.erase(e.address);
+            continue;
+        }
         std::size_t j = hash(e.address) & mask_;
         while (slots_[j].rounds) j = (j + 1) & mask_;
         slots_[j] = e;
+        ++size_;
     }
 }
 

@@ -604,8 +604,12 @@ std::uint32_t reputation_store::commit(change_set&& changes, std::uint32_t now) 
     if (d.how != impl::mode::writer) throw store_error("store " + d.path + " is open read-only");
     // Sized up front: growing a multi-megabyte batch string by doubling copies it again and
     // again (a tenth of a large commit's time went there).
+    // The checkpoints count too: an ingest commit carries tens of MB of them.
+    std::size_t checkpoint_bytes = 0;
+    for (const auto& [source, value] : changes.checkpoints_)
+        checkpoint_bytes += source.size() + value.size() + 32;
     rocksdb::WriteBatch batch(changes.values_.size() + changes.ops_.size() * 40 +
-                              changes.ops_.size() * prefix_key_size + 4096);
+                              changes.ops_.size() * prefix_key_size + checkpoint_bytes + 4096);
     journal_entry j;
     j.time = now;
     std::vector<prefix> touched;
@@ -679,6 +683,8 @@ std::uint32_t reputation_store::commit(change_set&& changes, std::uint32_t now) 
     j.touched = std::move(touched);
     for (const auto& [source, value] : changes.checkpoints_)
         batch.Put(d.cf[cf_meta], "ckpt:" + source, value);
+    // In the batch now: freed before RocksDB makes its memtable copy.
+    std::vector<std::pair<std::string, std::string>>().swap(changes.checkpoints_);
 
     const std::uint32_t serial = d.serial + 1;
     j.serial = serial;

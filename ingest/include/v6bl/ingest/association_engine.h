@@ -60,7 +60,9 @@ struct association_stats {
 
 class association_engine {
   public:
-    explicit association_engine(association_options options = {}) : options_(options) {}
+    explicit association_engine(association_options options = {}) : options_(options) {
+        history_.set_horizons(options_.single_round_horizon_us, options_.history_horizon_us);
+    }
 
     // Takes closed attempts (any order within the grouper's window).
     void add(const connect_attempt& a);
@@ -71,7 +73,8 @@ class association_engine {
 
     const association_stats& stats() const { return stats_; }
     std::size_t pending() const { return pending_.size() + staged_.size(); }
-    std::size_t histories() const { return history_.size(); }
+    // Live histories (a scan of the table: for tests and reports).
+    std::size_t histories() const { return history_.live_size(); }
 
     void save(std::string& out) const;
     bool restore(std::string_view in);
@@ -125,6 +128,8 @@ class association_engine {
                const round_history_table::rounds_view* r4, bool& structural_paired);
     void save_history(class state_writer& w, const round_history_table::entry& e) const;
     bool restore_history(class state_reader& r, round_history_table::entry& e);
+    bool restore_v6_histories(class state_reader& r);
+    void forget_old_partners();
     void merge_staged();
     void insert_late(const pending_attempt& p);
     void add_history(pending_attempt& p);
@@ -147,13 +152,8 @@ class association_engine {
     round_history_table history_;
     ring_buffer<v4_candidate> v4_candidates_;  // in history_, not only_round; sorted by start
     flat_table<address_bytes, partner_set, address_hash> partners_;
-    // Expiry candidates in round order (lazily checked against the history's newest round).
-    struct expiry_t {
-        address_bytes address;
-        std::int64_t round_us;
-    };
-    ring_buffer<expiry_t> expiry_;
     std::int64_t next_housekeeping_us_ = 0;
+    std::int64_t next_partner_cleanup_us_ = 0;
     // IPv4 addresses with an attempt among the pending ones already in the histories (the
     // few seconds from the oldest kept attempt to the history cursor, a superset of any
     // evaluation's ±2 s window), with their number of such attempts: whether a structural

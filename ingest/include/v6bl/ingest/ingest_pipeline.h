@@ -78,6 +78,7 @@ class ingest_pipeline {
     bool poll_lines(line_source& src, bool at_start);
     void handle_line(line_source& src, std::string_view line, std::uint64_t line_no);
     void record_closed_attempts();
+    void record_closed_attempts(std::size_t from, std::size_t to);
     void flush_attempts();
     void write_queued_batch();
     void on_syn_batch(std::int64_t now_us);

@@ -1,6 +1,8 @@
-// Retry-round histories per source address: 32-byte slots, older rounds kept on the side.
+// Retry-round histories per source address: 32-byte slots, older rounds kept on the side,
+// expired lazily against a capture-time clock.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -16,6 +18,12 @@ namespace v6bl::ingest {
 // full ring of an address seen on several rounds lives in a small side table that only
 // the scoring of repeat rounds reads. Callers pass the address's hash so that it is
 // computed once per attempt and can be used to prefetch the slot ahead of the lookup.
+//
+// Expiry is lazy. An address quiet for longer than its horizon (one for addresses seen on
+// one round, a longer one for several) before the table's clock is *dead*: find() does not
+// see it, add() starts it anew, an insertion may take its slot, and sweep() erases dead
+// entries a stretch of slots at a time, in slot order. Erasing each address when it came
+// due cost a lookup (a cache miss) and an erase per round at a busy sensor, ~4M a run.
 class round_history_table {
   public:
     static constexpr int max_rounds = 8;  // the last rounds kept per address
@@ -58,6 +66,22 @@ class round_history_table {
 
     static std::uint64_t hash(const address_bytes& a) { return address_hash{}(a); }
 
+    // Addresses seen on one round are dead `single_us` after their last attempt, others
+    // `multi_us` after it.
+    void set_horizons(std::int64_t single_us, std::int64_t multi_us) {
+        single_horizon_us_ = single_us;
+        multi_horizon_us_ = multi_us;
+        set_clock(clock_us_);
+    }
+    // Capture time now (only ever moves forward): what is dead is decided against it.
+    void advance_clock(std::int64_t now_us) {
+        if (now_us > clock_us_) set_clock(now_us);
+    }
+    std::int64_t clock() const { return clock_us_; }
+    bool dead(const entry& e) const {
+        return e.last_us() < (e.rounds > 1 ? multi_before_us_ : single_before_us_);
+    }
+
     // The home slot's line and the next one: a probe, and the backward shift of an erase,
     // usually end there.
     void prefetch(std::uint64_t h) const {
@@ -75,31 +99,49 @@ class round_history_table {
     void prefetch_ring(const entry& e) const {
         if (e.rounds > 1) rings_.prefetch(e.address);
     }
-    void erase(const address_bytes& a, std::uint64_t h);
+    // Erases the dead entries among the next `slots` slots (from where the last sweep
+    // stopped, wrapping around).
+    void sweep(std::size_t slots);
 
+    // Slots in use, dead ones included (what the table's memory holds).
     std::size_t size() const { return size_; }
+    std::size_t capacity() const { return slots_.size(); }
+    // Live addresses (a scan: for tests and reports).
+    std::size_t live_size() const;
     std::size_t multi_round_size() const { return rings_.size(); }
     void clear();
     void reserve(std::size_t n);
 
-    // Checkpoints: every entry with its ring (nullptr for a single-round address), and the
-    // way back in.
+    // Checkpoints: every live entry with its ring (nullptr for a single-round address), and
+    // the way back in.
     template <typename Fn>  // fn(const entry&, const ring*)
     void for_each(Fn&& fn) const {
         for (const entry& e : slots_)
-            if (e.rounds) fn(e, e.rounds > 1 ? rings_.find(e.address) : nullptr);
+            if (e.rounds && !dead(e)) fn(e, e.rounds > 1 ? rings_.find(e.address) : nullptr);
     }
     // Returns false for an inconsistent entry (a multi-round entry without its ring).
     bool restore(const entry& e, const ring* r);
 
   private:
     entry* slot_for(const address_bytes& a, std::uint64_t h, bool& inserted);
+    void erase_at(std::size_t i);
     void grow();
+    void rehash(std::size_t cap);
+    void set_clock(std::int64_t now_us) {
+        clock_us_ = now_us;
+        single_before_us_ = now_us - single_horizon_us_;
+        multi_before_us_ = now_us - multi_horizon_us_;
+    }
 
     std::vector<entry> slots_;
     std::size_t size_ = 0;
     std::size_t mask_ = 0;
+    std::size_t sweep_at_ = 0;
     flat_table<address_bytes, ring, address_hash> rings_;
+    // Capture time 0 and no horizon: nothing is dead until the owner says otherwise.
+    std::int64_t clock_us_ = 0;
+    std::int64_t single_horizon_us_ = INT64_MAX / 4, multi_horizon_us_ = INT64_MAX / 4;
+    std::int64_t single_before_us_ = INT64_MIN / 4, multi_before_us_ = INT64_MIN / 4;
 };
 
 }  // namespace v6bl::ingest

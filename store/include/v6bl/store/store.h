@@ -2,6 +2,7 @@
 // metadata and the change journal. The only place in v6bl that touches RocksDB.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "v6bl/store/listing.h"
@@ -59,6 +61,13 @@ class change_set {
     void unallow(const prefix& where);
     // Opaque progress of an input source ("pcap:/path", "log:/path"), committed with the data.
     void set_checkpoint(std::string_view source, std::string_view value);
+    // The same, taking a std::string value over (an ingest checkpoint can be tens of MB).
+    // A template so that literals and string_views still choose the overload above.
+    template <typename S>
+    requires std::same_as<S, std::string>
+    void set_checkpoint(std::string_view source, S&& value) {
+        checkpoints_.emplace_back(std::string(source), std::move(value));
+    }
 
     bool empty() const { return ops_.empty() && checkpoints_.empty(); }
     std::size_t size() const { return ops_.size(); }
