@@ -89,21 +89,6 @@ void attempt_grouper::close(std::uint32_t index, std::vector<connect_attempt>& c
     --open_count_;
 }
 
-void attempt_grouper::prefetch(const syn_record& syn) const {
-    if (!map_.empty()) __builtin_prefetch(&map_[key_hash(syn.source, syn.source_port) & map_mask_]);
-}
-
-void attempt_grouper::prefetch_attempt(const syn_record& syn) const {
-    if (map_.empty()) return;
-    for (std::size_t i = key_hash(syn.source, syn.source_port) & map_mask_; map_[i].used;
-         i = (i + 1) & map_mask_)
-        if (map_[i].port == syn.source_port &&
-            std::memcmp(map_[i].source.data(), syn.source.data(), syn.source.size()) == 0) {
-            __builtin_prefetch(&arena_[map_[i].index]);
-            return;
-        }
-}
-
 // How far ahead in the expiry queue an attempt is asked for: closing reads it ~25 s (of
 // capture) after its last SYN, long out of the caches.
 constexpr std::size_t expiry_prefetch_distance = 8;

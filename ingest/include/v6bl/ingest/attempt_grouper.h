@@ -31,10 +31,6 @@ class attempt_grouper {
 
     // Adds one SYN; closes attempts whose window ended before this SYN's time.
     void add(const syn_record& syn, std::vector<connect_attempt>& closed);
-    // Start loading what add(syn) reads, in two steps some SYNs apart: the map slot, then
-    // (once that is in) the open attempt it names.
-    void prefetch(const syn_record& syn) const;
-    void prefetch_attempt(const syn_record& syn) const;
     // Closes everything whose window ended before `now_us`.
     void advance(std::int64_t now_us, std::vector<connect_attempt>& closed);
     // Closes every open attempt (end of input).
