@@ -24,13 +24,19 @@ std::uint64_t key_hash(const address_bytes& source, std::uint16_t port) {
 
 std::uint32_t attempt_grouper::find_or_open(const key_t& key, bool& inserted) {
     if ((open_count_ + 1) * 2 > map_.size()) map_grow();  // load <= 0.5: short probes
-    std::size_t i = key_hash(key.source, key.port) & map_mask_;
-    for (; map_[i].used; i = (i + 1) & map_mask_)
-        if (map_[i].port == key.port &&
-            std::memcmp(map_[i].source.data(), key.source.data(), key.source.size()) == 0) {
+    const auto tag = static_cast<std::uint32_t>(key_hash(key.source, key.port));
+    std::size_t i = tag & map_mask_;
+    for (; map_[i].index_plus_1; i = (i + 1) & map_mask_) {
+        if (map_[i].tag != tag) continue;
+        // The tag is 32 bits of the hash: the attempt itself says whether this is the key.
+        const std::uint32_t index = map_[i].index_plus_1 - 1;
+        const connect_attempt& a = arena_[index].a;
+        if (a.source_port == key.port &&
+            std::memcmp(a.source.data(), key.source.data(), key.source.size()) == 0) {
             inserted = false;
-            return map_[i].index;
+            return index;
         }
+    }
     std::uint32_t index;
     if (!free_.empty()) {
         index = free_.back();
@@ -42,29 +48,29 @@ std::uint32_t attempt_grouper::find_or_open(const key_t& key, bool& inserted) {
     open_attempt& o = arena_[index];
     ++o.generation;
     o.live = 1;
-    map_[i] = map_slot{key.source, key.port, 1, index};
+    // The caller fills in the attempt (its key included) before anything else reads it.
+    map_[i] = map_slot{tag, index + 1};
     ++open_count_;
     inserted = true;
     return index;
 }
 
-void attempt_grouper::map_erase(const key_t& key) {
-    std::size_t i = key_hash(key.source, key.port) & map_mask_;
+void attempt_grouper::map_erase(const key_t& key, std::uint32_t index) {
+    std::size_t i = static_cast<std::uint32_t>(key_hash(key.source, key.port)) & map_mask_;
     for (;; i = (i + 1) & map_mask_) {
-        if (!map_[i].used) return;
-        if (map_[i].port == key.port &&
-            std::memcmp(map_[i].source.data(), key.source.data(), key.source.size()) == 0)
-            break;
+        if (!map_[i].index_plus_1) return;
+        if (map_[i].index_plus_1 == index + 1) break;
     }
-    // Backward-shift deletion: no tombstones, probe chains stay short.
-    for (std::size_t j = (i + 1) & map_mask_; map_[j].used; j = (j + 1) & map_mask_) {
-        const std::size_t home = key_hash(map_[j].source, map_[j].port) & map_mask_;
+    // Backward-shift deletion: no tombstones, probe chains stay short. A slot's home is
+    // in its tag, so nothing is hashed again.
+    for (std::size_t j = (i + 1) & map_mask_; map_[j].index_plus_1; j = (j + 1) & map_mask_) {
+        const std::size_t home = map_[j].tag & map_mask_;
         if (((j - home) & map_mask_) >= ((j - i) & map_mask_)) {
             map_[i] = map_[j];
             i = j;
         }
     }
-    map_[i].used = 0;
+    map_[i] = map_slot{};
 }
 
 void attempt_grouper::map_grow() {
@@ -73,9 +79,9 @@ void attempt_grouper::map_grow() {
     map_.assign(cap, map_slot{});
     map_mask_ = cap - 1;
     for (const map_slot& s : old) {
-        if (!s.used) continue;
-        std::size_t j = key_hash(s.source, s.port) & map_mask_;
-        while (map_[j].used) j = (j + 1) & map_mask_;
+        if (!s.index_plus_1) continue;
+        std::size_t j = s.tag & map_mask_;
+        while (map_[j].index_plus_1) j = (j + 1) & map_mask_;
         map_[j] = s;
     }
 }
@@ -83,7 +89,7 @@ void attempt_grouper::map_grow() {
 void attempt_grouper::close(std::uint32_t index, std::vector<connect_attempt>& closed) {
     open_attempt& o = arena_[index];
     closed.push_back(o.a);
-    map_erase({o.a.source, o.a.source_port});
+    map_erase({o.a.source, o.a.source_port}, index);
     o.live = 0;
     free_.push_back(index);
     --open_count_;
@@ -190,9 +196,10 @@ bool attempt_grouper::restore(std::string_view in) {
         }
         if ((open_count_ + 1) * 2 > map_.size()) map_grow();
         const connect_attempt& a = arena_[i].a;
-        std::size_t j = key_hash(a.source, a.source_port) & map_mask_;
-        while (map_[j].used) j = (j + 1) & map_mask_;
-        map_[j] = map_slot{a.source, a.source_port, 1, i};
+        const auto tag = static_cast<std::uint32_t>(key_hash(a.source, a.source_port));
+        std::size_t j = tag & map_mask_;
+        while (map_[j].index_plus_1) j = (j + 1) & map_mask_;
+        map_[j] = map_slot{tag, i + 1};
         ++open_count_;
     }
     return true;

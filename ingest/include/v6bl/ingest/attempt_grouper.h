@@ -50,8 +50,9 @@ class attempt_grouper {
 
   private:
     // Every SYN touches this state, so it is kept small enough for the L2 cache: the map
-    // holds the key and an index into the attempt arena (24 bytes a slot); an expiry
-    // entry names the attempt by index and generation, so checking it needs no hash lookup.
+    // holds 32 bits of the key's hash and an index into the attempt arena (8 bytes a slot;
+    // the attempt holds the key, compared when the tags match); an expiry entry names the
+    // attempt by index and generation, so checking it needs no hash lookup.
     struct open_attempt {
         connect_attempt a;
         std::uint32_t generation = 0;  // bumped whenever the slot takes a new attempt
@@ -63,16 +64,14 @@ class attempt_grouper {
         std::int64_t last_us;  // the attempt's latest SYN when the entry was queued
     };
     struct map_slot {
-        address_bytes source;
-        std::uint16_t port;
-        std::uint16_t used;
-        std::uint32_t index;
+        std::uint32_t tag = 0;           // low 32 bits of the key's hash (home = tag & mask)
+        std::uint32_t index_plus_1 = 0;  // 0: a free slot
     };
-    static_assert(sizeof(map_slot) == 24);
+    static_assert(sizeof(map_slot) == 8);
 
     std::uint32_t find_or_open(const key_t& key, bool& inserted);
     void close(std::uint32_t index, std::vector<connect_attempt>& closed);
-    void map_erase(const key_t& key);
+    void map_erase(const key_t& key, std::uint32_t index);
     void map_grow();
 
     grouper_options options_;
