@@ -259,3 +259,49 @@ TEST_CASE("a quiet hour after an address's repeated rounds neither hangs nor los
     e.flush(out);
     CHECK(e.histories() == 1);  // the last IPv4's only
 }
+
+TEST_CASE("an engine checkpoint of state version 6 (with its expiry queue) is still read",
+          "[association]") {
+    // Version 6, as written before lazy expiry: cursors, no pending or staged attempts, an
+    // expiry queue of two live entries (their histories inline) and one stale entry, no
+    // unqueued histories, no partner sets, the statistics.
+    std::string blob;
+    auto put = [&](const auto& v) { blob.append(reinterpret_cast<const char*>(&v), sizeof v); };
+    put(std::uint32_t{6});
+    put(std::int64_t{0});   // next housekeeping
+    put(std::uint64_t{0});  // history cursor
+    put(std::uint64_t{0});  // evaluation cursor
+    put(std::uint64_t{0});  // pending
+    put(std::uint64_t{0});  // staged
+    put(std::uint64_t{3});  // queued
+    const std::int64_t t = 1'700'000'000LL * 1'000'000;
+    for (const auto& a : {v6("2001:db8:6::1"), address_from_ipv4(v4(192, 0, 2, 7))}) {
+        put(std::uint8_t{0});  // live
+        round_history_table::entry e;
+        e.address = a;
+        e.newest_us = t;
+        e.rounds = 1;
+        put(e);
+    }
+    put(std::uint8_t{1});  // stale
+    put(v6("2001:db8:6::2"));
+    put(t - 1);
+    put(std::uint64_t{0});  // unqueued
+    put(std::uint64_t{0});  // partner sets
+    put(association_stats{});
+    association_engine e;
+    REQUIRE(e.restore(blob));
+    CHECK(e.histories() == 2);  // the stale entry names no history
+    // What it restored is used: the address's next round joins its history, a new
+    // address gets its own.
+    std::vector<association> out;
+    e.add(attempt(v6("2001:db8:6::1"), true, 1'700'000'600.0, 1000, 1, false));
+    e.add(attempt(v6("2001:db8:6::3"), true, 1'700'000'600.0, 1001, 1, false));
+    e.flush(out);
+    CHECK(e.histories() == 3);
+    // A damaged queue entry tag is refused, not guessed at.
+    std::string bad = blob;
+    bad[4 + 8 * 5 + 8] = 7;  // the first entry's tag
+    association_engine f;
+    CHECK_FALSE(f.restore(bad));
+}
