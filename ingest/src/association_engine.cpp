@@ -638,14 +638,7 @@ bool association_engine::restore_v6_histories(state_reader& r) {
 
 bool association_engine::restore(std::string_view in) {
     state_reader r(in);
-    pending_.clear();
-    staged_.clear();
-    window_v4_.clear();
-    history_ = round_history_table();
-    history_.set_horizons(options_.single_round_horizon_us, options_.history_horizon_us);
-    v4_candidates_.clear();
-    partners_.clear();
-    auto fail = [&] {
+    auto clear = [&] {
         pending_.clear();
         staged_.clear();
         window_v4_.clear();
@@ -654,8 +647,12 @@ bool association_engine::restore(std::string_view in) {
         v4_candidates_.clear();
         partners_.clear();
         history_index_ = eval_index_ = 0;
+    };
+    auto fail = [&] {
+        clear();
         return false;
     };
+    clear();
     const std::uint32_t version = r.get_u32();
     if (version != 6 && version != state_version) return fail();
     next_housekeeping_us_ = static_cast<std::int64_t>(r.get_u64());
