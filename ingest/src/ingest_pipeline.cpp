@@ -86,6 +86,7 @@ struct ingest_pipeline::line_source {
     std::FILE* file = nullptr;
     source_position pos;  // off/idx: after the last complete line consumed
     std::string partial;
+    bool skipping_long_line = false;  // dropping the rest of a line reported too long
     int reports = 0;
     bool dirty = false;
     ~line_source() {
@@ -407,6 +408,16 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             }
             return false;
         }
+        if (S_ISDIR(st.st_mode)) {
+            if (at_start) {
+                int r = 0;
+                report(
+                    src.path, "is a directory",
+                    src.json ? bad_input_reason::invalid_json : bad_input_reason::garbage_log_line,
+                    r);
+            }
+            return false;
+        }
         source_position cp =
             at_start ? parse_position(store_.checkpoint(src.key)) : source_position{};
         if (cp.ino != st.st_ino || cp.off > static_cast<unsigned long long>(st.st_size)) cp = {};
@@ -417,6 +428,7 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             cp = {st.st_ino, 0, 0, 0};
         src.pos = cp;
         src.partial.clear();
+        src.skipping_long_line = false;
     }
     bool any = false;
     static constexpr std::size_t chunk = 1 << 20;
@@ -429,11 +441,17 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         for (;;) {
             const void* nl = std::memchr(buf.data() + start, '\n', n - start);
             if (!nl) {
+                if (src.skipping_long_line) {
+                    src.pos.off += n - start;
+                    break;
+                }
                 src.partial.append(buf.data() + start, n - start);
-                // A line longer than 64 KiB is no log line: count it and drop it.
+                // A line longer than 64 KiB is no log line: count it and drop it to its
+                // newline (its tail is no line of its own).
                 if (src.partial.size() > 65536) {
                     src.pos.off += src.partial.size();
                     src.partial.clear();
+                    src.skipping_long_line = true;
                     report(src.path + ":" + std::to_string(src.pos.idx + 1), "line too long",
                            src.json ? bad_input_reason::invalid_json
                                     : bad_input_reason::garbage_log_line,
@@ -444,7 +462,11 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             const std::size_t end =
                 static_cast<std::size_t>(static_cast<const char*>(nl) - buf.data());
             std::string_view line;
-            if (src.partial.empty()) {
+            if (src.skipping_long_line) {
+                ++src.pos.idx;
+                src.pos.off += end - start + 1;
+                src.skipping_long_line = false;
+            } else if (src.partial.empty()) {
                 line = std::string_view(buf.data() + start, end - start);
                 handle_line(src, line, ++src.pos.idx);
                 src.pos.off += end - start + 1;

@@ -211,6 +211,40 @@ TEST_CASE("bad input is counted, reported with its position, and the rest ingest
     CHECK(rc == 2);
 }
 
+TEST_CASE("a line too long is dropped to its newline, and a directory is reported",
+          "[pipeline]") {
+    temp_dir d("long");
+    const std::string reject =
+        "Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[1.2.3.4]: 554 5.7.1 "
+        "Service unavailable; Client host [1.2.3.4] blocked using zen.spamhaus.org";
+    const std::string t = std::to_string(std::time(nullptr) - 86400);
+    const std::string assoc = R"({"v":1,"ipv6":"2001:db8:77::1","ipv4":"1.2.3.4","time":)" + t +
+                              R"(,"strength":0.9,"ipv4_rejected":true})";
+    // The tail of each over-long line (past the first read) would parse as a good line.
+    const std::string padding(std::size_t{1} << 20, 'x');
+    std::ofstream(d.path("maillog")) << padding << reject << "\nnot a log line\n";
+    std::ofstream(d.path("assoc.jsonl")) << padding << assoc << "\n{broken\n";
+    std::filesystem::create_directories(d.path("logdir"));
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {d.path("maillog"), d.path("logdir")};
+    o.associations = {d.path("assoc.jsonl")};
+    o.year = 2026;
+    std::string diag;
+    const auto c = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag);
+    CHECK(c.rejections() == 0);
+    CHECK(c.remote_associations == 0);
+    CHECK(diag.find("maillog:1: line too long") != std::string::npos);
+    CHECK(diag.find("maillog:2: unrecognized log line") != std::string::npos);
+    CHECK(diag.find("assoc.jsonl:1: line too long") != std::string::npos);
+    CHECK(diag.find("assoc.jsonl:2: invalid JSON") != std::string::npos);
+    CHECK(diag.find("logdir: is a directory") != std::string::npos);
+    using r = ingest::bad_input_reason;
+    CHECK(c.bad_input[static_cast<int>(r::garbage_log_line)] == 3);
+    CHECK(c.bad_input[static_cast<int>(r::invalid_json)] == 2);
+}
+
 TEST_CASE("pcapng captures are read, and a rerun skips what was read", "[pipeline]") {
     temp_dir d("pcapng");
     std::string f;
