@@ -75,12 +75,13 @@ class event_loop_worker {
     std::size_t connections() const { return connections_.size(); }
     // Any thread: queues a framed transfer message for a connection and wakes the loop.
     void post_transfer_message(std::uint64_t connection, std::vector<std::uint8_t> message);
+    // On the loop thread: sends the transfer messages posted so far.
+    void drain_outbox();
 
   private:
     void reload_state();
     static void on_async(uv_async_t* h);
     static void on_check(uv_check_t* h);
-    void drain_outbox();
     void shut_down();
 
     const server_config& config_;

@@ -36,6 +36,13 @@ void process_frames(tcp_connection& c);
 void start_reading(tcp_connection& c);
 void on_timer(uv_timer_t* t);
 
+// After the peer's end of stream the connection stays open until every query it sent is
+// answered, transfers included: a client may half-close after its last query and still
+// wait for the answers (an AXFR client doing so got nothing).
+void close_when_answered(tcp_connection& c) {
+    if (c.peer_done && c.queued_writes == 0 && c.transfers_running == 0) tcp_connection_close(c);
+}
+
 // One timer per connection, for one of two deadlines:
 //  - read: a message has begun (its first byte arrived) and must be complete within
 //    --tcp-read-timeout-ms; trickling bytes does not move this deadline, only finishing a
@@ -85,13 +92,15 @@ void on_written(uv_write_t* req, int status) {
             tcp_connection_close(*c);
             return;
         }
-        if (!c->closing && !c->reading && c->queued_writes < c->worker->config().tcp_max_inflight) {
+        if (!c->closing && !c->reading && !c->peer_done &&
+            c->queued_writes < c->worker->config().tcp_max_inflight) {
             process_frames(*c);
             if (!c->closing && c->queued_writes < c->worker->config().tcp_max_inflight) {
                 start_reading(*c);
                 arm_timer(*c);
             }
         }
+        close_when_answered(*c);
     } catch (const std::exception& e) {
         spdlog::error("tcp write: {}", e.what());
     }
@@ -137,7 +146,12 @@ void on_transfer_work(uv_work_t* req) {
 void on_transfer_done(uv_work_t* req, int) {
     auto* w = static_cast<transfer_work*>(req->data);
     try {
-        if (tcp_connection* c = w->worker->find_connection(w->connection)) --c->transfers_running;
+        if (tcp_connection* c = w->worker->find_connection(w->connection)) {
+            --c->transfers_running;
+            // The transfer's last messages may still wait in the outbox: queue them first.
+            w->worker->drain_outbox();
+            close_when_answered(*c);
+        }
     } catch (...) {
     }
     delete w;
@@ -214,6 +228,14 @@ void on_read_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) {
 void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     auto* c = static_cast<tcp_connection*>(s->data);
     try {
+        if (nread == UV_EOF) {
+            // Half-closed: a partial message left will never complete; answered ones still go.
+            uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+            c->reading = false;
+            c->peer_done = true;
+            close_when_answered(*c);
+            return;
+        }
         if (nread < 0) {
             tcp_connection_close(*c);
             return;

@@ -39,6 +39,7 @@ struct tcp_connection {
     int open_handles = 0;
     bool closing = false;
     bool reading = false;
+    bool peer_done = false;        // the peer half-closed: answer what it sent, then close
     std::vector<std::uint8_t> in;  // bytes received and not yet answered
     std::size_t queued_writes = 0;
     std::uint64_t writes_done = 0;

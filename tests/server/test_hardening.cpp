@@ -420,6 +420,45 @@ TEST_CASE("clients resetting connections while answers are written leave the ser
               "IN A 127.0.0.2"));
 }
 
+TEST_CASE("a TCP client that half-closes after its queries gets every answer, AXFR included",
+          "[server][loopback][tcp]") {
+    // The idle timeout is far away: the close we wait for must follow the last answer.
+    serve_fixture f("halfclose", {"--transfer-allow", "127.0.0.1/32", "--tcp-idle-ms", "60000"});
+    client_socket s(SOCK_STREAM, "127.0.0.1", "127.0.0.1", f.port);
+    auto queries = framed(query_for(listed, "A", 31));
+    const auto axfr = framed(query_for("dnsbl6.example.org.", "AXFR", 32));
+    queries.insert(queries.end(), axfr.begin(), axfr.end());
+    REQUIRE(s.send_all(queries));
+    REQUIRE(::shutdown(s.fd(), SHUT_WR) == 0);
+
+    std::vector<std::uint8_t> stream;
+    bool closed = false;
+    const auto end = std::chrono::steady_clock::now() + 10s;
+    while (!closed && std::chrono::steady_clock::now() < end) {
+        auto r = s.receive(1000ms);
+        if (!r) continue;
+        closed = r->empty();
+        stream.insert(stream.end(), r->begin(), r->end());
+    }
+    CHECK(closed);
+    std::vector<std::string> answers;
+    for (std::size_t off = 0; off + 2 <= stream.size();) {
+        const std::size_t len = (std::size_t{stream[off]} << 8) | stream[off + 1];
+        if (off + 2 + len > stream.size()) break;
+        answers.push_back(describe_response({stream.data() + off + 2, len}));
+        off += 2 + len;
+    }
+    REQUIRE(answers.size() >= 2);
+    CHECK(has(answers[0], "IN A 127.0.0.2"));
+    // The transfer is whole: it opens and closes with the SOA.
+    std::size_t soas = 0;
+    for (std::size_t i = 1; i < answers.size(); ++i)
+        for (std::size_t at = answers[i].find(" IN SOA "); at != std::string::npos;
+             at = answers[i].find(" IN SOA ", at + 1))
+            ++soas;
+    CHECK(soas == 2);
+}
+
 TEST_CASE("serve --user nobody drops root after binding and still follows the store",
           "[server][loopback][user]") {
     if (::geteuid() != 0) {
