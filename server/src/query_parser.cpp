@@ -59,8 +59,18 @@ parse_status parse_query(std::span<const std::uint8_t> packet, parsed_query& q) 
         const std::uint16_t klass = r.u16();
         const std::uint32_t ttl = r.u32();
         const std::uint16_t rdlen = r.u16();
-        if (r.failed() || root != 0 || type != dns::type_opt || !r.skip(rdlen))
+        if (r.failed() || root != 0 || type != dns::type_opt || rdlen > r.remaining())
             return parse_status::formerr;
+        // Options (code, length, data) are ignored, but one running past the record makes
+        // the OPT malformed: FORMERR (RFC 6891 7), as NSD answers.
+        for (std::size_t left = rdlen; left != 0;) {
+            if (left < 4) return parse_status::formerr;
+            r.skip(2);
+            const std::uint16_t len = r.u16();
+            if (len > left - 4) return parse_status::formerr;
+            r.skip(len);
+            left -= 4u + len;
+        }
         q.has_opt = true;
         q.opt_udp_size = klass;
         q.opt_version = static_cast<std::uint8_t>(ttl >> 16);
