@@ -589,6 +589,12 @@ int ingest_pipeline::run() {
         std::string err;
         live = capture_reader::open_live(options_.interface, options_.smtp_port, err);
         if (!live) throw std::runtime_error(err);
+        if (options_.diagnostics) {
+            std::fprintf(options_.diagnostics, "v6bl ingest: capturing on %s (%s)\n",
+                         options_.interface.c_str(),
+                         sensor_bpf_filter(options_.smtp_port).c_str());
+            std::fflush(options_.diagnostics);
+        }
     }
     if (!live) {
         // End of input: close every attempt and evaluate everything pending (retry-round

@@ -1,6 +1,8 @@
 // End to end through the real executable: simulate → `v6bl ingest` → `v6bl lookup --json`,
 // and a SIGKILL in the middle of an ingest followed by a rerun equals one clean run.
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "free_port.h"
 #include "ingest_test_support.h"
 #include "v6bl/ingest/testbed_simulator.h"
 
@@ -207,6 +210,101 @@ TEST_CASE("following a log tails it across rotation and stops cleanly on SIGTERM
     CHECK(out.find("5 DNSBL rejections") != std::string::npos);
     CHECK(out.find("6 log lines") != std::string::npos);  // the split line counts once
     CHECK(out.find(" 0 bad inputs") != std::string::npos);
+}
+
+namespace {
+
+// One TCP connect() from the loopback to `port` (refused: exactly one SYN on the wire).
+void connect_once(int family, std::uint16_t port) {
+    const int fd = socket(family, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    if (family == AF_INET) {
+        auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+        a->sin_family = AF_INET;
+        a->sin_port = htons(port);
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        len = sizeof(sockaddr_in);
+    } else {
+        auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(port);
+        a->sin6_addr = in6addr_loopback;
+        len = sizeof(sockaddr_in6);
+    }
+    (void)connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
+    close(fd);
+}
+
+void udp_once(std::uint16_t port) {
+    const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    (void)sendto(fd, "x", 1, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    close(fd);
+}
+
+std::string read_all(const std::string& path) {
+    std::ifstream in(path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+// Needs capture rights on `lo` (root or CAP_NET_RAW, as the README's test command runs).
+TEST_CASE(
+    "a live capture on the loopback takes the SYNs to the SMTP port only, and closes "
+    "their attempts when the link has been quiet for the attempt window",
+    "[end_to_end][live]") {
+    temp_dir d("live");
+    const std::uint16_t port = v6bl::test::free_port();
+    const pid_t pid = spawn({"v6bl", "ingest", "--db", d.path("db"), "--interface", "lo",
+                             "--smtp-port", std::to_string(port)},
+                            d.path("out.txt"));
+    bool ready = false, exited = false;
+    int status = 0;  // the child's wait status, when it ended before capturing
+    for (int i = 0; i < 200 && !ready && !exited; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        ready = read_all(d.path("out.txt")).find("capturing on lo") != std::string::npos;
+        exited = !ready && waitpid(pid, &status, WNOHANG) == pid;
+    }
+    if (!ready && !exited) {
+        kill(pid, SIGTERM);
+        waitpid(pid, &status, 0);
+    }
+    INFO("output: " << read_all(d.path("out.txt")) << "; wait status " << status);
+    REQUIRE(ready);
+    for (int i = 0; i < 10; ++i) {
+        connect_once(AF_INET, port);
+        connect_once(AF_INET6, port);
+        connect_once(AF_INET, static_cast<std::uint16_t>(port + 1));  // not the SMTP port
+        udp_once(port);                                               // not TCP
+    }
+    // Each connect() came from its own source port: 20 attempts, closed once the link has
+    // been quiet for the 25 s window (by the wall clock, no packet closes them).
+    std::this_thread::sleep_for(std::chrono::seconds(27));
+    kill(pid, SIGTERM);
+    REQUIRE(wait_exit(pid) == 0);
+    const std::string out = read_all(d.path("out.txt"));
+    INFO(out);
+    CHECK(out.find("ingest: 20 packets, 20 SYNs (10 IPv6), 20 connect() attempts (10 IPv6)") !=
+          std::string::npos);
+    CHECK(out.find(" 0 bad inputs") != std::string::npos);
+}
+
+TEST_CASE("a live capture on an interface that does not exist fails at once, naming it",
+          "[end_to_end][live]") {
+    temp_dir d("nolink");
+    std::string out;
+    const int rc =
+        run({"v6bl", "ingest", "--db", d.path("db"), "--interface", "v6bl-no-such0"}, &out);
+    INFO(out);
+    CHECK(rc != 0);
+    CHECK(out.find("v6bl-no-such0") != std::string::npos);
 }
 
 #endif
