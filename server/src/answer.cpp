@@ -311,7 +311,8 @@ answer_result answer_query(std::span<const std::uint8_t> query, std::span<std::u
                 res.outcome = answer_outcome::transfer;
                 return res;
             }
-            if (n.kind == name_kind::apex && q.qtype == dns::type_ixfr) {
+            if (n.kind == name_kind::apex && q.qtype == dns::type_ixfr &&
+                ctx.transport == transport_kind::udp) {
                 // RFC 1995 4: over UDP, the current SOA alone tells the client to use TCP.
                 plan.answer = answer_rrs::soa;
             } else {

@@ -5,6 +5,50 @@
 #include "wire_buffer.h"
 
 namespace v6bl::server {
+namespace {
+
+// Skips a name in a record after the question. Compression pointers are followed to check
+// the name; each must point strictly backward, so they cannot loop.
+bool skip_record_name(wire_reader& r) {
+    const auto data = r.data();
+    std::size_t at = r.pos();
+    std::size_t end = 0;   // where the name ends in the record: after its first pointer
+    std::size_t size = 1;  // decompressed wire size, root label included
+    for (;;) {
+        if (at >= data.size()) return false;
+        const std::uint8_t len = data[at];
+        if (len == 0) break;
+        if ((len & 0xc0) == 0xc0) {
+            if (at + 1 >= data.size()) return false;
+            const std::size_t target = ((len & 0x3fu) << 8) | data[at + 1];
+            if (target >= at) return false;
+            if (end == 0) end = at + 2;
+            at = target;
+            continue;
+        }
+        if (len > 63) return false;
+        size += 1u + len;
+        if (size > dns::max_name_size) return false;
+        at += 1u + len;
+    }
+    return r.skip((end != 0 ? end : at + 1) - r.pos());
+}
+
+// The client's SOA that an IXFR query carries in its authority section (RFC 1995 3).
+bool skip_ixfr_soa(wire_reader& r) {
+    if (!skip_record_name(r)) return false;
+    const std::uint16_t type = r.u16();
+    r.u16();  // class
+    r.u32();  // TTL
+    const std::uint16_t rdlen = r.u16();
+    const std::size_t start = r.pos();
+    if (r.failed() || type != dns::type_soa || !skip_record_name(r) || !skip_record_name(r) ||
+        !r.skip(20))
+        return false;
+    return r.pos() - start == rdlen;
+}
+
+}  // namespace
 
 parse_status parse_query(std::span<const std::uint8_t> packet, parsed_query& q) {
     if (packet.size() < dns::header_size) return parse_status::drop;
@@ -19,7 +63,8 @@ parse_status parse_query(std::span<const std::uint8_t> packet, parsed_query& q) 
     const std::uint16_t nscount = r.u16();
     const std::uint16_t arcount = r.u16();
     if (q.opcode != 0) return parse_status::notimp;
-    if (qdcount != 1 || ancount != 0 || nscount != 0) return parse_status::formerr;
+    // Only an IXFR has an authority record (its SOA), checked after the question.
+    if (qdcount != 1 || ancount != 0 || nscount > 1) return parse_status::formerr;
 
     // Question name: no compression (nothing precedes it to point at), lower-cased copy.
     q.qname_size = 0;
@@ -48,6 +93,8 @@ parse_status parse_query(std::span<const std::uint8_t> packet, parsed_query& q) 
     q.qclass = r.u16();
     if (r.failed()) return parse_status::formerr;
     q.question_end = r.pos();
+    if (nscount == 1 && (q.qtype != dns::type_ixfr || !skip_ixfr_soa(r)))
+        return parse_status::formerr;
 
     // Additional section: a query may carry one OPT (owner root) and nothing else we
     // support (no TSIG), so anything else is refused as malformed rather than half-read.

@@ -196,3 +196,30 @@ TEST_CASE("every response of the core is a message ldns reads, for random input"
         REQUIRE(ok);
     }
 }
+
+TEST_CASE("an IXFR with its SOA in authority: the SOA alone over UDP, REFUSED over TCP",
+          "[server][parser]") {
+    // As `dig +notcp ... ixfr=5` sends it: the client's SOA, owner compressed to the question.
+    const auto wire = test::from_hex(
+        "0102 0000 0001 0000 0001 0000 06646e73626c36 076578616d706c65 036f7267 00 00fb 0001"
+        "c00c 0006 0001 00000000 0016 00 00 00000005 00000000 00000000 00000000 00000000");
+    const comparison c = compare(wire);
+    INFO(c.mismatch);
+    CHECK(c.ours_ok);
+    CHECK(c.ldns_ok);
+    CHECK(c.mismatch.empty());
+
+    auto view = store::listing_view::build({store::rfc5782_test_entry()}, {}, 3);
+    const answer_zone zone(zones::zone_config{});
+    std::vector<std::uint8_t> out(dns::max_message_size);
+    answer_context ctx{view.get(), &zone, 1790000000, transport_kind::udp, false};
+    answer_result r = answer_query(wire, out, ctx);
+    CHECK(test::describe_response({out.data(), r.size}) ==
+          "NOERROR qr aa qd=1\nan dnsbl6.example.org. 300 IN SOA ns1.dnsbl6.example.org. "
+          "hostmaster.dnsbl6.example.org. 3 3600 600 604800 300");
+    ctx.transport = transport_kind::tcp;
+    r = answer_query(wire, out, ctx);
+    CHECK(test::describe_response({out.data(), r.size}) == "REFUSED qr qd=1");
+    ctx.transfer_enabled = true;
+    CHECK(answer_query(wire, out, ctx).outcome == answer_outcome::transfer);
+}
