@@ -64,9 +64,11 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
         "--follow", args->options.follow,
         "keep following the logs (across rotation) and the interface until SIGINT/SIGTERM");
     cmd->add_option("--year", args->options.year,
-                    "year of BSD syslog timestamps (default: from the capture, else this year)");
+                    "year of BSD syslog timestamps (default: from the capture, else this year)")
+        ->check(CLI::Range(1970, 2105));
     cmd->add_flag("--strict", args->options.strict, "exit 2 when any input was bad");
     cmd->add_option("--sensor-id", args->options.sensor_id, "this sensor's number (0..63)")
+        ->check(CLI::Range(0, 63))
         ->capture_default_str();
     cmd->add_option("--smtp-port", args->options.smtp_port, "the sensor's SMTP port")
         ->capture_default_str();
@@ -77,6 +79,7 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
                     "also append this sensor's associations as JSON lines (for a central list)");
     cmd->add_option("--min-emit", args->options.association.min_emit_milli,
                     "weakest association (0..1000) reported at all")
+        ->check(CLI::Range(0, 1000))
         ->capture_default_str();
     cmd->add_flag("--quiet", args->quiet, "no summary paragraph");
     cmd->add_option("--metrics", args->metrics_listen,
@@ -138,6 +141,7 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
     scmd->callback([sim, &exit_code] {
         try {
             auto o = sim->options;
+            ingest::check_simulator_options(o);
             if (sim->start > 0) {
                 o.start_unix = sim->start;
             } else {

@@ -205,8 +205,20 @@ std::string syslog_time(std::int64_t unix_s) {
 
 }  // namespace
 
+void check_simulator_options(const simulator_options& opt) {
+    // Written so that NaN fails every test.
+    if (!(opt.hosts <= 10'000'000)) throw std::runtime_error("hosts must be at most 10000000");
+    if (!(opt.hours > 0 && opt.hours <= 8784))
+        throw std::runtime_error("hours must be > 0 and at most 8784 (a year)");
+    if (!(opt.rate >= 0 && opt.rate * opt.hours * 3600 <= 1e9))
+        throw std::runtime_error("rate must be >= 0 and rate * hours * 3600 at most 10^9 attempts");
+}
+
 simulator_result simulate_testbed(const simulator_options& opt) {
-    if (opt.hours <= 0 || opt.rate < 0) throw std::runtime_error("hours must be > 0 and rate >= 0");
+    check_simulator_options(opt);
+    if (opt.start_unix < 0 ||
+        opt.start_unix + static_cast<std::int64_t>(opt.hours * 3600) > 0xFFFFFFFFll)
+        throw std::runtime_error("the capture must lie between 1970 and 2106 (pcap seconds)");
     std::filesystem::create_directories(opt.out_dir);
     const std::string dir = opt.out_dir;
     sim_random rnd(opt.seed);

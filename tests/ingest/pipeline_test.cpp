@@ -2,6 +2,7 @@
 // rejections, remote associations, and bad input counted and reported.
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -96,6 +97,31 @@ TEST_CASE("a simulated testbed lists its dual-family spammers and no trap", "[pi
         INFO(p.get<std::string>());
         CHECK(listed.count(p.get<std::string>()) == 0);
     }
+}
+
+TEST_CASE("simulator options out of range are refused before anything runs", "[pipeline]") {
+    temp_dir d("simopts");
+    auto with = [&](auto change) {
+        ingest::simulator_options o;
+        o.out_dir = d.path("tb");
+        o.start_unix = 1795514400;
+        change(o);
+        return o;
+    };
+    CHECK_THROWS(ingest::simulate_testbed(with([](auto& o) { o.hours = std::nan(""); })));
+    CHECK_THROWS(ingest::simulate_testbed(with([](auto& o) { o.hours = HUGE_VAL; })));
+    CHECK_THROWS(ingest::simulate_testbed(with([](auto& o) { o.hours = 1e9; })));
+    CHECK_THROWS(ingest::simulate_testbed(with([](auto& o) { o.rate = std::nan(""); })));
+    CHECK_THROWS(ingest::simulate_testbed(with([](auto& o) { o.start_unix = 5'000'000'000; })));
+    CHECK_THROWS(ingest::simulate_testbed(with([](auto& o) { o.start_unix = -3600; })));
+    // These would run for ages or exhaust memory; only the check is called.
+    CHECK_THROWS(ingest::check_simulator_options(with([](auto& o) { o.rate = 1e30; })));
+    CHECK_THROWS(ingest::check_simulator_options(with([](auto& o) { o.hosts = 4'000'000'000u; })));
+    CHECK_NOTHROW(ingest::check_simulator_options(with([](auto& o) {
+        o.hosts = 20000;
+        o.hours = 12;
+        o.rate = 140;
+    })));
 }
 
 TEST_CASE("ingesting the same files twice changes nothing", "[pipeline]") {
@@ -211,8 +237,7 @@ TEST_CASE("bad input is counted, reported with its position, and the rest ingest
     CHECK(rc == 2);
 }
 
-TEST_CASE("a line too long is dropped to its newline, and a directory is reported",
-          "[pipeline]") {
+TEST_CASE("a line too long is dropped to its newline, and a directory is reported", "[pipeline]") {
     temp_dir d("long");
     const std::string reject =
         "Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[1.2.3.4]: 554 5.7.1 "

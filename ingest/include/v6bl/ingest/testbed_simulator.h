@@ -24,8 +24,14 @@ struct simulator_result {
     std::uint64_t spammers_both = 0;
 };
 
+// Throws std::runtime_error naming the first of hosts, hours, rate that is out of range:
+// a testbed is at most 10 M hosts, a year (8784 hours) and 10^9 connection attempts, so
+// that a typo cannot run for days or exhaust memory.
+void check_simulator_options(const simulator_options& options);
+
 // Writes out_dir/sensor.pcap, out_dir/maillog, out_dir/truth.json. Deterministic for a
-// given options value. Throws std::runtime_error on I/O errors.
+// given options value. Throws std::runtime_error on bad options (above, and a capture that
+// does not fit pcap's 32-bit seconds) and on I/O errors.
 simulator_result simulate_testbed(const simulator_options& options);
 
 }  // namespace v6bl::ingest
