@@ -114,6 +114,7 @@ void add_serve_flags(CLI::App& cmd, serve_args& a) {
                    "source prefix allowed to query, IPv4 or IPv6 CIDR (repeatable; none: all)");
     cmd.add_option("--user", c.user, "drop root to this user after binding the sockets");
     cmd.set_config("--config", "", "TOML file with any of these flags (flags win)");
+    cmd.allow_config_extras(CLI::config_extras_mode::error);  // a misspelt key is an error
 }
 
 std::string lower_zone(std::string z) {
@@ -160,6 +161,9 @@ std::optional<serve_args> parse_serve_arguments(const char* context) {
     std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
     try {
         app.parse(args);
+    } catch (const CLI::ConfigError& e) {
+        spdlog::error("{}: {}: {}", context, app.get_config_ptr()->as<std::string>(), e.what());
+        return std::nullopt;
     } catch (const CLI::ParseError& e) {
         spdlog::error("{}: {}", context, e.what());
         return std::nullopt;

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -100,6 +101,13 @@ int run_import(const store_args& a, const std::vector<std::string>& files) {
     const std::uint32_t now = clock_or(a.now);
     std::size_t good = 0, bad = 0;
     for (const auto& file : files) {
+        // A directory opens as a stream that reads nothing: it would import nothing silently.
+        std::error_code ec;
+        if (std::filesystem::is_directory(file, ec)) {
+            std::fprintf(stderr, "v6bl import: %s: is a directory\n", file.c_str());
+            ++bad;
+            continue;
+        }
         std::ifstream in(file == "-" ? "/dev/stdin" : file);
         if (!in) {
             std::fprintf(stderr, "v6bl import: %s: cannot open\n", file.c_str());
@@ -111,9 +119,12 @@ int run_import(const store_args& a, const std::vector<std::string>& files) {
         std::size_t lineno = 0;
         while (std::getline(in, line)) {
             ++lineno;
+            // Files from Windows editors: CRLF line ends and a UTF-8 byte order mark.
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            if (lineno == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
             std::string_view v(line);
             while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-            if (v.empty() || v.front() == '#' || v == "\r") continue;
+            if (v.empty() || v.front() == '#') continue;
             prefix where;
             reason_code code;
             std::string text;
@@ -203,7 +214,8 @@ int run_lookup(const store_args& a, const std::string& address) {
         if (r.allowed_by) j["allowed_by"] = format_prefix(*r.allowed_by);
         j["evidence"] = evidence;
         j["serial"] = store->serial();
-        std::cout << j.dump(2) << "\n";
+        // Stored texts and comments are bytes as imported, not necessarily UTF-8.
+        std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
         std::printf("%s: %s\n", format_address(*addr).c_str(), r.why.c_str());
         if (r.entry)
@@ -298,6 +310,9 @@ int run_list(const store_args& a, bool published) {
 void add_store_commands(CLI::App& app, int& exit_code) {
     auto args = std::make_shared<store_args>();
     app.set_config("--config", "", "TOML config file; every flag may be set there");
+    // A misspelt key or a line of junk is an error, not a setting silently left at its
+    // default; subcommands added after this inherit it.
+    app.allow_config_extras(CLI::config_extras_mode::error);
 
     auto* imp = app.add_subcommand("import",
                                    "import manual listings: PREFIX [127.0.0.CODE] [TEXT] per line");

@@ -31,7 +31,8 @@ inline void add_policy_flags(CLI::App* cmd, store::listing_policy& policy) {
 
 // --now lets tests and replays evaluate expiry at a fixed time.
 inline void add_clock_flag(CLI::App* cmd, long long& now) {
-    cmd->add_option("--now", now, "evaluate the policy at this unix time (default: the clock)");
+    cmd->add_option("--now", now, "evaluate the policy at this unix time (default: the clock)")
+        ->check(CLI::Range(0LL, 4294967295LL));  // record times are 32-bit unsigned
 }
 
 inline std::uint32_t clock_or(long long now) {

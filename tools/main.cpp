@@ -21,6 +21,12 @@ int main(int argc, char** argv) {
     v6bl::tools::add_server_commands(app, exit_code);
     try {
         app.parse(argc, argv);
+    } catch (const CLI::ConfigError& e) {
+        // CLI11 names the key only; name the file, and where a subcommand's keys go.
+        std::fprintf(stderr,
+                     "v6bl: %s: %s (a subcommand's keys go in its section, e.g. [lookup])\n",
+                     app.get_config_ptr()->as<std::string>().c_str(), e.what());
+        return e.get_exit_code();
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     } catch (const std::exception& e) {

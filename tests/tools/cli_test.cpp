@@ -1,0 +1,133 @@
+// The v6bl executable on bad input: import files, out-of-range flags, config files.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "free_port.h"
+
+namespace {
+
+const std::string v6bl_bin = V6BL_EXECUTABLE;
+
+class temp_dir {
+  public:
+    temp_dir() {
+        static int n = 0;
+        path_ = std::filesystem::temp_directory_path() /
+                ("v6bl-tools-" + std::to_string(getpid()) + "-" + std::to_string(n++));
+        std::filesystem::remove_all(path_);
+        std::filesystem::create_directories(path_);
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+  private:
+    std::filesystem::path path_;
+};
+
+// Runs a shell command; returns its exit status and puts stdout and stderr in `output`.
+int run(const std::string& command, std::string& output) {
+    std::FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+    if (!pipe) return -1;
+    output.clear();
+    char buffer[4096];
+    std::size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
+    const int status = ::pclose(pipe);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void write(const std::string& path, const std::string& bytes) {
+    std::ofstream(path, std::ios::binary) << bytes;
+}
+
+}  // namespace
+
+TEST_CASE("import reads CRLF and a byte order mark, reports a directory, keeps the store",
+          "[tools][import]") {
+    temp_dir dir;
+    const std::string db = dir.file("db");
+    write(dir.file("windows.txt"),
+          "\xEF\xBB\xBF"
+          "2001:db8:1::/64\r\n2001:db8:2::/64 127.0.0.5\r\n2001:db8:3::/64 127.0.0.10 by hand\r\n"
+          "# comment\r\n\r\n");
+    std::string out;
+    CHECK(run(v6bl_bin + " import --db " + db + " " + dir.file("windows.txt"), out) == 0);
+    INFO(out);
+    CHECK(out.find("imported 3 listing(s), 0 bad line(s)") != std::string::npos);
+
+    std::filesystem::create_directories(dir.file("adir"));
+    CHECK(run(v6bl_bin + " import --db " + db + " " + dir.file("adir"), out) == 2);
+    CHECK(out.find(dir.file("adir") + ": is a directory") != std::string::npos);
+
+    REQUIRE(run(v6bl_bin + " list --db " + db, out) == 0);
+    CHECK(out.find("2001:db8:1::/64 127.0.0.10") != std::string::npos);
+    CHECK(out.find("2001:db8:2::/64 127.0.0.5") != std::string::npos);
+    CHECK(out.find("by hand\n") != std::string::npos);
+
+    // A text that is not UTF-8 is stored as given; the JSON view still shows the record.
+    write(dir.file("latin1.txt"),
+          "2001:db8:4::/64 127.0.0.10 gepr\xFC"
+          "ft\n");
+    CHECK(run(v6bl_bin + " import --db " + db + " " + dir.file("latin1.txt"), out) == 0);
+    CHECK(run(v6bl_bin + " lookup --db " + db + " --json 2001:db8:4::1", out) == 0);
+    CHECK(out.find("\"listed\": true") != std::string::npos);
+}
+
+TEST_CASE("numbers out of range are refused by flag name", "[tools][flags]") {
+    temp_dir dir;
+    std::string out;
+    const std::string ingest =
+        v6bl_bin + " ingest --db " + dir.file("db") + " --rejects /dev/null ";
+    CHECK(run(ingest + "--year -2147483648", out) != 0);
+    CHECK(out.find("--year") != std::string::npos);
+    CHECK(run(ingest + "--sensor-id 64", out) != 0);
+    CHECK(out.find("--sensor-id") != std::string::npos);
+    CHECK(run(ingest + "--min-emit 5000", out) != 0);
+    CHECK(out.find("--min-emit") != std::string::npos);
+    CHECK(run(v6bl_bin + " list --db " + dir.file("db") + " --now 99999999999", out) != 0);
+    CHECK(out.find("--now") != std::string::npos);
+    CHECK(run(v6bl_bin + " simulate --out " + dir.file("sim") + " --hours nan", out) == 1);
+    CHECK(out.find("hours") != std::string::npos);
+}
+
+TEST_CASE("a config file with an unknown key or junk is an error naming the file",
+          "[tools][config]") {
+    temp_dir dir;
+    const std::string db = dir.file("db");
+    std::string out;
+    write(dir.file("l.txt"), "2001:db8:1::/64\n");
+    REQUIRE(run(v6bl_bin + " import --db " + db + " " + dir.file("l.txt"), out) == 0);
+    const std::string lookup = " lookup --db " + db + " 2001:db8:1::1";
+
+    // A subcommand's section applies (and is checked like the flag).
+    write(dir.file("section.toml"), "[lookup]\nmin-strength = 2000\n");
+    CHECK(run(v6bl_bin + " --config " + dir.file("section.toml") + lookup, out) != 0);
+    CHECK(out.find("--min-strength") != std::string::npos);
+
+    for (const std::string& bad :
+         {std::string("[lookup]\nmin-strenght = 700\n"), std::string("min-strength = 700\n"),
+          std::string("\x01\x02\xff junk \x7f\n")}) {
+        write(dir.file("bad.toml"), bad);
+        INFO(bad);
+        CHECK(run(v6bl_bin + " --config " + dir.file("bad.toml") + lookup, out) != 0);
+        CHECK(out.find(dir.file("bad.toml")) != std::string::npos);
+    }
+
+    // serve with a misspelt key stops at once instead of serving with the default.
+    write(dir.file("serve.toml"), "ttl = 300\nrrl_rate = 20\n");
+    const std::string port = std::to_string(v6bl::test::free_port());
+    CHECK(run("timeout 20 " + v6bl_bin + " serve --db " + db + " --config " +
+                  dir.file("serve.toml") + " --listen 127.0.0.1:" + port,
+              out) == 1);
+    CHECK(out.find(dir.file("serve.toml")) != std::string::npos);
+    CHECK(out.find("rrl_rate") != std::string::npos);
+}
