@@ -114,7 +114,9 @@ void udp_listener::receive_batch() {
     for (int i = 0; i < n; ++i) {
         const auto& m = in_msgs_[static_cast<std::size_t>(i)];
         std::size_t len = m.msg_len;
-        if (m.msg_hdr.msg_flags & MSG_TRUNC) len = std::min<std::size_t>(len, recv_slot);
+        // A datagram longer than the slot was cut by the kernel: answer from its header
+        // alone (FORMERR), never from a prefix that happens to parse.
+        if (m.msg_hdr.msg_flags & MSG_TRUNC) len = std::min<std::size_t>(len, 12);
         answer(static_cast<const std::uint8_t*>(in_iov_[static_cast<std::size_t>(i)].iov_base), len,
                reinterpret_cast<const sockaddr*>(&in_peers_[static_cast<std::size_t>(i)]));
     }

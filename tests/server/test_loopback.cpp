@@ -100,6 +100,25 @@ TEST_CASE("NOTIMP, FORMERR and garbage over UDP and TCP leave the server answeri
         "0102 0000 0001 0000 0000 0000 06646e73626c36076578616d706c65036f726700 0006 0001 dead");
     CHECK(first_line(describe_response(tcp_exchange("127.0.0.1", f.port, trailing))) ==
           "FORMERR qr qd=0");
+    // Trailing bytes past the server's 4 KiB receive slot: the kernel cuts the datagram,
+    // and what remains (a well-formed query, its OPT padded to exactly 4096 bytes with an
+    // RFC 7830 padding option) must not be answered as if it were all.
+    query_options edns;
+    edns.edns = true;
+    auto long_datagram =
+        make_query(expand_name("@2001:db8:1:2::5", "dnsbl6.example.org"), "A", edns);
+    REQUIRE(long_datagram.size() < 4000);
+    const std::size_t pad = 4096 - long_datagram.size() - 4;
+    long_datagram[long_datagram.size() - 2] = static_cast<std::uint8_t>((pad + 4) >> 8);
+    long_datagram[long_datagram.size() - 1] = static_cast<std::uint8_t>(pad + 4);
+    for (const int b : {0, 12, static_cast<int>(pad >> 8), static_cast<int>(pad & 0xff)})
+        long_datagram.push_back(static_cast<std::uint8_t>(b));
+    long_datagram.resize(4096, 0);
+    CHECK(first_line(describe_response(udp_exchange("127.0.0.1", f.port, long_datagram))) ==
+          "NOERROR qr aa qd=1");
+    long_datagram.resize(5000, 0xde);
+    CHECK(first_line(describe_response(udp_exchange("127.0.0.1", f.port, long_datagram))) ==
+          "FORMERR qr qd=0");
     // Too short for a header, or a response: no answer at all.
     CHECK(udp_exchange("127.0.0.1", f.port, from_hex("0102 00"), std::chrono::milliseconds(300))
               .empty());
