@@ -46,6 +46,7 @@ void add_serve_flags(CLI::App& cmd, serve_args& a) {
     cmd.add_option("--scratch-dir", c.scratch_dir,
                    "directory for the RocksDB secondary's own files (default: a temp dir)");
     cmd.add_option("--log-level", a.log_level, "trace, debug, info, warn, error")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
         ->capture_default_str();
     // Zone identity: the same flags as `export` so both describe the same zone.
     cmd.add_option("--zone", z.zone, "zone name, e.g. dnsbl6.example.org")->capture_default_str();
@@ -79,21 +80,29 @@ void add_serve_flags(CLI::App& cmd, serve_args& a) {
     cmd.add_option("--notify-tsig", z.notify_tsig, "[ALGORITHM:]NAME:BASE64SECRET for NOTIFY");
     add_policy_flags(&cmd, c.policy);
     // Server tuning.
+    // 0 would make the refresh timer fire once: the store never followed again.
     cmd.add_option("--refresh-ms", c.refresh_ms, "how often the store is caught up")
+        ->check(CLI::Range(1, 3600000))
         ->capture_default_str();
     cmd.add_option("--full-rebuild", c.full_rebuild_s,
                    "seconds between full view rebuilds (0: never)")
         ->capture_default_str();
     cmd.add_option("--overlay-limit", c.overlay_limit, "changed /48 regions before a full rebuild")
         ->capture_default_str();
+    // No TCP limit has an "off" at 0: 0 closed at once (idle, read timeout), stalled
+    // (in flight) or meant 1 (connections).
     cmd.add_option("--tcp-idle-ms", c.tcp_idle_ms, "idle TCP connections are closed after this")
+        ->check(CLI::Range(1, 3600000))
         ->capture_default_str();
     cmd.add_option("--tcp-max-connections", c.tcp_max_connections, "open TCP connections at most")
+        ->check(CLI::Range(1, 1000000))
         ->capture_default_str();
     cmd.add_option("--tcp-max-inflight", c.tcp_max_inflight, "queued answers per TCP connection")
+        ->check(CLI::Range(1, 65535))
         ->capture_default_str();
     cmd.add_option("--tcp-read-timeout-ms", c.tcp_read_timeout_ms,
                    "a TCP message begun must be complete within this long")
+        ->check(CLI::Range(1, 3600000))
         ->capture_default_str();
     cmd.add_option("--udp-coalesce-us", c.udp_coalesce_us,
                    "under load, pause this long between UDP reads so batches grow (0: off)")

@@ -131,3 +131,21 @@ TEST_CASE("a config file with an unknown key or junk is an error naming the file
     CHECK(out.find(dir.file("serve.toml")) != std::string::npos);
     CHECK(out.find("rrl_rate") != std::string::npos);
 }
+
+TEST_CASE("serve refuses a zero that would stall it, and an unknown log level", "[tools][serve]") {
+    temp_dir dir;
+    const std::string db = dir.file("db");
+    std::string out;
+    write(dir.file("l.txt"), "2001:db8:1::/64\n");
+    REQUIRE(run(v6bl_bin + " import --db " + db + " " + dir.file("l.txt"), out) == 0);
+    const std::string serve = "timeout 20 " + v6bl_bin + " serve --db " + db +
+                              " --listen 127.0.0.1:" + std::to_string(v6bl::test::free_port()) +
+                              " ";
+    for (const std::string flag : {"--refresh-ms", "--tcp-idle-ms", "--tcp-max-connections",
+                                   "--tcp-max-inflight", "--tcp-read-timeout-ms"}) {
+        CHECK(run(serve + flag + " 0", out) != 124);
+        CHECK(out.find(flag) != std::string::npos);
+    }
+    CHECK(run(serve + "--log-level bogus", out) != 124);
+    CHECK(out.find("--log-level") != std::string::npos);
+}
