@@ -253,6 +253,18 @@ TEST_CASE("transfers are refused outside the ACL and NOTAUTH with a wrong key",
     CHECK((out[0][3] & 0x0f) == LDNS_RCODE_FORMERR);
 }
 
+TEST_CASE("a TSIG key whose secret is not base64 is refused when configured", "[zones][transfer]") {
+    CHECK(zones::parse_tsig_key("hmac-sha256:k:c2VjcmV0c2VjcmV0c2VjcmV0"));
+    CHECK(zones::parse_tsig_key("k:c2VjcmV0MQ=="));
+    CHECK_FALSE(zones::parse_tsig_key("hmac-sha256:k:!!!notbase64"));
+    CHECK_FALSE(zones::parse_tsig_key("k:c2VjcmV0M"));     // length not a multiple of 4
+    CHECK_FALSE(zones::parse_tsig_key("k:c2Vj cmV0"));     // a space inside
+    CHECK_FALSE(zones::parse_tsig_key("k:c2VjcmV0===="));  // more padding than base64 has
+    zones::zone_config config = transfer_config();
+    config.transfer_tsig = {"xfr-key:not base64!"};
+    CHECK_THROWS(zones::transfer_acl(config));
+}
+
 TEST_CASE("a TSIG-signed AXFR is allowed from anywhere and every message is signed",
           "[zones][transfer][tsig]") {
     zt::temp_dir dir;

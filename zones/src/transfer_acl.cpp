@@ -23,6 +23,16 @@ std::string absolute(std::string s) {
     return s;
 }
 
+// The secret is only decoded when a message is signed or checked: a bad one must be refused
+// at start-up, not fail every transfer.
+bool is_base64(std::string_view s) {
+    static constexpr std::string_view alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string_view body = s;
+    for (int pad = 0; pad < 2 && body.ends_with('='); ++pad) body.remove_suffix(1);
+    return !s.empty() && s.size() % 4 == 0 && body.find_first_not_of(alphabet) == body.npos;
+}
+
 }  // namespace
 
 std::optional<tsig_key> parse_tsig_key(std::string_view spec) {
@@ -59,7 +69,7 @@ std::optional<tsig_key> parse_tsig_key(std::string_view spec) {
         return std::nullopt;
     }
     key.name = absolute(lower(key.name));
-    if (key.name == "." || key.secret.empty()) return std::nullopt;
+    if (key.name == "." || !is_base64(key.secret)) return std::nullopt;
     return key;
 }
 

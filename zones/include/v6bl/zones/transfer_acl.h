@@ -20,7 +20,8 @@ struct tsig_key {
 };
 
 // "[ALGORITHM:]NAME:BASE64SECRET" as dig -y and knotc take it; the algorithm defaults to
-// hmac-sha256. Returns nullopt on an unknown algorithm or a malformed spec.
+// hmac-sha256. Returns nullopt on an unknown algorithm, a secret that is not base64 or a
+// malformed spec.
 std::optional<tsig_key> parse_tsig_key(std::string_view spec);
 
 // A peer address as an IPv6 /128 (IPv4 as ::ffff:a.b.c.d), or nullopt for other families.
