@@ -1,4 +1,6 @@
 // Atomic output: a reader sees the old file or the complete new one, never a part.
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -35,6 +37,18 @@ TEST_CASE("atomic_file replaces the target only on commit", "[zones][atomic_file
     CHECK_FALSE(std::filesystem::exists(temp));
     const auto perms = std::filesystem::status(target).permissions();
     CHECK((perms & std::filesystem::perms::others_read) != std::filesystem::perms::none);
+}
+
+TEST_CASE("atomic_file refuses to replace what is not a regular file", "[zones][atomic_file]") {
+    zones::testing::temp_dir dir;
+    const std::string fifo = dir.file("pipe");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK_THROWS_WITH(zones::atomic_file(fifo),
+                      Catch::Contains(fifo) && Catch::Contains("not a regular file"));
+    CHECK(std::filesystem::is_fifo(fifo));
+    std::filesystem::create_directories(dir.file("sub"));
+    CHECK_THROWS(zones::atomic_file(dir.file("sub")));
+    CHECK(std::filesystem::is_directory(dir.file("sub")));
 }
 
 TEST_CASE("atomic_file names the file when its directory is missing", "[zones][atomic_file]") {

@@ -28,6 +28,11 @@ std::string directory_of(const std::string& path) {
 }  // namespace
 
 atomic_file::atomic_file(std::string path) : path_(std::move(path)) {
+    // The rename would replace a device, FIFO or directory entry (as root: --out /dev/null
+    // left a regular file in /dev). Only a regular file, or none yet, is a target.
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        throw std::runtime_error(path_ + " exists and is not a regular file");
     std::string pattern = path_ + ".tmp.XXXXXX";
     std::vector<char> buffer(pattern.begin(), pattern.end());
     buffer.push_back('\0');
