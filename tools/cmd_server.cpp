@@ -19,6 +19,7 @@
 #include "v6bl/server/dns_server.h"
 #include "v6bl/server/run_as_user.h"
 #include "v6bl/store/store.h"
+#include "v6bl/zones/nibble_name.h"
 #include "v6bl/zones/notify_service.h"
 #include "v6bl/zones/transfer_responder.h"
 
@@ -189,6 +190,8 @@ std::optional<server::server_config> reload_config() {
 
 int run_serve(serve_args& a) {
     finish_args(a);
+    if (const std::string problem = zones::zone_name_problem(a.config.zone.zone); !problem.empty())
+        throw std::runtime_error("--zone '" + a.config.zone.zone + "': " + problem);
     if (auto level = spdlog::level::from_str(a.log_level);
         level != spdlog::level::off || a.log_level == "off")
         spdlog::set_level(level);

@@ -8,6 +8,7 @@
 #include "common_flags.h"
 #include "v6bl/store/store.h"
 #include "v6bl/zones/atomic_file.h"
+#include "v6bl/zones/nibble_name.h"
 #include "v6bl/zones/notify_sender.h"
 #include "v6bl/zones/zone_export.h"
 
@@ -62,6 +63,11 @@ int run_export(export_args& args) {
         return 2;
     }
     args.zone.zone = lower_zone(args.zone.zone);
+    if (const std::string problem = zones::zone_name_problem(args.zone.zone); !problem.empty()) {
+        std::fprintf(stderr, "v6bl export: --zone '%s': %s\n", args.zone.zone.c_str(),
+                     problem.c_str());
+        return 2;
+    }
     const auto mode = args.text_mode == "ldns-records" ? zones::zone_text_mode::ldns_records
                                                        : zones::zone_text_mode::direct;
     const std::uint32_t now = clock_or(args.now);

@@ -148,4 +148,6 @@ TEST_CASE("serve refuses a zero that would stall it, and an unknown log level", 
     }
     CHECK(run(serve + "--log-level bogus", out) != 124);
     CHECK(out.find("--log-level") != std::string::npos);
+    CHECK(run(serve + "--zone 'a;b.example'", out) == 1);
+    CHECK(out.find("--zone 'a;b.example'") != std::string::npos);
 }

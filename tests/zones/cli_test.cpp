@@ -29,6 +29,9 @@ TEST_CASE("v6bl export writes a checked zone atomically and names bad input", "[
     REQUIRE(zt::run_command(common + " --format rbldnsd --out " + dir.file("r.data")) == 0);
     CHECK(zt::read_text(dir.file("r.data")).find("\n$SOA 300 ns1.example.net. ") !=
           std::string::npos);
+    // A zone name the zone file cannot carry (it was written unescaped: a broken zone).
+    CHECK(zt::run_command(v6bl + " export --db " + s.db + " --zone 'a b.example'", &out) == 2);
+    CHECK(out.find("--zone 'a b.example'") != std::string::npos);
     CHECK(zt::run_command(common + " --format bind", &out) != 0);
     CHECK(out.find("unknown format 'bind'") != std::string::npos);
     CHECK(zt::run_command(v6bl + " export --db " + dir.file("missing"), &out) != 0);

@@ -1,6 +1,8 @@
 // Nibble names: the RFC 5782 owner names of prefixes under a DNSBL zone.
 #include "v6bl/zones/nibble_name.h"
 
+#include <cctype>
+
 namespace v6bl::zones {
 
 void append_nibble_labels(std::string& out, const store::prefix& p) {
@@ -31,6 +33,24 @@ std::string ipv4_test_point_name(std::string_view zone) {
     name.append(zone);
     name.push_back('.');
     return name;
+}
+
+std::string zone_name_problem(std::string_view zone) {
+    if (zone.empty()) return "the zone name is empty";
+    if (zone.size() > 189) return "the zone name is longer than 189 characters";
+    std::size_t label = 0;
+    for (const char c : zone) {
+        if (c == '.') {
+            if (label == 0) return "the zone name has an empty label";
+            label = 0;
+        } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') {
+            if (++label > 63) return "a label of the zone name is longer than 63 characters";
+        } else {
+            return "the zone name may hold letters, digits, '-', '_' and dots only";
+        }
+    }
+    if (label == 0) return "the zone name has an empty label";
+    return {};
 }
 
 }  // namespace v6bl::zones

@@ -21,4 +21,9 @@ std::string nibble_wildcard_name(const store::prefix& p, std::string_view zone);
 // The RFC 5782 IPv4-form test point "2.0.0.127.<zone>." (listed; 127.0.0.1 never is).
 std::string ipv4_test_point_name(std::string_view zone);
 
+// Why `zone` (no trailing dot) cannot hold nibble names, or "" when it can: labels of
+// letters, digits, '-' and '_' (zone files carry them unescaped), at most 63 long, and at
+// most 189 characters in all, so that the 32 nibble labels of a /128 under it fit 255 octets.
+std::string zone_name_problem(std::string_view zone);
+
 }  // namespace v6bl::zones
