@@ -433,7 +433,9 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
     bool any = false;
     static constexpr std::size_t chunk = 1 << 20;
     std::string buf(chunk, '\0');
-    for (;;) {
+    // A signal is seen between reads: a file that never ends (a device, a runaway log) must
+    // not keep a run from stopping.
+    while (!stopping()) {
         const std::size_t n = std::fread(buf.data(), 1, chunk, src.file);
         if (n == 0) break;
         any = true;
@@ -489,7 +491,7 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             }
         }
     }
-    if (!options_.follow && !src.partial.empty()) {
+    if (!options_.follow && !stopping() && !src.partial.empty()) {
         // The last line of a finished file has no newline: it is still a line.
         handle_line(src, src.partial, ++src.pos.idx);
         src.pos.off += src.partial.size();

@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "ingest_test_support.h"
 #include "v6bl/ingest/ingest_pipeline.h"
@@ -268,6 +270,22 @@ TEST_CASE("a line too long is dropped to its newline, and a directory is reporte
     using r = ingest::bad_input_reason;
     CHECK(c.bad_input[static_cast<int>(r::garbage_log_line)] == 3);
     CHECK(c.bad_input[static_cast<int>(r::invalid_json)] == 2);
+}
+
+TEST_CASE("a stop request ends a run reading a log that never ends", "[pipeline]") {
+    temp_dir d("endless");
+    auto db = open_store(d.path("db"));
+    std::atomic<bool> stop{false};
+    ingest::ingest_options o;
+    o.rejects = {"/dev/zero"};
+    o.stop = &stop;
+    o.diagnostics = nullptr;
+    ingest::ingest_pipeline p(*db, o);
+    auto run = std::async(std::launch::async, [&] { return p.run(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    stop = true;
+    REQUIRE(run.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+    CHECK(run.get() == 0);
 }
 
 TEST_CASE("pcapng captures are read, and a rerun skips what was read", "[pipeline]") {
