@@ -226,7 +226,10 @@ capture_status capture_reader::next(capture_frame& frame) {
     if (rc == 1) {
         frame.data = data;
         frame.caplen = hdr->caplen;
-        frame.time_us = static_cast<std::int64_t>(hdr->ts.tv_sec) * 1'000'000 + hdr->ts.tv_usec;
+        // pcapng stamps are 64-bit: kept to the classic format's 32-bit seconds, so that a
+        // hostile stamp cannot overflow the microseconds.
+        const auto sec = std::clamp<std::int64_t>(hdr->ts.tv_sec, 0, 0xFFFFFFFF);
+        frame.time_us = sec * 1'000'000 + hdr->ts.tv_usec;
         return capture_status::frame;
     }
     if (rc == 0) return capture_status::timeout;

@@ -288,6 +288,32 @@ TEST_CASE("a stop request ends a run reading a log that never ends", "[pipeline]
     CHECK(run.get() == 0);
 }
 
+TEST_CASE("a pcapng time stamp past 2106 is read without overflow", "[pipeline]") {
+    temp_dir d("pcapng-time");
+    std::string f;
+    auto u32 = [&](std::uint32_t v) { f.append(reinterpret_cast<const char*>(&v), 4); };
+    for (std::uint32_t v : {0x0A0D0D0Au, 28u, 0x1A2B3C4Du, 1u, 0xFFFFFFFFu, 0xFFFFFFFFu, 28u})
+        u32(v);                                                 // section header block
+    for (std::uint32_t v : {1u, 20u, 1u, 65535u, 20u}) u32(v);  // interface block: Ethernet
+    auto frame = ingest_test::ethernet(ingest_test::ip_syn(true, 40000, 25, 60), true);
+    while (frame.size() % 4) frame.push_back(0);
+    // The largest stamp: 2^64-1 microseconds, ~1.8e13 seconds (a sanitizer build saw the
+    // conversion to microseconds overflow).
+    for (std::uint32_t v :
+         {6u, static_cast<std::uint32_t>(32 + frame.size()), 0u, 0xFFFFFFFFu, 0xFFFFFFFFu,
+          static_cast<std::uint32_t>(frame.size()), static_cast<std::uint32_t>(frame.size())})
+        u32(v);
+    f.append(reinterpret_cast<const char*>(frame.data()), frame.size());
+    u32(static_cast<std::uint32_t>(32 + frame.size()));
+    std::ofstream(d.path("late.pcapng"), std::ios::binary) << f;
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.captures = {d.path("late.pcapng")};
+    const auto c = ingest_into(*db, o);
+    CHECK(c.packets == 1);
+    CHECK(c.syns == 1);
+}
+
 TEST_CASE("pcapng captures are read, and a rerun skips what was read", "[pipeline]") {
     temp_dir d("pcapng");
     std::string f;
