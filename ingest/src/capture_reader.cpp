@@ -142,6 +142,13 @@ capture_status capture_reader::next_buffered(capture_frame& frame) {
 std::unique_ptr<capture_reader> capture_reader::open_file(const std::string& path,
                                                           std::uint64_t resume_offset,
                                                           std::string& error) {
+    // Captures are read by offset (pread, rewind, resume): a pipe lost its first bytes and
+    // was called "unknown file format", and opening a FIFO without a writer would block.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        error = "not a regular file (captures are read by offset: give a file, or --interface)";
+        return nullptr;
+    }
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) {
         error = std::string("cannot open: ") + std::strerror(errno);

@@ -201,7 +201,7 @@ TEST_CASE("bad input is counted, reported with its position, and the rest ingest
     }
     auto db = open_store(d.path("db"));
     ingest::ingest_options o;
-    o.captures = {d.path("cut.pcap"), d.path("user0.pcap"), d.path("missing.pcap")};
+    o.captures = {d.path("cut.pcap"), d.path("user0.pcap"), d.path("missing.pcap"), "/dev/null"};
     o.rejects = {d.path("maillog")};
     o.associations = {d.path("assoc.jsonl")};
     o.year = 2026;
@@ -211,7 +211,7 @@ TEST_CASE("bad input is counted, reported with its position, and the rest ingest
     CHECK(rc == 0);
     using r = ingest::bad_input_reason;
     CHECK(c.bad_input[static_cast<int>(r::truncated_capture)] == 1);
-    CHECK(c.bad_input[static_cast<int>(r::unreadable_capture)] == 2);
+    CHECK(c.bad_input[static_cast<int>(r::unreadable_capture)] == 3);
     CHECK(c.bad_input[static_cast<int>(r::garbage_log_line)] == 2);
     CHECK(c.bad_input[static_cast<int>(r::invalid_json)] == 1);
     CHECK(c.bad_input[static_cast<int>(r::json_schema)] == 1);
@@ -222,6 +222,7 @@ TEST_CASE("bad input is counted, reported with its position, and the rest ingest
     CHECK(diag.find("cut.pcap:") != std::string::npos);
     CHECK(diag.find("truncated") != std::string::npos);
     CHECK(diag.find("unsupported link type 147") != std::string::npos);
+    CHECK(diag.find("/dev/null: not a regular file") != std::string::npos);
     CHECK(diag.find("maillog:2: unrecognized log line") != std::string::npos);
     CHECK(diag.find("maillog:4:") != std::string::npos);
     CHECK(diag.find("assoc.jsonl:2: invalid JSON") != std::string::npos);
