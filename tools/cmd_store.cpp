@@ -139,6 +139,13 @@ int run_import(const store_args& a, const std::vector<std::string>& files) {
             ++good;
             if (cs.size() >= 100000) store->commit(std::move(cs), now);
         }
+        // getline stops before the end on a read error (or a line it cannot hold in memory):
+        // that is no end of the file.
+        if (!in.eof()) {
+            std::fprintf(stderr, "v6bl import: %s:%zu: cannot read further\n", file.c_str(),
+                         lineno + 1);
+            ++bad;
+        }
         if (!cs.empty()) store->commit(std::move(cs), now);
     }
     std::printf("imported %zu listing(s), %zu bad line(s); serial %u\n", good, bad,

@@ -64,6 +64,10 @@ TEST_CASE("import reads CRLF and a byte order mark, reports a directory, keeps t
     INFO(out);
     CHECK(out.find("imported 3 listing(s), 0 bad line(s)") != std::string::npos);
 
+    // Reading /proc/self/mem from offset 0 fails (EIO): no silent "0 listings".
+    CHECK(run(v6bl_bin + " import --db " + db + " /proc/self/mem", out) == 2);
+    CHECK(out.find("/proc/self/mem:1: cannot read further") != std::string::npos);
+
     std::filesystem::create_directories(dir.file("adir"));
     CHECK(run(v6bl_bin + " import --db " + db + " " + dir.file("adir"), out) == 2);
     CHECK(out.find(dir.file("adir") + ": is a directory") != std::string::npos);
