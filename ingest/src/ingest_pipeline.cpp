@@ -491,6 +491,13 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             }
         }
     }
+    if (std::ferror(src.file)) {  // fread's 0 is no end of the file then
+        report(src.path + ":" + std::to_string(src.pos.idx + 1),
+               std::string("read error: ") + std::strerror(errno),
+               src.json ? bad_input_reason::invalid_json : bad_input_reason::garbage_log_line,
+               src.reports);
+        std::clearerr(src.file);
+    }
     if (!options_.follow && !stopping() && !src.partial.empty()) {
         // The last line of a finished file has no newline: it is still a line.
         handle_line(src, src.partial, ++src.pos.idx);

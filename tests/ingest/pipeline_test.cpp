@@ -255,7 +255,7 @@ TEST_CASE("a line too long is dropped to its newline, and a directory is reporte
     std::filesystem::create_directories(d.path("logdir"));
     auto db = open_store(d.path("db"));
     ingest::ingest_options o;
-    o.rejects = {d.path("maillog"), d.path("logdir")};
+    o.rejects = {d.path("maillog"), d.path("logdir"), "/proc/self/mem"};  // mem: EIO at 0
     o.associations = {d.path("assoc.jsonl")};
     o.year = 2026;
     std::string diag;
@@ -268,8 +268,9 @@ TEST_CASE("a line too long is dropped to its newline, and a directory is reporte
     CHECK(diag.find("assoc.jsonl:1: line too long") != std::string::npos);
     CHECK(diag.find("assoc.jsonl:2: invalid JSON") != std::string::npos);
     CHECK(diag.find("logdir: is a directory") != std::string::npos);
+    CHECK(diag.find("/proc/self/mem:1: read error") != std::string::npos);
     using r = ingest::bad_input_reason;
-    CHECK(c.bad_input[static_cast<int>(r::garbage_log_line)] == 3);
+    CHECK(c.bad_input[static_cast<int>(r::garbage_log_line)] == 4);
     CHECK(c.bad_input[static_cast<int>(r::invalid_json)] == 2);
 }
 
