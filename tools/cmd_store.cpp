@@ -54,6 +54,9 @@ std::string parse_import_line(std::string_view line, prefix& where, reason_code&
     auto parsed = parse_prefix(p, true);
     if (!parsed) return "not an IPv6 prefix or address: '" + std::string(p) + "'";
     where = *parsed;
+    if (covers_rfc5782_unlisted_point(where))
+        return "'" + std::string(p) + "' (" + format_prefix(where) +
+               ") covers ::ffff:127.0.0.1, which RFC 5782 says is never listed";
     code = reason_code::manual;
     skip_space();
     if (line.starts_with("127.0.0.")) {

@@ -1,6 +1,7 @@
 // JSON association lines (schema v1) through nlohmann::json, with explicit schema errors.
 #include "v6bl/ingest/association_line.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "v6bl/ingest/log_timestamp.h"
@@ -46,6 +47,12 @@ bool parse_association_line(std::string_view line, association_line& out, std::s
     const auto addr = store::parse_address(v6->get<std::string>());
     if (!addr || (addr->at(0) == 0 && addr->at(10) == 0xff)) {
         error = "ipv6 is not an IPv6 address";
+        return false;
+    }
+    if (std::all_of(addr->begin(), addr->begin() + 8, [](std::uint8_t b) { return b == 0; })) {
+        // ::/64 holds the unspecified, loopback and IPv4-compatible addresses, no sender's
+        // (and covers ::ffff:127.0.0.1, which RFC 5782 says is never listed).
+        error = "ipv6 is in ::/64, not a sender's address";
         return false;
     }
     out.assoc.ipv6 = *addr;

@@ -191,4 +191,9 @@ bool is_rfc5782_test_point(const prefix& p) {
     return p == rfc5782_test_entry().where;
 }
 
+bool covers_rfc5782_unlisted_point(const prefix& p) {
+    static const ipv6_bytes unlisted{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1};
+    return p.covers(unlisted);
+}
+
 }  // namespace v6bl::store

@@ -935,6 +935,9 @@ void finish_region(std::vector<listing_entry>& region, std::uint64_t region48,
                              }),
                  region.end());
     add_escalations(region, policy);
+    if (is_region0(region48))
+        std::erase_if(
+            region, [](const listing_entry& e) { return covers_rfc5782_unlisted_point(e.where); });
 }
 
 std::uint64_t region_of_prefix(const prefix& p) {
@@ -966,7 +969,9 @@ std::vector<listing_entry> reputation_store::published_wide(const listing_policy
     const auto& holes = sets->holes;
     std::vector<listing_entry> wide;
     for (const auto& [p, r] : sets->wide) published_entries(p, r, policy, now, wide);
-    std::erase_if(wide, [&](const listing_entry& e) { return inside_hole(holes, e.where); });
+    std::erase_if(wide, [&](const listing_entry& e) {
+        return inside_hole(holes, e.where) || covers_rfc5782_unlisted_point(e.where);
+    });
     std::sort(wide.begin(), wide.end(), [](const listing_entry& a, const listing_entry& b) {
         if (a.where != b.where) return a.where < b.where;
         return a.source_length > b.source_length;
@@ -1075,6 +1080,9 @@ lookup_result reputation_store::lookup(const ipv6_bytes& addr, const listing_pol
     }
     if (out.allowed_by) {
         out.why = "not listed: " + format_prefix(*out.allowed_by) + " is allowlisted";
+    } else if (out.record && covers_rfc5782_unlisted_point(*out.stored_prefix)) {
+        out.why = "not listed: " + format_prefix(*out.stored_prefix) +
+                  " covers ::ffff:127.0.0.1, which RFC 5782 says is never listed";
     } else if (out.record) {
         const auto& r = *out.record;
         if (r.strength_milli < policy.min_strength_milli && r.manual_code == 0)

@@ -44,6 +44,12 @@ TEST_CASE("schema errors and invalid JSON say what is wrong", "[association_line
     CHECK_FALSE(parse_association_line(
         R"({"v":1,"ipv6":"nope","ipv4":"1.2.3.4","time":1,"strength":1})", l, err));
     CHECK(err == "ipv6 is not an IPv6 address");
+    for (const char* local : {"::", "::1", "::1.2.3.4"}) {
+        CHECK_FALSE(parse_association_line(std::string(R"({"v":1,"ipv6":")") + local +
+                                               R"(","ipv4":"1.2.3.4","time":1,"strength":1})",
+                                           l, err));
+        CHECK(err == "ipv6 is in ::/64, not a sender's address");
+    }
     CHECK_FALSE(parse_association_line(
         R"({"v":1,"ipv6":"2001:db8::1","ipv4":"1.2.3","time":1,"strength":1})", l, err));
     CHECK(err == "ipv4 is not a dotted quad");

@@ -411,3 +411,47 @@ TEST_CASE("store: a secondary catching up during writer reopens sees every commi
     CHECK(r->serial() == serial_of[commits]);
     CHECK(bad == 0);
 }
+
+TEST_CASE(
+    "store: nothing covering ::ffff:127.0.0.1 is published (RFC 5782 5), whatever is stored") {
+    test_dir d("unlisted");
+    auto s = reputation_store::open_writer(opts(d));
+    change_set cs;
+    cs.merge_record(*parse_prefix("::/64"), evidence(900));  // e.g. SYNs from ::1 or ::ffff:*
+    for (int i = 1; i < 4; ++i) {  // three more /64s in ::/56: with ::/64 an escalation
+        ipv6_bytes a{};
+        a[7] = static_cast<std::uint8_t>(i);
+        cs.merge_record(make_prefix(a, 64), evidence(900));
+    }
+    cs.merge_record(*parse_prefix("::/8"), evidence(900));  // a wide one too
+    cs.merge_record(*parse_prefix("2001:db8:1:1::/64"), evidence(900));
+    s->commit(std::move(cs), now);
+    listing_policy policy;
+
+    const auto unlisted = s->lookup(addr("::ffff:127.0.0.1"), policy, now);
+    CHECK_FALSE(unlisted.listed);
+    CHECK(unlisted.why ==
+          "not listed: ::/64 covers ::ffff:127.0.0.1, which RFC 5782 says is "
+          "never listed");
+    CHECK_FALSE(s->lookup(addr("::1"), policy, now).listed);
+    CHECK(s->lookup(addr("::ffff:127.0.0.2"), policy, now).listed);
+    CHECK(s->lookup(addr("2001:db8:1:1::5"), policy, now).listed);
+    // The other /64s of ::/56 stay listed themselves; no /56 or /48 escalation covers ::/64.
+    ipv6_bytes other{};
+    other[7] = 2;
+    const auto l = s->lookup(other, policy, now);
+    REQUIRE(l.listed);
+    CHECK(l.entry->where.length == 64);
+
+    std::vector<listing_entry> published;
+    s->for_each_published(policy, now, [&](const listing_entry& e) { published.push_back(e); });
+    CHECK(published.size() == 5);  // test point, three /64s of ::/56, 2001:db8:1:1::/64
+    for (const auto& e : published) {
+        INFO(format_prefix(e.where));
+        CHECK_FALSE(covers_rfc5782_unlisted_point(e.where));
+    }
+    auto view = build_view(*s, policy, now);
+    CHECK(view->resolve_address(addr("::ffff:127.0.0.1"), now).state != name_state::listed);
+    CHECK(view->resolve_address(addr("::ffff:127.0.0.2"), now).state == name_state::listed);
+    CHECK(view->resolve_address(addr("::2"), now).state != name_state::listed);
+}

@@ -86,6 +86,23 @@ TEST_CASE("import reads CRLF and a byte order mark, reports a directory, keeps t
     CHECK(out.find("\"listed\": true") != std::string::npos);
 }
 
+TEST_CASE("import refuses what would list ::ffff:127.0.0.1 (RFC 5782) and keeps the rest",
+          "[tools][import]") {
+    temp_dir dir;
+    const std::string db = dir.file("db");
+    write(dir.file("l.txt"), "2001:db8:5::/64\n::ffff:1.2.3.4\n::/0 127.0.0.3\n::1\n");
+    std::string out;
+    CHECK(run(v6bl_bin + " import --db " + db + " " + dir.file("l.txt"), out) == 2);
+    INFO(out);
+    CHECK(out.find("imported 1 listing(s), 3 bad line(s)") != std::string::npos);
+    CHECK(out.find("l.txt:2: '::ffff:1.2.3.4' (::/64) covers ::ffff:127.0.0.1, which RFC 5782 "
+                   "says is never listed") != std::string::npos);
+    CHECK(out.find("l.txt:3: '::/0' (::/0) covers") != std::string::npos);
+    CHECK(out.find("l.txt:4: '::1' (::/64) covers") != std::string::npos);
+    REQUIRE(run(v6bl_bin + " lookup --db " + db + " 2001:db8:5::1", out) == 0);
+    CHECK(out.find("listed") != std::string::npos);
+}
+
 TEST_CASE("numbers out of range are refused by flag name", "[tools][flags]") {
     temp_dir dir;
     std::string out;

@@ -51,5 +51,10 @@ std::string hole_txt(const prefix& hole);
 // set (for_each_published, build_view) includes it; ::ffff:127.0.0.1 is never listed.
 listing_entry rfc5782_test_entry();
 bool is_rfc5782_test_point(const prefix& p);
+// Whether p covers ::ffff:127.0.0.1, which RFC 5782 5 says a DNSxL must never list. No
+// published set holds such an entry (::/64 only holds unspecified, loopback and
+// IPv4-mapped or -compatible addresses, never a sender's): whatever the store holds for
+// it is evidence only.
+bool covers_rfc5782_unlisted_point(const prefix& p);
 
 }  // namespace v6bl::store
