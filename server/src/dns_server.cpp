@@ -1,6 +1,7 @@
 // `v6bl serve` as a library: event loops, listeners, view refresh, signals. Blocks until stopped.
 #include "v6bl/server/dns_server.h"
 
+#include <arpa/inet.h>
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
 #include <uv.h>
@@ -196,6 +197,16 @@ int run_server(const server_config& config, server_hooks hooks) {
         auto a = parse_listen_address(l);
         if (!a)
             throw std::runtime_error("bad listen address '" + l + "' (ADDR:PORT or [ADDR]:PORT)");
+        // Each worker binds every address with SO_REUSEPORT, UDP and TCP apart: port 0
+        // would give each socket a port of its own.
+        if (ntohs(a->addr.ss_family == AF_INET
+                      ? reinterpret_cast<const sockaddr_in*>(&a->addr)->sin_port
+                      : reinterpret_cast<const sockaddr_in6*>(&a->addr)->sin6_port) == 0)
+            throw std::runtime_error("listen address '" + l + "': port 0 is not supported");
+        for (const auto& b : addresses)
+            if (format_sockaddr(b.addr) == format_sockaddr(a->addr))
+                throw std::runtime_error("listen address " + format_sockaddr(a->addr) +
+                                         " is given twice");
         addresses.push_back(*a);
     }
     if (addresses.empty()) throw std::runtime_error("no listen address");

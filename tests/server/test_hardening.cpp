@@ -283,6 +283,28 @@ TEST_CASE("a bad --allow-query or --rrl flag stops serve with a clear error",
     std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("serve refuses port 0 and a listen address given twice", "[server][loopback]") {
+    const std::string bin = V6BL_BINARY;
+    const std::string dir = temp_dir("listenbad");
+    int st = 0;
+    std::ofstream(dir + "/l.txt") << "2001:db8:1:2::/64 127.0.0.2\n";
+    run_command(bin + " import --db " + dir + "/db " + dir + "/l.txt", &st);
+    REQUIRE(st == 0);
+    // Port 0 would bind each worker's UDP and TCP socket on a port of its own.
+    // (`timeout`: a serve that accepted them would run until killed.)
+    auto out = run_command(
+        "timeout 10 " + bin + " serve --db " + dir + "/db --listen 127.0.0.1:0 2>&1", &st);
+    CHECK(st != 0);
+    CHECK(has(out, "listen address '127.0.0.1:0': port 0 is not supported"));
+    const std::string port = std::to_string(free_port());
+    out = run_command("timeout 10 " + bin + " serve --db " + dir + "/db --listen [::1]:" + port +
+                          " --listen [0::1]:" + port + " 2>&1",
+                      &st);
+    CHECK(st != 0);
+    CHECK(has(out, "listen address [::1]:" + port + " is given twice"));
+    std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("serve --config FILE sets the hardening flags (and every other) at start",
           "[server][loopback][acl][rrl]") {
     const std::string bin = V6BL_BINARY;
