@@ -246,6 +246,12 @@ capture_status capture_reader::next(capture_frame& frame) {
     return capture_status::error;
 }
 
+std::uint64_t capture_reader::kernel_drops() const {
+    pcap_stat st{};
+    if (!live_ || !handle_ || pcap_stats(handle_, &st) != 0) return 0;
+    return st.ps_drop;
+}
+
 std::uint64_t capture_reader::offset() const {
     if (fd_ >= 0) return buf_offset_ + buf_pos_;
     if (!file_) return 0;

@@ -47,6 +47,11 @@ std::string ingest_counters::summary() const {
         static_cast<unsigned long long>(syns_v6), static_cast<unsigned long long>(attempts),
         static_cast<unsigned long long>(attempts_v6));
     s += buf;
+    if (capture_drops != 0) {
+        std::snprintf(buf, sizeof buf, "%llu packets dropped by the kernel (capture buffer); ",
+                      static_cast<unsigned long long>(capture_drops));
+        s += buf;
+    }
     std::snprintf(buf, sizeof buf, "%llu associations (%llu listable",
                   static_cast<unsigned long long>(associations),
                   static_cast<unsigned long long>(associations_listable));

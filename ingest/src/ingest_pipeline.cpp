@@ -648,6 +648,7 @@ int ingest_pipeline::run() {
                             bad_input_reason::malformed_packet)];
                     }
                 }
+                counters_.capture_drops = live->kernel_drops();
                 // Quiet links still close attempts: advance by the wall clock.
                 const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                                         std::chrono::system_clock::now().time_since_epoch())

@@ -31,6 +31,10 @@ std::vector<prometheus::MetricFamily> ingest_families(const ingest_sample& s) {
 
     out.push_back(counter_of("v6bl_ingest_packets_total", "Packets read from captures.",
                              as_double(c.packets)));
+    out.push_back(counter_of("v6bl_ingest_capture_drops_total",
+                             "Live capture: packets the kernel (or the interface) dropped before "
+                             "ingest read them (pcap_stats).",
+                             as_double(c.capture_drops)));
     out.push_back(family_builder("v6bl_ingest_syns_total", "TCP SYNs to the sensor, by family.",
                                  MetricType::Counter)
                       .sample(as_double(c.syns_v6), {{"family", "ipv6"}})

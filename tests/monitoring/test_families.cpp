@@ -136,6 +136,7 @@ TEST_CASE("ingest counters become labelled families", "[families]") {
     ingest_sample in;
     auto& c = in.counters;
     c.packets = 1000;
+    c.capture_drops = 3;
     c.syns = 900;
     c.syns_v6 = 300;
     c.attempts = 400;
@@ -156,6 +157,7 @@ TEST_CASE("ingest counters become labelled families", "[families]") {
     const auto s = parse_exposition(text_of(fs));
 
     CHECK(sample_of(s, "v6bl_ingest_packets_total") == 1000);
+    CHECK(sample_of(s, "v6bl_ingest_capture_drops_total") == 3);
     CHECK(sample_of(s, "v6bl_ingest_syns_total{family=\"ipv6\"}") == 300);
     CHECK(sample_of(s, "v6bl_ingest_syns_total{family=\"ipv4\"}") == 600);
     CHECK(sample_of(s, "v6bl_ingest_connect_attempts_total{family=\"ipv6\"}") == 150);

@@ -49,6 +49,10 @@ class capture_reader {
     // Byte offset of the next record (classic pcap files only; stdio position).
     std::uint64_t offset() const;
     const std::string& last_error() const { return error_; }
+    // Live capture: packets that passed the filter but were dropped because the kernel's
+    // capture buffer was full (pcap_stats' ps_drop; its ps_ifdrop is the interface's own
+    // count over all traffic, not only the sensor's). 0 for files.
+    std::uint64_t kernel_drops() const;
 
   private:
     capture_reader() = default;

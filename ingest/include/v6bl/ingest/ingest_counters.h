@@ -25,6 +25,7 @@ const char* bad_input_reason_name(bad_input_reason r);
 // reads a copy (`snapshot()` in ingest_pipeline) between commits.
 struct ingest_counters {
     std::uint64_t packets = 0;
+    std::uint64_t capture_drops = 0;  // live capture: dropped before we could read them
     std::uint64_t syns = 0;
     std::uint64_t syns_v6 = 0;
     std::uint64_t attempts = 0;
