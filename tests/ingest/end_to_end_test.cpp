@@ -253,6 +253,27 @@ std::string read_all(const std::string& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// Starts `v6bl ingest --interface lo` for `port` and waits until it captures. Returns its
+// pid, or -1 (with the child reaped and `why` set) when it did not get there.
+pid_t start_live_ingest(const temp_dir& d, std::uint16_t port, std::string& why) {
+    const pid_t pid = spawn({"v6bl", "ingest", "--db", d.path("db"), "--interface", "lo",
+                             "--smtp-port", std::to_string(port)},
+                            d.path("out.txt"));
+    bool exited = false;
+    int status = 0;  // the child's wait status, when it ended before capturing
+    for (int i = 0; i < 200 && !exited; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (read_all(d.path("out.txt")).find("capturing on lo") != std::string::npos) return pid;
+        exited = waitpid(pid, &status, WNOHANG) == pid;
+    }
+    if (!exited) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    why = "output: " + read_all(d.path("out.txt")) + "; wait status " + std::to_string(status);
+    return -1;
+}
+
 }  // namespace
 
 // Needs capture rights on `lo` (root or CAP_NET_RAW, as the README's test command runs).
@@ -262,22 +283,10 @@ TEST_CASE(
     "[end_to_end][live]") {
     temp_dir d("live");
     const std::uint16_t port = v6bl::test::free_port();
-    const pid_t pid = spawn({"v6bl", "ingest", "--db", d.path("db"), "--interface", "lo",
-                             "--smtp-port", std::to_string(port)},
-                            d.path("out.txt"));
-    bool ready = false, exited = false;
-    int status = 0;  // the child's wait status, when it ended before capturing
-    for (int i = 0; i < 200 && !ready && !exited; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        ready = read_all(d.path("out.txt")).find("capturing on lo") != std::string::npos;
-        exited = !ready && waitpid(pid, &status, WNOHANG) == pid;
-    }
-    if (!ready && !exited) {
-        kill(pid, SIGTERM);
-        waitpid(pid, &status, 0);
-    }
-    INFO("output: " << read_all(d.path("out.txt")) << "; wait status " << status);
-    REQUIRE(ready);
+    std::string why;
+    const pid_t pid = start_live_ingest(d, port, why);
+    INFO(why);
+    REQUIRE(pid > 0);
     for (int i = 0; i < 10; ++i) {
         connect_once(AF_INET, port);
         connect_once(AF_INET6, port);
@@ -300,20 +309,10 @@ TEST_CASE("a live capture counts what the kernel dropped while ingest could not 
           "[end_to_end][live]") {
     temp_dir d("livedrop");
     const std::uint16_t port = v6bl::test::free_port();
-    const pid_t pid = spawn({"v6bl", "ingest", "--db", d.path("db"), "--interface", "lo",
-                             "--smtp-port", std::to_string(port)},
-                            d.path("out.txt"));
-    bool ready = false;
-    for (int i = 0; i < 200 && !ready; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        ready = read_all(d.path("out.txt")).find("capturing on lo") != std::string::npos;
-    }
-    if (!ready) {
-        kill(pid, SIGKILL);
-        waitpid(pid, nullptr, 0);
-    }
-    INFO(read_all(d.path("out.txt")));
-    REQUIRE(ready);
+    std::string why;
+    const pid_t pid = start_live_ingest(d, port, why);
+    INFO(why);
+    REQUIRE(pid > 0);
     // Stopped, ingest reads nothing: the capture buffer (2 MB by default) fills up.
     kill(pid, SIGSTOP);
     const int sent = 40000;
