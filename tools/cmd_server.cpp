@@ -15,6 +15,7 @@
 
 #include "commands.h"
 #include "common_flags.h"
+#include "config_file.h"
 #include "v6bl/monitoring/metrics_endpoint.h"
 #include "v6bl/server/dns_server.h"
 #include "v6bl/server/run_as_user.h"
@@ -168,13 +169,27 @@ std::optional<serve_args> parse_serve_arguments(const char* context) {
     CLI::App app{"serve"};
     add_serve_flags(app, *a);
     auto args = serve_arguments();
+    const auto configs = config_paths(args);
+    for (const auto& c : configs) {
+        if (const auto problem = config_file_problem(c); !problem.empty()) {
+            spdlog::error("{}: {}", context, problem);
+            return std::nullopt;
+        }
+    }
     std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
     try {
         app.parse(args);
     } catch (const CLI::ConfigError& e) {
-        spdlog::error("{}: {}: {}", context, app.get_config_ptr()->as<std::string>(), e.what());
+        spdlog::error("{}: {}: {} (serve takes the flags as keys without a section)", context,
+                      app.get_config_ptr()->as<std::string>(), e.what());
         return std::nullopt;
     } catch (const CLI::ParseError& e) {
+        for (const auto& c : configs) {
+            if (const auto at = locate_config_error(c, e.what()); !at.empty()) {
+                spdlog::error("{}: {}", context, at);
+                return std::nullopt;
+            }
+        }
         spdlog::error("{}: {}", context, e.what());
         return std::nullopt;
     }

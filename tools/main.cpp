@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "commands.h"
+#include "config_file.h"
 #include "v6bl/ingest/malloc_tuning.h"
 #include "v6bl/store/huge_pages.h"
 
@@ -19,6 +20,13 @@ int main(int argc, char** argv) {
     v6bl::tools::add_ingest_commands(app, exit_code);
     v6bl::tools::add_zones_commands(app, exit_code);
     v6bl::tools::add_server_commands(app, exit_code);
+    const auto configs = v6bl::tools::config_paths({argv + 1, argv + argc});
+    for (const auto& c : configs) {
+        if (const auto problem = v6bl::tools::config_file_problem(c); !problem.empty()) {
+            std::fprintf(stderr, "v6bl: %s\n", problem.c_str());
+            return 1;
+        }
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ConfigError& e) {
@@ -28,6 +36,12 @@ int main(int argc, char** argv) {
                      app.get_config_ptr()->as<std::string>().c_str(), e.what());
         return e.get_exit_code();
     } catch (const CLI::ParseError& e) {
+        for (const auto& c : configs) {
+            if (const auto at = v6bl::tools::locate_config_error(c, e.what()); !at.empty()) {
+                std::fprintf(stderr, "v6bl: %s\n", at.c_str());
+                return e.get_exit_code();
+            }
+        }
         return app.exit(e);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "v6bl: %s\n", e.what());

@@ -153,6 +153,46 @@ TEST_CASE("a config file with an unknown key or junk is an error naming the file
     CHECK(out.find("rrl_rate") != std::string::npos);
 }
 
+TEST_CASE(
+    "a config file that is not TOML, or holds a value of the wrong kind, is an error "
+    "naming its line",
+    "[tools][config]") {
+    temp_dir dir;
+    const std::string db = dir.file("db");
+    std::string out;
+    write(dir.file("l.txt"), "2001:db8:1::/64\n");
+    REQUIRE(run(v6bl_bin + " import --db " + db + " " + dir.file("l.txt"), out) == 0);
+    const std::string port = std::to_string(v6bl::test::free_port());
+    const std::string serve = "timeout 20 " + v6bl_bin + " serve --db " + db +
+                              " --listen 127.0.0.1:" + port + " --config ";
+
+    // A truncated array: CLI11 alone took the next lines into it and served with the rest.
+    write(dir.file("cut.toml"), "ttl = 300\nlisten = [\"127.0.0.1:" + port + "\"\nrrl-rate = 5\n");
+    CHECK(run(serve + dir.file("cut.toml"), out) == 1);
+    INFO(out);
+    CHECK(out.find(dir.file("cut.toml") + ":3:1: ") != std::string::npos);
+    CHECK(out.find("ready") == std::string::npos);
+
+    write(dir.file("kind.toml"), "ttl = 300\nrrl-rate = \"abc\"\n");
+    CHECK(run(serve + dir.file("kind.toml"), out) == 1);
+    CHECK(out.find(dir.file("kind.toml") + ":2: Could not convert: --rrl-rate = abc") !=
+          std::string::npos);
+    // The same bad value on the command line is not put on the file.
+    write(dir.file("good.toml"), "rrl-rate = 5\n");
+    CHECK(run(serve + dir.file("good.toml") + " --rrl-rate abc", out) != 0);
+    CHECK(out.find(dir.file("good.toml") + ":") == std::string::npos);
+
+    write(dir.file("lookup.toml"), "[lookup]\n\nnow = \"x\"\n");
+    CHECK(run(v6bl_bin + " --config " + dir.file("lookup.toml") + " lookup --db " + db +
+                  " 2001:db8:1::1",
+              out) != 0);
+    CHECK(out.find(dir.file("lookup.toml") + ":3: --now") != std::string::npos);
+
+    // Not a file to read as a config at all (it read /dev/zero forever).
+    CHECK(run(serve + "/dev/zero", out) == 1);
+    CHECK(out.find("/dev/zero: not a regular file") != std::string::npos);
+}
+
 TEST_CASE("serve refuses a zero that would stall it, and an unknown log level", "[tools][serve]") {
     temp_dir dir;
     const std::string db = dir.file("db");

@@ -1,0 +1,85 @@
+#include "config_file.h"
+
+#include <filesystem>
+#include <toml.hpp>
+
+namespace v6bl::tools {
+namespace {
+
+constexpr std::uintmax_t max_config_bytes = 1 << 20;
+
+// The first line of toml11's message, without its "[error] " tag.
+std::string first_line(const std::string& what) {
+    std::string s = what.substr(0, what.find('\n'));
+    if (s.rfind("[error] ", 0) == 0) s.erase(0, 8);
+    return s;
+}
+
+bool same_key(std::string a, std::string b) {
+    for (auto* s : {&a, &b})
+        for (char& c : *s)
+            if (c == '_') c = '-';
+    return a == b;
+}
+
+}  // namespace
+
+std::string config_file_problem(const std::string& path) {
+    std::error_code ec;
+    const auto st = std::filesystem::status(path, ec);
+    if (ec || !std::filesystem::exists(st)) return path + ": cannot read the config file";
+    if (!std::filesystem::is_regular_file(st)) return path + ": not a regular file";
+    if (std::filesystem::file_size(path, ec) > max_config_bytes)
+        return path + ": larger than 1 MiB, not a config file";
+    try {
+        (void)toml::parse(path);
+    } catch (const toml::syntax_error& e) {
+        const auto& loc = e.location();
+        return path + ":" + std::to_string(loc.line()) + ":" + std::to_string(loc.column()) + ": " +
+               first_line(e.what());
+    } catch (const std::exception& e) {
+        return path + ": " + first_line(e.what());
+    }
+    return {};
+}
+
+std::string locate_config_error(const std::string& path, const std::string& message) {
+    // "Could not convert: --rrl-rate = abc" or "--now: Value x not in range ...".
+    const auto dashes = message.find("--");
+    if (dashes == std::string::npos) return {};
+    const auto end = message.find_first_of(" :=", dashes + 2);
+    const std::string flag = message.substr(dashes + 2, end - dashes - 2);
+    // The key must be in the file with the value the message quotes: the same flag given
+    // on the command line (which wins) is not the file's fault.
+    auto at = [&](const std::string& key, const toml::value& v) -> std::string {
+        if (!same_key(key, flag)) return {};
+        const std::string text = v.is_string() ? v.as_string().str : toml::format(v);
+        if (message.find(text) == std::string::npos) return {};
+        return path + ":" + std::to_string(v.location().line()) + ": " + message;
+    };
+    try {
+        const toml::value root = toml::parse(path);
+        if (!root.is_table()) return {};
+        for (const auto& [key, value] : root.as_table()) {
+            if (auto s = at(key, value); !s.empty()) return s;
+            if (!value.is_table()) continue;
+            for (const auto& [inner, v] : value.as_table())
+                if (auto s = at(inner, v); !s.empty()) return s;
+        }
+    } catch (const std::exception&) {
+    }
+    return {};
+}
+
+std::vector<std::string> config_paths(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--config" && i + 1 < args.size())
+            out.push_back(args[i + 1]);
+        else if (args[i].rfind("--config=", 0) == 0)
+            out.push_back(args[i].substr(9));
+    }
+    return out;
+}
+
+}  // namespace v6bl::tools

@@ -1,0 +1,22 @@
+// Checks of --config files beyond what CLI11 reads: CLI11's TOML reader is lenient (a
+// truncated array swallows the lines after it, and the server started with half a file)
+// and names a value it cannot convert by its flag only.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace v6bl::tools {
+
+// A config file must be a regular file of at most 1 MiB that parses as TOML (toml11).
+// Returns "" or an error naming FILE:LINE:COL.
+std::string config_file_problem(const std::string& path);
+
+// For CLI11's "Could not convert: --rrl-rate = abc" from a config file: the same message
+// prefixed with FILE:LINE of that key when the file has it, else "".
+std::string locate_config_error(const std::string& path, const std::string& message);
+
+// The values of --config (and --config=FILE) among command-line arguments.
+std::vector<std::string> config_paths(const std::vector<std::string>& args);
+
+}  // namespace v6bl::tools
