@@ -74,6 +74,7 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
         ->capture_default_str();
     cmd->add_option("--commit-every", args->options.commit_every,
                     "commit after this many packets or lines")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40))
         ->capture_default_str();
     cmd->add_option("--associations-out", args->options.associations_out,
                     "also append this sensor's associations as JSON lines (for a central list)");

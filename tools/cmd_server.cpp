@@ -56,14 +56,26 @@ void add_serve_flags(CLI::App& cmd, serve_args& a) {
         ->capture_default_str();
     cmd.add_option("--ns-address", z.ns_addresses, "glue for an in-zone NS name: NAME=ADDRESS");
     cmd.add_option("--soa-rname", z.soa_rname, "SOA responsible mailbox")->capture_default_str();
-    cmd.add_option("--soa-refresh", z.soa_refresh, "SOA refresh seconds")->capture_default_str();
-    cmd.add_option("--soa-retry", z.soa_retry, "SOA retry seconds")->capture_default_str();
-    cmd.add_option("--soa-expire", z.soa_expire, "SOA expire seconds")->capture_default_str();
-    cmd.add_option("--soa-minimum", z.soa_minimum, "SOA minimum (negative TTL) seconds")
+    cmd.add_option("--soa-refresh", z.soa_refresh, "SOA refresh seconds")
+        ->check(dns_ttl_range)
         ->capture_default_str();
-    cmd.add_option("--soa-ttl", z.soa_ttl, "TTL of the SOA record")->capture_default_str();
-    cmd.add_option("--ns-ttl", z.ns_ttl, "TTL of the NS records")->capture_default_str();
+    cmd.add_option("--soa-retry", z.soa_retry, "SOA retry seconds")
+        ->check(dns_ttl_range)
+        ->capture_default_str();
+    cmd.add_option("--soa-expire", z.soa_expire, "SOA expire seconds")
+        ->check(dns_ttl_range)
+        ->capture_default_str();
+    cmd.add_option("--soa-minimum", z.soa_minimum, "SOA minimum (negative TTL) seconds")
+        ->check(dns_ttl_range)
+        ->capture_default_str();
+    cmd.add_option("--soa-ttl", z.soa_ttl, "TTL of the SOA record")
+        ->check(dns_ttl_range)
+        ->capture_default_str();
+    cmd.add_option("--ns-ttl", z.ns_ttl, "TTL of the NS records")
+        ->check(dns_ttl_range)
+        ->capture_default_str();
     cmd.add_option("--ttl", z.listing_ttl, "TTL of listing A and TXT records")
+        ->check(dns_ttl_range)
         ->capture_default_str();
     cmd.add_option("--url-template", z.url_template,
                    "lookup URL in the TXT; {prefix} is replaced by the listed prefix")

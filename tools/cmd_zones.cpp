@@ -34,14 +34,26 @@ void add_zone_flags(CLI::App& cmd, zones::zone_config& zone, store::listing_poli
     cmd.add_option("--ns-address", zone.ns_addresses,
                    "glue for an in-zone NS name: NAME=ADDRESS (repeatable)");
     cmd.add_option("--soa-rname", zone.soa_rname, "SOA responsible mailbox")->capture_default_str();
-    cmd.add_option("--soa-refresh", zone.soa_refresh, "SOA refresh seconds")->capture_default_str();
-    cmd.add_option("--soa-retry", zone.soa_retry, "SOA retry seconds")->capture_default_str();
-    cmd.add_option("--soa-expire", zone.soa_expire, "SOA expire seconds")->capture_default_str();
-    cmd.add_option("--soa-minimum", zone.soa_minimum, "SOA minimum (negative TTL) seconds")
+    cmd.add_option("--soa-refresh", zone.soa_refresh, "SOA refresh seconds")
+        ->check(dns_ttl_range)
         ->capture_default_str();
-    cmd.add_option("--soa-ttl", zone.soa_ttl, "TTL of the SOA record")->capture_default_str();
-    cmd.add_option("--ns-ttl", zone.ns_ttl, "TTL of the NS records")->capture_default_str();
+    cmd.add_option("--soa-retry", zone.soa_retry, "SOA retry seconds")
+        ->check(dns_ttl_range)
+        ->capture_default_str();
+    cmd.add_option("--soa-expire", zone.soa_expire, "SOA expire seconds")
+        ->check(dns_ttl_range)
+        ->capture_default_str();
+    cmd.add_option("--soa-minimum", zone.soa_minimum, "SOA minimum (negative TTL) seconds")
+        ->check(dns_ttl_range)
+        ->capture_default_str();
+    cmd.add_option("--soa-ttl", zone.soa_ttl, "TTL of the SOA record")
+        ->check(dns_ttl_range)
+        ->capture_default_str();
+    cmd.add_option("--ns-ttl", zone.ns_ttl, "TTL of the NS records")
+        ->check(dns_ttl_range)
+        ->capture_default_str();
     cmd.add_option("--ttl", zone.listing_ttl, "TTL of listing A and TXT records")
+        ->check(dns_ttl_range)
         ->capture_default_str();
     cmd.add_option("--url-template", zone.url_template,
                    "lookup URL in the TXT; {prefix} is replaced by the listed prefix")
@@ -155,8 +167,10 @@ void add_zones_commands(CLI::App& app, int& exit_code) {
     notify->add_option("--tsig", nargs->zone.notify_tsig,
                        "sign with NAME:ALGORITHM:BASE64SECRET (e.g. hmac-sha256)");
     notify->add_option("--timeout-ms", nargs->timeout_ms, "wait per attempt")
+        ->check(CLI::Range(1, 600000))
         ->capture_default_str();
     notify->add_option("--attempts", nargs->attempts, "attempts per secondary")
+        ->check(CLI::Range(1, 100))
         ->capture_default_str();
     notify->callback([nargs, &exit_code] { exit_code = run_notify(*nargs); });
 }

@@ -9,6 +9,9 @@
 
 namespace v6bl::tools {
 
+// TTLs and SOA timers: 0 .. 2^31-1 seconds (RFC 2181 8; larger values are read as 0).
+inline const CLI::Range dns_ttl_range(0u, 2147483647u);
+
 // --min-strength (0..1000), --expiry (seconds), --manual-expiry, --escalate-56, --escalate-48.
 inline void add_policy_flags(CLI::App* cmd, store::listing_policy& policy) {
     cmd->add_option("--min-strength", policy.min_strength_milli,

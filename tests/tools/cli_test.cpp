@@ -118,6 +118,23 @@ TEST_CASE("numbers out of range are refused by flag name", "[tools][flags]") {
     CHECK(out.find("--now") != std::string::npos);
     CHECK(run(v6bl_bin + " simulate --out " + dir.file("sim") + " --hours nan", out) == 1);
     CHECK(out.find("hours") != std::string::npos);
+    CHECK(run(ingest + "--commit-every -1", out) != 0);
+    CHECK(out.find("--commit-every: Value -1 not in range") != std::string::npos);
+    // TTLs and SOA timers stop at 2^31-1 (RFC 2181 8), in export and serve alike.
+    for (const std::string cmd : {" export --db ", " serve --db "}) {
+        CHECK(run("timeout 20 " + v6bl_bin + cmd + dir.file("db") + " --ttl 4294967295", out) ==
+              105);
+        CHECK(out.find("--ttl: Value 4294967295 not in range 0 to 2147483647") !=
+              std::string::npos);
+        CHECK(run("timeout 20 " + v6bl_bin + cmd + dir.file("db") + " --soa-minimum -1", out) ==
+              105);
+    }
+    const std::string notify =
+        v6bl_bin + " notify --db " + dir.file("db") + " --notify 127.0.0.1:1 ";
+    CHECK(run(notify + "--attempts -5", out) != 0);
+    CHECK(out.find("--attempts: Value -5 not in range") != std::string::npos);
+    CHECK(run(notify + "--timeout-ms -1", out) != 0);
+    CHECK(out.find("--timeout-ms: Value -1 not in range") != std::string::npos);
 }
 
 TEST_CASE("a config file with an unknown key or junk is an error naming the file",
