@@ -226,10 +226,19 @@ int run_serve(serve_args& a) {
     hooks.reload_config = &reload_config;
     hooks.start_metrics = monitoring::server_metrics_hook();
 
-    // Zone transfers only when someone may transfer: a second secondary reader of its own.
+    // Zone transfers only when someone may transfer: a second secondary reader of its own,
+    // whose scratch directory goes when serve ends, also when start-up fails after making it
+    // (declared first, so it is removed after the reader is closed).
+    struct scratch_dir {
+        std::string path;
+        ~scratch_dir() {
+            std::error_code ec;
+            if (!path.empty()) std::filesystem::remove_all(path, ec);
+        }
+    } scratch;
     std::unique_ptr<store::reputation_store> transfer_store;
     std::unique_ptr<zones::transfer_responder> responder;
-    std::string transfer_scratch;
+    std::string& transfer_scratch = scratch.path;
     if (!a.config.zone.transfer_allow.empty() || !a.config.zone.transfer_tsig.empty()) {
         transfer_scratch =
             (std::filesystem::temp_directory_path() / ("v6bl-xfr-" + std::to_string(::getpid())))
@@ -264,10 +273,6 @@ int run_serve(serve_args& a) {
     notifier.reset();
     responder.reset();
     transfer_store.reset();
-    if (!transfer_scratch.empty()) {
-        std::error_code ec;
-        std::filesystem::remove_all(transfer_scratch, ec);
-    }
     return rc;
 }
 

@@ -228,4 +228,12 @@ TEST_CASE("serve refuses a zero that would stall it, and an unknown log level", 
     CHECK(out.find("--log-level") != std::string::npos);
     CHECK(run(serve + "--zone 'a;b.example'", out) == 1);
     CHECK(out.find("--zone 'a;b.example'") != std::string::npos);
+
+    // A start-up that fails after the transfer reader's scratch directory was made removes it.
+    std::filesystem::create_directories(dir.file("tmp"));
+    CHECK(run("TMPDIR=" + dir.file("tmp") + " " + serve +
+                  "--transfer-allow 127.0.0.1/32 --notify 'bad target'",
+              out) == 1);
+    CHECK(out.find("bad target 'bad target'") != std::string::npos);
+    CHECK(std::filesystem::is_empty(dir.file("tmp")));
 }
