@@ -99,6 +99,37 @@ std::unique_ptr<reputation_store> open_reading(const std::string& db) {
     }
 }
 
+// An import line is a prefix, a code and a TXT of at most 255 bytes: anything longer than
+// this is not one, and is not held in memory whole (a file without newlines would be).
+constexpr std::size_t max_import_line = 64 * 1024;
+
+// std::getline with a bound: a longer line is read to its end but only `limit` bytes of it
+// kept, and `too_long` set. False at the end of the input, or on a read error (badbit; the
+// file buffer throws on one, as getline would have caught).
+bool read_bounded_line(std::istream& in, std::string& line, std::size_t limit, bool& too_long) {
+    line.clear();
+    too_long = false;
+    std::streambuf* buf = in.rdbuf();
+    for (;;) {
+        int c = 0;
+        try {
+            c = buf->sbumpc();
+        } catch (const std::exception&) {
+            in.setstate(std::ios::badbit);
+            return false;
+        }
+        if (c == std::char_traits<char>::eof()) {
+            in.setstate(std::ios::eofbit);
+            return !line.empty() || too_long;
+        }
+        if (c == '\n') return true;
+        if (line.size() < limit)
+            line.push_back(static_cast<char>(c));
+        else
+            too_long = true;
+    }
+}
+
 int run_import(const store_args& a, const std::vector<std::string>& files) {
     auto store = open_writer(a.db);
     const std::uint32_t now = clock_or(a.now);
@@ -120,8 +151,15 @@ int run_import(const store_args& a, const std::vector<std::string>& files) {
         change_set cs;
         std::string line;
         std::size_t lineno = 0;
-        while (std::getline(in, line)) {
+        bool too_long = false;
+        while (read_bounded_line(in, line, max_import_line, too_long)) {
             ++lineno;
+            if (too_long) {
+                std::fprintf(stderr, "v6bl import: %s:%zu: line too long (over %zu bytes)\n",
+                             file.c_str(), lineno, max_import_line);
+                ++bad;
+                continue;
+            }
             // Files from Windows editors: CRLF line ends and a UTF-8 byte order mark.
             if (!line.empty() && line.back() == '\r') line.pop_back();
             if (lineno == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
@@ -142,9 +180,8 @@ int run_import(const store_args& a, const std::vector<std::string>& files) {
             ++good;
             if (cs.size() >= 100000) store->commit(std::move(cs), now);
         }
-        // getline stops before the end on a read error (or a line it cannot hold in memory):
-        // that is no end of the file.
-        if (!in.eof()) {
+        // Reading stops before the end on a read error: that is no end of the file.
+        if (!in.eof() || in.bad()) {
             std::fprintf(stderr, "v6bl import: %s:%zu: cannot read further\n", file.c_str(),
                          lineno + 1);
             ++bad;

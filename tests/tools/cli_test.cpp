@@ -68,6 +68,14 @@ TEST_CASE("import reads CRLF and a byte order mark, reports a directory, keeps t
     CHECK(run(v6bl_bin + " import --db " + db + " /proc/self/mem", out) == 2);
     CHECK(out.find("/proc/self/mem:1: cannot read further") != std::string::npos);
 
+    // A line far longer than any listing is reported and skipped to its newline, without
+    // holding it whole; the lines around it are imported.
+    write(dir.file("long.txt"),
+          "2001:db8:7::/64\n" + std::string(100000, 'x') + "\n2001:db8:8::/64\n");
+    CHECK(run(v6bl_bin + " import --db " + db + " " + dir.file("long.txt"), out) == 2);
+    CHECK(out.find("long.txt:2: line too long (over 65536 bytes)") != std::string::npos);
+    CHECK(out.find("imported 2 listing(s), 1 bad line(s)") != std::string::npos);
+
     std::filesystem::create_directories(dir.file("adir"));
     CHECK(run(v6bl_bin + " import --db " + db + " " + dir.file("adir"), out) == 2);
     CHECK(out.find(dir.file("adir") + ": is a directory") != std::string::npos);
