@@ -644,8 +644,12 @@ std::uint32_t reputation_store::commit(change_set&& changes, std::uint32_t now) 
             case change_set::op::del: {
                 // Removes every stored record at or under the prefix, and their evidence.
                 auto remove_in = [&](int which) {
-                    std::unique_ptr<rocksdb::Iterator> it(
-                        d.db->NewIterator(rocksdb::ReadOptions(), d.cf[which]));
+                    // In total order: a prefix-mode seek in the listing family (/48 bloom)
+                    // would skip each table file whose filter lacks the range's first /48,
+                    // and every other /48 of the range in it.
+                    rocksdb::ReadOptions ro;
+                    ro.total_order_seek = true;
+                    std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(ro, d.cf[which]));
                     const std::string end = range_end(o.where);
                     for (it->Seek(key); it->Valid() && it->key().compare(end) <= 0; it->Next()) {
                         auto p =

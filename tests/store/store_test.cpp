@@ -167,6 +167,37 @@ TEST_CASE("store: delist removes records under a prefix and the journal names th
                      *parse_prefix("2001:db8:1:2::/64")) == 1);
 }
 
+TEST_CASE("store: delisting a prefix wider than /48 removes every /48 under it from table files") {
+    // The listing family has a /48 prefix bloom: a delist scan that seeks in prefix mode
+    // skips a table file whose filter lacks the first /48 of the range, and with it every
+    // other /48 of the range in that file (seen: `delist 2001:db8::/32` said done and left
+    // 2001:db8:11::/64 listed).
+    test_dir d("delist-wide");
+    const char* inside[] = {"2001:db8:11::/64", "2001:db8:22:1::/64", "2001:db8:ffff:ff::/64"};
+    {
+        auto s = reputation_store::open_writer(opts(d));
+        change_set cs;
+        for (const char* p : inside) cs.merge_record(*parse_prefix(p), evidence(900));
+        cs.merge_record(*parse_prefix("2001:db9::/64"), evidence(900));
+        s->commit(std::move(cs), now);
+    }  // a clean close flushes: the records are in table files, the memtable empty
+    {
+        auto s = reputation_store::open_writer(opts(d));
+        change_set del;
+        del.remove(*parse_prefix("2001:db8::/32"));  // its first /48 holds nothing
+        s->commit(std::move(del), now);
+        for (const char* p : inside) CHECK_FALSE(s->get(*parse_prefix(p)));
+        CHECK(s->get(*parse_prefix("2001:db9::/64")));
+    }
+    auto s = reputation_store::open_read_only(opts(d));
+    std::vector<std::string> left;
+    s->for_each_record([&](const prefix& p, const reputation_record&) {
+        left.push_back(format_prefix(p));
+        return true;
+    });
+    CHECK(left == std::vector<std::string>{"2001:db9::/64"});
+}
+
 TEST_CASE("store: the journal is trimmed and says when it no longer reaches back") {
     test_dir d("journal");
     auto o = opts(d);
