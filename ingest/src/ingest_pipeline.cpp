@@ -58,6 +58,8 @@ constexpr const char* address_book_key = "addresses";
 constexpr std::size_t writer_batch = 32;
 // Frames decoded and grouped ahead of the engine (see ingest_capture).
 constexpr std::size_t capture_batch = 256;
+// A log or JSON line longer than this is no line of ours: reported and dropped whole.
+constexpr std::size_t max_line = 65536;
 
 std::uint64_t sensor_bit_of(std::string_view id) {
     if (id.empty()) return 0;
@@ -87,6 +89,10 @@ struct ingest_pipeline::line_source {
     source_position pos;  // off/idx: after the last complete line consumed
     std::string partial;
     bool skipping_long_line = false;  // dropping the rest of a line reported too long
+    // Bytes of that line dropped so far. They are not in pos until its newline: a checkpoint
+    // taken meanwhile names the line's start, so a rerun drops the whole line again instead
+    // of reading its tail as a line of its own.
+    unsigned long long skipped = 0;
     int reports = 0;
     bool dirty = false;
     ~line_source() {
@@ -429,6 +435,7 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         src.pos = cp;
         src.partial.clear();
         src.skipping_long_line = false;
+        src.skipped = 0;
     }
     bool any = false;
     static constexpr std::size_t chunk = 1 << 20;
@@ -444,14 +451,14 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             const void* nl = std::memchr(buf.data() + start, '\n', n - start);
             if (!nl) {
                 if (src.skipping_long_line) {
-                    src.pos.off += n - start;
+                    src.skipped += n - start;
                     break;
                 }
                 src.partial.append(buf.data() + start, n - start);
                 // A line longer than 64 KiB is no log line: count it and drop it to its
                 // newline (its tail is no line of its own).
-                if (src.partial.size() > 65536) {
-                    src.pos.off += src.partial.size();
+                if (src.partial.size() > max_line) {
+                    src.skipped = src.partial.size();
                     src.partial.clear();
                     src.skipping_long_line = true;
                     report(src.path + ":" + std::to_string(src.pos.idx + 1), "line too long",
@@ -466,8 +473,18 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             std::string_view line;
             if (src.skipping_long_line) {
                 ++src.pos.idx;
-                src.pos.off += end - start + 1;
+                src.pos.off += src.skipped + (end - start) + 1;
+                src.skipped = 0;
                 src.skipping_long_line = false;
+            } else if (src.partial.size() + (end - start) > max_line) {
+                // the same limit whether or not the line crossed a read
+                report(src.path + ":" + std::to_string(src.pos.idx + 1), "line too long",
+                       src.json ? bad_input_reason::invalid_json
+                                : bad_input_reason::garbage_log_line,
+                       src.reports);
+                ++src.pos.idx;
+                src.pos.off += src.partial.size() + (end - start) + 1;
+                src.partial.clear();
             } else if (src.partial.empty()) {
                 line = std::string_view(buf.data() + start, end - start);
                 handle_line(src, line, ++src.pos.idx);
@@ -505,6 +522,14 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         src.partial.clear();
         src.dirty = true;
     }
+    if (!options_.follow && !stopping() && src.skipping_long_line) {
+        // ... and so is an over-long one, already reported
+        ++src.pos.idx;
+        src.pos.off += src.skipped;
+        src.skipped = 0;
+        src.skipping_long_line = false;
+        src.dirty = true;
+    }
     if (src.dirty) {
         writer_.set_checkpoint(src.key, format_position(src.pos));
         src.dirty = false;
@@ -519,6 +544,8 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             std::fclose(src.file);
             src.file = nullptr;
             src.partial.clear();
+            src.skipping_long_line = false;
+            src.skipped = 0;
         }
     }
     return any;

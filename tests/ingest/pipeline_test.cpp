@@ -274,6 +274,47 @@ TEST_CASE("a line too long is dropped to its newline, and a directory is reporte
     CHECK(c.bad_input[static_cast<int>(r::invalid_json)] == 2);
 }
 
+TEST_CASE("a checkpoint taken inside an over-long line names its start", "[pipeline]") {
+    // A followed log whose writer is in the middle of an over-long line when ingest stops:
+    // the rerun must drop that whole line again, not parse its tail as a line of its own.
+    temp_dir d("long-resume");
+    const std::string reject =
+        "Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[1.2.3.4]: 554 5.7.1 "
+        "Service unavailable; Client host [1.2.3.4] blocked using zen.spamhaus.org";
+    const std::string log = d.path("maillog");
+    std::ofstream(log) << "not a log line\n" << std::string(std::size_t{100} << 10, 'x');
+    {
+        auto db = open_store(d.path("db"));
+        std::atomic<bool> stop{false};
+        ingest::ingest_options o;
+        o.rejects = {log};
+        o.follow = true;
+        o.year = 2026;
+        o.stop = &stop;
+        o.diagnostics = nullptr;
+        ingest::ingest_pipeline p(*db, o);
+        auto run = std::async(std::launch::async, [&] { return p.run(); });
+        // the first pass over the file commits its checkpoint
+        const std::string key = "log:" + std::filesystem::absolute(log).lexically_normal().string();
+        for (int i = 0; i < 400 && !db->checkpoint(key); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        CHECK(db->checkpoint(key));
+        stop = true;
+        REQUIRE(run.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+        CHECK(run.get() == 0);
+    }
+    std::ofstream(log, std::ios::app) << reject << "\n" << reject << "\n";
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {log};
+    o.year = 2026;
+    std::string diag;
+    const auto c = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag);
+    CHECK(c.rejections() == 1);  // the line after the long one, not the long one's tail
+    CHECK(diag.find("maillog:2: line too long") != std::string::npos);
+}
+
 TEST_CASE("a stop request ends a run reading a log that never ends", "[pipeline]") {
     temp_dir d("endless");
     auto db = open_store(d.path("db"));
