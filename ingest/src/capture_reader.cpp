@@ -135,6 +135,7 @@ capture_status capture_reader::next_buffered(capture_frame& frame) {
     frame.caplen = caplen;
     frame.time_us = static_cast<std::int64_t>(sec) * 1'000'000 +
                     static_cast<std::int64_t>(nanoseconds_ ? frac / 1000 : frac);
+    frame_offset_ = buf_offset_ + buf_pos_;
     buf_pos_ += pcap_record_header_size + caplen;
     return capture_status::frame;
 }
@@ -229,6 +230,7 @@ capture_status capture_reader::next(capture_frame& frame) {
     if (fd_ >= 0) return next_buffered(frame);
     pcap_pkthdr* hdr = nullptr;
     const u_char* data = nullptr;
+    if (!live_) frame_offset_ = offset();  // libpcap reads the next block from here
     const int rc = pcap_next_ex(handle_, &hdr, &data);
     if (rc == 1) {
         frame.data = data;

@@ -309,8 +309,9 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
                 if (syn.family == ip_family::v6) ++counters_.syns_v6;
                 ++n;
             } else if (ds == decode_status::malformed) {
-                report(given + ": packet " + std::to_string(index),
-                       "malformed frame (a header length exceeds the captured bytes)",
+                report(given + ":" + std::to_string(reader->frame_offset()),
+                       "malformed frame (a header length exceeds the captured bytes; packet " +
+                           std::to_string(index) + ")",
                        bad_input_reason::malformed_packet, reports);
             }
             if (++since_commit_ >= options_.commit_every ||
@@ -478,10 +479,10 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
                 src.skipping_long_line = false;
             } else if (src.partial.size() + (end - start) > max_line) {
                 // the same limit whether or not the line crossed a read
-                report(src.path + ":" + std::to_string(src.pos.idx + 1), "line too long",
-                       src.json ? bad_input_reason::invalid_json
-                                : bad_input_reason::garbage_log_line,
-                       src.reports);
+                report(
+                    src.path + ":" + std::to_string(src.pos.idx + 1), "line too long",
+                    src.json ? bad_input_reason::invalid_json : bad_input_reason::garbage_log_line,
+                    src.reports);
                 ++src.pos.idx;
                 src.pos.off += src.partial.size() + (end - start) + 1;
                 src.partial.clear();
@@ -627,8 +628,7 @@ int ingest_pipeline::run() {
         if (!live) throw std::runtime_error(err);
         if (options_.diagnostics) {
             std::fprintf(options_.diagnostics, "v6bl ingest: capturing on %s (%s)\n",
-                         options_.interface.c_str(),
-                         sensor_bpf_filter(options_.smtp_port).c_str());
+                         options_.interface.c_str(), sensor_bpf_filter(options_.smtp_port).c_str());
             std::fflush(options_.diagnostics);
         }
     }

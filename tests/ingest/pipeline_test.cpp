@@ -331,6 +331,57 @@ TEST_CASE("a stop request ends a run reading a log that never ends", "[pipeline]
     CHECK(run.get() == 0);
 }
 
+TEST_CASE("a malformed frame is reported at its record's byte offset", "[pipeline]") {
+    temp_dir d("malformed-offset");
+    const auto good = ingest_test::ethernet(ingest_test::ip_syn(false, 40000, 25, 64), false);
+    auto bad = ingest_test::ethernet(ingest_test::ip_syn(false, 40001, 25, 64), false);
+    bad[14] = 0x44;  // IPv4 header length 16 bytes
+    {
+        ingest::pcap_file_writer w(d.path("c.pcap"));
+        w.write_frame(1'000'000, good.data(), good.size());
+        w.write_frame(2'000'000, good.data(), good.size());
+        w.write_frame(3'000'000, bad.data(), bad.size());
+    }
+    // pcap: a 24-byte file header, then a 16-byte header before each frame
+    const std::size_t at = 24 + 2 * (16 + good.size());
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.captures = {d.path("c.pcap")};
+    std::string diag;
+    const auto c = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag);
+    CHECK(c.bad_input[static_cast<int>(ingest::bad_input_reason::malformed_packet)] == 1);
+    CHECK(diag.find("c.pcap:" + std::to_string(at) + ": malformed frame") != std::string::npos);
+    CHECK(diag.find("packet 3)") != std::string::npos);
+
+    // pcapng: the offset of the frame's enhanced packet block
+    std::string f;
+    auto u32 = [&](std::uint32_t v) { f.append(reinterpret_cast<const char*>(&v), 4); };
+    for (std::uint32_t v : {0x0A0D0D0Au, 28u, 0x1A2B3C4Du, 1u, 0xFFFFFFFFu, 0xFFFFFFFFu, 28u})
+        u32(v);                                                 // section header block
+    for (std::uint32_t v : {1u, 20u, 1u, 65535u, 20u}) u32(v);  // interface block: Ethernet
+    std::size_t bad_block = 0;
+    for (const std::vector<std::uint8_t>* frame :
+         {&good, static_cast<const std::vector<std::uint8_t>*>(&bad)}) {
+        auto padded = *frame;
+        while (padded.size() % 4) padded.push_back(0);
+        const auto len = static_cast<std::uint32_t>(32 + padded.size());
+        if (frame == &bad) bad_block = f.size();
+        for (std::uint32_t v :
+             {6u, len, 0u, 0u, 1000000u, static_cast<std::uint32_t>(frame->size()),
+              static_cast<std::uint32_t>(frame->size())})
+            u32(v);
+        f.append(reinterpret_cast<const char*>(padded.data()), padded.size());
+        u32(len);
+    }
+    std::ofstream(d.path("c.pcapng"), std::ios::binary) << f;
+    o.captures = {d.path("c.pcapng")};
+    diag.clear();
+    ingest_into(*db, o, nullptr, &diag);
+    CHECK(diag.find("c.pcapng:" + std::to_string(bad_block) + ": malformed frame") !=
+          std::string::npos);
+}
+
 TEST_CASE("a pcapng time stamp past 2106 is read without overflow", "[pipeline]") {
     temp_dir d("pcapng-time");
     std::string f;

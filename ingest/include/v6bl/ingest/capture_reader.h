@@ -48,6 +48,9 @@ class capture_reader {
     bool is_pcapng() const { return pcapng_; }
     // Byte offset of the next record (classic pcap files only; stdio position).
     std::uint64_t offset() const;
+    // Byte offset in the file of the record (pcap) or block (pcapng) of the frame the last
+    // next() returned; 0 for live capture.
+    std::uint64_t frame_offset() const { return frame_offset_; }
     const std::string& last_error() const { return error_; }
     // Live capture: packets that passed the filter but were dropped because the kernel's
     // capture buffer was full (pcap_stats' ps_drop; its ps_ifdrop is the interface's own
@@ -78,6 +81,7 @@ class capture_reader {
     std::FILE* file_ = nullptr;  // owned by libpcap once opened
     link_kind link_ = link_kind::unknown;
     bool pcapng_ = false;
+    std::uint64_t frame_offset_ = 0;
     bool live_ = false;
     std::string error_;
 };
