@@ -50,36 +50,7 @@ void add_serve_flags(CLI::App& cmd, serve_args& a) {
     cmd.add_option("--log-level", a.log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
         ->capture_default_str();
-    // Zone identity: the same flags as `export` so both describe the same zone.
-    cmd.add_option("--zone", z.zone, "zone name, e.g. dnsbl6.example.org")->capture_default_str();
-    cmd.add_option("--ns", z.ns_names, "name server names (first is the SOA mname)")
-        ->capture_default_str();
-    cmd.add_option("--ns-address", z.ns_addresses, "glue for an in-zone NS name: NAME=ADDRESS");
-    cmd.add_option("--soa-rname", z.soa_rname, "SOA responsible mailbox")->capture_default_str();
-    cmd.add_option("--soa-refresh", z.soa_refresh, "SOA refresh seconds")
-        ->check(dns_ttl_range)
-        ->capture_default_str();
-    cmd.add_option("--soa-retry", z.soa_retry, "SOA retry seconds")
-        ->check(dns_ttl_range)
-        ->capture_default_str();
-    cmd.add_option("--soa-expire", z.soa_expire, "SOA expire seconds")
-        ->check(dns_ttl_range)
-        ->capture_default_str();
-    cmd.add_option("--soa-minimum", z.soa_minimum, "SOA minimum (negative TTL) seconds")
-        ->check(dns_ttl_range)
-        ->capture_default_str();
-    cmd.add_option("--soa-ttl", z.soa_ttl, "TTL of the SOA record")
-        ->check(dns_ttl_range)
-        ->capture_default_str();
-    cmd.add_option("--ns-ttl", z.ns_ttl, "TTL of the NS records")
-        ->check(dns_ttl_range)
-        ->capture_default_str();
-    cmd.add_option("--ttl", z.listing_ttl, "TTL of listing A and TXT records")
-        ->check(dns_ttl_range)
-        ->capture_default_str();
-    cmd.add_option("--url-template", z.url_template,
-                   "lookup URL in the TXT; {prefix} is replaced by the listed prefix")
-        ->capture_default_str();
+    add_zone_flags(&cmd, z);  // the same flags as `export`: both describe one zone
     cmd.add_option("--edns-udp-size", z.edns_udp_size, "EDNS UDP payload size we advertise")
         ->check(CLI::Range(512, 65535))
         ->capture_default_str();

@@ -25,42 +25,6 @@ struct export_args {
     long long now = 0;
 };
 
-// Flags shared with `serve` (same names, same meaning): zone identity and listing policy.
-void add_zone_flags(CLI::App& cmd, zones::zone_config& zone, store::listing_policy& policy) {
-    cmd.add_option("--zone", zone.zone, "zone name, e.g. dnsbl6.example.org")
-        ->capture_default_str();
-    cmd.add_option("--ns", zone.ns_names, "name server names (first is the SOA mname)")
-        ->capture_default_str();
-    cmd.add_option("--ns-address", zone.ns_addresses,
-                   "glue for an in-zone NS name: NAME=ADDRESS (repeatable)");
-    cmd.add_option("--soa-rname", zone.soa_rname, "SOA responsible mailbox")->capture_default_str();
-    cmd.add_option("--soa-refresh", zone.soa_refresh, "SOA refresh seconds")
-        ->check(dns_ttl_range)
-        ->capture_default_str();
-    cmd.add_option("--soa-retry", zone.soa_retry, "SOA retry seconds")
-        ->check(dns_ttl_range)
-        ->capture_default_str();
-    cmd.add_option("--soa-expire", zone.soa_expire, "SOA expire seconds")
-        ->check(dns_ttl_range)
-        ->capture_default_str();
-    cmd.add_option("--soa-minimum", zone.soa_minimum, "SOA minimum (negative TTL) seconds")
-        ->check(dns_ttl_range)
-        ->capture_default_str();
-    cmd.add_option("--soa-ttl", zone.soa_ttl, "TTL of the SOA record")
-        ->check(dns_ttl_range)
-        ->capture_default_str();
-    cmd.add_option("--ns-ttl", zone.ns_ttl, "TTL of the NS records")
-        ->check(dns_ttl_range)
-        ->capture_default_str();
-    cmd.add_option("--ttl", zone.listing_ttl, "TTL of listing A and TXT records")
-        ->check(dns_ttl_range)
-        ->capture_default_str();
-    cmd.add_option("--url-template", zone.url_template,
-                   "lookup URL in the TXT; {prefix} is replaced by the listed prefix")
-        ->capture_default_str();
-    add_policy_flags(&cmd, policy);
-}
-
 std::string lower_zone(std::string z) {
     while (!z.empty() && z.back() == '.') z.pop_back();
     for (char& c : z) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -151,7 +115,8 @@ void add_zones_commands(CLI::App& app, int& exit_code) {
     exp->add_option("--text-mode", args->text_mode,
                     "zone record rendering: direct (fast) or ldns-records")
         ->check(CLI::IsMember({"direct", "ldns-records"}));
-    add_zone_flags(*exp, args->zone, args->policy);
+    add_zone_flags(exp, args->zone);
+    add_policy_flags(exp, args->policy);
     exp->callback([args, &exit_code] { exit_code = run_export(*args); });
 
     auto nargs = std::make_shared<notify_args>();

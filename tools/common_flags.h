@@ -6,11 +6,50 @@
 #include <string>
 
 #include "v6bl/store/policy.h"
+#include "v6bl/zones/zone_config.h"
 
 namespace v6bl::tools {
 
 // TTLs and SOA timers: 0 .. 2^31-1 seconds (RFC 2181 8; larger values are read as 0).
 inline const CLI::Range dns_ttl_range(0u, 2147483647u);
+
+// The zone's identity and record data, shared by `serve` and `export` (same names, same
+// meaning, so that both describe the same zone): --zone, --ns, --ns-address, the SOA
+// fields, the TTLs and --url-template.
+inline void add_zone_flags(CLI::App* cmd, zones::zone_config& zone) {
+    cmd->add_option("--zone", zone.zone, "zone name, e.g. dnsbl6.example.org")
+        ->capture_default_str();
+    cmd->add_option("--ns", zone.ns_names, "name server names (first is the SOA mname)")
+        ->capture_default_str();
+    cmd->add_option("--ns-address", zone.ns_addresses,
+                    "glue for an in-zone NS name: NAME=ADDRESS (repeatable)");
+    cmd->add_option("--soa-rname", zone.soa_rname, "SOA responsible mailbox")
+        ->capture_default_str();
+    cmd->add_option("--soa-refresh", zone.soa_refresh, "SOA refresh seconds")
+        ->check(dns_ttl_range)
+        ->capture_default_str();
+    cmd->add_option("--soa-retry", zone.soa_retry, "SOA retry seconds")
+        ->check(dns_ttl_range)
+        ->capture_default_str();
+    cmd->add_option("--soa-expire", zone.soa_expire, "SOA expire seconds")
+        ->check(dns_ttl_range)
+        ->capture_default_str();
+    cmd->add_option("--soa-minimum", zone.soa_minimum, "SOA minimum (negative TTL) seconds")
+        ->check(dns_ttl_range)
+        ->capture_default_str();
+    cmd->add_option("--soa-ttl", zone.soa_ttl, "TTL of the SOA record")
+        ->check(dns_ttl_range)
+        ->capture_default_str();
+    cmd->add_option("--ns-ttl", zone.ns_ttl, "TTL of the NS records")
+        ->check(dns_ttl_range)
+        ->capture_default_str();
+    cmd->add_option("--ttl", zone.listing_ttl, "TTL of listing A and TXT records")
+        ->check(dns_ttl_range)
+        ->capture_default_str();
+    cmd->add_option("--url-template", zone.url_template,
+                    "lookup URL in the TXT; {prefix} is replaced by the listed prefix")
+        ->capture_default_str();
+}
 
 // --min-strength (0..1000), --expiry (seconds), --manual-expiry, --escalate-56, --escalate-48.
 inline void add_policy_flags(CLI::App* cmd, store::listing_policy& policy) {
