@@ -35,21 +35,44 @@ std::string absolute_path(const std::string& p) {
 struct source_position {
     unsigned long long ino = 0, off = 0, idx = 0;
     int done = 0;
+    // Logs and JSON lines: a fingerprint of the bytes just before `off` (tail_fingerprint),
+    // so that a file rewritten in place (copytruncate rotation) and grown past the offset
+    // while ingest was down is read from its start, not resumed in the middle of a line.
+    unsigned long long tail = 0;
+    bool has_tail = false;
 };
 
 source_position parse_position(const std::optional<std::string>& v) {
     source_position p;
     if (v)
-        std::sscanf(v->c_str(), "v1 ino=%llu off=%llu idx=%llu done=%d", &p.ino, &p.off, &p.idx,
-                    &p.done);
+        p.has_tail = std::sscanf(v->c_str(), "v1 ino=%llu off=%llu idx=%llu done=%d tail=%llx",
+                                 &p.ino, &p.off, &p.idx, &p.done, &p.tail) == 5;
     return p;
 }
 
 std::string format_position(const source_position& p) {
-    char buf[128];
-    std::snprintf(buf, sizeof buf, "v1 ino=%llu off=%llu idx=%llu done=%d", p.ino, p.off, p.idx,
-                  p.done);
+    char buf[160];
+    int n = std::snprintf(buf, sizeof buf, "v1 ino=%llu off=%llu idx=%llu done=%d", p.ino, p.off,
+                          p.idx, p.done);
+    if (p.has_tail && n > 0 && static_cast<std::size_t>(n) < sizeof buf)
+        std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), " tail=%016llx", p.tail);
     return buf;
+}
+
+// FNV-1a over the (up to) 64 bytes of the file before `off`; nullopt when they cannot be read.
+std::optional<unsigned long long> tail_fingerprint(int fd, unsigned long long off) {
+    const std::size_t want = static_cast<std::size_t>(std::min<unsigned long long>(off, 64));
+    unsigned char bytes[64];
+    std::size_t got = 0;
+    while (got < want) {
+        const ssize_t r =
+            ::pread(fd, bytes + got, want - got, static_cast<off_t>(off - want + got));
+        if (r <= 0) return std::nullopt;
+        got += static_cast<std::size_t>(r);
+    }
+    unsigned long long h = 1469598103934665603ull;
+    for (std::size_t i = 0; i < want; ++i) h = (h ^ bytes[i]) * 1099511628211ull;
+    return h;
 }
 
 // The checkpoint holding the address book (docs/ingest.md, "Checkpoints").
@@ -402,6 +425,16 @@ void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::
     }
 }
 
+std::string ingest_pipeline::line_checkpoint(line_source& src) {
+    src.pos.has_tail = false;
+    if (src.file && src.pos.off > 0)
+        if (const auto t = tail_fingerprint(::fileno(src.file), src.pos.off)) {
+            src.pos.tail = *t;
+            src.pos.has_tail = true;
+        }
+    return format_position(src.pos);
+}
+
 bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
     struct stat st {};
     if (!src.file) {
@@ -431,8 +464,20 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         cp.ino = st.st_ino;
         src.file = std::fopen(src.path.c_str(), "rb");
         if (!src.file) return false;
-        if (cp.off && fseeko(src.file, static_cast<off_t>(cp.off), SEEK_SET) != 0)
-            cp = {st.st_ino, 0, 0, 0};
+        if (cp.off && cp.has_tail && tail_fingerprint(::fileno(src.file), cp.off) != cp.tail) {
+            if (options_.diagnostics)
+                std::fprintf(options_.diagnostics,
+                             "v6bl ingest: %s: the bytes before the checkpoint (offset %llu) have "
+                             "changed (rewritten in place, e.g. copytruncate rotation); reading "
+                             "it from the start\n",
+                             src.path.c_str(), cp.off);
+            cp = {};
+            cp.ino = st.st_ino;
+        }
+        if (cp.off && fseeko(src.file, static_cast<off_t>(cp.off), SEEK_SET) != 0) {
+            cp = {};
+            cp.ino = st.st_ino;
+        }
         src.pos = cp;
         src.partial.clear();
         src.skipping_long_line = false;
@@ -501,7 +546,7 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             if (++since_commit_ >= options_.commit_every ||
                 ((since_commit_ & 0xFFFF) == 0 &&
                  wall_ms() - last_commit_ms_ >= options_.commit_interval_ms)) {
-                writer_.set_checkpoint(src.key, format_position(src.pos));
+                writer_.set_checkpoint(src.key, line_checkpoint(src));
                 // With a live capture going, the commit holds its attempts: the engine's
                 // state and the address book go with them.
                 if (live_capture_) checkpoint_engine();
@@ -532,7 +577,7 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         src.dirty = true;
     }
     if (src.dirty) {
-        writer_.set_checkpoint(src.key, format_position(src.pos));
+        writer_.set_checkpoint(src.key, line_checkpoint(src));
         src.dirty = false;
     }
     if (options_.follow) {
@@ -693,7 +738,7 @@ int ingest_pipeline::run() {
                 std::this_thread::sleep_for(std::chrono::milliseconds(options_.poll_interval_ms));
         }
         for (auto& s : lines)
-            if (s->file) writer_.set_checkpoint(s->key, format_position(s->pos));
+            if (s->file) writer_.set_checkpoint(s->key, line_checkpoint(*s));
         if (live) checkpoint_engine();
         commit_if_due(true);
     }

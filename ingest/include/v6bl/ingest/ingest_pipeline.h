@@ -76,6 +76,8 @@ class ingest_pipeline {
     void peek_reference_time();
     void ingest_capture(const std::string& path);
     bool poll_lines(line_source& src, bool at_start);
+    // The source's position as a checkpoint value, with the fingerprint of its tail.
+    static std::string line_checkpoint(line_source& src);
     void handle_line(line_source& src, std::string_view line, std::uint64_t line_no);
     void record_closed_attempts();
     void record_closed_attempts(std::size_t from, std::size_t to);
