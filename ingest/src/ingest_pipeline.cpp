@@ -1,7 +1,9 @@
 // The ingest run loop: checkpointed sources feeding grouper → engine → writer → store.
 #include "v6bl/ingest/ingest_pipeline.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
@@ -35,18 +37,22 @@ std::string absolute_path(const std::string& p) {
 struct source_position {
     unsigned long long ino = 0, off = 0, idx = 0;
     int done = 0;
-    // Logs and JSON lines: a fingerprint of the bytes just before `off` (tail_fingerprint),
-    // so that a file rewritten in place (copytruncate rotation) and grown past the offset
-    // while ingest was down is read from its start, not resumed in the middle of a line.
-    unsigned long long tail = 0;
+    // A fingerprint of the bytes just before `at` (tail_fingerprint; for logs and classic
+    // pcap files `at` is `off`, for pcapng the byte offset where reading stopped), so that a
+    // file rewritten in place since (copytruncate rotation of a log, a capture copied or
+    // written again over the same file) is read from its start, not resumed in the middle
+    // of a line or record, nor skipped as done.
+    unsigned long long tail = 0, at = 0;
     bool has_tail = false;
 };
 
 source_position parse_position(const std::optional<std::string>& v) {
     source_position p;
-    if (v)
-        p.has_tail = std::sscanf(v->c_str(), "v1 ino=%llu off=%llu idx=%llu done=%d tail=%llx",
-                                 &p.ino, &p.off, &p.idx, &p.done, &p.tail) == 5;
+    if (!v) return p;
+    const int n = std::sscanf(v->c_str(), "v1 ino=%llu off=%llu idx=%llu done=%d tail=%llx at=%llu",
+                              &p.ino, &p.off, &p.idx, &p.done, &p.tail, &p.at);
+    p.has_tail = n >= 5;
+    if (n == 5) p.at = p.off;
     return p;
 }
 
@@ -55,11 +61,24 @@ std::string format_position(const source_position& p) {
     int n = std::snprintf(buf, sizeof buf, "v1 ino=%llu off=%llu idx=%llu done=%d", p.ino, p.off,
                           p.idx, p.done);
     if (p.has_tail && n > 0 && static_cast<std::size_t>(n) < sizeof buf)
-        std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), " tail=%016llx", p.tail);
+        std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), " tail=%016llx at=%llu",
+                      p.tail, p.at);
     return buf;
 }
 
 // FNV-1a over the (up to) 64 bytes of the file before `off`; nullopt when they cannot be read.
+std::optional<unsigned long long> tail_fingerprint(int fd, unsigned long long off);
+
+// The same, opening the file by its path.
+std::optional<unsigned long long> tail_fingerprint(const std::string& path,
+                                                   unsigned long long off) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    const auto h = tail_fingerprint(fd, off);
+    ::close(fd);
+    return h;
+}
+
 std::optional<unsigned long long> tail_fingerprint(int fd, unsigned long long off) {
     const std::size_t want = static_cast<std::size_t>(std::min<unsigned long long>(off, 64));
     unsigned char bytes[64];
@@ -73,6 +92,15 @@ std::optional<unsigned long long> tail_fingerprint(int fd, unsigned long long of
     unsigned long long h = 1469598103934665603ull;
     for (std::size_t i = 0; i < want; ++i) h = (h ^ bytes[i]) * 1099511628211ull;
     return h;
+}
+
+// A capture's checkpoint fingerprint: the bytes before where reading stopped.
+void fingerprint_capture(const std::string& path, const capture_reader& reader,
+                         source_position& pos) {
+    pos.at = reader.offset();
+    const auto t = tail_fingerprint(path, pos.at);
+    pos.has_tail = t.has_value();
+    pos.tail = t.value_or(0);
 }
 
 // The checkpoint holding the address book (docs/ingest.md, "Checkpoints").
@@ -297,7 +325,22 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
     source_position pos = parse_position(store_.checkpoint(key));
     if (pos.ino != st.st_ino) pos = source_position{};
     pos.ino = st.st_ino;
-    if (pos.done) return;  // ingested completely before: nothing changes
+    const auto size = static_cast<unsigned long long>(st.st_size);
+    if (pos.has_tail && pos.at > 0 &&
+        (size < pos.at || tail_fingerprint(path, pos.at) != pos.tail)) {
+        if (options_.diagnostics)
+            std::fprintf(options_.diagnostics,
+                         "v6bl ingest: %s: the bytes before the checkpoint (offset %llu) have "
+                         "changed (another capture written over the file?); reading it from the "
+                         "start\n",
+                         given.c_str(), pos.at);
+        pos = source_position{};
+        pos.ino = st.st_ino;
+    }
+    // Ingested completely before: nothing changes, unless the capture has grown since (it
+    // was still being written); then the new packets are read.
+    if (pos.done && (!pos.has_tail || size <= pos.at)) return;
+    pos.done = 0;
     std::string err;
     auto reader = capture_reader::open_file(path, pos.off, err);
     if (!reader) {
@@ -364,6 +407,7 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
         if (commit_now) {
             pos.off = reader->is_pcapng() ? 0 : reader->offset();
             pos.idx = index;
+            fingerprint_capture(path, *reader, pos);
             writer_.set_checkpoint(key, format_position(pos));
             checkpoint_engine();
             commit_if_due(true);
@@ -381,6 +425,7 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
     pos.off = reader->is_pcapng() ? 0 : reader->offset();
     pos.idx = index;
     pos.done = 1;
+    fingerprint_capture(path, *reader, pos);
     // Committed by run() with the engine state after the next capture or the final flush:
     // the engine checkpoint (tens of MB at a busy sensor) is then written once, not twice,
     // and a crash before that commit resumes from the last one, as always.
@@ -430,6 +475,7 @@ std::string ingest_pipeline::line_checkpoint(line_source& src) {
     if (src.file && src.pos.off > 0)
         if (const auto t = tail_fingerprint(::fileno(src.file), src.pos.off)) {
             src.pos.tail = *t;
+            src.pos.at = src.pos.off;
             src.pos.has_tail = true;
         }
     return format_position(src.pos);
@@ -464,7 +510,7 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         cp.ino = st.st_ino;
         src.file = std::fopen(src.path.c_str(), "rb");
         if (!src.file) return false;
-        if (cp.off && cp.has_tail && tail_fingerprint(::fileno(src.file), cp.off) != cp.tail) {
+        if (cp.off && cp.has_tail && tail_fingerprint(::fileno(src.file), cp.at) != cp.tail) {
             if (options_.diagnostics)
                 std::fprintf(options_.diagnostics,
                              "v6bl ingest: %s: the bytes before the checkpoint (offset %llu) have "

@@ -420,6 +420,56 @@ TEST_CASE("a malformed frame is reported at its record's byte offset", "[pipelin
           std::string::npos);
 }
 
+TEST_CASE("a capture written over in place is read again, one that grew is read on", "[pipeline]") {
+    temp_dir d("capture-rewritten");
+    const std::string cap = d.path("sensor.pcap");
+    auto write = [&](const std::string& path, int first_port, int count, std::int64_t t0) {
+        ingest::pcap_file_writer w(path);
+        for (int i = 0; i < count; ++i) {
+            const auto f = ingest_test::ethernet(
+                ingest_test::ip_syn(i % 2 == 0, static_cast<std::uint16_t>(first_port + i), 25, 64),
+                i % 2 == 0);
+            w.write_frame(t0 + i * 1'000'000, f.data(), f.size());
+        }
+    };
+    auto inode = [&] {
+        struct stat st {};
+        ::stat(cap.c_str(), &st);
+        return st.st_ino;
+    };
+    write(cap, 40000, 4, 1'700'000'000'000'000);
+    const auto first_inode = inode();
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.captures = {cap};
+    CHECK(ingest_into(*db, o).packets == 4);
+    CHECK(ingest_into(*db, o).packets == 0);  // done, unchanged: skipped
+
+    // The next capture written over the same file (tcpdump -w, cp): same inode, longer.
+    write(cap, 41000, 6, 1'700'000'100'000'000);
+    REQUIRE(inode() == first_inode);
+    std::string diag;
+    auto c = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag);
+    CHECK(c.packets == 6);  // was 0: skipped as done
+    CHECK(diag.find("have changed") != std::string::npos);
+    CHECK(ingest_into(*db, o).packets == 0);
+
+    // Still being written: three more records appended after the run; only they are read.
+    write(d.path("more.pcap"), 42000, 3, 1'700'000'200'000'000);
+    {
+        std::ifstream more(d.path("more.pcap"), std::ios::binary);
+        more.seekg(24);  // past the file header
+        std::ofstream(cap, std::ios::binary | std::ios::app) << more.rdbuf();
+    }
+    REQUIRE(inode() == first_inode);
+    diag.clear();
+    c = ingest_into(*db, o, nullptr, &diag);
+    CHECK(c.packets == 3);
+    CHECK(diag.find("have changed") == std::string::npos);
+    CHECK(ingest_into(*db, o).packets == 0);
+}
+
 TEST_CASE("a pcapng time stamp past 2106 is read without overflow", "[pipeline]") {
     temp_dir d("pcapng-time");
     std::string f;
