@@ -663,6 +663,17 @@ std::uint32_t reputation_store::commit(change_set&& changes, std::uint32_t now) 
                 };
                 remove_in(cf_listings);
                 remove_in(cf_wide);
+                // The scan reads the database, not this batch: records this change set
+                // wrote before the remove are deleted by key (the set keeps its order when
+                // it has a delete, so these are exactly the ops before this one).
+                for (const auto* e = changes.ops_.data(); e != &o; ++e) {
+                    if ((e->kind != change_set::op::merge &&
+                         e->kind != change_set::op::put_manual) ||
+                        !o.where.covers(e->where))
+                        continue;
+                    batch.Delete(d.cf[e->where.length < 48 ? cf_wide : cf_listings],
+                                 rocksdb::Slice(e->key, e->key_len));
+                }
                 if (o.where.length <= 64) {
                     // evidence keys start with the /64; drop every /64 of the prefix
                     const std::string end = range_end(o.where);

@@ -198,6 +198,51 @@ TEST_CASE("store: delisting a prefix wider than /48 removes every /48 under it f
     CHECK(left == std::vector<std::string>{"2001:db9::/64"});
 }
 
+TEST_CASE("store: a remove deletes what the same change set wrote before it") {
+    // A delete's scan reads the database, not the batch being built: records merged or
+    // listed earlier in the same change set were not in it, so they survived a remove
+    // that came after them (and only when they had not been stored before).
+    test_dir d("delist-same-set");
+    auto s = reputation_store::open_writer(opts(d));
+    const auto stored = *parse_prefix("2001:db8:1:1::/64");
+    const auto fresh = *parse_prefix("2001:db8:1:2::/64");
+    const auto manual = *parse_prefix("2001:db8:1:3::/64");
+    const auto wide = *parse_prefix("2001:db8::/40");
+    const auto outside = *parse_prefix("2001:db8:100:1::/64");
+    {
+        change_set cs;
+        cs.merge_record(stored, evidence(900));
+        s->commit(std::move(cs), now);
+    }
+    change_set cs;
+    cs.merge_record(stored, evidence(900));
+    cs.merge_record(fresh, evidence(900));
+    cs.list_manually(manual, reason_code::manual, "by hand", now);
+    cs.merge_record(outside, evidence(900));
+    cs.remove(*parse_prefix("2001:db8:1::/48"));
+    cs.list_manually(wide, reason_code::manual, "wide", now);
+    cs.remove(wide);
+    cs.merge_record(fresh, evidence(700, 2));  // after the remove: kept
+    const auto serial = s->commit(std::move(cs), now);
+    CHECK_FALSE(s->get(stored));
+    CHECK_FALSE(s->get(manual));
+    CHECK_FALSE(s->get(wide));
+    auto r = s->get(fresh);
+    REQUIRE(r);
+    CHECK(r->attempts == 2);
+    CHECK(r->strength_milli == 700);
+    CHECK(s->get(outside));
+    const listing_policy policy;
+    CHECK_FALSE(s->lookup(addr("2001:db8:1:3::1"), policy, now).listed);
+    CHECK_FALSE(s->lookup(addr("2001:db8:0:1::1"), policy, now).listed);
+    CHECK(s->lookup(addr("2001:db8:100:1::1"), policy, now).listed);
+    std::vector<journal_entry> seen;
+    CHECK(s->journal_since(serial - 1, [&](const journal_entry& j) { seen.push_back(j); }));
+    REQUIRE(seen.size() == 1);
+    for (const auto& p : {stored, fresh, manual, wide, outside})
+        CHECK(std::count(seen[0].touched.begin(), seen[0].touched.end(), p) == 1);
+}
+
 TEST_CASE("store: the journal is trimmed and says when it no longer reaches back") {
     test_dir d("journal");
     auto o = opts(d);
