@@ -27,13 +27,6 @@ extern "C" void ingest_on_signal(int) {
     stop_flag().store(true);
 }
 
-int current_year() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    return tm.tm_year + 1900;
-}
-
 struct ingest_args {
     std::string db;
     ingest::ingest_options options;
@@ -90,7 +83,6 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
         std::signal(SIGINT, ingest_on_signal);
         std::signal(SIGTERM, ingest_on_signal);
         args->options.stop = &stop;
-        args->options.fallback_year = current_year();
         if (args->options.captures.empty() && args->options.rejects.empty() &&
             args->options.associations.empty() && args->options.interface.empty()) {
             std::fprintf(stderr,

@@ -165,12 +165,6 @@ ingest_pipeline::ingest_pipeline(store::reputation_store& store, ingest_options 
     engine_key_ = "engine:" + std::to_string(options_.sensor_id);
     hint_.fixed_year = options_.year;
     hint_.fallback_year = options_.fallback_year;
-    if (hint_.fallback_year == 0) {
-        const std::time_t t = std::time(nullptr);
-        std::tm tm{};
-        gmtime_r(&t, &tm);
-        hint_.fallback_year = tm.tm_year + 1900;
-    }
 }
 
 ingest_pipeline::~ingest_pipeline() {
@@ -530,6 +524,7 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         src.skipped = 0;
     }
     bool any = false;
+    if (options_.fallback_year == 0) hint_.now_unix = std::time(nullptr);
     static constexpr std::size_t chunk = 1 << 20;
     std::string buf(chunk, '\0');
     // A signal is seen between reads: a file that never ends (a device, a runaway log) must

@@ -115,6 +115,10 @@ std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const ye
                 }
             }
         }
+        if (year == 0 && hint.now_unix != 0) {
+            year = year_of_unix(hint.now_unix);
+            if (to_unix(year, mo, dd, h, mi, sec) > hint.now_unix + 86400) --year;
+        }
         if (year == 0) year = hint.fallback_year;
         return parsed_timestamp{to_unix(year, mo, dd, h, mi, sec), pos};
     }

@@ -131,3 +131,26 @@ TEST_CASE("BSD syslog years come from --year or the capture's time", "[reject_lo
     CHECK(t->unix_seconds == nov24_2026_10h - 365 * 86400);
     CHECK(days_from_civil(1970, 1, 1) == 0);
 }
+
+TEST_CASE("without --year or a capture, BSD syslog lines are never taken to be in the future",
+          "[reject_log]") {
+    // Rejections ingested on their own (no capture) just after New Year: the year comes from
+    // the clock, and a line that would then lie more than a day ahead is last year's.
+    year_hint h;
+    h.fallback_year = 1999;  // not used when the clock is given
+    const std::int64_t new_year = days_from_civil(2027, 1, 1) * 86400;
+    h.now_unix = new_year + 600;  // 2027-01-01 00:10 UTC
+    auto t = parse_log_timestamp("Dec 31 23:59:00 mx x", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == new_year - 60);  // was 2027-12-31: a year ahead
+    t = parse_log_timestamp("Jan  1 00:05:00 mx x", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == new_year + 300);
+    t = parse_log_timestamp("Jan  1 08:00:00 mx x", h);  // a skewed clock: within a day
+    REQUIRE(t);
+    CHECK(t->unix_seconds == new_year + 8 * 3600);
+    h.now_unix = 0;  // no clock: the fallback year
+    t = parse_log_timestamp("Dec 31 23:59:00 mx x", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == days_from_civil(1999, 12, 31) * 86400 + 86340);
+}

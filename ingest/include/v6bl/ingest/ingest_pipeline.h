@@ -25,7 +25,9 @@ struct ingest_options {
     std::string interface;
     bool follow = false;     // keep tailing logs (and the interface) until `stop`
     int year = 0;            // --year for BSD syslog timestamps
-    int fallback_year = 0;   // 0: the current year (UTC) when the run starts
+    // BSD syslog lines without --year or a capture: 0 takes the year from the wall clock
+    // as each batch of lines is read (never more than a day in the future; log_timestamp.h).
+    int fallback_year = 0;
     bool strict = false;     // bad input makes run() return non-zero
     unsigned sensor_id = 0;  // this sensor's bit is 1 << (sensor_id % 64)
     std::uint16_t smtp_port = 25;

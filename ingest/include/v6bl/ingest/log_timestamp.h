@@ -8,11 +8,14 @@
 namespace v6bl::ingest {
 
 // BSD syslog has no year. It comes from --year, else from the capture's time range (the
-// year that puts the line closest to `reference_unix`), else from `fallback_year`.
+// year that puts the line closest to `reference_unix`), else from the wall clock `now_unix`
+// (the year of now, or the one before when that would put the line more than a day in the
+// future: a "Dec 31" line read on Jan 1 is last year's), else from `fallback_year`.
 struct year_hint {
     int fixed_year = 0;               // --year; 0 = none
     std::int64_t reference_unix = 0;  // e.g. the capture's first packet; 0 = none
-    int fallback_year = 1970;         // the current year, supplied by the caller
+    std::int64_t now_unix = 0;        // the wall clock; 0 = none
+    int fallback_year = 1970;         // used when none of the above is given
 };
 
 struct parsed_timestamp {
