@@ -90,59 +90,75 @@ std::string range_end(const prefix& p) {
     return k;  // inclusive upper bound: address all-ones, length 0xff
 }
 
-class record_merge final : public rocksdb::AssociativeMergeOperator {
+// Whether an inferred record or evidence item has been quiet for longer than the retention
+// at `now` (manual listings never are). The compaction filter drops such a value, and a
+// full merge ignores such a base: the filter sees only values, not a value merged with
+// newer operands in a read or in a compaction, so without the second a record's old
+// strength and counters lived on or not depending on whether a compaction had reached the
+// old value before new evidence arrived.
+bool past_retention(const reputation_record& r, std::uint32_t retain, std::uint32_t now) {
+    return r.manual_code == 0 && r.last_seen != 0 && std::uint64_t{r.last_seen} + retain < now;
+}
+bool past_retention(const evidence_item& e, std::uint32_t retain, std::uint32_t now) {
+    return e.last_seen != 0 && std::uint64_t{e.last_seen} + retain < now;
+}
+
+std::optional<reputation_record> decode_value(std::string_view v, const reputation_record*) {
+    return decode_record(v);
+}
+std::optional<evidence_item> decode_value(std::string_view v, const evidence_item*) {
+    return decode_evidence(v);
+}
+void append_value(std::string& out, const reputation_record& r) {
+    append_record(out, r);
+}
+void append_value(std::string& out, const evidence_item& e) {
+    append_evidence(out, e);
+}
+
+// Records (T = reputation_record) and evidence items: operands add up in any grouping
+// (merge_into), a base past the retention counts as absent (past_retention). An operand or
+// base that does not decode is skipped and counted; the rest of the merge proceeds.
+template <typename T>
+class retaining_merge final : public rocksdb::MergeOperator {
   public:
-    explicit record_merge(std::atomic<std::uint64_t>& corrupt) : corrupt_(corrupt) {}
-    bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
-               std::string* new_value, rocksdb::Logger*) const override {
-        reputation_record into;
-        if (existing) {
-            auto e = decode_record(std::string_view(existing->data(), existing->size()));
-            if (e)
-                into = *e;
-            else
-                corrupt_.fetch_add(1, std::memory_order_relaxed);
+    retaining_merge(const char* name, std::atomic<std::uint64_t>& corrupt, std::uint32_t retain)
+        : name_(name), corrupt_(corrupt), retain_(retain) {}
+    bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+        T into;
+        if (in.existing_value) {
+            auto e = decode(*in.existing_value);
+            if (e && !past_retention(*e, retain_, now_seconds())) into = std::move(*e);
         }
-        auto d = decode_record(std::string_view(value.data(), value.size()));
-        if (d)
-            merge_into(into, *d);
-        else
-            corrupt_.fetch_add(1,
-                               std::memory_order_relaxed);  // skip the bad operand, keep the rest
-        *new_value = encode_record(into);
+        for (const auto& operand : in.operand_list) add(into, operand);
+        out->new_value.clear();
+        append_value(out->new_value, into);
         return true;
     }
-    const char* Name() const override { return "v6bl.record_merge.v1"; }
-
-  private:
-    std::atomic<std::uint64_t>& corrupt_;
-};
-
-class evidence_merge final : public rocksdb::AssociativeMergeOperator {
-  public:
-    explicit evidence_merge(std::atomic<std::uint64_t>& corrupt) : corrupt_(corrupt) {}
-    bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
-               std::string* new_value, rocksdb::Logger*) const override {
-        evidence_item into;
-        if (existing) {
-            auto e = decode_evidence(std::string_view(existing->data(), existing->size()));
-            if (e)
-                into = *e;
-            else
-                corrupt_.fetch_add(1, std::memory_order_relaxed);
-        }
-        auto d = decode_evidence(std::string_view(value.data(), value.size()));
-        if (d)
-            merge_into(into, *d);
-        else
-            corrupt_.fetch_add(1, std::memory_order_relaxed);
-        *new_value = encode_evidence(into);
+    bool PartialMerge(const rocksdb::Slice&, const rocksdb::Slice& left,
+                      const rocksdb::Slice& right, std::string* new_value,
+                      rocksdb::Logger*) const override {
+        T into;
+        add(into, left);
+        add(into, right);
+        new_value->clear();
+        append_value(*new_value, into);
         return true;
     }
-    const char* Name() const override { return "v6bl.evidence_merge.v1"; }
+    const char* Name() const override { return name_; }
 
   private:
+    std::optional<T> decode(const rocksdb::Slice& s) const {
+        auto v = decode_value(std::string_view(s.data(), s.size()), static_cast<const T*>(nullptr));
+        if (!v) corrupt_.fetch_add(1, std::memory_order_relaxed);
+        return v;
+    }
+    void add(T& into, const rocksdb::Slice& operand) const {
+        if (auto d = decode(operand)) merge_into(into, *d);
+    }
+    const char* name_;
     std::atomic<std::uint64_t>& corrupt_;
+    std::uint32_t retain_;
 };
 
 std::string le64(std::uint64_t v) {
@@ -183,11 +199,10 @@ class expiry_filter final : public rocksdb::CompactionFilter {
         const std::string_view v(value.data(), value.size());
         if (evidence_) {
             auto e = decode_evidence(v);
-            return e && e->last_seen != 0 && std::uint64_t{e->last_seen} + retain_ < now;
+            return e && past_retention(*e, retain_, now);
         }
         auto r = decode_record(v);
-        return r && r->manual_code == 0 && r->last_seen != 0 &&
-               std::uint64_t{r->last_seen} + retain_ < now;
+        return r && past_retention(*r, retain_, now);
     }
     const char* Name() const override {
         return evidence_ ? "v6bl.evidence_expiry" : "v6bl.record_expiry";
@@ -308,14 +323,16 @@ struct reputation_store::impl {
             t.block_restart_interval = 4;
         }
         if (which == cf_listings || which == cf_wide) {
-            o.merge_operator = std::make_shared<record_merge>(corrupt);
+            o.merge_operator = std::make_shared<retaining_merge<reputation_record>>(
+                "v6bl.record_merge.v1", corrupt, options.retain_seconds);
             o.compaction_filter = record_filter.get();
             o.optimize_filters_for_hits = false;
             o.compression = rocksdb::kLZ4Compression;
         } else if (which == cf_meta) {
             o.merge_operator = std::make_shared<counter_merge>();
         } else if (which == cf_evidence) {
-            o.merge_operator = std::make_shared<evidence_merge>(corrupt);
+            o.merge_operator = std::make_shared<retaining_merge<evidence_item>>(
+                "v6bl.evidence_merge.v1", corrupt, options.retain_seconds);
             o.compaction_filter = evidence_filter.get();
             o.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
             o.compression = rocksdb::kLZ4Compression;

@@ -4,6 +4,7 @@
 #include <rocksdb/db.h>
 
 #include <atomic>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -389,6 +390,76 @@ TEST_CASE("store: the writer reads its own unflushed vector memtable, and compac
         auto r = s->get(*parse_prefix(n));
         REQUIRE(r);
         CHECK(r->attempts == 3);
+    }
+}
+
+// Records and evidence quiet for longer than retain_seconds are dropped by the compaction
+// filter, but the filter sees a stored value only when a compaction reads it alone: a read
+// or a compaction that merged the old value with newer evidence kept the old strength and
+// counters (a /64 strongly associated long ago and seen once, weakly, today was listed, or
+// not, depending on whether a compaction had reached the old value first).
+TEST_CASE("store: retention is the same whether or not a compaction ran before new evidence") {
+    const auto wall = static_cast<std::uint32_t>(std::time(nullptr));
+    const auto x = *parse_prefix("2001:db8:1:2::/64");
+    const auto m = *parse_prefix("2001:db8:1:3::/64");
+    const std::string item = "\x01\x02\x03\x04";
+    struct outcome {
+        std::optional<reputation_record> x, m;
+        std::optional<evidence_item> e;
+        bool listed = false;
+    };
+    // The old record is a stored value, within the retention of the first writer. Then,
+    // with a retention it is past: 0: no compaction; 1: a compaction before the new
+    // evidence (the filter drops the old value); 2: one after it (value and operand merge).
+    auto run = [&](int compaction) {
+        test_dir d("retain");
+        auto o = opts(d);
+        o.retain_seconds = 10 * 24 * 3600;
+        outcome out;
+        {
+            auto s = reputation_store::open_writer(o);
+            change_set cs;
+            cs.merge_record(x, evidence(900, 5, wall - 7200));
+            cs.merge_evidence(x, evidence_kind::rejected_ipv4, item,
+                              {wall - 7300, wall - 7200, 5, 900, 1});
+            cs.list_manually(m, reason_code::manual, "kept", wall - 7200);
+            s->commit(std::move(cs), wall - 7200);
+            s->compact();  // the merge operands become values
+        }
+        o.retain_seconds = 3600;
+        if (compaction == 1) reputation_store::open_writer(o)->compact();
+        auto s = reputation_store::open_writer(o);  // the old record is in a table file
+        change_set cs;
+        cs.merge_record(x, evidence(100, 1, wall));
+        cs.merge_evidence(x, evidence_kind::rejected_ipv4, item, {wall, wall, 1, 100, 2});
+        cs.merge_record(m, evidence(100, 1, wall));
+        s->commit(std::move(cs), wall);
+        if (compaction == 2) s->compact();
+        out.x = s->get(x);
+        out.m = s->get(m);
+        s->for_each_evidence(x, [&](evidence_kind, std::string_view, const evidence_item& e) {
+            out.e = e;
+            return true;
+        });
+        out.listed = s->lookup(addr("2001:db8:1:2::1"), listing_policy{}, wall).listed;
+        return out;
+    };
+    for (int compaction : {0, 1, 2}) {
+        INFO("compaction " << compaction);
+        const auto out = run(compaction);
+        REQUIRE(out.x);
+        CHECK(out.x->strength_milli == 100);
+        CHECK(out.x->attempts == 1);
+        CHECK(out.x->first_seen == wall);
+        CHECK_FALSE(out.listed);
+        REQUIRE(out.e);
+        CHECK(*out.e == evidence_item{wall, wall, 1, 100, 2});
+        // a manual listing is kept however old, and new evidence adds to it
+        REQUIRE(out.m);
+        CHECK(out.m->manual_code == 10);
+        CHECK(out.m->text == "kept");
+        CHECK(out.m->attempts == 1);
+        CHECK(out.m->first_seen == wall - 7200);
     }
 }
 
