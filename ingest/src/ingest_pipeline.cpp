@@ -440,6 +440,15 @@ void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::
                    src.reports);
             return;
         }
+        // A sensor's clock running ahead would date the /64's evidence in the future, and a
+        // listing is kept until its last evidence is `expiry` old: it would never expire.
+        const std::int64_t now_us = static_cast<std::int64_t>(std::time(nullptr)) * 1'000'000;
+        if (al.assoc.time_us > now_us + std::int64_t{86400} * 1'000'000) {
+            report(src.path + ":" + std::to_string(line_no),
+                   "time is more than a day in the future (the sensor's clock?)",
+                   bad_input_reason::json_schema, src.reports);
+            return;
+        }
         ++counters_.remote_associations;
         al.assoc.sensors = sensor_bit_of(al.sensor);
         writer_.add_association(al.assoc, al.ipv4_rejected, false);

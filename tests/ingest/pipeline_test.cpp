@@ -199,6 +199,14 @@ TEST_CASE("bad input is counted, reported with its position, and the rest ingest
            << "\n"
            << R"({"v":1,"ipv6":"2001:db8:79::1","ipv4":"9.9.9.9","time":)" << t
            << R"(,"strength":0.5,"ipv4_rejected":true})"
+           << "\n"
+           // a sensor clock ten days ahead: its evidence would never expire
+           << R"({"v":1,"ipv6":"2001:db8:7a::1","ipv4":"1.2.3.4","time":)"
+           << std::time(nullptr) + 10 * 86400 << R"(,"strength":0.9,"ipv4_rejected":true})"
+           << "\n"
+           // an hour ahead: clock skew, taken
+           << R"({"v":1,"ipv6":"2001:db8:7b::1","ipv4":"9.9.9.9","time":)"
+           << std::time(nullptr) + 3600 << R"(,"strength":0.5,"ipv4_rejected":true})"
            << "\n";
     }
     auto db = open_store(d.path("db"));
@@ -216,10 +224,10 @@ TEST_CASE("bad input is counted, reported with its position, and the rest ingest
     CHECK(c.bad_input[static_cast<int>(r::unreadable_capture)] == 3);
     CHECK(c.bad_input[static_cast<int>(r::garbage_log_line)] == 2);
     CHECK(c.bad_input[static_cast<int>(r::invalid_json)] == 1);
-    CHECK(c.bad_input[static_cast<int>(r::json_schema)] == 1);
+    CHECK(c.bad_input[static_cast<int>(r::json_schema)] == 2);
     CHECK(c.packets > 1000);  // the readable half of the cut capture
     CHECK(c.rejections() == 1);
-    CHECK(c.remote_associations == 2);
+    CHECK(c.remote_associations == 3);
     INFO(diag);
     CHECK(diag.find("cut.pcap:") != std::string::npos);
     CHECK(diag.find("truncated") != std::string::npos);
@@ -229,11 +237,15 @@ TEST_CASE("bad input is counted, reported with its position, and the rest ingest
     CHECK(diag.find("maillog:4:") != std::string::npos);
     CHECK(diag.find("assoc.jsonl:2: invalid JSON") != std::string::npos);
     CHECK(diag.find("assoc.jsonl:3: strength") != std::string::npos);
+    CHECK(diag.find("assoc.jsonl:5: time is more than a day in the future") != std::string::npos);
     // The remote association with a rejected IPv4 and strength 0.9 lists; 0.5 does not.
     const auto listed = listed_64s(*db);
     CHECK(listed.count("2001:db8:77::/64") == 1);
     CHECK(listed.count("2001:db8:79::/64") == 0);
     CHECK(db->evidence_count(*store::parse_prefix("2001:db8:79::/64"), 10) == 1);
+    CHECK(listed.count("2001:db8:7a::/64") == 0);
+    CHECK(db->evidence_count(*store::parse_prefix("2001:db8:7a::/64"), 10) == 0);
+    CHECK(db->evidence_count(*store::parse_prefix("2001:db8:7b::/64"), 10) == 1);
 
     // --strict turns bad input into a non-zero exit (on fresh sources).
     auto db2 = open_store(d.path("db2"));
