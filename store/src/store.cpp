@@ -128,7 +128,13 @@ class retaining_merge final : public rocksdb::MergeOperator {
         T into;
         if (in.existing_value) {
             auto e = decode(*in.existing_value);
-            if (e && !past_retention(*e, retain_, now_seconds())) into = std::move(*e);
+            if (!e) {
+                // A stored value this version cannot read (a newer v6bl's, or damaged) is
+                // kept byte for byte; the operands, which cannot be added to it, are dropped.
+                out->new_value.assign(in.existing_value->data(), in.existing_value->size());
+                return true;
+            }
+            if (!past_retention(*e, retain_, now_seconds())) into = std::move(*e);
         }
         for (const auto& operand : in.operand_list) add(into, operand);
         out->new_value.clear();

@@ -360,6 +360,36 @@ TEST_CASE("store: a record of an unknown version is skipped and counted, the res
     CHECK(n == 1);
     CHECK(s->corrupt_records() >= 2);
     CHECK(s->lookup(addr("2001:db8:1:2::1"), listing_policy{}, now).listed);
+    s.reset();
+
+    // New evidence merged onto it (an older ingest next to a newer v6bl's data) must not
+    // replace it: the stored bytes stay as they are, whatever reads or compactions follow.
+    {
+        auto w = reputation_store::open_writer(opts(d));
+        change_set cs;
+        cs.merge_record(*parse_prefix("2001:db8:1:1::/64"), evidence(300));
+        w->commit(std::move(cs), now);
+        CHECK_FALSE(w->get(*parse_prefix("2001:db8:1:1::/64")));
+        w->compact();
+        CHECK(w->corrupt_records() >= 1);
+    }
+    rocksdb::DBOptions dbo;
+    std::vector<std::string> names;
+    REQUIRE(rocksdb::DB::ListColumnFamilies(dbo, d.path("db"), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+    for (auto& name : names) descs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::OpenForReadOnly(dbo, d.path("db"), descs, &handles, &raw).ok());
+    const auto key = prefix_key(*parse_prefix("2001:db8:1:1::/64"));
+    const auto idx = std::find(names.begin(), names.end(), "listings") - names.begin();
+    std::string value;
+    CHECK(raw->Get(rocksdb::ReadOptions(), handles[idx], rocksdb::Slice(key.data(), key.size()),
+                   &value)
+              .ok());
+    CHECK(value == "\x09R-from-the-future");
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
 }
 
 TEST_CASE("store: the writer reads its own unflushed vector memtable, and compact keeps it all") {
