@@ -35,6 +35,24 @@ std::string iso_time(std::uint32_t t) {
     return buf;
 }
 
+// Whether the next word of `s` is a dotted quad (four decimal parts).
+bool looks_like_ipv4(std::string_view s) {
+    int parts = 1, digits = 0;
+    for (char ch : s) {
+        if (ch == ' ' || ch == '\t') break;
+        if (ch == '.') {
+            if (digits == 0) return false;
+            ++parts;
+            digits = 0;
+        } else if (ch >= '0' && ch <= '9') {
+            if (++digits > 3) return false;
+        } else {
+            return false;
+        }
+    }
+    return parts == 4 && digits > 0;
+}
+
 // One import line: PREFIX [CODE] [TEXT]. Returns an error message or empty.
 std::string parse_import_line(std::string_view line, prefix& where, reason_code& code,
                               std::string& text) {
@@ -70,6 +88,12 @@ std::string parse_import_line(std::string_view line, prefix& where, reason_code&
         }
         if (v < 2 || v > 255) return "reason code must be 127.0.0.2 .. 127.0.0.255";
         code = static_cast<reason_code>(v);
+    } else if (looks_like_ipv4(line)) {
+        // where the code goes, but no code: most likely a mistyped one
+        const auto c = word();
+        return "'" + std::string(c) +
+               "' is no reason code (127.0.0.2 .. 127.0.0.255); to start the text with an "
+               "address, give the code first";
     }
     skip_space();
     text = std::string(line);

@@ -51,6 +51,30 @@ void write(const std::string& path, const std::string& bytes) {
 
 }  // namespace
 
+TEST_CASE("import refuses an address where the code goes that is no code", "[tools][import]") {
+    // A dotted quad that is no code (a typo of one) was taken as the start of the text,
+    // under code 10.
+    temp_dir dir;
+    const std::string db = dir.file("db");
+    write(dir.file("codes.txt"),
+          "2001:db8:3::/64 172.0.0.2 typo of a code\n"
+          "2001:db8:4::/64 127.1.0.2\n"
+          "2001:db8:5::/64 127.0.0.5 a code of the operator's\n"
+          "2001:db8:6::/64 listed for 192.0.2.1 and friends\n"
+          "2001:db8:7::/64 127.0.0.10 192.0.2.1 and friends\n");
+    std::string out;
+    CHECK(run(v6bl_bin + " import --db " + db + " " + dir.file("codes.txt"), out) == 2);
+    INFO(out);
+    CHECK(out.find("codes.txt:1: '172.0.0.2' is no reason code") != std::string::npos);
+    CHECK(out.find("codes.txt:2: '127.1.0.2' is no reason code") != std::string::npos);
+    CHECK(out.find("imported 3 listing(s), 2 bad line(s)") != std::string::npos);
+    REQUIRE(run(v6bl_bin + " list --db " + db, out) == 0);
+    CHECK(out.find("2001:db8:3::/64") == std::string::npos);
+    CHECK(out.find("2001:db8:5::/64 127.0.0.5") != std::string::npos);
+    CHECK(out.find("2001:db8:6::/64 127.0.0.10") != std::string::npos);
+    CHECK(out.find("192.0.2.1 and friends\n") != std::string::npos);
+}
+
 TEST_CASE("import reads CRLF and a byte order mark, reports a directory, keeps the store",
           "[tools][import]") {
     temp_dir dir;
