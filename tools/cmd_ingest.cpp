@@ -53,6 +53,11 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
     cmd->add_option("--associations", args->options.associations,
                     "remote sensors' association lines, JSON schema v1 (repeatable)");
     cmd->add_option("--interface", args->options.interface, "capture live on this interface");
+    cmd->add_option("--capture-buffer-mb", args->options.capture_buffer_mb,
+                    "kernel buffer of the live capture, MiB (SYNs beyond it are dropped and "
+                    "counted)")
+        ->check(CLI::Range(1u, 2047u))
+        ->capture_default_str();
     cmd->add_flag(
         "--follow", args->options.follow,
         "keep following the logs (across rotation) and the interface until SIGINT/SIGTERM");

@@ -190,7 +190,7 @@ std::unique_ptr<capture_reader> capture_reader::open_file(const std::string& pat
 
 std::unique_ptr<capture_reader> capture_reader::open_live(const std::string& interface,
                                                           std::uint16_t smtp_port,
-                                                          std::string& error) {
+                                                          unsigned buffer_mb, std::string& error) {
     char errbuf[PCAP_ERRBUF_SIZE] = {};
     pcap* h = pcap_create(interface.c_str(), errbuf);
     if (!h) {
@@ -204,6 +204,7 @@ std::unique_ptr<capture_reader> capture_reader::open_live(const std::string& int
     pcap_set_promisc(h, 0);
     pcap_set_timeout(h, 100);
     pcap_set_immediate_mode(h, 1);
+    pcap_set_buffer_size(h, static_cast<int>(std::min(buffer_mb, 2047u) << 20));
     if (pcap_activate(h) < 0) {
         error = std::string("cannot capture on ") + interface + ": " + pcap_geterr(h);
         return nullptr;

@@ -719,7 +719,8 @@ int ingest_pipeline::run() {
     std::unique_ptr<capture_reader> live;
     if (!options_.interface.empty()) {
         std::string err;
-        live = capture_reader::open_live(options_.interface, options_.smtp_port, err);
+        live = capture_reader::open_live(options_.interface, options_.smtp_port,
+                                         options_.capture_buffer_mb, err);
         if (!live) throw std::runtime_error(err);
         if (options_.diagnostics) {
             std::fprintf(options_.diagnostics, "v6bl ingest: capturing on %s (%s)\n",

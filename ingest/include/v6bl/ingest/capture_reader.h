@@ -38,9 +38,11 @@ class capture_reader {
     static std::unique_ptr<capture_reader> open_file(const std::string& path,
                                                      std::uint64_t resume_offset,
                                                      std::string& error);
-    // Opens a live interface with the sensor filter, non-blocking.
+    // Opens a live interface with the sensor filter, non-blocking, with a kernel buffer of
+    // `buffer_mb` MiB.
     static std::unique_ptr<capture_reader> open_live(const std::string& interface,
-                                                     std::uint16_t smtp_port, std::string& error);
+                                                     std::uint16_t smtp_port, unsigned buffer_mb,
+                                                     std::string& error);
 
     // frame.data stays valid until the next call.
     capture_status next(capture_frame& frame);

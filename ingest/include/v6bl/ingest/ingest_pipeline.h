@@ -23,8 +23,11 @@ struct ingest_options {
     std::vector<std::string> rejects;
     std::vector<std::string> associations;
     std::string interface;
-    bool follow = false;     // keep tailing logs (and the interface) until `stop`
-    int year = 0;            // --year for BSD syslog timestamps
+    // The kernel's buffer for a live capture, in MiB: SYNs that arrive while it is full are
+    // dropped (and counted). libpcap's default is 2 MiB, ~8,000 SYNs on a link.
+    unsigned capture_buffer_mb = 32;
+    bool follow = false;  // keep tailing logs (and the interface) until `stop`
+    int year = 0;         // --year for BSD syslog timestamps
     // BSD syslog lines without --year or a capture: 0 takes the year from the wall clock
     // as each batch of lines is read (never more than a day in the future; log_timestamp.h).
     int fallback_year = 0;
