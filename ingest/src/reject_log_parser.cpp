@@ -24,6 +24,51 @@ log_line_status bracketed_ipv4(std::string_view s, std::size_t from, std::uint32
     return saw_v6 ? log_line_status::ipv6_client : log_line_status::garbage;
 }
 
+// The syslog program of a line: the token before the first ": " without its "[pid]"
+// (" mx1 postfix/smtpd[123]: NOQUEUE: ..." gives "postfix/smtpd"); `body` is what follows.
+std::string_view syslog_program(std::string_view msg, std::string_view& body) {
+    const std::size_t colon = msg.find(": ");
+    if (colon == std::string_view::npos || colon == 0) {
+        body = {};
+        return {};
+    }
+    const std::size_t space = msg.rfind(' ', colon - 1);
+    const std::size_t start = space == std::string_view::npos ? 0 : space + 1;
+    std::string_view prog = msg.substr(start, colon - start);
+    const std::size_t pid = prog.find('[');
+    if (pid != std::string_view::npos) prog = prog.substr(0, pid);
+    body = msg.substr(colon + 2);
+    return prog;
+}
+
+bool dotted_digits(std::string_view s) {
+    for (const char c : s)
+        if (c != '.' && (c < '0' || c > '9')) return false;
+    return !s.empty();
+}
+
+// Postfix's rbl reply is "$rbl_class [$rbl_what] blocked using $rbl_domain". Only
+// reject_rbl_client names the client's address: "Client host [1.2.3.4]" (smtpd) or
+// "client [1.2.3.4]" (postscreen). "Helo command [name]", "Sender address [a@domain]",
+// "Recipient address [...]", "Unverified Client host [name]" and "Client host [name]" come
+// from reject_rhsbl_* and are about a domain: not evidence against the client's IPv4.
+log_line_status postfix_blocked_client(std::string_view body, std::uint32_t& out) {
+    const std::size_t blocked = body.find("] blocked using ");
+    if (blocked == std::string_view::npos) return log_line_status::other_reject;
+    const std::size_t open = body.rfind('[', blocked);
+    if (open == std::string_view::npos) return log_line_status::other_reject;
+    const std::string_view cls = body.substr(0, open);
+    const bool client =
+        (cls.ends_with("Client host ") && !cls.ends_with("Unverified Client host ")) ||
+        cls.ends_with(" client ");
+    if (!client) return log_line_status::other_reject;
+    const std::string_view what = body.substr(open + 1, blocked - open - 1);
+    if (parse_ipv4(what, out)) return log_line_status::dnsbl_reject;
+    if (contains(what, ":")) return log_line_status::ipv6_client;
+    // "[1.2.3.400]" is a broken address; "[mail.example.com]" is reject_rhsbl_client's name.
+    return dotted_digits(what) ? log_line_status::garbage : log_line_status::other_reject;
+}
+
 }  // namespace
 
 const char* mta_kind_name(mta_kind k) {
@@ -76,34 +121,32 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
     const std::string_view msg = line.substr(ts->length);
     out.unix_seconds = ts->unix_seconds;
 
-    if (contains(msg, "postfix/")) {
-        const bool postscreen = contains(msg, "/postscreen[") || contains(msg, "/postscreen:");
-        // postscreen: "DNSBL rank 3 for [1.2.3.4]:51234" (rejected at threshold and above).
-        const std::size_t rank = msg.find("DNSBL rank ");
-        if (rank != std::string_view::npos) {
-            std::size_t i = rank + 11;
+    std::string_view body;
+    const std::string_view prog = syslog_program(msg, body);
+    // "postfix/smtpd", "postfix/submission/smtpd", postmulti's "postfix-in/postscreen", ...
+    if (prog.starts_with("postfix") && contains(prog, "/")) {
+        const std::string_view service = prog.substr(prog.rfind('/') + 1);
+        const bool postscreen = service == "postscreen";
+        const bool is_reject = body.find("reject: ") != std::string_view::npos;
+        if (!postscreen && service != "smtpd")  // cleanup header/body checks, ...
+            return is_reject ? log_line_status::other_reject : log_line_status::not_reject;
+        // postscreen: "DNSBL rank 3 for [1.2.3.4]:51234" (logged at threshold and above).
+        if (postscreen && body.starts_with("DNSBL rank ")) {
+            std::size_t i = 11;
             int n = 0, len = 0;
-            while (i < msg.size() && msg[i] >= '0' && msg[i] <= '9' && len < 6) {
-                n = n * 10 + (msg[i] - '0');
+            while (i < body.size() && body[i] >= '0' && body[i] <= '9' && len < 6) {
+                n = n * 10 + (body[i] - '0');
                 ++i;
                 ++len;
             }
             if (len == 0) return log_line_status::garbage;
             if (n < postscreen_threshold) return log_line_status::not_reject;
             out.mta = mta_kind::postfix_postscreen;
-            return bracketed_ipv4(msg, i, out.ipv4);
+            return bracketed_ipv4(body, i, out.ipv4);
         }
-        if (contains(msg, "reject:")) {
-            if (!contains(msg, "blocked using ")) return log_line_status::other_reject;
-            out.mta = postscreen ? mta_kind::postfix_postscreen : mta_kind::postfix_smtpd;
-            // "Client host [1.2.3.4] blocked using" names the IP the DNSBL was asked about.
-            std::size_t at = msg.find("lient host [");
-            if (at == std::string_view::npos) at = msg.find("lient [");
-            if (at == std::string_view::npos) at = msg.find(" from ");
-            if (at == std::string_view::npos) at = 0;
-            return bracketed_ipv4(msg, at, out.ipv4);
-        }
-        return log_line_status::not_reject;  // PASS NEW, CONNECT, connect from, ...
+        if (!is_reject) return log_line_status::not_reject;  // PASS NEW, CONNECT, reject_warning
+        out.mta = postscreen ? mta_kind::postfix_postscreen : mta_kind::postfix_smtpd;
+        return postfix_blocked_client(body, out.ipv4);
     }
     if (contains(msg, "sendmail[") || contains(msg, "sm-mta[")) {
         const std::size_t rej = msg.find("reject=");

@@ -154,3 +154,82 @@ TEST_CASE("without --year or a capture, BSD syslog lines are never taken to be i
     REQUIRE(t);
     CHECK(t->unix_seconds == days_from_civil(1999, 12, 31) * 86400 + 86340);
 }
+
+TEST_CASE("Postfix reject_rhsbl_* rejections are about a domain, not the client IP",
+          "[reject_log]") {
+    // Postfix's default rbl reply is "$rbl_class [$rbl_what] blocked using $rbl_domain": only
+    // reject_rbl_client ("Client host [<address>]") lists the client's address.
+    reject_event e;
+    CHECK(parse_reject_line(
+              "Nov 24 10:00:00 mx1 postfix/smtpd[1234]: NOQUEUE: reject: RCPT from "
+              "news.spam.example[192.36.205.58]: 554 5.7.1 Service unavailable; Helo command "
+              "[news.spam.example] blocked using dbl.spamhaus.org; "
+              "https://www.spamhaus.org/query/dbl?domain=spam.example; from=<m@spam.example> "
+              "to=<t@example.com> proto=ESMTP helo=<news.spam.example>",
+              year(2026), e) == log_line_status::other_reject);
+    CHECK(
+        parse_reject_line("Nov 24 10:00:00 mx1 postfix/smtpd[1234]: NOQUEUE: reject: RCPT from "
+                          "unknown[192.36.205.59]: 554 5.7.1 Service unavailable; Sender address "
+                          "[m@spam.example] blocked using dbl.spamhaus.org; from=<m@spam.example> "
+                          "to=<t@example.com> proto=ESMTP helo=<x>",
+                          year(2026), e) == log_line_status::other_reject);
+    CHECK(parse_reject_line(
+              "Nov 24 10:00:00 mx1 postfix/smtpd[1234]: NOQUEUE: reject: RCPT from "
+              "mail.spam.example[192.36.205.60]: 554 5.7.1 Service unavailable; Unverified "
+              "Client host [mail.spam.example] blocked using dbl.spamhaus.org; "
+              "from=<m@spam.example> to=<t@example.com> proto=ESMTP helo=<mail.spam.example>",
+              year(2026), e) == log_line_status::other_reject);
+    // reject_rhsbl_client: "Client host [<name>]", and an address-literal HELO later on the
+    // line must not be taken for the client.
+    CHECK(parse_reject_line(
+              "Nov 24 10:00:00 mx1 postfix/smtpd[1234]: NOQUEUE: reject: RCPT from "
+              "mail.spam.example[192.36.205.61]: 554 5.7.1 Service unavailable; Client host "
+              "[mail.spam.example] blocked using dbl.spamhaus.org; from=<m@spam.example> "
+              "to=<t@example.com> proto=ESMTP helo=<[10.0.0.1]>",
+              year(2026), e) == log_line_status::other_reject);
+    // ... while reject_rbl_client with that HELO is the client's address.
+    REQUIRE(
+        parse_reject_line("Nov 24 10:00:00 mx1 postfix/smtpd[1234]: NOQUEUE: reject: RCPT from "
+                          "unknown[192.36.205.62]: 554 5.7.1 Service unavailable; Client host "
+                          "[192.36.205.62] blocked using zen.spamhaus.org; "
+                          "https://www.spamhaus.org/query/ip/192.36.205.62; from=<m@spam.example> "
+                          "to=<t@example.com> proto=ESMTP helo=<[10.0.0.1]>",
+                          year(2026), e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(192, 36, 205, 62));
+}
+
+TEST_CASE("only smtpd and postscreen rejects are Postfix DNSBL rejections", "[reject_log]") {
+    reject_event e;
+    // header_checks in cleanup ("REJECT Message blocked using header filter")
+    CHECK(parse_reject_line(
+              "Nov 24 10:00:00 mx1 postfix/cleanup[2345]: 4Kx1Yz2abc: reject: header Subject: "
+              "Cheap meds from unknown[203.0.113.9]; from=<a@b> to=<c@d> proto=ESMTP helo=<x>: "
+              "5.7.1 Message blocked using header filter",
+              year(2026), e) == log_line_status::other_reject);
+    // warn_if_reject is not a reject
+    CHECK(parse_reject_line("Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject_warning: RCPT "
+                            "from x[1.2.3.4]: 554 5.7.1 Service unavailable; Client host "
+                            "[1.2.3.4] blocked using zen.spamhaus.org; from=<a@b> to=<c@d> "
+                            "proto=ESMTP helo=<x>",
+                            year(2026), e) == log_line_status::not_reject);
+    // postmulti instances ("postfix-out") and master.cf services ("postfix/submission")
+    REQUIRE(parse_reject_line("Nov 24 10:00:00 mx1 postfix-in/smtpd[77]: NOQUEUE: reject: RCPT "
+                              "from unknown[1.2.3.5]: 554 5.7.1 Service unavailable; Client host "
+                              "[1.2.3.5] blocked using zen.spamhaus.org; from=<a@b> to=<c@d> "
+                              "proto=ESMTP helo=<x>",
+                              year(2026), e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(1, 2, 3, 5));
+    CHECK(e.mta == mta_kind::postfix_smtpd);
+    REQUIRE(parse_reject_line("Nov 24 10:00:00 mx1 postfix-in/postscreen[78]: DNSBL rank 2 for "
+                              "[1.2.3.6]:5555",
+                              year(2026), e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(1, 2, 3, 6));
+    CHECK(e.mta == mta_kind::postfix_postscreen);
+    // a syslog host name that is an address changes nothing
+    REQUIRE(parse_reject_line("Nov 24 10:00:00 192.0.2.25 postfix/submission/smtpd[79]: NOQUEUE: "
+                              "reject: RCPT from unknown[1.2.3.7]: 554 5.7.1 Service unavailable; "
+                              "Client host [1.2.3.7] blocked using zen.spamhaus.org; from=<a@b> "
+                              "to=<c@d> proto=ESMTP helo=<[192.0.2.25]>",
+                              year(2026), e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(1, 2, 3, 7));
+}
