@@ -69,6 +69,49 @@ log_line_status postfix_blocked_client(std::string_view body, std::uint32_t& out
     return dotted_digits(what) ? log_line_status::garbage : log_line_status::other_reject;
 }
 
+// Exim's DNSBL messages: the default configuration's "rejected because 1.2.3.4 is in a black
+// list at zen.spamhaus.org", Debian's "1.2.3.4 is listed at zen.spamhaus.org (...)", and ones
+// naming dnslists, a DNSBL or "blocked using". "<domain> is listed at" is a dnslists lookup of
+// a domain (sender, HELO: an RHSBL such as dbl.spamhaus.org), not of the client's address.
+bool exim_dnsbl_reason(std::string_view reason) {
+    for (const std::string_view marker :
+         {std::string_view(" is in a black list at "), std::string_view(" is listed at ")}) {
+        const std::size_t at = reason.find(marker);
+        if (at == std::string_view::npos) continue;
+        const std::size_t space = at == 0 ? std::string_view::npos : reason.rfind(' ', at - 1);
+        const std::size_t start = space == std::string_view::npos ? 0 : space + 1;
+        const std::string_view listed = reason.substr(start, at - start);
+        std::uint32_t ignored = 0;
+        // "spam.example", "x@spam.example": a domain; "1.2.3.4", "2001:db8::1", "host": the client
+        const bool domain = (contains(listed, ".") || contains(listed, "@")) &&
+                            !parse_ipv4(listed, ignored) && !contains(listed, ":");
+        return !domain;
+    }
+    return contains(reason, "dnslist") || contains(reason, "DNSBL") ||
+           contains(reason, "blocked using");
+}
+
+// The client in Exim's "H=name (helo) [1.2.3.4]:port": the first "[...]" outside parentheses
+// (an address-literal HELO is logged as "([10.0.0.1])").
+log_line_status exim_client(std::string_view s, std::size_t from, std::uint32_t& out) {
+    int depth = 0;
+    for (std::size_t i = from; i < s.size(); ++i) {
+        const char c = s[i];
+        if (c == '(') {
+            ++depth;
+        } else if (c == ')') {
+            if (depth > 0) --depth;
+        } else if (c == '[' && depth == 0) {
+            const std::size_t close = s.find(']', i + 1);
+            if (close == std::string_view::npos) break;
+            const std::string_view inside = s.substr(i + 1, close - i - 1);
+            if (parse_ipv4(inside, out)) return log_line_status::dnsbl_reject;
+            return contains(inside, ":") ? log_line_status::ipv6_client : log_line_status::garbage;
+        }
+    }
+    return log_line_status::garbage;
+}
+
 }  // namespace
 
 const char* mta_kind_name(mta_kind k) {
@@ -171,18 +214,19 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
         }
         return log_line_status::garbage;
     }
-    // Exim main log: "... H=(helo) [1.2.3.4]:1234 F=<> rejected RCPT <x>: 1.2.3.4 is in a
-    // black list at zen.spamhaus.org" (also "is listed at", and dnslists messages).
-    if (contains(msg, "rejected")) {
-        const bool dnsbl = contains(msg, "is in a black list at") ||
-                           contains(msg, "is listed at") || contains(msg, "dnslist") ||
-                           contains(msg, "DNSBL") || contains(msg, "blocked using");
-        if (!dnsbl) return log_line_status::other_reject;
-        out.mta = contains(msg, "sendmail") ? mta_kind::sendmail : mta_kind::exim;
-        std::size_t at = msg.find("H=");
-        if (at == std::string_view::npos) at = 0;
-        return bracketed_ipv4(msg, at, out.ipv4);
-    }
+    // Exim: "H=name (helo) [1.2.3.4]:1234 I=[...]:25 F=<a@b> rejected RCPT <c@d>: reason"
+    // (smtp_in.c: host_and_ident, sender, "[temporarily ]rejected <what>", ": " message).
+    const std::size_t rejected = msg.find(" rejected ");
+    if (rejected == std::string_view::npos) return log_line_status::not_reject;
+    const std::size_t colon = msg.find(": ", rejected);
+    if (colon == std::string_view::npos) return log_line_status::other_reject;
+    // Only the reason counts: the host name, HELO and addresses can say "dnslist" too.
+    const std::string_view reason = msg.substr(colon + 2);
+    if (!exim_dnsbl_reason(reason)) return log_line_status::other_reject;
+    out.mta = mta_kind::exim;
+    const std::size_t host = msg.find("H=");
+    return exim_client(msg.substr(0, rejected), host == std::string_view::npos ? 0 : host + 2,
+                       out.ipv4);
     return log_line_status::not_reject;
 }
 

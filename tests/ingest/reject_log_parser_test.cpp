@@ -233,3 +233,57 @@ TEST_CASE("only smtpd and postscreen rejects are Postfix DNSBL rejections", "[re
                               year(2026), e) == log_line_status::dnsbl_reject);
     CHECK(e.ipv4 == v4(1, 2, 3, 7));
 }
+
+TEST_CASE("Exim: the client is the bracketed address outside the HELO's parentheses",
+          "[reject_log]") {
+    // host_and_ident(): "H=name (helo) [ip]:port"; an address-literal HELO is "([a.b.c.d])".
+    reject_event e;
+    REQUIRE(parse_reject_line("2026-11-24 10:00:00 H=([192.168.1.10]) [203.0.113.45]:51234 "
+                              "I=[192.0.2.1]:25 F=<a@b.example> rejected RCPT <c@example.com>: "
+                              "rejected because 203.0.113.45 is in a black list at "
+                              "zen.spamhaus.org",
+                              year_hint{}, e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(203, 0, 113, 45));
+    CHECK(e.mta == mta_kind::exim);
+    REQUIRE(parse_reject_line("2026-11-24 10:00:00 H=sendmail.example.org ([10.0.0.7]) "
+                              "[203.0.113.46]:51235 F=<a@b.example> rejected RCPT <c@example.com>: "
+                              "rejected because 203.0.113.46 is in a black list at "
+                              "zen.spamhaus.org",
+                              year_hint{}, e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(203, 0, 113, 46));
+    CHECK(e.mta == mta_kind::exim);
+    CHECK(parse_reject_line("2026-11-24 10:00:00 H=([192.168.1.10]) [2001:db8::25]:51236 "
+                            "F=<a@b.example> rejected RCPT <c@example.com>: rejected because "
+                            "2001:db8::25 is in a black list at dnsbl6.example.org",
+                            year_hint{}, e) == log_line_status::ipv6_client);
+}
+
+TEST_CASE(
+    "Exim: DNSBL words count only in the rejection's reason, and a listed domain is no "
+    "DNSBL rejection",
+    "[reject_log]") {
+    reject_event e;
+    // the sender address says "dnslists"; the reason is an unroutable recipient
+    CHECK(parse_reject_line("2026-11-24 10:00:00 H=lists.example.net [198.51.100.20]:40000 "
+                            "F=<dnslists-bounces@lists.example.net> rejected RCPT "
+                            "<nobody@example.com>: Unrouteable address",
+                            year_hint{}, e) == log_line_status::other_reject);
+    // Debian's CHECK_RCPT_DOMAIN_DNSBLS message turned into a deny: the sender's domain is listed
+    CHECK(parse_reject_line("2026-11-24 10:00:00 H=mx.spam.example [198.51.100.21]:40001 "
+                            "F=<x@spam.example> rejected RCPT <c@example.com>: spam.example is "
+                            "listed at dbl.spamhaus.org (127.0.1.2: "
+                            "https://www.spamhaus.org/query/domain/spam.example)",
+                            year_hint{}, e) == log_line_status::other_reject);
+    // Debian's exim4-config only warns (CHECK_RCPT_IP_DNSBLS is a "warn" verb): no rejection
+    CHECK(parse_reject_line("2026-11-24 10:00:00 H=(pc) [198.51.100.23]:40003 F=<x@y.example> "
+                            "Warning: 198.51.100.23 is listed at zen.spamhaus.org (127.0.0.11: "
+                            "https://www.spamhaus.org/query/ip/198.51.100.23)",
+                            year_hint{}, e) == log_line_status::not_reject);
+    // ... and the same message about the host address is one
+    REQUIRE(parse_reject_line("2026-11-24 10:00:00 H=mx.spam.example [198.51.100.22]:40002 "
+                              "F=<x@spam.example> rejected RCPT <c@example.com>: 198.51.100.22 is "
+                              "listed at zen.spamhaus.org (127.0.0.4: "
+                              "https://www.spamhaus.org/query/ip/198.51.100.22)",
+                              year_hint{}, e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(198, 51, 100, 22));
+}
