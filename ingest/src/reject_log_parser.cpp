@@ -8,6 +8,26 @@ bool contains(std::string_view s, std::string_view what) {
     return s.find(what) != std::string_view::npos;
 }
 
+bool address_char(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+           c == '_' || c == '@' || c == '.';
+}
+
+// `word` standing on its own ("refused by DNSBL bl.spamcop.net", "(RBL)", "in DNSBLs."), not
+// inside a host name or address ("x@dnsbl-spam.example", "<rbl-reports@...>").
+bool contains_word(std::string_view s, std::string_view word) {
+    for (std::size_t at = s.find(word); at != std::string_view::npos; at = s.find(word, at + 1)) {
+        std::size_t end = at + word.size();
+        if (end < s.size() && s[end] == 's') ++end;  // "DNSBLs"
+        if (at > 0 && address_char(s[at - 1])) continue;
+        if (end < s.size() && address_char(s[end]) &&
+            !(s[end] == '.' && (end + 1 == s.size() || !address_char(s[end + 1]))))
+            continue;
+        return true;
+    }
+    return false;
+}
+
 // The IPv4 inside the first "[...]" at or after `from` (skips "[IPv6:...]" and names).
 log_line_status bracketed_ipv4(std::string_view s, std::size_t from, std::uint32_t& out) {
     bool saw_v6 = false;
@@ -196,7 +216,8 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
         if (rej == std::string_view::npos) return log_line_status::not_reject;
         const std::string_view why = msg.substr(rej);
         if (!(contains(why, "listed at") || contains(why, "blocked using") ||
-              contains(why, "DNSBL") || contains(why, "dnsbl") || contains(why, "RBL")))
+              contains_word(why, "DNSBL") || contains_word(why, "dnsbl") ||
+              contains_word(why, "RBL")))
             return log_line_status::other_reject;
         out.mta = mta_kind::sendmail;
         std::size_t at = msg.find("relay=");

@@ -287,3 +287,49 @@ TEST_CASE(
                               year_hint{}, e) == log_line_status::dnsbl_reject);
     CHECK(e.ipv4 == v4(198, 51, 100, 22));
 }
+
+TEST_CASE(
+    "Sendmail: FEATURE(dnsbl) rejects as sm-mta logs them; a DNSBL-looking address is "
+    "no DNSBL",
+    "[reject_log]") {
+    reject_event e;
+    // check_relay, client without reverse DNS (arg1 is the bracketed address)
+    REQUIRE(parse_reject_line(
+                "Nov 24 10:00:00 mx sm-mta[3131]: 2AOA00Mx003131: ruleset=check_relay, "
+                "arg1=[4.3.2.2], arg2=4.3.2.2, relay=[4.3.2.2], reject=550 5.7.1 Rejected: "
+                "4.3.2.2 listed at zen.spamhaus.org",
+                year(2026), e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(4, 3, 2, 2));
+    CHECK(e.mta == mta_kind::sendmail);
+    // FEATURE(delay_checks): the same test in check_rcpt
+    REQUIRE(parse_reject_line(
+                "Nov 24 10:00:00 mx sm-mta[3132]: 2AOA00Mx003132: ruleset=check_rcpt, "
+                "arg1=<u@example.com>, relay=pc.example.net [4.3.2.3] (may be forged), "
+                "reject=550 5.7.1 <u@example.com>... Rejected: 4.3.2.3 listed at zen.spamhaus.org",
+                year(2026), e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(4, 3, 2, 3));
+    CHECK(parse_reject_line(
+              "Nov 24 10:00:00 mx sm-mta[3133]: 2AOA00Mx003133: ruleset=check_rcpt, "
+              "arg1=<u@example.com>, relay=[IPv6:2001:db8::5], reject=550 5.7.1 <u@example.com>... "
+              "Rejected: IPv6:2001:db8::5 listed at dnsbl6.example.org",
+              year(2026), e) == log_line_status::ipv6_client);
+    // the sender's domain happens to contain "dnsbl": an unresolvable sender, not a DNSBL
+    CHECK(parse_reject_line(
+              "Nov 24 10:00:00 mx sm-mta[3134]: 2AOA00Mx003134: ruleset=check_mail, "
+              "arg1=<x@dnsbl-spam.example>, relay=mail.example.net [4.3.2.4], reject=553 5.1.8 "
+              "<x@dnsbl-spam.example>... Domain of sender address x@dnsbl-spam.example does not "
+              "exist",
+              year(2026), e) == log_line_status::other_reject);
+    CHECK(parse_reject_line(
+              "Nov 24 10:00:00 mx sm-mta[3135]: 2AOA00Mx003135: ruleset=check_rcpt, "
+              "arg1=<rbl-reports@example.com>, relay=mail.example.net [4.3.2.5], reject=550 "
+              "5.7.1 <rbl-reports@example.com>... Relaying denied",
+              year(2026), e) == log_line_status::other_reject);
+    // a hand-written FEATURE(dnsbl) message naming the list by a word
+    REQUIRE(parse_reject_line(
+                "Nov 24 10:00:00 mx sm-mta[3136]: 2AOA00Mx003136: ruleset=check_relay, "
+                "arg1=pc.example.net, arg2=4.3.2.6, relay=pc.example.net [4.3.2.6], reject=554 "
+                "5.7.1 Mail from 4.3.2.6 refused by DNSBL bl.spamcop.net",
+                year(2026), e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(4, 3, 2, 6));
+}
