@@ -61,7 +61,8 @@ std::int64_t days_from_civil(int y, unsigned m, unsigned d) {
 
 std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const year_hint& hint) {
     int y, mo, d, h, mi, sec;
-    // RFC 3339 "2026-11-24T10:00:00[.frac](Z|+hh:mm)" or Exim "2026-11-24 10:00:00".
+    // RFC 3339 "2026-11-24T10:00:00[.frac](Z|+hh:mm|+hhmm)" or Exim "2026-11-24 10:00:00[.mmm]"
+    // (with log_timezone followed by " +hhmm").
     if (digits(s, 0, 4, y) && s.size() > 19 && s[4] == '-' && digits(s, 5, 2, mo) && s[7] == '-' &&
         digits(s, 8, 2, d) && (s[10] == 'T' || s[10] == ' ') && digits(s, 11, 2, h) &&
         s[13] == ':' && digits(s, 14, 2, mi) && s[16] == ':' && digits(s, 17, 2, sec)) {
@@ -72,10 +73,17 @@ std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const ye
             while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
         }
         std::int64_t offset = 0;
-        if (pos < s.size() && s[pos] == 'Z') {
+        int oh, om;
+        if (s[10] == ' ' && pos + 5 < s.size() && s[pos] == ' ' &&
+            (s[pos + 1] == '+' || s[pos + 1] == '-') && digits(s, pos + 2, 2, oh) &&
+            digits(s, pos + 4, 2, om) && oh < 24 && om < 60 &&
+            (pos + 6 == s.size() || s[pos + 6] == ' ')) {
+            // Exim with log_timezone: "2026-11-24 10:00:00 +0100" (or ".123 +0100").
+            offset = (oh * 3600 + om * 60) * (s[pos + 1] == '+' ? 1 : -1);
+            pos += 6;
+        } else if (pos < s.size() && s[pos] == 'Z') {
             ++pos;
         } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-            int oh, om;
             const bool colon = pos + 3 < s.size() && s[pos + 3] == ':';
             if (digits(s, pos + 1, 2, oh) && digits(s, pos + (colon ? 4 : 3), 2, om) && oh < 24 &&
                 om < 60) {

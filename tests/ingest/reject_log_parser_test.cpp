@@ -333,3 +333,39 @@ TEST_CASE(
                 year(2026), e) == log_line_status::dnsbl_reject);
     CHECK(e.ipv4 == v4(4, 3, 2, 6));
 }
+
+TEST_CASE("timestamps: Exim's log_timezone offset, RFC 3339 and journald short-iso",
+          "[reject_log]") {
+    reject_event e;
+    const char* exim_tail =
+        " H=(pc) [9.8.7.6]:1234 F=<a@b> rejected RCPT <c@d>: rejected because 9.8.7.6 is in a "
+        "black list at zen.spamhaus.org";
+    // log_timezone = true: "2026-11-24 10:00:00 +0100"; with +millisec "10:00:00.123 -0500"
+    REQUIRE(parse_reject_line(std::string("2026-11-24 10:00:00 +0100") + exim_tail, year_hint{},
+                              e) == log_line_status::dnsbl_reject);
+    CHECK(e.unix_seconds == nov24_2026_10h - 3600);
+    CHECK(e.ipv4 == v4(9, 8, 7, 6));
+    REQUIRE(parse_reject_line(std::string("2026-11-24 10:00:00.123 -0500") + exim_tail, year_hint{},
+                              e) == log_line_status::dnsbl_reject);
+    CHECK(e.unix_seconds == nov24_2026_10h + 5 * 3600);
+    REQUIRE(parse_reject_line(std::string("2026-11-24 10:00:00.123") + exim_tail, year_hint{}, e) ==
+            log_line_status::dnsbl_reject);
+    CHECK(e.unix_seconds == nov24_2026_10h);
+    const char* pf_tail =
+        " mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[1.2.3.4]: 554 5.7.1 Service "
+        "unavailable; Client host [1.2.3.4] blocked using zen.spamhaus.org; from=<a@b> to=<c@d> "
+        "proto=ESMTP helo=<x>";
+    for (const auto& [stamp, want] : std::initializer_list<std::pair<const char*, std::int64_t>>{
+             {"2026-11-24T10:00:00.123456+01:00", nov24_2026_10h - 3600},  // rsyslog precise
+             {"2026-11-24T10:00:00-05:00", nov24_2026_10h + 5 * 3600},
+             {"2026-11-24T10:00:00Z", nov24_2026_10h},
+             {"2026-11-24T10:00:00+0100", nov24_2026_10h - 3600},         // journalctl short-iso
+             {"2026-11-24T10:00:00.654321+0100", nov24_2026_10h - 3600},  // short-iso-precise
+         }) {
+        INFO(stamp);
+        REQUIRE(parse_reject_line(std::string(stamp) + pf_tail, year_hint{}, e) ==
+                log_line_status::dnsbl_reject);
+        CHECK(e.unix_seconds == want);
+        CHECK(e.ipv4 == v4(1, 2, 3, 4));
+    }
+}
