@@ -8,6 +8,13 @@ bool contains(std::string_view s, std::string_view what) {
     return s.find(what) != std::string_view::npos;
 }
 
+// Spamhaus answers a query it refuses (a public or over-quota resolver) with 127.255.255.25x
+// and a TXT "Error: open resolver; https://www.spamhaus.org/returnc/pub/<resolver>": MTAs
+// without a reply filter reject on it, but the client is not listed.
+bool dnsbl_refused_query(std::string_view text) {
+    return contains(text, "/returnc/") || contains(text, "Error: open resolver");
+}
+
 bool address_char(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
            c == '_' || c == '@' || c == '.';
@@ -83,6 +90,7 @@ log_line_status postfix_blocked_client(std::string_view body, std::uint32_t& out
         cls.ends_with(" client ");
     if (!client) return log_line_status::other_reject;
     const std::string_view what = body.substr(open + 1, blocked - open - 1);
+    if (dnsbl_refused_query(body.substr(blocked))) return log_line_status::other_reject;
     if (parse_ipv4(what, out)) return log_line_status::dnsbl_reject;
     if (contains(what, ":")) return log_line_status::ipv6_client;
     // "[1.2.3.400]" is a broken address; "[mail.example.com]" is reject_rhsbl_client's name.
@@ -243,7 +251,8 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
     if (colon == std::string_view::npos) return log_line_status::other_reject;
     // Only the reason counts: the host name, HELO and addresses can say "dnslist" too.
     const std::string_view reason = msg.substr(colon + 2);
-    if (!exim_dnsbl_reason(reason)) return log_line_status::other_reject;
+    if (!exim_dnsbl_reason(reason) || dnsbl_refused_query(reason))
+        return log_line_status::other_reject;
     out.mta = mta_kind::exim;
     const std::size_t host = msg.find("H=");
     return exim_client(msg.substr(0, rejected), host == std::string_view::npos ? 0 : host + 2,

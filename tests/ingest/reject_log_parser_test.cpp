@@ -369,3 +369,33 @@ TEST_CASE("timestamps: Exim's log_timezone offset, RFC 3339 and journald short-i
         CHECK(e.ipv4 == v4(1, 2, 3, 4));
     }
 }
+
+TEST_CASE(
+    "a DNSBL refusing the query (Spamhaus 127.255.255.x 'Error: open resolver') is no "
+    "listing",
+    "[reject_log]") {
+    // Without a reply filter Postfix rejects on any A record, including Spamhaus's error codes
+    // for blocked resolvers: every client is then "blocked", none is listed.
+    reject_event e;
+    CHECK(parse_reject_line(
+              "Nov 24 10:00:00 mx1 postfix/smtpd[1234]: NOQUEUE: reject: RCPT from "
+              "mail.example.org[198.51.100.50]: 554 5.7.1 Service unavailable; Client host "
+              "[198.51.100.50] blocked using zen.spamhaus.org; Error: open resolver; "
+              "https://www.spamhaus.org/returnc/pub/34.216.226.155; from=<a@example.org> "
+              "to=<c@example.com> proto=ESMTP helo=<mail.example.org>",
+              year(2026), e) == log_line_status::other_reject);
+    CHECK(parse_reject_line("2026-11-24 10:00:00 H=mail.example.org [198.51.100.51]:40000 "
+                            "F=<a@example.org> rejected RCPT <c@example.com>: rejected because "
+                            "198.51.100.51 is in a black list at zen.spamhaus.org\\nError: open "
+                            "resolver; https://www.spamhaus.org/returnc/pub/34.216.226.155",
+                            year_hint{}, e) == log_line_status::other_reject);
+    // a real listing's text names the query page, not returnc
+    REQUIRE(
+        parse_reject_line("Nov 24 10:00:00 mx1 postfix/smtpd[1234]: NOQUEUE: reject: RCPT from "
+                          "unknown[198.51.100.52]: 554 5.7.1 Service unavailable; Client host "
+                          "[198.51.100.52] blocked using zen.spamhaus.org; "
+                          "https://www.spamhaus.org/query/ip/198.51.100.52; from=<a@example.org> "
+                          "to=<c@example.com> proto=ESMTP helo=<x>",
+                          year(2026), e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(198, 51, 100, 52));
+}
