@@ -399,3 +399,37 @@ TEST_CASE(
                           year(2026), e) == log_line_status::dnsbl_reject);
     CHECK(e.ipv4 == v4(198, 51, 100, 52));
 }
+
+TEST_CASE("non-DNSBL rejects and notices of the three MTAs are not evidence", "[reject_log]") {
+    reject_event e;
+    const auto status = [&](const char* line) { return parse_reject_line(line, year(2026), e); };
+    CHECK(status("Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from "
+                 "unknown[1.2.3.4]: 450 4.7.25 Client host rejected: cannot find your hostname, "
+                 "[1.2.3.4]; from=<a@b> to=<c@d> proto=ESMTP helo=<x>") ==
+          log_line_status::other_reject);
+    CHECK(status("Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[1.2.3.4]: "
+                 "450 4.2.0 <c@d>: Recipient address rejected: Greylisted, see "
+                 "http://postgrey.schweikert.ch/help/d.html; from=<a@b> to=<c@d> proto=ESMTP "
+                 "helo=<x>") == log_line_status::other_reject);
+    CHECK(status("Nov 24 10:00:00 mx1 postfix/smtpd[1]: warning: Connection rate limit "
+                 "exceeded: 61 from x[1.2.3.4] for service smtp") == log_line_status::not_reject);
+    CHECK(status("Nov 24 10:00:00 mx1 postfix/postscreen[9]: PASS OLD [1.2.3.4]:5555") ==
+          log_line_status::not_reject);
+    CHECK(status("Nov 24 10:00:00 mx1 postfix/dnsblog[10]: addr 1.2.3.4 listed by domain "
+                 "zen.spamhaus.org as 127.0.0.4") == log_line_status::not_reject);
+    CHECK(status("Nov 24 10:00:00 mx1 postfix/postscreen[9]: NOQUEUE: reject: RCPT from "
+                 "[1.2.3.4]:5555: 450 4.3.2 Service currently unavailable; from=<a@b>, "
+                 "to=<c@d>, proto=ESMTP, helo=<x>") == log_line_status::other_reject);
+    CHECK(parse_reject_line("2026-11-24 10:00:00 rejected EHLO from (x_y) [1.2.3.4]:5555: "
+                            "syntactically invalid argument(s): x_y",
+                            year_hint{}, e) == log_line_status::other_reject);
+    CHECK(parse_reject_line("2026-11-24 10:00:00 H=(x) [1.2.3.4]:5555 F=<a@b> temporarily "
+                            "rejected RCPT <c@d>: Greylisted, please try again later",
+                            year_hint{}, e) == log_line_status::other_reject);
+    // a sendmail host named by an address in syslog; the client is the relay
+    REQUIRE(status("Nov 24 10:00:00 192.0.2.30 sm-mta[3137]: 2AOA00Mx003137: "
+                   "ruleset=check_relay, arg1=[4.3.2.7], arg2=4.3.2.7, relay=[4.3.2.7], "
+                   "reject=550 5.7.1 Rejected: 4.3.2.7 listed at zen.spamhaus.org") ==
+            log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(4, 3, 2, 7));
+}
