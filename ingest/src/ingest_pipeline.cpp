@@ -94,6 +94,20 @@ std::optional<unsigned long long> tail_fingerprint(int fd, unsigned long long of
     return h;
 }
 
+// Whether the bytes before the checkpoint's `at` are no longer those it fingerprinted: the
+// file was rewritten in place since. Notes it on `diagnostics`.
+bool rewritten_since(const source_position& cp, std::optional<unsigned long long> now_tail,
+                     const std::string& name, std::FILE* diagnostics) {
+    if (!cp.has_tail || cp.at == 0 || now_tail == cp.tail) return false;
+    if (diagnostics)
+        std::fprintf(diagnostics,
+                     "v6bl ingest: %s: the bytes before the checkpoint (offset %llu) have changed "
+                     "(rewritten in place: copytruncate rotation, another capture written over "
+                     "it); reading it from the start\n",
+                     name.c_str(), cp.at);
+    return true;
+}
+
 // A capture's checkpoint fingerprint: the bytes before where reading stopped.
 void fingerprint_capture(const std::string& path, const capture_reader& reader,
                          source_position& pos) {
@@ -320,14 +334,8 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
     if (pos.ino != st.st_ino) pos = source_position{};
     pos.ino = st.st_ino;
     const auto size = static_cast<unsigned long long>(st.st_size);
-    if (pos.has_tail && pos.at > 0 &&
-        (size < pos.at || tail_fingerprint(path, pos.at) != pos.tail)) {
-        if (options_.diagnostics)
-            std::fprintf(options_.diagnostics,
-                         "v6bl ingest: %s: the bytes before the checkpoint (offset %llu) have "
-                         "changed (another capture written over the file?); reading it from the "
-                         "start\n",
-                         given.c_str(), pos.at);
+    if (rewritten_since(pos, size < pos.at ? std::nullopt : tail_fingerprint(path, pos.at), given,
+                        options_.diagnostics)) {
         pos = source_position{};
         pos.ino = st.st_ino;
     }
@@ -513,13 +521,8 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         cp.ino = st.st_ino;
         src.file = std::fopen(src.path.c_str(), "rb");
         if (!src.file) return false;
-        if (cp.off && cp.has_tail && tail_fingerprint(::fileno(src.file), cp.at) != cp.tail) {
-            if (options_.diagnostics)
-                std::fprintf(options_.diagnostics,
-                             "v6bl ingest: %s: the bytes before the checkpoint (offset %llu) have "
-                             "changed (rewritten in place, e.g. copytruncate rotation); reading "
-                             "it from the start\n",
-                             src.path.c_str(), cp.off);
+        if (rewritten_since(cp, tail_fingerprint(::fileno(src.file), cp.at), src.path,
+                            options_.diagnostics)) {
             cp = {};
             cp.ino = st.st_ino;
         }
