@@ -102,6 +102,14 @@ bool past_retention(const reputation_record& r, std::uint32_t retain, std::uint3
 bool past_retention(const evidence_item& e, std::uint32_t retain, std::uint32_t now) {
     return e.last_seen != 0 && std::uint64_t{e.last_seen} + retain < now;
 }
+// What a merge of nothing but expired operands leaves (a merge operator cannot delete):
+// reads treat it as absent and compactions drop it.
+bool is_empty(const reputation_record& r) {
+    return r == reputation_record{};
+}
+bool is_empty(const evidence_item& e) {
+    return e == evidence_item{};
+}
 
 std::optional<reputation_record> decode_value(std::string_view v, const reputation_record*) {
     return decode_record(v);
@@ -136,17 +144,23 @@ class retaining_merge final : public rocksdb::MergeOperator {
             }
             if (!past_retention(*e, retain_, now_seconds())) into = std::move(*e);
         }
-        for (const auto& operand : in.operand_list) add(into, operand);
+        const std::uint32_t now = now_seconds();
+        for (const auto& operand : in.operand_list) add(into, operand, now);
         out->new_value.clear();
         append_value(out->new_value, into);
         return true;
     }
+    // Two operands become one; one past the retention is dropped first, as a full merge
+    // would drop it. Both past: left as they are (the full merge or the compaction filter
+    // drops them), since a merge operand cannot say "nothing".
     bool PartialMerge(const rocksdb::Slice&, const rocksdb::Slice& left,
                       const rocksdb::Slice& right, std::string* new_value,
                       rocksdb::Logger*) const override {
+        const std::uint32_t now = now_seconds();
         T into;
-        add(into, left);
-        add(into, right);
+        const bool l = add(into, left, now);
+        const bool r = add(into, right, now);
+        if (!l && !r) return false;
         new_value->clear();
         append_value(*new_value, into);
         return true;
@@ -159,8 +173,14 @@ class retaining_merge final : public rocksdb::MergeOperator {
         if (!v) corrupt_.fetch_add(1, std::memory_order_relaxed);
         return v;
     }
-    void add(T& into, const rocksdb::Slice& operand) const {
-        if (auto d = decode(operand)) merge_into(into, *d);
+    // An operand past the retention is evidence as old as a base past it: it counts as
+    // absent, or old evidence still held as operands (not yet merged onto a value) would
+    // come back with the next new evidence. Returns whether the operand was added.
+    bool add(T& into, const rocksdb::Slice& operand, std::uint32_t now) const {
+        auto d = decode(operand);
+        if (!d || past_retention(*d, retain_, now)) return false;
+        merge_into(into, *d);
+        return true;
     }
     const char* name_;
     std::atomic<std::uint64_t>& corrupt_;
@@ -205,10 +225,19 @@ class expiry_filter final : public rocksdb::CompactionFilter {
         const std::string_view v(value.data(), value.size());
         if (evidence_) {
             auto e = decode_evidence(v);
-            return e && past_retention(*e, retain_, now);
+            return e && (is_empty(*e) || past_retention(*e, retain_, now));
         }
         auto r = decode_record(v);
-        return r && past_retention(*r, retain_, now);
+        return r && (is_empty(*r) || past_retention(*r, retain_, now));
+    }
+    // Operands are judged like values: a record written only through merges then expires
+    // in the first compaction that reaches it, not only in one after its operands have
+    // become a value.
+    bool FilterMergeOperand(int level, const rocksdb::Slice& key,
+                            const rocksdb::Slice& operand) const override {
+        std::string unused;
+        bool changed = false;
+        return Filter(level, key, operand, &unused, &changed);
     }
     const char* Name() const override {
         return evidence_ ? "v6bl.evidence_expiry" : "v6bl.record_expiry";
@@ -806,6 +835,7 @@ std::optional<reputation_record> reputation_store::get(const prefix& where) cons
     if (!s.ok()) return std::nullopt;
     auto r = decode_record(v);
     if (!r) impl_->corrupt.fetch_add(1, std::memory_order_relaxed);
+    if (r && is_empty(*r)) return std::nullopt;
     return r;
 }
 
@@ -837,6 +867,7 @@ void scan_records(reputation_store::impl& d, int which, const std::string& from,
             d.corrupt.fetch_add(1, std::memory_order_relaxed);
             continue;
         }
+        if (is_empty(*r)) continue;
         if (!fn(*p, *r)) break;
     }
     if (!it->status().ok()) d.fail("scan", it->status());
@@ -903,6 +934,7 @@ void reputation_store::for_each_evidence(
             impl_->corrupt.fetch_add(1, std::memory_order_relaxed);
             continue;
         }
+        if (is_empty(*e)) continue;
         if (!fn(static_cast<evidence_kind>(k[8]), k.substr(9), *e)) break;
     }
     if (!it->status().ok()) impl_->fail("evidence scan", it->status());

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <thread>
 
@@ -21,6 +22,8 @@ TEST_CASE("store: SIGKILL of a writer mid-batch leaves only whole change sets") 
     o.path = d.path("db");
     o.sync_commits = false;  // the WAL still orders and bounds what survives a process kill
     constexpr int per_batch = 2000;
+    // Evidence of now: older than the retention (30 days) it would be dropped when merged.
+    const auto seen = static_cast<std::uint32_t>(std::time(nullptr));
     // Each batch b touches the same per_batch /64s, adding b+1 attempts to each, and sets
     // the checkpoint to b. A partial batch would show records whose attempts disagree.
     const pid_t child = fork();
@@ -34,14 +37,14 @@ TEST_CASE("store: SIGKILL of a writer mid-batch leaves only whole change sets") 
                     reputation_record r;
                     r.reason_bits = bit_associated;
                     r.attempts = b + 1;
-                    r.last_seen = 1;
+                    r.last_seen = seen;
                     ipv6_bytes a{0x20, 0x01, 0x0d, 0xb8};
                     a[6] = static_cast<std::uint8_t>(i >> 8);
                     a[7] = static_cast<std::uint8_t>(i);
                     cs.merge_record(make_prefix(a, 64), r);
                 }
                 cs.set_checkpoint("batch", std::to_string(b));
-                s->commit(std::move(cs), 1);
+                s->commit(std::move(cs), seen);
             }
         } catch (...) {
         }

@@ -493,6 +493,82 @@ TEST_CASE("store: retention is the same whether or not a compaction ran before n
     }
 }
 
+// The same when the old evidence was never merged onto a value: written through merges
+// only and flushed without a compaction, it is a merge operand in a table file. New evidence
+// used to be added to it (the operand was no base, so nothing judged its age), and a
+// compaction kept it as a value until a second compaction filtered that.
+TEST_CASE("store: old evidence held only as merge operands does not come back") {
+    const auto wall = static_cast<std::uint32_t>(std::time(nullptr));
+    const auto x = *parse_prefix("2001:db8:1:2::/64");
+    const auto y = *parse_prefix("2001:db8:1:4::/64");
+    const auto m = *parse_prefix("2001:db8:1:3::/64");
+    const std::string item = "\x01\x02\x03\x04";
+    for (bool compact_first : {false, true}) {
+        INFO("compaction before the new evidence: " << compact_first);
+        test_dir d("retain-operands");
+        auto o = opts(d);
+        o.retain_seconds = 10 * 24 * 3600;
+        {
+            auto s = reputation_store::open_writer(o);
+            for (int i = 0; i < 3; ++i) {  // three commits: three operands per key
+                change_set cs;
+                cs.merge_record(x, evidence(900, 5, wall - 7200 + i));
+                cs.merge_record(y, evidence(900, 5, wall - 7200 + i));
+                cs.merge_evidence(x, evidence_kind::rejected_ipv4, item,
+                                  {wall - 7300, wall - 7200, 5, 900, 1});
+                cs.merge_record(m, evidence(100, 1, wall - 7200 + i));
+                s->commit(std::move(cs), wall - 7200 + i);
+            }
+            change_set cs;
+            cs.list_manually(m, reason_code::manual, "kept", wall - 7000);
+            s->commit(std::move(cs), wall - 7000);
+        }  // closed: flushed to a table file, the operands unmerged
+        o.retain_seconds = 3600;
+        {
+            // Reads already apply the retention to operands.
+            auto s = reputation_store::open_read_only(o);
+            CHECK_FALSE(s->get(x));
+            CHECK_FALSE(s->get(y));
+            CHECK_FALSE(s->lookup(addr("2001:db8:1:2::1"), listing_policy{}, wall).listed);
+        }
+        if (compact_first) {
+            auto s = reputation_store::open_writer(o);
+            s->compact();
+            // One compaction expires a record written only through merges.
+            CHECK_FALSE(s->get(y));
+            int items = 0;
+            s->for_each_evidence(x, [&](evidence_kind, std::string_view, const evidence_item&) {
+                ++items;
+                return true;
+            });
+            CHECK(items == 0);
+            REQUIRE(s->get(m));  // a manual listing is kept
+        }
+        auto s = reputation_store::open_writer(o);
+        change_set cs;
+        cs.merge_record(x, evidence(100, 1, wall));
+        cs.merge_evidence(x, evidence_kind::rejected_ipv4, item, {wall, wall, 1, 100, 2});
+        s->commit(std::move(cs), wall);
+        const auto now = s->get(x);
+        REQUIRE(now);
+        CHECK(now->strength_milli == 100);
+        CHECK(now->attempts == 1);
+        CHECK(now->first_seen == wall);
+        CHECK_FALSE(s->lookup(addr("2001:db8:1:2::1"), listing_policy{}, wall).listed);
+        std::optional<evidence_item> e;
+        s->for_each_evidence(x, [&](evidence_kind, std::string_view, const evidence_item& it) {
+            e = it;
+            return true;
+        });
+        REQUIRE(e);
+        CHECK(*e == evidence_item{wall, wall, 1, 100, 2});
+        const auto kept = s->get(m);
+        REQUIRE(kept);
+        CHECK(kept->manual_code == 10);
+        CHECK(kept->text == "kept");
+    }
+}
+
 namespace {
 // The /48 the reopen tests list at commit k (odd k) and allowlist at commit k + 1.
 prefix reopen_prefix(int k) {
