@@ -60,6 +60,31 @@ std::uint64_t listed_high64(std::uint64_t i) {
     return 0x2a00000000000000ull | (x & 0x00ffffffffffffffull);
 }
 
+// The machine's floor for the lookup bar: nanoseconds per dependent random load (a chase
+// through a random cycle of 64-byte lines) in a working set of `bytes`. A lookup among
+// records that no CPU cache holds pays some number of these; the same lookup in a store
+// that fits in the caches pays cache hits instead. Timed in thread CPU time, like lookups.
+double dependent_load_ns(std::size_t bytes, std::mt19937_64& rng) {
+    struct alignas(64) line {
+        std::uint32_t next;
+    };
+    const std::size_t n = std::max<std::size_t>(bytes / sizeof(line), 2);
+    std::vector<line> lines(n);
+    // Sattolo's algorithm: one cycle through every line, in random order.
+    std::vector<std::uint32_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint32_t>(i);
+    for (std::size_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng() % i]);
+    for (std::size_t i = 0; i < n; ++i) lines[order[i]].next = order[(i + 1) % n];
+    std::uint32_t at = 0;
+    for (std::size_t i = 0; i < std::min<std::size_t>(n, 1 << 20); ++i) at = lines[at].next;
+    const std::size_t steps = 2'000'000;
+    const double c0 = thread_cpu_seconds();
+    for (std::size_t i = 0; i < steps; ++i) at = lines[at].next;
+    const double ns = (thread_cpu_seconds() - c0) * 1e9 / static_cast<double>(steps);
+    if (at == 0xFFFFFFFFu) std::puts("");  // keeps the chase
+    return ns;
+}
+
 struct result {
     std::size_t size;
     double upserts_per_s;
@@ -289,6 +314,25 @@ int main(int argc, char** argv) {
         large.store_lookup_cold_us / small.store_lookup_cold_us,
         large.view_lookup_ns / small.view_lookup_ns,
         paired_ratio <= 1.2 ? "met (store)" : "NOT met (store)");
+    // The floor, measured here: how many dependent loads that miss every cache the bar
+    // leaves a lookup at the largest size, and how many the store's lookup costs.
+    {
+        std::mt19937_64 rng(11);
+        std::vector<double> hit, miss;
+        for (int i = 0; i < 3; ++i) {
+            hit.push_back(dependent_load_ns(256 << 10, rng));
+            miss.push_back(dependent_load_ns(std::size_t{1} << 30, rng));
+        }
+        const double h = median(hit), m = median(miss);
+        const double allowed_us = 0.2 * small.paired_us;
+        const double extra_us = large.paired_us - small.paired_us;
+        std::printf(
+            "floor: a dependent load costs %.1f ns in a 256 KiB working set, %.1f ns in 1 GiB "
+            "(median of 3); the bar leaves the %zu lookup %.2f us over the %zu one, %.1f such "
+            "loads; it takes %.2f us more, %.1f loads' worth\n",
+            h, m, large.size, allowed_us, small.size, allowed_us * 1000 / (m - h), extra_us,
+            extra_us * 1000 / (m - h));
+    }
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
     std::printf("peak RSS %.0f MB\n", ru.ru_maxrss / 1024.0);
