@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "v6bl/ingest/ingest_pipeline.h"
+#include "v6bl/ingest/log_timestamp.h"
 #include "v6bl/ingest/testbed_simulator.h"
 #include "v6bl/monitoring/ingest_sample_box.h"
 #include "v6bl/monitoring/metrics_endpoint.h"
@@ -29,6 +30,7 @@ extern "C" void ingest_on_signal(int) {
 
 struct ingest_args {
     std::string db;
+    std::string log_timezone = "local";
     ingest::ingest_options options;
     bool quiet = false;
     std::string metrics_listen;
@@ -64,6 +66,11 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
     cmd->add_option("--year", args->options.year,
                     "year of BSD syslog timestamps (default: from the capture, else this year)")
         ->check(CLI::Range(1970, 2105));
+    cmd->add_option("--log-timezone", args->log_timezone,
+                    "zone of log times without an offset (BSD syslog, Exim without "
+                    "log_timezone): local (TZ, else /etc/localtime), UTC, or an IANA name "
+                    "such as Europe/Berlin")
+        ->capture_default_str();
     cmd->add_flag("--strict", args->options.strict, "exit 2 when any input was bad");
     cmd->add_option("--sensor-id", args->options.sensor_id, "this sensor's number (0..63)")
         ->check(CLI::Range(0, 63))
@@ -96,6 +103,14 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
             exit_code = 64;
             return;
         }
+        // Before the store's threads start: the zone is process state (TZ).
+        std::string zone_error;
+        if (!ingest::set_process_time_zone(args->log_timezone, zone_error)) {
+            std::fprintf(stderr, "v6bl ingest: --log-timezone: %s\n", zone_error.c_str());
+            exit_code = 64;
+            return;
+        }
+        args->options.local_log_times = args->log_timezone != "UTC";
         try {
             store::store_options so;
             so.path = args->db;

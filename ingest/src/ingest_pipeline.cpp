@@ -179,6 +179,7 @@ ingest_pipeline::ingest_pipeline(store::reputation_store& store, ingest_options 
     engine_key_ = "engine:" + std::to_string(options_.sensor_id);
     hint_.fixed_year = options_.year;
     hint_.fallback_year = options_.fallback_year;
+    if (options_.local_log_times) hint_.zone = &log_zone_;
 }
 
 ingest_pipeline::~ingest_pipeline() {

@@ -1,7 +1,11 @@
-// Timestamp parsing for syslog-style lines without locale or time zone state.
+// Timestamp parsing for syslog-style lines; the local time zone only where asked for.
 #include "v6bl/ingest/log_timestamp.h"
 
+#include <sys/stat.h>
+
+#include <climits>
 #include <cstdlib>
+#include <ctime>
 
 namespace v6bl::ingest {
 namespace {
@@ -25,6 +29,11 @@ bool valid_hms(int h, int m, int s) {
 std::int64_t to_unix(int y, int mo, int d, int h, int mi, int s) {
     return days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
            h * 3600 + mi * 60 + s;
+}
+
+// A time with no offset of its own: in the hint's zone, else UTC.
+std::int64_t unzoned_to_unix(const year_hint& hint, int y, int mo, int d, int h, int mi, int s) {
+    return hint.zone ? hint.zone->to_unix(y, mo, d, h, mi, s) : to_unix(y, mo, d, h, mi, s);
 }
 
 int month_of(std::string_view m) {
@@ -59,6 +68,53 @@ std::int64_t days_from_civil(int y, unsigned m, unsigned d) {
     return static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
+std::int64_t local_time_zone::to_unix(int y, int mo, int d, int h, int mi, int s) const {
+    const std::int64_t naive = days_from_civil(y, static_cast<unsigned>(mo),
+                                               static_cast<unsigned>(d)) * 86400 +
+                               h * 3600 + mi * 60 + s;
+    const std::int64_t hour = naive / 3600 - (naive % 3600 < 0 ? 1 : 0);
+    if (hour != cached_hour_) {
+        std::tm tm{};
+        tm.tm_year = y - 1900;
+        tm.tm_mon = mo - 1;
+        tm.tm_mday = d;
+        tm.tm_hour = h;
+        tm.tm_isdst = -1;  // the zone's rules decide (a repeated hour takes the C library's pick)
+        const std::time_t t = std::mktime(&tm);
+        // mktime normalised the fields; an hour that does not exist (spring forward) moved.
+        cached_offset_ = t == static_cast<std::time_t>(-1)
+                             ? 0
+                             : (days_from_civil(tm.tm_year + 1900, static_cast<unsigned>(tm.tm_mon + 1),
+                                                static_cast<unsigned>(tm.tm_mday)) *
+                                    86400 +
+                                tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec) -
+                                   static_cast<std::int64_t>(t);
+        cached_hour_ = hour;
+    }
+    return naive - cached_offset_;
+}
+
+bool set_process_time_zone(const std::string& name, std::string& error) {
+    if (name == "local") {
+        tzset();
+        return true;
+    }
+    struct stat st {};
+    const bool known = name == "UTC" ||
+                       (!name.empty() && name[0] != '/' && name.find("..") == std::string::npos &&
+                        ::stat(("/usr/share/zoneinfo/" + name).c_str(), &st) == 0 &&
+                        S_ISREG(st.st_mode));
+    if (!known) {
+        error = "unknown time zone '" + name +
+                "' (give an IANA name from /usr/share/zoneinfo, e.g. Europe/Berlin, or UTC or "
+                "local)";
+        return false;
+    }
+    ::setenv("TZ", name.c_str(), 1);
+    tzset();
+    return true;
+}
+
 std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const year_hint& hint) {
     int y, mo, d, h, mi, sec;
     // RFC 3339 "2026-11-24T10:00:00[.frac](Z|+hh:mm|+hhmm)" or Exim "2026-11-24 10:00:00[.mmm]"
@@ -73,6 +129,7 @@ std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const ye
             while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
         }
         std::int64_t offset = 0;
+        bool zoned = false;
         int oh, om;
         if (s[10] == ' ' && pos + 5 < s.size() && s[pos] == ' ' &&
             (s[pos + 1] == '+' || s[pos + 1] == '-') && digits(s, pos + 2, 2, oh) &&
@@ -80,17 +137,21 @@ std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const ye
             (pos + 6 == s.size() || s[pos + 6] == ' ')) {
             // Exim with log_timezone: "2026-11-24 10:00:00 +0100" (or ".123 +0100").
             offset = (oh * 3600 + om * 60) * (s[pos + 1] == '+' ? 1 : -1);
+            zoned = true;
             pos += 6;
         } else if (pos < s.size() && s[pos] == 'Z') {
+            zoned = true;
             ++pos;
         } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
             const bool colon = pos + 3 < s.size() && s[pos + 3] == ':';
             if (digits(s, pos + 1, 2, oh) && digits(s, pos + (colon ? 4 : 3), 2, om) && oh < 24 &&
                 om < 60) {
                 offset = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
+                zoned = true;
                 pos += colon ? 6 : 5;
             }
         }
+        if (!zoned) return parsed_timestamp{unzoned_to_unix(hint, y, mo, d, h, mi, sec), pos};
         return parsed_timestamp{to_unix(y, mo, d, h, mi, sec) - offset, pos};
     }
     // BSD "Nov 24 10:00:00" (day space-padded: "Nov  4").
@@ -128,7 +189,7 @@ std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const ye
             if (to_unix(year, mo, dd, h, mi, sec) > hint.now_unix + 86400) --year;
         }
         if (year == 0) year = hint.fallback_year;
-        return parsed_timestamp{to_unix(year, mo, dd, h, mi, sec), pos};
+        return parsed_timestamp{unzoned_to_unix(hint, year, mo, dd, h, mi, sec), pos};
     }
     return std::nullopt;
 }

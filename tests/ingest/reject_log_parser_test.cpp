@@ -1,7 +1,11 @@
 // Reject log lines: every MTA format, timestamps, non-DNSBL rejects and garbage.
 #include <catch2/catch.hpp>
+#include <cstdlib>
+#include <ctime>
+#include <string>
 
 #include "ingest_test_support.h"
+#include "v6bl/ingest/log_timestamp.h"
 #include "v6bl/ingest/reject_log_parser.h"
 
 using namespace v6bl::ingest;
@@ -432,4 +436,61 @@ TEST_CASE("non-DNSBL rejects and notices of the three MTAs are not evidence", "[
                    "reject=550 5.7.1 Rejected: 4.3.2.7 listed at zen.spamhaus.org") ==
             log_line_status::dnsbl_reject);
     CHECK(e.ipv4 == v4(4, 3, 2, 7));
+}
+
+// Syslog writes local time without an offset: with --log-timezone (or the host's zone) such
+// times are converted with the zone's rules, daylight saving included; times that carry an
+// offset keep it. (Were read as UTC: an MTA host in Berlin dated every rejection 1-2 h late.)
+TEST_CASE("times without an offset are read in the given time zone", "[reject_log]") {
+    const char* old = std::getenv("TZ");
+    const std::string saved = old ? old : "";
+    std::string error;
+    REQUIRE(set_process_time_zone("Europe/Berlin", error));
+    local_time_zone berlin;
+    year_hint h = year(2026);
+    h.zone = &berlin;
+    auto t = parse_log_timestamp("Nov 24 10:00:00 mx x", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == nov24_2026_10h - 3600);  // CET
+    t = parse_log_timestamp("Jul 24 10:00:00 mx x", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == 1784887200 - 7200);  // 2026-07-24T10:00:00Z, CEST
+    // Spring forward (2026-03-29 02:00 CET -> 03:00 CEST): one second apart, in one hour of
+    // the cache and the next.
+    const auto before = parse_log_timestamp("Mar 29 01:59:59 mx x", h);
+    const auto after = parse_log_timestamp("Mar 29 03:00:00 mx x", h);
+    REQUIRE((before && after));
+    CHECK(after->unix_seconds - before->unix_seconds == 1);
+    CHECK(before->unix_seconds == 1774745999);  // 2026-03-29T00:59:59Z
+    // Back to winter time at the next line of a later hour, then the same hour again.
+    CHECK(parse_log_timestamp("Nov 24 10:30:00 mx x", h)->unix_seconds ==
+          nov24_2026_10h - 3600 + 1800);
+    // Exim without log_timezone is local time too; with an offset, RFC 3339 and Z are not.
+    reject_event e;
+    const char* exim_tail =
+        " H=(pc) [9.8.7.6]:1234 F=<a@b> rejected RCPT <c@d>: rejected because 9.8.7.6 is in a "
+        "black list at zen.spamhaus.org";
+    REQUIRE(parse_reject_line(std::string("2026-11-24 10:00:00") + exim_tail, h, e) ==
+            log_line_status::dnsbl_reject);
+    CHECK(e.unix_seconds == nov24_2026_10h - 3600);
+    REQUIRE(parse_reject_line(std::string("2026-11-24 10:00:00 +0000") + exim_tail, h, e) ==
+            log_line_status::dnsbl_reject);
+    CHECK(e.unix_seconds == nov24_2026_10h);
+    CHECK(parse_log_timestamp("2026-11-24T10:00:00Z x", h)->unix_seconds == nov24_2026_10h);
+    CHECK(parse_log_timestamp("2026-11-24T10:00:00+01:00 x", h)->unix_seconds ==
+          nov24_2026_10h - 3600);
+    // Without a zone in the hint: UTC, whatever the process's zone.
+    CHECK(parse_log_timestamp("Nov 24 10:00:00 mx x", year(2026))->unix_seconds == nov24_2026_10h);
+
+    // A name the C library does not know would silently be UTC: refused.
+    CHECK_FALSE(set_process_time_zone("Mars/Olympus_Mons", error));
+    CHECK(error.find("Mars/Olympus_Mons") != std::string::npos);
+    CHECK_FALSE(set_process_time_zone("../../etc/passwd", error));
+    CHECK_FALSE(set_process_time_zone("", error));
+    CHECK(set_process_time_zone("UTC", error));
+    if (old)
+        ::setenv("TZ", saved.c_str(), 1);
+    else
+        ::unsetenv("TZ");
+    tzset();
 }

@@ -169,6 +169,20 @@ TEST_CASE("numbers out of range are refused by flag name", "[tools][flags]") {
     CHECK(out.find("--timeout-ms: Value -1 not in range") != std::string::npos);
 }
 
+TEST_CASE("ingest refuses a time zone the C library would silently take as UTC",
+          "[tools][flags]") {
+    temp_dir dir;
+    std::string out;
+    const std::string ingest =
+        v6bl_bin + " ingest --db " + dir.file("db") + " --rejects /dev/null ";
+    CHECK(run(ingest + "--log-timezone Mars/Olympus_Mons", out) == 64);
+    CHECK(out.find("--log-timezone") != std::string::npos);
+    CHECK(out.find("Mars/Olympus_Mons") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.file("db")));  // refused before the store opens
+    CHECK(run(ingest + "--log-timezone Europe/Berlin --quiet", out) == 0);
+    CHECK(run(ingest + "--log-timezone UTC --quiet", out) == 0);
+}
+
 TEST_CASE("a config file with an unknown key or junk is an error naming the file",
           "[tools][config]") {
     temp_dir dir;

@@ -31,6 +31,10 @@ struct ingest_options {
     // BSD syslog lines without --year or a capture: 0 takes the year from the wall clock
     // as each batch of lines is read (never more than a day in the future; log_timestamp.h).
     int fallback_year = 0;
+    // Log times without an offset (BSD syslog, Exim without log_timezone) are the process's
+    // local time (set_process_time_zone, log_timestamp.h), as syslog on the MTA host wrote
+    // them; false: UTC. `v6bl ingest --log-timezone` sets the zone and this.
+    bool local_log_times = false;
     bool strict = false;     // bad input makes run() return non-zero
     unsigned sensor_id = 0;  // this sensor's bit is 1 << (sensor_id % 64)
     std::uint16_t smtp_port = 25;
@@ -103,6 +107,7 @@ class ingest_pipeline {
     association_engine engine_;
     reputation_writer writer_;
     year_hint hint_;
+    local_time_zone log_zone_;
     std::uint64_t sensor_bit_ = 1;
     std::string engine_key_;
     std::vector<connect_attempt> closed_;

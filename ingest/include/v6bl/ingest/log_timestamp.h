@@ -3,9 +3,29 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace v6bl::ingest {
+
+// The zone of log times that carry no offset (BSD syslog, Exim without log_timezone): the
+// process's local time zone (set_process_time_zone), as syslog on the MTA host wrote them.
+// Converting asks the C library once per local hour of log time (mktime); the offset is
+// cached for the rest of that hour. Not for use from several threads at once.
+class local_time_zone {
+  public:
+    std::int64_t to_unix(int year, int month, int day, int hour, int minute, int second) const;
+
+  private:
+    mutable std::int64_t cached_hour_ = INT64_MIN;  // local hours since 1970 (naive)
+    mutable std::int64_t cached_offset_ = 0;        // local − UTC, seconds
+};
+
+// Makes `name` the process's local time zone (the TZ variable) for local_time_zone: "local"
+// keeps TZ, else /etc/localtime; "UTC"; or an IANA name found under /usr/share/zoneinfo
+// ("Europe/Berlin"). Call before other threads start (TZ is process state). False with
+// `error` set for a name that is none of these (the C library would silently take UTC).
+bool set_process_time_zone(const std::string& name, std::string& error);
 
 // BSD syslog has no year. It comes from --year, else from the capture's time range (the
 // year that puts the line closest to `reference_unix`), else from the wall clock `now_unix`
@@ -16,6 +36,8 @@ struct year_hint {
     std::int64_t reference_unix = 0;  // e.g. the capture's first packet; 0 = none
     std::int64_t now_unix = 0;        // the wall clock; 0 = none
     int fallback_year = 1970;         // used when none of the above is given
+    // Times without an offset are in this zone; nullptr: UTC.
+    const local_time_zone* zone = nullptr;
 };
 
 struct parsed_timestamp {
