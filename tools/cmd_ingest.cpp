@@ -71,6 +71,15 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
                     "log_timezone): local (TZ, else /etc/localtime), UTC, or an IANA name "
                     "such as Europe/Berlin")
         ->capture_default_str();
+    cmd->add_option("--postscreen-threshold", args->options.postscreen_threshold,
+                    "postscreen_dnsbl_threshold of the MTAs: a 'DNSBL rank N' line is a "
+                    "rejection from this N")
+        ->check(CLI::Range(1, 1000000))
+        ->capture_default_str();
+    cmd->add_option("--dnsbl-text", args->options.dnsbl_texts,
+                    "a reject text of your own DNSBL replies (Postfix rbl_reply_maps, Exim "
+                    "dnslists message): rejects whose reply contains it count as DNSBL "
+                    "rejections of the client (repeatable)");
     cmd->add_flag("--strict", args->options.strict, "exit 2 when any input was bad");
     cmd->add_option("--sensor-id", args->options.sensor_id, "this sensor's number (0..63)")
         ->check(CLI::Range(0, 63))

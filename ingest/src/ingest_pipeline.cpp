@@ -465,7 +465,7 @@ void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::
     }
     ++counters_.log_lines;
     reject_event ev;
-    switch (parse_reject_line(line, hint_, ev, options_.postscreen_threshold)) {
+    switch (parse_reject_line(line, hint_, ev, options_.postscreen_threshold, options_.dnsbl_texts)) {
         case log_line_status::dnsbl_reject:
             writer_.add_rejection(ev);
             break;

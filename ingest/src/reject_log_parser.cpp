@@ -140,6 +140,35 @@ log_line_status exim_client(std::string_view s, std::size_t from, std::uint32_t&
     return log_line_status::garbage;
 }
 
+bool any_text(std::string_view s, std::span<const std::string> texts) {
+    for (const std::string& t : texts)
+        if (!t.empty() && contains(s, t)) return true;
+    return false;
+}
+
+// A Postfix reject line ("reject: RCPT from name[1.2.3.4]: 554 ...; from=<a> to=<b> ...",
+// postscreen's "reject: RCPT from [1.2.3.4]:51234: 550 ...") whose reply carries one of the
+// operator's DNSBL texts (rbl_reply_maps): the client is the bracket after " from ", the reply
+// runs from after it to "; from=<" (the envelope and HELO are not matched).
+log_line_status postfix_custom_text(std::string_view body, std::span<const std::string> texts,
+                                    std::uint32_t& out) {
+    const std::size_t reject = body.find("reject: ");
+    const std::size_t from = reject == std::string_view::npos ? reject : body.find(" from ", reject);
+    if (from == std::string_view::npos) return log_line_status::other_reject;
+    const std::size_t open = body.find('[', from);
+    const std::size_t close = open == std::string_view::npos ? open : body.find(']', open);
+    const std::size_t reply = close == std::string_view::npos ? close : body.find(": ", close);
+    if (reply == std::string_view::npos) return log_line_status::other_reject;
+    const std::size_t envelope = body.rfind("; from=<");
+    const std::string_view text = body.substr(
+        reply + 2, envelope == std::string_view::npos || envelope < reply ? std::string_view::npos
+                                                                          : envelope - reply - 2);
+    if (!any_text(text, texts)) return log_line_status::other_reject;
+    const std::string_view what = body.substr(open + 1, close - open - 1);
+    if (parse_ipv4(what, out)) return log_line_status::dnsbl_reject;
+    return contains(what, ":") ? log_line_status::ipv6_client : log_line_status::garbage;
+}
+
 }  // namespace
 
 const char* mta_kind_name(mta_kind k) {
@@ -185,7 +214,7 @@ bool parse_ipv4(std::string_view t, std::uint32_t& out) {
 }
 
 log_line_status parse_reject_line(std::string_view line, const year_hint& hint, reject_event& out,
-                                  int postscreen_threshold) {
+                                  int postscreen_threshold, std::span<const std::string> dnsbl_texts) {
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
     const auto ts = parse_log_timestamp(line, hint);
     if (!ts) return log_line_status::garbage;
@@ -217,7 +246,9 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
         }
         if (!is_reject) return log_line_status::not_reject;  // PASS NEW, CONNECT, reject_warning
         out.mta = postscreen ? mta_kind::postfix_postscreen : mta_kind::postfix_smtpd;
-        return postfix_blocked_client(body, out.ipv4);
+        const log_line_status st = postfix_blocked_client(body, out.ipv4);
+        if (st != log_line_status::other_reject || dnsbl_texts.empty()) return st;
+        return postfix_custom_text(body, dnsbl_texts, out.ipv4);
     }
     if (contains(msg, "sendmail[") || contains(msg, "sm-mta[")) {
         const std::size_t rej = msg.find("reject=");
@@ -225,7 +256,7 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
         const std::string_view why = msg.substr(rej);
         if (!(contains(why, "listed at") || contains(why, "blocked using") ||
               contains_word(why, "DNSBL") || contains_word(why, "dnsbl") ||
-              contains_word(why, "RBL")))
+              contains_word(why, "RBL") || any_text(why, dnsbl_texts)))
             return log_line_status::other_reject;
         out.mta = mta_kind::sendmail;
         std::size_t at = msg.find("relay=");
@@ -251,7 +282,8 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
     if (colon == std::string_view::npos) return log_line_status::other_reject;
     // Only the reason counts: the host name, HELO and addresses can say "dnslist" too.
     const std::string_view reason = msg.substr(colon + 2);
-    if (!exim_dnsbl_reason(reason) || dnsbl_refused_query(reason))
+    if ((!exim_dnsbl_reason(reason) && !any_text(reason, dnsbl_texts)) ||
+        dnsbl_refused_query(reason))
         return log_line_status::other_reject;
     out.mta = mta_kind::exim;
     const std::size_t host = msg.find("H=");

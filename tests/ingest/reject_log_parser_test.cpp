@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <string>
+#include <vector>
 
 #include "ingest_test_support.h"
 #include "v6bl/ingest/log_timestamp.h"
@@ -493,4 +494,72 @@ TEST_CASE("times without an offset are read in the given time zone", "[reject_lo
     else
         ::unsetenv("TZ");
     tzset();
+}
+
+// Operators rewrite DNSBL replies (Postfix rbl_reply_maps, an Exim dnslists `message`): the
+// built-in forms do not match them, and such rejects were "other rejects". With the text
+// given (--dnsbl-text) they are DNSBL rejections of the client; the envelope and HELO are
+// not searched, and domain rejects the built-in forms exclude stay excluded.
+TEST_CASE("the operator's own DNSBL reject texts", "[reject_log]") {
+    const std::vector<std::string> texts = {"appears on our spam list", "is on our blocklist"};
+    reject_event e;
+    const std::string smtpd =
+        "2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from "
+        "unknown[1.2.3.4]: 554 5.7.1 Rejected: 1.2.3.4 appears on our spam list (see "
+        "https://bl.example.net/q/1.2.3.4); from=<a@b> to=<c@d> proto=ESMTP helo=<x>";
+    CHECK(parse_reject_line(smtpd, year_hint{}, e) == log_line_status::other_reject);
+    REQUIRE(parse_reject_line(smtpd, year_hint{}, e, 1, texts) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(1, 2, 3, 4));
+    CHECK(e.mta == mta_kind::postfix_smtpd);
+    CHECK(e.unix_seconds == nov24_2026_10h);
+    // postscreen logs the client with its port
+    const std::string ps =
+        "2026-11-24T10:00:00Z mx1 postfix/postscreen[2]: NOQUEUE: reject: RCPT from "
+        "[5.6.7.8]:51234: 550 5.7.1 Service unavailable; 5.6.7.8 is on our blocklist; "
+        "from=<a@b>, to=<c@d>, proto=ESMTP, helo=<x>";
+    REQUIRE(parse_reject_line(ps, year_hint{}, e, 1, texts) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(5, 6, 7, 8));
+    CHECK(e.mta == mta_kind::postfix_postscreen);
+    // an IPv6 client
+    CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT "
+                            "from unknown[2001:db8::1]: 554 5.7.1 appears on our spam list; "
+                            "from=<a@b> to=<c@d> proto=ESMTP helo=<x>",
+                            year_hint{}, e, 1, texts) == log_line_status::ipv6_client);
+    // the text in the envelope or HELO only, in a warning, or from another Postfix service
+    CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT "
+                            "from unknown[1.2.3.4]: 550 5.1.1 <c@d>: Recipient address rejected: "
+                            "User unknown; from=<appears on our spam list@b> to=<c@d> "
+                            "proto=ESMTP helo=<is on our blocklist>",
+                            year_hint{}, e, 1, texts) == log_line_status::other_reject);
+    CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: "
+                            "reject_warning: RCPT from unknown[1.2.3.4]: 554 5.7.1 appears on "
+                            "our spam list; from=<a@b> to=<c@d> proto=ESMTP helo=<x>",
+                            year_hint{}, e, 1, texts) == log_line_status::not_reject);
+    CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/cleanup[3]: 4A: reject: header "
+                            "Subject: appears on our spam list from unknown[1.2.3.4]; "
+                            "from=<a@b> to=<c@d>: 5.7.1 no",
+                            year_hint{}, e, 1, texts) == log_line_status::other_reject);
+    // a reject_rhsbl_* domain reject keeps its built-in meaning
+    CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT "
+                            "from unknown[1.2.3.4]: 554 5.7.1 Service unavailable; Sender "
+                            "address [a@spam.example] blocked using dbl.example; from=<a@b> "
+                            "to=<c@d> proto=ESMTP helo=<x>",
+                            year_hint{}, e, 1, texts) == log_line_status::other_reject);
+    // Exim's dnslists message, and Sendmail's
+    const std::string exim =
+        "2026-11-24 10:00:00 H=(pc) [9.8.7.6]:1234 F=<a@b> rejected RCPT <c@d>: Your host "
+        "9.8.7.6 is on our blocklist";
+    CHECK(parse_reject_line(exim, year_hint{}, e) == log_line_status::other_reject);
+    REQUIRE(parse_reject_line(exim, year_hint{}, e, 1, texts) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(9, 8, 7, 6));
+    CHECK(e.mta == mta_kind::exim);
+    const std::string sm =
+        "Nov 24 10:00:00 mx sendmail[7]: 4AO: ruleset=check_relay, arg1=x, arg2=7.7.7.7, "
+        "relay=x [7.7.7.7], reject=550 5.7.1 Mail from 7.7.7.7 refused: is on our blocklist";
+    CHECK(parse_reject_line(sm, year(2026), e) == log_line_status::other_reject);
+    REQUIRE(parse_reject_line(sm, year(2026), e, 1, texts) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(7, 7, 7, 7));
+    // an empty text matches nothing
+    const std::vector<std::string> empty = {""};
+    CHECK(parse_reject_line(smtpd, year_hint{}, e, 1, empty) == log_line_status::other_reject);
 }

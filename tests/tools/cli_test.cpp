@@ -183,6 +183,30 @@ TEST_CASE("ingest refuses a time zone the C library would silently take as UTC",
     CHECK(run(ingest + "--log-timezone UTC --quiet", out) == 0);
 }
 
+TEST_CASE("ingest counts the operator's own DNSBL reject texts and postscreen threshold",
+          "[tools][flags]") {
+    temp_dir dir;
+    const std::string log = dir.file("maillog");
+    write(log,
+          "2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from "
+          "unknown[1.2.3.4]: 554 5.7.1 Rejected: 1.2.3.4 appears on our spam list; from=<a@b> "
+          "to=<c@d> proto=ESMTP helo=<x>\n"
+          "2026-11-24T10:00:01Z mx1 postfix/postscreen[2]: DNSBL rank 2 for [5.6.7.8]:4321\n");
+    std::string out;
+    auto ingest = [&](const std::string& db, const std::string& flags) {
+        return run(v6bl_bin + " ingest --db " + dir.file(db) + " --rejects " + log + " " + flags,
+                   out);
+    };
+    REQUIRE(ingest("a", "") == 0);
+    CHECK(out.find("2 log lines, 1 DNSBL rejections") != std::string::npos);
+    CHECK(out.find("1 other rejects ignored") != std::string::npos);
+    REQUIRE(ingest("b", "--dnsbl-text 'appears on our spam list' --postscreen-threshold 3") == 0);
+    CHECK(out.find("2 log lines, 1 DNSBL rejections (postfix-smtpd 1, postfix-postscreen 0") !=
+          std::string::npos);
+    CHECK(ingest("c", "--postscreen-threshold 0") != 0);
+    CHECK(out.find("--postscreen-threshold") != std::string::npos);
+}
+
 TEST_CASE("a config file with an unknown key or junk is an error naming the file",
           "[tools][config]") {
     temp_dir dir;

@@ -39,6 +39,8 @@ struct ingest_options {
     unsigned sensor_id = 0;  // this sensor's bit is 1 << (sensor_id % 64)
     std::uint16_t smtp_port = 25;
     int postscreen_threshold = 1;
+    // The operator's own DNSBL reject texts (reject_log_parser.h), e.g. from rbl_reply_maps.
+    std::vector<std::string> dnsbl_texts;
     // Commit after this many packets or lines, or once commit_interval_ms of wall time
     // has passed. A crash redoes at most that much; each commit also writes the engine's
     // state, so very frequent commits cost throughput.

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <string>
 #include <string_view>
 
 #include "v6bl/ingest/log_timestamp.h"
@@ -26,9 +28,14 @@ enum class log_line_status : std::uint8_t {
 };
 
 // `postscreen_threshold`: a postscreen "DNSBL rank N" line is a rejection when N reaches it
-// (postscreen_dnsbl_threshold, default 1).
+// (postscreen_dnsbl_threshold, default 1). `dnsbl_texts`: the operator's own DNSBL reject
+// texts (Postfix rbl_reply_maps, an Exim dnslists `message`, a Sendmail DNSBL message): a
+// Postfix smtpd/postscreen reject whose reply, an Exim reject whose reason or a Sendmail
+// reject= that contains one of them is a DNSBL rejection of the client, like the built-in
+// forms.
 log_line_status parse_reject_line(std::string_view line, const year_hint& hint, reject_event& out,
-                                  int postscreen_threshold = 1);
+                                  int postscreen_threshold = 1,
+                                  std::span<const std::string> dnsbl_texts = {});
 
 // Strict dotted quad; nullopt for anything else.
 bool parse_ipv4(std::string_view text, std::uint32_t& out);
