@@ -1,6 +1,8 @@
 // Fuzz target: production MTA reject-log lines and their timestamps.
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "v6bl/ingest/reject_log_parser.h"
 
@@ -13,6 +15,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)parse_reject_line(line, hint, ev);
     hint.fixed_year = 2014;
     (void)parse_reject_line(line, hint, ev, 3);
+    // the operator's own reply texts, and times in a local zone (UTC: no TZ is set here)
+    static const std::vector<std::string> texts = {"on our list", "listed", " ", ";"};
+    static const local_time_zone zone;
+    hint.zone = &zone;
+    (void)parse_reject_line(line, hint, ev, 1, texts);
     std::uint32_t v4 = 0;
     (void)parse_ipv4(line, v4);
     return 0;
