@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -267,7 +268,9 @@ namespace v6bl::zones::testing {
 sample_store make_sample_store(const std::string& db_dir) {
     sample_store s;
     s.db = db_dir;
-    s.now = 1795000000;
+    // The store's retention runs on the wall clock (merge operators, compaction
+    // filter), so the sample's times are relative to it, not fixed.
+    s.now = static_cast<std::uint32_t>(std::time(nullptr));
     store::store_options options;
     options.path = db_dir;
     options.sync_commits = false;
@@ -297,7 +300,7 @@ sample_store make_sample_store(const std::string& db_dir) {
         store::reputation_record old;
         old.reason_bits = store::bit_associated;
         old.strength_milli = 900;
-        old.first_seen = old.last_seen = s.now - 30 * 24 * 3600;
+        old.first_seen = old.last_seen = s.now - 10 * 24 * 3600;  // past expiry, kept
         cs.merge_record(p("2001:db8:7:1::/64"), old);
         db->commit(std::move(cs), s.now);
         store::change_set allow;
