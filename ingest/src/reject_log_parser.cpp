@@ -149,7 +149,10 @@ bool any_text(std::string_view s, std::span<const std::string> texts) {
 // A Postfix reject line ("reject: RCPT from name[1.2.3.4]: 554 ...; from=<a> to=<b> ...",
 // postscreen's "reject: RCPT from [1.2.3.4]:51234: 550 ...") whose reply carries one of the
 // operator's DNSBL texts (rbl_reply_maps): the client is the bracket after " from ", the reply
-// runs from after it to "; from=<" (the envelope and HELO are not matched).
+// runs from after it to the first "; from=<" (the envelope and HELO are not matched). A reply
+// that echoes what it refused ("554 5.7.1 <name>: Helo command rejected: ...", the form of
+// access maps and every other restriction) is no rbl_reply_maps reply: its echo is the
+// client's own text, and its message an access map's.
 log_line_status postfix_custom_text(std::string_view body, std::span<const std::string> texts,
                                     std::uint32_t& out) {
     const std::size_t reject = body.find("reject: ");
@@ -159,11 +162,18 @@ log_line_status postfix_custom_text(std::string_view body, std::span<const std::
     const std::size_t close = open == std::string_view::npos ? open : body.find(']', open);
     const std::size_t reply = close == std::string_view::npos ? close : body.find(": ", close);
     if (reply == std::string_view::npos) return log_line_status::other_reject;
-    const std::size_t envelope = body.rfind("; from=<");
-    const std::string_view text = body.substr(
-        reply + 2, envelope == std::string_view::npos || envelope < reply ? std::string_view::npos
-                                                                          : envelope - reply - 2);
-    if (!any_text(text, texts)) return log_line_status::other_reject;
+    const std::size_t envelope = body.find("; from=<", reply);
+    std::string_view text =
+        body.substr(reply + 2, envelope == std::string_view::npos ? std::string_view::npos
+                                                                  : envelope - reply - 2);
+    // "554 " and "5.7.1 ": the reply code and the enhanced status code
+    for (int field = 0; field < 2; ++field) {
+        const std::size_t space = text.find(' ');
+        if (space == std::string_view::npos || !dotted_digits(text.substr(0, space))) break;
+        text.remove_prefix(space + 1);
+    }
+    if (text.starts_with('<') || dnsbl_refused_query(text) || !any_text(text, texts))
+        return log_line_status::other_reject;
     const std::string_view what = body.substr(open + 1, close - open - 1);
     if (parse_ipv4(what, out)) return log_line_status::dnsbl_reject;
     return contains(what, ":") ? log_line_status::ipv6_client : log_line_status::garbage;
@@ -247,7 +257,11 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
         if (!is_reject) return log_line_status::not_reject;  // PASS NEW, CONNECT, reject_warning
         out.mta = postscreen ? mta_kind::postfix_postscreen : mta_kind::postfix_smtpd;
         const log_line_status st = postfix_blocked_client(body, out.ipv4);
-        if (st != log_line_status::other_reject || dnsbl_texts.empty()) return st;
+        // A reply in the default form was judged above: an RHSBL class or a refused query
+        // stays no evidence whatever else it says.
+        if (st != log_line_status::other_reject || dnsbl_texts.empty() ||
+            contains(body, "] blocked using "))
+            return st;
         return postfix_custom_text(body, dnsbl_texts, out.ipv4);
     }
     if (contains(msg, "sendmail[") || contains(msg, "sm-mta[")) {

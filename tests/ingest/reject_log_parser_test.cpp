@@ -486,6 +486,10 @@ TEST_CASE("times without an offset are read in the given time zone", "[reject_lo
     // A name the C library does not know would silently be UTC: refused.
     CHECK_FALSE(set_process_time_zone("Mars/Olympus_Mons", error));
     CHECK(error.find("Mars/Olympus_Mons") != std::string::npos);
+    // files of the zone directory that are no compiled zone
+    CHECK_FALSE(set_process_time_zone("zone.tab", error));
+    CHECK_FALSE(set_process_time_zone("tzdata.zi", error));
+    CHECK_FALSE(set_process_time_zone("Europe", error));
     CHECK_FALSE(set_process_time_zone("../../etc/passwd", error));
     CHECK_FALSE(set_process_time_zone("", error));
     CHECK(set_process_time_zone("UTC", error));
@@ -544,6 +548,34 @@ TEST_CASE("the operator's own DNSBL reject texts", "[reject_log]") {
                             "from unknown[1.2.3.4]: 554 5.7.1 Service unavailable; Sender "
                             "address [a@spam.example] blocked using dbl.example; from=<a@b> "
                             "to=<c@d> proto=ESMTP helo=<x>",
+                            year_hint{}, e, 1, texts) == log_line_status::other_reject);
+    // ... also when the operator's text is in it (rbl_reply_maps serves reject_rhsbl_* too),
+    // and a DNSBL refusing the query is none
+    CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT "
+                            "from unknown[1.2.3.4]: 554 5.7.1 Sender address [a@spam.example] "
+                            "blocked using dbl.example; appears on our spam list; from=<a@b> "
+                            "to=<c@d> proto=ESMTP helo=<x>",
+                            year_hint{}, e, 1, texts) == log_line_status::other_reject);
+    CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT "
+                            "from unknown[1.2.3.4]: 554 5.7.1 appears on our spam list; Error: "
+                            "open resolver; https://www.spamhaus.org/returnc/pub/1.2.3.4; "
+                            "from=<a@b> to=<c@d> proto=ESMTP helo=<x>",
+                            year_hint{}, e, 1, texts) == log_line_status::other_reject);
+    // the client's own words echoed by another restriction ("<helo>: Helo command rejected")
+    CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: reject: EHLO "
+                            "from unknown[1.2.3.4]: 504 5.5.2 <appears on our spam list>: Helo "
+                            "command rejected: need fully-qualified hostname; proto=ESMTP "
+                            "helo=<appears on our spam list>",
+                            year_hint{}, e, 1, texts) == log_line_status::other_reject);
+    CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT "
+                            "from unknown[1.2.3.4]: 550 5.1.1 <is on our blocklist@d>: Recipient "
+                            "address rejected: User unknown; from=<a@b> to=<is on our "
+                            "blocklist@d> proto=ESMTP helo=<x>",
+                            year_hint{}, e, 1, texts) == log_line_status::other_reject);
+    // a HELO holding "; from=<" does not move where the reply ends
+    CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT "
+                            "from unknown[1.2.3.4]: 450 4.7.1 Service unavailable; from=<a@b> "
+                            "to=<c@d> proto=ESMTP helo=<h appears on our spam list; from=<x>",
                             year_hint{}, e, 1, texts) == log_line_status::other_reject);
     // Exim's dnslists message, and Sendmail's
     const std::string exim =
