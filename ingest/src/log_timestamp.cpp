@@ -1,11 +1,11 @@
 // Timestamp parsing for syslog-style lines; the local time zone only where asked for.
 #include "v6bl/ingest/log_timestamp.h"
 
-#include <sys/stat.h>
-
 #include <climits>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
+#include <string_view>
 
 namespace v6bl::ingest {
 namespace {
@@ -99,11 +99,15 @@ bool set_process_time_zone(const std::string& name, std::string& error) {
         tzset();
         return true;
     }
-    struct stat st {};
-    const bool known = name == "UTC" ||
-                       (!name.empty() && name[0] != '/' && name.find("..") == std::string::npos &&
-                        ::stat(("/usr/share/zoneinfo/" + name).c_str(), &st) == 0 &&
-                        S_ISREG(st.st_mode));
+    // A compiled zone: a file under /usr/share/zoneinfo that starts with the TZif magic
+    // (the directory also holds zone.tab, tzdata.zi, leapseconds: no zones).
+    auto compiled_zone = [](const std::string& zone) {
+        if (zone.empty() || zone[0] == '/' || zone.find("..") != std::string::npos) return false;
+        std::ifstream f("/usr/share/zoneinfo/" + zone, std::ios::binary);
+        char magic[4] = {};
+        return f.read(magic, sizeof magic) && std::string_view(magic, 4) == "TZif";
+    };
+    const bool known = name == "UTC" || compiled_zone(name);
     if (!known) {
         error = "unknown time zone '" + name +
                 "' (give an IANA name from /usr/share/zoneinfo, e.g. Europe/Berlin, or UTC or "

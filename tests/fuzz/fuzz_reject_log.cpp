@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)parse_reject_line(line, hint, ev);
     hint.fixed_year = 2014;
     (void)parse_reject_line(line, hint, ev, 3);
-    // the operator's own reply texts, and times in a local zone (UTC: no TZ is set here)
+    // the operator's own reply texts, and times in the process's local zone (TZ, else /etc/localtime)
     static const std::vector<std::string> texts = {"on our list", "listed", " ", ";"};
     static const local_time_zone zone;
     hint.zone = &zone;
