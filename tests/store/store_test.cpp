@@ -18,7 +18,9 @@ using v6bl::test::test_dir;
 
 namespace {
 
-constexpr std::uint32_t now = 1800000000;
+// The store's retention runs on the wall clock (merge operators, compaction filter): the
+// tests' clock is the wall clock's, so that their records never age out under them.
+const std::uint32_t now = static_cast<std::uint32_t>(std::time(nullptr));
 
 reputation_record evidence(std::uint16_t strength, std::uint32_t attempts = 1,
                            std::uint32_t seen = now) {
