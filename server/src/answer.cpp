@@ -249,17 +249,28 @@ std::size_t udp_limit(const parsed_query& q, const answer_zone& zone) {
 }
 
 // A header-only reply (FORMERR, NOTIMP): the question may not be trustworthy, so none is echoed.
+// A NOTIMP to a well-formed message with an OPT carries an OPT (RFC 6891 6.1.1: a responder
+// answers an EDNS request with EDNS), with our UDP size and the DO bit echoed (RFC 3225 3).
 answer_result header_only(std::span<std::uint8_t> out, const parsed_query& q, std::uint8_t rcode,
-                          answer_outcome outcome) {
+                          answer_outcome outcome, const answer_zone& zone) {
     answer_result res;
     res.outcome = outcome;
     res.rcode = rcode;
-    if (out.size() < dns::header_size) return res;
+    const bool opt = q.has_opt && rcode == dns::rcode_notimp;
+    if (out.size() < dns::header_size + (opt ? 11u : 0u)) return res;
     wire_writer w(out, out.size());
     w.u16(q.id);
     w.u8(static_cast<std::uint8_t>(flag_qr | (q.flags1 & 0x78) | (q.flags1 & flag_rd)));
     w.u8(static_cast<std::uint8_t>((q.flags2 & flag_cd) | rcode));
-    for (int i = 0; i < 4; ++i) w.u16(0);
+    for (int i = 0; i < 3; ++i) w.u16(0);
+    w.u16(opt ? 1 : 0);
+    if (opt) {
+        w.u8(0);
+        w.u16(dns::type_opt);
+        w.u16(std::max<std::uint16_t>(zone.config().edns_udp_size, 512));
+        w.u32(q.opt_do ? 0x8000u : 0u);
+        w.u16(0);
+    }
     res.size = w.pos();
     return res;
 }
@@ -275,9 +286,9 @@ answer_result answer_query(std::span<const std::uint8_t> query, std::span<std::u
         case parse_status::drop:
             return res;
         case parse_status::formerr:
-            return header_only(out, q, dns::rcode_formerr, answer_outcome::formerr);
+            return header_only(out, q, dns::rcode_formerr, answer_outcome::formerr, *ctx.zone);
         case parse_status::notimp:
-            return header_only(out, q, dns::rcode_notimp, answer_outcome::notimp);
+            return header_only(out, q, dns::rcode_notimp, answer_outcome::notimp, *ctx.zone);
         case parse_status::ok:
             break;
     }

@@ -62,23 +62,27 @@ parse_status parse_query(std::span<const std::uint8_t> packet, parsed_query& q) 
     const std::uint16_t ancount = r.u16();
     const std::uint16_t nscount = r.u16();
     const std::uint16_t arcount = r.u16();
-    if (q.opcode != 0) return parse_status::notimp;
+    // Another opcode (NOTIFY, UPDATE, ...) is NOTIMP whatever follows; the rest is still
+    // read so that a well-formed one with an OPT gets an OPT back (RFC 6891 6.1.1).
+    const bool other_opcode = q.opcode != 0;
+    const parse_status malformed = other_opcode ? parse_status::notimp : parse_status::formerr;
+    q.has_opt = false;
     // Only an IXFR has an authority record (its SOA), checked after the question.
-    if (qdcount != 1 || ancount != 0 || nscount > 1) return parse_status::formerr;
+    if (qdcount != 1 || ancount != 0 || nscount > 1) return malformed;
 
     // Question name: no compression (nothing precedes it to point at), lower-cased copy.
     q.qname_size = 0;
     q.labels = 0;
     for (;;) {
         const std::uint8_t len = r.u8();
-        if (r.failed()) return parse_status::formerr;
+        if (r.failed()) return malformed;
         if (len == 0) {
             q.qname[q.qname_size++] = 0;
             break;
         }
-        if (len > 63) return parse_status::formerr;
-        if (q.qname_size + 1u + len + 1u > dns::max_name_size) return parse_status::formerr;
-        if (len > r.remaining()) return parse_status::formerr;
+        if (len > 63) return malformed;
+        if (q.qname_size + 1u + len + 1u > dns::max_name_size) return malformed;
+        if (len > r.remaining()) return malformed;
         q.label_at[q.labels++] = static_cast<std::uint8_t>(q.qname_size);
         q.qname[q.qname_size++] = len;
         const std::uint8_t* src = packet.data() + r.pos();
@@ -91,15 +95,14 @@ parse_status parse_query(std::span<const std::uint8_t> packet, parsed_query& q) 
     }
     q.qtype = r.u16();
     q.qclass = r.u16();
-    if (r.failed()) return parse_status::formerr;
+    if (r.failed()) return malformed;
     q.question_end = r.pos();
     if (nscount == 1 && (q.qtype != dns::type_ixfr || !skip_ixfr_soa(r)))
-        return parse_status::formerr;
+        return malformed;
 
     // Additional section: a query may carry one OPT (owner root) and nothing else we
     // support (no TSIG), so anything else is refused as malformed rather than half-read.
-    q.has_opt = false;
-    if (arcount > 1) return parse_status::formerr;
+    if (arcount > 1) return malformed;
     if (arcount == 1) {
         const std::uint8_t root = r.u8();
         const std::uint16_t type = r.u16();
@@ -107,14 +110,14 @@ parse_status parse_query(std::span<const std::uint8_t> packet, parsed_query& q) 
         const std::uint32_t ttl = r.u32();
         const std::uint16_t rdlen = r.u16();
         if (r.failed() || root != 0 || type != dns::type_opt || rdlen > r.remaining())
-            return parse_status::formerr;
+            return malformed;
         // Options (code, length, data) are ignored, but one running past the record makes
         // the OPT malformed: FORMERR (RFC 6891 7), as NSD answers.
         for (std::size_t left = rdlen; left != 0;) {
-            if (left < 4) return parse_status::formerr;
+            if (left < 4) return malformed;
             r.skip(2);
             const std::uint16_t len = r.u16();
-            if (len > left - 4) return parse_status::formerr;
+            if (len > left - 4) return malformed;
             r.skip(len);
             left -= 4u + len;
         }
@@ -123,8 +126,11 @@ parse_status parse_query(std::span<const std::uint8_t> packet, parsed_query& q) 
         q.opt_version = static_cast<std::uint8_t>(ttl >> 16);
         q.opt_do = (ttl & 0x8000u) != 0;
     }
-    if (r.remaining() != 0) return parse_status::formerr;  // trailing garbage
-    return parse_status::ok;
+    if (r.remaining() != 0) {  // trailing garbage
+        q.has_opt = false;
+        return malformed;
+    }
+    return other_opcode ? parse_status::notimp : parse_status::ok;
 }
 
 }  // namespace v6bl::server

@@ -93,6 +93,11 @@ TEST_CASE("NOTIMP, FORMERR and garbage over UDP and TCP leave the server answeri
         "0102 2000 0001 0000 0000 0000 06646e73626c36076578616d706c65036f726700 0006 0001");
     CHECK(first_line(describe_response(udp_exchange("127.0.0.1", f.port, notify))) ==
           "NOTIMPL opcode=4 qr qd=0");
+    const auto edns_notify = from_hex(
+        "0102 2000 0001 0000 0000 0001 06646e73626c36076578616d706c65036f726700 0006 0001 "
+        "00 0029 1000 00008000 0000");
+    CHECK(describe_response(tcp_exchange("127.0.0.1", f.port, edns_notify)) ==
+          "NOTIMPL opcode=4 qr qd=0\nedns udp=1232 do");
     const auto two_questions = from_hex("0102 0000 0002 0000 0000 0000 00 0006 0001");
     CHECK(first_line(describe_response(udp_exchange("::1", f.port, two_questions))) ==
           "FORMERR qr qd=0");

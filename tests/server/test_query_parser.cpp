@@ -223,3 +223,31 @@ TEST_CASE("an IXFR with its SOA in authority: the SOA alone over UDP, REFUSED ov
     ctx.transfer_enabled = true;
     CHECK(answer_query(wire, out, ctx).outcome == answer_outcome::transfer);
 }
+
+// RFC 6891 6.1.1: an EDNS request gets an EDNS response, NOTIMP included; a message that
+// does not parse (or a FORMERR) gets the bare header.
+TEST_CASE("NOTIMP to an EDNS message carries an OPT, with DO echoed", "[server][parser]") {
+    auto view = store::listing_view::build({store::rfc5782_test_entry()}, {}, 3);
+    const answer_zone zone(zones::zone_config{});
+    std::vector<std::uint8_t> out(dns::max_message_size);
+    answer_context ctx{view.get(), &zone, 1790000000, transport_kind::udp, false};
+    auto describe = [&](const char* hex) {
+        const answer_result r = answer_query(test::from_hex(hex), out, ctx);
+        return test::describe_response({out.data(), r.size});
+    };
+    // NOTIFY (opcode 4) of SOA, with an OPT of 4096 bytes and DO, then without DO, then none
+    CHECK(describe("0102 2000 0001 0000 0000 0001 06646e73626c36076578616d706c65036f726700 "
+                   "0006 0001 00 0029 1000 00008000 0000") ==
+          "NOTIMPL opcode=4 qr qd=0\nedns udp=1232 do");
+    CHECK(describe("0102 2000 0001 0000 0000 0001 06646e73626c36076578616d706c65036f726700 "
+                   "0006 0001 00 0029 1000 00000000 0000") ==
+          "NOTIMPL opcode=4 qr qd=0\nedns udp=1232");
+    CHECK(describe("0102 2000 0001 0000 0000 0000 06646e73626c36076578616d706c65036f726700 "
+                   "0006 0001") == "NOTIMPL opcode=4 qr qd=0");
+    // UPDATE (opcode 5) whose OPT runs past the message: NOTIMP, no OPT
+    CHECK(describe("0102 2800 0001 0000 0000 0001 06646e73626c36076578616d706c65036f726700 "
+                   "0006 0001 00 0029 1000 00000000 0008 0001") == "NOTIMPL opcode=5 qr qd=0");
+    // a query with an OPT and trailing garbage: FORMERR, no OPT
+    CHECK(describe("0102 0000 0001 0000 0000 0001 06646e73626c36076578616d706c65036f726700 "
+                   "0006 0001 00 0029 1000 00000000 0000 dead") == "FORMERR qr qd=0");
+}
