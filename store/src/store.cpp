@@ -423,12 +423,49 @@ struct reputation_store::impl {
         throw store_error(msg);
     }
 
+    // No key in any column family (through this open instance).
+    bool holds_nothing_open() const {
+        for (auto* h : cf) {
+            std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h));
+            it->SeekToFirst();
+            if (it->Valid() || !it->status().ok()) return false;
+        }
+        return true;
+    }
+
     std::string meta_get(const std::string& key) const {
         std::string v;
         auto s = db->Get(rocksdb::ReadOptions(), cf[cf_meta], key, &v);
         return s.ok() ? v : std::string{};
     }
 };
+
+namespace {
+
+// Whether the RocksDB database at `path` holds no key in any of the column families `names`
+// (read-only, the write-ahead log included). A writer killed while it created a store leaves
+// such a database: some of v6bl's column families, and no format mark yet.
+bool holds_nothing(const std::string& path, const std::vector<std::string>& names) {
+    std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+    for (const auto& n : names) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    rocksdb::DBOptions o;
+    o.info_log_level = rocksdb::InfoLogLevel::ERROR_LEVEL;
+    if (!rocksdb::DB::OpenForReadOnly(o, path, descs, &handles, &raw).ok()) return false;
+    bool empty = true;
+    for (auto* h : handles) {
+        std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator(rocksdb::ReadOptions(), h));
+        it->SeekToFirst();
+        // a merge operand without its operator makes the iterator fail: not empty either
+        if (it->Valid() || !it->status().ok()) empty = false;
+    }
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+    return empty;
+}
+
+}  // namespace
 
 reputation_store::reputation_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 reputation_store::~reputation_store() = default;
@@ -487,15 +524,34 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
     dbo.max_file_opening_threads = 1;
     dbo.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
 
+    // A store whose creation was cut off (its writer killed between RocksDB creating the
+    // database and v6bl's first batch): v6bl's column families or some of them, nothing in
+    // them. A writer that may create finishes it; anything else says what it is.
+    bool unfinished = false;
+    const bool may_create =
+        how == reputation_store::impl::mode::writer && options.create_if_missing;
+    const std::string unfinished_error =
+        "store " + options.path +
+        " was never finished (a writer was stopped while creating it; it holds nothing): "
+        "`v6bl import` or `v6bl ingest` on it completes it";
     if (has_current) {
         std::vector<std::string> existing;
         auto s = rocksdb::DB::ListColumnFamilies(dbo, options.path, &existing);
         if (!s.ok())
             throw store_error("store " + options.path + " cannot be read: " + s.ToString());
+        const bool only_ours = std::all_of(existing.begin(), existing.end(), [](const auto& n) {
+            return std::find(std::begin(cf_names), std::end(cf_names), n) != std::end(cf_names);
+        });
         for (const char* name : cf_names) {
-            if (std::find(existing.begin(), existing.end(), name) == existing.end())
-                throw store_error("store " + options.path +
-                                  " is not a v6bl database (missing column family '" + name + "')");
+            if (std::find(existing.begin(), existing.end(), name) != existing.end()) continue;
+            if (only_ours && holds_nothing(options.path, existing)) {
+                if (!may_create) throw store_error(unfinished_error);
+                unfinished = true;
+                dbo.create_missing_column_families = true;
+                break;
+            }
+            throw store_error("store " + options.path +
+                              " is not a v6bl database (missing column family '" + name + "')");
         }
     } else {
         dbo.create_missing_column_families = true;
@@ -525,7 +581,11 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
     d->db.reset(raw);
 
     const std::string fmt = d->meta_get(format_key);
-    if (!has_current && how == reputation_store::impl::mode::writer) {
+    if (has_current && !unfinished && fmt.empty() && d->holds_nothing_open()) {
+        if (!may_create) throw store_error(unfinished_error);
+        unfinished = true;
+    }
+    if ((!has_current || unfinished) && how == reputation_store::impl::mode::writer) {
         rocksdb::WriteBatch b;
         const std::uint32_t serial = now_seconds();
         b.Put(d->cf[cf_meta], format_key, format_value);
