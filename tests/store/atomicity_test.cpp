@@ -1,6 +1,7 @@
 // A writer killed with SIGKILL mid-batch leaves no partial change set visible.
 #include <catch2/catch.hpp>
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,9 +27,14 @@ TEST_CASE("store: SIGKILL of a writer mid-batch leaves only whole change sets") 
     const auto seen = static_cast<std::uint32_t>(std::time(nullptr));
     // Each batch b touches the same per_batch /64s, adding b+1 attempts to each, and sets
     // the checkpoint to b. A partial batch would show records whose attempts disagree.
+    // The child says when its first batch is committed; the kill comes some time after that
+    // (a slow build, ASan, must not be killed before it has committed anything).
+    int ready[2];
+    REQUIRE(pipe(ready) == 0);
     const pid_t child = fork();
     REQUIRE(child >= 0);
     if (child == 0) {
+        close(ready[0]);
         try {
             auto s = reputation_store::open_writer(o);
             for (std::uint32_t b = 0;; ++b) {
@@ -45,12 +51,21 @@ TEST_CASE("store: SIGKILL of a writer mid-batch leaves only whole change sets") 
                 }
                 cs.set_checkpoint("batch", std::to_string(b));
                 s->commit(std::move(cs), seen);
+                if (b == 0) {
+                    const char one = 1;
+                    (void)!write(ready[1], &one, 1);
+                    close(ready[1]);
+                }
             }
         } catch (...) {
         }
         _exit(3);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    close(ready[1]);
+    pollfd pfd{ready[0], POLLIN, 0};
+    const bool committed = poll(&pfd, 1, 120000) == 1;
+    close(ready[0]);
+    if (committed) std::this_thread::sleep_for(std::chrono::milliseconds(1000));
     REQUIRE(kill(child, SIGKILL) == 0);
     int status = 0;
     waitpid(child, &status, 0);
@@ -58,7 +73,8 @@ TEST_CASE("store: SIGKILL of a writer mid-batch leaves only whole change sets") 
 
     auto s = reputation_store::open_writer(o);
     const auto cp = s->checkpoint("batch");
-    REQUIRE(cp);  // the child committed at least one batch in 1.5 s
+    REQUIRE(committed);
+    REQUIRE(cp);  // the child said it committed its first batch
     const std::uint64_t last = std::stoull(*cp);
     const std::uint64_t expected = (last + 1) * (last + 2) / 2;  // sum of b+1 for b = 0..last
     std::map<std::uint64_t, int> totals;
