@@ -1,6 +1,8 @@
 // Recognizes DNSBL rejections in Postfix smtpd/postscreen, Exim and Sendmail log lines.
 #include "v6bl/ingest/reject_log_parser.h"
 
+#include <algorithm>
+
 namespace v6bl::ingest {
 namespace {
 
@@ -74,24 +76,91 @@ bool dotted_digits(std::string_view s) {
     return !s.empty();
 }
 
+// A Postfix reject line's own header at the start of the body: "<queue id>: reject: " (or
+// "milter-reject: "). Only there: the client's own words, quoted by a warning ("non-SMTP
+// command from ...: GET reject: RCPT from [8.8.8.8]: ..."), can hold "reject: " too.
+bool postfix_reject_header(std::string_view body, std::string_view& rest) {
+    const std::size_t colon = body.find(": ");
+    if (colon == std::string_view::npos || colon == 0) return false;
+    for (const char c : body.substr(0, colon))
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
+            return false;
+    rest = body.substr(colon + 2);
+    for (const std::string_view header : {std::string_view("reject: "),
+                                          std::string_view("milter-reject: ")}) {
+        if (rest.starts_with(header)) {
+            rest.remove_prefix(header.size());
+            return true;
+        }
+    }
+    return false;
+}
+
+// The client and the reply of a reject after its header: "RCPT from name[1.2.3.4]: 554 5.7.1
+// text; from=<a> to=<b> proto=ESMTP helo=<h>" (postscreen: "RCPT from [1.2.3.4]:51234: 550
+// ..."). The reply loses its codes and ends where Postfix's details start: "; from=<", or,
+// with no sender yet (VRFY, ETRN, EHLO), "; to=<", "; proto=" or "; helo=<". The details
+// are the client's words and are never searched.
+bool postfix_reject_parts(std::string_view rest, std::string_view& client,
+                          std::string_view& reply) {
+    const std::size_t space = rest.find(' ');
+    if (space == std::string_view::npos || rest.substr(space, 6) != " from ") return false;
+    const std::size_t open = rest.find('[', space + 6);
+    const std::size_t close = open == std::string_view::npos ? open : rest.find(']', open);
+    if (close == std::string_view::npos) return false;
+    if (rest.substr(space + 6, open - space - 6).find(' ') != std::string_view::npos)
+        return false;
+    client = rest.substr(open + 1, close - open - 1);
+    std::size_t at = close + 1;
+    if (at + 1 < rest.size() && rest[at] == ':' && rest[at + 1] >= '0' && rest[at + 1] <= '9') {
+        ++at;
+        while (at < rest.size() && rest[at] >= '0' && rest[at] <= '9') ++at;
+    }
+    if (rest.substr(at, 2) != ": ") return false;
+    reply = rest.substr(at + 2);
+    std::size_t end = reply.size();
+    for (const std::string_view details :
+         {std::string_view("; from=<"), std::string_view("; to=<"), std::string_view("; proto="),
+          std::string_view("; helo=<")})
+        end = std::min(end, reply.find(details));
+    reply = reply.substr(0, end);
+    // "554 " and "5.7.1 ": the reply code and the enhanced status code
+    for (int field = 0; field < 2; ++field) {
+        const std::size_t sp = reply.find(' ');
+        if (sp == std::string_view::npos || !dotted_digits(reply.substr(0, sp))) break;
+        reply.remove_prefix(sp + 1);
+    }
+    return true;
+}
+
+// "<name>: Helo command rejected: ...": the form of access maps and every restriction other
+// than the rbl ones, which echoes what it refused (the client's own words).
+bool postfix_echo_reply(std::string_view reply) {
+    return reply.starts_with('<') && contains(reply, " rejected: ");
+}
+
 // Postfix's rbl reply is "$rbl_class [$rbl_what] blocked using $rbl_domain". Only
 // reject_rbl_client names the client's address: "Client host [1.2.3.4]" (smtpd) or
-// "client [1.2.3.4]" (postscreen). "Helo command [name]", "Sender address [a@domain]",
-// "Recipient address [...]", "Unverified Client host [name]" and "Client host [name]" come
-// from reject_rhsbl_* and are about a domain: not evidence against the client's IPv4.
-log_line_status postfix_blocked_client(std::string_view body, std::uint32_t& out) {
-    const std::size_t blocked = body.find("] blocked using ");
-    if (blocked == std::string_view::npos) return log_line_status::other_reject;
-    const std::size_t open = body.rfind('[', blocked);
+// "client [1.2.3.4]" (postscreen), and it is the client's. "Helo command [name]", "Sender
+// address [a@domain]", "Recipient address [...]", "Unverified Client host [name]" and "Client
+// host [name]" come from reject_rhsbl_* and are about a domain: not evidence against the
+// client's IPv4.
+log_line_status postfix_rbl_client(std::string_view reply, std::string_view client,
+                                   std::uint32_t& out) {
+    const std::size_t blocked = reply.find("] blocked using ");
+    if (blocked == std::string_view::npos || postfix_echo_reply(reply))
+        return log_line_status::other_reject;
+    const std::size_t open = reply.rfind('[', blocked);
     if (open == std::string_view::npos) return log_line_status::other_reject;
-    const std::string_view cls = body.substr(0, open);
-    const bool client =
+    const std::string_view cls = reply.substr(0, open);
+    const bool is_client =
         (cls.ends_with("Client host ") && !cls.ends_with("Unverified Client host ")) ||
-        cls.ends_with(" client ");
-    if (!client) return log_line_status::other_reject;
-    const std::string_view what = body.substr(open + 1, blocked - open - 1);
-    if (dnsbl_refused_query(body.substr(blocked))) return log_line_status::other_reject;
-    if (parse_ipv4(what, out)) return log_line_status::dnsbl_reject;
+        cls.ends_with(" client ") || cls == "client ";
+    if (!is_client) return log_line_status::other_reject;
+    const std::string_view what = reply.substr(open + 1, blocked - open - 1);
+    if (dnsbl_refused_query(reply.substr(blocked))) return log_line_status::other_reject;
+    if (parse_ipv4(what, out))
+        return what == client ? log_line_status::dnsbl_reject : log_line_status::other_reject;
     if (contains(what, ":")) return log_line_status::ipv6_client;
     // "[1.2.3.400]" is a broken address; "[mail.example.com]" is reject_rhsbl_client's name.
     return dotted_digits(what) ? log_line_status::garbage : log_line_status::other_reject;
@@ -146,37 +215,14 @@ bool any_text(std::string_view s, std::span<const std::string> texts) {
     return false;
 }
 
-// A Postfix reject line ("reject: RCPT from name[1.2.3.4]: 554 ...; from=<a> to=<b> ...",
-// postscreen's "reject: RCPT from [1.2.3.4]:51234: 550 ...") whose reply carries one of the
-// operator's DNSBL texts (rbl_reply_maps): the client is the bracket after " from ", the reply
-// runs from after it to the first "; from=<" (the envelope and HELO are not matched). A reply
-// that echoes what it refused ("554 5.7.1 <name>: Helo command rejected: ...", the form of
-// access maps and every other restriction) is no rbl_reply_maps reply: its echo is the
-// client's own text, and its message an access map's.
-log_line_status postfix_custom_text(std::string_view body, std::span<const std::string> texts,
-                                    std::uint32_t& out) {
-    const std::size_t reject = body.find("reject: ");
-    const std::size_t from = reject == std::string_view::npos ? reject : body.find(" from ", reject);
-    if (from == std::string_view::npos) return log_line_status::other_reject;
-    const std::size_t open = body.find('[', from);
-    const std::size_t close = open == std::string_view::npos ? open : body.find(']', open);
-    const std::size_t reply = close == std::string_view::npos ? close : body.find(": ", close);
-    if (reply == std::string_view::npos) return log_line_status::other_reject;
-    const std::size_t envelope = body.find("; from=<", reply);
-    std::string_view text =
-        body.substr(reply + 2, envelope == std::string_view::npos ? std::string_view::npos
-                                                                  : envelope - reply - 2);
-    // "554 " and "5.7.1 ": the reply code and the enhanced status code
-    for (int field = 0; field < 2; ++field) {
-        const std::size_t space = text.find(' ');
-        if (space == std::string_view::npos || !dotted_digits(text.substr(0, space))) break;
-        text.remove_prefix(space + 1);
-    }
-    if (text.starts_with('<') || dnsbl_refused_query(text) || !any_text(text, texts))
+// A Postfix reject whose reply carries one of the operator's DNSBL texts (rbl_reply_maps):
+// evidence against the client, unless the reply echoes what it refused (an access map's).
+log_line_status postfix_custom_text(std::string_view reply, std::string_view client,
+                                    std::span<const std::string> texts, std::uint32_t& out) {
+    if (postfix_echo_reply(reply) || dnsbl_refused_query(reply) || !any_text(reply, texts))
         return log_line_status::other_reject;
-    const std::string_view what = body.substr(open + 1, close - open - 1);
-    if (parse_ipv4(what, out)) return log_line_status::dnsbl_reject;
-    return contains(what, ":") ? log_line_status::ipv6_client : log_line_status::garbage;
+    if (parse_ipv4(client, out)) return log_line_status::dnsbl_reject;
+    return contains(client, ":") ? log_line_status::ipv6_client : log_line_status::garbage;
 }
 
 }  // namespace
@@ -237,7 +283,8 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
     if (prog.starts_with("postfix") && contains(prog, "/")) {
         const std::string_view service = prog.substr(prog.rfind('/') + 1);
         const bool postscreen = service == "postscreen";
-        const bool is_reject = body.find("reject: ") != std::string_view::npos;
+        std::string_view rest;
+        const bool is_reject = postfix_reject_header(body, rest);
         if (!postscreen && service != "smtpd")  // cleanup header/body checks, ...
             return is_reject ? log_line_status::other_reject : log_line_status::not_reject;
         // postscreen: "DNSBL rank 3 for [1.2.3.4]:51234" (logged at threshold and above).
@@ -256,13 +303,15 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
         }
         if (!is_reject) return log_line_status::not_reject;  // PASS NEW, CONNECT, reject_warning
         out.mta = postscreen ? mta_kind::postfix_postscreen : mta_kind::postfix_smtpd;
-        const log_line_status st = postfix_blocked_client(body, out.ipv4);
+        std::string_view client, reply;
+        if (!postfix_reject_parts(rest, client, reply)) return log_line_status::other_reject;
+        const log_line_status st = postfix_rbl_client(reply, client, out.ipv4);
         // A reply in the default form was judged above: an RHSBL class or a refused query
         // stays no evidence whatever else it says.
         if (st != log_line_status::other_reject || dnsbl_texts.empty() ||
-            contains(body, "] blocked using "))
+            contains(reply, "] blocked using "))
             return st;
-        return postfix_custom_text(body, dnsbl_texts, out.ipv4);
+        return postfix_custom_text(reply, client, dnsbl_texts, out.ipv4);
     }
     if (contains(msg, "sendmail[") || contains(msg, "sm-mta[")) {
         const std::size_t rej = msg.find("reject=");

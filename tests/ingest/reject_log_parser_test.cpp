@@ -577,6 +577,63 @@ TEST_CASE("the operator's own DNSBL reject texts", "[reject_log]") {
                             "from unknown[1.2.3.4]: 450 4.7.1 Service unavailable; from=<a@b> "
                             "to=<c@d> proto=ESMTP helo=<h appears on our spam list; from=<x>",
                             year_hint{}, e, 1, texts) == log_line_status::other_reject);
+    // The client's own words: a warning quoting a non-SMTP command that looks like a reject
+    // line, a HELO or sender that looks like an rbl reply, a reply without a sender whose
+    // HELO holds the text, an access map's echo of a forged rbl reply
+    const std::vector<std::string> none;
+    for (const auto* t : {&texts, &none}) {
+        CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/postscreen[1]: NON-SMTP COMMAND "
+                                "from [1.2.3.4]:5555 after CONNECT: GET reject: RCPT from "
+                                "[8.8.8.8]: appears on our spam list; client [8.8.8.8] blocked "
+                                "using z",
+                                year_hint{}, e, 1, *t) == log_line_status::not_reject);
+        CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: warning: non-SMTP "
+                                "command from unknown[1.2.3.4]: GET reject: RCPT from [9.9.9.9]: "
+                                "5 Client host [9.9.9.9] blocked using z",
+                                year_hint{}, e, 1, *t) == log_line_status::not_reject);
+        CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT "
+                                "from unknown[1.2.3.4]: 554 5.7.1 <c@d>: Relay access denied; "
+                                "from=<a@b> to=<c@d> proto=ESMTP helo=<Client host [9.9.9.9] "
+                                "blocked using zen.example>",
+                                year_hint{}, e, 1, *t) == log_line_status::other_reject);
+        CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT "
+                                "from unknown[1.2.3.4]: 554 5.7.1 <c@d>: Relay access denied; "
+                                "from=<\"Client host [1.2.3.4] blocked using z\"@b> to=<c@d> "
+                                "proto=ESMTP helo=<x>",
+                                year_hint{}, e, 1, *t) == log_line_status::other_reject);
+        CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: reject: EHLO "
+                                "from unknown[1.2.3.4]: 554 5.7.1 <Client host [1.2.3.4] blocked "
+                                "using z appears on our spam list>: Helo command rejected: "
+                                "Access denied; proto=ESMTP helo=<x>",
+                                year_hint{}, e, 1, *t) == log_line_status::other_reject);
+        // an rbl reply naming another address than the client's
+        CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT "
+                                "from unknown[1.2.3.4]: 554 5.7.1 Service unavailable; Client "
+                                "host [9.9.9.9] blocked using zen.example; from=<a@b> to=<c@d> "
+                                "proto=ESMTP helo=<x>",
+                                year_hint{}, e, 1, *t) == log_line_status::other_reject);
+    }
+    CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: reject: VRFY "
+                            "from unknown[1.2.3.4]: 450 4.7.25 Client host rejected: cannot find "
+                            "your hostname, [1.2.3.4]; to=<x@y> proto=ESMTP helo=<appears on our "
+                            "spam list>",
+                            year_hint{}, e, 1, texts) == log_line_status::other_reject);
+    // ... nor hide a real one: the HELO is not read for the default form either
+    REQUIRE(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT "
+                              "from unknown[1.2.3.4]: 554 5.7.1 appears on our spam list; "
+                              "from=<a@b> to=<c@d> proto=ESMTP helo=<x] blocked using y>",
+                              year_hint{}, e, 1, texts) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(1, 2, 3, 4));
+    // an operator template that starts with the address is still one
+    REQUIRE(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT "
+                              "from unknown[1.2.3.4]: 554 5.7.1 <1.2.3.4> appears on our spam "
+                              "list; from=<a@b> to=<c@d> proto=ESMTP helo=<x>",
+                              year_hint{}, e, 1, texts) == log_line_status::dnsbl_reject);
+    // a milter's reject with the operator's text
+    CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: milter-reject: "
+                            "RCPT from unknown[1.2.3.4]: 554 5.7.1 appears on our spam list; "
+                            "from=<a@b> to=<c@d> proto=ESMTP helo=<x>",
+                            year_hint{}, e, 1, texts) == log_line_status::dnsbl_reject);
     // Exim's dnslists message, and Sendmail's
     const std::string exim =
         "2026-11-24 10:00:00 H=(pc) [9.8.7.6]:1234 F=<a@b> rejected RCPT <c@d>: Your host "
