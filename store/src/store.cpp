@@ -527,7 +527,6 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
     // A store whose creation was cut off (its writer killed between RocksDB creating the
     // database and v6bl's first batch): v6bl's column families or some of them, nothing in
     // them. A writer that may create finishes it; anything else says what it is.
-    bool unfinished = false;
     const bool may_create =
         how == reputation_store::impl::mode::writer && options.create_if_missing;
     const std::string unfinished_error =
@@ -546,7 +545,6 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
             if (std::find(existing.begin(), existing.end(), name) != existing.end()) continue;
             if (only_ours && holds_nothing(options.path, existing)) {
                 if (!may_create) throw store_error(unfinished_error);
-                unfinished = true;
                 dbo.create_missing_column_families = true;
                 break;
             }
@@ -581,11 +579,11 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
     d->db.reset(raw);
 
     const std::string fmt = d->meta_get(format_key);
-    if (has_current && !unfinished && fmt.empty() && d->holds_nothing_open()) {
-        if (!may_create) throw store_error(unfinished_error);
-        unfinished = true;
-    }
-    if ((!has_current || unfinished) && how == reputation_store::impl::mode::writer) {
+    // Decided here, under the writer's lock (a store another writer finished meanwhile has
+    // its mark by now): no mark and nothing else is a new or an unfinished store.
+    const bool blank = fmt.empty() && d->holds_nothing_open();
+    if (blank && !may_create) throw store_error(unfinished_error);
+    if (blank) {
         rocksdb::WriteBatch b;
         const std::uint32_t serial = now_seconds();
         b.Put(d->cf[cf_meta], format_key, format_value);
