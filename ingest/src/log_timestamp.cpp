@@ -99,11 +99,14 @@ bool set_process_time_zone(const std::string& name, std::string& error) {
         tzset();
         return true;
     }
-    // A compiled zone: a file under /usr/share/zoneinfo that starts with the TZif magic
-    // (the directory also holds zone.tab, tzdata.zi, leapseconds: no zones).
-    auto compiled_zone = [](const std::string& zone) {
+    // A compiled zone: a file under the zone directory glibc reads ($TZDIR, else
+    // /usr/share/zoneinfo) that starts with the TZif magic (the directory also holds
+    // zone.tab, tzdata.zi, leapseconds: no zones).
+    const char* tzdir = std::getenv("TZDIR");
+    const std::string dir = tzdir && *tzdir ? tzdir : "/usr/share/zoneinfo";
+    auto compiled_zone = [&dir](const std::string& zone) {
         if (zone.empty() || zone[0] == '/' || zone.find("..") != std::string::npos) return false;
-        std::ifstream f("/usr/share/zoneinfo/" + zone, std::ios::binary);
+        std::ifstream f(dir + "/" + zone, std::ios::binary);
         char magic[4] = {};
         return f.read(magic, sizeof magic) && std::string_view(magic, 4) == "TZif";
     };
