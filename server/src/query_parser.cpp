@@ -48,6 +48,43 @@ bool skip_ixfr_soa(wire_reader& r) {
     return r.pos() - start == rdlen;
 }
 
+
+// Another opcode (NOTIFY, UPDATE, ...) is NOTIMP whatever it holds; the message is read
+// generically (questions, then records of any section, names possibly compressed) only to
+// find its OPT, so that an EDNS request gets an EDNS answer (RFC 6891 6.1.1). A message that
+// does not read to its end, or holds no OPT or several, gets none.
+void find_opt(wire_reader& r, std::size_t questions, std::size_t records, std::size_t additional,
+              parsed_query& q) {
+    for (std::size_t i = 0; i < questions; ++i)
+        if (!skip_record_name(r) || !r.skip(4)) return;
+    for (std::size_t i = 0; i < records; ++i) {
+        if (!skip_record_name(r) || !r.skip(8)) return;
+        const std::uint16_t len = r.u16();
+        if (r.failed() || !r.skip(len)) return;
+    }
+    int opts = 0;
+    parsed_query found;
+    for (std::size_t i = 0; i < additional; ++i) {
+        const bool root = r.remaining() > 0 && r.data()[r.pos()] == 0;
+        if (!skip_record_name(r)) return;
+        const std::uint16_t type = r.u16();
+        const std::uint16_t klass = r.u16();
+        const std::uint32_t ttl = r.u32();
+        const std::uint16_t len = r.u16();
+        if (r.failed() || !r.skip(len)) return;
+        if (type != dns::type_opt) continue;
+        if (!root || ++opts > 1) return;
+        found.opt_udp_size = klass;
+        found.opt_version = static_cast<std::uint8_t>(ttl >> 16);
+        found.opt_do = (ttl & 0x8000u) != 0;
+    }
+    if (opts != 1 || r.remaining() != 0) return;
+    q.has_opt = true;
+    q.opt_udp_size = found.opt_udp_size;
+    q.opt_version = found.opt_version;
+    q.opt_do = found.opt_do;
+}
+
 }  // namespace
 
 parse_status parse_query(std::span<const std::uint8_t> packet, parsed_query& q) {
@@ -62,27 +99,27 @@ parse_status parse_query(std::span<const std::uint8_t> packet, parsed_query& q) 
     const std::uint16_t ancount = r.u16();
     const std::uint16_t nscount = r.u16();
     const std::uint16_t arcount = r.u16();
-    // Another opcode (NOTIFY, UPDATE, ...) is NOTIMP whatever follows; the rest is still
-    // read so that a well-formed one with an OPT gets an OPT back (RFC 6891 6.1.1).
-    const bool other_opcode = q.opcode != 0;
-    const parse_status malformed = other_opcode ? parse_status::notimp : parse_status::formerr;
     q.has_opt = false;
+    if (q.opcode != 0) {
+        find_opt(r, qdcount, ancount + nscount, arcount, q);
+        return parse_status::notimp;
+    }
     // Only an IXFR has an authority record (its SOA), checked after the question.
-    if (qdcount != 1 || ancount != 0 || nscount > 1) return malformed;
+    if (qdcount != 1 || ancount != 0 || nscount > 1) return parse_status::formerr;
 
     // Question name: no compression (nothing precedes it to point at), lower-cased copy.
     q.qname_size = 0;
     q.labels = 0;
     for (;;) {
         const std::uint8_t len = r.u8();
-        if (r.failed()) return malformed;
+        if (r.failed()) return parse_status::formerr;
         if (len == 0) {
             q.qname[q.qname_size++] = 0;
             break;
         }
-        if (len > 63) return malformed;
-        if (q.qname_size + 1u + len + 1u > dns::max_name_size) return malformed;
-        if (len > r.remaining()) return malformed;
+        if (len > 63) return parse_status::formerr;
+        if (q.qname_size + 1u + len + 1u > dns::max_name_size) return parse_status::formerr;
+        if (len > r.remaining()) return parse_status::formerr;
         q.label_at[q.labels++] = static_cast<std::uint8_t>(q.qname_size);
         q.qname[q.qname_size++] = len;
         const std::uint8_t* src = packet.data() + r.pos();
@@ -95,14 +132,14 @@ parse_status parse_query(std::span<const std::uint8_t> packet, parsed_query& q) 
     }
     q.qtype = r.u16();
     q.qclass = r.u16();
-    if (r.failed()) return malformed;
+    if (r.failed()) return parse_status::formerr;
     q.question_end = r.pos();
     if (nscount == 1 && (q.qtype != dns::type_ixfr || !skip_ixfr_soa(r)))
-        return malformed;
+        return parse_status::formerr;
 
     // Additional section: a query may carry one OPT (owner root) and nothing else we
     // support (no TSIG), so anything else is refused as malformed rather than half-read.
-    if (arcount > 1) return malformed;
+    if (arcount > 1) return parse_status::formerr;
     if (arcount == 1) {
         const std::uint8_t root = r.u8();
         const std::uint16_t type = r.u16();
@@ -110,14 +147,14 @@ parse_status parse_query(std::span<const std::uint8_t> packet, parsed_query& q) 
         const std::uint32_t ttl = r.u32();
         const std::uint16_t rdlen = r.u16();
         if (r.failed() || root != 0 || type != dns::type_opt || rdlen > r.remaining())
-            return malformed;
+            return parse_status::formerr;
         // Options (code, length, data) are ignored, but one running past the record makes
         // the OPT malformed: FORMERR (RFC 6891 7), as NSD answers.
         for (std::size_t left = rdlen; left != 0;) {
-            if (left < 4) return malformed;
+            if (left < 4) return parse_status::formerr;
             r.skip(2);
             const std::uint16_t len = r.u16();
-            if (len > left - 4) return malformed;
+            if (len > left - 4) return parse_status::formerr;
             r.skip(len);
             left -= 4u + len;
         }
@@ -128,9 +165,9 @@ parse_status parse_query(std::span<const std::uint8_t> packet, parsed_query& q) 
     }
     if (r.remaining() != 0) {  // trailing garbage
         q.has_opt = false;
-        return malformed;
+        return parse_status::formerr;
     }
-    return other_opcode ? parse_status::notimp : parse_status::ok;
+    return parse_status::ok;
 }
 
 }  // namespace v6bl::server

@@ -247,6 +247,21 @@ TEST_CASE("NOTIMP to an EDNS message carries an OPT, with DO echoed", "[server][
     // UPDATE (opcode 5) whose OPT runs past the message: NOTIMP, no OPT
     CHECK(describe("0102 2800 0001 0000 0000 0001 06646e73626c36076578616d706c65036f726700 "
                    "0006 0001 00 0029 1000 00000000 0008 0001") == "NOTIMPL opcode=5 qr qd=0");
+    // NOTIFY with the new SOA in its answer section (RFC 1996 3.7), owner compressed
+    CHECK(describe("0102 2000 0001 0001 0000 0001 06646e73626c36076578616d706c65036f726700 "
+                   "0006 0001 c00c 0006 0001 00000000 0016 00 00 00000005 00000000 00000000 "
+                   "00000000 00000000 00 0029 1000 00008000 0000") ==
+          "NOTIMPL opcode=4 qr qd=0\nedns udp=1232 do");
+    // UPDATE (RFC 2136): zone SOA, one update record (delete an RRset), then the OPT
+    CHECK(describe("0102 2800 0001 0000 0001 0001 06646e73626c36076578616d706c65036f726700 "
+                   "0006 0001 0178 c00c 0001 00ff 00000000 0000 00 0029 1000 00000000 0000") ==
+          "NOTIMPL opcode=5 qr qd=0\nedns udp=1232");
+    // two OPTs, or an OPT not owned by the root: none
+    CHECK(describe("0102 2000 0001 0000 0000 0002 06646e73626c36076578616d706c65036f726700 "
+                   "0006 0001 00 0029 1000 00000000 0000 00 0029 1000 00000000 0000") ==
+          "NOTIMPL opcode=4 qr qd=0");
+    CHECK(describe("0102 2000 0001 0000 0000 0001 06646e73626c36076578616d706c65036f726700 "
+                   "0006 0001 c00c 0029 1000 00000000 0000") == "NOTIMPL opcode=4 qr qd=0");
     // a query with an OPT and trailing garbage: FORMERR, no OPT
     CHECK(describe("0102 0000 0001 0000 0000 0001 06646e73626c36076578616d706c65036f726700 "
                    "0006 0001 00 0029 1000 00000000 0000 dead") == "FORMERR qr qd=0");
