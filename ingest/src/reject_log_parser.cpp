@@ -188,6 +188,24 @@ bool exim_dnsbl_reason(std::string_view reason) {
            contains(reason, "blocked using");
 }
 
+// Exim's delivery and arrival lines: "[pid] <message id> <flag> ...", the flag one of
+// <= (arrival), => -> *> (delivered), ** (failed), == (deferred).
+bool exim_delivery_line(std::string_view head) {
+    int tokens = 0;
+    while (!head.empty() && tokens < 4) {
+        while (!head.empty() && head.front() == ' ') head.remove_prefix(1);
+        const std::size_t end = head.find(' ');
+        const std::string_view token = head.substr(0, end);
+        if (token == "<=" || token == "=>" || token == "->" || token == "*>" || token == "**" ||
+            token == "==")
+            return true;
+        if (end == std::string_view::npos) break;
+        head.remove_prefix(end);
+        ++tokens;
+    }
+    return false;
+}
+
 // The client in Exim's "H=name (helo) [1.2.3.4]:port": the first "[...]" outside parentheses
 // (an address-literal HELO is logged as "([10.0.0.1])").
 log_line_status exim_client(std::string_view s, std::size_t from, std::uint32_t& out) {
@@ -341,6 +359,11 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
     // (smtp_in.c: host_and_ident, sender, "[temporarily ]rejected <what>", ": " message).
     const std::size_t rejected = msg.find(" rejected ");
     if (rejected == std::string_view::npos) return log_line_status::not_reject;
+    // A delivery of ours ("1abc-000 ** a@b R=... H=mx [5.6.7.8]: SMTP error from remote mail
+    // server after RCPT TO:<a@b>: 550 Message rejected: 9.9.9.9 is listed at ...") is a
+    // remote server refusing us: its H= is that server, and it is not our rejection.
+    if (exim_delivery_line(msg.substr(0, rejected)) || contains(msg, "SMTP error from remote"))
+        return log_line_status::not_reject;
     const std::size_t colon = msg.find(": ", rejected);
     if (colon == std::string_view::npos) return log_line_status::other_reject;
     // Only the reason counts: the host name, HELO and addresses can say "dnslist" too.

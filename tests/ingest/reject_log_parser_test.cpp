@@ -291,6 +291,24 @@ TEST_CASE(
                               "https://www.spamhaus.org/query/ip/198.51.100.22)",
                               year_hint{}, e) == log_line_status::dnsbl_reject);
     CHECK(e.ipv4 == v4(198, 51, 100, 22));
+    // Our own deliveries refused by a remote server's DNSBL: its H= is the remote MX, and
+    // the rejection is of us (failed, deferred; with and without log_selector +pid)
+    CHECK(parse_reject_line("2026-11-24 10:00:00 1vAbCd-000123-Xy ** user@remote.example "
+                            "R=dnslookup T=remote_smtp H=mx.remote.example [203.0.113.5]: SMTP "
+                            "error from remote mail server after RCPT TO:<user@remote.example>: "
+                            "550 5.7.1 Mail from 192.0.2.9 rejected by policy: 192.0.2.9 is listed at "
+                            "zen.spamhaus.org",
+                            year_hint{}, e) == log_line_status::not_reject);
+    CHECK(parse_reject_line("2026-11-24 10:00:00 [4242] 1vAbCd-000123-Xy == user@remote.example "
+                            "R=dnslookup T=remote_smtp defer (-44) H=mx.remote.example "
+                            "[203.0.113.5]: 451 Mail from 192.0.2.9 rejected for now: 192.0.2.9 "
+                            "is listed at zen.spamhaus.org",
+                            year_hint{}, e) == log_line_status::not_reject);
+    // an arrival whose quoted sender reads like a reject
+    CHECK(parse_reject_line("2026-11-24 10:00:00 1vAbCd-000124-Xy <= \"x rejected RCPT <a>: "
+                            "198.51.100.30 is listed at z\"@y.example H=(pc) [198.51.100.30]:40004 "
+                            "P=esmtp S=1234",
+                            year_hint{}, e) == log_line_status::not_reject);
 }
 
 TEST_CASE(
