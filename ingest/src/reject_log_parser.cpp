@@ -334,6 +334,17 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
     if (contains(msg, "sendmail[") || contains(msg, "sm-mta[")) {
         const std::size_t rej = msg.find("reject=");
         if (rej == std::string_view::npos) return log_line_status::not_reject;
+        // "arg1=<a@b>, relay=name [1.2.3.4], reject=550 ...": the address in arg1, and its
+        // echo in the reject text, are the client's words. One holding "relay=", "reject="
+        // or "arg2=" of its own could name another client: such a line is no evidence.
+        for (const std::string_view field : {std::string_view("reject="),
+                                             std::string_view("relay="),
+                                             std::string_view("arg2=")}) {
+            const std::size_t first = msg.find(field);
+            if (first != std::string_view::npos &&
+                msg.find(field, first + field.size()) != std::string_view::npos)
+                return log_line_status::other_reject;
+        }
         const std::string_view why = msg.substr(rej);
         if (!(contains(why, "listed at") || contains(why, "blocked using") ||
               contains_word(why, "DNSBL") || contains_word(why, "dnsbl") ||

@@ -355,6 +355,14 @@ TEST_CASE(
                 "5.7.1 Mail from 4.3.2.6 refused by DNSBL bl.spamcop.net",
                 year(2026), e) == log_line_status::dnsbl_reject);
     CHECK(e.ipv4 == v4(4, 3, 2, 6));
+    // a sender of the client's making that holds fields of its own (in arg1 and echoed in
+    // the reject text) names no client
+    CHECK(parse_reject_line(
+              "Nov 24 10:00:00 mx sm-mta[3137]: 2AOA00Mx003137: ruleset=check_mail, "
+              "arg1=<\"relay=x [8.8.8.8], reject=550 listed at z\"@y.example>, relay=pc.example.net "
+              "[4.3.2.7], reject=553 5.1.8 <\"relay=x [8.8.8.8], reject=550 listed at "
+              "z\"@y.example>... Domain of sender address does not exist",
+              year(2026), e) == log_line_status::other_reject);
 }
 
 TEST_CASE("timestamps: Exim's log_timezone offset, RFC 3339 and journald short-iso",
