@@ -2,6 +2,7 @@
 #include "v6bl/ingest/reject_log_parser.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace v6bl::ingest {
 namespace {
@@ -188,43 +189,112 @@ bool exim_dnsbl_reason(std::string_view reason) {
            contains(reason, "blocked using");
 }
 
-// Exim's delivery and arrival lines: "[pid] <message id> <flag> ...", the flag one of
-// <= (arrival), => -> *> (delivered), ** (failed), == (deferred).
-bool exim_delivery_line(std::string_view head) {
-    int tokens = 0;
-    while (!head.empty() && tokens < 4) {
-        while (!head.empty() && head.front() == ' ') head.remove_prefix(1);
-        const std::size_t end = head.find(' ');
-        const std::string_view token = head.substr(0, end);
-        if (token == "<=" || token == "=>" || token == "->" || token == "*>" || token == "**" ||
-            token == "==")
-            return true;
-        if (end == std::string_view::npos) break;
-        head.remove_prefix(end);
-        ++tokens;
-    }
-    return false;
-}
+std::string_view first_token(std::string_view s) { return s.substr(0, s.find(' ')); }
 
-// The client in Exim's "H=name (helo) [1.2.3.4]:port": the first "[...]" outside parentheses
-// (an address-literal HELO is logged as "([10.0.0.1])").
-log_line_status exim_client(std::string_view s, std::size_t from, std::uint32_t& out) {
-    int depth = 0;
-    for (std::size_t i = from; i < s.size(); ++i) {
-        const char c = s[i];
-        if (c == '(') {
-            ++depth;
-        } else if (c == ')') {
-            if (depth > 0) --depth;
-        } else if (c == '[' && depth == 0) {
-            const std::size_t close = s.find(']', i + 1);
-            if (close == std::string_view::npos) break;
-            const std::string_view inside = s.substr(i + 1, close - i - 1);
-            if (parse_ipv4(inside, out)) return log_line_status::dnsbl_reject;
-            return contains(inside, ":") ? log_line_status::ipv6_client : log_line_status::garbage;
+// An Exim log line's text after its own prefix: "[pid] " and a message id ("1abcde-000123-Xy",
+// 4.97's "1abcde-000000-000123-Xy"). Empty when the line is a delivery or an arrival
+// (<= => -> *> ** ==: a remote server's words about our mail, or a sender's) or a piece of a
+// line syslog split ("[2\3] ..."): none is a rejection of a client of ours.
+std::string_view exim_text(std::string_view e) {
+    while (e.starts_with(' ')) e.remove_prefix(1);
+    const std::string_view first = first_token(e);
+    if (first.size() > 2 && first.front() == '[' && first.back() == ']') {
+        const std::string_view inside = first.substr(1, first.size() - 2);
+        if (inside.find_first_not_of("0123456789") == std::string_view::npos) {
+            e.remove_prefix(std::min(e.size(), first.size() + 1));  // [pid]
+        } else if (inside.find_first_not_of("0123456789\\/") == std::string_view::npos) {
+            return {};  // [n\m]: one piece of a long line
         }
     }
-    return log_line_status::garbage;
+    const std::string_view id = first_token(e);
+    if (id.size() >= 16 && id.find('-') != std::string_view::npos &&
+        id.find_first_not_of("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-") ==
+            std::string_view::npos)
+        e.remove_prefix(std::min(e.size(), id.size() + 1));
+    const std::string_view flag = first_token(e);
+    if (flag == "<=" || flag == "=>" || flag == "->" || flag == "*>" || flag == "**" ||
+        flag == "==")
+        return {};
+    return e;
+}
+
+// The client of Exim's "H=name (helo) [1.2.3.4]:port" at the start of `e` (host_and_ident():
+// the name from DNS, the HELO in parentheses, an address-literal HELO as "([10.0.0.1])").
+// The HELO is the client's word: one with a space or parenthesis of its own (allowed only by
+// helo_accept_junk_hosts) makes the line ambiguous. `rest` is what follows the client.
+std::optional<std::string_view> exim_host(std::string_view e, std::string_view& rest) {
+    if (!e.starts_with("H=")) return std::nullopt;
+    // One HELO in parentheses at the most: a HELO holding ") [9.9.9.9] (" of its own would
+    // otherwise put an address of its choosing where the client's stands.
+    const std::string_view head = e.substr(0, e.find(" rejected "));
+    if (std::count(head.begin(), head.end(), '(') > 1 ||
+        std::count(head.begin(), head.end(), ')') > 1)
+        return std::nullopt;
+    e.remove_prefix(2);
+    if (!e.starts_with('(') && !e.starts_with('[')) {  // the name from DNS
+        const std::size_t sp = e.find(' ');
+        if (sp == std::string_view::npos) return std::nullopt;
+        e.remove_prefix(sp + 1);
+    }
+    if (e.starts_with('(')) {  // the HELO
+        const std::size_t close = e.find(") ");
+        if (close == std::string_view::npos ||
+            e.substr(1, close - 1).find_first_of(" ()") != std::string_view::npos)
+            return std::nullopt;
+        e.remove_prefix(close + 2);
+    }
+    if (!e.starts_with('[')) return std::nullopt;
+    const std::size_t close = e.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    const std::string_view address = e.substr(1, close - 1);
+    std::size_t at = close + 1;
+    if (at < e.size() && e[at] == ':') {
+        ++at;
+        while (at < e.size() && e[at] >= '0' && e[at] <= '9') ++at;
+    }
+    rest = e.substr(at);
+    // then fields (" I=[...]:25", " F=<a@b>", " U=ident", " P=esmtp") or the rejection
+    const auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+    const bool field = rest.size() > 3 && rest[0] == ' ' && upper(rest[1]) &&
+                       (rest[2] == '=' || (upper(rest[2]) && rest[3] == '='));
+    if (!rest.empty() && !field && !rest.starts_with(" rejected ") &&
+        !rest.starts_with(" temporarily rejected "))
+        return std::nullopt;
+    return address;
+}
+
+// The reason of "... rejected <what>: <reason>" (smtp_in.c, acl.c: RCPT <a>, MAIL <a>, after
+// DATA, DATA, connection [in "connect" ACL], EHLO or HELO <name>, VRFY, EXPN, ETRN, AUTH).
+// The fields before it (I=, P=, F=<sender>, U=) and the addresses are the client's words: a
+// quote or a ": " in them (a quoted local part, a callout's "verify defer for <a>: response
+// to ...") makes the line ambiguous. nullopt: no such reason.
+std::optional<std::string_view> exim_reason(std::string_view rest) {
+    const std::size_t rejected = rest.find(" rejected ");
+    if (rejected == std::string_view::npos) return std::nullopt;
+    const std::string_view fields = rest.substr(0, rejected);
+    if (fields.find('"') != std::string_view::npos || contains(fields, ": "))
+        return std::nullopt;
+    std::string_view what = rest.substr(rejected + 10);
+    std::size_t colon;
+    if (what.starts_with("RCPT <") || what.starts_with("MAIL <")) {
+        const std::size_t close = what.find('>');
+        if (close == std::string_view::npos ||
+            what.substr(0, close).find('"') != std::string_view::npos ||
+            what.substr(close + 1, 2) != ": ")
+            return std::nullopt;
+        colon = close + 1;
+    } else {
+        bool known = false;
+        for (const std::string_view w :
+             {"after ", "DATA", "connection", "EHLO or HELO ", "VRFY", "EXPN", "ETRN", "AUTH"})
+            known = known || what.starts_with(w);
+        colon = what.find(": ");
+        if (!known || colon == std::string_view::npos) return std::nullopt;
+    }
+    const std::string_view reason = what.substr(colon + 2);
+    // a callout's answer: a remote server's words about a verification
+    if (reason.starts_with("response to \"")) return std::nullopt;
+    return reason;
 }
 
 bool any_text(std::string_view s, std::span<const std::string> texts) {
@@ -331,62 +401,92 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
             return st;
         return postfix_custom_text(reply, client, dnsbl_texts, out.ipv4);
     }
-    if (contains(msg, "sendmail[") || contains(msg, "sm-mta[")) {
-        const std::size_t rej = msg.find("reject=");
+    if (prog == "sendmail" || prog == "sm-mta") {
+        const std::size_t rej = body.find("reject=");
         if (rej == std::string_view::npos) return log_line_status::not_reject;
+        // A quoted address (arg1=, a milter's to=) is the client's words with room for
+        // fields of its own: no evidence.
+        if (body.substr(0, rej).find('"') != std::string_view::npos)
+            return log_line_status::other_reject;
         // "arg1=<a@b>, relay=name [1.2.3.4], reject=550 ...": the address in arg1, and its
         // echo in the reject text, are the client's words. One holding "relay=", "reject="
         // or "arg2=" of its own could name another client: such a line is no evidence.
         for (const std::string_view field : {std::string_view("reject="),
                                              std::string_view("relay="),
                                              std::string_view("arg2=")}) {
-            const std::size_t first = msg.find(field);
+            const std::size_t first = body.find(field);
             if (first != std::string_view::npos &&
-                msg.find(field, first + field.size()) != std::string_view::npos)
+                body.find(field, first + field.size()) != std::string_view::npos)
                 return log_line_status::other_reject;
         }
-        const std::string_view why = msg.substr(rej);
+        std::string_view why = body.substr(rej + 7);
+        // "550 5.7.1 <a@b>... Relaying denied": codes, then the echoed address
+        for (int field = 0; field < 2; ++field) {
+            const std::size_t sp = why.find(' ');
+            if (sp == std::string_view::npos || !dotted_digits(why.substr(0, sp))) break;
+            why.remove_prefix(sp + 1);
+        }
+        if (why.starts_with('<')) {
+            const std::size_t echo = why.find(">... ");
+            if (echo != std::string_view::npos) why.remove_prefix(echo + 5);
+        }
         if (!(contains(why, "listed at") || contains(why, "blocked using") ||
               contains_word(why, "DNSBL") || contains_word(why, "dnsbl") ||
               contains_word(why, "RBL") || any_text(why, dnsbl_texts)))
             return log_line_status::other_reject;
         out.mta = mta_kind::sendmail;
-        std::size_t at = msg.find("relay=");
-        if (at == std::string_view::npos) at = 0;
-        auto st = bracketed_ipv4(msg, at, out.ipv4);
-        if (st != log_line_status::garbage) return st;
-        const std::size_t arg2 = msg.find("arg2=");
-        if (arg2 != std::string_view::npos) {
-            const std::size_t end = msg.find_first_of(", ", arg2 + 5);
-            if (parse_ipv4(
-                    msg.substr(arg2 + 5, end == std::string_view::npos ? std::string_view::npos
-                                                                       : end - arg2 - 5),
-                    out.ipv4))
-                return log_line_status::dnsbl_reject;
+        // The client: the relay= field's own "[address]", else check_relay's arg2=.
+        const std::size_t relay = body.find("relay=");
+        if (relay != std::string_view::npos && relay < rej) {
+            std::string_view value = body.substr(relay + 6, rej - relay - 6);
+            const std::size_t open = value.find('[');
+            const std::size_t close = open == std::string_view::npos ? open : value.find(']', open);
+            if (close == std::string_view::npos) return log_line_status::garbage;
+            value = value.substr(open + 1, close - open - 1);
+            if (parse_ipv4(value, out.ipv4)) return log_line_status::dnsbl_reject;
+            return value.starts_with("IPv6:") || contains(value, ":")
+                       ? log_line_status::ipv6_client
+                       : log_line_status::garbage;
         }
-        return log_line_status::garbage;
+        const std::size_t arg2 = body.find("arg2=");
+        if (arg2 != std::string_view::npos && arg2 < rej) {
+            const std::size_t end = body.find(',', arg2 + 5);
+            return parse_ipv4(body.substr(arg2 + 5, end == std::string_view::npos
+                                                        ? std::string_view::npos
+                                                        : end - arg2 - 5),
+                              out.ipv4)
+                       ? log_line_status::dnsbl_reject
+                       : log_line_status::garbage;
+        }
+        return log_line_status::other_reject;  // a milter's reject names no client
     }
-    // Exim: "H=name (helo) [1.2.3.4]:1234 I=[...]:25 F=<a@b> rejected RCPT <c@d>: reason"
-    // (smtp_in.c: host_and_ident, sender, "[temporarily ]rejected <what>", ": " message).
-    const std::size_t rejected = msg.find(" rejected ");
-    if (rejected == std::string_view::npos) return log_line_status::not_reject;
-    // A delivery of ours ("1abc-000 ** a@b R=... H=mx [5.6.7.8]: SMTP error from remote mail
-    // server after RCPT TO:<a@b>: 550 Message rejected: 9.9.9.9 is listed at ...") is a
-    // remote server refusing us: its H= is that server, and it is not our rejection.
-    if (exim_delivery_line(msg.substr(0, rejected)) || contains(msg, "SMTP error from remote"))
+    // Exim: its own log ("2026-11-24 10:00:00 [+0100] [pid] [id] H=... rejected ...") or
+    // syslog through program exim/exim4 (with or without Exim's own time stamp). Any other
+    // program's line is none of ours.
+    std::string_view e;
+    if (prog == "exim" || prog == "exim4") {
+        e = body;
+        if (const auto own = parse_log_timestamp(e, hint)) e.remove_prefix(own->length);
+    } else if (line.size() > 19 && line[4] == '-' && line[10] == ' ') {
+        e = msg;
+    } else {
         return log_line_status::not_reject;
-    const std::size_t colon = msg.find(": ", rejected);
-    if (colon == std::string_view::npos) return log_line_status::other_reject;
-    // Only the reason counts: the host name, HELO and addresses can say "dnslist" too.
-    const std::string_view reason = msg.substr(colon + 2);
-    if ((!exim_dnsbl_reason(reason) && !any_text(reason, dnsbl_texts)) ||
-        dnsbl_refused_query(reason))
+    }
+    e = exim_text(e);
+    if (!e.starts_with("rejected ") && !e.starts_with("temporarily rejected ") &&
+        !contains(e, " rejected "))
+        return log_line_status::not_reject;
+    // "H=name (helo) [1.2.3.4]:1234 I=[...]:25 F=<a@b> rejected RCPT <c@d>: reason"
+    std::string_view rest;
+    const auto client = exim_host(e, rest);
+    if (!client) return log_line_status::other_reject;
+    const auto reason = exim_reason(rest);
+    if (!reason || (!exim_dnsbl_reason(*reason) && !any_text(*reason, dnsbl_texts)) ||
+        dnsbl_refused_query(*reason))
         return log_line_status::other_reject;
     out.mta = mta_kind::exim;
-    const std::size_t host = msg.find("H=");
-    return exim_client(msg.substr(0, rejected), host == std::string_view::npos ? 0 : host + 2,
-                       out.ipv4);
-    return log_line_status::not_reject;
+    if (parse_ipv4(*client, out.ipv4)) return log_line_status::dnsbl_reject;
+    return contains(*client, ":") ? log_line_status::ipv6_client : log_line_status::garbage;
 }
 
 }  // namespace v6bl::ingest

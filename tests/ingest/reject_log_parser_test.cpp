@@ -678,3 +678,71 @@ TEST_CASE("the operator's own DNSBL reject texts", "[reject_log]") {
     const std::vector<std::string> empty = {""};
     CHECK(parse_reject_line(smtpd, year_hint{}, e, 1, empty) == log_line_status::other_reject);
 }
+
+// What an SMTP client writes (HELO, envelope addresses with quoted local parts, text a
+// warning quotes) and what other programs log must never name another client: each of
+// these named 9.9.9.9 (or the remote MX) as a DNSBL-rejected client before.
+TEST_CASE("the client's words cannot frame another address (Exim, Sendmail, other programs)",
+          "[reject_log]") {
+    reject_event e;
+    auto status = [&](const std::string& line) { return parse_reject_line(line, year(2026), e); };
+    // a sender holding "sendmail[" and Sendmail fields, on an Exim line
+    CHECK(status("2026-11-24 10:00:00 H=(x.example) [1.2.3.4]:5555 F=<\"sendmail[1] "
+                 "relay=[9.9.9.9] reject=550 listed at z\"@a.example> rejected RCPT "
+                 "<u@b.example>: relay not permitted") == log_line_status::other_reject);
+    // ... and "sendmail[" in a sender hides no real Exim DNSBL rejection
+    REQUIRE(status("2026-11-24 10:00:00 H=(x.example) [1.2.3.4]:5555 F=<sendmail[1]@a.example> "
+                   "rejected RCPT <u@b.example>: 1.2.3.4 is listed at zen.spamhaus.org") ==
+            log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(1, 2, 3, 4));
+    // Sendmail: brackets in a quoted arg1 past an IPv6 relay; a milter line without relay=;
+    // an echoed address saying "listed at"
+    CHECK(status("Nov 24 10:00:00 mx sendmail[123]: 2AOA00Mx003140: ruleset=check_rcpt, "
+                 "arg1=<\"[9.9.9.9] RBL\"@b.example>, relay=[IPv6:2001:db8::1], reject=550 5.7.1 "
+                 "<\"[9.9.9.9] RBL\"@b.example>... Relaying denied") ==
+          log_line_status::other_reject);
+    CHECK(status("Nov 24 10:00:00 mx sendmail[123]: 40H1abc: Milter: to=<\"relay=[9.9.9.9]\"@b."
+                 "example>, reject=550 5.7.1 Rejected: listed at zen.spamhaus.org") ==
+          log_line_status::other_reject);
+    CHECK(status("Nov 24 10:00:00 mx sendmail[123]: 40H1abd: Milter: to=<u@b.example>, "
+                 "reject=550 5.7.1 Rejected: listed at zen.spamhaus.org") ==
+          log_line_status::other_reject);
+    CHECK(status("Nov 24 10:00:00 mx sendmail[123]: 2AOA00Mx003141: ruleset=check_rcpt, "
+                 "arg1=<listed-at@b.example>, relay=c.example [1.2.3.4], reject=550 5.7.1 "
+                 "<listed at@b.example>... Relaying denied") == log_line_status::other_reject);
+    // a piece of an Exim line syslog split, and another program's line
+    CHECK(status("Nov 24 10:00:00 mx exim[123]: [2\\2] aaaa H=[9.9.9.9] rejected RCPT <x>: "
+                 "9.9.9.9 is listed at zen.spamhaus.org\"@b.example>: relay not permitted") ==
+          log_line_status::not_reject);
+    CHECK(status("Nov 24 10:00:00 mx amavis[1]: (01234-01) Blocked SPAM {Discarded}, "
+                 "[5.6.7.8]:4 [5.6.7.8] <\"x H=[9.9.9.9] rejected y: 9.9.9.9 is listed at "
+                 "z\"@a.example> -> <u@b.example>") == log_line_status::not_reject);
+    // the reason starting inside a quoted recipient; a callout's answer (ours refused)
+    CHECK(status("2026-11-24 10:00:00 H=(x) [1.2.3.4]:5555 F=<a@a.example> rejected RCPT "
+                 "<\"x: 1.2.3.4 is listed at z\"@b.example>: relay not permitted") ==
+          log_line_status::other_reject);
+    CHECK(status("2026-11-24 10:00:00 H=(x) [1.2.3.4]:5555 sender verify defer for "
+                 "<a@a.example>: response to \"RCPT TO:<a@a.example>\" from mx.a.example "
+                 "[5.6.7.8] was: 450 4.7.1 Connection rejected by policy: 9.9.9.9 is listed at "
+                 "zen.spamhaus.org") != log_line_status::dnsbl_reject);
+    CHECK(status("2026-11-24 10:00:00 H=(x) [1.2.3.4]:5555 F=<a@a.example> rejected RCPT "
+                 "<u@b.example>: response to \"RCPT TO:<u@b.example>\" from mx.b.example "
+                 "[5.6.7.8] was: 554 5.7.1 Client host [9.9.9.9] blocked using zen") ==
+          log_line_status::other_reject);
+    // a junk HELO (helo_accept_junk_hosts) that closes its parentheses early
+    CHECK(status("2026-11-24 10:00:00 H=(x) [9.9.9.9] (y) [1.2.3.4]:5555 F=<a@b> rejected RCPT "
+                 "<u@b.example>: 1.2.3.4 is listed at zen.spamhaus.org") ==
+          log_line_status::other_reject);
+    CHECK(status("2026-11-24 10:00:00 H=(x) [9.9.9.9] F=<y) [1.2.3.4]:5555 F=<a@b> rejected "
+                 "RCPT <u@b.example>: 1.2.3.4 is listed at zen.spamhaus.org") ==
+          log_line_status::other_reject);
+    // Exim through syslog, with its own time stamp and pid, is read as its own log
+    REQUIRE(status("Nov 24 10:00:00 mx exim[123]: 2026-11-24 10:00:00 [123] H=(x) "
+                   "[1.2.3.5]:5555 F=<a@b> rejected RCPT <u@b.example>: 1.2.3.5 is listed at "
+                   "zen.spamhaus.org") == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(1, 2, 3, 5));
+    REQUIRE(status("Nov 24 10:00:00 mx exim4[123]: H=mail.example.net (helo.example) "
+                   "[1.2.3.6] rejected connection in \"connect\" ACL: 1.2.3.6 is listed at "
+                   "zen.spamhaus.org") == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(1, 2, 3, 6));
+}
