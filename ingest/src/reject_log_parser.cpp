@@ -77,6 +77,16 @@ bool dotted_digits(std::string_view s) {
     return !s.empty();
 }
 
+// A reply without its "554 " and "5.7.1 " (the reply code and the enhanced status code).
+std::string_view without_reply_codes(std::string_view reply) {
+    for (int field = 0; field < 2; ++field) {
+        const std::size_t sp = reply.find(' ');
+        if (sp == std::string_view::npos || !dotted_digits(reply.substr(0, sp))) break;
+        reply.remove_prefix(sp + 1);
+    }
+    return reply;
+}
+
 // A Postfix reject line's own header at the start of the body: "<queue id>: reject: " (or
 // "milter-reject: "). Only there: the client's own words, quoted by a warning ("non-SMTP
 // command from ...: GET reject: RCPT from [8.8.8.8]: ..."), can hold "reject: " too.
@@ -125,12 +135,7 @@ bool postfix_reject_parts(std::string_view rest, std::string_view& client,
           std::string_view("; helo=<")})
         end = std::min(end, reply.find(details));
     reply = reply.substr(0, end);
-    // "554 " and "5.7.1 ": the reply code and the enhanced status code
-    for (int field = 0; field < 2; ++field) {
-        const std::size_t sp = reply.find(' ');
-        if (sp == std::string_view::npos || !dotted_digits(reply.substr(0, sp))) break;
-        reply.remove_prefix(sp + 1);
-    }
+    reply = without_reply_codes(reply);
     return true;
 }
 
@@ -421,11 +426,7 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
         }
         std::string_view why = body.substr(rej + 7);
         // "550 5.7.1 <a@b>... Relaying denied": codes, then the echoed address
-        for (int field = 0; field < 2; ++field) {
-            const std::size_t sp = why.find(' ');
-            if (sp == std::string_view::npos || !dotted_digits(why.substr(0, sp))) break;
-            why.remove_prefix(sp + 1);
-        }
+        why = without_reply_codes(why);
         if (why.starts_with('<')) {
             const std::size_t echo = why.find(">... ");
             if (echo != std::string_view::npos) why.remove_prefix(echo + 5);
