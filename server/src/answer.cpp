@@ -254,9 +254,16 @@ std::size_t udp_limit(const parsed_query& q, const answer_zone& zone) {
 answer_result header_only(std::span<std::uint8_t> out, const parsed_query& q, std::uint8_t rcode,
                           answer_outcome outcome, const answer_zone& zone) {
     answer_result res;
+    const bool opt = q.has_opt && rcode == dns::rcode_notimp;
+    // An EDNS version we do not speak is answered BADVERS whatever the opcode (RFC 6891
+    // 6.1.3), as for a query.
+    const bool badvers = opt && q.opt_version != 0;
+    if (badvers) {
+        rcode = 0;
+        outcome = answer_outcome::badvers;
+    }
     res.outcome = outcome;
     res.rcode = rcode;
-    const bool opt = q.has_opt && rcode == dns::rcode_notimp;
     if (out.size() < dns::header_size + (opt ? 11u : 0u)) return res;
     wire_writer w(out, out.size());
     w.u16(q.id);
@@ -268,7 +275,7 @@ answer_result header_only(std::span<std::uint8_t> out, const parsed_query& q, st
         w.u8(0);
         w.u16(dns::type_opt);
         w.u16(std::max<std::uint16_t>(zone.config().edns_udp_size, 512));
-        w.u32(q.opt_do ? 0x8000u : 0u);
+        w.u32((badvers ? 1u << 24 : 0u) | (q.opt_do ? 0x8000u : 0u));
         w.u16(0);
     }
     res.size = w.pos();

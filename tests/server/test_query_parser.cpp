@@ -256,6 +256,14 @@ TEST_CASE("NOTIMP to an EDNS message carries an OPT, with DO echoed", "[server][
     CHECK(describe("0102 2800 0001 0000 0001 0001 06646e73626c36076578616d706c65036f726700 "
                    "0006 0001 0178 c00c 0001 00ff 00000000 0000 00 0029 1000 00000000 0000") ==
           "NOTIMPL opcode=5 qr qd=0\nedns udp=1232");
+    // EDNS version 1: BADVERS (RFC 6891 6.1.3), whatever the opcode
+    const answer_result bad = answer_query(
+        test::from_hex("0102 2000 0001 0000 0000 0001 06646e73626c36076578616d706c65036f726700 "
+                       "0006 0001 00 0029 1000 00010000 0000"),
+        out, ctx);
+    CHECK(bad.outcome == answer_outcome::badvers);
+    CHECK(test::describe_response({out.data(), bad.size}) ==
+          "BADVERS opcode=4 qr qd=0\nedns udp=1232");
     // two OPTs, or an OPT not owned by the root: none
     CHECK(describe("0102 2000 0001 0000 0000 0002 06646e73626c36076578616d706c65036f726700 "
                    "0006 0001 00 0029 1000 00000000 0000 00 0029 1000 00000000 0000") ==
