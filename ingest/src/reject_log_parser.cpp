@@ -228,6 +228,8 @@ std::string_view exim_text(std::string_view e) {
 // The HELO is the client's word: one with a space or parenthesis of its own (allowed only by
 // helo_accept_junk_hosts) makes the line ambiguous. `rest` is what follows the client.
 std::optional<std::string_view> exim_host(std::string_view e, std::string_view& rest) {
+    if (e.starts_with("DSH=") || e.starts_with("DS H="))  // +dnssec: the host's DNS was signed
+        e.remove_prefix(e[2] == ' ' ? 3 : 2);
     if (!e.starts_with("H=")) return std::nullopt;
     // One HELO in parentheses at the most: a HELO holding ") [9.9.9.9] (" of its own would
     // otherwise put an address of its choosing where the client's stands.
@@ -257,29 +259,50 @@ std::optional<std::string_view> exim_host(std::string_view e, std::string_view& 
         ++at;
         while (at < e.size() && e[at] >= '0' && e[at] <= '9') ++at;
     }
-    rest = e.substr(at);
-    // then fields (" I=[...]:25", " F=<a@b>", " U=ident", " P=esmtp") or the rejection
-    const auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
-    const bool field = rest.size() > 3 && rest[0] == ' ' && upper(rest[1]) &&
-                       (rest[2] == '=' || (upper(rest[2]) && rest[3] == '='));
-    if (!rest.empty() && !field && !rest.starts_with(" rejected ") &&
-        !rest.starts_with(" temporarily rejected "))
-        return std::nullopt;
+    rest = e.substr(at);  // fields and the rejection, read by exim_reason()
+    if (!rest.empty() && rest[0] != ' ') return std::nullopt;
     return address;
 }
 
 // The reason of "... rejected <what>: <reason>" (smtp_in.c, acl.c: RCPT <a>, MAIL <a>, after
 // DATA, DATA, connection [in "connect" ACL], EHLO or HELO <name>, VRFY, EXPN, ETRN, AUTH).
-// The fields before it (I=, P=, F=<sender>, U=) and the addresses are the client's words: a
-// quote or a ": " in them (a quoted local part, a callout's "verify defer for <a>: response
-// to ...") makes the line ambiguous. nullopt: no such reason.
+// The fields before it (I=, P=, F=<sender>, U=, TLS's) and the addresses are partly the
+// client's words: anything else there (a quoted local part, a callout's "verify defer for
+// <a>: response to ...") makes the line ambiguous. nullopt: no such reason.
 std::optional<std::string_view> exim_reason(std::string_view rest) {
-    const std::size_t rejected = rest.find(" rejected ");
-    if (rejected == std::string_view::npos) return std::nullopt;
-    const std::string_view fields = rest.substr(0, rejected);
-    if (fields.find('"') != std::string_view::npos || contains(fields, ": "))
-        return std::nullopt;
-    std::string_view what = rest.substr(rejected + 10);
+    // The fields, one by one: " NAME=value" with no space in the value (I=, P=, X=, CV=,
+    // F=<a@b>, U=, spf=), or TLS's quoted SNI="name" and DN="subject" (a subject without
+    // quotes of its own), up to " [temporarily ]rejected ".
+    std::string_view what;
+    for (;;) {
+        if (!rest.starts_with(' ')) return std::nullopt;
+        rest.remove_prefix(1);
+        if (rest.starts_with("temporarily ")) rest.remove_prefix(12);
+        if (rest.starts_with("rejected ")) {
+            what = rest.substr(9);
+            break;
+        }
+        const std::size_t eq = rest.find('=');
+        if (eq == 0 || eq == std::string_view::npos ||
+            rest.substr(0, eq).find_first_not_of(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_") != std::string_view::npos)
+            return std::nullopt;
+        const std::string_view name = rest.substr(0, eq);
+        rest.remove_prefix(eq + 1);
+        if ((name == "SNI" || name == "DN") && rest.starts_with('"')) {
+            const std::size_t close = rest.find('"', 1);
+            if (close == std::string_view::npos) return std::nullopt;
+            if (name == "SNI" && rest.substr(1, close - 1).find_first_not_of(
+                                     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+                                     "vwxyz.-") != std::string_view::npos)
+                return std::nullopt;
+            rest.remove_prefix(close + 1);
+            continue;
+        }
+        const std::size_t end = std::min(rest.find(' '), rest.size());
+        if (rest.substr(0, end).find('"') != std::string_view::npos) return std::nullopt;
+        rest.remove_prefix(end);
+    }
     std::size_t colon;
     if (what.starts_with("RCPT <") || what.starts_with("MAIL <")) {
         const std::size_t close = what.find('>');

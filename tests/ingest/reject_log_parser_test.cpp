@@ -745,4 +745,26 @@ TEST_CASE("the client's words cannot frame another address (Exim, Sendmail, othe
                    "[1.2.3.6] rejected connection in \"connect\" ACL: 1.2.3.6 is listed at "
                    "zen.spamhaus.org") == log_line_status::dnsbl_reject);
     CHECK(e.ipv4 == v4(1, 2, 3, 6));
+    // log_selector +tls_sni +tls_peerdn (quoted fields), +dnssec ("DS" before H=), +spf
+    for (const char* line :
+         {"2026-11-24 10:00:00 H=(x) [192.0.2.10]:51234 X=TLS1.3:TLS_AES_256_GCM_SHA384:256 "
+          "CV=no SNI=\"mx.example.org\" F=<a@b.example> rejected RCPT <c@d.example>: "
+          "192.0.2.10 is listed at zen.spamhaus.org",
+          "2026-11-24 10:00:00 H=(x) [192.0.2.10]:51234 X=TLS1.3:TLS_AES_256_GCM_SHA384:256 "
+          "CV=yes DN=\"CN=client.example,O=Example\" rejected MAIL <a@b.example>: 192.0.2.10 "
+          "is listed at zen.spamhaus.org",
+          "2026-11-24 10:00:00  DSH=mail.example.com [192.0.2.10] F=<a@b.example> rejected RCPT "
+          "<c@d.example>: 192.0.2.10 is listed at zen.spamhaus.org",
+          "2026-11-24 10:00:00 DS H=mail.example.com [192.0.2.10] F=<a@b.example> rejected RCPT "
+          "<c@d.example>: 192.0.2.10 is listed at zen.spamhaus.org",
+          "2026-11-24 10:00:00 H=(x) [192.0.2.10] spf=fail rejected MAIL <a@b.example>: "
+          "192.0.2.10 is listed at zen.spamhaus.org"}) {
+        INFO(line);
+        REQUIRE(status(line) == log_line_status::dnsbl_reject);
+        CHECK(e.ipv4 == v4(192, 0, 2, 10));
+    }
+    // ... but a quoted SNI of the client's making is no field
+    CHECK(status("2026-11-24 10:00:00 H=(x) [192.0.2.10]:51234 SNI=\"a rejected RCPT <b>: "
+                 "192.0.2.10 is listed at z\" F=<a@b.example> rejected RCPT <c@d.example>: "
+                 "relay not permitted") == log_line_status::other_reject);
 }
