@@ -69,9 +69,9 @@ std::int64_t days_from_civil(int y, unsigned m, unsigned d) {
 }
 
 std::int64_t local_time_zone::to_unix(int y, int mo, int d, int h, int mi, int s) const {
-    const std::int64_t naive = days_from_civil(y, static_cast<unsigned>(mo),
-                                               static_cast<unsigned>(d)) * 86400 +
-                               h * 3600 + mi * 60 + s;
+    const std::int64_t naive =
+        days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
+        mi * 60 + s;
     const std::int64_t hour = naive / 3600 - (naive % 3600 < 0 ? 1 : 0);
     if (hour != cached_hour_) {
         std::tm tm{};
@@ -82,13 +82,14 @@ std::int64_t local_time_zone::to_unix(int y, int mo, int d, int h, int mi, int s
         tm.tm_isdst = -1;  // the zone's rules decide (a repeated hour takes the C library's pick)
         const std::time_t t = std::mktime(&tm);
         // mktime normalised the fields; an hour that does not exist (spring forward) moved.
-        cached_offset_ = t == static_cast<std::time_t>(-1)
-                             ? 0
-                             : (days_from_civil(tm.tm_year + 1900, static_cast<unsigned>(tm.tm_mon + 1),
-                                                static_cast<unsigned>(tm.tm_mday)) *
-                                    86400 +
-                                tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec) -
-                                   static_cast<std::int64_t>(t);
+        cached_offset_ =
+            t == static_cast<std::time_t>(-1)
+                ? 0
+                : (days_from_civil(tm.tm_year + 1900, static_cast<unsigned>(tm.tm_mon + 1),
+                                   static_cast<unsigned>(tm.tm_mday)) *
+                       86400 +
+                   tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec) -
+                      static_cast<std::int64_t>(t);
         cached_hour_ = hour;
     }
     return naive - cached_offset_;

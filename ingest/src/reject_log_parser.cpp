@@ -87,6 +87,13 @@ std::string_view without_reply_codes(std::string_view reply) {
     return reply;
 }
 
+// What a client's address text says: an IPv4 (stored in `out`), an IPv6 ("2001:db8::1",
+// Sendmail's "IPv6:2001:db8::1"), or neither (a broken address).
+log_line_status client_address(std::string_view text, std::uint32_t& out) {
+    if (parse_ipv4(text, out)) return log_line_status::dnsbl_reject;
+    return contains(text, ":") ? log_line_status::ipv6_client : log_line_status::garbage;
+}
+
 // A Postfix reject line's own header at the start of the body: "<queue id>: reject: " (or
 // "milter-reject: "). Only there: the client's own words, quoted by a warning ("non-SMTP
 // command from ...: GET reject: RCPT from [8.8.8.8]: ..."), can hold "reject: " too.
@@ -97,8 +104,8 @@ bool postfix_reject_header(std::string_view body, std::string_view& rest) {
         if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
             return false;
     rest = body.substr(colon + 2);
-    for (const std::string_view header : {std::string_view("reject: "),
-                                          std::string_view("milter-reject: ")}) {
+    for (const std::string_view header :
+         {std::string_view("reject: "), std::string_view("milter-reject: ")}) {
         if (rest.starts_with(header)) {
             rest.remove_prefix(header.size());
             return true;
@@ -119,8 +126,7 @@ bool postfix_reject_parts(std::string_view rest, std::string_view& client,
     const std::size_t open = rest.find('[', space + 6);
     const std::size_t close = open == std::string_view::npos ? open : rest.find(']', open);
     if (close == std::string_view::npos) return false;
-    if (rest.substr(space + 6, open - space - 6).find(' ') != std::string_view::npos)
-        return false;
+    if (rest.substr(space + 6, open - space - 6).find(' ') != std::string_view::npos) return false;
     client = rest.substr(open + 1, close - open - 1);
     std::size_t at = close + 1;
     if (at + 1 < rest.size() && rest[at] == ':' && rest[at + 1] >= '0' && rest[at + 1] <= '9') {
@@ -194,7 +200,9 @@ bool exim_dnsbl_reason(std::string_view reason) {
            contains(reason, "blocked using");
 }
 
-std::string_view first_token(std::string_view s) { return s.substr(0, s.find(' ')); }
+std::string_view first_token(std::string_view s) {
+    return s.substr(0, s.find(' '));
+}
 
 // An Exim log line's text after its own prefix: "[pid] " and a message id ("1abcde-000123-Xy",
 // 4.97's "1abcde-000000-000123-Xy"). Empty when the line is a delivery or an arrival
@@ -292,9 +300,11 @@ std::optional<std::string_view> exim_reason(std::string_view rest) {
         if ((name == "SNI" || name == "DN") && rest.starts_with('"')) {
             const std::size_t close = rest.find('"', 1);
             if (close == std::string_view::npos) return std::nullopt;
-            if (name == "SNI" && rest.substr(1, close - 1).find_first_not_of(
-                                     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
-                                     "vwxyz.-") != std::string_view::npos)
+            if (name == "SNI" &&
+                rest.substr(1, close - 1)
+                        .find_first_not_of(
+                            "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+                            "vwxyz.-") != std::string_view::npos)
                 return std::nullopt;
             rest.remove_prefix(close + 1);
             continue;
@@ -337,8 +347,7 @@ log_line_status postfix_custom_text(std::string_view reply, std::string_view cli
                                     std::span<const std::string> texts, std::uint32_t& out) {
     if (postfix_echo_reply(reply) || dnsbl_refused_query(reply) || !any_text(reply, texts))
         return log_line_status::other_reject;
-    if (parse_ipv4(client, out)) return log_line_status::dnsbl_reject;
-    return contains(client, ":") ? log_line_status::ipv6_client : log_line_status::garbage;
+    return client_address(client, out);
 }
 
 }  // namespace
@@ -386,7 +395,8 @@ bool parse_ipv4(std::string_view t, std::uint32_t& out) {
 }
 
 log_line_status parse_reject_line(std::string_view line, const year_hint& hint, reject_event& out,
-                                  int postscreen_threshold, std::span<const std::string> dnsbl_texts) {
+                                  int postscreen_threshold,
+                                  std::span<const std::string> dnsbl_texts) {
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
     const auto ts = parse_log_timestamp(line, hint);
     if (!ts) return log_line_status::garbage;
@@ -439,9 +449,8 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
         // "arg1=<a@b>, relay=name [1.2.3.4], reject=550 ...": the address in arg1, and its
         // echo in the reject text, are the client's words. One holding "relay=", "reject="
         // or "arg2=" of its own could name another client: such a line is no evidence.
-        for (const std::string_view field : {std::string_view("reject="),
-                                             std::string_view("relay="),
-                                             std::string_view("arg2=")}) {
+        for (const std::string_view field :
+             {std::string_view("reject="), std::string_view("relay="), std::string_view("arg2=")}) {
             const std::size_t first = body.find(field);
             if (first != std::string_view::npos &&
                 body.find(field, first + field.size()) != std::string_view::npos)
@@ -466,19 +475,15 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
             const std::size_t open = value.find('[');
             const std::size_t close = open == std::string_view::npos ? open : value.find(']', open);
             if (close == std::string_view::npos) return log_line_status::garbage;
-            value = value.substr(open + 1, close - open - 1);
-            if (parse_ipv4(value, out.ipv4)) return log_line_status::dnsbl_reject;
-            return value.starts_with("IPv6:") || contains(value, ":")
-                       ? log_line_status::ipv6_client
-                       : log_line_status::garbage;
+            return client_address(value.substr(open + 1, close - open - 1), out.ipv4);
         }
         const std::size_t arg2 = body.find("arg2=");
         if (arg2 != std::string_view::npos && arg2 < rej) {
             const std::size_t end = body.find(',', arg2 + 5);
-            return parse_ipv4(body.substr(arg2 + 5, end == std::string_view::npos
-                                                        ? std::string_view::npos
-                                                        : end - arg2 - 5),
-                              out.ipv4)
+            return parse_ipv4(
+                       body.substr(arg2 + 5, end == std::string_view::npos ? std::string_view::npos
+                                                                           : end - arg2 - 5),
+                       out.ipv4)
                        ? log_line_status::dnsbl_reject
                        : log_line_status::garbage;
         }
@@ -509,8 +514,7 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
         dnsbl_refused_query(*reason))
         return log_line_status::other_reject;
     out.mta = mta_kind::exim;
-    if (parse_ipv4(*client, out.ipv4)) return log_line_status::dnsbl_reject;
-    return contains(*client, ":") ? log_line_status::ipv6_client : log_line_status::garbage;
+    return client_address(*client, out.ipv4);
 }
 
 }  // namespace v6bl::ingest

@@ -48,7 +48,6 @@ bool skip_ixfr_soa(wire_reader& r) {
     return r.pos() - start == rdlen;
 }
 
-
 // Another opcode (NOTIFY, UPDATE, ...) is NOTIMP whatever it holds; the message is read
 // generically (questions, then records of any section, names possibly compressed) only to
 // find its OPT, so that an EDNS request gets an EDNS answer (RFC 6891 6.1.1). A message that

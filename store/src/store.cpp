@@ -423,16 +423,6 @@ struct reputation_store::impl {
         throw store_error(msg);
     }
 
-    // No key in any column family (through this open instance).
-    bool holds_nothing_open() const {
-        for (auto* h : cf) {
-            std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h));
-            it->SeekToFirst();
-            if (it->Valid() || !it->status().ok()) return false;
-        }
-        return true;
-    }
-
     std::string meta_get(const std::string& key) const {
         std::string v;
         auto s = db->Get(rocksdb::ReadOptions(), cf[cf_meta], key, &v);
@@ -441,6 +431,17 @@ struct reputation_store::impl {
 };
 
 namespace {
+
+// No key in any of `families` of `db`. A merge operand read without its operator makes the
+// iterator fail: that is no empty family either.
+bool no_keys(rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandle*>& families) {
+    for (auto* h : families) {
+        std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), h));
+        it->SeekToFirst();
+        if (it->Valid() || !it->status().ok()) return false;
+    }
+    return true;
+}
 
 // Whether the RocksDB database at `path` holds no key in any of the column families `names`
 // (read-only, the write-ahead log included). A writer killed while it created a store leaves
@@ -453,13 +454,7 @@ bool holds_nothing(const std::string& path, const std::vector<std::string>& name
     rocksdb::DBOptions o;
     o.info_log_level = rocksdb::InfoLogLevel::ERROR_LEVEL;
     if (!rocksdb::DB::OpenForReadOnly(o, path, descs, &handles, &raw).ok()) return false;
-    bool empty = true;
-    for (auto* h : handles) {
-        std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator(rocksdb::ReadOptions(), h));
-        it->SeekToFirst();
-        // a merge operand without its operator makes the iterator fail: not empty either
-        if (it->Valid() || !it->status().ok()) empty = false;
-    }
+    const bool empty = no_keys(*raw, handles);
     for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
     delete raw;
     return empty;
@@ -581,7 +576,7 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
     const std::string fmt = d->meta_get(format_key);
     // Decided here, under the writer's lock (a store another writer finished meanwhile has
     // its mark by now): no mark and nothing else is a new or an unfinished store.
-    const bool blank = fmt.empty() && d->holds_nothing_open();
+    const bool blank = fmt.empty() && no_keys(*d->db, d->cf);
     if (blank && !may_create) throw store_error(unfinished_error);
     if (blank) {
         rocksdb::WriteBatch b;
