@@ -30,3 +30,6 @@ done
 median=$(sort -n "$out" | awk '{a[NR] = $2} END {print a[int((NR + 1) / 2)]}')
 echo "median of $i run(s): run $median"
 cat "$work/run-$median.txt"
+# What fresh memory and random loads cost on this machine, on the same core (ingest's
+# peak RSS is touched once, its tables read at random): machine_floor.cpp.
+taskset -c 1 "$build/bench/ingest/ingest_floor"

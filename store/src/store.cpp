@@ -803,8 +803,11 @@ std::uint32_t reputation_store::commit(change_set&& changes, std::uint32_t now) 
     j.touched = std::move(touched);
     for (const auto& [source, value] : changes.checkpoints_)
         batch.Put(d.cf[cf_meta], "ckpt:" + source, value);
-    // In the batch now: freed before RocksDB makes its memtable copy.
+    // In the batch now: freed before RocksDB makes its memtable copy, which can then
+    // reuse the memory instead of touching fresh pages.
     std::vector<std::pair<std::string, std::string>>().swap(changes.checkpoints_);
+    std::vector<change_set::op>().swap(changes.ops_);
+    std::string().swap(changes.values_);
 
     const std::uint32_t serial = d.serial + 1;
     j.serial = serial;
