@@ -33,6 +33,16 @@ std::string absolute_path(const std::string& p) {
     return ec ? p : a.lexically_normal().string();
 }
 
+// The path a source's checkpoint is kept under: the file's own, symlinks resolved, so
+// that a file reached by another path (a symlink to it, or through one) is the source
+// read before, not a new one read again. A path that does not resolve (no such file
+// yet) keeps its absolute form.
+std::string source_path(const std::string& p) {
+    std::error_code ec;
+    auto c = std::filesystem::canonical(p, ec);
+    return ec ? absolute_path(p) : c.string();
+}
+
 // Source checkpoint: "v1 ino=N off=N idx=N done=N" (idx: packets or lines consumed).
 struct source_position {
     unsigned long long ino = 0, off = 0, idx = 0;
@@ -149,6 +159,7 @@ std::uint64_t sensor_bit_of(std::string_view id) {
 struct ingest_pipeline::line_source {
     std::string path;
     std::string key;
+    std::string legacy_key;  // before symlinks were resolved (stores of older versions)
     bool json = false;
     std::FILE* file = nullptr;
     source_position pos;  // off/idx: after the last complete line consumed
@@ -199,6 +210,15 @@ void ingest_pipeline::report(const std::string& where, const std::string& what,
         std::fprintf(options_.diagnostics, "v6bl ingest: %s: further reports suppressed\n",
                      where.c_str());
     ++reports;
+}
+
+// A source's checkpoint, under its key or, where that has none and the path took another
+// form before symlinks were resolved, under the older key.
+std::optional<std::string> ingest_pipeline::checkpoint_of(const std::string& key,
+                                                          const std::string& legacy_key) const {
+    auto v = store_.checkpoint(key);
+    if (!v && legacy_key != key) v = store_.checkpoint(legacy_key);
+    return v;
 }
 
 void ingest_pipeline::peek_reference_time() {
@@ -322,7 +342,7 @@ void ingest_pipeline::commit_if_due(bool force) {
 }
 
 void ingest_pipeline::ingest_capture(const std::string& given) {
-    const std::string path = absolute_path(given);
+    const std::string path = source_path(given);
     const std::string key = "pcap:" + path;
     int reports = 0;
     struct stat st {};
@@ -331,7 +351,7 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
                bad_input_reason::unreadable_capture, reports);
         return;
     }
-    source_position pos = parse_position(store_.checkpoint(key));
+    source_position pos = parse_position(checkpoint_of(key, "pcap:" + absolute_path(given)));
     if (pos.ino != st.st_ino) pos = source_position{};
     pos.ino = st.st_ino;
     const auto size = static_cast<unsigned long long>(st.st_size);
@@ -517,7 +537,7 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             return false;
         }
         source_position cp =
-            at_start ? parse_position(store_.checkpoint(src.key)) : source_position{};
+            at_start ? parse_position(checkpoint_of(src.key, src.legacy_key)) : source_position{};
         if (cp.ino != st.st_ino || cp.off > static_cast<unsigned long long>(st.st_size)) cp = {};
         cp.ino = st.st_ino;
         src.file = std::fopen(src.path.c_str(), "rb");
@@ -665,13 +685,15 @@ int ingest_pipeline::run() {
     for (const auto& p : options_.rejects) {
         auto s = std::make_unique<line_source>();
         s->path = p;
-        s->key = "log:" + absolute_path(p);
+        s->key = "log:" + source_path(p);
+        s->legacy_key = "log:" + absolute_path(p);
         lines.push_back(std::move(s));
     }
     for (const auto& p : options_.associations) {
         auto s = std::make_unique<line_source>();
         s->path = p;
-        s->key = "json:" + absolute_path(p);
+        s->key = "json:" + source_path(p);
+        s->legacy_key = "json:" + absolute_path(p);
         s->json = true;
         lines.push_back(std::move(s));
     }
@@ -735,11 +757,16 @@ int ingest_pipeline::run() {
     if (!live) {
         // End of input: close every attempt and evaluate everything pending (retry-round
         // histories stay in the checkpoint for the next run).
+        // Without a packet this run and nothing open from the last, the state is the one
+        // restored: not saved again (its tables need not serialize in the same order, and
+        // a run that read nothing new must not commit).
+        const bool state_unchanged = counters_.packets == 0 && grouper_.open_attempts() == 0 &&
+                                     engine_.pending() == 0;
         grouper_.flush(closed_);
         record_closed_attempts();
         engine_.flush(found_);
         drain_associations();
-        checkpoint_engine();
+        if (!state_unchanged) checkpoint_engine();
         commit_if_due(true);
     }
 

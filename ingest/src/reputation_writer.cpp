@@ -2,6 +2,7 @@
 #include "v6bl/ingest/reputation_writer.h"
 
 #include <algorithm>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -451,10 +452,17 @@ void reputation_writer::set_checkpoint(const std::string& source, std::string va
 }
 
 void reputation_writer::commit() {
-    if (records_.empty() && evidence_.empty() && new_rejections_.empty() &&
-        remembered_dirty_.empty() && checkpoints_.empty() && book_.dirty().empty() &&
-        book_.orphans().empty())
+    const bool no_data = records_.empty() && evidence_.empty() && new_rejections_.empty() &&
+                         remembered_dirty_.empty() && book_.dirty().empty() &&
+                         book_.orphans().empty();
+    // Nothing new and every checkpoint as stored (a rerun over files read before): no
+    // commit, so the serial stays and secondaries get no NOTIFY for nothing.
+    if (no_data && std::all_of(checkpoints_.begin(), checkpoints_.end(), [&](const auto& c) {
+            return store_.checkpoint(c.first) == c.second;
+        })) {
+        checkpoints_.clear();
         return;
+    }
     store::change_set cs;
     // Keys go in in storage order: RocksDB's memtable skiplist inserts ascending keys with
     // its sequential splice, several times faster than the hash maps' random order. A /64

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
@@ -137,6 +138,30 @@ TEST_CASE("ingesting the same files twice changes nothing", "[pipeline]") {
     ingest_into(*db, o);
     const auto before = ingest_test::dump_store(*db);
     REQUIRE(before.size() > 100);
+    const std::uint32_t serial = db->serial();
+    const auto again = ingest_into(*db, o);
+    CHECK(again.packets == 0);
+    CHECK(again.log_lines == 0);
+    CHECK(ingest_test::dump_store(*db) == before);
+    // Not even a commit: the zone's serial stays, so secondaries are not notified.
+    CHECK(again.commits == 0);
+    CHECK(db->serial() == serial);
+}
+
+TEST_CASE("a file reached again through a symlink is the source read before", "[pipeline]") {
+    testbed tb(6);
+    auto db = open_store(tb.dir.path("db"));
+    ingest::ingest_options o;
+    o.captures = {tb.pcap()};
+    o.rejects = {tb.log()};
+    const auto first = ingest_into(*db, o);
+    REQUIRE(first.packets > 1000);
+    REQUIRE(first.rejections() > 100);
+    const auto before = ingest_test::dump_store(*db);
+    std::filesystem::create_symlink(tb.pcap(), tb.dir.path("capture.link"));
+    std::filesystem::create_symlink(tb.dir.path("tb"), tb.dir.path("dir.link"));
+    o.captures = {tb.dir.path("capture.link")};
+    o.rejects = {tb.dir.path("dir.link/maillog")};
     const auto again = ingest_into(*db, o);
     CHECK(again.packets == 0);
     CHECK(again.log_lines == 0);

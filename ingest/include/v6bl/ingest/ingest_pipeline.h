@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,8 @@ class ingest_pipeline {
 
   private:
     bool stopping() const;
+    std::optional<std::string> checkpoint_of(const std::string& key,
+                                             const std::string& legacy_key) const;
     void peek_reference_time();
     void ingest_capture(const std::string& path);
     bool poll_lines(line_source& src, bool at_start);
