@@ -118,7 +118,10 @@ void attempt_grouper::add(const syn_record& syn, std::vector<connect_attempt>& c
     const std::uint32_t index = find_or_open({syn.source, syn.source_port}, inserted);
     open_attempt& o = arena_[index];
     connect_attempt& a = o.a;
-    if (!inserted && syn.time_us - a.start_us > options_.max_span_us) {
+    // A SYN past the window of the attempt's last SYN starts a new one, also when the
+    // attempt is still open because an earlier entry (out of order) holds up the FIFO.
+    if (!inserted && (syn.time_us - a.start_us > options_.max_span_us ||
+                      syn.time_us - a.last_us > options_.window_us)) {
         closed.push_back(a);
         ++o.generation;  // a new attempt in the same slot: the old one's entries are stale
         inserted = true;

@@ -14,17 +14,21 @@ namespace v6bl::ingest {
 
 std::string sensor_bpf_filter(std::uint16_t port) {
     const std::string p = std::to_string(port);
+    // IPv6 packets whose first header is an extension header (hop-by-hop, routing,
+    // fragment, destination options) pass too: BPF's "tcp dst port" only looks right
+    // behind the fixed header; the decoder walks the chain.
     return "(ip and tcp dst port " + p +
            " and tcp[tcpflags] & (tcp-syn|tcp-ack|tcp-rst) == tcp-syn)" +
-           " or (ip6 and tcp dst port " + p + ")";
+           " or (ip6 and tcp dst port " + p + ")" +
+           " or (ip6 and (ip6[6] == 0 or ip6[6] == 43 or ip6[6] == 44 or ip6[6] == 60))";
 }
 
 namespace {
 
 constexpr std::size_t pcap_file_header_size = 24;
 constexpr std::size_t pcap_record_header_size = 16;
-// libpcap refuses records larger than this (or than the snap length, if larger): a
-// corrupt length field, not a frame.
+// libpcap refuses records larger than this (max_snaplen_for_dlt), whatever the file's snap
+// length: a corrupt length field, not a frame.
 constexpr std::uint32_t max_record_caplen = 262144;
 // Small enough that the kernel's copy is still in the L2 cache when the decoder reads it
 // (1 MiB chunks read at half the speed on the 2-core VM), large enough that read() calls
@@ -71,8 +75,10 @@ bool capture_reader::open_classic(std::uint64_t resume_offset) {
             return false;
     }
     fd_ = fd;
-    const std::uint32_t snaplen = load_u32(hdr + 16, swapped_);
-    max_caplen_ = snaplen > max_record_caplen ? snaplen : max_record_caplen;
+    // libpcap refuses any record over max_snaplen_for_dlt() (262144 for every link type
+    // we decode) whatever the header's snap length says: a garbage snaplen must not let a
+    // garbage record length allocate gigabytes.
+    max_caplen_ = max_record_caplen;
     ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
     // Past the end (the file shrank under the same inode) reads as the end, like fseeko.
     buf_offset_ = resume_offset > 0 ? resume_offset : pcap_file_header_size;
@@ -232,8 +238,13 @@ capture_status capture_reader::next(capture_frame& frame) {
     pcap_pkthdr* hdr = nullptr;
     const u_char* data = nullptr;
     if (!live_) frame_offset_ = offset();  // libpcap reads the next block from here
+    pcapng_frame_ = false;
     const int rc = pcap_next_ex(handle_, &hdr, &data);
     if (rc == 1) {
+        // libpcap skips other blocks (statistics, name resolution, interfaces) on its way
+        // to a packet block: the packet's block ends where libpcap stopped reading, and
+        // frame_offset() finds its start from there when a report asks for it.
+        pcapng_frame_ = !live_ && pcapng_;
         frame.data = data;
         frame.caplen = hdr->caplen;
         // pcapng stamps are 64-bit: kept to the classic format's 32-bit seconds, so that a
@@ -247,6 +258,27 @@ capture_status capture_reader::next(capture_frame& frame) {
     error_ = pcap_geterr(handle_);
     if (!live_ && error_.find("truncated") != std::string::npos) return capture_status::truncated;
     return capture_status::error;
+}
+
+// The start of the pcapng block that ends at `end`: its trailing length,
+// in either byte order, must match the leading one. `fallback` when it does not.
+std::uint64_t capture_reader::frame_offset() const {
+    // The FILE has not moved since the frame was read: it is at the end of its block.
+    return pcapng_frame_ ? packet_block_start(frame_offset_, offset()) : frame_offset_;
+}
+
+std::uint64_t capture_reader::packet_block_start(std::uint64_t fallback, std::uint64_t end) const {
+    if (end < 12 || end <= fallback) return fallback;
+    const int fd = fileno(file_);
+    std::uint8_t tail[4], head[8];
+    if (::pread(fd, tail, 4, static_cast<off_t>(end - 4)) != 4) return fallback;
+    for (bool swapped : {false, true}) {
+        const std::uint32_t len = load_u32(tail, swapped);
+        if (len < 12 || len % 4 != 0 || len > end - fallback) continue;
+        if (::pread(fd, head, 8, static_cast<off_t>(end - len)) != 8) continue;
+        if (load_u32(head + 4, swapped) == len) return end - len;
+    }
+    return fallback;
 }
 
 std::uint64_t capture_reader::kernel_drops() const {

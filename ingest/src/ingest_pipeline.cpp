@@ -438,7 +438,7 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
         }
         if (st2 == capture_status::frame) continue;
         if (st2 == capture_status::truncated || st2 == capture_status::error) {
-            report(given + ":" + std::to_string(reader->offset()),
+            report(given + ":" + std::to_string(reader->error_offset()),
                    (st2 == capture_status::truncated ? "truncated capture: " : "capture error: ") +
                        reader->last_error() + " (after packet " + std::to_string(index) + ")",
                    bad_input_reason::truncated_capture, reports);
@@ -485,7 +485,8 @@ void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::
     }
     ++counters_.log_lines;
     reject_event ev;
-    switch (parse_reject_line(line, hint_, ev, options_.postscreen_threshold, options_.dnsbl_texts)) {
+    switch (
+        parse_reject_line(line, hint_, ev, options_.postscreen_threshold, options_.dnsbl_texts)) {
         case log_line_status::dnsbl_reject:
             writer_.add_rejection(ev);
             break;
@@ -760,8 +761,8 @@ int ingest_pipeline::run() {
         // Without a packet this run and nothing open from the last, the state is the one
         // restored: not saved again (its tables need not serialize in the same order, and
         // a run that read nothing new must not commit).
-        const bool state_unchanged = counters_.packets == 0 && grouper_.open_attempts() == 0 &&
-                                     engine_.pending() == 0;
+        const bool state_unchanged =
+            counters_.packets == 0 && grouper_.open_attempts() == 0 && engine_.pending() == 0;
         grouper_.flush(closed_);
         record_closed_attempts();
         engine_.flush(found_);

@@ -2,7 +2,6 @@
 #include "v6bl/ingest/reputation_writer.h"
 
 #include <algorithm>
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>

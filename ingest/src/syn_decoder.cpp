@@ -23,11 +23,19 @@ inline std::uint16_t be16(const std::uint8_t* p) {
     return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
 }
 
-decode_status decode_tcp(const std::uint8_t* p, std::size_t len, std::uint16_t smtp_port,
+// `cut`: the IP datagram was cut by the snap length (caplen < the IP length), so the TCP
+// header may end in the options; what was captured of them is read.
+decode_status decode_tcp(const std::uint8_t* p, std::size_t len, bool cut, std::uint16_t smtp_port,
                          syn_record& out) {
     if (len < 20) return decode_status::malformed;
-    const std::size_t data_offset = static_cast<std::size_t>(p[12] >> 4) * 4;
-    if (data_offset < 20 || data_offset > len) return decode_status::malformed;
+    std::size_t data_offset = static_cast<std::size_t>(p[12] >> 4) * 4;
+    if (data_offset < 20) return decode_status::malformed;
+    bool options_cut = false;
+    if (data_offset > len) {
+        if (!cut) return decode_status::malformed;
+        data_offset = len;
+        options_cut = true;
+    }
     const std::uint8_t flags = p[13];
     if (!(flags & tcp_syn) || (flags & (tcp_ack | tcp_rst | tcp_fin)))
         return decode_status::not_syn;
@@ -50,9 +58,14 @@ decode_status decode_tcp(const std::uint8_t* p, std::size_t len, std::uint16_t s
             ++i;
             continue;
         }
+        if (options_cut && i + 1 >= data_offset) break;  // the rest was not captured
         if (i + 1 >= data_offset) return decode_status::malformed;
         const std::size_t olen = p[i + 1];
-        if (olen < 2 || i + olen > data_offset) return decode_status::malformed;
+        if (olen < 2) return decode_status::malformed;
+        if (i + olen > data_offset) {
+            if (options_cut) break;
+            return decode_status::malformed;
+        }
         if (kind == 2 && olen == 4) out.mss = be16(p + i + 2);
         i += olen;
     }
@@ -67,7 +80,8 @@ decode_status decode_ipv4(const std::uint8_t* p, std::size_t len, std::uint16_t 
     if (ihl < 20 || ihl > len) return decode_status::malformed;
     std::size_t total = be16(p + 2);
     if (total < ihl) return decode_status::malformed;
-    if (total > len) total = len;  // snaplen cut: decode what was captured
+    const bool cut = total > len;
+    if (cut) total = len;  // snaplen cut: decode what was captured
     const std::uint16_t frag = be16(p + 6);
     if ((frag & 0x1FFF) != 0) return decode_status::not_tcp;  // not the first fragment
     if (p[9] != proto_tcp) return decode_status::not_tcp;
@@ -75,7 +89,7 @@ decode_status decode_ipv4(const std::uint8_t* p, std::size_t len, std::uint16_t 
     out.source = address_bytes{};
     std::memcpy(out.source.data() + 12, p + 12, 4);
     out.ttl = p[8];
-    return decode_tcp(p + ihl, total - ihl, smtp_port, out);
+    return decode_tcp(p + ihl, total - ihl, cut, smtp_port, out);
 }
 
 decode_status decode_ipv6(const std::uint8_t* p, std::size_t len, std::uint16_t smtp_port,
@@ -83,7 +97,8 @@ decode_status decode_ipv6(const std::uint8_t* p, std::size_t len, std::uint16_t 
     if (len < 40) return decode_status::malformed;
     if ((p[0] >> 4) != 6) return decode_status::malformed;
     std::size_t end = 40 + static_cast<std::size_t>(be16(p + 4));
-    if (end > len) end = len;
+    const bool cut = end > len;
+    if (cut) end = len;
     std::uint8_t next = p[6];
     std::size_t off = 40;
     for (int n = 0; n < max_ipv6_ext_headers && next != proto_tcp; ++n) {
@@ -106,7 +121,7 @@ decode_status decode_ipv6(const std::uint8_t* p, std::size_t len, std::uint16_t 
     out.family = ip_family::v6;
     std::memcpy(out.source.data(), p + 8, 16);
     out.ttl = p[7];
-    return decode_tcp(p + off, end - off, smtp_port, out);
+    return decode_tcp(p + off, end - off, cut, smtp_port, out);
 }
 
 decode_status decode_ip(const std::uint8_t* p, std::size_t len, std::uint16_t smtp_port,
@@ -127,6 +142,20 @@ decode_status decode_ethertype(std::uint16_t type, const std::uint8_t* p, std::s
     if (type == ethertype_ipv4) return decode_ipv4(p, len, smtp_port, out);
     if (type == ethertype_ipv6) return decode_ipv6(p, len, smtp_port, out);
     return decode_status::not_tcp;
+}
+
+// The type field at `off` (Ethernet: 12; Linux SLL: 14, where libpcap re-inserts the VLAN
+// tags the kernel stripped), then up to max_vlan_tags 802.1Q/802.1ad tags.
+decode_status decode_tagged(const std::uint8_t* f, std::size_t caplen, std::size_t off,
+                            std::uint16_t smtp_port, syn_record& out) {
+    std::uint16_t type = be16(f + off);
+    for (int tags = 0; type == ethertype_vlan || type == ethertype_qinq; ++tags) {
+        if (tags == max_vlan_tags || off + 6 > caplen) return decode_status::malformed;
+        off += 4;
+        type = be16(f + off);
+    }
+    off += 2;
+    return decode_ethertype(type, f + off, caplen - off, smtp_port, out);
 }
 
 }  // namespace
@@ -177,21 +206,12 @@ decode_status decode_syn(link_kind link, const std::uint8_t* f, std::size_t capl
                          std::int64_t time_us, std::uint16_t smtp_port, syn_record& out) {
     out.time_us = time_us;
     switch (link) {
-        case link_kind::ethernet: {
+        case link_kind::ethernet:
             if (caplen < 14) return decode_status::malformed;
-            std::size_t off = 12;
-            std::uint16_t type = be16(f + off);
-            for (int tags = 0; type == ethertype_vlan || type == ethertype_qinq; ++tags) {
-                if (tags == max_vlan_tags || off + 6 > caplen) return decode_status::malformed;
-                off += 4;
-                type = be16(f + off);
-            }
-            off += 2;
-            return decode_ethertype(type, f + off, caplen - off, smtp_port, out);
-        }
+            return decode_tagged(f, caplen, 12, smtp_port, out);
         case link_kind::linux_sll:
             if (caplen < 16) return decode_status::malformed;
-            return decode_ethertype(be16(f + 14), f + 16, caplen - 16, smtp_port, out);
+            return decode_tagged(f, caplen, 14, smtp_port, out);
         case link_kind::linux_sll2:
             if (caplen < 20) return decode_status::malformed;
             return decode_ethertype(be16(f), f + 20, caplen - 20, smtp_port, out);

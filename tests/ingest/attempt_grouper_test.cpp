@@ -84,3 +84,25 @@ TEST_CASE("grouper state survives save and restore", "[attempt_grouper]") {
     CHECK_FALSE(g3.restore(blob.substr(0, blob.size() / 2)));
     CHECK_FALSE(g3.restore("garbage"));
 }
+
+TEST_CASE(
+    "with slightly out-of-order SYNs, a SYN more than 25 s after its key's last "
+    "SYN still starts a new attempt",
+    "[attempt_grouper]") {
+    // Capture order: A at 100 s, then B stamped 99 s (1 s out of order: two capture queues
+    // or interfaces merged), then B again at 124.5 s: 25.5 s after B's last SYN, outside the
+    // 25 s window, but before A's window ends (125 s), whose expiry entry sits in front of
+    // B's in the FIFO.
+    attempt_grouper g;
+    std::vector<connect_attempt> closed;
+    const auto a = v6bl::ingest_test::v6("2001:db8::a");
+    const auto b = v6bl::ingest_test::v6("2001:db8::b");
+    g.add(syn(a, 5000, 100.0), closed);
+    g.add(syn(b, 6000, 99.0), closed);
+    g.add(syn(b, 6000, 124.5), closed);
+    g.flush(closed);
+    int b_attempts = 0;
+    for (const auto& c : closed)
+        if (c.source == b) ++b_attempts;
+    CHECK(b_attempts == 2);  // was 1: one attempt with 2 SYNs spanning 25.5 s
+}

@@ -693,3 +693,167 @@ TEST_CASE("an address seen again in a later run is not counted twice", "[pipelin
     CHECK(rec->addresses == 2);
     CHECK(db->evidence_count(*store::parse_prefix("2001:db8:aa:1::/64"), 10) == 0);
 }
+
+#include <pcap/pcap.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "v6bl/ingest/capture_reader.h"
+
+namespace {
+
+// pcapng building blocks (little-endian host).
+struct pcapng_builder {
+    std::string f;
+    void u32(std::uint32_t v) { f.append(reinterpret_cast<const char*>(&v), 4); }
+    void shb() {
+        for (std::uint32_t v : {0x0A0D0D0Au, 28u, 0x1A2B3C4Du, 1u, 0xFFFFFFFFu, 0xFFFFFFFFu, 28u})
+            u32(v);
+    }
+    void idb() {
+        for (std::uint32_t v : {1u, 20u, 1u, 65535u, 20u}) u32(v);  // Ethernet
+    }
+    // Returns the block's offset.
+    std::size_t epb(const std::vector<std::uint8_t>& frame, std::uint64_t ts_us) {
+        const std::size_t at = f.size();
+        auto padded = frame;
+        while (padded.size() % 4) padded.push_back(0);
+        const auto len = static_cast<std::uint32_t>(32 + padded.size());
+        for (std::uint32_t v :
+             {6u, len, 0u, static_cast<std::uint32_t>(ts_us >> 32),
+              static_cast<std::uint32_t>(ts_us), static_cast<std::uint32_t>(frame.size()),
+              static_cast<std::uint32_t>(frame.size())})
+            u32(v);
+        f.append(reinterpret_cast<const char*>(padded.data()), padded.size());
+        u32(len);
+        return at;
+    }
+    // An interface statistics block (type 5, no options): libpcap skips it.
+    void isb() {
+        for (std::uint32_t v : {5u, 24u, 0u, 0u, 0u, 24u}) u32(v);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a pcapng malformed frame after a non-packet block is reported at its own block",
+          "[pipeline]") {
+    temp_dir d("pcapng-offset-isb");
+    const auto good = ingest_test::ethernet(ingest_test::ip_syn(false, 40000, 25, 64), false);
+    auto bad = ingest_test::ethernet(ingest_test::ip_syn(false, 40001, 25, 64), false);
+    bad[14] = 0x44;  // IPv4 header length 16 bytes
+    pcapng_builder b;
+    b.shb();
+    b.idb();
+    b.epb(good, 1'000'000);
+    const std::size_t isb_at = b.f.size();
+    b.isb();  // dumpcap writes these (e.g. at the end of a ring-buffer file)
+    const std::size_t bad_block = b.epb(bad, 2'000'000);
+    std::ofstream(d.path("c.pcapng"), std::ios::binary) << b.f;
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.captures = {d.path("c.pcapng")};
+    std::string diag;
+    ingest_into(*db, o, nullptr, &diag);
+    INFO(diag << " (the statistics block is at " << isb_at << ")");
+    CHECK(diag.find("c.pcapng:" + std::to_string(bad_block) + ": malformed frame") !=
+          std::string::npos);
+}
+
+TEST_CASE("a truncated pcapng block is reported at its start, as a classic record is",
+          "[pipeline]") {
+    temp_dir d("pcapng-truncated-offset");
+    const auto good = ingest_test::ethernet(ingest_test::ip_syn(false, 40000, 25, 64), false);
+    pcapng_builder b;
+    b.shb();
+    b.idb();
+    b.epb(good, 1'000'000);
+    const std::size_t cut_block = b.epb(good, 2'000'000);
+    const std::string cut = b.f.substr(0, cut_block + 40);  // the second block cut short
+    std::ofstream(d.path("c.pcapng"), std::ios::binary) << cut;
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.captures = {d.path("c.pcapng")};
+    std::string diag;
+    const auto c = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag << " (file size " << cut.size() << ")");
+    CHECK(c.bad_input[static_cast<int>(ingest::bad_input_reason::truncated_capture)] == 1);
+    CHECK(diag.find("c.pcapng:" + std::to_string(cut_block) + ": truncated capture") !=
+          std::string::npos);
+}
+
+TEST_CASE(
+    "a garbage record length in a pcap whose header claims a huge snaplen is "
+    "refused, not allocated",
+    "[pipeline]") {
+    temp_dir d("huge-snaplen");
+    const std::string path = d.path("g.pcap");
+    {
+        // snaplen 2^31-1 in the file header (garbage; libpcap still refuses any record over
+        // 262144 bytes: "invalid packet capture length N, bigger than maximum of 262144")
+        const std::uint32_t hdr[6] = {0xa1b2c3d4u, 0x00040002u, 0, 0, 0x7FFFFFFFu, 1};
+        const std::uint32_t rec[4] = {1, 0, 0x7FFFFF00u, 0x7FFFFF00u};
+        std::ofstream out(path, std::ios::binary);
+        out.write(reinterpret_cast<const char*>(hdr), sizeof hdr);
+        out.write(reinterpret_cast<const char*>(rec), sizeof rec);
+        out << std::string(64, '\0');
+    }
+    // In a child with its address space capped at what it uses now + 512 MiB, so that the
+    // bug cannot take 2 GiB of the test machine.
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        long pages = 0;
+        if (std::FILE* s = std::fopen("/proc/self/statm", "r")) {
+            if (std::fscanf(s, "%ld", &pages) != 1) pages = 0;
+            std::fclose(s);
+        }
+        const rlim_t cap = static_cast<rlim_t>(pages) * 4096 + (rlim_t{512} << 20);
+        const rlimit lim{cap, cap};
+        ::setrlimit(RLIMIT_AS, &lim);
+        try {
+            std::string err;
+            auto r = ingest::capture_reader::open_file(path, 0, err);
+            if (!r) ::_exit(4);
+            ingest::capture_frame f;
+            const auto st = r->next(f);
+            ::_exit(st == ingest::capture_status::error &&
+                            r->last_error().find("invalid packet capture length") !=
+                                std::string::npos
+                        ? 0
+                        : 1);
+        } catch (...) {
+            ::_exit(3);  // std::bad_alloc: the 2 GiB buffer
+        }
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    INFO("child exit code (3: bad_alloc, 1: not refused as libpcap refuses it)");
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("the live BPF filter passes IPv6 SYNs behind extension headers the decoder takes",
+          "[pipeline]") {
+    // IPv6 + hop-by-hop options header + TCP SYN to port 25, over Ethernet.
+    auto ip = ingest_test::ip_syn(true, 40000, 25, 60);
+    ip[6] = 0;  // next header: hop-by-hop
+    const std::uint8_t hbh[8] = {6, 0, 1, 4, 0, 0, 0, 0};
+    ip.insert(ip.begin() + 40, hbh, hbh + 8);
+    ip[5] = static_cast<std::uint8_t>(ip[5] + 8);
+    const auto frame = ingest_test::ethernet(ip, true);
+    ingest::syn_record s;
+    REQUIRE(ingest::decode_syn(ingest::link_kind::ethernet, frame.data(), frame.size(), 0, 25, s) ==
+            ingest::decode_status::syn);
+
+    pcap_t* dead = pcap_open_dead(DLT_EN10MB, 256);
+    bpf_program prog{};
+    const std::string filter = ingest::sensor_bpf_filter(25);
+    REQUIRE(pcap_compile(dead, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0);
+    pcap_pkthdr h{};
+    h.caplen = h.len = static_cast<bpf_u_int32>(frame.size());
+    const int passed = pcap_offline_filter(&prog, &h, frame.data());
+    pcap_freecode(&prog);
+    pcap_close(dead);
+    CHECK(passed != 0);
+}

@@ -293,12 +293,13 @@ TEST_CASE(
     CHECK(e.ipv4 == v4(198, 51, 100, 22));
     // Our own deliveries refused by a remote server's DNSBL: its H= is the remote MX, and
     // the rejection is of us (failed, deferred; with and without log_selector +pid)
-    CHECK(parse_reject_line("2026-11-24 10:00:00 1vAbCd-000123-Xy ** user@remote.example "
-                            "R=dnslookup T=remote_smtp H=mx.remote.example [203.0.113.5]: SMTP "
-                            "error from remote mail server after RCPT TO:<user@remote.example>: "
-                            "550 5.7.1 Mail from 192.0.2.9 rejected by policy: 192.0.2.9 is listed at "
-                            "zen.spamhaus.org",
-                            year_hint{}, e) == log_line_status::not_reject);
+    CHECK(parse_reject_line(
+              "2026-11-24 10:00:00 1vAbCd-000123-Xy ** user@remote.example "
+              "R=dnslookup T=remote_smtp H=mx.remote.example [203.0.113.5]: SMTP "
+              "error from remote mail server after RCPT TO:<user@remote.example>: "
+              "550 5.7.1 Mail from 192.0.2.9 rejected by policy: 192.0.2.9 is listed at "
+              "zen.spamhaus.org",
+              year_hint{}, e) == log_line_status::not_reject);
     CHECK(parse_reject_line("2026-11-24 10:00:00 [4242] 1vAbCd-000123-Xy == user@remote.example "
                             "R=dnslookup T=remote_smtp defer (-44) H=mx.remote.example "
                             "[203.0.113.5]: 451 Mail from 192.0.2.9 rejected for now: 192.0.2.9 "
@@ -357,12 +358,13 @@ TEST_CASE(
     CHECK(e.ipv4 == v4(4, 3, 2, 6));
     // a sender of the client's making that holds fields of its own (in arg1 and echoed in
     // the reject text) names no client
-    CHECK(parse_reject_line(
-              "Nov 24 10:00:00 mx sm-mta[3137]: 2AOA00Mx003137: ruleset=check_mail, "
-              "arg1=<\"relay=x [8.8.8.8], reject=550 listed at z\"@y.example>, relay=pc.example.net "
-              "[4.3.2.7], reject=553 5.1.8 <\"relay=x [8.8.8.8], reject=550 listed at "
-              "z\"@y.example>... Domain of sender address does not exist",
-              year(2026), e) == log_line_status::other_reject);
+    CHECK(
+        parse_reject_line(
+            "Nov 24 10:00:00 mx sm-mta[3137]: 2AOA00Mx003137: ruleset=check_mail, "
+            "arg1=<\"relay=x [8.8.8.8], reject=550 listed at z\"@y.example>, relay=pc.example.net "
+            "[4.3.2.7], reject=553 5.1.8 <\"relay=x [8.8.8.8], reject=550 listed at "
+            "z\"@y.example>... Domain of sender address does not exist",
+            year(2026), e) == log_line_status::other_reject);
 }
 
 TEST_CASE("timestamps: Exim's log_timezone offset, RFC 3339 and journald short-iso",

@@ -52,7 +52,10 @@ class capture_reader {
     std::uint64_t offset() const;
     // Byte offset in the file of the record (pcap) or block (pcapng) of the frame the last
     // next() returned; 0 for live capture.
-    std::uint64_t frame_offset() const { return frame_offset_; }
+    std::uint64_t frame_offset() const;
+    // Byte offset of the record (pcap) or block (pcapng) a truncated/error status of next()
+    // was about.
+    std::uint64_t error_offset() const { return fd_ >= 0 ? offset() : frame_offset_; }
     const std::string& last_error() const { return error_; }
     // Live capture: packets that passed the filter but were dropped because the kernel's
     // capture buffer was full (pcap_stats' ps_drop; its ps_ifdrop is the interface's own
@@ -64,6 +67,7 @@ class capture_reader {
     bool open_classic(std::uint64_t resume_offset);
     capture_status next_buffered(capture_frame& frame);
     bool fill(std::size_t need);
+    std::uint64_t packet_block_start(std::uint64_t fallback, std::uint64_t end) const;
 
     pcap* handle_ = nullptr;
     // Classic pcap files are read with read() into one reused buffer: libpcap's reader
@@ -84,6 +88,7 @@ class capture_reader {
     link_kind link_ = link_kind::unknown;
     bool pcapng_ = false;
     std::uint64_t frame_offset_ = 0;
+    bool pcapng_frame_ = false;  // the last frame came from a pcapng packet block
     bool live_ = false;
     std::string error_;
 };
