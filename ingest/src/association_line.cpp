@@ -3,12 +3,46 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "v6bl/ingest/log_timestamp.h"
 #include "v6bl/ingest/reject_log_parser.h"
 #include "v6bl/store/prefix.h"
 
 namespace v6bl::ingest {
+namespace {
+
+// Seconds since the epoch of an RFC 3339 date-time (5.6): full-date "T" full-time, where
+// full-time ends in a time-offset, "Z" or +hh:mm / -hh:mm; "T" and "Z" may be lower case;
+// the day must exist in its month (5.7). nullopt for anything else.
+std::optional<std::int64_t> rfc3339_seconds(std::string ts) {
+    auto digit = [&](std::size_t i) { return i < ts.size() && ts[i] >= '0' && ts[i] <= '9'; };
+    auto number = [&](std::size_t at, std::size_t n) {
+        int v = 0;
+        for (std::size_t i = at; i < at + n; ++i) v = v * 10 + (ts[i] - '0');
+        return v;
+    };
+    if (ts.size() < 20 || ts[4] != '-' || ts[7] != '-') return std::nullopt;
+    for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+        if (!digit(i)) return std::nullopt;
+    if (ts[10] == 't') ts[10] = 'T';
+    if (ts.back() == 'z') ts.back() = 'Z';
+    const std::size_t n = ts.size();
+    const bool offset =
+        ts.back() == 'Z' || (n >= 25 && (ts[n - 6] == '+' || ts[n - 6] == '-') && digit(n - 5) &&
+                             digit(n - 4) && ts[n - 3] == ':' && digit(n - 2) && digit(n - 1));
+    if (ts[10] != 'T' || !offset) return std::nullopt;
+    const int y = number(0, 4), m = number(5, 2), d = number(8, 2);
+    static constexpr int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (m < 1 || m > 12 || d < 1 || d > month_days[m - 1] + (m == 2 && leap ? 1 : 0))
+        return std::nullopt;
+    const auto p = parse_log_timestamp(ts, year_hint{});
+    if (!p || p->length != ts.size()) return std::nullopt;
+    return p->unix_seconds;
+}
+
+}  // namespace
 
 bool parse_association_line(std::string_view line, association_line& out, std::string& error) {
     const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
@@ -30,7 +64,8 @@ bool parse_association_line(std::string_view line, association_line& out, std::s
     };
     const auto* v = need("v");
     if (!v) return false;
-    if (!v->is_number_integer() || v->get<int>() != association_schema_version) {
+    // get<int>() would wrap 2^32 + 1 to 1; a 64-bit compare only matches 1 itself
+    if (!v->is_number_integer() || v->get<std::int64_t>() != association_schema_version) {
         error = "unsupported version " + v->dump();
         return false;
     }
@@ -44,7 +79,10 @@ bool parse_association_line(std::string_view line, association_line& out, std::s
         error = "ipv6 is not a string";
         return false;
     }
-    const auto addr = store::parse_address(v6->get<std::string>());
+    const std::string& v6text = v6->get_ref<const std::string&>();
+    // inet_pton stops at an escaped NUL ("2001:db8::1\u0000junk")
+    const auto addr =
+        v6text.find('\0') == std::string::npos ? store::parse_address(v6text) : std::nullopt;
     if (!addr || (addr->at(0) == 0 && addr->at(10) == 0xff)) {
         error = "ipv6 is not an IPv6 address";
         return false;
@@ -68,13 +106,16 @@ bool parse_association_line(std::string_view line, association_line& out, std::s
         }
         out.assoc.time_us = static_cast<std::int64_t>(secs * 1e6);
     } else if (t->is_string()) {
-        const std::string ts = t->get<std::string>();
-        const auto p = parse_log_timestamp(ts, year_hint{});
-        if (!p || p->length != ts.size() || ts.find('-') != 4) {
+        const auto secs = rfc3339_seconds(t->get<std::string>());
+        if (!secs) {
             error = "time is not RFC 3339";
             return false;
         }
-        out.assoc.time_us = p->unix_seconds * 1'000'000;
+        if (*secs < 0 || *secs >= 4294967296LL) {
+            error = "time out of range";
+            return false;
+        }
+        out.assoc.time_us = *secs * 1'000'000;
     } else {
         error = "time is neither a number nor a string";
         return false;

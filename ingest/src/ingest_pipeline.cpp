@@ -457,8 +457,8 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
 
 void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::uint64_t line_no) {
     flush_attempts();
-    if (line.empty()) return;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) return;  // a blank line, LF or CRLF
     if (src.json) {
         association_line al;
         std::string error;

@@ -84,3 +84,71 @@ TEST_CASE("format then parse is the identity on what the schema carries", "[asso
     CHECK(l.assoc.signals == (a.signals | sig_remote));
     CHECK(l.ipv4_rejected);
 }
+
+// ---- review findings (wt-lines) ----
+
+namespace {
+std::string line_with(const std::string& field, const std::string& value) {
+    std::string base =
+        R"({"v":1,"ipv6":"2001:db8::1","ipv4":"1.2.3.4","time":1795514400,"strength":0.9})";
+    if (field == "v")
+        return R"({"v":)" + value +
+               R"(,"ipv6":"2001:db8::1","ipv4":"1.2.3.4","time":1795514400,"strength":0.9})";
+    if (field == "time")
+        return R"({"v":1,"ipv6":"2001:db8::1","ipv4":"1.2.3.4","time":)" + value +
+               R"(,"strength":0.9})";
+    return base;
+}
+}  // namespace
+
+TEST_CASE("a version that only truncates to 1 is refused", "[association_line]") {
+    association_line l;
+    std::string err;
+    // 2^32 + 1 and -(2^32 - 1) are not 1, but get<int>() wraps both to 1
+    CHECK_FALSE(parse_association_line(line_with("v", "4294967297"), l, err));
+    CHECK_FALSE(parse_association_line(line_with("v", "-4294967295"), l, err));
+    CHECK_FALSE(parse_association_line(line_with("v", "18446744069414584321"), l, err));
+}
+
+TEST_CASE("a deeply nested value in v is refused without a crash", "[association_line]") {
+    association_line l;
+    std::string err;
+    const std::size_t depth = 32000;  // the line stays under the 64 KiB line limit
+    const std::string v = std::string(depth, '[') + std::string(depth, ']');
+    CHECK_FALSE(parse_association_line(line_with("v", v), l, err));
+    CHECK(err.rfind("unsupported version", 0) == 0);
+}
+
+TEST_CASE("RFC 3339 times before 1970 are out of range like negative numbers",
+          "[association_line]") {
+    association_line l;
+    std::string err;
+    CHECK_FALSE(parse_association_line(line_with("time", "-1"), l, err));
+    CHECK(err == "time out of range");
+    CHECK_FALSE(parse_association_line(line_with("time", R"("1969-12-31T23:59:59Z")"), l, err));
+    CHECK_FALSE(parse_association_line(line_with("time", R"("0000-01-01T00:00:00Z")"), l, err));
+}
+
+TEST_CASE("the time text is RFC 3339, no more and no less", "[association_line]") {
+    association_line l;
+    std::string err;
+    // RFC 3339 5.6 NOTE: "T" and "Z" may alternatively be lower case
+    CHECK(parse_association_line(line_with("time", R"("2026-11-24t10:00:00z")"), l, err));
+    CHECK(l.assoc.time_us == 1795514400LL * 1'000'000);
+    // RFC 3339 5.7: date-mday 01-28/29/30/31 by month; 5.6: time-offset is required
+    CHECK_FALSE(parse_association_line(line_with("time", R"("2026-02-31T10:00:00Z")"), l, err));
+    CHECK_FALSE(parse_association_line(line_with("time", R"("2026-11-24T10:00:00")"), l, err));
+    CHECK_FALSE(parse_association_line(line_with("time", R"("2026-11-24T10:00:00.5")"), l, err));
+    CHECK(parse_association_line(line_with("time", R"("2028-02-29T10:00:00+01:00")"), l, err));
+    CHECK_FALSE(parse_association_line(line_with("time", R"("2026-11-24 10:00:00")"), l, err));
+    CHECK_FALSE(parse_association_line(line_with("time", R"("2026-11-24T10:00:00+0100")"), l, err));
+}
+
+TEST_CASE("an address with an escaped NUL and more text is no address", "[association_line]") {
+    association_line l;
+    std::string err;
+    // JSON allows \u0000 in strings (RFC 8259 section 7); inet_pton stops at it
+    CHECK_FALSE(parse_association_line(
+        R"({"v":1,"ipv6":"2001:db8::1\u0000junk","ipv4":"1.2.3.4","time":1,"strength":1})", l,
+        err));
+}

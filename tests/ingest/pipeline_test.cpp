@@ -168,6 +168,40 @@ TEST_CASE("a file reached again through a symlink is the source read before", "[
     CHECK(ingest_test::dump_store(*db) == before);
 }
 
+TEST_CASE("a blank line is skipped in a CRLF file as in an LF file", "[pipeline]") {
+    temp_dir d("crlf");
+    const std::string when = std::to_string(std::time(nullptr) - 86400);
+    auto assoc = [&](int n) {
+        return R"({"v":1,"ipv6":"2001:db8:)" + std::to_string(n) +
+               R"(::1","ipv4":"1.2.3.4","time":)" + when + R"(,"strength":0.9})";
+    };
+    auto reject = [](int n) {
+        const std::string ip = "10.0.0." + std::to_string(n);
+        return "Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[" + ip +
+               "]: 554 5.7.1 Service unavailable; Client host [" + ip +
+               "] blocked using zen.spamhaus.org";
+    };
+    std::ofstream(d.path("lf.jsonl")) << assoc(1) << "\n\n" << assoc(2) << "\n";
+    std::ofstream(d.path("crlf.jsonl")) << assoc(1) << "\r\n\r\n" << assoc(2) << "\r\n";
+    std::ofstream(d.path("crlf.log")) << reject(1) << "\r\n\r\n" << reject(2) << "\r\n";
+    auto db1 = open_store(d.path("db1"));
+    auto db2 = open_store(d.path("db2"));
+    ingest::ingest_options lf, crlf;
+    lf.associations = {d.path("lf.jsonl")};
+    crlf.associations = {d.path("crlf.jsonl")};
+    crlf.rejects = {d.path("crlf.log")};
+    crlf.year = 2026;
+    std::string diag;
+    const auto a = ingest_into(*db1, lf);
+    const auto b = ingest_into(*db2, crlf, nullptr, &diag);
+    INFO(diag);
+    CHECK(a.remote_associations == 2);
+    CHECK(a.bad_inputs() == 0);
+    CHECK(b.remote_associations == 2);
+    CHECK(b.rejections() == 2);
+    CHECK(b.bad_inputs() == 0);
+}
+
 TEST_CASE("rejections ingested after the capture still list its associations", "[pipeline]") {
     testbed tb(8);
     auto together = open_store(tb.dir.path("db1"));
