@@ -636,20 +636,19 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
                src.reports);
         std::clearerr(src.file);
     }
-    if (!options_.follow && !stopping() && !src.partial.empty()) {
-        // The last line of a finished file has no newline: it is still a line.
-        handle_line(src, src.partial, ++src.pos.idx);
-        src.pos.off += src.partial.size();
+    if (!options_.follow && !stopping() && (!src.partial.empty() || src.skipping_long_line)) {
+        // The file ends inside a line: one still being written (an MTA's log, another
+        // sensor's --associations-out between flushes). It is left for the next run, which
+        // reads it whole once its newline is there; the checkpoint stays at its start. Read
+        // now, its rest would come back as a line of its own.
+        if (options_.diagnostics && !src.partial.empty())
+            std::fprintf(options_.diagnostics,
+                         "v6bl ingest: %s:%llu: the last line has no newline yet; it is read "
+                         "once it has one\n",
+                         src.path.c_str(), src.pos.idx + 1);
         src.partial.clear();
-        src.dirty = true;
-    }
-    if (!options_.follow && !stopping() && src.skipping_long_line) {
-        // ... and so is an over-long one, already reported
-        ++src.pos.idx;
-        src.pos.off += src.skipped;
-        src.skipped = 0;
         src.skipping_long_line = false;
-        src.dirty = true;
+        src.skipped = 0;
     }
     if (src.dirty) {
         writer_.set_checkpoint(src.key, line_checkpoint(src));

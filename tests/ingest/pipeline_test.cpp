@@ -202,6 +202,47 @@ TEST_CASE("a blank line is skipped in a CRLF file as in an LF file", "[pipeline]
     CHECK(b.bad_inputs() == 0);
 }
 
+TEST_CASE("a last line without newline is read once it is complete, never in pieces",
+          "[pipeline]") {
+    temp_dir d("partial-line");
+    const std::string when = std::to_string(std::time(nullptr) - 86400);
+    auto assoc = [&](int n) {
+        return R"({"v":1,"ipv6":"2001:db8:)" + std::to_string(n) +
+               R"(::1","ipv4":"1.2.3.4","time":)" + when + R"(,"strength":0.9})";
+    };
+    auto reject = [](int n) {
+        const std::string ip = "10.0.0." + std::to_string(n);
+        return "Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[" + ip +
+               "]: 554 5.7.1 Service unavailable; Client host [" + ip +
+               "] blocked using zen.spamhaus.org";
+    };
+    const std::string js = d.path("assoc.jsonl"), log = d.path("maillog");
+    const std::string second = assoc(2);
+    std::ofstream(js) << assoc(1) << "\n" << second.substr(0, 40);
+    // and a log that ends inside an over-long line
+    std::ofstream(log) << reject(1) << "\n" << std::string(std::size_t{100} << 10, 'x');
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.associations = {js};
+    o.rejects = {log};
+    o.year = 2026;
+    std::string diag1, diag2;
+    const auto c1 = ingest_into(*db, o, nullptr, &diag1);
+    std::ofstream(js, std::ios::app) << second.substr(40) << "\n" << assoc(3) << "\n";
+    std::ofstream(log, std::ios::app) << reject(2) << "\n" << reject(3) << "\n";
+    const auto c2 = ingest_into(*db, o, nullptr, &diag2);
+    INFO(diag1 << "----\n" << diag2);
+    CHECK(diag1.find("assoc.jsonl:2: the last line has no newline yet") != std::string::npos);
+    CHECK(c1.remote_associations == 1);
+    CHECK(c2.remote_associations == 2);
+    CHECK(c1.bad_inputs() + c2.bad_inputs() == 2);  // the long line, reported by each run
+    CHECK(diag2.find("maillog:2: line too long") != std::string::npos);
+    CHECK(diag2.find("assoc.jsonl:2") == std::string::npos);  // line 2 read whole
+    // the long line's tail (reject 2) is no line of its own; reject 3 is
+    CHECK(c1.rejections() == 1);
+    CHECK(c2.rejections() == 1);
+}
+
 TEST_CASE("rejections ingested after the capture still list its associations", "[pipeline]") {
     testbed tb(8);
     auto together = open_store(tb.dir.path("db1"));
