@@ -256,14 +256,25 @@ void ingest_pipeline::write_queued_batch() {
 void ingest_pipeline::drain_associations() {
     flush_attempts();
     for (const association& a : found_) {
-        writer_.add_association(a, false, true);
+        const bool rejected = writer_.add_association(a, false, true);
         if (associations_out_) {
             const std::string line =
-                format_association_line(a, std::to_string(options_.sensor_id), false);
+                format_association_line(a, std::to_string(options_.sensor_id), rejected);
             std::fprintf(associations_out_, "%s\n", line.c_str());
         }
     }
     found_.clear();
+}
+
+// Associations written out before their IPv4 was rejected: written again, rejected, so
+// that a central list fed by --associations-out lists them as this store does.
+void ingest_pipeline::write_relisted() {
+    if (!associations_out_) return;
+    for (const association& a : writer_.take_relisted()) {
+        const std::string line =
+            format_association_line(a, std::to_string(options_.sensor_id), true);
+        std::fprintf(associations_out_, "%s\n", line.c_str());
+    }
 }
 
 // Counts the attempts the grouper closed, records them for their /64s and hands them to
@@ -489,6 +500,7 @@ void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::
         parse_reject_line(line, hint_, ev, options_.postscreen_threshold, options_.dnsbl_texts)) {
         case log_line_status::dnsbl_reject:
             writer_.add_rejection(ev);
+            write_relisted();
             break;
         case log_line_status::other_reject:
             ++counters_.other_rejects;
@@ -677,6 +689,7 @@ int ingest_pipeline::run() {
         if (!associations_out_)
             throw std::runtime_error("cannot open " + options_.associations_out + ": " +
                                      std::strerror(errno));
+        writer_.keep_relisted(true);
     }
     peek_reference_time();
     last_commit_ms_ = wall_ms();

@@ -2,6 +2,7 @@
 #include "v6bl/ingest/reputation_writer.h"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -348,7 +349,7 @@ void reputation_writer::list_association(std::uint64_t p64, std::uint32_t ipv4, 
     if (strength >= options_.listable_milli && listed_.insert(p64).second) ++counters_.listed_64s;
 }
 
-void reputation_writer::add_association(const association& a, bool known_rejected, bool local) {
+bool reputation_writer::add_association(const association& a, bool known_rejected, bool local) {
     ++counters_.associations;
     for (int i = 0; i < 16; ++i)
         if (a.signals & (1u << i)) ++counters_.associations_by_signal[i];
@@ -373,8 +374,9 @@ void reputation_writer::add_association(const association& a, bool known_rejecte
     }
     if (rejected) {
         if (a.strength_milli >= options_.listable_milli) ++counters_.associations_listable;
+        ++counters_.associations_by_signal[std::countr_zero(unsigned{sig_ipv4_rejected})];
         list_association(p64, a.ipv4, t, a.strength_milli, a.signals, a.sensors);
-        return;
+        return true;
     }
     // Not (yet) rejected: keep the evidence so lookup can explain, without reason bits.
     std::uint16_t& kept = ipv4s_for(p64);
@@ -411,6 +413,7 @@ void reputation_writer::add_association(const association& a, bool known_rejecte
         remembered_[a.ipv4] = std::move(list);
         if (remembered_dirty_.insert(a.ipv4).second) ++pending_ops_;
     }
+    return false;
 }
 
 void reputation_writer::add_rejection(const reject_event& r) {
@@ -435,7 +438,18 @@ void reputation_writer::add_rejection(const reject_event& r) {
             static_cast<std::int64_t>(m.time) > static_cast<std::int64_t>(info.last) + h)
             continue;
         if (m.strength >= options_.listable_milli) ++counters_.associations_listable;
+        ++counters_.associations_by_signal[std::countr_zero(unsigned{sig_ipv4_rejected})];
         list_association(m.p64, r.ipv4, m.time, m.strength, m.signals, 0);
+        if (keep_relisted_ && !(m.signals & sig_remote)) {
+            association as;
+            for (int b = 0; b < 8; ++b)
+                as.ipv6[b] = static_cast<std::uint8_t>(m.p64 >> (56 - 8 * b));
+            as.ipv4 = r.ipv4;
+            as.time_us = std::int64_t{m.time} * 1'000'000;
+            as.strength_milli = m.strength;
+            as.signals = m.signals;
+            relisted_.push_back(as);
+        }
     }
     remembered_[r.ipv4].clear();
     if (remembered_dirty_.insert(r.ipv4).second) ++pending_ops_;

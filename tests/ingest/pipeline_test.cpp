@@ -243,6 +243,37 @@ TEST_CASE("a last line without newline is read once it is complete, never in pie
     CHECK(c2.rejections() == 1);
 }
 
+TEST_CASE("--associations-out feeds a central store that lists what this sensor lists",
+          "[pipeline]") {
+    testbed tb(6);
+    // Rejections first (one run), and rejections only after the capture (two runs): the
+    // lines written out carry ipv4_rejected, at once or written again when the rejection
+    // comes.
+    for (bool rejections_later : {false, true}) {
+        INFO("rejections later: " << rejections_later);
+        const std::string tag = rejections_later ? "later" : "first";
+        auto sensor = open_store(tb.dir.path("sensor-" + tag));
+        ingest::ingest_options o;
+        o.associations_out = tb.dir.path("out-" + tag + ".jsonl");
+        o.captures = {tb.pcap()};
+        if (!rejections_later) o.rejects = {tb.log()};
+        ingest_into(*sensor, o);
+        if (rejections_later) {
+            o.captures.clear();
+            o.rejects = {tb.log()};
+            ingest_into(*sensor, o);
+        }
+        const auto listed = listed_64s(*sensor);
+        REQUIRE(listed.size() > 10);
+        auto central = open_store(tb.dir.path("central-" + tag));
+        ingest::ingest_options c;
+        c.associations = {o.associations_out};
+        const auto counted = ingest_into(*central, c);
+        CHECK(counted.bad_inputs() == 0);
+        CHECK(listed_64s(*central) == listed);
+    }
+}
+
 TEST_CASE("rejections ingested after the capture still list its associations", "[pipeline]") {
     testbed tb(8);
     auto together = open_store(tb.dir.path("db1"));

@@ -87,6 +87,7 @@ class ingest_pipeline {
     bool stopping() const;
     std::optional<std::string> checkpoint_of(const std::string& key,
                                              const std::string& legacy_key) const;
+    void write_relisted();
     void peek_reference_time();
     void ingest_capture(const std::string& path);
     bool poll_lines(line_source& src, bool at_start);

@@ -60,12 +60,18 @@ class reputation_writer {
     // prefetched ahead of add_attempts() hides the misses.
     void prefetch(const connect_attempt& a) const;
     void prefetch_blocks(const connect_attempt* a, std::size_t n);
-    // A DNSBL rejection from a production MTA log.
+    // A DNSBL rejection from a production MTA log. Remembered associations of its IPv4
+    // that become listings with it are kept for relisted() (with `keep_relisted`).
     void add_rejection(const reject_event& r);
     // An association. `known_rejected` marks a remote sensor's own DNSBL rejection of the
     // IPv4; `local`: found by this sensor's engine (its /64's addresses then become
-    // evidence), else reported by a remote sensor.
-    void add_association(const association& a, bool known_rejected, bool local);
+    // evidence), else reported by a remote sensor. Returns whether the IPv4 is rejected
+    // (given, or a rejection known here within the horizon).
+    bool add_association(const association& a, bool known_rejected, bool local);
+    // This sensor's associations listed by a later rejection of their IPv4, since the last
+    // take (ipv6: the /64's first address; --associations-out writes them again, rejected).
+    void keep_relisted(bool on) { keep_relisted_ = on; }
+    std::vector<association> take_relisted() { return std::move(relisted_); }
 
     // Sets a checkpoint to commit with the pending data.
     void set_checkpoint(const std::string& source, std::string value);
@@ -121,6 +127,8 @@ class reputation_writer {
         std::uint16_t signals;
     };
 
+    bool keep_relisted_ = false;
+    std::vector<association> relisted_;
     std::uint16_t& ipv4s_for(std::uint64_t p64);
     void load_addresses(address_book::prefix& p);
     void addresses_to_store(address_book::prefix& p);
