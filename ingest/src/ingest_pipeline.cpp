@@ -526,6 +526,40 @@ std::string ingest_pipeline::line_checkpoint(line_source& src) {
     return format_position(src.pos);
 }
 
+// The path names another file than at the checkpoint: rotated by rename since (logrotate
+// between two runs, or while ingest was down). The file the checkpoint was taken in is
+// looked for beside the path (maillog.1, maillog-20261201: same directory, same inode, the
+// bytes before the checkpoint unchanged) and read on from the checkpoint first, so that
+// the lines written to it after the last run are not lost. A compressed or moved one is
+// not found: its rest is lost, as before.
+void ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& now) {
+    const source_position cp = parse_position(checkpoint_of(src.key, src.legacy_key));
+    if (cp.ino == 0 || cp.ino == static_cast<unsigned long long>(now.st_ino)) return;
+    const std::filesystem::path dir = std::filesystem::path(src.path).parent_path();
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.empty() ? "." : dir, ec)) {
+        struct stat st {};
+        if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+            st.st_dev != now.st_dev || static_cast<unsigned long long>(st.st_ino) != cp.ino)
+            continue;
+        if (static_cast<unsigned long long>(st.st_size) < cp.off ||
+            (cp.has_tail && cp.at > 0 && tail_fingerprint(entry.path().string(), cp.at) != cp.tail))
+            return;  // the inode was reused: not the file of the checkpoint
+        if (options_.diagnostics)
+            std::fprintf(options_.diagnostics,
+                         "v6bl ingest: %s was rotated since the last run: reading the rest of "
+                         "%s first\n",
+                         src.path.c_str(), entry.path().c_str());
+        line_source rotated;
+        rotated.path = entry.path().string();
+        rotated.key = src.key;
+        rotated.legacy_key = src.legacy_key;
+        rotated.json = src.json;
+        poll_lines(rotated, true);
+        return;
+    }
+}
+
 bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
     struct stat st {};
     if (!src.file) {
@@ -549,6 +583,7 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             }
             return false;
         }
+        if (at_start) read_rotated_rest(src, st);
         source_position cp =
             at_start ? parse_position(checkpoint_of(src.key, src.legacy_key)) : source_position{};
         if (cp.ino != st.st_ino || cp.off > static_cast<unsigned long long>(st.st_size)) cp = {};

@@ -274,6 +274,34 @@ TEST_CASE("--associations-out feeds a central store that lists what this sensor 
     }
 }
 
+TEST_CASE("lines written before a rename rotation between two runs are read from the rotated file",
+          "[pipeline]") {
+    temp_dir d("rename-between");
+    auto reject = [](int n) {
+        const std::string ip = "10.0.0." + std::to_string(n);
+        return "Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[" + ip +
+               "]: 554 5.7.1 Service unavailable; Client host [" + ip +
+               "] blocked using zen.spamhaus.org";
+    };
+    const std::string log = d.path("maillog");
+    std::ofstream(log) << reject(1) << "\n";
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {log};
+    o.year = 2026;
+    CHECK(ingest_into(*db, o).rejections() == 1);
+    std::ofstream(log, std::ios::app) << reject(2) << "\n";  // after the run, before rotation
+    std::filesystem::rename(log, d.path("maillog.1"));
+    std::ofstream(log) << reject(3) << "\n";
+    std::string diag;
+    const auto c = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag);
+    CHECK(c.rejections() == 2);
+    CHECK(diag.find("reading the rest of " + d.path("maillog.1")) != std::string::npos);
+    // and nothing is read twice after that
+    CHECK(ingest_into(*db, o).rejections() == 0);
+}
+
 TEST_CASE("rejections ingested after the capture still list its associations", "[pipeline]") {
     testbed tb(8);
     auto together = open_store(tb.dir.path("db1"));

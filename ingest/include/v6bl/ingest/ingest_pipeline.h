@@ -2,6 +2,8 @@
 // → attempts → associations → store commits, each source checkpointed with its data.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -88,6 +90,7 @@ class ingest_pipeline {
     std::optional<std::string> checkpoint_of(const std::string& key,
                                              const std::string& legacy_key) const;
     void write_relisted();
+    void read_rotated_rest(line_source& src, const struct ::stat& now);
     void peek_reference_time();
     void ingest_capture(const std::string& path);
     bool poll_lines(line_source& src, bool at_start);
