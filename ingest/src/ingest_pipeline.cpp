@@ -169,6 +169,9 @@ struct ingest_pipeline::line_source {
     // taken meanwhile names the line's start, so a rerun drops the whole line again instead
     // of reading its tail as a line of its own.
     unsigned long long skipped = 0;
+    // --follow: since when the path has named a new file (rename rotation) and this old
+    // one gave nothing (0: not rotated, or the old one still grows)
+    std::int64_t renamed_quiet_since_ms = 0;
     int reports = 0;
     bool dirty = false;
     ~line_source() {
@@ -562,6 +565,17 @@ void ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& n
 
 bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
     struct stat st {};
+    if (src.file && truncated_in_place(src)) {
+        // copytruncate while following, the new content maybe already past where reading
+        // was: read the file again from its start, not on from the old position.
+        if (options_.diagnostics)
+            std::fprintf(options_.diagnostics,
+                         "v6bl ingest: %s was truncated in place (copytruncate): reading it from "
+                         "the start\n",
+                         src.path.c_str());
+        std::fclose(src.file);
+        src.file = nullptr;
+    }
     if (!src.file) {
         if (::stat(src.path.c_str(), &st) != 0) {
             if (at_start) {
@@ -703,19 +717,40 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
     }
     if (options_.follow) {
         std::clearerr(src.file);
-        // Rotation: the path now names another file (rename + create) or was truncated
-        // (copytruncate). The old file was read to its end above; continue with the new one.
+        // Rotation by rename: the path names a new file, while the MTA may still write to
+        // the old one until it reopens its log (logrotate's postrotate HUP). The old file is
+        // read until it has been quiet for a while, then the new one from its start (its
+        // lines wait meanwhile). The checkpoint names the old file until then.
         if (::stat(src.path.c_str(), &st) == 0 &&
-            (static_cast<unsigned long long>(st.st_ino) != src.pos.ino ||
-             static_cast<unsigned long long>(st.st_size) < src.pos.off)) {
-            std::fclose(src.file);
-            src.file = nullptr;
-            src.partial.clear();
-            src.skipping_long_line = false;
-            src.skipped = 0;
+            static_cast<unsigned long long>(st.st_ino) != src.pos.ino) {
+            const std::int64_t now = wall_ms();
+            const std::int64_t grace = std::max<std::int64_t>(1000, 4 * options_.poll_interval_ms);
+            if (any || src.renamed_quiet_since_ms == 0) {
+                src.renamed_quiet_since_ms = now;
+            } else if (now - src.renamed_quiet_since_ms >= grace) {
+                std::fclose(src.file);
+                src.file = nullptr;
+                src.partial.clear();
+                src.skipping_long_line = false;
+                src.skipped = 0;
+                src.renamed_quiet_since_ms = 0;
+                any = true;  // poll again at once: the new file has lines waiting
+            }
         }
     }
     return any;
+}
+
+// The open file was truncated in place since it was read (copytruncate): it is shorter than
+// what was read of it, or the bytes before the last checkpoint are no longer those.
+bool ingest_pipeline::truncated_in_place(line_source& src) {
+    if (!options_.follow) return false;
+    struct stat st {};
+    if (::fstat(::fileno(src.file), &st) != 0) return false;
+    const unsigned long long read_to = src.pos.off + src.partial.size() + src.skipped;
+    if (static_cast<unsigned long long>(st.st_size) < read_to) return true;
+    return src.pos.has_tail && src.pos.at > 0 &&
+           tail_fingerprint(::fileno(src.file), src.pos.at) != src.pos.tail;
 }
 
 int ingest_pipeline::run() {

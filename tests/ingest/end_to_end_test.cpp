@@ -201,7 +201,8 @@ TEST_CASE("following a log tails it across rotation and stops cleanly on SIGTERM
     // logrotate: rename, then a new file at the same path.
     std::filesystem::rename(log, log + ".1");
     std::ofstream(log) << reject(4) << reject(5);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    // the renamed file is read until it has been quiet for 1 s, then the new one
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
     kill(pid, SIGTERM);
     REQUIRE(wait_exit(pid) == 0);
     std::ifstream in(d.path("out.txt"));

@@ -1,20 +1,26 @@
 // The ingest pipeline on small simulated testbeds: listings vs truth, idempotence, late
 // rejections, remote associations, and bad input counted and reported.
+#include <pcap/pcap.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
 #include "ingest_test_support.h"
+#include "v6bl/ingest/capture_reader.h"
 #include "v6bl/ingest/ingest_pipeline.h"
 #include "v6bl/ingest/pcap_file_writer.h"
 #include "v6bl/ingest/testbed_simulator.h"
@@ -300,6 +306,103 @@ TEST_CASE("lines written before a rename rotation between two runs are read from
     CHECK(diag.find("reading the rest of " + d.path("maillog.1")) != std::string::npos);
     // and nothing is read twice after that
     CHECK(ingest_into(*db, o).rejections() == 0);
+}
+
+namespace {
+
+std::string reject_line_of(int n) {
+    const std::string ip = "10.0.0." + std::to_string(n);
+    return "Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[" + ip +
+           "]: 554 5.7.1 Service unavailable; Client host [" + ip +
+           "] blocked using zen.spamhaus.org";
+}
+
+// A --follow run on its own thread, stopped by stop().
+struct follow_run {
+    std::atomic<bool> stop_flag{false};
+    std::FILE* diag = std::tmpfile();
+    std::unique_ptr<ingest::ingest_pipeline> p;
+    std::future<int> fut;
+    follow_run(store::reputation_store& s, ingest::ingest_options o) {
+        o.follow = true;
+        o.stop = &stop_flag;
+        o.diagnostics = diag;
+        p = std::make_unique<ingest::ingest_pipeline>(s, o);
+        fut = std::async(std::launch::async, [this] { return p->run(); });
+    }
+    std::string stop(ingest::ingest_counters& c) {
+        stop_flag = true;
+        REQUIRE(fut.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+        fut.get();
+        c = p->counters();
+        std::rewind(diag);
+        std::string out;
+        char buf[4096];
+        std::size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, diag)) > 0) out.append(buf, n);
+        std::fclose(diag);
+        return out;
+    }
+};
+
+void wait_until(const std::function<bool()>& cond) {
+    for (int i = 0; i < 500 && !cond(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
+}  // namespace
+
+TEST_CASE("--follow notices a copytruncate whose new content outgrew the old offset",
+          "[pipeline]") {
+    temp_dir d("follow-copytruncate");
+    const std::string log = d.path("maillog");
+    std::ofstream(log) << reject_line_of(1) << "\n";
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {log};
+    o.year = 2026;
+    o.poll_interval_ms = 1000;
+    follow_run f(*db, o);
+    const std::string key = "log:" + std::filesystem::canonical(log).string();
+    wait_until([&] { return db->checkpoint(key).has_value(); });
+    REQUIRE(db->checkpoint(key));
+    {
+        std::ofstream again(log, std::ios::trunc);  // the same inode, two longer lines
+        again << reject_line_of(2) << "\n" << reject_line_of(3) << "\n";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+    ingest::ingest_counters c;
+    const std::string diag = f.stop(c);
+    INFO(diag);
+    CHECK(c.rejections() == 3);
+    CHECK(c.bad_inputs() == 0);
+}
+
+TEST_CASE("--follow reads what the MTA writes to the renamed log until it reopens", "[pipeline]") {
+    temp_dir d("follow-rename");
+    const std::string log = d.path("maillog");
+    std::ofstream(log) << reject_line_of(1) << "\n";
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {log};
+    o.year = 2026;
+    o.poll_interval_ms = 100;
+    follow_run f(*db, o);
+    const std::string key = "log:" + std::filesystem::canonical(log).string();
+    wait_until([&] { return db->checkpoint(key).has_value(); });
+    std::ofstream old_fd(log, std::ios::app);  // syslog's open descriptor
+    std::filesystem::rename(log, d.path("maillog.1"));
+    std::ofstream(log) << "";
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    old_fd << reject_line_of(2) << "\n" << std::flush;  // before the HUP
+    old_fd.close();
+    std::ofstream(log, std::ios::app) << reject_line_of(3) << "\n";
+    wait_until([&] { return f.p->counters().rejections() >= 3; });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ingest::ingest_counters c;
+    const std::string diag = f.stop(c);
+    INFO(diag);
+    CHECK(c.rejections() == 3);
 }
 
 TEST_CASE("rejections ingested after the capture still list its associations", "[pipeline]") {
@@ -827,12 +930,6 @@ TEST_CASE("an address seen again in a later run is not counted twice", "[pipelin
     CHECK(rec->addresses == 2);
     CHECK(db->evidence_count(*store::parse_prefix("2001:db8:aa:1::/64"), 10) == 0);
 }
-
-#include <pcap/pcap.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-
-#include "v6bl/ingest/capture_reader.h"
 
 namespace {
 

@@ -148,7 +148,6 @@ TEST_CASE("random garbage frames never crash the decoder", "[syn_decoder]") {
     CHECK(syns < 2000);  // a few random frames happen to be SYNs; most must not be
 }
 
-
 TEST_CASE("a Linux SLL frame carrying a VLAN tag (as libpcap writes it) decodes", "[syn_decoder]") {
     // libpcap's pcap-linux.c re-inserts the VLAN tag the kernel stripped at the type field
     // (set_vlan_offset: DLT_LINUX_SLL -> SLL_HDR_LEN - 2), so `tcpdump -i any` on a host with

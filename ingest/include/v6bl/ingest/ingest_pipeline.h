@@ -91,6 +91,7 @@ class ingest_pipeline {
                                              const std::string& legacy_key) const;
     void write_relisted();
     void read_rotated_rest(line_source& src, const struct ::stat& now);
+    bool truncated_in_place(line_source& src);
     void peek_reference_time();
     void ingest_capture(const std::string& path);
     bool poll_lines(line_source& src, bool at_start);
