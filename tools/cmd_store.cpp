@@ -245,7 +245,14 @@ int run_lookup(const store_args& a, const std::string& address) {
         std::fprintf(stderr, "v6bl lookup: '%s' is not an IPv6 address\n", address.c_str());
         return 2;
     }
-    auto store = open_reading(a.db);
+    // Exit 1 means "not listed": a store that cannot be read is 2, like a bad address.
+    std::unique_ptr<reputation_store> store;
+    try {
+        store = open_reading(a.db);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "v6bl lookup: %s\n", e.what());
+        return 2;
+    }
     const std::uint32_t now = clock_or(a.now);
     const auto r = store->lookup(*addr, a.policy, now);
     nlohmann::json evidence = nlohmann::json::array();

@@ -8,6 +8,9 @@
 #include "v6bl/ingest/malloc_tuning.h"
 #include "v6bl/store/huge_pages.h"
 
+// A command line or configuration file that cannot be used (EX_USAGE).
+constexpr int usage_error = 64;
+
 int main(int argc, char** argv) {
     v6bl::store::reexec_with_huge_pages(argv);
     // Before anything is allocated; only for ingest (serve should give memory back).
@@ -34,15 +37,16 @@ int main(int argc, char** argv) {
         std::fprintf(stderr,
                      "v6bl: %s: %s (a subcommand's keys go in its section, e.g. [lookup])\n",
                      app.get_config_ptr()->as<std::string>().c_str(), e.what());
-        return e.get_exit_code();
+        return usage_error;
     } catch (const CLI::ParseError& e) {
         for (const auto& c : configs) {
             if (const auto at = v6bl::tools::locate_config_error(c, e.what()); !at.empty()) {
                 std::fprintf(stderr, "v6bl: %s\n", at.c_str());
-                return e.get_exit_code();
+                return usage_error;
             }
         }
-        return app.exit(e);
+        // --help and --version are "errors" that exit 0; every other one is a usage error.
+        return app.exit(e) == 0 ? 0 : usage_error;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "v6bl: %s\n", e.what());
         return 1;
