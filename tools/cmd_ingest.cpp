@@ -48,12 +48,16 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand(
         "ingest", "Ingest sensor captures, MTA reject logs and remote associations into the store");
     cmd->add_option("--db", args->db, "store directory")->required();
-    cmd->add_option("--capture", args->options.captures, "pcap/pcapng capture file (repeatable)");
+    // Repeatable options take one value each: `--rejects a b` would read b as a log.
+    cmd->add_option("--capture", args->options.captures, "pcap/pcapng capture file (repeatable)")
+        ->allow_extra_args(false);
     cmd->add_option(
-        "--rejects", args->options.rejects,
-        "production MTA log with DNSBL rejections (Postfix, Exim, Sendmail; repeatable)");
+           "--rejects", args->options.rejects,
+           "production MTA log with DNSBL rejections (Postfix, Exim, Sendmail; repeatable)")
+        ->allow_extra_args(false);
     cmd->add_option("--associations", args->options.associations,
-                    "remote sensors' association lines, JSON schema v1 (repeatable)");
+                    "remote sensors' association lines, JSON schema v1 (repeatable)")
+        ->allow_extra_args(false);
     cmd->add_option("--interface", args->options.interface, "capture live on this interface");
     cmd->add_option("--capture-buffer-mb", args->options.capture_buffer_mb,
                     "kernel buffer of the live capture, MiB (SYNs beyond it are dropped and "
@@ -79,7 +83,8 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
     cmd->add_option("--dnsbl-text", args->options.dnsbl_texts,
                     "a reject text of your own DNSBL replies (Postfix rbl_reply_maps, Exim "
                     "dnslists message): rejects whose reply contains it count as DNSBL "
-                    "rejections of the client (repeatable)");
+                    "rejections of the client (repeatable)")
+        ->allow_extra_args(false);
     cmd->add_flag("--strict", args->options.strict, "exit 2 when any input was bad");
     cmd->add_option("--sensor-id", args->options.sensor_id, "this sensor's number (0..63)")
         ->check(CLI::Range(0, 63))

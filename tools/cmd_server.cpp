@@ -40,6 +40,7 @@ void add_serve_flags(CLI::App& cmd, serve_args& a) {
     auto& z = c.zone;
     cmd.add_option("--db", c.db_path, "the v6bl database directory")->required();
     cmd.add_option("--listen", a.listen, "ADDR:PORT or [ADDR]:PORT, UDP and TCP (repeatable)")
+        ->allow_extra_args(false)
         ->capture_default_str();
     cmd.add_option("--threads", c.threads, "event loops, each with its own sockets")
         ->check(CLI::Range(1, 256))

@@ -128,6 +128,7 @@ void add_zones_commands(CLI::App& app, int& exit_code) {
     notify
         ->add_option("--notify", nargs->zone.notify_targets,
                      "secondary as ADDRESS[:PORT] or [IPV6]:PORT (repeatable)")
+        ->allow_extra_args(false)
         ->required();
     notify->add_option("--tsig", nargs->zone.notify_tsig,
                        "sign with NAME:ALGORITHM:BASE64SECRET (e.g. hmac-sha256)");

@@ -394,6 +394,7 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
     // (below). SYNs are grouped in capture order all the same, and a batch is done before
     // any commit, so checkpoints name frames fully processed.
     syn_record batch[capture_batch];
+    bool ended_short = false;  // at a truncated or corrupt record
     for (;;) {
         std::size_t n = 0;
         capture_status st2 = capture_status::frame;
@@ -452,6 +453,7 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
         }
         if (st2 == capture_status::frame) continue;
         if (st2 == capture_status::truncated || st2 == capture_status::error) {
+            ended_short = true;
             report(given + ":" + std::to_string(reader->error_offset()),
                    (st2 == capture_status::truncated ? "truncated capture: " : "capture error: ") +
                        reader->last_error() + " (after packet " + std::to_string(index) + ")",
@@ -463,6 +465,19 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
     pos.idx = index;
     pos.done = 1;
     fingerprint_capture(path, *reader, pos);
+    if (ended_short) {
+        // Read up to a cut or corrupt record: the capture counts as read up to the end it
+        // had, so a rerun skips it (and does not report it again) unless it has grown
+        // since; grown, it is read on from the record where reading stopped.
+        struct stat now {};
+        if (::stat(path.c_str(), &now) == 0) {
+            const auto end = static_cast<unsigned long long>(now.st_size);
+            const auto t = tail_fingerprint(path, end);
+            pos.at = end;
+            pos.has_tail = t.has_value();
+            pos.tail = t.value_or(0);
+        }
+    }
     // Committed by run() with the engine state after the next capture or the final flush:
     // the engine checkpoint (tens of MB at a busy sensor) is then written once, not twice,
     // and a crash before that commit resumes from the last one, as always.

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <future>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -403,6 +404,36 @@ TEST_CASE("--follow reads what the MTA writes to the renamed log until it reopen
     const std::string diag = f.stop(c);
     INFO(diag);
     CHECK(c.rejections() == 3);
+}
+
+TEST_CASE("a truncated capture is reported once, and read on when it has grown", "[pipeline]") {
+    testbed tb(6);
+    const std::string cut = tb.dir.path("cut.pcap");
+    {
+        std::ifstream in(tb.pcap(), std::ios::binary);
+        const std::string all((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
+        std::ofstream(cut, std::ios::binary) << all.substr(0, all.size() / 2 + 7);
+    }
+    auto db = open_store(tb.dir.path("db"));
+    ingest::ingest_options o;
+    o.captures = {cut};
+    o.strict = true;
+    int rc = 0;
+    const auto first = ingest_into(*db, o, &rc);
+    CHECK(rc == 2);
+    CHECK(first.bad_inputs() == 1);
+    const auto again = ingest_into(*db, o, &rc);  // cron with --strict: not failing forever
+    CHECK(rc == 0);
+    CHECK(again.packets == 0);
+    CHECK(again.bad_inputs() == 0);
+    std::filesystem::copy_file(tb.pcap(), cut, std::filesystem::copy_options::overwrite_existing);
+    const auto rest = ingest_into(*db, o, &rc);
+    CHECK(rc == 0);
+    auto clean = open_store(tb.dir.path("clean"));
+    o.captures = {tb.pcap()};
+    const auto whole = ingest_into(*clean, o);
+    CHECK(first.packets + rest.packets == whole.packets);
 }
 
 TEST_CASE("rejections ingested after the capture still list its associations", "[pipeline]") {
