@@ -263,7 +263,8 @@ void ingest_pipeline::drain_associations() {
         if (associations_out_) {
             const std::string line =
                 format_association_line(a, std::to_string(options_.sensor_id), rejected);
-            std::fprintf(associations_out_, "%s\n", line.c_str());
+            aout_pending_ += line;
+            aout_pending_ += '\n';
         }
     }
     found_.clear();
@@ -276,7 +277,8 @@ void ingest_pipeline::write_relisted() {
     for (const association& a : writer_.take_relisted()) {
         const std::string line =
             format_association_line(a, std::to_string(options_.sensor_id), true);
-        std::fprintf(associations_out_, "%s\n", line.c_str());
+        aout_pending_ += line;
+        aout_pending_ += '\n';
     }
 }
 
@@ -344,10 +346,34 @@ bool ingest_pipeline::commit_due() const {
     return since_commit_ >= options_.commit_every || wall_ms() - last_commit_ms_ >= interval;
 }
 
+// --associations-out lines wait for the commit of the data they come from: written and
+// synced just before it, with the file's length committed as a checkpoint, so that a run
+// killed before the commit leaves lines the next run cuts off and writes again, and none
+// is lost or written twice (the file is cut back to the committed length at the start).
+void ingest_pipeline::write_associations_out() {
+    if (!associations_out_) return;
+    if (!aout_pending_.empty()) {
+        if (std::fwrite(aout_pending_.data(), 1, aout_pending_.size(), associations_out_) !=
+                aout_pending_.size() ||
+            std::fflush(associations_out_) != 0 || ::fdatasync(::fileno(associations_out_)) != 0)
+            throw std::runtime_error("cannot write " + options_.associations_out + ": " +
+                                     std::strerror(errno));
+        aout_pending_.clear();
+    }
+    struct stat st {};
+    if (::fstat(::fileno(associations_out_), &st) != 0) return;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "v1 ino=%llu size=%llu",
+                  static_cast<unsigned long long>(st.st_ino),
+                  static_cast<unsigned long long>(st.st_size));
+    writer_.set_checkpoint(aout_key_, buf);
+}
+
 void ingest_pipeline::commit_if_due(bool force) {
     flush_attempts();
     const std::int64_t now = wall_ms();
     if (force || commit_due()) {
+        write_associations_out();
         writer_.commit();
         since_commit_ = 0;
         last_commit_ms_ = now;
@@ -774,6 +800,26 @@ int ingest_pipeline::run() {
         if (!associations_out_)
             throw std::runtime_error("cannot open " + options_.associations_out + ": " +
                                      std::strerror(errno));
+        // Lines past the committed length were written by a run that died before its
+        // commit: that commit's data is read again, and its lines with it.
+        aout_key_ = "aout:" + source_path(options_.associations_out);
+        unsigned long long ino = 0, size = 0;
+        struct stat st {};
+        const auto cp = store_.checkpoint(aout_key_);
+        if (cp && std::sscanf(cp->c_str(), "v1 ino=%llu size=%llu", &ino, &size) == 2 &&
+            ::fstat(::fileno(associations_out_), &st) == 0 &&
+            static_cast<unsigned long long>(st.st_ino) == ino &&
+            static_cast<unsigned long long>(st.st_size) > size) {
+            if (::ftruncate(::fileno(associations_out_), static_cast<off_t>(size)) != 0)
+                throw std::runtime_error("cannot cut " + options_.associations_out +
+                                         " back to its committed length: " + std::strerror(errno));
+            if (options_.diagnostics)
+                std::fprintf(options_.diagnostics,
+                             "v6bl ingest: %s: %llu bytes past the last commit (a run that "
+                             "stopped before it) cut off; they are written again\n",
+                             options_.associations_out.c_str(),
+                             static_cast<unsigned long long>(st.st_size) - size);
+        }
         writer_.keep_relisted(true);
     }
     peek_reference_time();

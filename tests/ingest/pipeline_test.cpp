@@ -436,6 +436,45 @@ TEST_CASE("a truncated capture is reported once, and read on when it has grown",
     CHECK(first.packets + rest.packets == whole.packets);
 }
 
+TEST_CASE("--associations-out after a SIGKILL and a rerun holds the lines of one clean run",
+          "[pipeline]") {
+    testbed tb(7);
+    auto run_to = [&](const std::string& db_path, const std::string& out, int kill_at_commit) {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            auto db = open_store(db_path);
+            ingest::ingest_options o;
+            o.captures = {tb.pcap()};
+            o.rejects = {tb.log()};
+            o.associations_out = out;
+            o.commit_every = 20000;
+            int commits = 0;
+            o.on_commit = [&](const ingest::ingest_counters&) {
+                if (++commits == kill_at_commit) ::raise(SIGKILL);
+            };
+            ingest::ingest_pipeline p(*db, o);
+            p.run();
+            std::fflush(nullptr);
+            ::_exit(0);
+        }
+        int st = 0;
+        ::waitpid(pid, &st, 0);
+        return WIFSIGNALED(st) ? -WTERMSIG(st) : WEXITSTATUS(st);
+    };
+    auto lines_of = [](const std::string& path) {
+        std::multiset<std::string> out;
+        std::ifstream in(path);
+        for (std::string l; std::getline(in, l);) out.insert(l);
+        return out;
+    };
+    REQUIRE(run_to(tb.dir.path("clean"), tb.dir.path("clean.jsonl"), 0) == 0);
+    const auto clean = lines_of(tb.dir.path("clean.jsonl"));
+    REQUIRE(clean.size() > 20);
+    REQUIRE(run_to(tb.dir.path("crash"), tb.dir.path("crash.jsonl"), 3) == -SIGKILL);
+    REQUIRE(run_to(tb.dir.path("crash"), tb.dir.path("crash.jsonl"), 0) == 0);
+    CHECK(lines_of(tb.dir.path("crash.jsonl")) == clean);
+}
+
 TEST_CASE("rejections ingested after the capture still list its associations", "[pipeline]") {
     testbed tb(8);
     auto together = open_store(tb.dir.path("db1"));

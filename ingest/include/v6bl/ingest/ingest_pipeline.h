@@ -92,6 +92,7 @@ class ingest_pipeline {
     void write_relisted();
     void read_rotated_rest(line_source& src, const struct ::stat& now);
     bool truncated_in_place(line_source& src);
+    void write_associations_out();
     void peek_reference_time();
     void ingest_capture(const std::string& path);
     bool poll_lines(line_source& src, bool at_start);
@@ -124,6 +125,8 @@ class ingest_pipeline {
     std::vector<association> found_;
     std::vector<connect_attempt> writer_queue_;  // IPv6 attempts not yet given to the writer
     std::FILE* associations_out_ = nullptr;
+    std::string aout_pending_;  // --associations-out lines waiting for their commit
+    std::string aout_key_;      // its checkpoint: the file's committed length
     std::uint64_t since_commit_ = 0;
     std::int64_t last_commit_ms_ = 0;
     bool following_ = false;
