@@ -155,8 +155,20 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
         "simulate",
         "Write a synthetic sensor testbed: sensor.pcap, maillog (Postfix) and truth.json");
     scmd->add_option("--out", sim->options.out_dir, "output directory")->required();
-    scmd->add_option("--seed", sim->options.seed, "random seed")->capture_default_str();
-    scmd->add_option("--hosts", sim->options.hosts, "modelled hosts")->capture_default_str();
+    scmd->add_option("--seed", sim->options.seed, "random seed (0 to 2^64-1)")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                // digits only, at most 2^64-1: CLI11 would wrap -1 and saturate 2^64
+                const bool digits = !v.empty() && v.size() <= 20 &&
+                                    v.find_first_not_of("0123456789") == std::string::npos;
+                if (digits && (v.size() < 20 || v <= "18446744073709551615")) return {};
+                return "Value " + v + " is not a whole number from 0 to 18446744073709551615";
+            },
+            "UINT64"))
+        ->capture_default_str();
+    scmd->add_option("--hosts", sim->options.hosts,
+                     "modelled hosts (at least 20 are modelled, whatever is asked)")
+        ->capture_default_str();
     scmd->add_option("--hours", sim->options.hours, "capture length in hours")
         ->capture_default_str();
     scmd->add_option("--rate", sim->options.rate,
@@ -164,7 +176,8 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
         ->capture_default_str();
     scmd->add_option("--start", sim->start,
                      "unix time of the first packet (default: the run ends at the start of this "
-                     "UTC hour, so that listings are fresh; give it for byte-identical output)");
+                     "UTC hour, so that listings are fresh; give it for byte-identical output)")
+        ->check(CLI::Range(1LL, 4294967295LL));
     scmd->callback([sim, &exit_code] {
         try {
             auto o = sim->options;

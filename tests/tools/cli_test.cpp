@@ -143,6 +143,11 @@ TEST_CASE("a command line that cannot be used exits 64; lookup exits 2 on a stor
     CHECK(out.find("--bogus") != std::string::npos);
     CHECK(run(v6bl_bin + " ingest --db", out) == 64);
     CHECK(run(v6bl_bin + " simulate --out " + dir.file("sim") + " --seed abc", out) == 64);
+    CHECK(run(v6bl_bin + " simulate --out " + dir.file("sim") + " --seed -1", out) == 64);
+    CHECK(run(v6bl_bin + " simulate --out " + dir.file("sim") + " --seed 18446744073709551616",
+              out) == 64);
+    CHECK(run(v6bl_bin + " simulate --out " + dir.file("sim") + " --start -5", out) == 64);
+    CHECK(out.find("--start") != std::string::npos);
     CHECK(run(v6bl_bin + " ingest --help", out) == 0);
     // 1 is "not listed": a store that does not exist is no answer
     CHECK(run(v6bl_bin + " lookup --db " + dir.file("nostore") + " 2001:db8::1", out) == 2);
