@@ -19,6 +19,8 @@ const char* bad_input_reason_name(bad_input_reason r) {
             return "invalid JSON lines";
         case bad_input_reason::json_schema:
             return "JSON schema errors";
+        case bad_input_reason::unreadable_file:
+            return "unreadable log or JSON files";
         case bad_input_reason::count:
             break;
     }

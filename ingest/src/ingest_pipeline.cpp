@@ -621,20 +621,15 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         if (::stat(src.path.c_str(), &st) != 0) {
             if (at_start) {
                 int r = 0;
-                report(
-                    src.path, std::string("cannot open: ") + std::strerror(errno),
-                    src.json ? bad_input_reason::invalid_json : bad_input_reason::garbage_log_line,
-                    r);
+                report(src.path, std::string("cannot open: ") + std::strerror(errno),
+                       bad_input_reason::unreadable_file, r);
             }
             return false;
         }
         if (S_ISDIR(st.st_mode)) {
             if (at_start) {
                 int r = 0;
-                report(
-                    src.path, "is a directory",
-                    src.json ? bad_input_reason::invalid_json : bad_input_reason::garbage_log_line,
-                    r);
+                report(src.path, "is a directory", bad_input_reason::unreadable_file, r);
             }
             return false;
         }
@@ -734,8 +729,7 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
     if (std::ferror(src.file)) {  // fread's 0 is no end of the file then
         report(src.path + ":" + std::to_string(src.pos.idx + 1),
                std::string("read error: ") + std::strerror(errno),
-               src.json ? bad_input_reason::invalid_json : bad_input_reason::garbage_log_line,
-               src.reports);
+               bad_input_reason::unreadable_file, src.reports);
         std::clearerr(src.file);
     }
     if (!options_.follow && !stopping() && (!src.partial.empty() || src.skipping_long_line)) {

@@ -17,9 +17,9 @@ double as_double(std::uint64_t v) {
 }
 
 // Label values, in bad_input_reason order (ingest's own names are sentences for its summary).
-constexpr std::array<const char*, 6> bad_input_labels = {"malformed_packet",   "truncated_capture",
-                                                         "unreadable_capture", "garbage_log_line",
-                                                         "invalid_json",       "json_schema"};
+constexpr std::array<const char*, 7> bad_input_labels = {
+    "malformed_packet", "truncated_capture", "unreadable_capture", "garbage_log_line",
+    "invalid_json",     "json_schema",       "unreadable_file"};
 static_assert(bad_input_labels.size() == static_cast<std::size_t>(ingest::bad_input_reason::count));
 static_assert(static_cast<std::size_t>(ingest::bad_input_reason::json_schema) == 5);
 

@@ -616,8 +616,10 @@ TEST_CASE("a line too long is dropped to its newline, and a directory is reporte
     CHECK(diag.find("logdir: is a directory") != std::string::npos);
     CHECK(diag.find("/proc/self/mem:1: read error") != std::string::npos);
     using r = ingest::bad_input_reason;
-    CHECK(c.bad_input[static_cast<int>(r::garbage_log_line)] == 4);
+    CHECK(c.bad_input[static_cast<int>(r::garbage_log_line)] == 2);
     CHECK(c.bad_input[static_cast<int>(r::invalid_json)] == 2);
+    // the directory and the read error are files that cannot be read, not bad lines
+    CHECK(c.bad_input[static_cast<int>(r::unreadable_file)] == 2);
 }
 
 TEST_CASE("a checkpoint taken inside an over-long line names its start", "[pipeline]") {

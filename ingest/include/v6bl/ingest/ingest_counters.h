@@ -17,6 +17,7 @@ enum class bad_input_reason : std::uint8_t {
     garbage_log_line,
     invalid_json,
     json_schema,
+    unreadable_file,  // a log or JSON file: cannot open, a directory, a read error
     count
 };
 const char* bad_input_reason_name(bad_input_reason r);
