@@ -250,7 +250,7 @@ TEST_CASE("a last line without newline is read once it is complete, never in pie
     CHECK(c2.rejections() == 1);
 }
 
-TEST_CASE("--associations-out feeds a central store that lists what this sensor lists",
+TEST_CASE("the lines of --associations-out feed a central store that lists what this sensor lists",
           "[pipeline]") {
     testbed tb(6);
     // Rejections first (one run), and rejections only after the capture (two runs): the
@@ -353,7 +353,7 @@ void wait_until(const std::function<bool()>& cond) {
 
 }  // namespace
 
-TEST_CASE("--follow notices a copytruncate whose new content outgrew the old offset",
+TEST_CASE("following notices a copytruncate whose new content outgrew the old offset",
           "[pipeline]") {
     temp_dir d("follow-copytruncate");
     const std::string log = d.path("maillog");
@@ -379,7 +379,7 @@ TEST_CASE("--follow notices a copytruncate whose new content outgrew the old off
     CHECK(c.bad_inputs() == 0);
 }
 
-TEST_CASE("--follow reads what the MTA writes to the renamed log until it reopens", "[pipeline]") {
+TEST_CASE("following reads what the MTA writes to the renamed log until it reopens", "[pipeline]") {
     temp_dir d("follow-rename");
     const std::string log = d.path("maillog");
     std::ofstream(log) << reject_line_of(1) << "\n";
@@ -436,8 +436,9 @@ TEST_CASE("a truncated capture is reported once, and read on when it has grown",
     CHECK(first.packets + rest.packets == whole.packets);
 }
 
-TEST_CASE("--associations-out after a SIGKILL and a rerun holds the lines of one clean run",
-          "[pipeline]") {
+TEST_CASE(
+    "the file of --associations-out after a SIGKILL and a rerun holds the lines of one clean run",
+    "[pipeline]") {
     testbed tb(7);
     auto run_to = [&](const std::string& db_path, const std::string& out, int kill_at_commit) {
         const pid_t pid = ::fork();
