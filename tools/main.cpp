@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
     if (argc > 1 && std::strcmp(argv[1], "ingest") == 0) v6bl::ingest::tune_malloc_for_ingest();
     CLI::App app{"v6bl: a DNS blacklist for IPv6 sender reputation, inferred from evidence"};
     app.require_subcommand(1);
+    // `v6bl ingest --config FILE` as well as `v6bl --config FILE ingest` (serve has its own).
+    app.fallthrough();
     app.set_version_flag("--version", "v6bl 0.1.0");
     int exit_code = 0;
     v6bl::tools::add_store_commands(app, exit_code);

@@ -292,6 +292,17 @@ TEST_CASE(
                   " 2001:db8:1::1",
               out) != 0);
     CHECK(out.find(dir.file("lookup.toml") + ":3: --now") != std::string::npos);
+    // --config after the subcommand reads the same section
+    CHECK(run(v6bl_bin + " lookup --config " + dir.file("lookup.toml") + " --db " + db +
+                  " 2001:db8:1::1",
+              out) != 0);
+    CHECK(out.find(dir.file("lookup.toml") + ":3: --now") != std::string::npos);
+    write(dir.file("ingest.toml"), "[ingest]\ndb = \"" + dir.file("idb") + "\"\nquiet = true\n");
+    write(dir.file("empty.log"), "");
+    CHECK(run(v6bl_bin + " ingest --config " + dir.file("ingest.toml") + " --rejects " +
+                  dir.file("empty.log"),
+              out) == 0);
+    CHECK(std::filesystem::exists(dir.file("idb") + "/CURRENT"));
 
     // Not a file to read as a config at all (it read /dev/zero forever).
     CHECK(run(serve + "/dev/zero", out) == 1);
