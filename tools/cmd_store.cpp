@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "common_flags.h"
+#include "v6bl/ingest/association.h"
 #include "v6bl/store/store.h"
 
 namespace v6bl::tools {
@@ -239,6 +240,15 @@ std::string format_ipv4_item(std::string_view item) {
     return buf;
 }
 
+// An evidence item's signal bits by name (docs/ingest.md, "Signals").
+nlohmann::json signal_list(std::uint16_t bits) {
+    nlohmann::json out = nlohmann::json::array();
+    const auto& names = v6bl::ingest::signal_names();
+    for (std::size_t i = 0; i < names.size(); ++i)
+        if (bits & (1u << i)) out.push_back(names[i]);
+    return out;
+}
+
 int run_lookup(const store_args& a, const std::string& address) {
     auto addr = parse_address(address);
     if (!addr) {
@@ -263,6 +273,7 @@ int run_lookup(const store_args& a, const std::string& address) {
                 nlohmann::json j = {{"count", e.count},
                                     {"strength_milli", e.strength_milli},
                                     {"signals", e.signals},
+                                    {"signal_names", signal_list(e.signals)},
                                     {"first_seen", iso_time(e.first_seen)},
                                     {"last_seen", iso_time(e.last_seen)}};
                 if (k == evidence_kind::rejected_ipv4) {

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <bit>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <ctime>
@@ -107,6 +108,17 @@ TEST_CASE("v6bl ingest then v6bl lookup --json answers from the evidence", "[end
     auto j = nlohmann::json::parse(out);
     CHECK(j["listed"] == true);
     INFO(out);
+    // the evidence names its signals (and keeps the bits)
+    bool named = false;
+    for (const auto& e : j["evidence"])
+        if (e["kind"] == "rejected_ipv4") {
+            REQUIRE(e["signal_names"].is_array());
+            CHECK(e["signal_names"].size() ==
+                  static_cast<std::size_t>(std::popcount(e["signals"].get<unsigned>())));
+            for (const auto& n : e["signal_names"])
+                if (n == "ipv4-rejected") named = true;
+        }
+    CHECK(named);
     run({"v6bl", "lookup", "--db", d.path("db"), "--json", legit}, &out);  // exit 1: not listed
     j = nlohmann::json::parse(out);
     CHECK(j["listed"] == false);
