@@ -83,8 +83,16 @@ bool parse_association_line(std::string_view line, association_line& out, std::s
     // inet_pton stops at an escaped NUL ("2001:db8::1\u0000junk")
     const auto addr =
         v6text.find('\0') == std::string::npos ? store::parse_address(v6text) : std::nullopt;
-    if (!addr || (addr->at(0) == 0 && addr->at(10) == 0xff)) {
+    // ::ffff:a.b.c.d (IPv4-mapped, RFC 4291 2.5.5.2) is an IPv4 in IPv6 clothes
+    const bool v4_mapped =
+        addr && std::all_of(addr->begin(), addr->begin() + 10, [](auto b) { return b == 0; }) &&
+        addr->at(10) == 0xff && addr->at(11) == 0xff;
+    if (!addr) {
         error = "ipv6 is not an IPv6 address";
+        return false;
+    }
+    if (v4_mapped) {
+        error = "ipv6 is IPv4-mapped (::ffff:a.b.c.d), not an IPv6 address";
         return false;
     }
     if (std::all_of(addr->begin(), addr->begin() + 8, [](std::uint8_t b) { return b == 0; })) {

@@ -44,6 +44,12 @@ TEST_CASE("schema errors and invalid JSON say what is wrong", "[association_line
     CHECK_FALSE(parse_association_line(
         R"({"v":1,"ipv6":"nope","ipv4":"1.2.3.4","time":1,"strength":1})", l, err));
     CHECK(err == "ipv6 is not an IPv6 address");
+    CHECK_FALSE(parse_association_line(
+        R"({"v":1,"ipv6":"::ffff:1.2.3.4","ipv4":"1.2.3.4","time":1,"strength":1})", l, err));
+    CHECK(err == "ipv6 is IPv4-mapped (::ffff:a.b.c.d), not an IPv6 address");
+    // only ::ffff:0:0/96 is mapped: an address that merely has 0 and ff in those bytes is not
+    CHECK(parse_association_line(
+        R"({"v":1,"ipv6":"1:2:3:4:5:ff00::1","ipv4":"1.2.3.4","time":1,"strength":1})", l, err));
     for (const char* local : {"::", "::1", "::1.2.3.4"}) {
         CHECK_FALSE(parse_association_line(std::string(R"({"v":1,"ipv6":")") + local +
                                                R"(","ipv4":"1.2.3.4","time":1,"strength":1})",
