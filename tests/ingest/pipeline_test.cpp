@@ -75,6 +75,20 @@ ingest::ingest_counters ingest_into(store::reputation_store& s, ingest::ingest_o
     return p.counters();
 }
 
+// A Postfix DNSBL rejection of 10.0.0.n.
+std::string reject_line_of(int n) {
+    const std::string ip = "10.0.0." + std::to_string(n);
+    return "Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[" + ip +
+           "]: 554 5.7.1 Service unavailable; Client host [" + ip +
+           "] blocked using zen.spamhaus.org";
+}
+
+// A remote association line of 2001:db8:n::1, a day old.
+std::string assoc_line_of(int n) {
+    return R"({"v":1,"ipv6":"2001:db8:)" + std::to_string(n) + R"(::1","ipv4":"1.2.3.4","time":)" +
+           std::to_string(std::time(nullptr) - 86400) + R"(,"strength":0.9})";
+}
+
 std::set<std::string> listed_64s(const store::reputation_store& s) {
     std::set<std::string> out;
     store::listing_policy policy;
@@ -153,41 +167,21 @@ TEST_CASE("ingesting the same files twice changes nothing", "[pipeline]") {
     // Not even a commit: the zone's serial stays, so secondaries are not notified.
     CHECK(again.commits == 0);
     CHECK(db->serial() == serial);
-}
-
-TEST_CASE("a file reached again through a symlink is the source read before", "[pipeline]") {
-    testbed tb(6);
-    auto db = open_store(tb.dir.path("db"));
-    ingest::ingest_options o;
-    o.captures = {tb.pcap()};
-    o.rejects = {tb.log()};
-    const auto first = ingest_into(*db, o);
-    REQUIRE(first.packets > 1000);
-    REQUIRE(first.rejections() > 100);
-    const auto before = ingest_test::dump_store(*db);
+    // The same files reached through symlinks are the sources read before.
     std::filesystem::create_symlink(tb.pcap(), tb.dir.path("capture.link"));
     std::filesystem::create_symlink(tb.dir.path("tb"), tb.dir.path("dir.link"));
     o.captures = {tb.dir.path("capture.link")};
     o.rejects = {tb.dir.path("dir.link/maillog")};
-    const auto again = ingest_into(*db, o);
-    CHECK(again.packets == 0);
-    CHECK(again.log_lines == 0);
+    const auto linked = ingest_into(*db, o);
+    CHECK(linked.packets == 0);
+    CHECK(linked.log_lines == 0);
     CHECK(ingest_test::dump_store(*db) == before);
 }
 
 TEST_CASE("a blank line is skipped in a CRLF file as in an LF file", "[pipeline]") {
     temp_dir d("crlf");
-    const std::string when = std::to_string(std::time(nullptr) - 86400);
-    auto assoc = [&](int n) {
-        return R"({"v":1,"ipv6":"2001:db8:)" + std::to_string(n) +
-               R"(::1","ipv4":"1.2.3.4","time":)" + when + R"(,"strength":0.9})";
-    };
-    auto reject = [](int n) {
-        const std::string ip = "10.0.0." + std::to_string(n);
-        return "Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[" + ip +
-               "]: 554 5.7.1 Service unavailable; Client host [" + ip +
-               "] blocked using zen.spamhaus.org";
-    };
+    const auto assoc = assoc_line_of;
+    const auto reject = reject_line_of;
     std::ofstream(d.path("lf.jsonl")) << assoc(1) << "\n\n" << assoc(2) << "\n";
     std::ofstream(d.path("crlf.jsonl")) << assoc(1) << "\r\n\r\n" << assoc(2) << "\r\n";
     std::ofstream(d.path("crlf.log")) << reject(1) << "\r\n\r\n" << reject(2) << "\r\n";
@@ -212,17 +206,8 @@ TEST_CASE("a blank line is skipped in a CRLF file as in an LF file", "[pipeline]
 TEST_CASE("a last line without newline is read once it is complete, never in pieces",
           "[pipeline]") {
     temp_dir d("partial-line");
-    const std::string when = std::to_string(std::time(nullptr) - 86400);
-    auto assoc = [&](int n) {
-        return R"({"v":1,"ipv6":"2001:db8:)" + std::to_string(n) +
-               R"(::1","ipv4":"1.2.3.4","time":)" + when + R"(,"strength":0.9})";
-    };
-    auto reject = [](int n) {
-        const std::string ip = "10.0.0." + std::to_string(n);
-        return "Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[" + ip +
-               "]: 554 5.7.1 Service unavailable; Client host [" + ip +
-               "] blocked using zen.spamhaus.org";
-    };
+    const auto assoc = assoc_line_of;
+    const auto reject = reject_line_of;
     const std::string js = d.path("assoc.jsonl"), log = d.path("maillog");
     const std::string second = assoc(2);
     std::ofstream(js) << assoc(1) << "\n" << second.substr(0, 40);
@@ -284,12 +269,7 @@ TEST_CASE("the lines of --associations-out feed a central store that lists what 
 TEST_CASE("lines written before a rename rotation between two runs are read from the rotated file",
           "[pipeline]") {
     temp_dir d("rename-between");
-    auto reject = [](int n) {
-        const std::string ip = "10.0.0." + std::to_string(n);
-        return "Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[" + ip +
-               "]: 554 5.7.1 Service unavailable; Client host [" + ip +
-               "] blocked using zen.spamhaus.org";
-    };
+    const auto reject = reject_line_of;
     const std::string log = d.path("maillog");
     std::ofstream(log) << reject(1) << "\n";
     auto db = open_store(d.path("db"));
@@ -310,13 +290,6 @@ TEST_CASE("lines written before a rename rotation between two runs are read from
 }
 
 namespace {
-
-std::string reject_line_of(int n) {
-    const std::string ip = "10.0.0." + std::to_string(n);
-    return "Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[" + ip +
-           "]: 554 5.7.1 Service unavailable; Client host [" + ip +
-           "] blocked using zen.spamhaus.org";
-}
 
 // A --follow run on its own thread, stopped by stop().
 struct follow_run {
@@ -353,55 +326,54 @@ void wait_until(const std::function<bool()>& cond) {
 
 }  // namespace
 
+// A log holding one rejection, followed until its first checkpoint is committed.
+struct followed_log {
+    temp_dir d;
+    std::string log;
+    std::unique_ptr<store::reputation_store> db;
+    std::unique_ptr<follow_run> f;
+    followed_log(const char* name, int poll_interval_ms) : d(name), log(d.path("maillog")) {
+        std::ofstream(log) << reject_line_of(1) << "\n";
+        db = open_store(d.path("db"));
+        ingest::ingest_options o;
+        o.rejects = {log};
+        o.year = 2026;
+        o.poll_interval_ms = poll_interval_ms;
+        f = std::make_unique<follow_run>(*db, o);
+        const std::string key = "log:" + std::filesystem::canonical(log).string();
+        wait_until([&] { return db->checkpoint(key).has_value(); });
+        REQUIRE(db->checkpoint(key));
+    }
+};
+
 TEST_CASE("following notices a copytruncate whose new content outgrew the old offset",
           "[pipeline]") {
-    temp_dir d("follow-copytruncate");
-    const std::string log = d.path("maillog");
-    std::ofstream(log) << reject_line_of(1) << "\n";
-    auto db = open_store(d.path("db"));
-    ingest::ingest_options o;
-    o.rejects = {log};
-    o.year = 2026;
-    o.poll_interval_ms = 1000;
-    follow_run f(*db, o);
-    const std::string key = "log:" + std::filesystem::canonical(log).string();
-    wait_until([&] { return db->checkpoint(key).has_value(); });
-    REQUIRE(db->checkpoint(key));
+    followed_log l("follow-copytruncate", 1000);
     {
-        std::ofstream again(log, std::ios::trunc);  // the same inode, two longer lines
+        std::ofstream again(l.log, std::ios::trunc);  // the same inode, two longer lines
         again << reject_line_of(2) << "\n" << reject_line_of(3) << "\n";
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(3000));
     ingest::ingest_counters c;
-    const std::string diag = f.stop(c);
+    const std::string diag = l.f->stop(c);
     INFO(diag);
     CHECK(c.rejections() == 3);
     CHECK(c.bad_inputs() == 0);
 }
 
 TEST_CASE("following reads what the MTA writes to the renamed log until it reopens", "[pipeline]") {
-    temp_dir d("follow-rename");
-    const std::string log = d.path("maillog");
-    std::ofstream(log) << reject_line_of(1) << "\n";
-    auto db = open_store(d.path("db"));
-    ingest::ingest_options o;
-    o.rejects = {log};
-    o.year = 2026;
-    o.poll_interval_ms = 100;
-    follow_run f(*db, o);
-    const std::string key = "log:" + std::filesystem::canonical(log).string();
-    wait_until([&] { return db->checkpoint(key).has_value(); });
-    std::ofstream old_fd(log, std::ios::app);  // syslog's open descriptor
-    std::filesystem::rename(log, d.path("maillog.1"));
-    std::ofstream(log) << "";
+    followed_log l("follow-rename", 100);
+    std::ofstream old_fd(l.log, std::ios::app);  // syslog's open descriptor
+    std::filesystem::rename(l.log, l.d.path("maillog.1"));
+    std::ofstream(l.log) << "";
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     old_fd << reject_line_of(2) << "\n" << std::flush;  // before the HUP
     old_fd.close();
-    std::ofstream(log, std::ios::app) << reject_line_of(3) << "\n";
-    wait_until([&] { return f.p->counters().rejections() >= 3; });
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::ofstream(l.log, std::ios::app) << reject_line_of(3) << "\n";
+    // the renamed file is read until it has been quiet for 1 s, then the new one
+    std::this_thread::sleep_for(std::chrono::milliseconds(3000));
     ingest::ingest_counters c;
-    const std::string diag = f.stop(c);
+    const std::string diag = l.f->stop(c);
     INFO(diag);
     CHECK(c.rejections() == 3);
 }
