@@ -66,7 +66,10 @@ bool parse_association_line(std::string_view line, association_line& out, std::s
     if (!v) return false;
     // get<int>() would wrap 2^32 + 1 to 1; a 64-bit compare only matches 1 itself
     if (!v->is_number_integer() || v->get<std::int64_t>() != association_schema_version) {
-        error = "unsupported version " + v->dump();
+        // Only a number is quoted back: dumping a value nested thousands deep recurses as
+        // deep (it overflowed the stack under ASan).
+        error =
+            "unsupported version " + (v->is_number() ? v->dump() : std::string("(not a number)"));
         return false;
     }
     const auto* v6 = need("ipv6");
