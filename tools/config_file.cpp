@@ -71,6 +71,45 @@ std::string locate_config_error(const std::string& path, const std::string& mess
     return {};
 }
 
+std::string describe_unknown_key(const std::string& path, const std::string& message) {
+    static const std::string lead = "INI was not able to parse ";
+    const auto at = message.find(lead);
+    if (at == std::string::npos) return {};
+    std::vector<std::string> parts;
+    std::string name = message.substr(at + lead.size());
+    for (std::size_t from = 0;;) {
+        const auto dot = name.find('.', from);
+        parts.push_back(name.substr(from, dot - from));
+        if (dot == std::string::npos) break;
+        from = dot + 1;
+    }
+    const bool section = parts.size() >= 2 && parts.back() == "++";  // CLI11's mark of a table
+    if (section) parts.pop_back();
+    try {
+        const toml::value root = toml::parse(path);
+        const toml::value* v = &root;
+        for (const auto& p : parts) {
+            if (!v->is_table() || !v->as_table().count(p)) return {};
+            v = &v->as_table().at(p);
+        }
+        const std::string where = path + ":" + std::to_string(v->location().line()) + ": ";
+        if (section) {
+            std::string dotted;
+            for (const auto& p : parts) dotted += (dotted.empty() ? "" : ".") + p;
+            return where + "unknown section [" + dotted +
+                   "]: sections are named after subcommands, e.g. [ingest] or [lookup]";
+        }
+        if (parts.size() == 1)
+            return where + "key '" + parts[0] +
+                   "' outside any section: a subcommand's keys go in its section, e.g. "
+                   "[lookup]";
+        return where + "unknown key '" + parts.back() + "' in [" + parts.front() + "]: `v6bl " +
+               parts.front() + "` has no flag --" + parts.back();
+    } catch (const std::exception&) {
+        return {};
+    }
+}
+
 std::vector<std::string> config_paths(const std::vector<std::string>& args) {
     std::vector<std::string> out;
     for (std::size_t i = 0; i < args.size(); ++i) {

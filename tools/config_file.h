@@ -16,6 +16,11 @@ std::string config_file_problem(const std::string& path);
 // prefixed with FILE:LINE of that key when the file has it, else "".
 std::string locate_config_error(const std::string& path, const std::string& message);
 
+// For CLI11's "INI was not able to parse ingest.foo" (a key or section no flag takes):
+// FILE:LINE and what is wrong in words (unknown key of a section, unknown section, a key
+// outside any section), or "" when the message is not of that form.
+std::string describe_unknown_key(const std::string& path, const std::string& message);
+
 // The values of --config (and --config=FILE) among command-line arguments.
 std::vector<std::string> config_paths(const std::vector<std::string>& args);
 

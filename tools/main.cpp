@@ -35,7 +35,13 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ConfigError& e) {
-        // CLI11 names the key only; name the file, and where a subcommand's keys go.
+        // CLI11 names the key only: name the file and line, and what is wrong.
+        for (const auto& c : configs) {
+            if (const auto what = v6bl::tools::describe_unknown_key(c, e.what()); !what.empty()) {
+                std::fprintf(stderr, "v6bl: %s\n", what.c_str());
+                return usage_error;
+            }
+        }
         std::fprintf(stderr,
                      "v6bl: %s: %s (a subcommand's keys go in its section, e.g. [lookup])\n",
                      app.get_config_ptr()->as<std::string>().c_str(), e.what());

@@ -247,6 +247,20 @@ TEST_CASE("a config file with an unknown key or junk is an error naming the file
         CHECK(run(v6bl_bin + " --config " + dir.file("bad.toml") + lookup, out) != 0);
         CHECK(out.find(dir.file("bad.toml")) != std::string::npos);
     }
+    // What is wrong, and where: an unknown key of a section, a misspelt section, a key
+    // outside any section.
+    write(dir.file("key.toml"), "[lookup]\n\nmin-strenght = 700\n");
+    CHECK(run(v6bl_bin + " --config " + dir.file("key.toml") + lookup, out) == 64);
+    CHECK(out.find(dir.file("key.toml") +
+                   ":3: unknown key 'min-strenght' in [lookup]: `v6bl lookup` has no flag "
+                   "--min-strenght") != std::string::npos);
+    write(dir.file("section2.toml"), "[lokup]\nmin-strength = 700\n");
+    CHECK(run(v6bl_bin + " --config " + dir.file("section2.toml") + lookup, out) == 64);
+    CHECK(out.find(dir.file("section2.toml") + ":1: unknown section [lokup]") != std::string::npos);
+    write(dir.file("top.toml"), "# lookup\nmin-strength = 700\n");
+    CHECK(run(v6bl_bin + " --config " + dir.file("top.toml") + lookup, out) == 64);
+    CHECK(out.find(dir.file("top.toml") + ":2: key 'min-strength' outside any section") !=
+          std::string::npos);
 
     // serve with a misspelt key stops at once instead of serving with the default.
     write(dir.file("serve.toml"), "ttl = 300\nrrl_rate = 20\n");
