@@ -373,12 +373,27 @@ int run_list(const store_args& a, bool published) {
                             static_cast<int>(e.code), listing_txt(e, {}).c_str());
             }
         });
-        for (const auto& h : store->published_holes())
-            std::printf("!%s allowlisted\n", format_prefix(h).c_str());
+        for (const auto& h : store->published_holes()) {
+            if (a.json)
+                std::cout << nlohmann::json{{"allowlisted", format_prefix(h)}}.dump() << "\n";
+            else
+                std::printf("!%s allowlisted\n", format_prefix(h).c_str());
+        }
         return 0;
     }
+    // Stored texts and comments are bytes as imported, not necessarily UTF-8.
+    auto json_line = [](const nlohmann::json& j) {
+        std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    };
     store->for_each_record([&](const prefix& p, const reputation_record& r) {
         const auto code = listed_code(r, a.policy, now);
+        if (a.json) {
+            nlohmann::json j = {{"prefix", format_prefix(p)}, {"record", record_json(r)}};
+            // as --published gives it: the last octet of 127.0.0.X, or null when not listed
+            j["code"] = code ? nlohmann::json(static_cast<int>(*code)) : nlohmann::json(nullptr);
+            json_line(j);
+            return true;
+        }
         std::printf(
             "%s %s strength=%u attempts=%u ipv4s=%u last=%s%s%s\n", format_prefix(p).c_str(),
             code ? ("127.0.0." + std::to_string(static_cast<int>(*code))).c_str() : "unlisted",
@@ -387,6 +402,12 @@ int run_list(const store_args& a, bool published) {
         return true;
     });
     store->for_each_allow([&](const prefix& p, const allow_entry& e) {
+        if (a.json) {
+            json_line({{"allowlisted", format_prefix(p)},
+                       {"added", iso_time(e.added)},
+                       {"comment", e.comment}});
+            return true;
+        }
         std::printf("!%s allowlisted %s%s\n", format_prefix(p).c_str(), iso_time(e.added).c_str(),
                     e.comment.empty() ? "" : (" " + e.comment).c_str());
         return true;
@@ -462,7 +483,8 @@ void add_store_commands(CLI::App& app, int& exit_code) {
     list->add_option("--db", args->db, "database directory")->required();
     list->add_flag("--published", *published,
                    "list what is published (policy, escalation, holes applied)");
-    list->add_flag("--json", args->json, "JSON lines (with --published)");
+    list->add_flag("--json", args->json,
+                   "JSON lines: one per record (or published listing) and allowlisted prefix");
     add_policy_flags(list, args->policy);
     add_clock_flag(list, args->now);
     list->callback([&exit_code, args, published] { exit_code = run_list(*args, *published); });

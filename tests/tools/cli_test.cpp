@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 
 #include "free_port.h"
@@ -116,6 +118,26 @@ TEST_CASE("import reads CRLF and a byte order mark, reports a directory, keeps t
     CHECK(run(v6bl_bin + " import --db " + db + " " + dir.file("latin1.txt"), out) == 0);
     CHECK(run(v6bl_bin + " lookup --db " + db + " --json 2001:db8:4::1", out) == 0);
     CHECK(out.find("\"listed\": true") != std::string::npos);
+
+    // list --json: JSON lines for records and allowlisted prefixes alike, with or without
+    // --published (without, it printed text; with, the allowlist lines were text)
+    REQUIRE(run(v6bl_bin + " allow --db " + db + " 2001:db8:9::/48 --comment ok", out) == 0);
+    for (const std::string flags : {" --json", " --published --json"}) {
+        INFO(flags);
+        REQUIRE(run(v6bl_bin + " list --db " + db + flags, out) == 0);
+        std::istringstream lines(out);
+        int records = 0, allowed = 0;
+        for (std::string l; std::getline(lines, l);) {
+            const auto j = nlohmann::json::parse(l);  // throws on a line that is not JSON
+            if (j.contains("allowlisted")) ++allowed;
+            if (j.contains("prefix") && j["prefix"] == "2001:db8:1::/64") {
+                ++records;
+                CHECK(j["code"] == 10);
+            }
+        }
+        CHECK(records == 1);
+        CHECK(allowed == 1);
+    }
 }
 
 TEST_CASE("import refuses what would list ::ffff:127.0.0.1 (RFC 5782) and keeps the rest",
