@@ -118,10 +118,9 @@ bool rewritten_since(const source_position& cp, std::optional<unsigned long long
     return true;
 }
 
-// A capture's checkpoint fingerprint: the bytes before where reading stopped.
-void fingerprint_capture(const std::string& path, const capture_reader& reader,
-                         source_position& pos) {
-    pos.at = reader.offset();
+// A capture's checkpoint fingerprint: the bytes before `at`, where reading stopped.
+void fingerprint_capture(const std::string& path, std::uint64_t at, source_position& pos) {
+    pos.at = at;
     const auto t = tail_fingerprint(path, pos.at);
     pos.has_tail = t.has_value();
     pos.tail = t.value_or(0);
@@ -260,26 +259,23 @@ void ingest_pipeline::drain_associations() {
     flush_attempts();
     for (const association& a : found_) {
         const bool rejected = writer_.add_association(a, false, true);
-        if (associations_out_) {
-            const std::string line =
-                format_association_line(a, std::to_string(options_.sensor_id), rejected);
-            aout_pending_ += line;
-            aout_pending_ += '\n';
-        }
+        queue_association_out(a, rejected);
     }
     found_.clear();
+}
+
+// An --associations-out line, held until the commit of its data (write_associations_out).
+void ingest_pipeline::queue_association_out(const association& a, bool rejected) {
+    if (!associations_out_) return;
+    aout_pending_ += format_association_line(a, std::to_string(options_.sensor_id), rejected);
+    aout_pending_ += '\n';
 }
 
 // Associations written out before their IPv4 was rejected: written again, rejected, so
 // that a central list fed by --associations-out lists them as this store does.
 void ingest_pipeline::write_relisted() {
     if (!associations_out_) return;
-    for (const association& a : writer_.take_relisted()) {
-        const std::string line =
-            format_association_line(a, std::to_string(options_.sensor_id), true);
-        aout_pending_ += line;
-        aout_pending_ += '\n';
-    }
+    for (const association& a : writer_.take_relisted()) queue_association_out(a, true);
 }
 
 // Counts the attempts the grouper closed, records them for their /64s and hands them to
@@ -471,7 +467,7 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
         if (commit_now) {
             pos.off = reader->is_pcapng() ? 0 : reader->offset();
             pos.idx = index;
-            fingerprint_capture(path, *reader, pos);
+            fingerprint_capture(path, reader->offset(), pos);
             writer_.set_checkpoint(key, format_position(pos));
             checkpoint_engine();
             commit_if_due(true);
@@ -490,20 +486,14 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
     pos.off = reader->is_pcapng() ? 0 : reader->offset();
     pos.idx = index;
     pos.done = 1;
-    fingerprint_capture(path, *reader, pos);
-    if (ended_short) {
-        // Read up to a cut or corrupt record: the capture counts as read up to the end it
-        // had, so a rerun skips it (and does not report it again) unless it has grown
-        // since; grown, it is read on from the record where reading stopped.
-        struct stat now {};
-        if (::stat(path.c_str(), &now) == 0) {
-            const auto end = static_cast<unsigned long long>(now.st_size);
-            const auto t = tail_fingerprint(path, end);
-            pos.at = end;
-            pos.has_tail = t.has_value();
-            pos.tail = t.value_or(0);
-        }
-    }
+    // Read up to a cut or corrupt record, the capture counts as read up to the end it had:
+    // a rerun skips it (and does not report it again) unless it has grown since; grown,
+    // it is read on from the record where reading stopped.
+    std::uint64_t read_to = reader->offset();
+    struct stat now {};
+    if (ended_short && ::stat(path.c_str(), &now) == 0)
+        read_to = static_cast<std::uint64_t>(now.st_size);
+    fingerprint_capture(path, read_to, pos);
     // Committed by run() with the engine state after the next capture or the final flush:
     // the engine checkpoint (tens of MB at a busy sensor) is then written once, not twice,
     // and a crash before that commit resumes from the last one, as always.

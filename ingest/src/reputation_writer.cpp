@@ -11,6 +11,9 @@
 #include "state_codec.h"
 
 namespace v6bl::ingest {
+
+// The ipv4-rejected signal's slot in the per-signal counters.
+constexpr int ipv4_rejected_index = std::countr_zero(unsigned{sig_ipv4_rejected});
 namespace {
 
 // Checkpoint keys that carry join state rather than a source position. They ride in the
@@ -374,7 +377,7 @@ bool reputation_writer::add_association(const association& a, bool known_rejecte
     }
     if (rejected) {
         if (a.strength_milli >= options_.listable_milli) ++counters_.associations_listable;
-        ++counters_.associations_by_signal[std::countr_zero(unsigned{sig_ipv4_rejected})];
+        ++counters_.associations_by_signal[ipv4_rejected_index];
         list_association(p64, a.ipv4, t, a.strength_milli, a.signals, a.sensors);
         return true;
     }
@@ -438,7 +441,7 @@ void reputation_writer::add_rejection(const reject_event& r) {
             static_cast<std::int64_t>(m.time) > static_cast<std::int64_t>(info.last) + h)
             continue;
         if (m.strength >= options_.listable_milli) ++counters_.associations_listable;
-        ++counters_.associations_by_signal[std::countr_zero(unsigned{sig_ipv4_rejected})];
+        ++counters_.associations_by_signal[ipv4_rejected_index];
         list_association(m.p64, r.ipv4, m.time, m.strength, m.signals, 0);
         if (keep_relisted_ && !(m.signals & sig_remote)) {
             association as;

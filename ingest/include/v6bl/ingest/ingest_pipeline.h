@@ -89,6 +89,7 @@ class ingest_pipeline {
     bool stopping() const;
     std::optional<std::string> checkpoint_of(const std::string& key,
                                              const std::string& legacy_key) const;
+    void queue_association_out(const association& a, bool rejected);
     void write_relisted();
     void read_rotated_rest(line_source& src, const struct ::stat& now);
     bool truncated_in_place(line_source& src);
