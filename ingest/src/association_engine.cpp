@@ -194,6 +194,7 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
     const embedded_ipv4 emb = find_embedded_ipv4(a6.source);
     scratch_.clear();
     refs_.clear();
+    structural_refs_.clear();
     bool structural_paired = false;
     // On its first round an IPv6 address can only pair once (k <= 1), which scores at most
     // 350: below the emission threshold, only structural matches can matter. (`only_round`:
@@ -233,16 +234,18 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
                 if (first_round_only && !structural) continue;
                 if (!same_os(a4.ttl_class, a4.os)) continue;
                 if (it->only_round && !structural && options_.min_emit_milli > 350) continue;
-                refs_.push_back(v4_candidate{a4.start_us, a4.options, v4, it->hash, a4.source_port,
-                                             a4.syn_count, a4.ttl_class, a4.os});
+                structural_refs_.push_back(v4_candidate{a4.start_us, a4.options, v4, it->hash,
+                                                        a4.source_port, a4.syn_count, a4.ttl_class,
+                                                        a4.os});
             }
+            for (const v4_candidate& c : structural_refs_) refs_.push_back(&c);
         } else {
             const std::size_t first = v4_candidates_.lower_bound(
                 lo, [](const v4_candidate& x, std::int64_t t) { return x.start_us < t; });
             for (std::size_t i = first;
                  i < v4_candidates_.size() && v4_candidates_[i].start_us <= hi; ++i)
                 if (same_os(v4_candidates_[i].ttl_class, v4_candidates_[i].os))
-                    refs_.push_back(v4_candidates_[i]);
+                    refs_.push_back(&v4_candidates_[i]);
         }
     }
     if (!refs_.empty()) {
@@ -252,20 +255,28 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
         // joined the histories or, where that copy may be stale, from the table: each of
         // those lookups (the entry, then its ring) is a cache miss, so all are asked for
         // before any is used.
-        for (const v4_candidate& c : refs_)
-            if (!c.rounds_final) history_.prefetch(c.hash);
+        for (const v4_candidate* c : refs_)
+            if (!c->rounds_final) history_.prefetch(c->hash);
+        const round_history_table::rounds_view r6 = history_.rounds_of(*h6);
+        // Most candidates (96 % at a busy sensor) pair on one round at most: those are
+        // told apart from the rest by the time buckets of their rounds before scoring.
+        const bool filter = round_filter_.mark(r6.start_us, r6.count, options_.pair_window_us,
+                                               options_.round_gap_us);
         scored_.clear();
-        for (const v4_candidate& c : refs_) {
-            if (c.rounds_final) {
-                if (c.round_count >= 2 || structural_v4(c.ipv4)) scored_.push_back({&c, nullptr});
+        for (const v4_candidate* c : refs_) {
+            if (c->rounds_final) {
+                if ((c->round_count >= 2 &&
+                     (!filter || round_filter_.may_pair_twice(c->round_start, c->round_count))) ||
+                    structural_v4(c->ipv4))
+                    scored_.push_back({c, nullptr});
                 continue;
             }
-            const round_history_table::entry* e4 = history_.find(address_from_ipv4(c.ipv4), c.hash);
-            if ((!e4 || e4->rounds < 2) && !structural_v4(c.ipv4)) continue;
+            const round_history_table::entry* e4 =
+                history_.find(address_from_ipv4(c->ipv4), c->hash);
+            if ((!e4 || e4->rounds < 2) && !structural_v4(c->ipv4)) continue;
             if (e4) history_.prefetch_ring(*e4);
-            scored_.push_back({&c, e4});
+            scored_.push_back({c, e4});
         }
-        const round_history_table::rounds_view r6 = history_.rounds_of(*h6);
         for (const auto& [c, e4] : scored_) {
             round_history_table::rounds_view r4;
             const round_history_table::rounds_view* r4p = &r4;
@@ -277,6 +288,7 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
                 r4p = nullptr;
             score(a6, r6, six_to_four, emb, *c, r4p, structural_paired);
         }
+        if (filter) round_filter_.unmark(r6.start_us, r6.count);
     }
     // One host has one IPv4: only a candidate clearly ahead of the others (by 50) keeps a
     // listable score; a tie at the top (lockstep strangers) lists none of them. Structural

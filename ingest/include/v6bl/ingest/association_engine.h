@@ -12,6 +12,7 @@
 #include "v6bl/ingest/embedded_ipv4.h"
 #include "v6bl/ingest/flat_table.h"
 #include "v6bl/ingest/ring_buffer.h"
+#include "v6bl/ingest/round_bucket_filter.h"
 #include "v6bl/ingest/round_history_table.h"
 
 namespace v6bl::ingest {
@@ -166,7 +167,9 @@ class association_engine {
     flat_table<std::uint32_t, std::uint32_t, u32_hash> window_v4_;
     void window_remove(const pending_attempt& p);
     std::vector<association> scratch_;
-    std::vector<v4_candidate> refs_;  // the candidates of one evaluation
+    std::vector<const v4_candidate*> refs_;      // the candidates of one evaluation
+    std::vector<v4_candidate> structural_refs_;  // those read from pending_ (refs_ points here)
+    round_bucket_filter round_filter_;           // of the IPv6 address being evaluated
     // Those that can count, with their history entries.
     std::vector<std::pair<const v4_candidate*, const round_history_table::entry*>> scored_;
 };
