@@ -5,7 +5,7 @@
 
 namespace v6bl::ingest {
 
-// Marks the pair-window-wide time buckets that hold, or border on, a round start of one
+// Marks the time buckets (at least a pair window wide) that hold, or border on, a round start of one
 // IPv6 address (bucket numbers modulo the bitmap's size, so a collision can only mark too
 // much). An IPv4 round start within the pair window of an IPv6 round start lies in a marked
 // bucket. When rounds of one address are further apart than two windows, an IPv4 round
@@ -20,7 +20,10 @@ class round_bucket_filter {
     bool mark(const std::int64_t* start_us, int count, std::int64_t window_us,
               std::int64_t round_gap_us) {
         if (window_us <= 0 || round_gap_us <= 2 * window_us) return false;
-        window_us_ = window_us;
+        // Buckets a power of two of microseconds wide, at least a window: a shift, not a
+        // division, per round (a candidate has up to eight).
+        shift_ = 0;
+        while ((std::int64_t{1} << shift_) < window_us) ++shift_;
         for (int i = 0; i < count; ++i) {
             const std::uint64_t b = bucket(start_us[i]);
             set(b - 1);
@@ -51,15 +54,13 @@ class round_bucket_filter {
   private:
     static constexpr std::uint64_t size = 4096, mask = size - 1;
     std::uint64_t bucket(std::int64_t t) const {
-        // floor division: |s − t| <= window puts t in s's bucket or a neighbour of it
-        std::int64_t q = t / window_us_;
-        if (t % window_us_ < 0) --q;
-        return static_cast<std::uint64_t>(q);
+        // floor(t / width): |s − t| <= window <= width puts t in s's bucket or a neighbour
+        return static_cast<std::uint64_t>(t >> shift_);
     }
     void set(std::uint64_t b) { bits_[(b & mask) / 64] |= 1ull << (b & 63); }
 
     std::uint64_t bits_[size / 64] = {};
-    std::int64_t window_us_ = 1;
+    int shift_ = 0;
 };
 
 }  // namespace v6bl::ingest
