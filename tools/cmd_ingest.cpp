@@ -39,6 +39,7 @@ struct ingest_args {
 struct simulate_args {
     ingest::simulator_options options;
     long long start = 0;
+    std::string log_timezone = "local";
 };
 
 }  // namespace
@@ -178,10 +179,21 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
                      "unix time of the first packet (default: the run ends at the start of this "
                      "UTC hour, so that listings are fresh; give it for byte-identical output)")
         ->check(CLI::Range(1LL, 4294967295LL));
+    scmd->add_option("--log-timezone", sim->log_timezone,
+                     "zone of the maillog's BSD syslog times, as `ingest --log-timezone` reads "
+                     "them: local (TZ, else /etc/localtime), UTC, or an IANA name")
+        ->capture_default_str();
     scmd->callback([sim, &exit_code] {
         try {
             auto o = sim->options;
             ingest::check_simulator_options(o);
+            std::string zone_error;
+            if (!ingest::set_process_time_zone(sim->log_timezone, zone_error)) {
+                std::fprintf(stderr, "v6bl simulate: --log-timezone: %s\n", zone_error.c_str());
+                exit_code = 64;
+                return;
+            }
+            o.local_log_times = sim->log_timezone != "UTC";
             if (sim->start > 0) {
                 o.start_unix = sim->start;
             } else {

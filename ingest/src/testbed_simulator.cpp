@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <queue>
@@ -184,22 +185,13 @@ std::string p64_text(const address_bytes& a) {
     return store::format_prefix(store::make_prefix(b, 64));
 }
 
-std::string syslog_time(std::int64_t unix_s) {
-    static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    const std::int64_t days = unix_s / 86400, secs = unix_s % 86400;
-    // civil_from_days (Hinnant)
-    std::int64_t z = days + 719468;
-    const std::int64_t era = z / 146097, doe = z - era * 146097;
-    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const std::int64_t mp = (5 * doy + 2) / 153;
-    const int d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-    const int m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+std::string syslog_time(std::int64_t unix_s, bool local) {
+    const auto t = static_cast<std::time_t>(unix_s);
+    std::tm tm{};
+    if (!(local ? ::localtime_r(&t, &tm) : ::gmtime_r(&t, &tm)))
+        throw std::runtime_error("simulate: time out of range");
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%s %2d %02d:%02d:%02d", months[m - 1], d,
-                  static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60),
-                  static_cast<int>(secs % 60));
+    std::strftime(buf, sizeof buf, "%b %e %H:%M:%S", &tm);  // "Nov  4 09:05:00" (C locale)
     return buf;
 }
 
@@ -362,8 +354,8 @@ simulator_result simulate_testbed(const simulator_options& opt) {
                       "%s mx1 postfix/smtpd[%u]: NOQUEUE: reject: RCPT from unknown[%s]: 554 5.7.1 "
                       "Service unavailable; Client host [%s] blocked using zen.spamhaus.org; "
                       "from=<x@example.net> to=<user@example.com> proto=ESMTP helo=<pc>",
-                      syslog_time(t / 1'000'000).c_str(), smtpd_pid++ % 30000 + 1000, ip.c_str(),
-                      ip.c_str());
+                      syslog_time(t / 1'000'000, opt.local_log_times).c_str(),
+                      smtpd_pid++ % 30000 + 1000, ip.c_str(), ip.c_str());
         lines.push({t, order++, buf});
     };
     auto other_line = [&](std::int64_t t, std::uint32_t v4, bool user_unknown) {
@@ -376,11 +368,13 @@ simulator_result simulate_testbed(const simulator_options& opt) {
                 "550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown "
                 "in local recipient table; from=<a@example.org> to=<nobody@example.com> "
                 "proto=ESMTP helo=<mail.example.org>",
-                syslog_time(t / 1'000'000).c_str(), smtpd_pid++ % 30000 + 1000, ip.c_str());
+                syslog_time(t / 1'000'000, opt.local_log_times).c_str(), smtpd_pid++ % 30000 + 1000,
+                ip.c_str());
         else
-            std::snprintf(
-                buf, sizeof buf, "%s mx1 postfix/smtpd[%u]: connect from mail.example.org[%s]",
-                syslog_time(t / 1'000'000).c_str(), smtpd_pid++ % 30000 + 1000, ip.c_str());
+            std::snprintf(buf, sizeof buf,
+                          "%s mx1 postfix/smtpd[%u]: connect from mail.example.org[%s]",
+                          syslog_time(t / 1'000'000, opt.local_log_times).c_str(),
+                          smtpd_pid++ % 30000 + 1000, ip.c_str());
         lines.push({t, order++, buf});
     };
 

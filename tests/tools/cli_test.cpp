@@ -372,3 +372,40 @@ TEST_CASE("serve refuses a zero that would stall it, and an unknown log level", 
     CHECK(out.find("bad target 'bad target'") != std::string::npos);
     CHECK(std::filesystem::is_empty(dir.file("tmp")));
 }
+
+// Syslog writes local time, and `ingest` reads BSD syslog times as local by default: the
+// simulated maillog is written the same way, so that both agree on a host not set to UTC.
+TEST_CASE("simulate writes the maillog's syslog times in the zone ingest reads them in",
+          "[tools][simulate]") {
+    temp_dir dir;
+    std::string out;
+    const std::string sim =
+        v6bl_bin + " simulate --hosts 30 --hours 0.1 --start 1764547200 --seed 4 --out ";
+    REQUIRE(run(sim + dir.file("utc") + " --log-timezone UTC", out) == 0);
+    REQUIRE(run(sim + dir.file("tokyo") + " --log-timezone Asia/Tokyo", out) == 0);
+    REQUIRE(run("TZ=Asia/Tokyo " + sim + dir.file("local"), out) == 0);
+    auto lines = [](const std::string& path) {
+        std::ifstream in(path);
+        std::vector<std::string> v;
+        for (std::string l; std::getline(in, l);) v.push_back(l);
+        return v;
+    };
+    const auto utc = lines(dir.file("utc") + "/maillog");
+    const auto tokyo = lines(dir.file("tokyo") + "/maillog");
+    REQUIRE(utc.size() > 10);
+    REQUIRE(tokyo.size() == utc.size());
+    // 2025-12-01 00:00 UTC is 09:00 in Tokyo (UTC+9, no DST); the rest of a line is the same
+    for (std::size_t i = 0; i < utc.size(); ++i) {
+        INFO(utc[i] << "\n" << tokyo[i]);
+        REQUIRE(utc[i].substr(15) == tokyo[i].substr(15));
+        const int hu = std::stoi(utc[i].substr(7, 2)), ht = std::stoi(tokyo[i].substr(7, 2));
+        CHECK((hu + 9) % 24 == ht);
+        CHECK(utc[i].substr(9, 6) == tokyo[i].substr(9, 6));
+    }
+    CHECK(tokyo.front().rfind("Dec  1 0", 0) == 0);
+    CHECK(utc.front().rfind("Nov 30 23", 0) == 0);
+    // the default is the local zone, as for ingest
+    CHECK(lines(dir.file("local") + "/maillog") == tokyo);
+    CHECK(run(sim + dir.file("bad") + " --log-timezone Mars/Olympus_Mons", out) == 64);
+    CHECK(out.find("--log-timezone") != std::string::npos);
+}

@@ -15,6 +15,10 @@ struct simulator_options {
     // traffic (legitimate MTAs, IPv4 spam bots) fills up to this rate.
     double rate = 20.0;
     std::int64_t start_unix = 0;  // first second of the capture
+    // The maillog's BSD syslog times are in the process's local time zone
+    // (set_process_time_zone), as syslog on an MTA host writes them; false: UTC. `v6bl
+    // simulate --log-timezone` sets both, as `v6bl ingest --log-timezone` does for reading.
+    bool local_log_times = false;
 };
 
 struct simulator_result {
