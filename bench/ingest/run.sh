@@ -11,7 +11,9 @@ build=${1:?build dir}
 work=${2:-/tmp/v6bl-bench-ingest}
 mkdir -p "$work"
 if [ ! -f "$work/testbed/sensor.pcap" ]; then
-  "$build/tools/v6bl" simulate --out "$work/testbed" --seed 11 --hosts 20000 --hours 12 --rate 140
+  # in UTC, as bench_ingest reads the maillog
+  "$build/tools/v6bl" simulate --out "$work/testbed" --seed 11 --hosts 20000 --hours 12 --rate 140 \
+    --log-timezone UTC
 fi
 out="$work/runs.txt"
 : > "$out"
