@@ -159,11 +159,21 @@ std::optional<serve_args> parse_serve_arguments(const char* context) {
             spdlog::error("{}: {}", context, problem);
             return std::nullopt;
         }
+        if (const auto problem = config_kind_problem(c, app, false); !problem.empty()) {
+            spdlog::error("{}: {}", context, problem);
+            return std::nullopt;
+        }
     }
     std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
     try {
         app.parse(args);
     } catch (const CLI::ConfigError& e) {
+        for (const auto& c : configs) {
+            if (const auto what = describe_unknown_key(c, e.what(), false); !what.empty()) {
+                spdlog::error("{}: {}", context, what);
+                return std::nullopt;
+            }
+        }
         spdlog::error("{}: {}: {} (serve takes the flags as keys without a section)", context,
                       app.get_config_ptr()->as<std::string>(), e.what());
         return std::nullopt;

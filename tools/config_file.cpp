@@ -71,7 +71,8 @@ std::string locate_config_error(const std::string& path, const std::string& mess
     return {};
 }
 
-std::string describe_unknown_key(const std::string& path, const std::string& message) {
+std::string describe_unknown_key(const std::string& path, const std::string& message,
+                                 bool sections) {
     static const std::string lead = "INI was not able to parse ";
     const auto at = message.find(lead);
     if (at == std::string::npos) return {};
@@ -93,6 +94,14 @@ std::string describe_unknown_key(const std::string& path, const std::string& mes
             v = &v->as_table().at(p);
         }
         const std::string where = path + ":" + std::to_string(v->location().line()) + ": ";
+        if (!sections) {
+            std::string dotted;
+            for (const auto& p : parts) dotted += (dotted.empty() ? "" : ".") + p;
+            if (section || parts.size() > 1)
+                return where + "section [" + dotted +
+                       "]: `v6bl serve` takes the flags as keys, without sections";
+            return where + "unknown key '" + parts[0] + "': `v6bl serve` has no flag --" + parts[0];
+        }
         if (section) {
             std::string dotted;
             for (const auto& p : parts) dotted += (dotted.empty() ? "" : ".") + p;
@@ -108,6 +117,90 @@ std::string describe_unknown_key(const std::string& path, const std::string& mes
     } catch (const std::exception&) {
         return {};
     }
+}
+
+namespace {
+
+const char* toml_kind(const toml::value& v) {
+    if (v.is_boolean()) return "a boolean";
+    if (v.is_integer() || v.is_floating()) return "a number";
+    if (v.is_string()) return "a string";
+    if (v.is_array()) return "an array";
+    if (v.is_table()) return "a table";
+    return "a date or time";
+}
+
+// What is wrong with `v` as the value of `opt`, or "".
+std::string kind_problem(const CLI::Option& opt, const toml::value& v) {
+    if (opt.get_expected_max() == 0) {  // a flag
+        if (v.is_boolean()) return {};
+        return "is a switch: true or false, not " + std::string(toml_kind(v));
+    }
+    const std::string type = opt.get_type_name();
+    // The first value (of an array: element) that is not of the kind, or nullptr.
+    auto first_bad = [&](auto&& ok) -> const toml::value* {
+        if (!v.is_array()) return ok(v) ? nullptr : &v;
+        for (const auto& e : v.as_array())
+            if (!ok(e)) return &e;
+        return nullptr;
+    };
+    const char* in_array = v.is_array() ? " in the array" : "";
+    if (type.rfind("TEXT", 0) == 0) {
+        if (const auto* bad = first_bad([](const toml::value& e) { return e.is_string(); }))
+            return "takes text: write it in quotes, not as " + std::string(toml_kind(*bad)) +
+                   in_array;
+        return {};
+    }
+    if (type.rfind("INT", 0) == 0 || type.rfind("UINT", 0) == 0 || type.rfind("FLOAT", 0) == 0) {
+        if (const auto* bad = first_bad([](const toml::value& e) {
+                return e.is_integer() || e.is_floating() || e.is_string();
+            }))
+            return "takes a number, not " + std::string(toml_kind(*bad)) + in_array;
+        return {};
+    }
+    return {};
+}
+
+const CLI::Option* option_named(const CLI::App& app, const std::string& key) {
+    std::string dashed = key;
+    for (char& c : dashed)
+        if (c == '_') c = '-';
+    for (const auto& name : {"--" + key, "--" + dashed})
+        if (const CLI::Option* o = app.get_option_no_throw(name)) return o;
+    return nullptr;
+}
+
+}  // namespace
+
+std::string config_kind_problem(const std::string& path, const CLI::App& app, bool sections) {
+    try {
+        const toml::value root = toml::parse(path);
+        if (!root.is_table()) return {};
+        auto check = [&](const CLI::App& owner, const std::string& where, const std::string& key,
+                         const toml::value& v) -> std::string {
+            const CLI::Option* o = option_named(owner, key);
+            if (!o) return {};
+            const std::string what = kind_problem(*o, v);
+            if (what.empty()) return {};
+            return path + ":" + std::to_string(v.location().line()) + ": '" + key + "'" + where +
+                   " " + what;
+        };
+        for (const auto& [key, value] : root.as_table()) {
+            if (!sections) {
+                if (auto s = check(app, "", key, value); !s.empty()) return s;
+                continue;
+            }
+            if (!value.is_table()) continue;
+            const CLI::App* sub = nullptr;
+            for (const CLI::App* c : app.get_subcommands([](const CLI::App*) { return true; }))
+                if (c->get_name() == key) sub = c;
+            if (!sub) continue;
+            for (const auto& [inner, v] : value.as_table())
+                if (auto s = check(*sub, " in [" + key + "]", inner, v); !s.empty()) return s;
+        }
+    } catch (const std::exception&) {
+    }
+    return {};
 }
 
 std::vector<std::string> config_paths(const std::vector<std::string>& args) {

@@ -3,6 +3,7 @@
 // and names a value it cannot convert by its flag only.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,16 @@ std::string locate_config_error(const std::string& path, const std::string& mess
 // For CLI11's "INI was not able to parse ingest.foo" (a key or section no flag takes):
 // FILE:LINE and what is wrong in words (unknown key of a section, unknown section, a key
 // outside any section), or "" when the message is not of that form.
-std::string describe_unknown_key(const std::string& path, const std::string& message);
+// `sections` false: serve's files, whose keys are the flags themselves.
+std::string describe_unknown_key(const std::string& path, const std::string& message,
+                                 bool sections = true);
+
+// CLI11 takes any TOML value as text: `quiet = 3` was a true switch and `capture = 3` a
+// capture file named 3. A switch must be true or false, a text option a string (or an array
+// of strings), a number option a number or a string. Keys are looked up in `app`'s
+// subcommands by section (`sections`) or in `app` itself (serve's files have no sections);
+// unknown keys are left to CLI11. Returns "" or FILE:LINE and what is wrong.
+std::string config_kind_problem(const std::string& path, const CLI::App& app, bool sections);
 
 // The values of --config (and --config=FILE) among command-line arguments.
 std::vector<std::string> config_paths(const std::vector<std::string>& args);

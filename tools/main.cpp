@@ -31,6 +31,10 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "v6bl: %s\n", problem.c_str());
             return 1;
         }
+        if (const auto problem = v6bl::tools::config_kind_problem(c, app, true); !problem.empty()) {
+            std::fprintf(stderr, "v6bl: %s\n", problem.c_str());
+            return usage_error;
+        }
     }
     try {
         app.parse(argc, argv);

@@ -290,8 +290,16 @@ TEST_CASE("a config file with an unknown key or junk is an error naming the file
     CHECK(run("timeout 20 " + v6bl_bin + " serve --db " + db + " --config " +
                   dir.file("serve.toml") + " --listen 127.0.0.1:" + port,
               out) == 1);
-    CHECK(out.find(dir.file("serve.toml")) != std::string::npos);
-    CHECK(out.find("rrl_rate") != std::string::npos);
+    CHECK(out.find(dir.file("serve.toml") +
+                   ":2: unknown key 'rrl_rate': `v6bl serve` has no flag --rrl_rate") !=
+          std::string::npos);
+    write(dir.file("serve2.toml"), "ttl = 300\n[serve]\nrrl-rate = 20\n");
+    CHECK(run("timeout 20 " + v6bl_bin + " serve --db " + db + " --config " +
+                  dir.file("serve2.toml") + " --listen 127.0.0.1:" + port,
+              out) == 1);
+    CHECK(out.find(dir.file("serve2.toml") +
+                   ":2: section [serve]: `v6bl serve` takes the flags as keys") !=
+          std::string::npos);
 }
 
 TEST_CASE(
@@ -322,6 +330,30 @@ TEST_CASE(
     write(dir.file("good.toml"), "rrl-rate = 5\n");
     CHECK(run(serve + dir.file("good.toml") + " --rrl-rate abc", out) != 0);
     CHECK(out.find(dir.file("good.toml") + ":") == std::string::npos);
+
+    // CLI11 took any value as text: `quiet = 3` was true, `capture = 3` a file named 3.
+    const std::string ingest = v6bl_bin + " ingest --db " + dir.file("kdb") + " --config ";
+    for (const auto& [text, want] : std::vector<std::pair<std::string, std::string>>{
+             {"[ingest]\n\nquiet = 3\n",
+              ":3: 'quiet' in [ingest] is a switch: true or false, "
+              "not a number"},
+             {"[ingest]\ncapture = 3\n",
+              ":2: 'capture' in [ingest] takes text: write it in "
+              "quotes, not as a number"},
+             {"[ingest]\nrejects = [\"a.log\", 7]\n",
+              ":2: 'rejects' in [ingest] takes text: write it in quotes, not as a number in the "
+              "array"},
+             {"[ingest]\nquiet = true\ncommit-every = true\n",
+              ":3: 'commit-every' in [ingest] takes a number, not a boolean"}}) {
+        write(dir.file("wrong.toml"), text);
+        INFO(text);
+        CHECK(run(ingest + dir.file("wrong.toml"), out) == 64);
+        CHECK(out.find(dir.file("wrong.toml") + want) != std::string::npos);
+    }
+    write(dir.file("kind2.toml"), "ttl = 300\nlisten = 53\n");
+    CHECK(run(serve + dir.file("kind2.toml"), out) == 1);
+    CHECK(out.find(dir.file("kind2.toml") + ":2: 'listen' takes text") != std::string::npos);
+    CHECK(out.find("ready") == std::string::npos);
 
     write(dir.file("lookup.toml"), "[lookup]\n\nnow = \"x\"\n");
     CHECK(run(v6bl_bin + " --config " + dir.file("lookup.toml") + " lookup --db " + db +
