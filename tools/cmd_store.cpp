@@ -24,6 +24,8 @@ struct store_args {
     listing_policy policy;
     long long now = 0;
     bool json = false;
+    // lookup: the TXT as serve and export give it (same flag, same default)
+    std::string url_template = zones::zone_config{}.url_template;
 };
 
 std::string iso_time(std::uint32_t t) {
@@ -296,7 +298,7 @@ int run_lookup(const store_args& a, const std::string& address) {
         if (r.entry) {
             j["prefix"] = format_prefix(r.entry->where);
             j["code"] = "127.0.0." + std::to_string(static_cast<int>(r.entry->code));
-            j["txt"] = listing_txt(*r.entry, {});
+            j["txt"] = listing_txt(*r.entry, a.url_template);
         }
         if (r.stored_prefix) j["stored_prefix"] = format_prefix(*r.stored_prefix);
         if (r.record) j["record"] = record_json(*r.record);
@@ -307,9 +309,11 @@ int run_lookup(const store_args& a, const std::string& address) {
         std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
         std::printf("%s: %s\n", format_address(*addr).c_str(), r.why.c_str());
-        if (r.entry)
+        if (r.entry) {
             std::printf("  answer: A 127.0.0.%d from %s\n", static_cast<int>(r.entry->code),
                         format_prefix(r.entry->where).c_str());
+            std::printf("  TXT: %s\n", listing_txt(*r.entry, a.url_template).c_str());
+        }
         if (r.record) {
             const auto& rec = *r.record;
             std::printf(
@@ -438,6 +442,9 @@ void add_store_commands(CLI::App& app, int& exit_code) {
     look->add_option("--db", args->db, "database directory")->required();
     look->add_option("address", *address, "IPv6 address")->required();
     look->add_flag("--json", args->json, "print JSON");
+    look->add_option("--url-template", args->url_template,
+                     "lookup URL in the TXT, as serve gives it; {prefix} is the listed prefix")
+        ->capture_default_str();
     add_policy_flags(look, args->policy);
     add_clock_flag(look, args->now);
     look->callback([&exit_code, args, address] { exit_code = run_lookup(*args, *address); });

@@ -67,6 +67,7 @@ void published_entries(const prefix& where, const reputation_record& r,
     e.last_seen = r.last_seen;
     const bool by_hand = r.manual_code != 0 && static_cast<std::uint8_t>(*code) == r.manual_code;
     if (by_hand) {
+        e.manual = true;
         e.expires = policy.manual_expiry_seconds == 0 || r.last_seen == 0
                         ? 0
                         : r.last_seen + policy.manual_expiry_seconds;
@@ -139,7 +140,7 @@ std::string listing_txt(const listing_entry& e, const std::string& url_template)
     const std::string where = format_prefix(e.where);
     if (is_rfc5782_test_point(e.where)) return "v6bl: RFC 5782 test point";
     std::string text;
-    switch (e.code) {
+    switch (e.manual ? reason_code::manual : e.code) {
         case reason_code::associated:
             text = "v6bl: " + where + " associated with " + std::to_string(e.rejected_ipv4s) +
                    " DNSBL-rejected IPv4 sender(s)";
@@ -157,7 +158,7 @@ std::string listing_txt(const listing_entry& e, const std::string& url_template)
             if (!e.text.empty()) text += ": " + e.text.substr(0, 100);
             break;
     }
-    if (e.code != reason_code::manual && e.code != reason_code::none) {
+    if (!e.manual && e.code != reason_code::manual && e.code != reason_code::none) {
         text += "; " + std::to_string(e.attempts) + " attempts, first " + date_of(e.first_seen) +
                 ", last " + date_of(e.last_seen);
     }

@@ -111,9 +111,10 @@ struct listing_view::base_table {
         std::uint16_t last_day;
         std::uint16_t ipv4s;
         std::uint8_t length;
-        std::uint8_t code;
+        std::uint8_t code;  // the reason code, with manual_bit for an operator's listing
     };
     static_assert(sizeof(row) == 24);
+    static constexpr std::uint8_t manual_bit = 0x80, code_mask = 0x7f;
     std::vector<row> rows;
     std::vector<std::uint64_t> index;  // hash tag << 32 | (position + 1); 0 = empty slot
     std::unordered_map<std::uint32_t, std::string> texts;  // manual text by position
@@ -159,14 +160,15 @@ struct listing_view::base_table {
         const row& d = rows[i];
         out.where = make_prefix64(d.key);
         out.where.length = d.length;
-        out.code = static_cast<reason_code>(d.code);
+        out.code = static_cast<reason_code>(d.code & code_mask);
+        out.manual = (d.code & manual_bit) != 0;
         out.rejected_ipv4s = d.ipv4s;
         out.attempts = d.attempts;
         out.first_seen = std::uint32_t{d.first_day} * day_seconds;
         out.last_seen = std::uint32_t{d.last_day} * day_seconds;
         out.expires = d.expires;
         out.source_length = d.length;
-        if (d.code == static_cast<std::uint8_t>(reason_code::manual)) {
+        if (out.manual || out.code == reason_code::manual) {
             auto it = texts.find(static_cast<std::uint32_t>(i));
             out.text = it == texts.end() ? std::string{} : it->second;
         } else {
@@ -218,10 +220,12 @@ void listing_view_builder::add(const listing_entry& e) {
     }
     auto& b = *base_;
     if (!e.text.empty()) b.texts.emplace(static_cast<std::uint32_t>(b.rows.size()), e.text);
-    b.rows.push_back({e.where.high64(), e.attempts, e.expires,
-                      static_cast<std::uint16_t>(e.first_seen / day_seconds),
-                      static_cast<std::uint16_t>(e.last_seen / day_seconds), e.rejected_ipv4s,
-                      e.where.length, static_cast<std::uint8_t>(e.code)});
+    b.rows.push_back(
+        {e.where.high64(), e.attempts, e.expires,
+         static_cast<std::uint16_t>(e.first_seen / day_seconds),
+         static_cast<std::uint16_t>(e.last_seen / day_seconds), e.rejected_ipv4s, e.where.length,
+         static_cast<std::uint8_t>(static_cast<std::uint8_t>(e.code) |
+                                   (e.manual ? listing_view::base_table::manual_bit : 0))});
     sources_.push_back(e.source_length);
 }
 

@@ -349,7 +349,7 @@ TEST_CASE("store: a store whose creation was cut off is finished by the next wri
     const std::vector<std::string> all = {"default", "listings", "wide",   "evidence",
                                           "allow",   "meta",     "journal"};
     make("part", {"default", "listings", "wide"}, false);  // killed among the families
-    make("bare", all, false);                             // killed before the first batch
+    make("bare", all, false);                              // killed before the first batch
     make("used", {"default", "listings"}, true);
     make("nomark", all, true);
     for (const char* dir : {"part", "bare"}) {
@@ -363,8 +363,7 @@ TEST_CASE("store: a store whose creation was cut off is finished by the next wri
         {
             auto w = reputation_store::open_writer(o);
             change_set cs;
-            cs.list_manually(*parse_prefix("2001:db8::/64", false), reason_code::manual, "x",
-                             now);
+            cs.list_manually(*parse_prefix("2001:db8::/64", false), reason_code::manual, "x", now);
             w->commit(std::move(cs), now);
         }
         auto r = reputation_store::open_read_only(o);
@@ -760,4 +759,42 @@ TEST_CASE(
     CHECK(view->resolve_address(addr("::ffff:127.0.0.1"), now).state != name_state::listed);
     CHECK(view->resolve_address(addr("::ffff:127.0.0.2"), now).state == name_state::listed);
     CHECK(view->resolve_address(addr("::2"), now).state != name_state::listed);
+}
+
+// An operator may list with any code (127.0.0.2 for a list of spam sources, say): the TXT
+// says the operator listed it, with the operator's text, not "associated with 0 DNSBL-
+// rejected IPv4 sender(s); 0 attempts", in the published stream and the answer view alike.
+TEST_CASE("store: an operator's listing under an inferred code says so in its TXT") {
+    test_dir d("manual-code");
+    auto s = reputation_store::open_writer(opts(d));
+    change_set cs;
+    cs.list_manually(*parse_prefix("2001:db8:1::/64"), reason_code::associated, "spam source", now);
+    cs.list_manually(*parse_prefix("2001:db8:2::/36"), reason_code::structural, "tunnel range",
+                     now);
+    cs.merge_record(*parse_prefix("2001:db8:3::/64"), evidence(900));
+    s->commit(std::move(cs), now);
+    listing_policy policy;
+    const auto l = s->lookup(addr("2001:db8:1::1"), policy, now);
+    REQUIRE(l.entry);
+    CHECK(l.entry->code == reason_code::associated);  // the operator's code is answered
+    CHECK(l.entry->manual);
+    CHECK(listing_txt(*l.entry, "") == "v6bl: 2001:db8:1::/64 listed by operator: spam source");
+    CHECK(l.why == "listed: v6bl: 2001:db8:1::/64 listed by operator: spam source");
+    const auto w = s->lookup(addr("2001:db8:2::1"), policy, now);
+    REQUIRE(w.entry);
+    CHECK(w.entry->manual);
+    CHECK(listing_txt(*w.entry, "").find("listed by operator: tunnel range") != std::string::npos);
+    // evidence listed by inference still describes its evidence
+    const auto e = s->lookup(addr("2001:db8:3::1"), policy, now);
+    REQUIRE(e.entry);
+    CHECK_FALSE(e.entry->manual);
+    CHECK(listing_txt(*e.entry, "").find("associated with") != std::string::npos);
+    int manual_published = 0;
+    s->for_each_published(policy, now, [&](const listing_entry& p) {
+        if (p.manual) {
+            ++manual_published;
+            CHECK(listing_txt(p, "").find("listed by operator") != std::string::npos);
+        }
+    });
+    CHECK(manual_published == 2);  // the /36 is published as one /36
 }

@@ -441,3 +441,21 @@ TEST_CASE("simulate writes the maillog's syslog times in the zone ingest reads t
     CHECK(run(sim + dir.file("bad") + " --log-timezone Mars/Olympus_Mons", out) == 64);
     CHECK(out.find("--log-timezone") != std::string::npos);
 }
+
+TEST_CASE("lookup prints the TXT that serve answers, with its lookup URL", "[tools][lookup]") {
+    temp_dir dir;
+    std::string out;
+    const std::string db = dir.file("db");
+    write(dir.file("l.txt"), "2001:db8:5::/64 127.0.0.2 seen spamming\n");
+    REQUIRE(run(v6bl_bin + " import --db " + db + " " + dir.file("l.txt"), out) == 0);
+    REQUIRE(run(v6bl_bin + " lookup --db " + db + " 2001:db8:5::1", out) == 0);
+    CHECK(out.find("  TXT: v6bl: 2001:db8:5::/64 listed by operator: seen spamming; "
+                   "https://dnsbl6.example.org/lookup/2001:db8:5::/64\n") != std::string::npos);
+    REQUIRE(run(v6bl_bin + " lookup --db " + db +
+                    " --url-template 'https://bl.example.net/q?p={prefix}' --json 2001:db8:5::1",
+                out) == 0);
+    const auto j = nlohmann::json::parse(out);
+    CHECK(j["txt"] ==
+          "v6bl: 2001:db8:5::/64 listed by operator: seen spamming; "
+          "https://bl.example.net/q?p=2001:db8:5::/64");
+}

@@ -23,6 +23,9 @@ struct listing_entry {
     std::uint32_t expires = 0;       // unix seconds; 0 = never
     std::uint8_t source_length = 0;  // length of the stored prefix before nibble expansion
     std::string text;                // manual listings only
+    // Listed by an operator (the code is the operator's, which may be any, e.g. 127.0.0.2):
+    // the TXT says so rather than describing evidence the record does not hold.
+    bool manual = false;
 };
 
 // Builds the published entries of one stored record (nibble expansion included), or none
