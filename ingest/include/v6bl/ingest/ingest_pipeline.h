@@ -122,6 +122,8 @@ class ingest_pipeline {
     local_time_zone log_zone_;
     std::uint64_t sensor_bit_ = 1;
     std::string engine_key_;
+    std::vector<syn_record> syn_batch_;   // a capture's frames, decoded (ingest_capture)
+    std::vector<std::size_t> closed_by_;  // closed_.size() after each of them was grouped
     std::vector<connect_attempt> closed_;
     std::vector<association> found_;
     std::vector<connect_attempt> writer_queue_;  // IPv6 attempts not yet given to the writer
