@@ -668,8 +668,9 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
                 }
                 src.partial.append(buf.data() + start, n - start);
                 // A line longer than 64 KiB is no log line: count it and drop it to its
-                // newline (its tail is no line of its own).
-                if (src.partial.size() > max_line) {
+                // newline (its tail is no line of its own). One byte more may be the CR of
+                // a CRLF line at the limit: that is known at the newline.
+                if (src.partial.size() > max_line + 1) {
                     src.skipped = src.partial.size();
                     src.partial.clear();
                     src.skipping_long_line = true;
@@ -688,7 +689,10 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
                 src.pos.off += src.skipped + (end - start) + 1;
                 src.skipped = 0;
                 src.skipping_long_line = false;
-            } else if (src.partial.size() + (end - start) > max_line) {
+            } else if (const std::size_t len = src.partial.size() + (end - start);
+                       len > max_line &&
+                       !(len == max_line + 1 &&
+                         (end > start ? buf[end - 1] : src.partial.back()) == '\r')) {
                 // the same limit whether or not the line crossed a read
                 report(
                     src.path + ":" + std::to_string(src.pos.idx + 1), "line too long",

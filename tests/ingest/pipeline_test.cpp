@@ -595,6 +595,34 @@ TEST_CASE("a line too long is dropped to its newline, and a directory is reporte
     CHECK(c.bad_input[static_cast<int>(r::unreadable_file)] == 2);
 }
 
+TEST_CASE("the 64 KiB line limit is the same for LF and CRLF lines", "[pipeline]") {
+    temp_dir d("limit");
+    const std::string t = std::to_string(std::time(nullptr) - 86400);
+    auto line = [&](int n, std::size_t length) {
+        std::string l = R"({"v":1,"ipv6":"2001:db8:7)" + std::to_string(n) +
+                        R"(::1","ipv4":"1.2.3.4","time":)" + t + R"(,"strength":0.9})";
+        l.insert(l.size() - 1, length - l.size(), ' ');  // JSON whitespace before the brace
+        return l;
+    };
+    // A line of exactly 64 KiB is taken and one byte more is not, with either ending. The
+    // last line's CR ends the first 1 MiB read, its LF starts the next.
+    const std::string head = line(1, 65536) + "\n" + line(2, 65536) + "\r\n" + line(3, 65537) +
+                             "\n" + line(4, 65537) + "\r\n";
+    const std::size_t blank = 1048576 - 1 - 65536 - head.size();
+    std::ofstream(d.path("a.jsonl"), std::ios::binary)
+        << head << std::string(blank, '\n') << line(5, 65536) << "\r\n";
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.associations = {d.path("a.jsonl")};
+    std::string diag;
+    const auto c = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag);
+    CHECK(c.remote_associations == 3);
+    CHECK(diag.find("a.jsonl:3: line too long") != std::string::npos);
+    CHECK(diag.find("a.jsonl:4: line too long") != std::string::npos);
+    CHECK(c.bad_input[static_cast<int>(ingest::bad_input_reason::invalid_json)] == 2);
+}
+
 TEST_CASE("a checkpoint taken inside an over-long line names its start", "[pipeline]") {
     // A followed log whose writer is in the middle of an over-long line when ingest stops:
     // the rerun must drop that whole line again, not parse its tail as a line of its own.
