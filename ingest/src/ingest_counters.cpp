@@ -93,7 +93,8 @@ std::string ingest_counters::summary() const {
     if (!first) s += ")";
     std::snprintf(
         buf, sizeof buf,
-        "; %llu commits (mean %.1f ms, max %.1f ms); %llu /64s listed by this run.",
+        "; %llu commits (mean %.1f ms, max %.1f ms); %llu /64s reached the listing strength in "
+        "this run (listed while their evidence is fresh).",
         static_cast<unsigned long long>(commits),
         commits ? static_cast<double>(commit_us_total) / 1000.0 / static_cast<double>(commits)
                 : 0.0,
