@@ -119,23 +119,25 @@ void association_engine::merge_staged() {
     // The rest sorts at or after the history cursor: a stable merge of the sorted batch
     // with pending_'s tail gives the order of one-by-one insertion (earlier arrivals first
     // among equal starts).
-    std::stable_sort(staged_.begin(), staged_.end(),
-                     [](const pending_attempt& x, const pending_attempt& y) {
-                         return x.a.start_us < y.a.start_us;
-                     });
-    const std::int64_t first = staged_.front().a.start_us;
+    // Sorted as (start, arrival) keys, 16 bytes each, rather than moving the 64-byte
+    // attempts around: the same order as a stable sort by start.
+    staged_order_.clear();
+    for (std::size_t k = 0; k < staged_.size(); ++k)
+        staged_order_.emplace_back(staged_[k].a.start_us, k);
+    std::sort(staged_order_.begin(), staged_order_.end());
+    const std::int64_t first = staged_order_.front().first;
     std::size_t cut = pending_.size();
     while (cut > history_index_ && pending_[cut - 1].a.start_us > first) --cut;
     merge_tail_.clear();
     for (std::size_t i = cut; i < pending_.size(); ++i) merge_tail_.push_back(pending_[i]);
     while (pending_.size() > cut) pending_.pop_back();
     std::size_t i = 0, j = 0;
-    while (i < merge_tail_.size() || j < staged_.size()) {
-        if (j == staged_.size() ||
-            (i < merge_tail_.size() && merge_tail_[i].a.start_us <= staged_[j].a.start_us))
+    while (i < merge_tail_.size() || j < staged_order_.size()) {
+        if (j == staged_order_.size() ||
+            (i < merge_tail_.size() && merge_tail_[i].a.start_us <= staged_order_[j].first))
             pending_.push_back(merge_tail_[i++]);
         else
-            pending_.push_back(staged_[j++]);
+            pending_.push_back(staged_[staged_order_[j++].second]);
     }
     staged_.clear();
 }
