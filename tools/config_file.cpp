@@ -1,5 +1,6 @@
 #include "config_file.h"
 
+#include <cctype>
 #include <filesystem>
 #include <toml.hpp>
 
@@ -133,7 +134,15 @@ const char* toml_kind(const toml::value& v) {
 // What is wrong with `v` as the value of `opt`, or "".
 std::string kind_problem(const CLI::Option& opt, const toml::value& v) {
     if (opt.get_expected_max() == 0) {  // a flag
+        // What CLI11 reads as a switch's value, but for counts other than 0 and 1.
         if (v.is_boolean()) return {};
+        if (v.is_integer() && (v.as_integer() == 0 || v.as_integer() == 1)) return {};
+        if (v.is_string()) {
+            std::string w = v.as_string().str;
+            for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            for (const char* ok : {"true", "false", "yes", "no", "on", "off", "1", "0"})
+                if (w == ok) return {};
+        }
         return "is a switch: true or false, not " + std::string(toml_kind(v));
     }
     const std::string type = opt.get_type_name();

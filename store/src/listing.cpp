@@ -65,7 +65,9 @@ void published_entries(const prefix& where, const reputation_record& r,
     e.attempts = r.attempts;
     e.first_seen = r.first_seen;
     e.last_seen = r.last_seen;
-    const bool by_hand = r.manual_code != 0 && static_cast<std::uint8_t>(*code) == r.manual_code;
+    // Answered because of the operator's listing (not because of evidence that happens to
+    // give the same code after the operator's listing lapsed).
+    const bool by_hand = manual_in_force(r, policy, now);
     if (by_hand) {
         e.manual = true;
         e.expires = policy.manual_expiry_seconds == 0 || r.last_seen == 0
@@ -96,7 +98,7 @@ void add_escalations(std::vector<listing_entry>& region, const listing_policy& p
     };
     std::map<prefix, tally> wider;  // /56 and /48 candidates of this region
     for (const auto& e : region) {
-        if (e.where.length != 64 || !inferred(e.code)) continue;
+        if (e.where.length != 64 || !inferred(e.code) || e.manual) continue;
         for (std::uint8_t len : {std::uint8_t{56}, std::uint8_t{48}}) {
             auto& t = wider[e.where.truncated(len)];
             ++t.members;

@@ -101,3 +101,45 @@ TEST_CASE("round bucket filter: stands aside when rounds can be two windows apar
     CHECK(f.mark(r6, 1, window, 2 * window + 1));
     f.unmark(r6, 1);
 }
+
+// Bucket numbers wrap through 2^64 and modulo the bitmap; windows need not be powers of two.
+TEST_CASE(
+    "round bucket filter: never drops a candidate that pairs twice, for odd windows, tight gaps "
+    "and negative times") {
+    std::mt19937_64 rng(7);
+    round_bucket_filter f;
+    int checked = 0;
+    for (int trial = 0; trial < 200000; ++trial) {
+        const std::int64_t windows[] = {1, 3, 1000, 1'999'999, 2'000'000, 2'097'153, 5'000'001};
+        const std::int64_t w = windows[rng() % 7];
+        const std::int64_t gap = 2 * w + 1 + static_cast<std::int64_t>(rng() % (3 * w + 1));
+        std::int64_t t =
+            static_cast<std::int64_t>(rng() % (2'000'000'000'000ull)) - 1'000'000'000'000;
+        std::vector<std::int64_t> r6;
+        const int n = 1 + static_cast<int>(rng() % 8);
+        for (int i = 0; i < n; ++i) {
+            r6.push_back(t);
+            t += gap + static_cast<std::int64_t>(rng() % 4 == 0 ? 0 : rng() % (50 * w + 1));
+        }
+        REQUIRE(f.mark(r6.data(), n, w, gap));
+        for (int c = 0; c < 6; ++c) {
+            std::vector<std::int64_t> r4;
+            for (std::int64_t a : r6)
+                if (rng() % 2) {
+                    const std::int64_t d = static_cast<std::int64_t>(rng() % (4 * w + 1)) - 2 * w;
+                    if (r4.empty() || a + d > r4.back()) r4.push_back(a + d);
+                }
+            if (r4.size() > 8) r4.resize(8);
+            int k = 0;
+            for (std::int64_t a : r6)
+                k += std::any_of(r4.begin(), r4.end(),
+                                 [&](std::int64_t b) { return b >= a - w && b <= a + w; });
+            if (k >= 2) {
+                ++checked;
+                REQUIRE(f.may_pair_twice(r4.data(), static_cast<int>(r4.size())));
+            }
+        }
+        f.unmark(r6.data(), n);
+    }
+    CHECK(checked > 1000);
+}

@@ -139,6 +139,19 @@ TEST_CASE("store: escalation is derived from listed /64s and published in order"
     CHECK(view->resolve_address(addr("2001:db8:1:1ff::1"), now).entry.code ==
           reason_code::escalated);
     CHECK(view->resolve_address(addr("::ffff:127.0.0.2"), now).state == name_state::listed);
+    // An operator's /64s escalate nothing, under any code: escalation is inferred from
+    // evidence (the operator lists a wider prefix by hand when that is meant).
+    change_set by_hand;
+    for (int i = 0; i < 4; ++i) {
+        ipv6_bytes a = addr("2001:db8:2:100::");
+        a[7] = static_cast<std::uint8_t>(i);
+        by_hand.list_manually(make_prefix(a, 64), reason_code::associated, "", now);
+    }
+    s->commit(std::move(by_hand), now);
+    const auto m = s->lookup(addr("2001:db8:2:1ff::1"), policy, now);
+    INFO(m.why);
+    CHECK_FALSE(m.listed);
+    CHECK(s->lookup(addr("2001:db8:2:101::1"), policy, now).entry->manual);
 }
 
 TEST_CASE("store: delist removes records under a prefix and the journal names them") {
@@ -797,4 +810,51 @@ TEST_CASE("store: an operator's listing under an inferred code says so in its TX
         }
     });
     CHECK(manual_published == 2);  // the /36 is published as one /36
+}
+
+// (review) The operator's listing lapsed while evidence lists the /64 under the same code.
+TEST_CASE(
+    "store: an expired operator listing does not make inferred evidence 'listed by operator'") {
+    test_dir d("manual-expired");
+    auto s = reputation_store::open_writer(opts(d));
+    const prefix p = *parse_prefix("2001:db8:1::/64");
+    {
+        change_set cs;
+        // the operator lists it under 127.0.0.2 two hours ago ...
+        cs.list_manually(p, reason_code::associated, "spam source", now - 7200);
+        s->commit(std::move(cs), now);
+    }
+    {
+        change_set cs;
+        // ... and the sensors associate it on their own, also two hours ago
+        reputation_record r;
+        r.reason_bits = bit_associated;
+        r.strength_milli = 900;
+        r.attempts = 5;
+        r.rejected_ipv4s = 1;
+        r.first_seen = r.last_seen = now - 7200;
+        cs.merge_record(p, r);
+        s->commit(std::move(cs), now);
+    }
+    listing_policy policy;
+    policy.manual_expiry_seconds = 3600;  // the operator's listing has lapsed
+    const auto l = s->lookup(addr("2001:db8:1::1"), policy, now);
+    INFO(l.why);
+    int published = 0, published_manual = 0;
+    s->for_each_published(policy, now, [&](const listing_entry& e) {
+        if (e.where == p) {
+            ++published;
+            published_manual += e.manual;
+            INFO(listing_txt(e, ""));
+            CHECK(listing_txt(e, "").find("associated with") != std::string::npos);
+        }
+    });
+    CHECK(published == 1);
+    CHECK(published_manual == 0);
+    REQUIRE(l.entry);  // still listed, by the evidence (5-day inferred expiry)
+    CHECK(l.entry->code == reason_code::associated);
+    CHECK_FALSE(l.entry->manual);
+    CHECK(listing_txt(*l.entry, "").find("associated with") != std::string::npos);
+    // the inferred expiry applies, not the lapsed operator's one
+    CHECK((l.entry->expires == 0 || l.entry->expires >= now));
 }

@@ -459,3 +459,36 @@ TEST_CASE("lookup prints the TXT that serve answers, with its lookup URL", "[too
           "v6bl: 2001:db8:5::/64 listed by operator: seen spamming; "
           "https://bl.example.net/q?p=2001:db8:5::/64");
 }
+
+// CLI11 reads 0/1 and "true"/"yes"/"on" (and their opposites) as a switch in a config file.
+TEST_CASE("a config file's switch may be 0/1 or a quoted boolean, as CLI11 reads them",
+          "[tools][config]") {
+    temp_dir dir;
+    std::string out;
+    const std::string db = dir.file("db");
+    write(dir.file("l.txt"), "2001:db8:5::/64 127.0.0.2 seen spamming\n");
+    REQUIRE(run(v6bl_bin + " import --db " + db + " " + dir.file("l.txt"), out) == 0);
+    for (const std::string value : {"true", "1", "\"true\"", "\"yes\"", "\"On\""}) {
+        write(dir.file("c.toml"), "[lookup]\njson = " + value + "\n");
+        INFO(value);
+        CHECK(run(v6bl_bin + " --config " + dir.file("c.toml") + " lookup --db " + db +
+                      " 2001:db8:5::1",
+                  out) == 0);
+        INFO(out);
+        CHECK(out.find("\"txt\"") != std::string::npos);  // --json took effect
+    }
+}
+
+TEST_CASE("a config file's switch refuses counts other than 0 and 1 and other words",
+          "[tools][config]") {
+    temp_dir dir;
+    std::string out;
+    for (const std::string value : {"3", "\"maybe\"", "0.5", "[true]"}) {
+        write(dir.file("c.toml"), "[lookup]\njson = " + value + "\n");
+        INFO(value);
+        CHECK(run(v6bl_bin + " --config " + dir.file("c.toml") + " lookup --db " + dir.file("db") +
+                      " 2001:db8:5::1",
+                  out) == 64);
+        CHECK(out.find(":2: 'json' in [lookup] is a switch: true or false") != std::string::npos);
+    }
+}

@@ -24,6 +24,10 @@ struct listing_policy {
     std::uint32_t escalate_48_after = 8;
 };
 
+// Whether the record's operator listing (manual_code) is in force at `now`: given, and not
+// past --manual-expiry.
+bool manual_in_force(const reputation_record& r, const listing_policy& policy, std::uint32_t now);
+
 // The code a record answers with at time `now`, or nullopt when it is not listed
 // (too weak, expired, no evidence). Allowlisting is checked by the caller.
 std::optional<reason_code> listed_code(const reputation_record& r, const listing_policy& policy,
