@@ -196,6 +196,9 @@ std::string config_kind_problem(const std::string& path, const CLI::App& app, bo
         };
         for (const auto& [key, value] : root.as_table()) {
             if (!sections) {
+                // a table here is a section, which serve's files do not have: CLI11's
+                // unknown-key error says so (describe_unknown_key)
+                if (value.is_table()) continue;
                 if (auto s = check(app, "", key, value); !s.empty()) return s;
                 continue;
             }

@@ -300,6 +300,14 @@ TEST_CASE("a config file with an unknown key or junk is an error naming the file
     CHECK(out.find(dir.file("serve2.toml") +
                    ":2: section [serve]: `v6bl serve` takes the flags as keys") !=
           std::string::npos);
+    // also when the section is named like a flag (--zone)
+    write(dir.file("serve3.toml"), "[zone]\nttl = 300\n");
+    CHECK(run("timeout 20 " + v6bl_bin + " serve --db " + db + " --config " +
+                  dir.file("serve3.toml") + " --listen 127.0.0.1:" + port,
+              out) == 1);
+    CHECK(out.find(dir.file("serve3.toml") +
+                   ":1: section [zone]: `v6bl serve` takes the flags as keys") !=
+          std::string::npos);
 }
 
 TEST_CASE(
