@@ -284,30 +284,22 @@ TEST_CASE("a config file with an unknown key or junk is an error naming the file
     CHECK(out.find(dir.file("top.toml") + ":2: key 'min-strength' outside any section") !=
           std::string::npos);
 
-    // serve with a misspelt key stops at once instead of serving with the default.
-    write(dir.file("serve.toml"), "ttl = 300\nrrl_rate = 20\n");
+    // serve with a misspelt key, or sections (also one named like a flag), stops at once
+    // instead of serving with the defaults.
     const std::string port = std::to_string(v6bl::test::free_port());
-    CHECK(run("timeout 20 " + v6bl_bin + " serve --db " + db + " --config " +
-                  dir.file("serve.toml") + " --listen 127.0.0.1:" + port,
-              out) == 1);
-    CHECK(out.find(dir.file("serve.toml") +
-                   ":2: unknown key 'rrl_rate': `v6bl serve` has no flag --rrl_rate") !=
-          std::string::npos);
-    write(dir.file("serve2.toml"), "ttl = 300\n[serve]\nrrl-rate = 20\n");
-    CHECK(run("timeout 20 " + v6bl_bin + " serve --db " + db + " --config " +
-                  dir.file("serve2.toml") + " --listen 127.0.0.1:" + port,
-              out) == 1);
-    CHECK(out.find(dir.file("serve2.toml") +
-                   ":2: section [serve]: `v6bl serve` takes the flags as keys") !=
-          std::string::npos);
-    // also when the section is named like a flag (--zone)
-    write(dir.file("serve3.toml"), "[zone]\nttl = 300\n");
-    CHECK(run("timeout 20 " + v6bl_bin + " serve --db " + db + " --config " +
-                  dir.file("serve3.toml") + " --listen 127.0.0.1:" + port,
-              out) == 1);
-    CHECK(out.find(dir.file("serve3.toml") +
-                   ":1: section [zone]: `v6bl serve` takes the flags as keys") !=
-          std::string::npos);
+    for (const auto& [text, want] : std::vector<std::pair<std::string, std::string>>{
+             {"ttl = 300\nrrl_rate = 20\n",
+              ":2: unknown key 'rrl_rate': `v6bl serve` has no flag --rrl_rate"},
+             {"ttl = 300\n[serve]\nrrl-rate = 20\n",
+              ":2: section [serve]: `v6bl serve` takes the flags as keys"},
+             {"[zone]\nttl = 300\n", ":1: section [zone]: `v6bl serve` takes the flags as keys"}}) {
+        write(dir.file("serve.toml"), text);
+        INFO(text);
+        CHECK(run("timeout 20 " + v6bl_bin + " serve --db " + db + " --config " +
+                      dir.file("serve.toml") + " --listen 127.0.0.1:" + port,
+                  out) == 1);
+        CHECK(out.find(dir.file("serve.toml") + want) != std::string::npos);
+    }
 }
 
 TEST_CASE(
