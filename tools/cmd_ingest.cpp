@@ -42,6 +42,18 @@ struct simulate_args {
     std::string log_timezone = "local";
 };
 
+// --log-timezone of ingest and simulate: sets the process's zone and whether log times
+// are local; false (reported) for a zone that does not exist.
+bool apply_log_timezone(const char* command, const std::string& zone, bool& local_log_times) {
+    std::string error;
+    if (!ingest::set_process_time_zone(zone, error)) {
+        std::fprintf(stderr, "v6bl %s: --log-timezone: %s\n", command, error.c_str());
+        return false;
+    }
+    local_log_times = zone != "UTC";
+    return true;
+}
+
 }  // namespace
 
 void add_ingest_commands(CLI::App& app, int& exit_code) {
@@ -119,13 +131,10 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
             return;
         }
         // Before the store's threads start: the zone is process state (TZ).
-        std::string zone_error;
-        if (!ingest::set_process_time_zone(args->log_timezone, zone_error)) {
-            std::fprintf(stderr, "v6bl ingest: --log-timezone: %s\n", zone_error.c_str());
+        if (!apply_log_timezone("ingest", args->log_timezone, args->options.local_log_times)) {
             exit_code = 64;
             return;
         }
-        args->options.local_log_times = args->log_timezone != "UTC";
         try {
             store::store_options so;
             so.path = args->db;
@@ -187,13 +196,10 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
         try {
             auto o = sim->options;
             ingest::check_simulator_options(o);
-            std::string zone_error;
-            if (!ingest::set_process_time_zone(sim->log_timezone, zone_error)) {
-                std::fprintf(stderr, "v6bl simulate: --log-timezone: %s\n", zone_error.c_str());
+            if (!apply_log_timezone("simulate", sim->log_timezone, o.local_log_times)) {
                 exit_code = 64;
                 return;
             }
-            o.local_log_times = sim->log_timezone != "UTC";
             if (sim->start > 0) {
                 o.start_unix = sim->start;
             } else {

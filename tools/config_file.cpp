@@ -95,17 +95,15 @@ std::string describe_unknown_key(const std::string& path, const std::string& mes
             v = &v->as_table().at(p);
         }
         const std::string where = path + ":" + std::to_string(v->location().line()) + ": ";
+        std::string dotted;
+        for (const auto& p : parts) dotted += (dotted.empty() ? "" : ".") + p;
         if (!sections) {
-            std::string dotted;
-            for (const auto& p : parts) dotted += (dotted.empty() ? "" : ".") + p;
             if (section || parts.size() > 1)
                 return where + "section [" + dotted +
                        "]: `v6bl serve` takes the flags as keys, without sections";
             return where + "unknown key '" + parts[0] + "': `v6bl serve` has no flag --" + parts[0];
         }
         if (section) {
-            std::string dotted;
-            for (const auto& p : parts) dotted += (dotted.empty() ? "" : ".") + p;
             return where + "unknown section [" + dotted +
                    "]: sections are named after subcommands, e.g. [ingest] or [lookup]";
         }

@@ -684,15 +684,16 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             const std::size_t end =
                 static_cast<std::size_t>(static_cast<const char*>(nl) - buf.data());
             std::string_view line;
+            // The line's length without its newline; a final CR does not count against the
+            // limit (a CRLF line may be as long as an LF one)
+            const std::size_t len = src.partial.size() + (end - start);
+            const bool cr = len > 0 && (end > start ? buf[end - 1] : src.partial.back()) == '\r';
             if (src.skipping_long_line) {
                 ++src.pos.idx;
                 src.pos.off += src.skipped + (end - start) + 1;
                 src.skipped = 0;
                 src.skipping_long_line = false;
-            } else if (const std::size_t len = src.partial.size() + (end - start);
-                       len > max_line &&
-                       !(len == max_line + 1 &&
-                         (end > start ? buf[end - 1] : src.partial.back()) == '\r')) {
+            } else if (len - cr > max_line) {
                 // the same limit whether or not the line crossed a read
                 report(
                     src.path + ":" + std::to_string(src.pos.idx + 1), "line too long",

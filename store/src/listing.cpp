@@ -141,8 +141,10 @@ void add_escalations(std::vector<listing_entry>& region, const listing_policy& p
 std::string listing_txt(const listing_entry& e, const std::string& url_template) {
     const std::string where = format_prefix(e.where);
     if (is_rfc5782_test_point(e.where)) return "v6bl: RFC 5782 test point";
+    // An operator's listing is described as one under whatever code it answers with.
+    const reason_code described = e.manual ? reason_code::manual : e.code;
     std::string text;
-    switch (e.manual ? reason_code::manual : e.code) {
+    switch (described) {
         case reason_code::associated:
             text = "v6bl: " + where + " associated with " + std::to_string(e.rejected_ipv4s) +
                    " DNSBL-rejected IPv4 sender(s)";
@@ -160,7 +162,7 @@ std::string listing_txt(const listing_entry& e, const std::string& url_template)
             if (!e.text.empty()) text += ": " + e.text.substr(0, 100);
             break;
     }
-    if (!e.manual && e.code != reason_code::manual && e.code != reason_code::none) {
+    if (described != reason_code::manual && described != reason_code::none) {
         text += "; " + std::to_string(e.attempts) + " attempts, first " + date_of(e.first_seen) +
                 ", last " + date_of(e.last_seen);
     }

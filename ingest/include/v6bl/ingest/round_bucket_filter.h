@@ -5,14 +5,14 @@
 
 namespace v6bl::ingest {
 
-// Marks the time buckets (at least a pair window wide) that hold, or border on, a round start of one
-// IPv6 address (bucket numbers modulo the bitmap's size, so a collision can only mark too
-// much). An IPv4 round start within the pair window of an IPv6 round start lies in a marked
-// bucket. When rounds of one address are further apart than two windows, an IPv4 round
-// pairs with one IPv6 round at most, so the IPv4 rounds in marked buckets bound the rounds
-// the two pair on: a candidate with fewer than two cannot pair on two, and the scoring
-// would drop it (association_engine::score, "k < 2"). At a busy sensor that is 96 % of the
-// candidates of a repeat round, each a merge of two round lists that mispredicts branches.
+// Marks the time buckets (at least a pair window wide) that hold, or border on, a round
+// start of one IPv6 address (bucket numbers modulo the bitmap's size, so a collision can
+// only mark too much). An IPv4 round start within the pair window of an IPv6 round start lies in a
+// marked bucket. When rounds of one address are further apart than two windows, an IPv4 round pairs
+// with one IPv6 round at most, so the IPv4 rounds in marked buckets bound the rounds the two pair
+// on: a candidate with fewer than two cannot pair on two, and the scoring would drop it
+// (association_engine::score, "k < 2"). At a busy sensor that is 96 % of the candidates of a repeat
+// round, each a merge of two round lists that mispredicts branches.
 class round_bucket_filter {
   public:
     // Marks the buckets of the rounds; false (and nothing marked) when rounds can be two
