@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "state_codec.h"
+#include "state_file.h"
 #include "v6bl/ingest/association_line.h"
 #include "v6bl/ingest/capture_reader.h"
 #include "v6bl/ingest/reject_log_parser.h"
@@ -192,6 +193,10 @@ ingest_pipeline::ingest_pipeline(store::reputation_store& store, ingest_options 
       writer_(store, counters_, options_.writer) {
     sensor_bit_ = 1ull << (options_.sensor_id % 64);
     engine_key_ = "engine:" + std::to_string(options_.sensor_id);
+    const std::string state_dir = store_.path() + "/ingest-state";
+    engine_files_ =
+        std::make_unique<state_file_set>(state_dir, "engine-" + std::to_string(options_.sensor_id));
+    book_files_ = std::make_unique<state_file_set>(state_dir, address_book_key);
     hint_.fixed_year = options_.year;
     hint_.fallback_year = options_.fallback_year;
     if (options_.local_log_times) hint_.zone = &log_zone_;
@@ -309,33 +314,47 @@ void ingest_pipeline::on_syn_batch(std::int64_t now_us) {
 
 void ingest_pipeline::checkpoint_engine() {
     flush_attempts();
-    // One buffer, sections length-prefixed in place: the state can be tens of MB, so no
-    // intermediate copies.
-    std::string blob;
-    blob.reserve(engine_blob_hint_);
-    {
-        state_writer w(blob);
-        w.put_u32(1);
-        auto section = [&](auto&& save) {
-            w.flush();
-            const std::size_t at = blob.size();
-            w.put_u64(0);
-            w.flush();
-            save(blob);
-            const std::uint64_t n = blob.size() - at - sizeof(std::uint64_t);
-            std::memcpy(blob.data() + at, &n, sizeof n);
-        };
-        section([&](std::string& out) { grouper_.save(out); });
-        section([&](std::string& out) { engine_.save(out); });
-    }
-    engine_blob_hint_ = blob.size() + blob.size() / 8;
-    writer_.set_checkpoint(engine_key_, std::move(blob));
+    // Each section is built in one reused buffer and written to the file with its length
+    // in front: the state can be tens of MB, and the file is what the commit names.
+    auto section = [&](auto&& save) {
+        state_scratch_.clear();
+        save(state_scratch_);
+        const std::uint64_t n = state_scratch_.size();
+        engine_files_->append({reinterpret_cast<const char*>(&n), sizeof n});
+        engine_files_->append(state_scratch_);
+    };
+    engine_files_->begin();
+    const std::uint32_t version = 1;
+    engine_files_->append({reinterpret_cast<const char*>(&version), sizeof version});
+    section([&](std::string& out) { grouper_.save(out); });
+    section([&](std::string& out) { engine_.save(out); });
+    writer_.set_checkpoint(engine_key_, engine_files_->finish());
     // The address book is the store's, not one sensor's: its own key.
-    std::string book;
-    book.reserve(book_blob_hint_);
-    writer_.save_state(book);
-    book_blob_hint_ = book.size() + book.size() / 8;
-    writer_.set_checkpoint(address_book_key, std::move(book));
+    state_scratch_.clear();
+    writer_.save_state(state_scratch_);
+    book_files_->begin();
+    book_files_->append(state_scratch_);
+    writer_.set_checkpoint(address_book_key, book_files_->finish());
+}
+
+// A state checkpoint's bytes: read from the file its value names (and this key's files
+// left by an interrupted run removed), or the value itself when it is an inline state of
+// an older v6bl. An unreadable file is reported and gives an empty state, which the
+// caller reports as unreadable.
+std::optional<std::string> ingest_pipeline::state_checkpoint(const std::string& key,
+                                                             state_file_set& files) {
+    auto value = store_.checkpoint(key);
+    const auto ref = value ? parse_state_ref(*value) : std::nullopt;
+    files.adopt(ref);
+    if (!ref) return value;
+    std::string bytes, error;
+    if (!state_file_set::read(files.dir(), *ref, bytes, error)) {
+        if (options_.diagnostics)
+            std::fprintf(options_.diagnostics, "v6bl ingest: checkpoint %s: %s\n", key.c_str(),
+                         error.c_str());
+        return std::string();
+    }
+    return bytes;
 }
 
 bool ingest_pipeline::commit_due() const {
@@ -373,6 +392,8 @@ void ingest_pipeline::commit_if_due(bool force) {
     if (force || commit_due()) {
         write_associations_out();
         writer_.commit();
+        engine_files_->committed();
+        book_files_->committed();
         since_commit_ = 0;
         last_commit_ms_ = now;
         if (options_.on_commit) options_.on_commit(counters_);
@@ -846,7 +867,7 @@ int ingest_pipeline::run() {
 
     // The address book, checkpointed with every capture commit (whichever sensor's).
     {
-        const auto book = store_.checkpoint(address_book_key);
+        const auto book = state_checkpoint(address_book_key, *book_files_);
         if (!book || !writer_.restore_state(*book)) {
             if (book && options_.diagnostics)
                 std::fprintf(options_.diagnostics,
@@ -859,7 +880,7 @@ int ingest_pipeline::run() {
         }
     }
     // Captures share one engine (one sensor); its state is checkpointed with each source.
-    if (const auto blob = store_.checkpoint(engine_key_)) {
+    if (const auto blob = state_checkpoint(engine_key_, *engine_files_)) {
         state_reader r(*blob);
         const bool ok = r.get_u32() == 1 && grouper_.restore(r.get_bytes()) &&
                         engine_.restore(r.get_bytes()) && r.ok();

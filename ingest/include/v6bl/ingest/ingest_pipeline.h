@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,6 +69,8 @@ struct ingest_options {
     writer_options writer;
 };
 
+class state_file_set;
+
 class ingest_pipeline {
   public:
     ingest_pipeline(store::reputation_store& store, ingest_options options);
@@ -107,6 +110,7 @@ class ingest_pipeline {
     void on_syn_batch(std::int64_t now_us);
     void drain_associations();
     void checkpoint_engine();
+    std::optional<std::string> state_checkpoint(const std::string& key, state_file_set& files);
     bool commit_due() const;
     void commit_if_due(bool force);
     void report(const std::string& where, const std::string& what, bad_input_reason why,
@@ -134,8 +138,10 @@ class ingest_pipeline {
     std::int64_t last_commit_ms_ = 0;
     bool following_ = false;
     bool live_capture_ = false;  // following a live interface (its attempts are in the writer)
-    std::size_t engine_blob_hint_ = 1 << 16;
-    std::size_t book_blob_hint_ = 1 << 16;
+    // The engine's and the address book's checkpoints: files beside the store (state_file.h).
+    std::unique_ptr<state_file_set> engine_files_;
+    std::unique_ptr<state_file_set> book_files_;
+    std::string state_scratch_;  // one section of them at a time, reused
 };
 
 }  // namespace v6bl::ingest

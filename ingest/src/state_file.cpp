@@ -1,0 +1,238 @@
+// Checkpoint files beside the store (see state_file.h).
+#include "state_file.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+
+namespace v6bl::ingest {
+namespace {
+
+constexpr std::string_view ref_prefix = "state-file v1 ";
+
+// The generation of NAME when it is BASE.<digits>, else 0.
+std::uint64_t generation_of(std::string_view name, std::string_view base) {
+    if (name.size() <= base.size() + 1 || name.substr(0, base.size()) != base ||
+        name[base.size()] != '.')
+        return 0;
+    std::uint64_t g = 0;
+    for (char c : name.substr(base.size() + 1)) {
+        if (c < '0' || c > '9' || g > (UINT64_MAX - 9) / 10) return 0;
+        g = g * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return g;
+}
+
+bool sync_directory(const std::string& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return false;
+    const bool ok = ::fsync(fd) == 0;
+    ::close(fd);
+    return ok;
+}
+
+std::string parent_of(const std::string& dir) {
+    const auto slash = dir.find_last_of('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : dir.substr(0, slash);
+}
+
+}  // namespace
+
+std::string format_state_ref(const state_file_ref& r) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " size=%" PRIu64 " sum=%016" PRIx64, r.size, r.sum);
+    return std::string(ref_prefix) + "name=" + r.name + buf;
+}
+
+std::optional<state_file_ref> parse_state_ref(std::string_view value) {
+    if (value.substr(0, ref_prefix.size()) != ref_prefix) return std::nullopt;
+    value.remove_prefix(ref_prefix.size());
+    if (value.substr(0, 5) != "name=") return std::nullopt;
+    const auto space = value.find(' ');
+    if (space == std::string_view::npos || space == 5) return std::nullopt;
+    state_file_ref r;
+    r.name = std::string(value.substr(5, space - 5));
+    // A name is BASE.N in the state directory, never a path.
+    if (r.name.find('/') != std::string::npos || r.name[0] == '.') return std::nullopt;
+    const std::string rest(value.substr(space));
+    char tail = 0;
+    if (std::sscanf(rest.c_str(), " size=%" SCNu64 " sum=%" SCNx64 "%c", &r.size, &r.sum, &tail) !=
+        2)
+        return std::nullopt;
+    return r;
+}
+
+void state_sum::update(std::string_view bytes) {
+    length_ += bytes.size();
+    const char* p = bytes.data();
+    std::size_t n = bytes.size();
+    while (carry_n_ != 0 && n != 0) {
+        carry_ |= std::uint64_t{static_cast<unsigned char>(*p++)} << (8 * carry_n_++);
+        --n;
+        if (carry_n_ == 8) {
+            mix(carry_);
+            carry_ = 0;
+            carry_n_ = 0;
+        }
+    }
+    for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        mix(w);
+    }
+    for (; n != 0; --n)
+        carry_ |= std::uint64_t{static_cast<unsigned char>(*p++)} << (8 * carry_n_++);
+}
+
+std::uint64_t state_sum::value() const {
+    std::uint64_t h = h_;
+    // The unfinished word and the length, so that trailing zero bytes still count.
+    h = (h ^ carry_) * 0x9E3779B97F4A7C15ull;
+    h = (h ^ length_) * 0xBF58476D1CE4E5B9ull;
+    return h ^ (h >> 31);
+}
+
+state_file_set::state_file_set(std::string dir, std::string base)
+    : dir_(std::move(dir)), base_(std::move(base)) {}
+
+state_file_set::~state_file_set() {
+    if (fd_ >= 0) {
+        ::close(fd_);
+        remove_file(writing_.name);  // never finished: no commit can name it
+    }
+}
+
+void state_file_set::fail(const std::string& what) const {
+    throw std::runtime_error("cannot write " + path_of(writing_.name) + ": " + what + ": " +
+                             std::strerror(errno));
+}
+
+void state_file_set::remove_file(const std::string& name) const {
+    ::unlink(path_of(name).c_str());
+}
+
+void state_file_set::adopt(const std::optional<state_file_ref>& committed) {
+    adopted_ = true;
+    committed_ = committed;
+    pending_.reset();
+    generation_ = committed ? generation_of(committed->name, base_) : 0;
+    DIR* d = ::opendir(dir_.c_str());
+    if (!d) return;  // no state files yet
+    while (const dirent* e = ::readdir(d)) {
+        const std::string_view name = e->d_name;
+        const std::uint64_t g = generation_of(name, base_);
+        if (g == 0 || (committed && name == committed->name)) continue;
+        if (g > generation_) generation_ = g;
+        remove_file(std::string(name));
+    }
+    ::closedir(d);
+}
+
+void state_file_set::begin() {
+    // Without the committed reference the next name could be the committed file's.
+    if (!adopted_) throw std::logic_error("state_file_set::begin before adopt: " + base_);
+    if (fd_ >= 0) {
+        ::close(fd_);
+        remove_file(writing_.name);
+        fd_ = -1;
+    }
+    struct stat st {};
+    if (::stat(dir_.c_str(), &st) != 0) {
+        if (::mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST)
+            throw std::runtime_error("cannot create " + dir_ + ": " + std::strerror(errno));
+        sync_directory(parent_of(dir_));
+    }
+    writing_ = state_file_ref{};
+    writing_.name = base_ + "." + std::to_string(++generation_);
+    sum_ = state_sum{};
+    fd_ = ::open(path_of(writing_.name).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) fail("open");
+}
+
+void state_file_set::append(std::string_view bytes) {
+    sum_.update(bytes);
+    writing_.size += bytes.size();
+    while (!bytes.empty()) {
+        const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail("write");
+        }
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+std::string state_file_set::finish() {
+    writing_.sum = sum_.value();
+    if (::fdatasync(fd_) != 0) fail("fdatasync");
+    if (::close(fd_) != 0) {
+        fd_ = -1;
+        fail("close");
+    }
+    fd_ = -1;
+    // An earlier file of this run that no commit named is superseded either way.
+    if (pending_) remove_file(pending_->name);
+    pending_.reset();
+    if (committed_ && committed_->size == writing_.size && committed_->sum == writing_.sum) {
+        remove_file(writing_.name);
+        return format_state_ref(*committed_);
+    }
+    if (!sync_directory(dir_)) fail("fsync of the directory");
+    pending_ = writing_;
+    return format_state_ref(writing_);
+}
+
+void state_file_set::committed() {
+    if (!pending_) return;
+    if (committed_) remove_file(committed_->name);
+    committed_ = std::move(pending_);
+    pending_.reset();
+}
+
+bool state_file_set::read(const std::string& dir, const state_file_ref& ref, std::string& out,
+                          std::string& error) {
+    const std::string path = dir + "/" + ref.name;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        error = path + ": " + std::strerror(errno);
+        return false;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != ref.size) {
+        error = path + ": " + std::to_string(st.st_size) + " bytes, the checkpoint names " +
+                std::to_string(ref.size);
+        ::close(fd);
+        return false;
+    }
+    out.resize(ref.size);
+    std::size_t got = 0;
+    while (got < out.size()) {
+        const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            error = path + ": read error at byte " + std::to_string(got) + ": " +
+                    (n < 0 ? std::strerror(errno) : "end of file");
+            ::close(fd);
+            return false;
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    state_sum s;
+    s.update(out);
+    if (s.value() != ref.sum) {
+        error = path + ": checksum differs from the checkpoint's (the file was changed)";
+        return false;
+    }
+    return true;
+}
+
+}  // namespace v6bl::ingest
