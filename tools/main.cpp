@@ -11,10 +11,31 @@
 // A command line or configuration file that cannot be used (EX_USAGE).
 constexpr int usage_error = 64;
 
+namespace {
+
+// The subcommand named on the command line, before CLI11 has seen it: the first word that
+// is not an option (nor the file of a --config before it).
+const char* subcommand_of(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--config") == 0) {
+            ++i;
+            continue;
+        }
+        if (argv[i][0] != '-') return argv[i];
+    }
+    return "";
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-    v6bl::store::reexec_with_huge_pages(argv);
+    const bool ingest = std::strcmp(subcommand_of(argc, argv), "ingest") == 0;
+    // Ingest faults in ~300 MB of tables once and reads them at random: on this kind of VM
+    // huge pages cost it more to fault in (2.4 vs 0.5 ms/MiB) than they save on its loads
+    // (bench/ingest: 4-10 % slower). The store and the server keep them (bench/store).
+    v6bl::store::reexec_with_huge_pages(argv, !ingest);
     // Before anything is allocated; only for ingest (serve should give memory back).
-    if (argc > 1 && std::strcmp(argv[1], "ingest") == 0) v6bl::ingest::tune_malloc_for_ingest();
+    if (ingest) v6bl::ingest::tune_malloc_for_ingest();
     CLI::App app{"v6bl: a DNS blacklist for IPv6 sender reputation, inferred from evidence"};
     app.require_subcommand(1);
     // `v6bl ingest --config FILE` as well as `v6bl --config FILE ingest` (serve has its own).

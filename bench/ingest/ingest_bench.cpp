@@ -78,8 +78,8 @@ class rss_sampler {
 }  // namespace
 
 int main(int argc, char** argv) {
-    store::reexec_with_huge_pages(argv);  // as `v6bl ingest` does
-    ingest::tune_malloc_for_ingest();     // likewise
+    store::reexec_with_huge_pages(argv, false);  // as `v6bl ingest` does
+    ingest::tune_malloc_for_ingest();            // likewise
     std::string testbed, db = "/tmp/v6bl-bench-ingest-db";
     int repeat = 1;
     bool reuse_rejections = false;

@@ -54,17 +54,17 @@ struct random_figures {
     double independent_ns = 0, prefetched_ns = 0;
 };
 
-// Random 8-byte loads in a working set of `mib` MiB (on huge pages): independent of each
+// Random 8-byte loads in a working set of `mib` MiB (huge or 4 KiB pages): independent of each
 // other (as many in flight as the core allows), with each address prefetched 16 loads
 // ahead (how ingest's tables are read). bench/store measures dependent loads.
-random_figures random_loads(std::size_t mib) {
+random_figures random_loads(std::size_t mib, bool huge) {
     const std::size_t n = (mib << 20) / 8;
     void* m = mmap(nullptr, n * 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) {
         std::perror("ingest_floor: mmap");
         std::exit(1);
     }
-    madvise(m, n * 8, MADV_HUGEPAGE);
+    madvise(m, n * 8, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
     auto* a = static_cast<std::uint64_t*>(m);
     std::uint64_t seed = 0x9E3779B97F4A7C15ull;
     for (std::size_t i = 0; i < n; ++i) a[i] = xorshift(seed);
@@ -102,12 +102,13 @@ int main(int argc, char** argv) {
         "floor: first touch of %zu MiB fresh memory: %.2f ms/MiB on huge pages, %.2f ms/MiB "
         "on 4 KiB pages; touched again: %.3f ms/MiB\n",
         touch_mib, huge.first_ms_per_mib, small.first_ms_per_mib, huge.again_ms_per_mib);
-    for (std::size_t mib : {32, 1024}) {
-        const random_figures r = random_loads(mib);
-        std::printf(
-            "floor: random 8-byte loads in %4zu MiB: %.1f ns each independent, %.1f ns "
-            "prefetched 16 ahead\n",
-            mib, r.independent_ns, r.prefetched_ns);
-    }
+    for (bool huge_pages : {true, false})
+        for (std::size_t mib : {32, 1024}) {
+            const random_figures r = random_loads(mib, huge_pages);
+            std::printf(
+                "floor: random 8-byte loads in %4zu MiB on %s pages: %.1f ns each independent, "
+                "%.1f ns prefetched 16 ahead\n",
+                mib, huge_pages ? "huge " : "4 KiB", r.independent_ns, r.prefetched_ns);
+        }
     return 0;
 }

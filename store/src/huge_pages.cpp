@@ -20,9 +20,15 @@ bool kernel_allows_huge_pages() {
 
 }  // namespace
 
-void reexec_with_huge_pages(char** argv) {
-    const char* off = std::getenv("V6BL_HUGE_PAGES");
-    if (off && std::strcmp(off, "0") == 0) return;
+bool huge_pages_wanted(bool by_default) {
+    const char* v = std::getenv("V6BL_HUGE_PAGES");
+    if (v && std::strcmp(v, "0") == 0) return false;
+    if (v && std::strcmp(v, "1") == 0) return true;
+    return by_default;
+}
+
+void reexec_with_huge_pages(char** argv, bool by_default) {
+    if (!huge_pages_wanted(by_default)) return;
     const char* tunables = std::getenv("GLIBC_TUNABLES");
     const std::string current = tunables ? tunables : "";
     if (current.find("glibc.malloc.hugetlb") != std::string::npos) return;
