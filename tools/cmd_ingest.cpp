@@ -34,6 +34,7 @@ struct ingest_args {
     ingest::ingest_options options;
     bool quiet = false;
     std::string metrics_listen;
+    int state_interval_s = 60;  // --state-interval (ingest_options::state_interval_ms)
 };
 
 struct simulate_args {
@@ -108,6 +109,11 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
                     "commit after this many packets or lines")
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40))
         ->capture_default_str();
+    cmd->add_option("--state-interval", args->state_interval_s,
+                    "with --interface: write the engine state at most every this many seconds "
+                    "(commits come every second; a crash loses up to this much pairing)")
+        ->check(CLI::Range(1, 86400))
+        ->capture_default_str();
     cmd->add_option("--associations-out", args->options.associations_out,
                     "also append this sensor's associations as JSON lines (for a central list)");
     cmd->add_option("--min-emit", args->options.association.min_emit_milli,
@@ -122,6 +128,7 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
         std::signal(SIGINT, ingest_on_signal);
         std::signal(SIGTERM, ingest_on_signal);
         args->options.stop = &stop;
+        args->options.state_interval_ms = args->state_interval_s * 1000;
         if (args->options.captures.empty() && args->options.rejects.empty() &&
             args->options.associations.empty() && args->options.interface.empty()) {
             std::fprintf(stderr,

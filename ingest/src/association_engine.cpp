@@ -504,6 +504,17 @@ void association_engine::advance(std::int64_t now_us, std::vector<association>& 
     housekeep(now_us);
 }
 
+std::size_t association_engine::drop_pending() {
+    const std::size_t n = pending_.size() - eval_index_ + staged_.size();
+    // Those already in the histories stay there; the rest never get in.
+    pending_.clear();
+    staged_.clear();
+    v4_candidates_.clear();
+    window_v4_.clear();
+    eval_index_ = history_index_ = 0;
+    return n;
+}
+
 void association_engine::flush(std::vector<association>& out) {
     merge_staged();
     while (eval_index_ < pending_.size()) step(out);

@@ -335,6 +335,23 @@ void ingest_pipeline::checkpoint_engine() {
     book_files_->begin();
     book_files_->append(state_scratch_);
     writer_.set_checkpoint(address_book_key, book_files_->finish());
+    if (state_behind_) writer_.set_checkpoint(engine_key_ + ":behind", "0");
+    state_behind_ = false;
+    last_state_ms_ = wall_ms();
+}
+
+// Before a commit while a live capture runs. The engine state and the address book go
+// with it once state_interval has passed since they last did (they can be tens of MB,
+// and the commits come every second); a commit without them says that the store's state
+// is behind its data, for a restart after a crash (run()).
+void ingest_pipeline::live_state_for_commit() {
+    if (!live_capture_) return;
+    if (wall_ms() - last_state_ms_ >= options_.state_interval_ms) {
+        checkpoint_engine();
+    } else if (!state_behind_) {
+        writer_.set_checkpoint(engine_key_ + ":behind", "1");
+        state_behind_ = true;
+    }
 }
 
 // A state checkpoint's bytes: read from the file its value names (and this key's files
@@ -739,9 +756,8 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
                 ((since_commit_ & 0xFFFF) == 0 &&
                  wall_ms() - last_commit_ms_ >= options_.commit_interval_ms)) {
                 writer_.set_checkpoint(src.key, line_checkpoint(src));
-                // With a live capture going, the commit holds its attempts: the engine's
-                // state and the address book go with them.
-                if (live_capture_) checkpoint_engine();
+                // With a live capture going, the commit holds its attempts.
+                live_state_for_commit();
                 commit_if_due(true);
             }
         }
@@ -895,6 +911,20 @@ int ingest_pipeline::run() {
                     "v6bl ingest: engine checkpoint unreadable; starting with empty state\n");
         }
     }
+    // Data was committed after this state (a live capture stopped without its final
+    // checkpoint): the state's open and unevaluated attempts are in that data already.
+    if (store_.checkpoint(engine_key_ + ":behind") == "1") {
+        state_behind_ = true;
+        const std::size_t open = grouper_.open_attempts();
+        grouper_ = attempt_grouper(options_.grouping);
+        const std::size_t pending = engine_.drop_pending();
+        if (options_.diagnostics)
+            std::fprintf(options_.diagnostics,
+                         "v6bl ingest: the engine state is older than the data committed after "
+                         "it (a live capture stopped without its last checkpoint): %zu open and "
+                         "%zu unevaluated attempts dropped\n",
+                         open, pending);
+    }
     for (const auto& c : options_.captures) {
         ingest_capture(c);
         if (stopping()) return 0;
@@ -924,7 +954,7 @@ int ingest_pipeline::run() {
         record_closed_attempts();
         engine_.flush(found_);
         drain_associations();
-        if (!state_unchanged) checkpoint_engine();
+        if (!state_unchanged || state_behind_) checkpoint_engine();
         commit_if_due(true);
     }
 
@@ -969,9 +999,7 @@ int ingest_pipeline::run() {
                 on_syn_batch(now_us);
             }
             if (commit_due()) {
-                // Serialized only when committed: the state can be tens of MB and the
-                // loop turns many times a second.
-                if (live) checkpoint_engine();
+                live_state_for_commit();
                 commit_if_due(true);
             }
             if (!any)

@@ -269,10 +269,20 @@ std::string read_all(const std::string& path) {
 // Starts `v6bl ingest --interface lo` for `port` and waits until it captures. Returns its
 // pid, or -1 (with the child reaped and `why` set) when it did not get there.
 pid_t start_live_ingest(const temp_dir& d, std::uint16_t port, std::string& why,
-                        const std::string& buffer_mb = "32") {
-    const pid_t pid = spawn({"v6bl", "ingest", "--db", d.path("db"), "--interface", "lo",
-                             "--smtp-port", std::to_string(port), "--capture-buffer-mb", buffer_mb},
-                            d.path("out.txt"));
+                        const std::string& buffer_mb = "32",
+                        const std::vector<std::string>& more = {}) {
+    std::vector<std::string> argv = {"v6bl",
+                                     "ingest",
+                                     "--db",
+                                     d.path("db"),
+                                     "--interface",
+                                     "lo",
+                                     "--smtp-port",
+                                     std::to_string(port),
+                                     "--capture-buffer-mb",
+                                     buffer_mb};
+    argv.insert(argv.end(), more.begin(), more.end());
+    const pid_t pid = spawn(argv, d.path("out.txt"));
     bool exited = false;
     int status = 0;  // the child's wait status, when it ended before capturing
     for (int i = 0; i < 200 && !exited; ++i) {
@@ -317,6 +327,43 @@ TEST_CASE(
     CHECK(out.find("ingest: 20 packets, 20 SYNs (10 IPv6), 20 connect() attempts (10 IPv6)") !=
           std::string::npos);
     CHECK(out.find(" 0 bad inputs") != std::string::npos);
+}
+
+// The engine state goes with the first commit and then at most every --state-interval;
+// the commits in between say that the state is behind, and a restart after a SIGKILL drops
+// what that state held open instead of counting it twice.
+TEST_CASE("a live capture writes its engine state once per state interval, not per commit",
+          "[end_to_end][live]") {
+    temp_dir d("livestate");
+    const std::uint16_t port = v6bl::test::free_port();
+    std::string why;
+    pid_t pid = start_live_ingest(d, port, why, "32", {"--state-interval", "3600"});
+    INFO(why);
+    REQUIRE(pid > 0);
+    for (int i = 0; i < 5; ++i) connect_once(AF_INET, port);
+    // Commits come every second: the first with the state, the next ones without.
+    std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+    kill(pid, SIGKILL);
+    wait_exit(pid);
+    {
+        store::store_options so;
+        so.path = d.path("db");
+        auto s = store::reputation_store::open_read_only(so);
+        CHECK(s->checkpoint("engine:0:behind") == "1");
+        CHECK(s->checkpoint("engine:0")->find("name=engine-0.1 ") != std::string::npos);
+    }
+    // Restarted, it says what it dropped, and its clean stop writes the state.
+    pid = start_live_ingest(d, port, why);
+    REQUIRE(pid > 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    kill(pid, SIGTERM);
+    REQUIRE(wait_exit(pid) == 0);
+    CHECK(read_all(d.path("out.txt")).find("the engine state is older than the data committed") !=
+          std::string::npos);
+    store::store_options so;
+    so.path = d.path("db");
+    auto s = store::reputation_store::open_read_only(so);
+    CHECK(s->checkpoint("engine:0:behind") == "0");
 }
 
 namespace {

@@ -285,3 +285,41 @@ TEST_CASE("a store whose engine state is inline (an older v6bl) resumes as one c
     // Checkpointed in files from then on.
     CHECK(ingest::parse_state_ref(db->checkpoint("engine:0").value_or("")).has_value());
 }
+
+TEST_CASE("a state older than the data committed after it drops its open and pending attempts",
+          "[state_file][pipeline]") {
+    small_testbed tb;
+    const std::string db_path = tb.dir.path("db");
+    auto db = open_store(db_path);
+    ingest::ingest_options o;
+    o.captures = {tb.dir.path("tb/sensor.pcap")};
+    o.rejects = {tb.dir.path("tb/maillog")};
+    std::atomic<bool> stop{false};
+    o.stop = &stop;
+    o.commit_every = 20000;
+    o.on_commit = [&](const ingest::ingest_counters& c) { stop = c.packets > 0; };
+    run_ingest(*db, o);
+    o.stop = nullptr;
+    o.on_commit = nullptr;
+
+    SECTION("behind: what the state held unevaluated is not evaluated again") {
+        // As a live capture leaves it when killed between two state checkpoints.
+        store::change_set cs;
+        cs.set_checkpoint("engine:0:behind", "1");
+        db->commit(std::move(cs), static_cast<std::uint32_t>(std::time(nullptr)));
+        std::string diag = run_ingest(*db, o);
+        unsigned long long open = 0, pending = 0;
+        const auto at = diag.find("the engine state is older than the data committed after it");
+        REQUIRE(at != std::string::npos);
+        REQUIRE(std::sscanf(diag.c_str() + diag.find("): ", at), "): %llu open and %llu", &open,
+                            &pending) == 2);
+        CHECK(open + pending > 100);
+        // The state written since is current again: the next run drops nothing.
+        CHECK(db->checkpoint("engine:0:behind") == "0");
+        CHECK(run_ingest(*db, o).find("older than the data") == std::string::npos);
+    }
+    SECTION("not behind: nothing is dropped, and no marker is written") {
+        CHECK(run_ingest(*db, o).find("older than the data") == std::string::npos);
+        CHECK_FALSE(db->checkpoint("engine:0:behind").has_value());
+    }
+}

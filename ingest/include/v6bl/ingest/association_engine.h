@@ -73,6 +73,11 @@ class association_engine {
     // End of input: evaluates everything pending (histories are kept).
     void flush(std::vector<association>& out);
 
+    // Drops every attempt not yet evaluated (histories and partner sets stay): for a state
+    // restored from before commits that already hold those attempts' associations.
+    // Returns how many were dropped.
+    std::size_t drop_pending();
+
     const association_stats& stats() const { return stats_; }
     std::size_t pending() const { return pending_.size() + staged_.size(); }
     // Live histories (a scan of the table: for tests and reports).

@@ -53,6 +53,12 @@ struct ingest_options {
     // While following (logs, live capture) commits come this often, so that the server
     // sees new listings within seconds.
     int follow_commit_interval_ms = 1000;
+    // A live capture's engine state and address book (tens of MB at a busy sensor) are
+    // written at most this often, and when ingest stops; the commits in between carry the
+    // data only. A crash then resumes from a state up to this old: the attempts it still
+    // held unevaluated are dropped (their successors were committed already), so nothing
+    // is counted twice and at most this long plus the settle time of pairing is lost.
+    int state_interval_ms = 60000;
     int poll_interval_ms = 200;
     // Where bad input is reported ("file:line: reason"); at most this many per source.
     std::FILE* diagnostics = stderr;
@@ -110,6 +116,7 @@ class ingest_pipeline {
     void on_syn_batch(std::int64_t now_us);
     void drain_associations();
     void checkpoint_engine();
+    void live_state_for_commit();
     std::optional<std::string> state_checkpoint(const std::string& key, state_file_set& files);
     bool commit_due() const;
     void commit_if_due(bool force);
@@ -142,6 +149,9 @@ class ingest_pipeline {
     std::unique_ptr<state_file_set> engine_files_;
     std::unique_ptr<state_file_set> book_files_;
     std::string state_scratch_;  // one section of them at a time, reused
+    // The store holds data committed after the engine state (`engine:N:behind` is "1").
+    bool state_behind_ = false;
+    std::int64_t last_state_ms_ = 0;
 };
 
 }  // namespace v6bl::ingest
