@@ -162,6 +162,9 @@ struct ingest_pipeline::line_source {
     std::string path;
     std::string key;
     std::string legacy_key;  // before symlinks were resolved (stores of older versions)
+    // The same file's checkpoint under another name, kept equal to this one's: the name a
+    // rotated file has now when it is read through its old one, and the reverse.
+    std::string also_key;
     bool json = false;
     std::FILE* file = nullptr;
     source_position pos;  // off/idx: after the last complete line consumed
@@ -608,6 +611,59 @@ std::string ingest_pipeline::line_checkpoint(line_source& src) {
 // bytes before the checkpoint unchanged) and read on from the checkpoint first, so that
 // the lines written to it after the last run are not lost. A compressed or moved one is
 // not found: its rest is lost, as before.
+namespace {
+
+// A line source's kind of checkpoint key.
+std::string key_prefix(const ingest_pipeline::line_source& src) {
+    return src.json ? "json:" : "log:";
+}
+
+// The regular file in `near`'s directory (on device `dev`) with inode `ino`, if any.
+std::optional<std::string> path_of_inode(const std::string& near, unsigned long long dev,
+                                         unsigned long long ino) {
+    const std::filesystem::path dir = std::filesystem::path(near).parent_path();
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.empty() ? "." : dir, ec)) {
+        struct stat st {};
+        if (::lstat(entry.path().c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+            static_cast<unsigned long long>(st.st_dev) == dev &&
+            static_cast<unsigned long long>(st.st_ino) == ino)
+            return entry.path().string();
+    }
+    return std::nullopt;
+}
+
+// The checkpoint of `src`'s file (`now`) kept under another name in its directory: that
+// key and the position, when it names this inode and the bytes before its offset are
+// unchanged (the inode was not reused).
+std::optional<std::pair<std::string, source_position>> position_under_another_name(
+    const store::reputation_store& store, const ingest_pipeline::line_source& src,
+    const struct ::stat& now) {
+    const std::filesystem::path dir = std::filesystem::path(src.path).parent_path();
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.empty() ? "." : dir, ec)) {
+        struct stat st {};
+        if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        const std::string key = key_prefix(src) + source_path(entry.path().string());
+        if (key == src.key) continue;
+        const source_position cp = parse_position(store.checkpoint(key));
+        if (cp.ino != static_cast<unsigned long long>(now.st_ino) ||
+            cp.off > static_cast<unsigned long long>(now.st_size))
+            continue;
+        if (cp.has_tail && cp.at > 0 && tail_fingerprint(src.path, cp.at) != cp.tail) continue;
+        return std::make_pair(key, cp);
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+void ingest_pipeline::set_line_checkpoint(line_source& src) {
+    std::string v = line_checkpoint(src);
+    if (!src.also_key.empty() && src.also_key != src.key) writer_.set_checkpoint(src.also_key, v);
+    writer_.set_checkpoint(src.key, std::move(v));
+}
+
 void ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& now) {
     const source_position cp = parse_position(checkpoint_of(src.key, src.legacy_key));
     if (cp.ino == 0 || cp.ino == static_cast<unsigned long long>(now.st_ino)) return;
@@ -630,6 +686,8 @@ void ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& n
         rotated.path = entry.path().string();
         rotated.key = src.key;
         rotated.legacy_key = src.legacy_key;
+        // Given later by this name (`--rejects maillog.1`), it is the source read now.
+        rotated.also_key = key_prefix(src) + source_path(rotated.path);
         rotated.json = src.json;
         poll_lines(rotated, true);
         return;
@@ -669,6 +727,21 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         source_position cp =
             at_start ? parse_position(checkpoint_of(src.key, src.legacy_key)) : source_position{};
         if (cp.ino != st.st_ino || cp.off > static_cast<unsigned long long>(st.st_size)) cp = {};
+        if (at_start && cp.ino == 0) {
+            // A file rotated since it was last read, given now by its new name (maillog.1,
+            // read before as maillog): on from where it was read under its old name.
+            if (auto old = position_under_another_name(store_, src, st)) {
+                if (options_.diagnostics)
+                    std::fprintf(options_.diagnostics,
+                                 "v6bl ingest: %s was read before as %s: reading on from line "
+                                 "%llu\n",
+                                 src.path.c_str(),
+                                 old->first.substr(key_prefix(src).size()).c_str(),
+                                 old->second.idx + 1);
+                cp = old->second;
+                src.also_key = old->first;
+            }
+        }
         cp.ino = st.st_ino;
         src.file = std::fopen(src.path.c_str(), "rb");
         if (!src.file) return false;
@@ -755,7 +828,7 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             if (++since_commit_ >= options_.commit_every ||
                 ((since_commit_ & 0xFFFF) == 0 &&
                  wall_ms() - last_commit_ms_ >= options_.commit_interval_ms)) {
-                writer_.set_checkpoint(src.key, line_checkpoint(src));
+                set_line_checkpoint(src);
                 // With a live capture going, the commit holds its attempts.
                 live_state_for_commit();
                 commit_if_due(true);
@@ -783,7 +856,7 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         src.skipped = 0;
     }
     if (src.dirty) {
-        writer_.set_checkpoint(src.key, line_checkpoint(src));
+        set_line_checkpoint(src);
         src.dirty = false;
     }
     if (options_.follow) {
@@ -799,6 +872,10 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             if (any || src.renamed_quiet_since_ms == 0) {
                 src.renamed_quiet_since_ms = now;
             } else if (now - src.renamed_quiet_since_ms >= grace) {
+                // Given later by its new name, the old file is the source read now.
+                if (const auto rotated = path_of_inode(src.path, st.st_dev, src.pos.ino))
+                    writer_.set_checkpoint(key_prefix(src) + source_path(*rotated),
+                                           line_checkpoint(src));
                 std::fclose(src.file);
                 src.file = nullptr;
                 src.partial.clear();
@@ -1006,7 +1083,7 @@ int ingest_pipeline::run() {
                 std::this_thread::sleep_for(std::chrono::milliseconds(options_.poll_interval_ms));
         }
         for (auto& s : lines)
-            if (s->file) writer_.set_checkpoint(s->key, line_checkpoint(*s));
+            if (s->file) set_line_checkpoint(*s);
         if (live) checkpoint_engine();
         commit_if_due(true);
     }

@@ -289,6 +289,53 @@ TEST_CASE("lines written before a rename rotation between two runs are read from
     CHECK(ingest_into(*db, o).rejections() == 0);
 }
 
+TEST_CASE("a rotated log given by its new name is read on from where its old name was read",
+          "[pipeline]") {
+    temp_dir d("rename-newname");
+    const auto reject = reject_line_of;
+    const std::string log = d.path("maillog");
+    std::ofstream(log) << reject(1) << "\n";
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.year = 2026;
+    auto rejections_of = [&](const std::string& path, std::string* diag = nullptr) {
+        o.rejects = {path};
+        return ingest_into(*db, o, nullptr, diag).rejections();
+    };
+    REQUIRE(rejections_of(log) == 1);
+    std::ofstream(log, std::ios::app) << reject(2) << "\n";  // after the run, before rotation
+    std::filesystem::rename(log, d.path("maillog.1"));
+    std::ofstream(log) << reject(3) << "\n";
+
+    SECTION("the rotated file by its new name first, then the new file") {
+        std::string diag;
+        CHECK(rejections_of(d.path("maillog.1"), &diag) == 1);  // line 2 only
+        CHECK(diag.find(d.path("maillog.1") + " was read before as " + log +
+                        ": reading on from line 2") != std::string::npos);
+        CHECK(rejections_of(log) == 1);  // line 3: the rest of maillog.1 was read
+        CHECK(rejections_of(d.path("maillog.1")) == 0);
+    }
+    SECTION("the new file first (with the rotated rest), then the rotated file by its name") {
+        CHECK(rejections_of(log) == 2);
+        CHECK(rejections_of(d.path("maillog.1")) == 0);
+        // Rotated again: each file is found under the name it was read as.
+        std::ofstream(log, std::ios::app) << reject(4) << "\n";
+        std::filesystem::rename(d.path("maillog.1"), d.path("maillog.2"));
+        std::filesystem::rename(log, d.path("maillog.1"));
+        std::ofstream(log) << reject(5) << "\n";
+        CHECK(rejections_of(d.path("maillog.2")) == 0);
+        CHECK(rejections_of(d.path("maillog.1")) == 1);  // line 4
+        CHECK(rejections_of(log) == 1);                  // line 5
+        CHECK(rejections_of(log) == 0);
+    }
+    SECTION("an inode reused by an unrelated file is not taken for the old one") {
+        std::filesystem::remove(d.path("maillog.1"));
+        // Most likely the freed inode: checked by the bytes before the offset anyway.
+        std::ofstream(d.path("other.log")) << reject(7) << "\n" << reject(8) << "\n";
+        CHECK(rejections_of(d.path("other.log")) == 2);
+    }
+}
+
 namespace {
 
 // A --follow run on its own thread, stopped by stop().
@@ -376,6 +423,11 @@ TEST_CASE("following reads what the MTA writes to the renamed log until it reope
     const std::string diag = l.f->stop(c);
     INFO(diag);
     CHECK(c.rejections() == 3);
+    // The renamed file, given later by its new name, was read to its end.
+    ingest::ingest_options o;
+    o.rejects = {l.d.path("maillog.1")};
+    o.year = 2026;
+    CHECK(ingest_into(*l.db, o).rejections() == 0);
 }
 
 TEST_CASE("a truncated capture is reported once, and read on when it has grown", "[pipeline]") {

@@ -108,6 +108,8 @@ class ingest_pipeline {
     bool poll_lines(line_source& src, bool at_start);
     // The source's position as a checkpoint value, with the fingerprint of its tail.
     static std::string line_checkpoint(line_source& src);
+    // Sets it under the source's key (and its also_key).
+    void set_line_checkpoint(line_source& src);
     void handle_line(line_source& src, std::string_view line, std::uint64_t line_no);
     void record_closed_attempts();
     void record_closed_attempts(std::size_t from, std::size_t to);
