@@ -349,9 +349,13 @@ void ingest_pipeline::checkpoint_engine() {
 // is behind its data, for a restart after a crash (run()).
 void ingest_pipeline::live_state_for_commit() {
     if (!live_capture_) return;
-    if (wall_ms() - last_state_ms_ >= options_.state_interval_ms) {
+    flush_attempts();  // queued attempts are data of this commit too
+    if (!live_state_written_ || wall_ms() - last_state_ms_ >= options_.state_interval_ms) {
         checkpoint_engine();
-    } else if (!state_behind_) {
+        live_state_written_ = true;
+    } else if (!state_behind_ && writer_.has_data()) {
+        // Only data makes the state behind: a commit of checkpoints alone (an idle link)
+        // does not, and is not forced by the marker.
         writer_.set_checkpoint(engine_key_ + ":behind", "1");
         state_behind_ = true;
     }
@@ -995,6 +999,7 @@ int ingest_pipeline::run() {
         const std::size_t open = grouper_.open_attempts();
         grouper_ = attempt_grouper(options_.grouping);
         const std::size_t pending = engine_.drop_pending();
+        writer_.book_behind_store();
         if (options_.diagnostics)
             std::fprintf(options_.diagnostics,
                          "v6bl ingest: the engine state is older than the data committed after "

@@ -164,13 +164,18 @@ std::uint16_t& reputation_writer::ipv4s_for(std::uint64_t p64) {
 }
 
 // A /64 new to the book while the store may hold its addresses (see begin_without_state).
+// Also for a /64 the book knows (book_behind_store): the addresses it has are not added
+// again, and their tallies, already in the store, are not stored again.
 void reputation_writer::load_addresses(address_book::prefix& p) {
     bool any = false;
+    const std::uint16_t had = p.count;
     store_.for_each_evidence(
         store::make_prefix64(p.p64),
         [&](store::evidence_kind kind, std::string_view item, const store::evidence_item&) {
             if (kind == store::evidence_kind::ipv6_address && item.size() == 8) {
-                book_.add_known(p, item_u64(item));
+                const std::uint64_t iid = item_u64(item);
+                const std::uint64_t* known = book_.iids_of(p);
+                if (std::find(known, known + had, iid) == known + had) book_.add_known(p, iid);
                 any = true;
             }
             return true;
@@ -365,6 +370,7 @@ bool reputation_writer::add_association(const association& a, bool known_rejecte
         bool created = false;
         address_book::prefix& p = book_.touch(p64, t, created);
         if (created && t < seek_until_s_) load_addresses(p);
+        if (!p.in_store() && book_behind_store_) load_addresses(p);
         if (!p.in_store()) addresses_to_store(p);
     }
     bool rejected = known_rejected;
@@ -467,10 +473,13 @@ void reputation_writer::set_checkpoint(const std::string& source, std::string va
     checkpoints_.emplace_back(source, std::move(value));
 }
 
+bool reputation_writer::has_data() const {
+    return !(records_.empty() && evidence_.empty() && new_rejections_.empty() &&
+             remembered_dirty_.empty() && book_.dirty().empty() && book_.orphans().empty());
+}
+
 void reputation_writer::commit() {
-    const bool no_data = records_.empty() && evidence_.empty() && new_rejections_.empty() &&
-                         remembered_dirty_.empty() && book_.dirty().empty() &&
-                         book_.orphans().empty();
+    const bool no_data = !has_data();
     // Nothing new and every checkpoint as stored (a rerun over files read before): no
     // commit, so the serial stays and secondaries get no NOTIFY for nothing.
     if (no_data && std::all_of(checkpoints_.begin(), checkpoints_.end(), [&](const auto& c) {

@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -53,19 +55,35 @@ std::string format_state_ref(const state_file_ref& r) {
 }
 
 std::optional<state_file_ref> parse_state_ref(std::string_view value) {
+    // Exactly what format_state_ref writes: anything else is not a reference.
+    auto field = [&](std::string_view name) -> std::optional<std::string_view> {
+        if (value.substr(0, name.size()) != name) return std::nullopt;
+        value.remove_prefix(name.size());
+        const auto space = value.find(' ');
+        const std::string_view v = value.substr(0, space);
+        value.remove_prefix(space == std::string_view::npos ? value.size() : space + 1);
+        if (v.empty()) return std::nullopt;
+        return v;
+    };
+    auto number = [](std::string_view v, int base, std::uint64_t& out) {
+        const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out, base);
+        return ec == std::errc() && end == v.data() + v.size() &&
+               std::isalnum(static_cast<unsigned char>(v[0]));
+    };
     if (value.substr(0, ref_prefix.size()) != ref_prefix) return std::nullopt;
     value.remove_prefix(ref_prefix.size());
-    if (value.substr(0, 5) != "name=") return std::nullopt;
-    const auto space = value.find(' ');
-    if (space == std::string_view::npos || space == 5) return std::nullopt;
+    const auto name = field("name=");
+    const auto size = field("size=");
+    const auto sum = field("sum=");
+    if (!name || !size || !sum || !value.empty() || sum->size() != 16) return std::nullopt;
     state_file_ref r;
-    r.name = std::string(value.substr(5, space - 5));
+    r.name = std::string(*name);
     // A name is BASE.N in the state directory, never a path.
-    if (r.name.find('/') != std::string::npos || r.name[0] == '.') return std::nullopt;
-    const std::string rest(value.substr(space));
-    char tail = 0;
-    if (std::sscanf(rest.c_str(), " size=%" SCNu64 " sum=%" SCNx64 "%c", &r.size, &r.sum, &tail) !=
-        2)
+    const auto dot = r.name.rfind('.');
+    std::uint64_t generation = 0;
+    if (r.name.find('/') != std::string::npos || r.name[0] == '.' || dot == std::string::npos ||
+        !number(std::string_view(r.name).substr(dot + 1), 10, generation) ||
+        !number(*size, 10, r.size) || !number(*sum, 16, r.sum))
         return std::nullopt;
     return r;
 }

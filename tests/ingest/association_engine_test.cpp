@@ -305,3 +305,45 @@ TEST_CASE("an engine checkpoint of state version 6 (with its expiry queue) is st
     association_engine f;
     CHECK_FALSE(f.restore(bad));
 }
+
+TEST_CASE("drop_pending forgets the unevaluated attempts and keeps the round histories",
+          "[association]") {
+    const auto six = v6("2001:db8:5::26");
+    const auto four = address_from_ipv4(v4(5, 6, 7, 9));
+    const double rounds[] = {500, 729, 1324, 1919, 2514};
+    auto feed = [&](association_engine& e, int r) {
+        const auto p = static_cast<std::uint16_t>(r * 5);
+        e.add(attempt(six, true, rounds[r], static_cast<std::uint16_t>(57700 + p), 1, false));
+        e.add(
+            attempt(four, false, rounds[r] + 0.2, static_cast<std::uint16_t>(49300 + p), 1, false));
+    };
+    auto at = [](double s) { return static_cast<std::int64_t>(s * 1e6); };
+    auto pairing_at = [&](const std::vector<association>& out, double t) -> const association* {
+        for (const auto& a : out)
+            if (a.ipv6 == six && a.ipv4 == v4(5, 6, 7, 9) && a.time_us == at(t)) return &a;
+        return nullptr;
+    };
+    for (bool dropped : {false, true}) {
+        INFO("dropped " << dropped);
+        association_engine e;
+        std::vector<association> out;
+        for (int r = 0; r < 3; ++r) {
+            feed(e, r);
+            e.advance(at(rounds[r] + 300), out);  // evaluated
+        }
+        feed(e, 3);
+        e.advance(at(rounds[3] + 1), out);  // not yet: pairing waits for the settle time
+        if (dropped) {
+            CHECK(e.drop_pending() == 2);
+            CHECK(e.pending() == 0);
+        }
+        feed(e, 4);
+        e.flush(out);
+        // The dropped round is neither paired nor in the histories; the others still count.
+        CHECK((pairing_at(out, rounds[3]) != nullptr) == !dropped);
+        const association* last = pairing_at(out, rounds[4]);
+        REQUIRE(last != nullptr);
+        CHECK(last->rounds == (dropped ? 4 : 5));
+        CHECK(last->strength_milli >= 600);
+    }
+}

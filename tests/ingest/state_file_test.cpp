@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <set>
 
@@ -54,6 +55,18 @@ TEST_CASE("a state file reference reads back, and anything else is not one", "[s
     CHECK_FALSE(ingest::parse_state_ref("state-file v1 name=a.1 size=1").has_value());
     CHECK_FALSE(ingest::parse_state_ref("state-file v1 name=a.1 size=1 sum=1 x").has_value());
     CHECK_FALSE(ingest::parse_state_ref("state-file v2 name=a.1 size=1 sum=1").has_value());
+    const std::string sum = " sum=0123456789abcdef";
+    CHECK(ingest::parse_state_ref("state-file v1 name=a.1 size=1" + sum).has_value());
+    CHECK_FALSE(ingest::parse_state_ref("state-file v1 name=a.1 size=-1" + sum).has_value());
+    CHECK_FALSE(ingest::parse_state_ref("state-file v1 name=a.1 size=+1" + sum).has_value());
+    CHECK_FALSE(
+        ingest::parse_state_ref("state-file v1 name=a.1 size=1 sum=0x23456789abcdef").has_value());
+    CHECK_FALSE(
+        ingest::parse_state_ref("state-file v1 name=a.1 size=1  sum=0123456789abcdef").has_value());
+    CHECK_FALSE(ingest::parse_state_ref("state-file v1 name=a size=1" + sum).has_value());
+    CHECK_FALSE(ingest::parse_state_ref("state-file v1 name=a.x size=1" + sum).has_value());
+    CHECK_FALSE(ingest::parse_state_ref(std::string("state-file v1 name=a.1 size=1\0", 30) + sum)
+                    .has_value());
     CHECK_FALSE(ingest::parse_state_ref("").has_value());
 }
 
@@ -93,11 +106,15 @@ TEST_CASE("state files: one per commit is kept, leftovers are removed, reads are
     // Left by a run killed between writing and committing, and another key's file.
     std::ofstream(dir + "/engine-0.5") << "half";
     std::ofstream(dir + "/engine-1.2") << "other sensor";
+    std::ofstream(dir + "/engine-0.3.tmp") << "not ours";
+    std::ofstream(dir + "/engine-00.4") << "another base";
 
     state_file_set s(dir, "engine-0");
     CHECK_THROWS_AS(s.begin(), std::logic_error);  // the committed name is not known yet
     s.adopt(std::nullopt);
-    CHECK(files_in(dir) == std::set<std::string>{"engine-1.2"});
+    CHECK(files_in(dir) == std::set<std::string>{"engine-1.2", "engine-0.3.tmp", "engine-00.4"});
+    std::filesystem::remove(dir + "/engine-0.3.tmp");
+    std::filesystem::remove(dir + "/engine-00.4");
 
     const std::string first = write_state(s, "first state, 28 bytes long..");
     const auto r1 = ingest::parse_state_ref(first);
@@ -321,5 +338,62 @@ TEST_CASE("a state older than the data committed after it drops its open and pen
     SECTION("not behind: nothing is dropped, and no marker is written") {
         CHECK(run_ingest(*db, o).find("older than the data") == std::string::npos);
         CHECK_FALSE(db->checkpoint("engine:0:behind").has_value());
+    }
+}
+
+TEST_CASE(
+    "a book restored from before its /64's addresses were stored does not store them "
+    "twice",
+    "[state_file]") {
+    const auto one = ingest_test::v6("2001:db8:77::1");
+    const auto two = ingest_test::v6("2001:db8:77::2");
+    const double t = static_cast<double>(std::time(nullptr) - 3600);
+    // Per /64 address: its stored attempt count.
+    auto stored_counts = [](const store::reputation_store& s) {
+        std::map<std::string, unsigned> out;
+        s.for_each_evidence(
+            store::make_prefix64(0x20010db800770000ull),
+            [&](store::evidence_kind k, std::string_view item, const store::evidence_item& e) {
+                if (k == store::evidence_kind::ipv6_address) out[std::string(item)] = e.count;
+                return true;
+            });
+        return out;
+    };
+    ingest::association a;
+    a.ipv6 = one;
+    a.ipv4 = ingest_test::v4(1, 2, 3, 4);
+    a.time_us = static_cast<std::int64_t>((t + 60) * 1e6);
+    a.strength_milli = 700;
+    a.rounds = 3;
+    a.sensors = 1;
+    for (bool behind : {false, true}) {
+        INFO("book_behind_store " << behind);
+        temp_dir d("bookbehind");
+        auto db = open_store(d.path("db"));
+        ingest::ingest_counters c;
+        std::string state;  // the book as a live capture's last state checkpoint saved it
+        {
+            ingest::reputation_writer w(*db, c);
+            for (int i = 0; i < 3; ++i)
+                w.add_attempt(ingest_test::attempt(one, true, t + i, 40000, 1, false), 1);
+            w.add_attempt(ingest_test::attempt(two, true, t + 5, 40001, 1, false), 1);
+            w.commit();
+            w.save_state(state);
+            // Committed after that state: the /64's first association stores its addresses.
+            w.add_association(a, true, true);
+            w.commit();
+        }
+        const auto before = stored_counts(*db);
+        REQUIRE(before.size() == 2);
+        CHECK(before.begin()->second + std::next(before.begin())->second == 4);
+        // Killed; restarted from the older state, the /64 is associated again.
+        ingest::reputation_writer w(*db, c);
+        REQUIRE(w.restore_state(state));
+        if (behind) w.book_behind_store();
+        a.time_us += 600'000'000;
+        w.add_association(a, true, true);
+        w.commit();
+        a.time_us -= 600'000'000;
+        CHECK((stored_counts(*db) == before) == behind);
     }
 }

@@ -154,6 +154,7 @@ class ingest_pipeline {
     // The store holds data committed after the engine state (`engine:N:behind` is "1").
     bool state_behind_ = false;
     std::int64_t last_state_ms_ = 0;
+    bool live_state_written_ = false;  // with the first live commit, whenever that is
 };
 
 }  // namespace v6bl::ingest

@@ -78,6 +78,8 @@ class reputation_writer {
     // Commits pending data and checkpoints in one WriteBatch. No-op when nothing is pending.
     void commit();
     std::size_t pending_ops() const { return pending_ops_; }
+    // Whether a commit now would write data (not only checkpoints).
+    bool has_data() const;
 
     // The address book, for the checkpoint committed with the engine state (the book
     // changes only while captures are read).
@@ -87,6 +89,11 @@ class reputation_writer {
     // book existed, or its state was unreadable), /64s are looked up in the store when
     // first seen, for as long as the store keeps evidence.
     void begin_without_state(bool store_may_hold_addresses);
+    // The book was restored from a state older than data committed after it (a live
+    // capture killed between two state checkpoints): a /64 it has as not in the store may
+    // have had its addresses stored since. Before storing a /64's addresses, the store is
+    // asked; those found there are not stored again.
+    void book_behind_store() { book_behind_store_ = true; }
     const address_book& book() const { return book_; }
 
   private:
@@ -128,6 +135,7 @@ class reputation_writer {
     };
 
     bool keep_relisted_ = false;
+    bool book_behind_store_ = false;
     std::vector<association> relisted_;
     std::uint16_t& ipv4s_for(std::uint64_t p64);
     void load_addresses(address_book::prefix& p);
