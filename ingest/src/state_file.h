@@ -62,6 +62,10 @@ class state_file_set {
     // run that changed nothing commits nothing.
     std::string finish();
     // The commit naming the last finished file succeeded: the file it replaced is removed.
+    // Safe against power loss because ingest's commits are synced (store_options::
+    // sync_commits, on outside tests and benchmarks): without that, a lost commit could
+    // leave the store naming the removed file (reported at the next start, which then
+    // begins with an empty state).
     void committed();
 
     // Reads the file `ref` names into `out`; false with a reason in `error` when it is

@@ -87,6 +87,7 @@ class ingest_pipeline {
     // Runs every source to its end (or until `stop` when following). Returns the exit code:
     // 0, or 2 when `strict` and bad input was seen. Throws store_error on store failure and
     // std::runtime_error for unusable options (e.g. a live interface that cannot be opened).
+    // After it threw, the pipeline is not run again: a new one resumes from the store.
     int run();
 
     const ingest_counters& counters() const { return counters_; }
