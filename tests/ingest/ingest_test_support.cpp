@@ -45,6 +45,16 @@ std::vector<std::uint8_t> ethernet(const std::vector<std::uint8_t>& ip, bool ipv
     return f;
 }
 
+std::string read_and_close(std::FILE* f) {
+    std::rewind(f);
+    std::string out;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    std::fclose(f);
+    return out;
+}
+
 store_dump dump_store(const store::reputation_store& s) {
     store_dump out;
     s.for_each_record([&](const store::prefix& p, const store::reputation_record& r) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -53,6 +54,9 @@ std::vector<std::uint8_t> ip_syn(bool ipv6, std::uint16_t sport, std::uint16_t d
                                  std::uint8_t ttl, std::uint8_t flags = 0x02);
 std::vector<std::uint8_t> ethernet(const std::vector<std::uint8_t>& ip, bool ipv6,
                                    int vlan_tags = 0);
+
+// What was written to a temporary file (the diagnostics of a run), which is then closed.
+std::string read_and_close(std::FILE* f);
 
 // Everything the store holds for the listing side: records and evidence, comparable.
 using store_dump = std::map<std::string, std::string>;

@@ -65,13 +65,8 @@ ingest::ingest_counters ingest_into(store::reputation_store& s, ingest::ingest_o
     ingest::ingest_pipeline p(s, o);
     const int r = p.run();
     if (rc) *rc = r;
-    if (diagnostics) {
-        std::rewind(diag);
-        char buf[4096];
-        std::size_t n;
-        while ((n = std::fread(buf, 1, sizeof buf, diag)) > 0) diagnostics->append(buf, n);
-    }
-    std::fclose(diag);
+    const std::string text = ingest_test::read_and_close(diag);
+    if (diagnostics) *diagnostics += text;
     return p.counters();
 }
 
@@ -266,20 +261,33 @@ TEST_CASE("the lines of --associations-out feed a central store that lists what 
     }
 }
 
+namespace {
+
+// A maillog ingested with one rejection, then given a second before it was rotated by
+// rename (to maillog.1) and a new maillog with a third.
+struct rotated_log {
+    temp_dir d;
+    std::string log = d.path("maillog");
+    std::unique_ptr<store::reputation_store> db;
+    ingest::ingest_options o;
+    explicit rotated_log(const char* tag) : d(tag) {
+        std::ofstream(log) << reject_line_of(1) << "\n";
+        db = open_store(d.path("db"));
+        o.rejects = {log};
+        o.year = 2026;
+        REQUIRE(ingest_into(*db, o).rejections() == 1);
+        std::ofstream(log, std::ios::app) << reject_line_of(2) << "\n";
+        std::filesystem::rename(log, d.path("maillog.1"));
+        std::ofstream(log) << reject_line_of(3) << "\n";
+    }
+};
+
+}  // namespace
+
 TEST_CASE("lines written before a rename rotation between two runs are read from the rotated file",
           "[pipeline]") {
-    temp_dir d("rename-between");
-    const auto reject = reject_line_of;
-    const std::string log = d.path("maillog");
-    std::ofstream(log) << reject(1) << "\n";
-    auto db = open_store(d.path("db"));
-    ingest::ingest_options o;
-    o.rejects = {log};
-    o.year = 2026;
-    CHECK(ingest_into(*db, o).rejections() == 1);
-    std::ofstream(log, std::ios::app) << reject(2) << "\n";  // after the run, before rotation
-    std::filesystem::rename(log, d.path("maillog.1"));
-    std::ofstream(log) << reject(3) << "\n";
+    rotated_log r("rename-between");
+    auto& [d, log, db, o] = r;
     std::string diag;
     const auto c = ingest_into(*db, o, nullptr, &diag);
     INFO(diag);
@@ -291,21 +299,13 @@ TEST_CASE("lines written before a rename rotation between two runs are read from
 
 TEST_CASE("a rotated log given by its new name is read on from where its old name was read",
           "[pipeline]") {
-    temp_dir d("rename-newname");
+    rotated_log r("rename-newname");
+    auto& [d, log, db, o] = r;
     const auto reject = reject_line_of;
-    const std::string log = d.path("maillog");
-    std::ofstream(log) << reject(1) << "\n";
-    auto db = open_store(d.path("db"));
-    ingest::ingest_options o;
-    o.year = 2026;
     auto rejections_of = [&](const std::string& path, std::string* diag = nullptr) {
         o.rejects = {path};
         return ingest_into(*db, o, nullptr, diag).rejections();
     };
-    REQUIRE(rejections_of(log) == 1);
-    std::ofstream(log, std::ios::app) << reject(2) << "\n";  // after the run, before rotation
-    std::filesystem::rename(log, d.path("maillog.1"));
-    std::ofstream(log) << reject(3) << "\n";
 
     SECTION("the rotated file by its new name first, then the new file") {
         std::string diag;
@@ -356,13 +356,7 @@ struct follow_run {
         REQUIRE(fut.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
         fut.get();
         c = p->counters();
-        std::rewind(diag);
-        std::string out;
-        char buf[4096];
-        std::size_t n;
-        while ((n = std::fread(buf, 1, sizeof buf, diag)) > 0) out.append(buf, n);
-        std::fclose(diag);
-        return out;
+        return ingest_test::read_and_close(diag);
     }
 };
 

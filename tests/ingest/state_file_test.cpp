@@ -194,33 +194,36 @@ std::string run_ingest(store::reputation_store& s, const ingest::ingest_options&
         ingest::ingest_pipeline p(s, o);
         REQUIRE(p.run() == 0);
     }
-    std::rewind(diag);
-    std::string out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, diag)) > 0) out.append(buf, n);
-    std::fclose(diag);
-    return out;
+    return ingest_test::read_and_close(diag);
 }
+
+// The testbed's log and capture ingested up to the first commit with packets: the engine
+// state then holds open and unevaluated attempts.
+struct half_ingested {
+    small_testbed tb;
+    std::string db_path = tb.dir.path("db");
+    std::unique_ptr<store::reputation_store> db = open_store(db_path);
+    ingest::ingest_options o;
+    explicit half_ingested(unsigned sensor_id = 0) {
+        o.captures = {tb.dir.path("tb/sensor.pcap")};
+        o.rejects = {tb.dir.path("tb/maillog")};
+        o.sensor_id = sensor_id;
+        o.commit_every = 20000;
+        std::atomic<bool> stop{false};
+        o.stop = &stop;
+        o.on_commit = [&](const ingest::ingest_counters& c) { stop = c.packets > 0; };
+        run_ingest(*db, o);
+        o.stop = nullptr;
+        o.on_commit = nullptr;
+    }
+};
 
 }  // namespace
 
 TEST_CASE("the engine and the address book are checkpointed in files the commit names",
           "[state_file][pipeline]") {
-    small_testbed tb;
-    const std::string db_path = tb.dir.path("db");
-    auto db = open_store(db_path);
-    ingest::ingest_options o;
-    o.captures = {tb.dir.path("tb/sensor.pcap")};
-    o.rejects = {tb.dir.path("tb/maillog")};
-    o.sensor_id = 4;
-    // The first half of the capture: stopped at its first commit with packets.
-    std::atomic<bool> stop{false};
-    o.stop = &stop;
-    o.commit_every = 20000;
-    o.on_commit = [&](const ingest::ingest_counters& c) { stop = c.packets > 0; };
-    CHECK(run_ingest(*db, o).find("unreadable") == std::string::npos);
-
+    half_ingested h(4);
+    auto& [tb, db_path, db, o] = h;
     const auto engine = ingest::parse_state_ref(db->checkpoint("engine:4").value_or(""));
     const auto book = ingest::parse_state_ref(db->checkpoint("addresses").value_or(""));
     REQUIRE(engine.has_value());
@@ -229,8 +232,6 @@ TEST_CASE("the engine and the address book are checkpointed in files the commit 
     CHECK(files_in(db_path + "/ingest-state") == std::set<std::string>{engine->name, book->name});
 
     SECTION("a resumed run reads them, and leaves only the newest") {
-        o.stop = nullptr;
-        o.on_commit = nullptr;
         CHECK(run_ingest(*db, o).find("unreadable") == std::string::npos);
         const auto engine2 = ingest::parse_state_ref(db->checkpoint("engine:4").value_or(""));
         const auto book2 = ingest::parse_state_ref(db->checkpoint("addresses").value_or(""));
@@ -245,8 +246,6 @@ TEST_CASE("the engine and the address book are checkpointed in files the commit 
         std::string bytes = slurp(path);
         bytes[bytes.size() / 2] ^= 0x40;
         std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-        o.stop = nullptr;
-        o.on_commit = nullptr;
         const std::string diag = run_ingest(*db, o);
         CHECK(diag.find("checkpoint engine:4: " + path + ": checksum") != std::string::npos);
         CHECK(diag.find("engine checkpoint unreadable; starting with empty state") !=
@@ -257,8 +256,6 @@ TEST_CASE("the engine and the address book are checkpointed in files the commit 
     }
     SECTION("a missing address book file is reported, and addresses are looked up instead") {
         std::filesystem::remove(db_path + "/ingest-state/" + book->name);
-        o.stop = nullptr;
-        o.on_commit = nullptr;
         const std::string diag = run_ingest(*db, o);
         CHECK(diag.find("checkpoint addresses: " + db_path + "/ingest-state/" + book->name) !=
               std::string::npos);
@@ -305,19 +302,8 @@ TEST_CASE("a store whose engine state is inline (an older v6bl) resumes as one c
 
 TEST_CASE("a state older than the data committed after it drops its open and pending attempts",
           "[state_file][pipeline]") {
-    small_testbed tb;
-    const std::string db_path = tb.dir.path("db");
-    auto db = open_store(db_path);
-    ingest::ingest_options o;
-    o.captures = {tb.dir.path("tb/sensor.pcap")};
-    o.rejects = {tb.dir.path("tb/maillog")};
-    std::atomic<bool> stop{false};
-    o.stop = &stop;
-    o.commit_every = 20000;
-    o.on_commit = [&](const ingest::ingest_counters& c) { stop = c.packets > 0; };
-    run_ingest(*db, o);
-    o.stop = nullptr;
-    o.on_commit = nullptr;
+    half_ingested h;
+    auto& [tb, db_path, db, o] = h;
 
     SECTION("behind: what the state held unevaluated is not evaluated again") {
         // As a live capture leaves it when killed between two state checkpoints.
