@@ -161,10 +161,8 @@ std::uint64_t sensor_bit_of(std::string_view id) {
 struct ingest_pipeline::line_source {
     std::string path;
     std::string key;
-    std::string legacy_key;  // before symlinks were resolved (stores of older versions)
-    // The same file's checkpoint under another name, kept equal to this one's: the name a
-    // rotated file has now when it is read through its old one, and the reverse.
-    std::string also_key;
+    std::string legacy_key;      // before symlinks were resolved (stores of older versions)
+    unsigned long long dev = 0;  // the open file's device (its inode's checkpoint key)
     bool json = false;
     std::FILE* file = nullptr;
     source_position pos;  // off/idx: after the last complete line consumed
@@ -609,69 +607,56 @@ std::string ingest_pipeline::line_checkpoint(line_source& src) {
     return format_position(src.pos);
 }
 
+// Every log and JSON checkpoint is also kept under the file's inode ("log-ino:DEV:INO"),
+// so that a file is the same source whatever name it has now: a rotated file given by its
+// new name (`--rejects maillog.1` after runs of `maillog`), both names in one run, a file
+// reopened after a rename while following. The furthest position of the inode wins.
+std::string ingest_pipeline::inode_key(const line_source& src, unsigned long long dev,
+                                       unsigned long long ino) {
+    return std::string(src.json ? "json-ino:" : "log-ino:") + std::to_string(dev) + ":" +
+           std::to_string(ino);
+}
+
+void ingest_pipeline::set_line_checkpoint(line_source& src) {
+    std::string v = line_checkpoint(src);
+    // The inode's: the furthest of this run's positions (another name may be further).
+    const std::string k = inode_key(src, src.dev, src.pos.ino);
+    auto [it, fresh] = inode_positions_.try_emplace(k, v);
+    if (!fresh && parse_position(it->second).off <= src.pos.off) it->second = v;
+    writer_.set_checkpoint(k, it->second);
+    writer_.set_checkpoint(src.key, std::move(v));
+}
+
+// The furthest position known for the file `st` under its inode, from this run or the
+// store; an empty one when none names it with the bytes before its offset unchanged.
+std::string ingest_pipeline::inode_position(const line_source& src, const std::string& path,
+                                            const struct ::stat& st) {
+    const std::string k = inode_key(src, static_cast<unsigned long long>(st.st_dev),
+                                    static_cast<unsigned long long>(st.st_ino));
+    std::string v;
+    if (const auto it = inode_positions_.find(k); it != inode_positions_.end())
+        v = it->second;
+    else
+        v = store_.checkpoint(k).value_or("");
+    const source_position cp = parse_position(v);
+    if (cp.ino != static_cast<unsigned long long>(st.st_ino) || cp.off == 0 ||
+        cp.off > static_cast<unsigned long long>(st.st_size) || !cp.has_tail ||
+        tail_fingerprint(path, cp.at) != cp.tail)
+        return {};
+    return v;
+}
+
 // The path names another file than at the checkpoint: rotated by rename since (logrotate
 // between two runs, or while ingest was down). The file the checkpoint was taken in is
 // looked for beside the path (maillog.1, maillog-20261201: same directory, same inode, the
 // bytes before the checkpoint unchanged) and read on from the checkpoint first, so that
 // the lines written to it after the last run are not lost. A compressed or moved one is
 // not found: its rest is lost, as before.
-namespace {
-
-// A line source's kind of checkpoint key.
-std::string key_prefix(const ingest_pipeline::line_source& src) {
-    return src.json ? "json:" : "log:";
-}
-
-// The regular file in `near`'s directory (on device `dev`) with inode `ino`, if any.
-std::optional<std::string> path_of_inode(const std::string& near, unsigned long long dev,
-                                         unsigned long long ino) {
-    const std::filesystem::path dir = std::filesystem::path(near).parent_path();
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(dir.empty() ? "." : dir, ec)) {
-        struct stat st {};
-        if (::lstat(entry.path().c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-            static_cast<unsigned long long>(st.st_dev) == dev &&
-            static_cast<unsigned long long>(st.st_ino) == ino)
-            return entry.path().string();
-    }
-    return std::nullopt;
-}
-
-// The checkpoint of `src`'s file (`now`) kept under another name in its directory: that
-// key and the position, when it names this inode and the bytes before its offset are
-// unchanged (the inode was not reused).
-std::optional<std::pair<std::string, source_position>> position_under_another_name(
-    const store::reputation_store& store, const ingest_pipeline::line_source& src,
-    const struct ::stat& now) {
-    const std::filesystem::path dir = std::filesystem::path(src.path).parent_path();
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(dir.empty() ? "." : dir, ec)) {
-        struct stat st {};
-        if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        const std::string key = key_prefix(src) + source_path(entry.path().string());
-        if (key == src.key) continue;
-        const source_position cp = parse_position(store.checkpoint(key));
-        if (cp.ino != static_cast<unsigned long long>(now.st_ino) ||
-            cp.off > static_cast<unsigned long long>(now.st_size))
-            continue;
-        if (cp.has_tail && cp.at > 0 && tail_fingerprint(src.path, cp.at) != cp.tail) continue;
-        return std::make_pair(key, cp);
-    }
-    return std::nullopt;
-}
-
-}  // namespace
-
-void ingest_pipeline::set_line_checkpoint(line_source& src) {
-    std::string v = line_checkpoint(src);
-    if (!src.also_key.empty() && src.also_key != src.key) writer_.set_checkpoint(src.also_key, v);
-    writer_.set_checkpoint(src.key, std::move(v));
-}
-
 void ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& now) {
     const source_position cp = parse_position(checkpoint_of(src.key, src.legacy_key));
     if (cp.ino == 0 || cp.ino == static_cast<unsigned long long>(now.st_ino)) return;
-    const std::filesystem::path dir = std::filesystem::path(src.path).parent_path();
+    // Beside the file the path names (a symlinked path: beside its target).
+    const std::filesystem::path dir = std::filesystem::path(source_path(src.path)).parent_path();
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(dir.empty() ? "." : dir, ec)) {
         struct stat st {};
@@ -690,8 +675,6 @@ void ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& n
         rotated.path = entry.path().string();
         rotated.key = src.key;
         rotated.legacy_key = src.legacy_key;
-        // Given later by this name (`--rejects maillog.1`), it is the source read now.
-        rotated.also_key = key_prefix(src) + source_path(rotated.path);
         rotated.json = src.json;
         poll_lines(rotated, true);
         return;
@@ -731,21 +714,19 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         source_position cp =
             at_start ? parse_position(checkpoint_of(src.key, src.legacy_key)) : source_position{};
         if (cp.ino != st.st_ino || cp.off > static_cast<unsigned long long>(st.st_size)) cp = {};
-        if (at_start && cp.ino == 0) {
-            // A file rotated since it was last read, given now by its new name (maillog.1,
-            // read before as maillog): on from where it was read under its old name.
-            if (auto old = position_under_another_name(store_, src, st)) {
+        // Read further under another name (see inode_key): on from there.
+        if (const std::string v = inode_position(src, src.path, st); !v.empty()) {
+            const source_position by_inode = parse_position(v);
+            if (by_inode.off > cp.off) {
                 if (options_.diagnostics)
                     std::fprintf(options_.diagnostics,
-                                 "v6bl ingest: %s was read before as %s: reading on from line "
-                                 "%llu\n",
-                                 src.path.c_str(),
-                                 old->first.substr(key_prefix(src).size()).c_str(),
-                                 old->second.idx + 1);
-                cp = old->second;
-                src.also_key = old->first;
+                                 "v6bl ingest: %s was read further under another name (a "
+                                 "rotation): reading on from line %llu\n",
+                                 src.path.c_str(), by_inode.idx + 1);
+                cp = by_inode;
             }
         }
+        src.dev = static_cast<unsigned long long>(st.st_dev);
         cp.ino = st.st_ino;
         src.file = std::fopen(src.path.c_str(), "rb");
         if (!src.file) return false;
@@ -876,10 +857,6 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             if (any || src.renamed_quiet_since_ms == 0) {
                 src.renamed_quiet_since_ms = now;
             } else if (now - src.renamed_quiet_since_ms >= grace) {
-                // Given later by its new name, the old file is the source read now.
-                if (const auto rotated = path_of_inode(src.path, st.st_dev, src.pos.ino))
-                    writer_.set_checkpoint(key_prefix(src) + source_path(*rotated),
-                                           line_checkpoint(src));
                 std::fclose(src.file);
                 src.file = nullptr;
                 src.partial.clear();

@@ -270,13 +270,13 @@ struct rotated_log {
     std::string log = d.path("maillog");
     std::unique_ptr<store::reputation_store> db;
     ingest::ingest_options o;
-    explicit rotated_log(const char* tag) : d(tag) {
+    explicit rotated_log(const char* tag, bool line_before_rotation = true) : d(tag) {
         std::ofstream(log) << reject_line_of(1) << "\n";
         db = open_store(d.path("db"));
         o.rejects = {log};
         o.year = 2026;
         REQUIRE(ingest_into(*db, o).rejections() == 1);
-        std::ofstream(log, std::ios::app) << reject_line_of(2) << "\n";
+        if (line_before_rotation) std::ofstream(log, std::ios::app) << reject_line_of(2) << "\n";
         std::filesystem::rename(log, d.path("maillog.1"));
         std::ofstream(log) << reject_line_of(3) << "\n";
     }
@@ -302,38 +302,76 @@ TEST_CASE("a rotated log given by its new name is read on from where its old nam
     rotated_log r("rename-newname");
     auto& [d, log, db, o] = r;
     const auto reject = reject_line_of;
-    auto rejections_of = [&](const std::string& path, std::string* diag = nullptr) {
-        o.rejects = {path};
+    const std::string log1 = d.path("maillog.1"), log2 = d.path("maillog.2");
+    auto rejections_of = [&](const std::vector<std::string>& paths, std::string* diag = nullptr) {
+        o.rejects = paths;
         return ingest_into(*db, o, nullptr, diag).rejections();
     };
+    // maillog.1 (read up to line 1 as maillog) has lines 1 and 2; maillog has line 3.
 
     SECTION("the rotated file by its new name first, then the new file") {
         std::string diag;
-        CHECK(rejections_of(d.path("maillog.1"), &diag) == 1);  // line 2 only
-        CHECK(diag.find(d.path("maillog.1") + " was read before as " + log +
-                        ": reading on from line 2") != std::string::npos);
-        CHECK(rejections_of(log) == 1);  // line 3: the rest of maillog.1 was read
-        CHECK(rejections_of(d.path("maillog.1")) == 0);
+        CHECK(rejections_of({log1}, &diag) == 1);  // line 2 only
+        CHECK(diag.find(log1 + " was read further under another name (a rotation): reading on "
+                               "from line 2") != std::string::npos);
+        CHECK(rejections_of({log}) == 1);  // line 3: the rest of maillog.1 was read
+        CHECK(rejections_of({log1}) == 0);
     }
     SECTION("the new file first (with the rotated rest), then the rotated file by its name") {
-        CHECK(rejections_of(log) == 2);
-        CHECK(rejections_of(d.path("maillog.1")) == 0);
+        CHECK(rejections_of({log}) == 2);
+        CHECK(rejections_of({log1}) == 0);
         // Rotated again: each file is found under the name it was read as.
         std::ofstream(log, std::ios::app) << reject(4) << "\n";
-        std::filesystem::rename(d.path("maillog.1"), d.path("maillog.2"));
-        std::filesystem::rename(log, d.path("maillog.1"));
+        std::filesystem::rename(log1, log2);
+        std::filesystem::rename(log, log1);
         std::ofstream(log) << reject(5) << "\n";
-        CHECK(rejections_of(d.path("maillog.2")) == 0);
-        CHECK(rejections_of(d.path("maillog.1")) == 1);  // line 4
-        CHECK(rejections_of(log) == 1);                  // line 5
-        CHECK(rejections_of(log) == 0);
+        CHECK(rejections_of({log2}) == 0);
+        CHECK(rejections_of({log1}) == 1);  // line 4
+        CHECK(rejections_of({log}) == 1);   // line 5
+        CHECK(rejections_of({log}) == 0);
     }
-    SECTION("an inode reused by an unrelated file is not taken for the old one") {
-        std::filesystem::remove(d.path("maillog.1"));
-        // Most likely the freed inode: checked by the bytes before the offset anyway.
-        std::ofstream(d.path("other.log")) << reject(7) << "\n" << reject(8) << "\n";
-        CHECK(rejections_of(d.path("other.log")) == 2);
+    SECTION("the rotated file read twice by its new name, then the old name's rest") {
+        CHECK(rejections_of({log1}) == 1);                        // line 2
+        std::ofstream(log1, std::ios::app) << reject(6) << "\n";  // the MTA had not reopened
+        CHECK(rejections_of({log1}) == 1);                        // line 6
+        CHECK(rejections_of({log}) == 1);                         // line 3 only
     }
+    SECTION("both names in one run, in either order") {
+        const bool new_first = GENERATE(true, false);
+        INFO("maillog first " << new_first);
+        const std::vector<std::string> both =
+            new_first ? std::vector<std::string>{log, log1} : std::vector<std::string>{log1, log};
+        CHECK(rejections_of(both) == 2);  // lines 2 and 3
+        CHECK(rejections_of(both) == 0);
+    }
+    SECTION("all three names in one run after a second rotation, in either order") {
+        const bool ascending = GENERATE(true, false);
+        INFO("ascending " << ascending);
+        std::ofstream(log, std::ios::app) << reject(4) << "\n";
+        std::filesystem::rename(log1, log2);
+        std::filesystem::rename(log, log1);
+        std::ofstream(log) << reject(5) << "\n";
+        const std::vector<std::string> all = ascending ? std::vector<std::string>{log, log1, log2}
+                                                       : std::vector<std::string>{log2, log1, log};
+        CHECK(rejections_of(all) == 4);  // lines 2 to 5
+        CHECK(rejections_of(all) == 0);
+    }
+    SECTION("a file written over in place under the inode is read from its start") {
+        // Same inode, other bytes, longer than what was read of the old content.
+        std::ofstream(log1, std::ios::trunc) << reject(7) << "\n"
+                                             << reject(8) << "\n"
+                                             << reject(9) << "\n";
+        CHECK(rejections_of({log1}) == 3);
+    }
+}
+
+TEST_CASE("a rotated log with nothing new since the last run is not read again by its new name",
+          "[pipeline]") {
+    rotated_log r("rename-quiet", false);
+    auto& [d, log, db, o] = r;
+    CHECK(ingest_into(*db, o).rejections() == 1);  // line 3 of the new maillog
+    o.rejects = {d.path("maillog.1")};
+    CHECK(ingest_into(*db, o).rejections() == 0);
 }
 
 namespace {

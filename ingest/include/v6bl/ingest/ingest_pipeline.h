@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "v6bl/ingest/association_engine.h"
@@ -109,8 +110,12 @@ class ingest_pipeline {
     bool poll_lines(line_source& src, bool at_start);
     // The source's position as a checkpoint value, with the fingerprint of its tail.
     static std::string line_checkpoint(line_source& src);
-    // Sets it under the source's key (and its also_key).
+    // Sets it under the source's key and its inode's (inode_key).
     void set_line_checkpoint(line_source& src);
+    static std::string inode_key(const line_source& src, unsigned long long dev,
+                                 unsigned long long ino);
+    std::string inode_position(const line_source& src, const std::string& path,
+                               const struct ::stat& st);
     void handle_line(line_source& src, std::string_view line, std::uint64_t line_no);
     void record_closed_attempts();
     void record_closed_attempts(std::size_t from, std::size_t to);
@@ -152,6 +157,8 @@ class ingest_pipeline {
     std::unique_ptr<state_file_set> engine_files_;
     std::unique_ptr<state_file_set> book_files_;
     std::string state_scratch_;  // one section of them at a time, reused
+    // This run's furthest position of each log or JSON file by inode (inode_key → value).
+    std::unordered_map<std::string, std::string> inode_positions_;
     // The store holds data committed after the engine state (`engine:N:behind` is "1").
     bool state_behind_ = false;
     std::int64_t last_state_ms_ = 0;
