@@ -105,6 +105,12 @@ std::optional<unsigned long long> tail_fingerprint(int fd, unsigned long long of
     return h;
 }
 
+// FNV-1a over the (up to) 64 bytes at the start of the file, or of its first `off` bytes
+// when fewer: with the tail, what tells a file from another that got its inode.
+std::optional<unsigned long long> head_fingerprint(int fd, unsigned long long off) {
+    return tail_fingerprint(fd, std::min<unsigned long long>(off, 64));
+}
+
 // Whether the bytes before the checkpoint's `at` are no longer those it fingerprinted: the
 // file was rewritten in place since. Notes it on `diagnostics`.
 bool rewritten_since(const source_position& cp, std::optional<unsigned long long> now_tail,
@@ -617,19 +623,48 @@ std::string ingest_pipeline::inode_key(const line_source& src, unsigned long lon
            std::to_string(ino);
 }
 
+// The value kept under the inode: the position, and a fingerprint of the file's head.
+std::string ingest_pipeline::inode_value(line_source& src, const std::string& position) {
+    const auto head = head_fingerprint(::fileno(src.file), src.pos.off);
+    if (!head) return position;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, " head=%016llx", *head);
+    return position + buf;
+}
+
+namespace {
+
+// The head fingerprint of an inode value (0 when it has none).
+std::optional<unsigned long long> head_of(const std::string& v) {
+    const auto at = v.find(" head=");
+    if (at == std::string::npos) return std::nullopt;
+    return std::strtoull(v.c_str() + at + 6, nullptr, 16);
+}
+
+}  // namespace
+
 void ingest_pipeline::set_line_checkpoint(line_source& src) {
     std::string v = line_checkpoint(src);
-    // The inode's: the furthest of this run's positions (another name may be further).
+    // The inode's: the furthest of this run's positions (another name may be further), as
+    // long as the file still has the bytes that position was taken after (not truncated or
+    // written over since).
     const std::string k = inode_key(src, src.dev, src.pos.ino);
-    auto [it, fresh] = inode_positions_.try_emplace(k, v);
-    if (!fresh && parse_position(it->second).off <= src.pos.off) it->second = v;
+    const std::string mine = inode_value(src, v);
+    auto [it, fresh] = inode_positions_.try_emplace(k, mine);
+    if (!fresh) {
+        const source_position kept = parse_position(it->second);
+        if (kept.off <= src.pos.off || !kept.has_tail ||
+            tail_fingerprint(::fileno(src.file), kept.at) != kept.tail)
+            it->second = mine;
+    }
     writer_.set_checkpoint(k, it->second);
     writer_.set_checkpoint(src.key, std::move(v));
 }
 
-// The furthest position known for the file `st` under its inode, from this run or the
-// store; an empty one when none names it with the bytes before its offset unchanged.
-std::string ingest_pipeline::inode_position(const line_source& src, const std::string& path,
+// The furthest position known for the open file `fd` (`st`) under its inode, from this run
+// or the store; empty when none names it with the bytes at its start and before its offset
+// unchanged (an inode reused by another file).
+std::string ingest_pipeline::inode_position(const line_source& src, int fd,
                                             const struct ::stat& st) {
     const std::string k = inode_key(src, static_cast<unsigned long long>(st.st_dev),
                                     static_cast<unsigned long long>(st.st_ino));
@@ -641,8 +676,10 @@ std::string ingest_pipeline::inode_position(const line_source& src, const std::s
     const source_position cp = parse_position(v);
     if (cp.ino != static_cast<unsigned long long>(st.st_ino) || cp.off == 0 ||
         cp.off > static_cast<unsigned long long>(st.st_size) || !cp.has_tail ||
-        tail_fingerprint(path, cp.at) != cp.tail)
+        tail_fingerprint(fd, cp.at) != cp.tail)
         return {};
+    const auto head = head_of(v);
+    if (!head || head_fingerprint(fd, cp.off) != *head) return {};
     return v;
 }
 
@@ -677,6 +714,9 @@ void ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& n
         rotated.legacy_key = src.legacy_key;
         rotated.json = src.json;
         poll_lines(rotated, true);
+        // Also when it had nothing new: its inode's position is then in the store (a store
+        // written before inode positions has none), for a later run given its new name.
+        if (rotated.file) set_line_checkpoint(rotated);
         return;
     }
 }
@@ -711,30 +751,35 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             return false;
         }
         if (at_start) read_rotated_rest(src, st);
+        src.file = std::fopen(src.path.c_str(), "rb");
+        if (!src.file) return false;
+        // The file opened, whatever the path names by now.
+        if (::fstat(::fileno(src.file), &st) != 0) {
+            std::fclose(src.file);
+            src.file = nullptr;
+            return false;
+        }
         source_position cp =
             at_start ? parse_position(checkpoint_of(src.key, src.legacy_key)) : source_position{};
         if (cp.ino != st.st_ino || cp.off > static_cast<unsigned long long>(st.st_size)) cp = {};
-        // Read further under another name (see inode_key): on from there.
-        if (const std::string v = inode_position(src, src.path, st); !v.empty()) {
+        if (rewritten_since(cp, tail_fingerprint(::fileno(src.file), cp.at), src.path,
+                            options_.diagnostics))
+            cp = {};
+        // Read further before, under another name or earlier in this run (see inode_key):
+        // on from there.
+        if (const std::string v = inode_position(src, ::fileno(src.file), st); !v.empty()) {
             const source_position by_inode = parse_position(v);
             if (by_inode.off > cp.off) {
                 if (options_.diagnostics)
                     std::fprintf(options_.diagnostics,
-                                 "v6bl ingest: %s was read further under another name (a "
-                                 "rotation): reading on from line %llu\n",
+                                 "v6bl ingest: %s was read further before (under another name, "
+                                 "a rotation): reading on from line %llu\n",
                                  src.path.c_str(), by_inode.idx + 1);
                 cp = by_inode;
             }
         }
         src.dev = static_cast<unsigned long long>(st.st_dev);
         cp.ino = st.st_ino;
-        src.file = std::fopen(src.path.c_str(), "rb");
-        if (!src.file) return false;
-        if (rewritten_since(cp, tail_fingerprint(::fileno(src.file), cp.at), src.path,
-                            options_.diagnostics)) {
-            cp = {};
-            cp.ino = st.st_ino;
-        }
         if (cp.off && fseeko(src.file, static_cast<off_t>(cp.off), SEEK_SET) != 0) {
             cp = {};
             cp.ino = st.st_ino;

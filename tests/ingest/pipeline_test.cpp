@@ -312,8 +312,8 @@ TEST_CASE("a rotated log given by its new name is read on from where its old nam
     SECTION("the rotated file by its new name first, then the new file") {
         std::string diag;
         CHECK(rejections_of({log1}, &diag) == 1);  // line 2 only
-        CHECK(diag.find(log1 + " was read further under another name (a rotation): reading on "
-                               "from line 2") != std::string::npos);
+        CHECK(diag.find(log1 + " was read further before (under another name, a rotation): "
+                               "reading on from line 2") != std::string::npos);
         CHECK(rejections_of({log}) == 1);  // line 3: the rest of maillog.1 was read
         CHECK(rejections_of({log1}) == 0);
     }
@@ -363,6 +363,28 @@ TEST_CASE("a rotated log given by its new name is read on from where its old nam
                                              << reject(9) << "\n";
         CHECK(rejections_of({log1}) == 3);
     }
+}
+
+TEST_CASE("a file that got the inode of one read before is read from its start", "[pipeline]") {
+    temp_dir d("inode-head");
+    const std::string log = d.path("maillog");
+    std::ofstream(log) << reject_line_of(1) << "\n" << reject_line_of(2) << "\n";
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {log};
+    o.year = 2026;
+    REQUIRE(ingest_into(*db, o).rejections() == 2);
+    // Another log under the same inode, with the same bytes before the old offset (the end
+    // of an identical line) but another first line (a later time), then given by a new name.
+    std::string first = reject_line_of(1);
+    REQUIRE(first.rfind("Nov 24 10:00:00", 0) == 0);
+    first.replace(0, 15, "Nov 25 11:11:11");
+    std::ofstream(log, std::ios::trunc) << first << "\n"
+                                        << reject_line_of(2) << "\n"
+                                        << reject_line_of(3) << "\n";
+    std::filesystem::rename(log, d.path("other.log"));
+    o.rejects = {d.path("other.log")};
+    CHECK(ingest_into(*db, o).rejections() == 3);
 }
 
 TEST_CASE("a rotated log with nothing new since the last run is not read again by its new name",
@@ -456,6 +478,29 @@ TEST_CASE("following reads what the MTA writes to the renamed log until it reope
     INFO(diag);
     CHECK(c.rejections() == 3);
     // The renamed file, given later by its new name, was read to its end.
+    ingest::ingest_options o;
+    o.rejects = {l.d.path("maillog.1")};
+    o.year = 2026;
+    CHECK(ingest_into(*l.db, o).rejections() == 0);
+}
+
+TEST_CASE("a log cut shorter while followed leaves its inode's position at the new content",
+          "[pipeline]") {
+    followed_log l("follow-cut", 100);
+    std::ofstream(l.log, std::ios::app) << reject_line_of(11) << "\n";
+    const std::string key = "log:" + std::filesystem::canonical(l.log).string();
+    wait_until(
+        [&] { return l.db->checkpoint(key).value_or("").find("idx=2") != std::string::npos; });
+    // copytruncate: cut to nothing, then one line, shorter than the two read
+    std::filesystem::resize_file(l.log, 0);
+    std::ofstream(l.log, std::ios::app) << reject_line_of(2) << "\n";
+    wait_until(
+        [&] { return l.db->checkpoint(key).value_or("").find("idx=1") != std::string::npos; });
+    ingest::ingest_counters c;
+    l.f->stop(c);
+    CHECK(c.rejections() == 3);
+    // Rotated, and given by its new name: its one line was read.
+    std::filesystem::rename(l.log, l.d.path("maillog.1"));
     ingest::ingest_options o;
     o.rejects = {l.d.path("maillog.1")};
     o.year = 2026;

@@ -114,8 +114,8 @@ class ingest_pipeline {
     void set_line_checkpoint(line_source& src);
     static std::string inode_key(const line_source& src, unsigned long long dev,
                                  unsigned long long ino);
-    std::string inode_position(const line_source& src, const std::string& path,
-                               const struct ::stat& st);
+    std::string inode_position(const line_source& src, int fd, const struct ::stat& st);
+    static std::string inode_value(line_source& src, const std::string& position);
     void handle_line(line_source& src, std::string_view line, std::uint64_t line_no);
     void record_closed_attempts();
     void record_closed_attempts(std::size_t from, std::size_t to);
