@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -958,13 +959,25 @@ int ingest_pipeline::run() {
     peek_reference_time();
     last_commit_ms_ = wall_ms();
     // Rejections first: a capture's associations then join with every rejection given.
+    // A file given twice (the same path, or through a symlink) is one source: read twice
+    // in one run it would be counted twice (a capture's checkpoint is committed only after
+    // the next one; two followers of one log would both read what is appended).
+    std::set<std::string> given;
+    auto first_time = [&](const std::string& key, const std::string& path) {
+        if (given.insert(key).second) return true;
+        if (options_.diagnostics)
+            std::fprintf(options_.diagnostics,
+                         "v6bl ingest: %s: given more than once (%s); read once\n", path.c_str(),
+                         key.c_str());
+        return false;
+    };
     std::vector<std::unique_ptr<line_source>> lines;
     for (const auto& p : options_.rejects) {
         auto s = std::make_unique<line_source>();
         s->path = p;
         s->key = "log:" + source_path(p);
         s->legacy_key = "log:" + absolute_path(p);
-        lines.push_back(std::move(s));
+        if (first_time(s->key, p)) lines.push_back(std::move(s));
     }
     for (const auto& p : options_.associations) {
         auto s = std::make_unique<line_source>();
@@ -972,7 +985,7 @@ int ingest_pipeline::run() {
         s->key = "json:" + source_path(p);
         s->legacy_key = "json:" + absolute_path(p);
         s->json = true;
-        lines.push_back(std::move(s));
+        if (first_time(s->key, p)) lines.push_back(std::move(s));
     }
     for (auto& s : lines) {
         poll_lines(*s, true);
@@ -1030,6 +1043,7 @@ int ingest_pipeline::run() {
                          open, pending);
     }
     for (const auto& c : options_.captures) {
+        if (!first_time("pcap:" + source_path(c), c)) continue;
         ingest_capture(c);
         if (stopping()) return 0;
     }

@@ -173,6 +173,27 @@ TEST_CASE("ingesting the same files twice changes nothing", "[pipeline]") {
     CHECK(ingest_test::dump_store(*db) == before);
 }
 
+TEST_CASE("a file given twice in one run, by its path or a symlink, is read once", "[pipeline]") {
+    testbed tb(6);
+    ingest::ingest_options o;
+    o.captures = {tb.pcap()};
+    o.rejects = {tb.log()};
+    auto once = open_store(tb.dir.path("once"));
+    const auto first = ingest_into(*once, o);
+    std::filesystem::create_symlink(tb.pcap(), tb.dir.path("capture.link"));
+    std::filesystem::create_symlink(tb.log(), tb.dir.path("log.link"));
+    o.captures = {tb.pcap(), tb.dir.path("capture.link")};
+    o.rejects = {tb.log(), tb.dir.path("log.link"), tb.log()};
+    auto twice = open_store(tb.dir.path("twice"));
+    std::string diag;
+    const auto c = ingest_into(*twice, o, nullptr, &diag);
+    CHECK(diag.find(tb.dir.path("capture.link") + ": given more than once") != std::string::npos);
+    CHECK(diag.find(tb.dir.path("log.link") + ": given more than once") != std::string::npos);
+    CHECK(c.packets == first.packets);
+    CHECK(c.log_lines == first.log_lines);
+    CHECK(ingest_test::dump_store(*twice) == ingest_test::dump_store(*once));
+}
+
 TEST_CASE("a blank line is skipped in a CRLF file as in an LF file", "[pipeline]") {
     temp_dir d("crlf");
     const auto assoc = assoc_line_of;
