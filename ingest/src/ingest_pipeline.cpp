@@ -635,7 +635,7 @@ std::string ingest_pipeline::inode_value(line_source& src, const std::string& po
 
 namespace {
 
-// The head fingerprint of an inode value (0 when it has none).
+// The head fingerprint of an inode value (none for a value without one).
 std::optional<unsigned long long> head_of(const std::string& v) {
     const auto at = v.find(" head=");
     if (at == std::string::npos) return std::nullopt;
