@@ -19,16 +19,19 @@ namespace {
 
 constexpr std::string_view ref_prefix = "state-file v1 ";
 
+// Exactly a number in `base`, digits only (no sign, prefix or space), that fits 64 bits.
+bool parse_number(std::string_view v, int base, std::uint64_t& out) {
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out, base);
+    return !v.empty() && ec == std::errc() && end == v.data() + v.size() &&
+           std::isalnum(static_cast<unsigned char>(v[0]));
+}
+
 // The generation of NAME when it is BASE.<digits>, else 0.
 std::uint64_t generation_of(std::string_view name, std::string_view base) {
-    if (name.size() <= base.size() + 1 || name.substr(0, base.size()) != base ||
-        name[base.size()] != '.')
-        return 0;
     std::uint64_t g = 0;
-    for (char c : name.substr(base.size() + 1)) {
-        if (c < '0' || c > '9' || g > (UINT64_MAX - 9) / 10) return 0;
-        g = g * 10 + static_cast<std::uint64_t>(c - '0');
-    }
+    if (name.size() <= base.size() + 1 || name.substr(0, base.size()) != base ||
+        name[base.size()] != '.' || !parse_number(name.substr(base.size() + 1), 10, g))
+        return 0;
     return g;
 }
 
@@ -65,11 +68,6 @@ std::optional<state_file_ref> parse_state_ref(std::string_view value) {
         if (v.empty()) return std::nullopt;
         return v;
     };
-    auto number = [](std::string_view v, int base, std::uint64_t& out) {
-        const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out, base);
-        return ec == std::errc() && end == v.data() + v.size() &&
-               std::isalnum(static_cast<unsigned char>(v[0]));
-    };
     if (value.substr(0, ref_prefix.size()) != ref_prefix) return std::nullopt;
     value.remove_prefix(ref_prefix.size());
     const auto name = field("name=");
@@ -82,8 +80,8 @@ std::optional<state_file_ref> parse_state_ref(std::string_view value) {
     const auto dot = r.name.rfind('.');
     std::uint64_t generation = 0;
     if (r.name.find('/') != std::string::npos || r.name[0] == '.' || dot == std::string::npos ||
-        !number(std::string_view(r.name).substr(dot + 1), 10, generation) ||
-        !number(*size, 10, r.size) || !number(*sum, 16, r.sum))
+        !parse_number(std::string_view(r.name).substr(dot + 1), 10, generation) ||
+        !parse_number(*size, 10, r.size) || !parse_number(*sum, 16, r.sum))
         return std::nullopt;
     return r;
 }
