@@ -66,7 +66,7 @@ address_book::prefix* address_book::slot_for(std::uint64_t p64, bool& created) {
 }
 
 void address_book::grow() {
-    std::vector<prefix> old = std::move(table_);
+    decltype(table_) old = std::move(table_);
     const std::size_t cap = old.empty() ? 1024 : old.size() * 2;
     table_.assign(cap, prefix{});
     mask_ = cap - 1;

@@ -150,7 +150,7 @@ std::size_t round_history_table::live_size() const {
 }
 
 void round_history_table::clear() {
-    std::vector<entry>().swap(slots_);
+    decltype(slots_)().swap(slots_);
     size_ = 0;
     mask_ = 0;
     sweep_at_ = 0;
@@ -176,7 +176,7 @@ void round_history_table::grow() {
 }
 
 void round_history_table::rehash(std::size_t cap) {
-    std::vector<entry> old = std::move(slots_);
+    decltype(slots_) old = std::move(slots_);
     slots_.assign(cap, entry{});
     mask_ = cap - 1;
     size_ = 0;

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "v6bl/ingest/huge_page_allocator.h"
+
 namespace v6bl::ingest {
 
 // std::unordered_map allocates a node per entry and chases a pointer per lookup; at a busy
@@ -72,7 +74,7 @@ class flat_table {
 
     // Empties the table and frees its array (a table sized by a burst does not keep it).
     void clear() {
-        std::vector<slot>().swap(slots_);
+        decltype(slots_)().swap(slots_);
         size_ = 0;
         mask_ = 0;
     }
@@ -97,7 +99,7 @@ class flat_table {
         return std::memcmp(&a, &b, sizeof(Key)) == 0;  // keys have no padding
     }
     void grow() {
-        std::vector<slot> old = std::move(slots_);
+        decltype(slots_) old = std::move(slots_);
         const std::size_t cap = old.empty() ? 64 : old.size() * 2;
         slots_.assign(cap, slot{});
         mask_ = cap - 1;
@@ -109,7 +111,7 @@ class flat_table {
         }
     }
 
-    std::vector<slot> slots_;
+    std::vector<slot, huge_page_allocator<slot>> slots_;
     std::size_t size_ = 0;
     std::size_t mask_ = 0;
 };
