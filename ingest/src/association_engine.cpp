@@ -120,11 +120,27 @@ void association_engine::merge_staged() {
     // with pending_'s tail gives the order of one-by-one insertion (earlier arrivals first
     // among equal starts).
     // Sorted as (start, arrival) keys, 16 bytes each, rather than moving the 64-byte
-    // attempts around: the same order as a stable sort by start.
+    // attempts around: the same order as a stable sort by start. The grouper closes a
+    // one-SYN attempt exactly a window after its start, so those arrive in start order
+    // already: the keys that keep arriving in order are set apart as they are, only the
+    // others (attempts of several SYNs, closed later) are sorted, and the two merged.
     staged_order_.clear();
-    for (std::size_t k = 0; k < staged_.size(); ++k)
-        staged_order_.emplace_back(staged_[k].a.start_us, k);
-    std::sort(staged_order_.begin(), staged_order_.end());
+    staged_late_.clear();
+    for (std::size_t k = 0; k < staged_.size(); ++k) {
+        const std::int64_t t = staged_[k].a.start_us;
+        if (staged_order_.empty() || t >= staged_order_.back().first)
+            staged_order_.emplace_back(t, k);
+        else
+            staged_late_.emplace_back(t, k);
+    }
+    if (!staged_late_.empty()) {
+        std::sort(staged_late_.begin(), staged_late_.end());
+        const std::size_t run = staged_order_.size();
+        staged_order_.insert(staged_order_.end(), staged_late_.begin(), staged_late_.end());
+        std::inplace_merge(staged_order_.begin(),
+                           staged_order_.begin() + static_cast<std::ptrdiff_t>(run),
+                           staged_order_.end());
+    }
     const std::int64_t first = staged_order_.front().first;
     std::size_t cut = pending_.size();
     while (cut > history_index_ && pending_[cut - 1].a.start_us > first) --cut;
