@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -16,7 +18,10 @@ namespace v6bl::ingest {
 // in one array here. Keys and values must be trivially copyable. Pointers returned by find()
 // and try_emplace() stay valid until the next insertion or erase. Iteration order depends
 // on the insertion history: nothing that must be deterministic may depend on it.
-template <typename Key, typename Value, typename Hash>
+// `HugePages`: the slots of a large table go on transparent huge pages
+// (huge_page_allocator.h), for a table that lives long and is read at random; not for one
+// emptied after every commit, whose pages would be faulted in again each time.
+template <typename Key, typename Value, typename Hash, bool HugePages = false>
 class flat_table {
   public:
     flat_table() = default;
@@ -111,7 +116,9 @@ class flat_table {
         }
     }
 
-    std::vector<slot, huge_page_allocator<slot>> slots_;
+    using slot_allocator =
+        std::conditional_t<HugePages, huge_page_allocator<slot>, std::allocator<slot>>;
+    std::vector<slot, slot_allocator> slots_;
     std::size_t size_ = 0;
     std::size_t mask_ = 0;
 };

@@ -33,9 +33,20 @@ struct huge_page_allocator {
         return (n * sizeof(T) + huge - 1) / huge * huge;
     }
 
+    // Under AddressSanitizer every table stays on the ordinary heap, where ASan sees
+    // reads out of bounds and uses after a rehash freed the old array.
+#if defined(__SANITIZE_ADDRESS__)
+    static constexpr bool enabled = false;
+#else
+    static constexpr bool enabled = true;
+#endif
+    static bool mapped(std::size_t n) {
+        return enabled && n * sizeof(T) >= min_bytes;
+    }
+
     T* allocate(std::size_t n) {
-        if (n > SIZE_MAX / sizeof(T)) throw std::bad_array_new_length();
-        if (n * sizeof(T) < min_bytes) return std::allocator<T>().allocate(n);
+        if (n > (SIZE_MAX - 2 * huge) / sizeof(T)) throw std::bad_array_new_length();
+        if (!mapped(n)) return std::allocator<T>().allocate(n);
         const std::size_t len = mapped_bytes(n);
         // Over-map by one huge page and trim both ends to a 2 MiB boundary.
         void* p =
@@ -50,7 +61,7 @@ struct huge_page_allocator {
         return reinterpret_cast<T*>(start);
     }
     void deallocate(T* p, std::size_t n) noexcept {
-        if (n * sizeof(T) < min_bytes) {
+        if (!mapped(n)) {
             std::allocator<T>().deallocate(p, n);
             return;
         }

@@ -138,7 +138,7 @@ class round_history_table {
     std::size_t size_ = 0;
     std::size_t mask_ = 0;
     std::size_t sweep_at_ = 0;
-    flat_table<address_bytes, ring, address_hash> rings_;
+    flat_table<address_bytes, ring, address_hash, true> rings_;
     // Capture time 0 and no horizon: nothing is dead until the owner says otherwise.
     std::int64_t clock_us_ = 0;
     std::int64_t single_horizon_us_ = INT64_MAX / 4, multi_horizon_us_ = INT64_MAX / 4;
