@@ -115,6 +115,7 @@ void association_engine::merge_staged() {
                 staged_[kept++] = staged_[i];
         }
         staged_.resize(kept);
+        if (staged_.empty()) return;  // all of them were late
     }
     // The rest sorts at or after the history cursor: a stable merge of the sorted batch
     // with pending_'s tail gives the order of one-by-one insertion (earlier arrivals first
@@ -135,11 +136,10 @@ void association_engine::merge_staged() {
     }
     if (!staged_late_.empty()) {
         std::sort(staged_late_.begin(), staged_late_.end());
-        const std::size_t run = staged_order_.size();
-        staged_order_.insert(staged_order_.end(), staged_late_.begin(), staged_late_.end());
-        std::inplace_merge(staged_order_.begin(),
-                           staged_order_.begin() + static_cast<std::ptrdiff_t>(run),
-                           staged_order_.end());
+        staged_merged_.resize(staged_order_.size() + staged_late_.size());
+        std::merge(staged_order_.begin(), staged_order_.end(), staged_late_.begin(),
+                   staged_late_.end(), staged_merged_.begin());
+        staged_order_.swap(staged_merged_);
     }
     const std::int64_t first = staged_order_.front().first;
     std::size_t cut = pending_.size();

@@ -238,6 +238,31 @@ TEST_CASE("engine state saved mid-stream continues exactly", "[association]") {
     CHECK_FALSE(bad.restore(blob.substr(0, 10)));
 }
 
+TEST_CASE("a batch of late attempts only, right after a restore, is merged", "[association]") {
+    // Ten IPv4 attempts a second apart; advancing to 248 s evaluates the first and puts
+    // the first three in the histories (up to 102 s), so an attempt starting at 101.5 s is
+    // late: it goes in by itself and the batch it came in is then empty. A restored engine
+    // has never merged before (its scratch vectors hold nothing): the empty batch used to
+    // be read at its front, a null dereference.
+    association_engine before;
+    std::vector<association> out;
+    for (int i = 0; i < 10; ++i)
+        before.add(attempt(address_from_ipv4(v4(192, 0, 2, static_cast<std::uint8_t>(i + 1))),
+                           false, 100.0 + i, static_cast<std::uint16_t>(3000 + i), 1, false));
+    before.advance(248'000'000, out);
+    std::string blob;
+    before.save(blob);
+    association_engine after;
+    REQUIRE(after.restore(blob));
+    const auto six = v6("2001:db8:1a7e::1");
+    after.add(attempt(six, true, 101.5, 4000, 1, false));
+    after.advance(248'500'000, out);
+    CHECK(after.pending() == 11);  // the late one joined the ten kept
+    after.flush(out);
+    CHECK(after.pending() == 0);
+    CHECK(after.histories() == 11);
+}
+
 TEST_CASE("a quiet hour after an address's repeated rounds neither hangs nor loses it early",
           "[association]") {
     // Before: the expiry pass put a several-round history back at the end of its queue and

@@ -155,9 +155,10 @@ class association_engine {
     // that started in the second after it, and inserting it one by one moved ~150 of them.
     std::vector<pending_attempt> staged_;
     std::int64_t staged_min_start_us_ = 0;
-    std::vector<pending_attempt> merge_tail_;                         // scratch of merge_staged()
-    std::vector<std::pair<std::int64_t, std::size_t>> staged_order_;  // (start, index in staged_)
-    std::vector<std::pair<std::int64_t, std::size_t>> staged_late_;   // scratch of merge_staged()
+    std::vector<pending_attempt> merge_tail_;                          // scratch of merge_staged()
+    std::vector<std::pair<std::int64_t, std::size_t>> staged_order_;   // (start, index in staged_)
+    std::vector<std::pair<std::int64_t, std::size_t>> staged_late_;    // scratch of merge_staged()
+    std::vector<std::pair<std::int64_t, std::size_t>> staged_merged_;  // scratch of merge_staged()
     round_history_table history_;
     ring_buffer<v4_candidate> v4_candidates_;  // in history_, not only_round; sorted by start
     flat_table<address_bytes, partner_set, address_hash> partners_;
