@@ -5,26 +5,13 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_input.h"
 #include "v6bl/ingest/address_book.h"
 
 using namespace v6bl::ingest;
 
-namespace {
-
-struct input {
-    const std::uint8_t* p;
-    std::size_t n;
-    std::uint8_t byte() {
-        if (n == 0) return 0;
-        --n;
-        return *p++;
-    }
-};
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    input in{data, size};
+    v6bl::fuzz::byte_stream in{data, size};
     address_book::options o;
     o.max_addresses = 40;  // reached by a few hundred bytes of input
     o.horizon_s = 3600;

@@ -7,22 +7,13 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_input.h"
 #include "v6bl/ingest/association_engine.h"
 #include "v6bl/ingest/attempt_grouper.h"
 
 using namespace v6bl::ingest;
 
 namespace {
-
-struct input {
-    const std::uint8_t* p;
-    std::size_t n;
-    std::uint8_t byte() {
-        if (n == 0) return 0;
-        --n;
-        return *p++;
-    }
-};
 
 // A small world, so that addresses meet again: 16 IPv4s, 16 native IPv6s whose IIDs end in
 // one of the IPv4s, and the 6to4 addresses of the IPv4s.
@@ -58,7 +49,7 @@ address_bytes address_of(std::uint8_t k) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    input in{data, size};
+    v6bl::fuzz::byte_stream in{data, size};
     attempt_grouper grouper;
     association_engine engine;
     std::vector<connect_attempt> closed;
