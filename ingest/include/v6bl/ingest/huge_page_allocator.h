@@ -15,7 +15,7 @@ namespace v6bl::ingest {
 // busy sensor and are read at random, a few times per attempt: on 4 KiB pages nearly every
 // such read also misses the TLB. Allocations from 4 MiB up are mapped 2 MiB-aligned and
 // advised as huge pages (bench/ingest, docs/benchmarks.md: 4-8 % less time on the 2-core
-// VM, although a huge page costs four times as much to fault in there, which is why the
+// VM, although a huge page costs three to four times as much to fault in there, so the
 // rest of the heap stays on small pages). Where transparent huge pages are off, madvise
 // fails or is ignored and the table is on small pages as before.
 template <typename T>
