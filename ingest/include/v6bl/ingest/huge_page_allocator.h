@@ -14,10 +14,10 @@ namespace v6bl::ingest {
 // The round histories, their rings and the address book's /64s are tens of MB each at a
 // busy sensor and are read at random, a few times per attempt: on 4 KiB pages nearly every
 // such read also misses the TLB. Allocations from 4 MiB up are mapped 2 MiB-aligned and
-// advised as huge pages (bench/ingest, docs/benchmarks.md: 4-8 % less time on the 2-core
-// VM, although a huge page costs three to four times as much to fault in there, so the
-// rest of the heap stays on small pages). Where transparent huge pages are off, madvise
-// fails or is ignored and the table is on small pages as before.
+// advised as huge pages (bench/ingest, docs/benchmarks.md: 8.6 % less time in paired runs
+// on the 2-core VM, although a huge page costs three to four times as much to fault in
+// there, so the rest of the heap stays on small pages). Where transparent huge pages are
+// off, madvise fails or is ignored and the table is on small pages as before.
 template <typename T>
 struct huge_page_allocator {
     using value_type = T;
