@@ -35,6 +35,17 @@ double cpu_seconds() {
            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+// `perf record --control fifo:CTL -D -1` with V6BL_PERF_CTL=CTL in the environment
+// profiles the timed ingest only (not the raw loop, the template copy or the store open).
+void perf_control(const char* command) {
+    const char* path = std::getenv("V6BL_PERF_CTL");
+    if (!path) return;
+    if (std::FILE* f = std::fopen(path, "w")) {
+        std::fputs(command, f);
+        std::fclose(f);
+    }
+}
+
 long peak_rss_kib() {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
@@ -179,7 +190,9 @@ int main(int argc, char** argv) {
         rss_sampler rss;
         const auto t0 = std::chrono::steady_clock::now();
         const double c0 = cpu_seconds();
+        perf_control("enable\n");
         pipeline.run();
+        perf_control("disable\n");
         runs.push_back({seconds_since(t0), cpu_seconds() - c0, pipeline.counters(),
                         rss.peak_anon_kib(), rss.peak_file_kib(), raw});
         const run_figures& f = runs.back();
