@@ -35,3 +35,6 @@ cat "$work/run-$median.txt"
 # What fresh memory and random loads cost on this machine, on the same core (ingest's
 # peak RSS is touched once, its tables read at random): machine_floor.cpp.
 taskset -c 1 "$build/bench/ingest/ingest_floor"
+# Each stage alone over the same capture (bench_stages: read + decode, grouping, the engine,
+# the writer), on the same core: which stage the time goes to.
+taskset -c 1 "$build/bench/ingest/bench_stages" "$work/testbed/sensor.pcap" "$work/db.rejections"
