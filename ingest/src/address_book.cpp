@@ -233,6 +233,15 @@ void address_book::save(std::string& out) const {
     out.reserve(out.size() + 32 + size_ * 16 + address_total_ * 14 +
                 (expiry_[0].size() + expiry_[1].size()) * 16);
     state_writer w(out);
+    save_to(w);
+}
+
+void address_book::save(const std::function<void(std::string_view)>& sink) const {
+    state_writer w(sink);
+    save_to(w);
+}
+
+void address_book::save_to(state_writer& w) const {
     w.put_u32(2);  // format version
     w.put_u32(next_expiry_s_);
     w.put_u64(size_);

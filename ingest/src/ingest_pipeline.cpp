@@ -337,10 +337,18 @@ void ingest_pipeline::checkpoint_engine() {
     section([&](std::string& out) { grouper_.save(out); });
     section([&](std::string& out) { engine_.save(out); });
     writer_.set_checkpoint(engine_key_, engine_files_->finish());
-    // The address book is the store's, not one sensor's: its own key.
-    state_scratch_.clear();
-    writer_.save_state(state_scratch_);
+    // The address book is the store's, not one sensor's: its own key. It is the larger
+    // state (30 MB at a busy sensor, an address and its tally each): streamed to its file a
+    // MiB at a time rather than built in memory first (fresh pages, then a copy).
     book_files_->begin();
+    state_scratch_.clear();
+    writer_.save_state([&](std::string_view bytes) {
+        state_scratch_.append(bytes);
+        if (state_scratch_.size() >= std::size_t{1} << 20) {
+            book_files_->append(state_scratch_);
+            state_scratch_.clear();
+        }
+    });
     book_files_->append(state_scratch_);
     writer_.set_checkpoint(address_book_key, book_files_->finish());
     if (state_behind_) writer_.set_checkpoint(engine_key_ + ":behind", "0");

@@ -119,12 +119,17 @@ reputation_writer::reputation_writer(store::reputation_store& store, ingest_coun
 }
 
 void reputation_writer::save_state(std::string& out) const {
-    state_writer w(out);
-    w.put_u32(1);  // format version
-    w.put_u32(seek_until_s_);
-    w.put_u32(seek_pending_ ? 1 : 0);
-    w.flush();
-    book_.save(out);
+    save_state([&](std::string_view bytes) { out.append(bytes); });
+}
+
+void reputation_writer::save_state(const std::function<void(std::string_view)>& sink) const {
+    {
+        state_writer w(sink);
+        w.put_u32(1);  // format version
+        w.put_u32(seek_until_s_);
+        w.put_u32(seek_pending_ ? 1 : 0);
+    }
+    book_.save(sink);
 }
 
 bool reputation_writer::restore_state(std::string_view in) {

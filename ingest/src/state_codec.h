@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -14,7 +15,10 @@ namespace v6bl::ingest {
 // writes to `out` must come after flush() (or after this writer is gone).
 class state_writer {
   public:
-    explicit state_writer(std::string& out) : out_(out) {}
+    explicit state_writer(std::string& out) : out_(&out) {}
+    // Hands the bytes to `sink` a buffer at a time instead (a checkpoint streamed to its
+    // file: no copy of the whole state in memory).
+    explicit state_writer(std::function<void(std::string_view)> sink) : sink_(std::move(sink)) {}
     ~state_writer() { flush(); }
     state_writer(const state_writer&) = delete;
     state_writer& operator=(const state_writer&) = delete;
@@ -32,7 +36,7 @@ class state_writer {
     void put_bytes(std::string_view s) {
         put_u64(s.size());
         flush();
-        out_.append(s);
+        emit(s);
     }
     // LEB128: small numbers (times relative to a nearby one, counts) in one or two bytes.
     void put_varint(std::uint64_t v) {
@@ -44,12 +48,19 @@ class state_writer {
         buf_[n_++] = static_cast<char>(v);
     }
     void flush() {
-        out_.append(buf_, n_);
+        if (n_ != 0) emit({buf_, n_});
         n_ = 0;
     }
 
   private:
-    std::string& out_;
+    void emit(std::string_view s) {
+        if (out_)
+            out_->append(s);
+        else
+            sink_(s);
+    }
+    std::string* out_ = nullptr;
+    std::function<void(std::string_view)> sink_;
     char buf_[8192];
     std::size_t n_ = 0;
 };

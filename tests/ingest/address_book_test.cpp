@@ -137,3 +137,31 @@ TEST_CASE("a saved book restores to the same book and expires the same way", "[a
     CHECK_FALSE(c.restore("junk"));
     CHECK(c.prefixes() == 0);
 }
+
+TEST_CASE("a book saved through a sink gives the bytes of a book saved into a string",
+          "[address_book]") {
+    // The pipeline streams the book to its state file: the bytes must be the ones a string
+    // gets, across the writer's buffer boundaries (8 KiB) and in more than one piece.
+    address_book a;
+    bool created = false;
+    for (std::uint64_t k = 0; k < 2000; ++k) {
+        auto& p = a.touch(p64 + k * 65537, static_cast<std::uint32_t>(5000 + k), created);
+        for (std::uint64_t iid = 0; iid <= k % 11; ++iid)
+            a.add_attempt(p, iid * 0x9E3779B97F4A7C15ull + k, static_cast<std::uint32_t>(5000 + k),
+                          1);
+    }
+    std::string whole;
+    a.save(whole);
+    std::string streamed;
+    int pieces = 0;
+    a.save([&](std::string_view bytes) {
+        streamed.append(bytes);
+        ++pieces;
+    });
+    CHECK(pieces > 2);
+    REQUIRE(whole.size() > 3 * 8192);
+    CHECK(streamed == whole);
+    address_book b;
+    REQUIRE(b.restore(streamed));
+    CHECK(b.addresses() == a.addresses());
+}

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -110,6 +111,8 @@ class address_book {
 
     // Checkpoint: the long-lived state (deltas excluded: they are committed with it).
     void save(std::string& out) const;
+    // The same bytes, handed to `sink` a buffer at a time.
+    void save(const std::function<void(std::string_view)>& sink) const;
     bool restore(std::string_view in);
 
   private:
@@ -163,6 +166,7 @@ class address_book {
     ring_buffer<expiry_t> expiry_[2];
     std::uint32_t next_expiry_s_ = 0;
     void queue_expiry(const prefix& p);
+    void save_to(class state_writer& w) const;
 };
 
 }  // namespace v6bl::ingest

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,6 +85,8 @@ class reputation_writer {
     // The address book, for the checkpoint committed with the engine state (the book
     // changes only while captures are read).
     void save_state(std::string& out) const;
+    // The same bytes, handed to `sink` a buffer at a time (streamed to the state file).
+    void save_state(const std::function<void(std::string_view)>& sink) const;
     bool restore_state(std::string_view in);
     // No saved state. When the store may hold addresses nonetheless (written before the
     // book existed, or its state was unreadable), /64s are looked up in the store when
