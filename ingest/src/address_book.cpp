@@ -239,6 +239,7 @@ void address_book::save(std::string& out) const {
 void address_book::save(const std::function<void(std::string_view)>& sink) const {
     state_writer w(sink);
     save_to(w);
+    w.flush();
 }
 
 void address_book::save_to(state_writer& w) const {

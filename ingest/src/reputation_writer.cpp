@@ -128,6 +128,7 @@ void reputation_writer::save_state(const std::function<void(std::string_view)>& 
         w.put_u32(1);  // format version
         w.put_u32(seek_until_s_);
         w.put_u32(seek_pending_ ? 1 : 0);
+        w.flush();
     }
     book_.save(sink);
 }

@@ -1,8 +1,10 @@
 // Little binary writer/reader for checkpointed engine state (trivially copyable records).
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -19,7 +21,13 @@ class state_writer {
     // Hands the bytes to `sink` a buffer at a time instead (a checkpoint streamed to its
     // file: no copy of the whole state in memory).
     explicit state_writer(std::function<void(std::string_view)> sink) : sink_(std::move(sink)) {}
-    ~state_writer() { flush(); }
+    // A sink can throw (a file's write failed), and a destructor must not: with a sink the
+    // owner calls flush() at the end, and what is left when an exception unwinds is dropped.
+    ~state_writer() {
+        if (out_) flush();
+        // A sink's owner that forgot flush() would cut the end off the state.
+        assert(out_ || n_ == 0 || std::uncaught_exceptions() > 0);
+    }
     state_writer(const state_writer&) = delete;
     state_writer& operator=(const state_writer&) = delete;
 
@@ -48,8 +56,9 @@ class state_writer {
         buf_[n_++] = static_cast<char>(v);
     }
     void flush() {
-        if (n_ != 0) emit({buf_, n_});
-        n_ = 0;
+        const std::size_t n = n_;
+        n_ = 0;  // a sink that throws does not get the same bytes again
+        if (n != 0) emit({buf_, n});
     }
 
   private:

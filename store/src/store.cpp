@@ -518,12 +518,6 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
     // a serve catching up every 500 ms with nothing to catch up on).
     dbo.max_file_opening_threads = 1;
     dbo.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-    // The writer reads its table files through mappings rather than pread: ingest looks up
-    // tens of thousands of rejected IPv4s and remembered /64s at random, and each pread of
-    // a block copied it out of the page cache first (bench/ingest: -5.8 %, paired). Table
-    // files are never changed once written, only deleted, which leaves a mapping valid.
-    // Readers (the server) keep their tuned path.
-    if (how == reputation_store::impl::mode::writer) dbo.allow_mmap_reads = true;
 
     // A store whose creation was cut off (its writer killed between RocksDB creating the
     // database and v6bl's first batch): v6bl's column families or some of them, nothing in

@@ -1,6 +1,7 @@
 // The address book: distinct addresses per /64, its bound, expiry by capture time, and
 // checkpoints that restore the same book.
 #include <catch2/catch.hpp>
+#include <stdexcept>
 #include <string>
 
 #include "v6bl/ingest/address_book.h"
@@ -164,4 +165,25 @@ TEST_CASE("a book saved through a sink gives the bytes of a book saved into a st
     address_book b;
     REQUIRE(b.restore(streamed));
     CHECK(b.addresses() == a.addresses());
+}
+
+TEST_CASE("a sink that fails mid-save throws out of the save, never out of a destructor",
+          "[address_book]") {
+    // The pipeline's sink writes the state file and throws when a write fails (disk full):
+    // that must reach the caller as an exception (reported, the run stops cleanly), not
+    // std::terminate from the writer's destructor flushing into the same sink.
+    address_book a;
+    bool created = false;
+    for (std::uint64_t k = 0; k < 2000; ++k) {
+        auto& p = a.touch(p64 + k, 5000, created);
+        for (std::uint64_t iid = 0; iid < 8; ++iid) a.add_attempt(p, iid + 1, 5000, 1);
+    }
+    for (int fail_at : {1, 2, 5}) {
+        int calls = 0;
+        CHECK_THROWS_AS(a.save([&](std::string_view) {
+            if (++calls == fail_at) throw std::runtime_error("write failed");
+        }),
+                        std::runtime_error);
+        CHECK(calls == fail_at);
+    }
 }
