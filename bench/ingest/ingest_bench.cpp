@@ -37,6 +37,8 @@ double cpu_seconds() {
 
 // `perf record --control fifo:CTL -D -1` with V6BL_PERF_CTL=CTL in the environment
 // profiles the timed ingest only (not the raw loop, the template copy or the store open).
+// CTL must be the fifo (made with mkfifo) that the perf record reads: a plain path would
+// just be written to, and a fifo nobody reads blocks.
 void perf_control(const char* command) {
     const char* path = std::getenv("V6BL_PERF_CTL");
     if (!path) return;

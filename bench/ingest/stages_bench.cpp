@@ -2,8 +2,9 @@
 // and decoding the capture, grouping the SYNs into attempts, the association engine, and
 // the reputation writer (address book and store commit), each replaying the calls the
 // pipeline makes. A stage's input is made by the one before it beforehand and kept in
-// memory, so its figure has no other stage's cache misses in it: bench_ingest's end-to-end
-// time minus the stages' sum is what they cost each other by running interleaved.
+// memory, so its figure has no other stage's cache misses in it. Not timed here: the
+// checkpoints at the end of a run (engine state and address book, about 5 % of
+// bench_ingest's time) and the restore at its start.
 // Usage: bench_stages CAPTURE [STORE]   (STORE: a store to copy and write into, e.g. the
 // rejections-only template of bench/ingest/run.sh; without it the writer is not timed)
 #include <sys/stat.h>
@@ -36,7 +37,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 // `perf record --control fifo:CTL -D -1` with V6BL_PERF_CTL=CTL and V6BL_PERF_STAGE=NAME
-// (read, group, engine or writer) in the environment profiles that stage only.
+// (read, group, engine or writer) in the environment profiles that stage only. CTL must be
+// the fifo (made with mkfifo) that the perf record reads.
 void perf_control(const char* stage, const char* command) {
     const char* path = std::getenv("V6BL_PERF_CTL");
     const char* only = std::getenv("V6BL_PERF_STAGE");
@@ -207,7 +209,7 @@ int main(int argc, char** argv) {
     if (argc == 3)
         std::printf(
             "writer        : %6.3f s  %6.1f ns an attempt (one commit of %llu operations; "
-            "%.0f MiB faulted in; %.3f s on memory already faulted in)\n",
+            "resident memory +%.0f MiB; %.3f s on memory already faulted in)\n",
             writer_s[0], writer_s[0] * 1e9 / attempts, static_cast<unsigned long long>(commit_ops),
             writer_mib, writer_s[1]);
     const double sum = read_s + group_s + engine_s + writer_s[0];
