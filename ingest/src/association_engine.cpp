@@ -591,14 +591,14 @@ struct v6_expiry_t {
 };
 }  // namespace
 
-void association_engine::save_history(state_writer& w, const round_history_table::entry& e) const {
+void association_engine::save_history(state_writer& w, const round_history_table::entry& e,
+                                      const round_history_table::ring* r) {
     w.put_pod(e);
-    if (e.rounds <= 1) return;
-    const round_history_table::rounds_view r = history_.rounds_of(e);
-    w.put_varint(r.total_rounds);
-    for (int i = 0; i + 1 < r.count; ++i)
-        w.put_varint(static_cast<std::uint64_t>(e.newest_us - r.start_us[i]));
-    for (int i = 0; i < r.count; ++i) w.put_pod(r.port[i]);
+    if (!r) return;
+    w.put_varint(r->total_rounds);
+    for (int i = 0; i + 1 < r->count; ++i)
+        w.put_varint(static_cast<std::uint64_t>(e.newest_us - r->start_us[i]));
+    for (int i = 0; i < r->count; ++i) w.put_pod(r->port[i]);
 }
 
 bool association_engine::restore_history(state_reader& r, round_history_table::entry& e) {
@@ -640,8 +640,8 @@ void association_engine::save(std::string& out) const {
     w.put_u64(static_cast<std::uint64_t>(history_.clock()));
     // The count goes in front: a scan now saves a second pass over the table's memory.
     w.put_u64(history_.live_size());
-    history_.for_each([&](const round_history_table::entry& e, const round_history_table::ring*) {
-        save_history(w, e);
+    history_.for_each([&](const round_history_table::entry& e, const round_history_table::ring* r) {
+        save_history(w, e, r);
     });
     w.put_u64(partners_.size());
     partners_.for_each([&](const address_bytes& k, const partner_set& ps) {

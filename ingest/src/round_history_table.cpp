@@ -1,5 +1,5 @@
-// Compact retry-round histories: open addressing over 32-byte slots, rings on the side,
-// dead entries reused by insertions and erased by a sweep.
+// Compact retry-round histories: open addressing over 32-byte slots, rings in a pool on the
+// side, dead entries reused by insertions and erased by a sweep.
 #include "v6bl/ingest/round_history_table.h"
 
 #include <algorithm>
@@ -43,7 +43,7 @@ round_history_table::entry* round_history_table::slot_for(const address_bytes& a
         if (same_address(e.address, a)) {
             inserted = dead(e);
             if (inserted) {
-                if (e.rounds > 1) rings_.erase(a);
+                release_ring(e);
                 e = entry{};
                 e.address = a;
             }
@@ -54,7 +54,7 @@ round_history_table::entry* round_history_table::slot_for(const address_bytes& a
     inserted = true;
     if (reuse != slots_.size()) {
         entry& e = slots_[reuse];
-        if (e.rounds > 1) rings_.erase(e.address);
+        release_ring(e);
         e = entry{};
         e.address = a;
         return &e;
@@ -84,12 +84,19 @@ round_history_table::add_result round_history_table::add(const address_bytes& a,
     }
     // A further round: the ring takes it (created from the inline round on the second);
     // a full ring drops its oldest round.
-    auto [r, fresh] = rings_.try_emplace(a);
-    if (fresh) {
-        r->start_us[0] = e->newest_us;
-        r->port[0] = e->newest_port;
-        r->count = 1;
-        r->total_rounds = 1;
+    ring* r = nullptr;
+    if (e->rounds > 1) {
+        r = &rings_[ring_index(*e)];
+    } else {
+        r = take_ring(*e);
+        if (!r) {
+            // The pool is full: the history starts over with this round.
+            ++rounds_restarted_;
+            e->newest_us = start_us;
+            e->newest_port = port;
+            e->last_delta_us = clamp_delta(last - start_us);
+            return {true, true, 1, start_us, e};
+        }
     }
     if (r->count == max_rounds) {
         std::copy(r->start_us + 1, r->start_us + max_rounds, r->start_us);
@@ -101,21 +108,40 @@ round_history_table::add_result round_history_table::add(const address_bytes& a,
     ++r->count;
     ++r->total_rounds;
     e->newest_us = start_us;
-    e->newest_port = port;
     e->rounds = r->count;
     e->last_delta_us = clamp_delta(last - start_us);
     return {true, false, e->rounds, start_us, e};
 }
 
+round_history_table::ring* round_history_table::take_ring(entry& e) {
+    std::uint32_t i;
+    if (!free_rings_.empty()) {
+        i = free_rings_.back();
+        free_rings_.pop_back();
+    } else if (rings_.size() < ring_limit_) {
+        i = static_cast<std::uint32_t>(rings_.size());
+        rings_.emplace_back();
+    } else {
+        return nullptr;
+    }
+    ring& r = rings_[i];
+    r = ring{};
+    r.start_us[0] = e.newest_us;
+    r.port[0] = e.newest_port;
+    r.count = 1;
+    r.total_rounds = 1;
+    set_ring_index(e, i);
+    return &r;
+}
+
 round_history_table::rounds_view round_history_table::rounds_of(const entry& e) const {
     if (e.rounds <= 1) return {&e.newest_us, &e.newest_port, 1, 1};
-    const ring* r = rings_.find(e.address);
-    if (!r) return {};  // cannot happen: restore() refuses such an entry
-    return {r->start_us, r->port, r->count, r->total_rounds};
+    const ring& r = rings_[ring_index(e)];
+    return {r.start_us, r.port, r.count, r.total_rounds};
 }
 
 void round_history_table::erase_at(std::size_t i) {
-    if (slots_[i].rounds > 1) rings_.erase(slots_[i].address);
+    release_ring(slots_[i]);
     // Backward-shift deletion: no tombstones, probe chains stay short.
     for (std::size_t j = (i + 1) & mask_; slots_[j].rounds; j = (j + 1) & mask_) {
         const std::size_t home = hash(slots_[j].address) & mask_;
@@ -154,7 +180,8 @@ void round_history_table::clear() {
     size_ = 0;
     mask_ = 0;
     sweep_at_ = 0;
-    rings_.clear();
+    decltype(rings_)().swap(rings_);
+    std::vector<std::uint32_t>().swap(free_rings_);
 }
 
 void round_history_table::reserve(std::size_t n) {
@@ -184,7 +211,7 @@ void round_history_table::rehash(std::size_t cap) {
     for (const entry& e : old) {
         if (!e.rounds) continue;
         if (dead(e)) {
-            if (e.rounds > 1) rings_.erase(e.address);
+            release_ring(e);
             continue;
         }
         std::size_t j = hash(e.address) & mask_;
@@ -197,11 +224,24 @@ void round_history_table::rehash(std::size_t cap) {
 bool round_history_table::restore(const entry& e, const ring* r) {
     if (e.rounds == 0 || e.rounds > max_rounds) return false;
     if ((e.rounds > 1) != (r != nullptr)) return false;
-    if (r && (r->count != e.rounds || r->start_us[r->count - 1] != e.newest_us)) return false;
+    if (r && (r->count != e.rounds || r->start_us[r->count - 1] != e.newest_us ||
+              r->port[r->count - 1] != e.newest_port))
+        return false;
     bool inserted = false;
     entry* s = slot_for(e.address, hash(e.address), inserted);
+    release_ring(*s);  // the address twice in a checkpoint: the later one stands
     *s = e;
-    if (r) *rings_.try_emplace(e.address).first = *r;
+    s->ring_high = 0;
+    if (!r) return true;
+    s->rounds = 1;  // for take_ring(): no ring yet
+    ring* mine = take_ring(*s);
+    if (!mine) {
+        ++rounds_restarted_;
+        s->newest_port = e.newest_port;
+        return true;  // the pool is full: the newest round stands alone
+    }
+    *mine = *r;
+    s->rounds = e.rounds;
     return true;
 }
 

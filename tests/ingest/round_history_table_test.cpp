@@ -1,6 +1,10 @@
 // Round histories: rounds and rings, and lazy expiry (dead entries unseen, reused, swept).
 #include <catch2/catch.hpp>
 
+#include <optional>
+#include <utility>
+#include <vector>
+
 #include "ingest_test_support.h"
 #include "v6bl/ingest/round_history_table.h"
 
@@ -109,4 +113,142 @@ TEST_CASE("checkpoints hold live histories only", "[history]") {
         CHECK(r->count == 2);
     });
     CHECK(n == 1);
+}
+
+namespace {
+
+round_history_table::add_result add_at_port(round_history_table& t, const address_bytes& a,
+                                            std::int64_t at, std::uint16_t port) {
+    t.advance_clock(at);
+    return t.add(a, round_history_table::hash(a), at, at, port, minute);
+}
+
+}  // namespace
+
+TEST_CASE("rings of dead histories are reused, and each address keeps its own rounds",
+          "[history]") {
+    round_history_table t;
+    t.set_horizons(single_horizon, multi_horizon);
+    // 300 addresses on three rounds each, ports telling them apart.
+    for (int round = 0; round < 3; ++round)
+        for (std::uint32_t i = 0; i < 300; ++i)
+            add_at_port(t, ip(i), t0 + round * 10 * minute + i,
+                        static_cast<std::uint16_t>(1000 + i + round));
+    REQUIRE(t.multi_round_size() == 300);
+    // All of them die; a sweep frees their rings; 300 others take the same rings.
+    t.advance_clock(t0 + 20 * minute + multi_horizon + 1000);
+    t.sweep(2 * t.capacity());
+    CHECK(t.multi_round_size() == 0);
+    const std::int64_t later = t0 + 20 * minute + multi_horizon + 2000;
+    for (int round = 0; round < 2; ++round)
+        for (std::uint32_t i = 0; i < 300; ++i)
+            add_at_port(t, ip(5000 + i), later + round * 10 * minute + i,
+                        static_cast<std::uint16_t>(7000 + i + round));
+    CHECK(t.multi_round_size() == 300);
+    for (std::uint32_t i = 0; i < 300; ++i) {
+        const auto* e = find(t, ip(5000 + i));
+        REQUIRE(e != nullptr);
+        const auto r = t.rounds_of(*e);
+        REQUIRE(r.count == 2);
+        CHECK(r.total_rounds == 2);
+        CHECK(r.start_us[0] == later + i);
+        CHECK(r.start_us[1] == later + 10 * minute + i);
+        CHECK(r.port[0] == 7000 + i);
+        CHECK(r.port[1] == 7001 + i);
+    }
+}
+
+TEST_CASE("a full ring pool starts the new history over and leaves the others alone", "[history]") {
+    round_history_table t;
+    t.set_horizons(single_horizon, multi_horizon);
+    t.set_ring_limit(2);
+    const auto a = ip(1), b = ip(2), c = ip(3);
+    for (const auto& x : {a, b, c}) add_at_port(t, x, t0, 100);
+    CHECK(add_at_port(t, a, t0 + 10 * minute, 101).rounds == 2);
+    CHECK(add_at_port(t, b, t0 + 10 * minute, 102).rounds == 2);
+    // No ring left for c: its second round stands alone, as a first round would.
+    const auto r = add_at_port(t, c, t0 + 10 * minute, 103);
+    CHECK(r.new_round);
+    CHECK(r.only_round);
+    CHECK(r.rounds == 1);
+    CHECK(t.rounds_restarted() == 1);
+    const auto rc = t.rounds_of(*find(t, c));
+    REQUIRE(rc.count == 1);
+    CHECK(rc.start_us[0] == t0 + 10 * minute);
+    CHECK(rc.port[0] == 103);
+    for (const auto& [x, port] : {std::pair{a, 101}, std::pair{b, 102}}) {
+        const auto rx = t.rounds_of(*find(t, x));
+        REQUIRE(rx.count == 2);
+        CHECK(rx.port[0] == 100);
+        CHECK(rx.port[1] == port);
+    }
+    // b goes on; a's history (and c's) dies, and once swept, a's ring serves c's next
+    // round while b keeps its own.
+    CHECK(add_at_port(t, b, t0 + 100 * minute, 104).rounds == 3);
+    const std::int64_t t1 = t0 + 10 * minute + multi_horizon + 1;
+    t.advance_clock(t1);
+    t.sweep(2 * t.capacity());
+    CHECK(find(t, a) == nullptr);
+    CHECK(find(t, c) == nullptr);
+    CHECK(t.multi_round_size() == 1);
+    add_at_port(t, c, t1, 105);
+    CHECK(add_at_port(t, c, t1 + 10 * minute, 106).rounds == 2);
+    CHECK(t.rounds_restarted() == 1);
+    const auto rc2 = t.rounds_of(*find(t, c));
+    REQUIRE(rc2.count == 2);
+    CHECK(rc2.port[0] == 105);
+    CHECK(rc2.port[1] == 106);
+    const auto rb = t.rounds_of(*find(t, b));
+    REQUIRE(rb.count == 3);
+    CHECK(rb.port[2] == 104);
+}
+
+TEST_CASE("a checkpoint names rounds and ports, never where a ring was", "[history]") {
+    round_history_table t;
+    t.set_horizons(single_horizon, multi_horizon);
+    for (std::uint32_t i = 0; i < 200; ++i) {
+        add_at_port(t, ip(i), t0 + i, static_cast<std::uint16_t>(2000 + i));
+        if (i % 3 == 0)  // a third of them on a second round
+            add_at_port(t, ip(i), t0 + 10 * minute + i, static_cast<std::uint16_t>(4000 + i));
+    }
+    // Restored in reverse order, into a table whose pool already has other rings: the
+    // rings land at other indexes, and every address still has its own rounds.
+    std::vector<std::pair<round_history_table::entry, std::optional<round_history_table::ring>>>
+        saved;
+    t.for_each([&](const round_history_table::entry& e, const round_history_table::ring* r) {
+        CHECK(e.ring_high == 0);
+        if (r) CHECK(e.newest_port == r->port[r->count - 1]);
+        saved.emplace_back(e, r ? std::optional(*r) : std::nullopt);
+    });
+    REQUIRE(saved.size() == 200);
+    round_history_table u;
+    u.set_horizons(single_horizon, multi_horizon);
+    for (std::uint32_t i = 0; i < 50; ++i) {
+        add_at_port(u, ip(1000 + i), t0, 1);
+        add_at_port(u, ip(1000 + i), t0 + 10 * minute, 2);
+    }
+    for (auto it = saved.rbegin(); it != saved.rend(); ++it)
+        REQUIRE(u.restore(it->first, it->second ? &*it->second : nullptr));
+    for (std::uint32_t i = 0; i < 200; ++i) {
+        const auto* e = find(u, ip(i));
+        REQUIRE(e != nullptr);
+        const auto r = u.rounds_of(*e);
+        if (i % 3 == 0) {
+            REQUIRE(r.count == 2);
+            CHECK(r.port[0] == 2000 + i);
+            CHECK(r.port[1] == 4000 + i);
+            CHECK(r.start_us[1] == t0 + 10 * minute + i);
+        } else {
+            REQUIRE(r.count == 1);
+            CHECK(r.port[0] == 2000 + i);
+            CHECK(r.start_us[0] == t0 + i);
+        }
+    }
+    // A ring that disagrees with its entry's newest round is refused.
+    auto bad = saved.front();
+    for (auto& s2 : saved)
+        if (s2.second) bad = s2;
+    REQUIRE(bad.second);
+    bad.first.newest_port ^= 1;
+    CHECK_FALSE(u.restore(bad.first, &*bad.second));
 }

@@ -133,7 +133,9 @@ class association_engine {
     void score(const connect_attempt& a6, const round_history_table::rounds_view& h6,
                bool six_to_four, const embedded_ipv4& emb, const v4_candidate& a4,
                const round_history_table::rounds_view* r4, bool& structural_paired);
-    void save_history(class state_writer& w, const round_history_table::entry& e) const;
+    // `r`: the entry's ring (nullptr for one round), as round_history_table::for_each gives.
+    static void save_history(class state_writer& w, const round_history_table::entry& e,
+                             const round_history_table::ring* r);
     bool restore_history(class state_reader& r, round_history_table::entry& e);
     bool restore_v6_histories(class state_reader& r);
     void forget_old_partners();

@@ -1,12 +1,11 @@
-// Retry-round histories per source address: 32-byte slots, older rounds kept on the side,
-// expired lazily against a capture-time clock.
+// Retry-round histories per source address: 32-byte slots, older rounds kept in a pool on
+// the side, expired lazily against a capture-time clock.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
-#include "v6bl/ingest/flat_table.h"
 #include "v6bl/ingest/huge_page_allocator.h"
 #include "v6bl/ingest/syn_record.h"
 
@@ -16,9 +15,10 @@ namespace v6bl::ingest {
 // busy sensor the table holds ~0.5M addresses, nearly all seen on one round only, so each
 // lookup is a cache miss and the slot size decides how many of them the caches absorb.
 // A slot holds the address and its newest round in 32 bytes (two per cache line); the
-// full ring of an address seen on several rounds lives in a small side table that only
-// the scoring of repeat rounds reads. Callers pass the address's hash so that it is
-// computed once per attempt and can be used to prefetch the slot ahead of the lookup.
+// full ring of an address seen on several rounds lives in a pool on the side, named by its
+// index in the slot, that only new rounds and the scoring of repeat rounds read. Callers pass the
+// address's hash so that it is computed once per attempt and can be used to prefetch the slot ahead
+// of the lookup.
 //
 // Expiry is lazy. An address quiet for longer than its horizon (one for addresses seen on
 // one round, a longer one for several) before the table's clock is *dead*: find() does not
@@ -33,12 +33,20 @@ class round_history_table {
         address_bytes address;
         std::int64_t newest_us = 0;       // start of the newest round
         std::uint32_t last_delta_us = 0;  // latest SYN of any attempt − newest_us
-        std::uint16_t newest_port = 0;    // source port of the newest round's first attempt
-        std::uint8_t rounds = 0;          // rounds kept (1..max_rounds); 0 marks a free slot
-        std::uint8_t reserved = 0;
+        // One round: the source port of the round's first attempt. Several rounds: bits
+        // 0-15 of the index of the address's ring in the pool (which has the newest port).
+        // Checkpoints see the port either way (for_each).
+        std::uint16_t newest_port = 0;
+        std::uint8_t rounds = 0;     // rounds kept (1..max_rounds); 0 marks a free slot
+        std::uint8_t ring_high = 0;  // several rounds: bits 16-23 of the ring's index
         std::int64_t last_us() const { return newest_us + last_delta_us; }
     };
     static_assert(sizeof(entry) == 32);
+    // Rings the pool can hold at once (a 24-bit index). Past that, an address that would
+    // need a ring starts its history over with its new round (rounds_restarted() counts
+    // them): 16.7M addresses with several rounds inside the 3 h horizon is about 1.5 GB of
+    // rings, far beyond any sensor measured.
+    static constexpr std::uint32_t max_rings = 1u << 24;
 
     // The rounds of an address seen on more than one round, oldest first (round starts
     // strictly increase: a new round starts round_gap after the newest).
@@ -96,9 +104,13 @@ class round_history_table {
     add_result add(const address_bytes& a, std::uint64_t h, std::int64_t start_us,
                    std::int64_t last_us, std::uint16_t port, std::int64_t round_gap_us);
     rounds_view rounds_of(const entry& e) const;
-    // Scoring reads the rings of the candidates it found: ask for them first.
+    // Scoring reads the rings of the candidates it found: ask for them first (the starts,
+    // then the ports, on the next line).
     void prefetch_ring(const entry& e) const {
-        if (e.rounds > 1) rings_.prefetch(e.address);
+        if (e.rounds <= 1) return;
+        const ring& r = rings_[ring_index(e)];
+        __builtin_prefetch(r.start_us);
+        __builtin_prefetch(r.port);
     }
     // Erases the dead entries among the next `slots` slots (from where the last sweep
     // stopped, wrapping around).
@@ -109,21 +121,49 @@ class round_history_table {
     std::size_t capacity() const { return slots_.size(); }
     // Live addresses (a scan: for tests and reports).
     std::size_t live_size() const;
-    std::size_t multi_round_size() const { return rings_.size(); }
+    std::size_t multi_round_size() const { return rings_.size() - free_rings_.size(); }
+    // Histories started over because the ring pool was full (see max_rings).
+    std::uint64_t rounds_restarted() const { return rounds_restarted_; }
+    // Lowers the pool's limit (tests: the behaviour at max_rings without 1.5 GB of rings).
+    void set_ring_limit(std::uint32_t n) { ring_limit_ = n < max_rings ? n : max_rings; }
     void clear();
     void reserve(std::size_t n);
 
     // Checkpoints: every live entry with its ring (nullptr for a single-round address), and
-    // the way back in.
+    // the way back in. The entry handed out holds the newest port whatever its rounds (not
+    // a ring index: the bytes a checkpoint keeps do not depend on where the ring was).
     template <typename Fn>  // fn(const entry&, const ring*)
     void for_each(Fn&& fn) const {
-        for (const entry& e : slots_)
-            if (e.rounds && !dead(e)) fn(e, e.rounds > 1 ? rings_.find(e.address) : nullptr);
+        for (const entry& e : slots_) {
+            if (!e.rounds || dead(e)) continue;
+            if (e.rounds == 1) {
+                fn(e, nullptr);
+                continue;
+            }
+            const ring& r = rings_[ring_index(e)];
+            entry out = e;
+            out.newest_port = r.port[r.count - 1];
+            out.ring_high = 0;
+            fn(out, &r);
+        }
     }
-    // Returns false for an inconsistent entry (a multi-round entry without its ring).
+    // Takes an entry as for_each() hands it out. Returns false for an inconsistent one (a
+    // multi-round entry without its ring, or with a ring that disagrees with it).
     bool restore(const entry& e, const ring* r);
 
   private:
+    static std::uint32_t ring_index(const entry& e) {
+        return e.newest_port | (std::uint32_t{e.ring_high} << 16);
+    }
+    static void set_ring_index(entry& e, std::uint32_t i) {
+        e.newest_port = static_cast<std::uint16_t>(i);
+        e.ring_high = static_cast<std::uint8_t>(i >> 16);
+    }
+    // A ring from the pool (nullptr when it is full), and back.
+    ring* take_ring(entry& e);
+    void release_ring(const entry& e) {
+        if (e.rounds > 1) free_rings_.push_back(ring_index(e));
+    }
     entry* slot_for(const address_bytes& a, std::uint64_t h, bool& inserted);
     void erase_at(std::size_t i);
     void grow();
@@ -138,7 +178,11 @@ class round_history_table {
     std::size_t size_ = 0;
     std::size_t mask_ = 0;
     std::size_t sweep_at_ = 0;
-    flat_table<address_bytes, ring, address_hash, true> rings_;
+    // The rings of multi-round addresses, by index; freed ones are reused first.
+    std::vector<ring, huge_page_allocator<ring>> rings_;
+    std::vector<std::uint32_t> free_rings_;
+    std::uint32_t ring_limit_ = max_rings;
+    std::uint64_t rounds_restarted_ = 0;
     // Capture time 0 and no horizon: nothing is dead until the owner says otherwise.
     std::int64_t clock_us_ = 0;
     std::int64_t single_horizon_us_ = INT64_MAX / 4, multi_horizon_us_ = INT64_MAX / 4;
