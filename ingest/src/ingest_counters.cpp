@@ -54,6 +54,12 @@ std::string ingest_counters::summary() const {
                       static_cast<unsigned long long>(capture_drops));
         s += buf;
     }
+    if (history_restarts != 0) {
+        std::snprintf(buf, sizeof buf,
+                      "%llu round histories started over (the engine's ring pool was full); ",
+                      static_cast<unsigned long long>(history_restarts));
+        s += buf;
+    }
     std::snprintf(buf, sizeof buf, "%llu associations (%llu listable",
                   static_cast<unsigned long long>(associations),
                   static_cast<unsigned long long>(associations_listable));

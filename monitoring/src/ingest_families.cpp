@@ -102,6 +102,10 @@ std::vector<prometheus::MetricFamily> ingest_families(const ingest_sample& s) {
     out.push_back(counter_of("v6bl_ingest_listed_64s_total",
                              "/64s whose record crossed the listing threshold in this run.",
                              as_double(c.listed_64s)));
+    out.push_back(counter_of("v6bl_ingest_history_restarts_total",
+                             "Round histories started over because the association engine's "
+                             "pool of rings was full; their earlier rounds no longer count.",
+                             as_double(c.history_restarts)));
 
     if (s.store_serial)
         out.push_back(gauge_of("v6bl_store_serial", "The store's serial (the writer's).",

@@ -129,6 +129,7 @@ TEST_CASE("rings of dead histories are reused, and each address keeps its own ro
           "[history]") {
     round_history_table t;
     t.set_horizons(single_horizon, multi_horizon);
+    t.set_ring_limit(300);  // the 300 below can only have rings the first 300 freed
     // 300 addresses on three rounds each, ports telling them apart.
     for (int round = 0; round < 3; ++round)
         for (std::uint32_t i = 0; i < 300; ++i)
@@ -251,4 +252,140 @@ TEST_CASE("a checkpoint names rounds and ports, never where a ring was", "[histo
     REQUIRE(bad.second);
     bad.first.newest_port ^= 1;
     CHECK_FALSE(u.restore(bad.first, &*bad.second));
+}
+
+TEST_CASE("every way a history leaves its slot gives its ring back, once", "[history]") {
+    // One ring in the pool: each path below must free it for the next second round to
+    // get it (rounds_restarted() would count a leak; multi_round_size() would wrap on a
+    // ring freed twice).
+    const std::int64_t dead_at = t0 + 10 * minute + multi_horizon + 1;
+    auto table = [] {
+        round_history_table t;
+        t.set_horizons(single_horizon, multi_horizon);
+        t.set_ring_limit(1);
+        return t;
+    };
+    auto two_rounds = [](round_history_table& t, const address_bytes& x, std::int64_t at) {
+        add_at_port(t, x, at, 10);
+        return add_at_port(t, x, at + 10 * minute, 11).rounds;
+    };
+    const auto a = ip(1), c = ip(3);
+
+    SECTION("the same address back after its history died") {
+        auto t = table();
+        REQUIRE(two_rounds(t, a, t0) == 2);
+        CHECK(two_rounds(t, a, dead_at) == 2);
+    }
+    SECTION("a new address taking the dead history's slot") {
+        auto t = table();
+        REQUIRE(two_rounds(t, a, t0) == 2);
+        // An address whose probe starts at a's slot: its insertion reuses that slot.
+        const std::uint64_t home = round_history_table::hash(a) & (t.capacity() - 1);
+        std::uint32_t k = 100;
+        while ((round_history_table::hash(ip(k)) & (t.capacity() - 1)) != home) ++k;
+        const std::size_t used = t.size();
+        CHECK(two_rounds(t, ip(k), dead_at) == 2);
+        CHECK(t.size() == used);  // the slot was reused, not a new one taken
+        CHECK(find(t, a) == nullptr);
+    }
+    SECTION("a rehash dropping the dead history") {
+        auto t = table();
+        REQUIRE(two_rounds(t, a, t0) == 2);
+        t.advance_clock(dead_at);
+        t.reserve(4 * t.capacity());
+        CHECK(t.size() == 0);
+        CHECK(two_rounds(t, c, dead_at) == 2);
+    }
+    SECTION("a restore over a live history of the same address") {
+        auto t = table();
+        REQUIRE(two_rounds(t, a, t0) == 2);
+        std::optional<round_history_table::entry> e;
+        std::optional<round_history_table::ring> r;
+        t.for_each([&](const round_history_table::entry& x, const round_history_table::ring* y) {
+            e = x;
+            r = *y;
+        });
+        REQUIRE(e);
+        r->port[0] = 12;  // tell the restored ring from the one it replaces
+        REQUIRE(t.restore(*e, &*r));
+        const auto ra = t.rounds_of(*find(t, a));
+        REQUIRE(ra.count == 2);
+        CHECK(ra.port[0] == 12);
+        CHECK(ra.port[1] == 11);
+    }
+    SECTION("a sweep erasing the dead history") {
+        auto t = table();
+        REQUIRE(two_rounds(t, a, t0) == 2);
+        t.advance_clock(dead_at);
+        t.sweep(2 * t.capacity());
+        CHECK(two_rounds(t, c, dead_at) == 2);
+    }
+}
+
+TEST_CASE("a restore with no ring left keeps the newest round alone", "[history]") {
+    round_history_table t;
+    t.set_horizons(single_horizon, multi_horizon);
+    add_at_port(t, ip(1), t0, 20);
+    add_at_port(t, ip(1), t0 + 10 * minute, 21);
+    std::optional<round_history_table::entry> e;
+    std::optional<round_history_table::ring> r;
+    t.for_each([&](const round_history_table::entry& x, const round_history_table::ring* y) {
+        e = x;
+        r = *y;
+    });
+    REQUIRE(r);
+    round_history_table u;
+    u.set_horizons(single_horizon, multi_horizon);
+    u.set_ring_limit(0);
+    u.advance_clock(t0 + 10 * minute);
+    REQUIRE(u.restore(*e, &*r));
+    CHECK(u.rounds_restarted() == 1);
+    const auto* x = find(u, ip(1));
+    REQUIRE(x != nullptr);
+    CHECK(x->rounds == 1);
+    const auto rx = u.rounds_of(*x);
+    REQUIRE(rx.count == 1);
+    CHECK(rx.start_us[0] == t0 + 10 * minute);
+    CHECK(rx.port[0] == 21);
+}
+
+TEST_CASE("ring indexes past 16 bits name the right rings, through a checkpoint too", "[history]") {
+    // More than 65,536 multi-round addresses: their rings' indexes use the slot's high byte.
+    constexpr std::uint32_t n = 70'000;
+    round_history_table t;
+    t.set_horizons(single_horizon, multi_horizon);
+    for (std::uint32_t i = 0; i < n; ++i)
+        add_at_port(t, ip(i), t0 + i, static_cast<std::uint16_t>(i));
+    for (std::uint32_t i = 0; i < n; ++i)
+        add_at_port(t, ip(i), t0 + 10 * minute + i, static_cast<std::uint16_t>(i * 7));
+    REQUIRE(t.multi_round_size() == n);
+    auto check = [&](const round_history_table& u) {
+        std::uint32_t wrong = 0;
+        for (std::uint32_t i = 0; i < n; ++i) {
+            const auto* e = find(u, ip(i));
+            if (!e) {
+                ++wrong;
+                continue;
+            }
+            const auto r = u.rounds_of(*e);
+            if (r.count != 2 || r.port[0] != static_cast<std::uint16_t>(i) ||
+                r.port[1] != static_cast<std::uint16_t>(i * 7) || r.start_us[0] != t0 + i ||
+                r.start_us[1] != t0 + 10 * minute + i)
+                ++wrong;
+        }
+        return wrong;
+    };
+    CHECK(check(t) == 0);
+    round_history_table u;
+    u.set_horizons(single_horizon, multi_horizon);
+    u.advance_clock(t0 + 10 * minute + n);
+    bool restored = true;
+    std::uint32_t high = 0;
+    t.for_each([&](const round_history_table::entry& e, const round_history_table::ring* r) {
+        if (e.ring_high != 0) ++high;
+        restored = restored && u.restore(e, r);
+    });
+    CHECK(restored);
+    CHECK(high == 0);  // a checkpoint holds ports, not indexes
+    CHECK(check(u) == 0);
 }

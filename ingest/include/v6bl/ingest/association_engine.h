@@ -82,6 +82,8 @@ class association_engine {
     std::size_t pending() const { return pending_.size() + staged_.size(); }
     // Live histories (a scan of the table: for tests and reports).
     std::size_t histories() const { return history_.live_size(); }
+    // Histories started over because the pool of rings was full (round_history_table).
+    std::uint64_t history_restarts() const { return history_.rounds_restarted(); }
 
     void save(std::string& out) const;
     bool restore(std::string_view in);

@@ -44,6 +44,9 @@ struct ingest_counters {
     std::uint64_t commit_us_total = 0;
     std::uint64_t commit_us_max = 0;
     std::uint64_t listed_64s = 0;  // /64s whose record crossed the listing threshold this run
+    // Round histories the engine started over because its pool of rings was full (2^24
+    // multi-round addresses at once): their earlier rounds no longer count.
+    std::uint64_t history_restarts = 0;
 
     std::uint64_t rejections() const;
     std::uint64_t bad_inputs() const;

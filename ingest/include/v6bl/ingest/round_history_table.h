@@ -42,7 +42,8 @@ class round_history_table {
         std::int64_t last_us() const { return newest_us + last_delta_us; }
     };
     static_assert(sizeof(entry) == 32);
-    // Rings the pool can hold at once (a 24-bit index). Past that, an address that would
+    // Rings the pool can hold at once (a 24-bit index), those of live histories and of dead
+    // ones not yet swept (at most about half an hour's). Past that, an address that would
     // need a ring starts its history over with its new round (rounds_restarted() counts
     // them): 16.7M addresses with several rounds inside the 3 h horizon is about 1.5 GB of
     // rings, far beyond any sensor measured.
@@ -104,13 +105,14 @@ class round_history_table {
     add_result add(const address_bytes& a, std::uint64_t h, std::int64_t start_us,
                    std::int64_t last_us, std::uint16_t port, std::int64_t round_gap_us);
     rounds_view rounds_of(const entry& e) const;
-    // Scoring reads the rings of the candidates it found: ask for them first (the starts,
-    // then the ports, on the next line).
+    // Scoring reads the rings of the candidates it found: ask for them first. A ring (88
+    // bytes) spans two or three cache lines; these three fields are on every one of them.
     void prefetch_ring(const entry& e) const {
         if (e.rounds <= 1) return;
         const ring& r = rings_[ring_index(e)];
         __builtin_prefetch(r.start_us);
         __builtin_prefetch(r.port);
+        __builtin_prefetch(&r.total_rounds);
     }
     // Erases the dead entries among the next `slots` slots (from where the last sweep
     // stopped, wrapping around).
