@@ -123,6 +123,20 @@ round_history_table::add_result add_at_port(round_history_table& t, const addres
     return t.add(a, round_history_table::hash(a), at, at, port, minute);
 }
 
+// The one history of `t` as a checkpoint holds it; it must have several rounds.
+std::pair<round_history_table::entry, round_history_table::ring> saved_history(
+    const round_history_table& t) {
+    std::optional<round_history_table::entry> e;
+    std::optional<round_history_table::ring> r;
+    t.for_each([&](const round_history_table::entry& x, const round_history_table::ring* y) {
+        e = x;
+        if (y) r = *y;
+    });
+    REQUIRE(e);
+    REQUIRE(r);
+    return {*e, *r};
+}
+
 }  // namespace
 
 TEST_CASE("rings of dead histories are reused, and each address keeps its own rounds",
@@ -299,15 +313,9 @@ TEST_CASE("every way a history leaves its slot gives its ring back, once", "[his
     SECTION("a restore over a live history of the same address") {
         auto t = table();
         REQUIRE(two_rounds(t, a, t0) == 2);
-        std::optional<round_history_table::entry> e;
-        std::optional<round_history_table::ring> r;
-        t.for_each([&](const round_history_table::entry& x, const round_history_table::ring* y) {
-            e = x;
-            r = *y;
-        });
-        REQUIRE(e);
-        r->port[0] = 12;  // tell the restored ring from the one it replaces
-        REQUIRE(t.restore(*e, &*r));
+        auto [e, r] = saved_history(t);
+        r.port[0] = 12;  // tell the restored ring from the one it replaces
+        REQUIRE(t.restore(e, &r));
         const auto ra = t.rounds_of(*find(t, a));
         REQUIRE(ra.count == 2);
         CHECK(ra.port[0] == 12);
@@ -327,18 +335,12 @@ TEST_CASE("a restore with no ring left keeps the newest round alone", "[history]
     t.set_horizons(single_horizon, multi_horizon);
     add_at_port(t, ip(1), t0, 20);
     add_at_port(t, ip(1), t0 + 10 * minute, 21);
-    std::optional<round_history_table::entry> e;
-    std::optional<round_history_table::ring> r;
-    t.for_each([&](const round_history_table::entry& x, const round_history_table::ring* y) {
-        e = x;
-        r = *y;
-    });
-    REQUIRE(r);
+    auto [e, r] = saved_history(t);
     round_history_table u;
     u.set_horizons(single_horizon, multi_horizon);
     u.set_ring_limit(0);
     u.advance_clock(t0 + 10 * minute);
-    REQUIRE(u.restore(*e, &*r));
+    REQUIRE(u.restore(e, &r));
     CHECK(u.rounds_restarted() == 1);
     const auto* x = find(u, ip(1));
     REQUIRE(x != nullptr);
