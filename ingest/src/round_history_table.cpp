@@ -233,15 +233,12 @@ bool round_history_table::restore(const entry& e, const ring* r) {
     *s = e;
     s->ring_high = 0;
     if (!r) return true;
-    s->rounds = 1;  // for take_ring(): no ring yet
-    ring* mine = take_ring(*s);
-    if (!mine) {
+    if (ring* mine = take_ring(*s)) {
+        *mine = *r;
+    } else {
         ++rounds_restarted_;
-        s->newest_port = e.newest_port;
-        return true;  // the pool is full: the newest round stands alone
+        s->rounds = 1;  // the pool is full: the newest round stands alone
     }
-    *mine = *r;
-    s->rounds = e.rounds;
     return true;
 }
 
