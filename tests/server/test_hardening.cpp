@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -107,9 +108,12 @@ class client_socket {
 };
 
 std::vector<std::uint8_t> framed(const std::vector<std::uint8_t>& q) {
-    std::vector<std::uint8_t> f = {static_cast<std::uint8_t>(q.size() >> 8),
-                                   static_cast<std::uint8_t>(q.size())};
-    f.insert(f.end(), q.begin(), q.end());
+    // Sized once: g++ 12 at -O3 with LTO warns (-Wstringop-overread, falsely) on growing
+    // the two-byte prefix by the range insert.
+    std::vector<std::uint8_t> f(2 + q.size());
+    f[0] = static_cast<std::uint8_t>(q.size() >> 8);
+    f[1] = static_cast<std::uint8_t>(q.size());
+    std::copy(q.begin(), q.end(), f.begin() + 2);
     return f;
 }
 
