@@ -21,4 +21,4 @@ trap 'rm -rf "$train"' EXIT
   --capture "$train/testbed/sensor.pcap"
 cmake -S . -B "$build" -DV6BL_PGO=use >/dev/null
 cmake --build "$build" -j"$(nproc)"
-echo "build-pgo: $build/tools/v6bl built with the profile of $(ls "$profile" | wc -l) objects"
+echo "build-pgo: $build/tools/v6bl built with the profile of $(find "$profile" -name "*.gcda" | wc -l) objects"
