@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
         ingest::syn_record syn;
         std::vector<std::pair<std::int64_t, std::uint64_t>> waiting;  // IPv6 SYNs awaiting an IPv4
         while (cap && cap->next(f) == ingest::capture_status::frame) {
-            if (ingest::decode_syn(cap->link(), f.data, f.caplen, f.time_us, 25, syn) !=
+            if (ingest::decode_syn(f.link, f.data, f.caplen, f.time_us, 25, syn) !=
                 ingest::decode_status::syn)
                 continue;
             if (syn.family == ingest::ip_family::v6) {

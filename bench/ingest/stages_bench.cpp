@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
         syn_record syn;
         while (reader->next(frame) == capture_status::frame) {
             ++packets;
-            if (decode_syn(reader->link(), frame.data, frame.caplen, frame.time_us, 25, syn) ==
+            if (decode_syn(frame.link, frame.data, frame.caplen, frame.time_us, 25, syn) ==
                 decode_status::syn)
                 syns.push_back(syn);
         }

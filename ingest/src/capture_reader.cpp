@@ -17,10 +17,16 @@ std::string sensor_bpf_filter(std::uint16_t port) {
     // IPv6 packets whose first header is an extension header (hop-by-hop, routing,
     // fragment, destination options) pass too: BPF's "tcp dst port" only looks right
     // behind the fixed header; the decoder walks the chain.
-    return "(ip and tcp dst port " + p +
-           " and tcp[tcpflags] & (tcp-syn|tcp-ack|tcp-rst) == tcp-syn)" +
-           " or (ip6 and tcp dst port " + p + ")" +
-           " or (ip6 and (ip6[6] == 0 or ip6[6] == 43 or ip6[6] == 44 or ip6[6] == 60))";
+    const std::string syn = "(ip and tcp dst port " + p +
+                            " and tcp[tcpflags] & (tcp-syn|tcp-ack|tcp-rst) == tcp-syn)" +
+                            " or (ip6 and tcp dst port " + p + ")" +
+                            " or (ip6 and (ip6[6] == 0 or ip6[6] == 43 or ip6[6] == 44 or "
+                            "ip6[6] == 60))";
+    // The same behind one or two 802.1Q/802.1ad tags, as the decoder takes them. Each
+    // "vlan" moves the offsets of what follows it by a tag, so the untagged test comes
+    // first. On Linux the kernel takes the outer tag out of the frame (the first "vlan"
+    // then tests that it was there): a QinQ frame keeps its inner tag in the data.
+    return "(" + syn + ") or (vlan and ((" + syn + ") or (vlan and (" + syn + "))))";
 }
 
 namespace {
@@ -41,6 +47,43 @@ std::uint32_t load_u32(const std::uint8_t* p, bool swapped) {
     return swapped ? __builtin_bswap32(v) : v;
 }
 
+std::uint16_t load_u16(const std::uint8_t* p, bool swapped) {
+    std::uint16_t v;
+    std::memcpy(&v, p, 2);
+    return swapped ? __builtin_bswap16(v) : v;
+}
+
+// pcapng (draft-ietf-opsawg-pcapng): block types and the section header's byte-order magic.
+constexpr std::uint32_t ng_section_header = 0x0A0D0D0Au;
+constexpr std::uint32_t ng_interface = 1;
+constexpr std::uint32_t ng_old_packet = 2;  // obsolete, still written by old tools
+constexpr std::uint32_t ng_simple_packet = 3;
+constexpr std::uint32_t ng_enhanced_packet = 6;
+constexpr std::uint32_t ng_byte_order_magic = 0x1A2B3C4Du;
+constexpr std::uint16_t ng_option_tsresol = 9, ng_option_tsoffset = 14;
+// libpcap's limit on a block: a larger length is a corrupt field, not a block.
+constexpr std::uint32_t ng_max_block = 16u << 20;
+
+// A pcapng time stamp in microseconds, its seconds kept to the classic format's 32 bits
+// (so that a hostile stamp cannot overflow anything downstream).
+std::int64_t pcapng_time_us(std::uint64_t units, bool binary, std::uint8_t resolution,
+                            std::int64_t offset_s) {
+    __extension__ typedef __int128 wide;
+    wide us;
+    if (binary) {
+        us = (wide{static_cast<wide>(units)} * 1'000'000) >> resolution;
+    } else {
+        wide scale = 1;
+        for (int i = 0; i < (resolution > 6 ? resolution - 6 : 6 - resolution); ++i) scale *= 10;
+        us = resolution > 6 ? static_cast<wide>(units) / scale : static_cast<wide>(units) * scale;
+    }
+    wide sec = us / 1'000'000 + offset_s;
+    const wide frac = us % 1'000'000;
+    if (sec < 0) sec = 0;
+    if (sec > 0xFFFFFFFF) sec = 0xFFFFFFFF;
+    return static_cast<std::int64_t>(sec * 1'000'000 + frac);
+}
+
 }  // namespace
 
 capture_reader::~capture_reader() {
@@ -48,14 +91,20 @@ capture_reader::~capture_reader() {
     if (handle_) pcap_close(handle_);  // closes file_ too
 }
 
-bool capture_reader::open_classic(std::uint64_t resume_offset) {
-    std::uint8_t hdr[pcap_file_header_size];
+bool capture_reader::open_descriptor(std::uint64_t from) {
     const int fd = ::dup(fileno(file_));
     if (fd < 0) return false;
-    if (::pread(fd, hdr, sizeof hdr, 0) != static_cast<ssize_t>(sizeof hdr)) {
-        ::close(fd);
+    fd_ = fd;
+    ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+    buf_offset_ = from;
+    buf_.resize(read_chunk);
+    return true;
+}
+
+bool capture_reader::open_classic(std::uint64_t resume_offset) {
+    std::uint8_t hdr[pcap_file_header_size];
+    if (::pread(fileno(file_), hdr, sizeof hdr, 0) != static_cast<ssize_t>(sizeof hdr))
         return false;
-    }
     std::uint32_t magic;
     std::memcpy(&magic, hdr, 4);
     switch (magic) {
@@ -71,19 +120,14 @@ bool capture_reader::open_classic(std::uint64_t resume_offset) {
             swapped_ = nanoseconds_ = true;
             break;
         default:  // a variant libpcap knows (e.g. Kuznetzov's): let libpcap read it
-            ::close(fd);
             return false;
     }
-    fd_ = fd;
     // libpcap refuses any record over max_snaplen_for_dlt() (262144 for every link type
     // we decode) whatever the header's snap length says: a garbage snaplen must not let a
     // garbage record length allocate gigabytes.
     max_caplen_ = max_record_caplen;
-    ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
     // Past the end (the file shrank under the same inode) reads as the end, like fseeko.
-    buf_offset_ = resume_offset > 0 ? resume_offset : pcap_file_header_size;
-    buf_.resize(read_chunk);
-    return true;
+    return open_descriptor(resume_offset > 0 ? resume_offset : pcap_file_header_size);
 }
 
 // Makes at least `need` bytes from buf_pos_ on available, unless the file ends first.
@@ -139,11 +183,185 @@ capture_status capture_reader::next_buffered(capture_frame& frame) {
     const std::uint32_t frac = load_u32(h + 4, swapped_);
     frame.data = h + pcap_record_header_size;
     frame.caplen = caplen;
+    frame.link = link_;
     frame.time_us = static_cast<std::int64_t>(sec) * 1'000'000 +
                     static_cast<std::int64_t>(nanoseconds_ ? frac / 1000 : frac);
     frame_offset_ = buf_offset_ + buf_pos_;
     buf_pos_ += pcap_record_header_size + caplen;
     return capture_status::frame;
+}
+
+capture_status capture_reader::pcapng_block_failed(capture_status st, std::uint64_t at,
+                                                   std::string why) {
+    error_at_ = at;
+    error_ = std::move(why);
+    return st;
+}
+
+// Blocks are read whole (the length at both ends checked) before anything in them is
+// believed. A block with impossible fields of its own is skipped and reported: its lengths
+// say where the next one starts. A length that cannot be right, or a file that ends inside
+// a block, ends the file.
+capture_status capture_reader::next_pcapng(capture_frame& frame) {
+    error_.clear();  // a skipped block's reason is not a read error
+    for (;;) {
+        const std::uint64_t at = buf_offset_ + buf_pos_;
+        if (!fill(8)) {
+            const std::size_t left = buf_len_ - buf_pos_;
+            if (!error_.empty()) return pcapng_block_failed(capture_status::error, at, error_);
+            if (left == 0) return capture_status::end;
+            return pcapng_block_failed(
+                capture_status::truncated, at,
+                "truncated pcapng block header: " + std::to_string(left) + " of 8 bytes");
+        }
+        const std::uint8_t* b = buf_.data() + buf_pos_;
+        std::uint32_t type;
+        std::memcpy(&type, b, 4);  // the section header's type reads alike in both orders
+        if (type == ng_section_header) {
+            if (!fill(12))
+                return pcapng_block_failed(capture_status::truncated, at,
+                                           "truncated pcapng section header block");
+            b = buf_.data() + buf_pos_;
+            const std::uint32_t magic = load_u32(b + 8, false);
+            if (magic != ng_byte_order_magic && magic != __builtin_bswap32(ng_byte_order_magic))
+                return pcapng_block_failed(capture_status::error, at,
+                                           "pcapng section header without its byte-order magic");
+            swapped_ = magic != ng_byte_order_magic;
+        } else {
+            type = load_u32(b, swapped_);
+            if (!in_section_)
+                return pcapng_block_failed(capture_status::error, at,
+                                           "pcapng block of type " + std::to_string(type) +
+                                               " before any section header block");
+        }
+        const std::uint32_t len = load_u32(b + 4, swapped_);
+        if (len < 12 || len % 4 != 0 || len > ng_max_block)
+            return pcapng_block_failed(capture_status::error, at,
+                                       "pcapng block of type " + std::to_string(type) +
+                                           " with an impossible length " + std::to_string(len) +
+                                           " (a multiple of 4 from 12 to " +
+                                           std::to_string(ng_max_block) + ")");
+        if (!fill(len)) {
+            if (!error_.empty()) return pcapng_block_failed(capture_status::error, at, error_);
+            return pcapng_block_failed(capture_status::truncated, at,
+                                       "truncated pcapng block of type " + std::to_string(type) +
+                                           ": " + std::to_string(buf_len_ - buf_pos_) + " of " +
+                                           std::to_string(len) + " bytes");
+        }
+        b = buf_.data() + buf_pos_;
+        if (load_u32(b + len - 4, swapped_) != len)
+            return pcapng_block_failed(capture_status::error, at,
+                                       "pcapng block of type " + std::to_string(type) +
+                                           " whose trailing length differs from its length " +
+                                           std::to_string(len));
+        buf_pos_ += len;  // from here on the block is read: the next one starts there
+        const std::uint8_t* body = b + 8;
+        const std::size_t body_len = len - 12;
+        switch (type) {
+            case ng_section_header: {
+                if (body_len < 16 || load_u16(body + 4, swapped_) != 1)
+                    return pcapng_block_failed(capture_status::error, at,
+                                               "pcapng section of an unsupported version");
+                in_section_ = true;
+                interfaces_.clear();
+                continue;
+            }
+            case ng_interface: {
+                pcapng_interface ifc;
+                const std::size_t id = interfaces_.size();
+                if (body_len < 8) {
+                    interfaces_.push_back(ifc);  // keeps the later interfaces' numbers
+                    return pcapng_block_failed(capture_status::bad_interface, at,
+                                               "pcapng interface " + std::to_string(id) +
+                                                   ": block too short; its packets are skipped");
+                }
+                const int linktype = load_u16(body, swapped_);
+                ifc.link = link_kind_of_linktype(linktype);
+                ifc.snaplen = load_u32(body + 4, swapped_);
+                for (std::size_t o = 8; o + 4 <= body_len;) {
+                    const std::uint16_t code = load_u16(body + o, swapped_);
+                    const std::size_t olen = load_u16(body + o + 2, swapped_);
+                    if (code == 0 || o + 4 + olen > body_len) break;  // end of options
+                    const std::uint8_t* v = body + o + 4;
+                    if (code == ng_option_tsresol && olen >= 1) {
+                        ifc.binary_resolution = (v[0] & 0x80) != 0;
+                        ifc.resolution = v[0] & 0x7F;
+                    } else if (code == ng_option_tsoffset && olen >= 8) {
+                        std::uint64_t off;
+                        std::memcpy(&off, v, 8);
+                        if (swapped_) off = __builtin_bswap64(off);
+                        ifc.offset_s = static_cast<std::int64_t>(off);
+                    }
+                    o += 4 + (olen + 3) / 4 * 4;
+                }
+                // Beyond 10^-19 s or 2^-63 s a unit no longer fits the arithmetic: taken as
+                // the nearest that does (no capture tool writes such a resolution).
+                if (ifc.resolution > (ifc.binary_resolution ? 63 : 19))
+                    ifc.resolution = ifc.binary_resolution ? 63 : 19;
+                // A tsoffset past any real clock would only overflow the seconds.
+                ifc.offset_s = std::clamp<std::int64_t>(ifc.offset_s, -(std::int64_t{1} << 40),
+                                                        std::int64_t{1} << 40);
+                interfaces_.push_back(ifc);
+                if (ifc.link == link_kind::unknown) {
+                    // LINKTYPE_ values from 104 on are the DLT_ values libpcap names.
+                    const char* name =
+                        linktype >= 104 ? pcap_datalink_val_to_name(linktype) : nullptr;
+                    return pcapng_block_failed(
+                        capture_status::bad_interface, at,
+                        "pcapng interface " + std::to_string(id) +
+                            " has the unsupported link type " + std::to_string(linktype) +
+                            (name ? std::string(" (") + name + ")" : std::string()) +
+                            "; its packets are skipped");
+                }
+                continue;
+            }
+            case ng_enhanced_packet:
+            case ng_old_packet: {
+                if (body_len < 20)
+                    return pcapng_block_failed(capture_status::bad_block, at,
+                                               "pcapng packet block too short for its header");
+                const std::uint32_t id = type == ng_enhanced_packet ? load_u32(body, swapped_)
+                                                                    : load_u16(body, swapped_);
+                const std::uint64_t units = (std::uint64_t{load_u32(body + 4, swapped_)} << 32) |
+                                            load_u32(body + 8, swapped_);
+                const std::uint32_t caplen = load_u32(body + 12, swapped_);
+                if (caplen > body_len - 20)
+                    return pcapng_block_failed(capture_status::bad_block, at,
+                                               "pcapng packet block whose captured length " +
+                                                   std::to_string(caplen) + " exceeds the block");
+                if (id >= interfaces_.size())
+                    return pcapng_block_failed(capture_status::bad_block, at,
+                                               "pcapng packet block of interface " +
+                                                   std::to_string(id) + ", which is not described");
+                const pcapng_interface& ifc = interfaces_[id];
+                frame.data = body + 20;
+                frame.caplen = caplen;
+                frame.link = ifc.link;
+                frame.time_us =
+                    pcapng_time_us(units, ifc.binary_resolution, ifc.resolution, ifc.offset_s);
+                frame_offset_ = at;
+                return capture_status::frame;
+            }
+            case ng_simple_packet: {
+                if (body_len < 4 || interfaces_.empty())
+                    return pcapng_block_failed(capture_status::bad_block, at,
+                                               "pcapng simple packet block without an interface");
+                // No time stamp: counted as a packet, never a SYN (what libpcap did, a stamp of
+                // zero, would have put the SYN in 1970).
+                std::size_t caplen = std::min<std::size_t>(load_u32(body, swapped_), body_len - 4);
+                if (interfaces_[0].snaplen)
+                    caplen = std::min<std::size_t>(caplen, interfaces_[0].snaplen);
+                frame.data = body + 4;
+                frame.caplen = caplen;
+                frame.link = link_kind::unknown;
+                frame.time_us = 0;
+                frame_offset_ = at;
+                return capture_status::frame;
+            }
+            default:  // statistics, name resolution, secrets, custom blocks
+                continue;
+        }
+    }
 }
 
 std::unique_ptr<capture_reader> capture_reader::open_file(const std::string& path,
@@ -185,6 +403,14 @@ std::unique_ptr<capture_reader> capture_reader::open_file(const std::string& pat
         return nullptr;
     }
     if (!r->pcapng_ && r->open_classic(resume_offset)) return r;
+    // pcapng is read from the start: checkpoints name its frames by number.
+    if (r->pcapng_) {
+        if (!r->open_descriptor(0)) {
+            error = std::string("cannot read: ") + std::strerror(errno);
+            return nullptr;
+        }
+        return r;
+    }
     if (resume_offset > 0 && !r->pcapng_) {
         if (fseeko(f, static_cast<off_t>(resume_offset), SEEK_SET) != 0) {
             error = "cannot seek to checkpoint offset " + std::to_string(resume_offset);
@@ -234,21 +460,16 @@ std::unique_ptr<capture_reader> capture_reader::open_live(const std::string& int
 }
 
 capture_status capture_reader::next(capture_frame& frame) {
-    if (fd_ >= 0) return next_buffered(frame);
+    if (fd_ >= 0) return pcapng_ ? next_pcapng(frame) : next_buffered(frame);
     pcap_pkthdr* hdr = nullptr;
     const u_char* data = nullptr;
-    if (!live_) frame_offset_ = offset();  // libpcap reads the next block from here
-    pcapng_frame_ = false;
+    if (!live_) frame_offset_ = offset();  // libpcap reads the next record from here
     const int rc = pcap_next_ex(handle_, &hdr, &data);
     if (rc == 1) {
-        // libpcap skips other blocks (statistics, name resolution, interfaces) on its way
-        // to a packet block: the packet's block ends where libpcap stopped reading, and
-        // frame_offset() finds its start from there when a report asks for it.
-        pcapng_frame_ = !live_ && pcapng_;
         frame.data = data;
         frame.caplen = hdr->caplen;
-        // pcapng stamps are 64-bit: kept to the classic format's 32-bit seconds, so that a
-        // hostile stamp cannot overflow the microseconds.
+        frame.link = link_;
+        // Kept to the classic format's 32-bit seconds, as for pcapng.
         const auto sec = std::clamp<std::int64_t>(hdr->ts.tv_sec, 0, 0xFFFFFFFF);
         frame.time_us = sec * 1'000'000 + hdr->ts.tv_usec;
         return capture_status::frame;
@@ -260,25 +481,8 @@ capture_status capture_reader::next(capture_frame& frame) {
     return capture_status::error;
 }
 
-// The start of the pcapng block that ends at `end`: its trailing length,
-// in either byte order, must match the leading one. `fallback` when it does not.
 std::uint64_t capture_reader::frame_offset() const {
-    // The FILE has not moved since the frame was read: it is at the end of its block.
-    return pcapng_frame_ ? packet_block_start(frame_offset_, offset()) : frame_offset_;
-}
-
-std::uint64_t capture_reader::packet_block_start(std::uint64_t fallback, std::uint64_t end) const {
-    if (end < 12 || end <= fallback) return fallback;
-    const int fd = fileno(file_);
-    std::uint8_t tail[4], head[8];
-    if (::pread(fd, tail, 4, static_cast<off_t>(end - 4)) != 4) return fallback;
-    for (bool swapped : {false, true}) {
-        const std::uint32_t len = load_u32(tail, swapped);
-        if (len < 12 || len % 4 != 0 || len > end - fallback) continue;
-        if (::pread(fd, head, 8, static_cast<off_t>(end - len)) != 8) continue;
-        if (load_u32(head + 4, swapped) == len) return end - len;
-    }
-    return fallback;
+    return frame_offset_;
 }
 
 std::uint64_t capture_reader::kernel_drops() const {

@@ -244,9 +244,17 @@ void ingest_pipeline::peek_reference_time() {
         auto r = capture_reader::open_file(path, 0, err);
         if (!r) continue;
         capture_frame f;
-        if (r->next(f) == capture_status::frame) {
-            hint_.reference_unix = f.time_us / 1'000'000;
-            return;
+        // The first frame with a time (pcapng's simple packet blocks have none), past any
+        // skipped blocks; a few dozen blocks at most.
+        for (int blocks = 0; blocks < 64; ++blocks) {
+            const capture_status st = r->next(f);
+            if (st == capture_status::frame && f.link != link_kind::unknown) {
+                hint_.reference_unix = f.time_us / 1'000'000;
+                return;
+            }
+            if (st != capture_status::frame && st != capture_status::bad_block &&
+                st != capture_status::bad_interface)
+                break;
         }
     }
 }
@@ -472,7 +480,6 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
     std::uint64_t index = pos.idx;
     if (skip_by_index) index = 0;
     capture_frame frame;
-    const link_kind link = reader->link();
     // Frames are decoded and grouped a batch at a time ahead of the engine and the writer
     // (below). SYNs are grouped in capture order all the same, and a batch is done before
     // any commit, so checkpoints name frames fully processed.
@@ -487,13 +494,23 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
         bool commit_now = false;
         while (n < capture_batch) {
             st2 = reader->next(frame);
+            if (st2 == capture_status::bad_block || st2 == capture_status::bad_interface) {
+                // Reported again only if a resumed run had not got this far before.
+                if (!skip_by_index || index >= skip_until)
+                    report(given + ":" + std::to_string(reader->error_offset()),
+                           reader->last_error() + " (after packet " + std::to_string(index) + ")",
+                           st2 == capture_status::bad_block ? bad_input_reason::malformed_packet
+                                                            : bad_input_reason::unreadable_capture,
+                           reports);
+                continue;
+            }
             if (st2 != capture_status::frame) break;
             ++index;
             if (skip_by_index && index <= skip_until) continue;
             ++counters_.packets;
             syn_record& syn = batch[n];
-            const decode_status ds =
-                decode_syn(link, frame.data, frame.caplen, frame.time_us, options_.smtp_port, syn);
+            const decode_status ds = decode_syn(frame.link, frame.data, frame.caplen, frame.time_us,
+                                                options_.smtp_port, syn);
             if (ds == decode_status::syn) {
                 ++counters_.syns;
                 if (syn.family == ip_family::v6) ++counters_.syns_v6;
@@ -1105,8 +1122,8 @@ int ingest_pipeline::run() {
                     }
                     any = true;
                     ++counters_.packets;
-                    const auto ds = decode_syn(live->link(), frame.data, frame.caplen,
-                                               frame.time_us, options_.smtp_port, syn);
+                    const auto ds = decode_syn(frame.link, frame.data, frame.caplen, frame.time_us,
+                                               options_.smtp_port, syn);
                     if (ds == decode_status::syn) {
                         ++counters_.syns;
                         if (syn.family == ip_family::v6) ++counters_.syns_v6;

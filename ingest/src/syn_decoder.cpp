@@ -25,9 +25,14 @@ inline std::uint16_t be16(const std::uint8_t* p) {
 
 // `cut`: the IP datagram was cut by the snap length (caplen < the IP length), so the TCP
 // header may end in the options; what was captured of them is read.
+// A cut header still names a SYN once its flags (byte 13) are in: `tcpdump -s 68` keeps 14
+// bytes of TCP behind an IPv6 header on Ethernet. What was not captured reads as zero (the
+// window) or absent (the options).
+constexpr std::size_t tcp_flags_end = 14;
+
 decode_status decode_tcp(const std::uint8_t* p, std::size_t len, bool cut, std::uint16_t smtp_port,
                          syn_record& out) {
-    if (len < 20) return decode_status::malformed;
+    if (len < (cut ? tcp_flags_end : 20)) return decode_status::malformed;
     std::size_t data_offset = static_cast<std::size_t>(p[12] >> 4) * 4;
     if (data_offset < 20) return decode_status::malformed;
     bool options_cut = false;
@@ -42,7 +47,7 @@ decode_status decode_tcp(const std::uint8_t* p, std::size_t len, bool cut, std::
     out.source_port = be16(p);
     out.dest_port = be16(p + 2);
     if (smtp_port != 0 && out.dest_port != smtp_port) return decode_status::wrong_port;
-    out.window = be16(p + 14);
+    out.window = len >= 16 ? be16(p + 14) : 0;
     out.mss = 0;
     out.options = 0;
     int kinds = 0;
@@ -179,6 +184,28 @@ link_kind link_kind_of_dlt(int dlt) {
         case DLT_NULL:
         case DLT_LOOP:
             return link_kind::bsd_null;
+        default:
+            return link_kind::unknown;
+    }
+}
+
+link_kind link_kind_of_linktype(int linktype) {
+    switch (linktype) {
+        case 0:    // LINKTYPE_NULL
+        case 108:  // LINKTYPE_LOOP
+            return link_kind::bsd_null;
+        case 1:  // LINKTYPE_ETHERNET
+            return link_kind::ethernet;
+        case 113:  // LINKTYPE_LINUX_SLL
+            return link_kind::linux_sll;
+        case 276:  // LINKTYPE_LINUX_SLL2
+            return link_kind::linux_sll2;
+        case 101:  // LINKTYPE_RAW
+        case 228:  // LINKTYPE_IPV4
+        case 229:  // LINKTYPE_IPV6
+        case 12:   // DLT_RAW as some systems wrote it into files
+        case 14:
+            return link_kind::raw_ip;
         default:
             return link_kind::unknown;
     }

@@ -31,6 +31,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         capture_frame frame;
         for (int i = 0; i < 100000; ++i) {
             const capture_status st = r->next(frame);
+            if (st == capture_status::bad_block || st == capture_status::bad_interface) {
+                if (r->error_offset() > size) __builtin_trap();
+                continue;
+            }
             if (st != capture_status::frame) {
                 (void)r->error_offset();
                 (void)r->last_error();
@@ -38,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
             if (r->frame_offset() > size) __builtin_trap();
             syn_record syn;
-            (void)decode_syn(r->link(), frame.data, frame.caplen, frame.time_us, 25, syn);
+            (void)decode_syn(frame.link, frame.data, frame.caplen, frame.time_us, 25, syn);
         }
         (void)r->offset();
     }

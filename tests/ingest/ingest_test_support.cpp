@@ -45,6 +45,89 @@ std::vector<std::uint8_t> ethernet(const std::vector<std::uint8_t>& ip, bool ipv
     return f;
 }
 
+void pcapng_builder::u32(std::uint32_t v) {
+    if (swap) v = __builtin_bswap32(v);
+    f.append(reinterpret_cast<const char*>(&v), 4);
+}
+
+void pcapng_builder::u16(std::uint16_t v) {
+    if (swap) v = __builtin_bswap16(v);
+    f.append(reinterpret_cast<const char*>(&v), 2);
+}
+
+void pcapng_builder::u64(std::uint64_t v) {
+    if (swap) v = __builtin_bswap64(v);
+    f.append(reinterpret_cast<const char*>(&v), 8);
+}
+
+void pcapng_builder::shb() {
+    u32(0x0A0D0D0Au);
+    u32(28);
+    u32(0x1A2B3C4Du);
+    u16(1);  // version 1.0
+    u16(0);
+    u64(~std::uint64_t{0});  // section length not given
+    u32(28);
+}
+
+void pcapng_builder::idb(std::uint16_t linktype, int tsresol, std::int64_t tsoffset_s,
+                         std::uint32_t snaplen) {
+    std::uint32_t len = 20;
+    if (tsresol >= 0) len += 8;
+    if (tsoffset_s != 0) len += 12;
+    if (tsresol >= 0 || tsoffset_s != 0) len += 4;  // opt_endofopt
+    u32(1);
+    u32(len);
+    u16(linktype);
+    u16(0);
+    u32(snaplen);
+    if (tsresol >= 0) {
+        u16(9);
+        u16(1);
+        f.push_back(static_cast<char>(tsresol));
+        f.append(3, '\0');
+    }
+    if (tsoffset_s != 0) {
+        u16(14);
+        u16(8);
+        u64(static_cast<std::uint64_t>(tsoffset_s));
+    }
+    if (tsresol >= 0 || tsoffset_s != 0) u32(0);
+    u32(len);
+}
+
+std::size_t pcapng_builder::epb(const std::vector<std::uint8_t>& frame, std::uint64_t ts,
+                                std::uint32_t interface) {
+    const std::size_t at = f.size();
+    auto padded = frame;
+    while (padded.size() % 4) padded.push_back(0);
+    const auto len = static_cast<std::uint32_t>(32 + padded.size());
+    for (std::uint32_t v :
+         {6u, len, interface, static_cast<std::uint32_t>(ts >> 32), static_cast<std::uint32_t>(ts),
+          static_cast<std::uint32_t>(frame.size()), static_cast<std::uint32_t>(frame.size())})
+        u32(v);
+    f.append(reinterpret_cast<const char*>(padded.data()), padded.size());
+    u32(len);
+    return at;
+}
+
+std::size_t pcapng_builder::spb(const std::vector<std::uint8_t>& frame) {
+    const std::size_t at = f.size();
+    auto padded = frame;
+    while (padded.size() % 4) padded.push_back(0);
+    const auto len = static_cast<std::uint32_t>(16 + padded.size());
+    u32(3);
+    u32(len);
+    u32(static_cast<std::uint32_t>(frame.size()));
+    f.append(reinterpret_cast<const char*>(padded.data()), padded.size());
+    u32(len);
+    return at;
+}
+
+void pcapng_builder::isb() {
+    for (std::uint32_t v : {5u, 24u, 0u, 0u, 0u, 24u}) u32(v);
+}
+
 std::string read_and_close(std::FILE* f) {
     std::rewind(f);
     std::string out;

@@ -55,6 +55,28 @@ std::vector<std::uint8_t> ip_syn(bool ipv6, std::uint16_t sport, std::uint16_t d
 std::vector<std::uint8_t> ethernet(const std::vector<std::uint8_t>& ip, bool ipv6,
                                    int vlan_tags = 0);
 
+// pcapng files block by block, in the host's byte order or the other one (`swap`).
+struct pcapng_builder {
+    std::string f;
+    bool swap = false;
+    void u32(std::uint32_t v);
+    void u16(std::uint16_t v);
+    void u64(std::uint64_t v);
+    void shb();
+    // An interface of a LINKTYPE_ link type (1 Ethernet, 101 raw IP, 276 Linux SLL2, 105
+    // IEEE 802.11), with an if_tsresol option (its byte) and an
+    // if_tsoffset option (seconds) when given.
+    void idb(std::uint16_t linktype = 1, int tsresol = -1, std::int64_t tsoffset_s = 0,
+             std::uint32_t snaplen = 65535);
+    // An enhanced packet block stamped `ts` in the interface's units; returns its offset.
+    std::size_t epb(const std::vector<std::uint8_t>& frame, std::uint64_t ts,
+                    std::uint32_t interface = 0);
+    // A simple packet block (no interface number, no time stamp); returns its offset.
+    std::size_t spb(const std::vector<std::uint8_t>& frame);
+    // An interface statistics block (type 5, no options).
+    void isb();
+};
+
 // What was written to a temporary file (the diagnostics of a run), which is then closed.
 std::string read_and_close(std::FILE* f);
 

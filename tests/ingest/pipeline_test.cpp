@@ -1154,49 +1154,13 @@ TEST_CASE("an address seen again in a later run is not counted twice", "[pipelin
     CHECK(db->evidence_count(*store::parse_prefix("2001:db8:aa:1::/64"), 10) == 0);
 }
 
-namespace {
-
-// pcapng building blocks (little-endian host).
-struct pcapng_builder {
-    std::string f;
-    void u32(std::uint32_t v) { f.append(reinterpret_cast<const char*>(&v), 4); }
-    void shb() {
-        for (std::uint32_t v : {0x0A0D0D0Au, 28u, 0x1A2B3C4Du, 1u, 0xFFFFFFFFu, 0xFFFFFFFFu, 28u})
-            u32(v);
-    }
-    void idb() {
-        for (std::uint32_t v : {1u, 20u, 1u, 65535u, 20u}) u32(v);  // Ethernet
-    }
-    // Returns the block's offset.
-    std::size_t epb(const std::vector<std::uint8_t>& frame, std::uint64_t ts_us) {
-        const std::size_t at = f.size();
-        auto padded = frame;
-        while (padded.size() % 4) padded.push_back(0);
-        const auto len = static_cast<std::uint32_t>(32 + padded.size());
-        for (std::uint32_t v :
-             {6u, len, 0u, static_cast<std::uint32_t>(ts_us >> 32),
-              static_cast<std::uint32_t>(ts_us), static_cast<std::uint32_t>(frame.size()),
-              static_cast<std::uint32_t>(frame.size())})
-            u32(v);
-        f.append(reinterpret_cast<const char*>(padded.data()), padded.size());
-        u32(len);
-        return at;
-    }
-    // An interface statistics block (type 5, no options): libpcap skips it.
-    void isb() {
-        for (std::uint32_t v : {5u, 24u, 0u, 0u, 0u, 24u}) u32(v);
-    }
-};
-
-}  // namespace
-
 TEST_CASE("a pcapng malformed frame after a non-packet block is reported at its own block",
           "[pipeline]") {
     temp_dir d("pcapng-offset-isb");
     const auto good = ingest_test::ethernet(ingest_test::ip_syn(false, 40000, 25, 64), false);
     auto bad = ingest_test::ethernet(ingest_test::ip_syn(false, 40001, 25, 64), false);
     bad[14] = 0x44;  // IPv4 header length 16 bytes
-    pcapng_builder b;
+    ingest_test::pcapng_builder b;
     b.shb();
     b.idb();
     b.epb(good, 1'000'000);
@@ -1214,11 +1178,47 @@ TEST_CASE("a pcapng malformed frame after a non-packet block is reported at its 
           std::string::npos);
 }
 
+TEST_CASE("a pcapng capture of mixed interfaces is ingested whole, bad blocks reported and skipped",
+          "[pipeline]") {
+    temp_dir d("pcapng-mixed");
+    ingest_test::pcapng_builder b;
+    b.shb();
+    b.idb(1);
+    b.idb(101, 9);  // a tunnel interface, nanosecond stamps (dumpcap -i eth0 -i tun0)
+    const std::uint64_t t0 = static_cast<std::uint64_t>(std::time(nullptr)) - 3600;
+    b.epb(ingest_test::ethernet(ingest_test::ip_syn(true, 40000, 25, 60), true), t0 * 1'000'000);
+    const std::size_t bad = b.epb(ingest_test::ip_syn(true, 40001, 25, 60), t0 * 1'000'000'000, 1);
+    b.f[bad + 20] = static_cast<char>(0xFF);  // its captured length: more than the block holds
+    b.epb(ingest_test::ip_syn(true, 40002, 25, 60), (t0 + 1) * 1'000'000'000, 1);
+    b.epb(ingest_test::ethernet(ingest_test::ip_syn(true, 40003, 25, 60), true),
+          (t0 + 2) * 1'000'000);
+    std::ofstream(d.path("m.pcapng"), std::ios::binary) << b.f;
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.captures = {d.path("m.pcapng")};
+    std::string diag;
+    auto c = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag);
+    CHECK(c.packets == 3);
+    CHECK(c.syns == 3);
+    CHECK(c.bad_input[static_cast<int>(ingest::bad_input_reason::malformed_packet)] == 1);
+    CHECK(diag.find("m.pcapng:" + std::to_string(bad) +
+                    ": pcapng packet block whose captured length") != std::string::npos);
+    const auto rec = db->get(*store::parse_prefix("2001:db8:1:2::/64"));
+    REQUIRE(rec);
+    CHECK(rec->attempts == 3);
+    // A rerun reads nothing again and reports nothing again.
+    diag.clear();
+    c = ingest_into(*db, o, nullptr, &diag);
+    CHECK(c.packets == 0);
+    CHECK(c.bad_inputs() == 0);
+}
+
 TEST_CASE("a truncated pcapng block is reported at its start, as a classic record is",
           "[pipeline]") {
     temp_dir d("pcapng-truncated-offset");
     const auto good = ingest_test::ethernet(ingest_test::ip_syn(false, 40000, 25, 64), false);
-    pcapng_builder b;
+    ingest_test::pcapng_builder b;
     b.shb();
     b.idb();
     b.epb(good, 1'000'000);
@@ -1285,6 +1285,39 @@ TEST_CASE(
     REQUIRE(WIFEXITED(status));
     INFO("child exit code (3: bad_alloc, 1: not refused as libpcap refuses it)");
     CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("the live BPF filter takes the SYNs the decoder takes behind VLAN tags, and no others",
+          "[pipeline]") {
+    pcap_t* dead = pcap_open_dead(DLT_EN10MB, 256);
+    bpf_program prog{};
+    const std::string filter = ingest::sensor_bpf_filter(25);
+    REQUIRE(pcap_compile(dead, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0);
+    auto passes = [&](const std::vector<std::uint8_t>& frame) {
+        pcap_pkthdr h{};
+        h.caplen = h.len = static_cast<bpf_u_int32>(frame.size());
+        return pcap_offline_filter(&prog, &h, frame.data()) != 0;
+    };
+    for (int tags = 0; tags <= 2; ++tags) {
+        for (bool ipv6 : {false, true}) {
+            INFO(tags << " VLAN tag(s), " << (ipv6 ? "IPv6" : "IPv4"));
+            const auto syn =
+                ingest_test::ethernet(ingest_test::ip_syn(ipv6, 40000, 25, 60), ipv6, tags);
+            ingest::syn_record s;
+            REQUIRE(ingest::decode_syn(ingest::link_kind::ethernet, syn.data(), syn.size(), 0, 25,
+                                       s) == ingest::decode_status::syn);
+            CHECK(passes(syn));
+            // Another port is dropped by the filter, tagged or not.
+            CHECK_FALSE(passes(
+                ingest_test::ethernet(ingest_test::ip_syn(ipv6, 40000, 80, 60), ipv6, tags)));
+            // IPv4 SYN-ACKs are dropped by the filter (IPv6 ones by the decoder).
+            if (!ipv6)
+                CHECK_FALSE(passes(ingest_test::ethernet(
+                    ingest_test::ip_syn(false, 40000, 25, 60, 0x12), false, tags)));
+        }
+    }
+    pcap_freecode(&prog);
+    pcap_close(dead);
 }
 
 TEST_CASE("the live BPF filter passes IPv6 SYNs behind extension headers the decoder takes",

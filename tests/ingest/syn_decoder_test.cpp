@@ -63,6 +63,13 @@ TEST_CASE("IPv6 SYNs decode behind VLAN tags, SLL, SLL2, raw IP and extension he
     CHECK(link_kind_of_dlt(DLT_LINUX_SLL2) == link_kind::linux_sll2);
     CHECK(link_kind_of_dlt(DLT_RAW) == link_kind::raw_ip);
     CHECK(link_kind_of_dlt(DLT_IEEE802_11) == link_kind::unknown);
+    // Files store LINKTYPE_ values: raw IP is 101 there, whatever DLT_RAW is here.
+    CHECK(link_kind_of_linktype(101) == link_kind::raw_ip);
+    CHECK(link_kind_of_linktype(1) == link_kind::ethernet);
+    CHECK(link_kind_of_linktype(113) == link_kind::linux_sll);
+    CHECK(link_kind_of_linktype(276) == link_kind::linux_sll2);
+    CHECK(link_kind_of_linktype(0) == link_kind::bsd_null);
+    CHECK(link_kind_of_linktype(105) == link_kind::unknown);
 }
 
 TEST_CASE("RSTs, SYN-ACKs, other ports and other protocols are skipped, not bad", "[syn_decoder]") {
@@ -102,12 +109,16 @@ TEST_CASE("every truncation of a SYN is rejected without reading past the buffer
             std::vector<std::uint8_t> cut(full.begin(), full.begin() + static_cast<long>(len));
             const auto st = decode_syn(link_kind::ethernet, cut.data(), cut.size(), 0, 25, s);
             INFO("ipv6=" << v6 << " len=" << len);
-            // Cut inside the TCP options (a snap length): still the SYN, as far as captured.
-            const std::size_t fixed_tcp_end = 14 + (v6 ? 40 : 20) + 20;
-            if (len >= fixed_tcp_end)
-                CHECK(st == decode_status::syn);
-            else
+            // Cut once the TCP flags are in (a snap length): still the SYN, as far as
+            // captured; the window is read once its two bytes are in.
+            const std::size_t tcp_flags_end = 14 + (v6 ? 40 : 20) + 14;
+            if (len >= tcp_flags_end) {
+                REQUIRE(st == decode_status::syn);
+                CHECK(s.source_port == 1234);
+                CHECK(s.window == (len >= tcp_flags_end + 2 ? 64240 : 0));
+            } else {
                 CHECK(st != decode_status::syn);
+            }
         }
     }
 }
@@ -183,4 +194,17 @@ TEST_CASE("a SYN whose TCP options were cut by the snap length is still a SYN", 
     REQUIRE(v6.size() == 98);
     CHECK(decode_syn(link_kind::ethernet, v6.data(), 96, 0, 25, s) == decode_status::syn);
     CHECK(s.source_port == 40000);
+    // -s 68 behind an IPv6 header: 14 bytes of TCP, the flags but not the window.
+    const auto v6_untagged = ethernet(ip_syn(true, 40001, 25, 60), true);
+    CHECK(decode_syn(link_kind::ethernet, v6_untagged.data(), 68, 0, 25, s) == decode_status::syn);
+    CHECK(s.source_port == 40001);
+    CHECK(s.window == 0);
+    CHECK(s.options == 0);
+    // Not cut but short: an IP length that ends the segment inside the fixed header is
+    // malformed, whatever was captured.
+    auto short_segment = ip_syn(true, 40002, 25, 60);
+    short_segment[5] = 14;  // payload length 14: a TCP header of 14 bytes
+    short_segment.resize(40 + 14);
+    CHECK(decode_syn(link_kind::raw_ip, short_segment.data(), short_segment.size(), 0, 25, s) ==
+          decode_status::malformed);
 }

@@ -13,12 +13,27 @@ struct pcap;
 
 namespace v6bl::ingest {
 
-enum class capture_status : std::uint8_t { frame, end, timeout, truncated, error };
+// `bad_block` and `bad_interface` (pcapng) name a block that was skipped, with the reason
+// in last_error() and its offset in error_offset(); reading goes on after it. `truncated`
+// and `error` end the file.
+enum class capture_status : std::uint8_t {
+    frame,
+    end,
+    timeout,
+    truncated,
+    error,
+    bad_block,      // a packet block whose own fields are impossible
+    bad_interface,  // an interface whose link type is not decoded: its packets are skipped
+};
 
 struct capture_frame {
     const std::uint8_t* data = nullptr;
     std::size_t caplen = 0;
     std::int64_t time_us = 0;
+    // How to decode it: pcapng files can mix interfaces of several link types. Frames of an
+    // interface the decoder does not take, and pcapng's simple packet blocks (which carry no
+    // time), come as `unknown`: counted as packets, never as SYNs.
+    link_kind link = link_kind::unknown;
 };
 
 // The BPF filter for live capture: SYNs without ACK to port 25 over IPv4, and TCP to port
@@ -46,6 +61,8 @@ class capture_reader {
 
     // frame.data stays valid until the next call.
     capture_status next(capture_frame& frame);
+    // The link type of a classic pcap file or live capture, or of a pcapng file's first
+    // interface (frame.link is each frame's own).
     link_kind link() const { return link_; }
     bool is_pcapng() const { return pcapng_; }
     // Byte offset of the next record (classic pcap files only; stdio position).
@@ -53,9 +70,11 @@ class capture_reader {
     // Byte offset in the file of the record (pcap) or block (pcapng) of the frame the last
     // next() returned; 0 for live capture.
     std::uint64_t frame_offset() const;
-    // Byte offset of the record (pcap) or block (pcapng) a truncated/error status of next()
-    // was about.
-    std::uint64_t error_offset() const { return fd_ >= 0 ? offset() : frame_offset_; }
+    // Byte offset of the record (pcap) or block (pcapng) a truncated, error or bad_* status
+    // of next() was about.
+    std::uint64_t error_offset() const {
+        return pcapng_ ? error_at_ : fd_ >= 0 ? offset() : frame_offset_;
+    }
     const std::string& last_error() const { return error_; }
     // Live capture: packets that passed the filter but were dropped because the kernel's
     // capture buffer was full (pcap_stats' ps_drop; its ps_ifdrop is the interface's own
@@ -65,17 +84,20 @@ class capture_reader {
   private:
     capture_reader() = default;
     bool open_classic(std::uint64_t resume_offset);
+    bool open_descriptor(std::uint64_t from);
     capture_status next_buffered(capture_frame& frame);
+    capture_status next_pcapng(capture_frame& frame);
+    capture_status pcapng_block_failed(capture_status st, std::uint64_t at, std::string why);
     bool fill(std::size_t need);
-    std::uint64_t packet_block_start(std::uint64_t fallback, std::uint64_t end) const;
 
     pcap* handle_ = nullptr;
-    // Classic pcap files are read with read() into one reused buffer: libpcap's reader
-    // copies every record through two fread() calls, which alone costs more than the
-    // whole SYN decoding, and a file mapping costs a page fault per 4 KiB read (and, to
-    // keep the RSS down, an munmap-like TLB flush behind the reader). pcapng and live
-    // capture go through libpcap.
-    int fd_ = -1;                    // our own descriptor of the classic file
+    // Files are read with pread() into one reused buffer once libpcap has opened them:
+    // libpcap's reader copies every record through two fread() calls, which alone costs
+    // more than the whole SYN decoding, and a file mapping costs a page fault per 4 KiB
+    // read (and, to keep the RSS down, an munmap-like TLB flush behind the reader). For
+    // pcapng it also stops at an interface whose link type or snap length differs from the
+    // first one's, and at the first bad block. Live capture goes through libpcap.
+    int fd_ = -1;                    // our own descriptor of the file
     std::vector<std::uint8_t> buf_;  // holds bytes [buf_offset_, buf_offset_ + buf_len_)
     std::uint64_t buf_offset_ = 0;   // file offset of buf_[0]
     std::size_t buf_len_ = 0;
@@ -87,8 +109,19 @@ class capture_reader {
     std::FILE* file_ = nullptr;  // owned by libpcap once opened
     link_kind link_ = link_kind::unknown;
     bool pcapng_ = false;
+    // pcapng: the current section's byte order and interfaces (a section header block
+    // starts both anew), and where the block of the last bad status started.
+    struct pcapng_interface {
+        link_kind link = link_kind::unknown;
+        std::uint32_t snaplen = 0;
+        bool binary_resolution = false;  // units of 2^-resolution s, else 10^-resolution s
+        std::uint8_t resolution = 6;
+        std::int64_t offset_s = 0;
+    };
+    bool in_section_ = false;
+    std::vector<pcapng_interface> interfaces_;
+    std::uint64_t error_at_ = 0;
     std::uint64_t frame_offset_ = 0;
-    bool pcapng_frame_ = false;  // the last frame came from a pcapng packet block
     bool live_ = false;
     std::string error_;
 };

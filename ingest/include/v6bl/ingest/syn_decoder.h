@@ -13,6 +13,8 @@ enum class link_kind : std::uint8_t { ethernet, linux_sll, linux_sll2, raw_ip, b
 
 // Maps a libpcap DLT_* value to a link_kind (unknown when unsupported).
 link_kind link_kind_of_dlt(int dlt);
+// Maps a LINKTYPE_* value, as capture files (pcapng's interface blocks) store it.
+link_kind link_kind_of_linktype(int linktype);
 const char* link_kind_name(link_kind k);
 
 // Why a frame did not yield a SYN. Only `malformed` is bad input; the rest are ordinary

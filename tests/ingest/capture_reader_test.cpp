@@ -1,0 +1,166 @@
+// Capture files as the reader hands them out: pcapng's interfaces (link types, time stamp
+// resolutions and offsets, byte orders) and the blocks it skips or stops at.
+#include <pcap/dlt.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "ingest_test_support.h"
+#include "v6bl/ingest/capture_reader.h"
+
+using namespace v6bl;
+using namespace v6bl::ingest;
+using ingest_test::ethernet;
+using ingest_test::ip_syn;
+using ingest_test::pcapng_builder;
+
+namespace {
+
+std::unique_ptr<capture_reader> open_bytes(const ingest_test::temp_dir& d, const std::string& bytes,
+                                           const std::string& name = "c.pcapng") {
+    const std::string path = d.path(name);
+    std::ofstream(path, std::ios::binary) << bytes;
+    std::string error;
+    auto r = capture_reader::open_file(path, 0, error);
+    INFO(error);
+    REQUIRE(r);
+    return r;
+}
+
+// The next frame, which must be a SYN of that link type from that source port.
+void expect_syn(capture_reader& r, link_kind link, std::uint16_t port, std::int64_t time_us) {
+    capture_frame f;
+    REQUIRE(r.next(f) == capture_status::frame);
+    CHECK(f.link == link);
+    CHECK(f.time_us == time_us);
+    syn_record s;
+    CHECK(decode_syn(f.link, f.data, f.caplen, f.time_us, 25, s) == decode_status::syn);
+    CHECK(s.source_port == port);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "pcapng interfaces of several link types, resolutions and offsets are each read as theirs",
+    "[capture_reader]") {
+    for (bool swap : {false, true}) {
+        INFO((swap ? "the other byte order" : "the host's byte order"));
+        ingest_test::temp_dir d("reader-interfaces");
+        pcapng_builder b;
+        b.swap = swap;
+        b.shb();
+        b.idb(1);                     // microseconds (no option)
+        b.idb(101, 9);                // nanoseconds
+        b.idb(276, 0x80 | 10, 1000);  // 2^-10 s, 1000 s later than stamped
+        b.idb(1, 0, 0, 96);           // whole seconds, a short snap length
+        const auto sll2 = [] {
+            std::vector<std::uint8_t> f(20, 0);
+            f[0] = 0x86;  // protocol: IPv6
+            f[1] = 0xDD;
+            const auto ip = ip_syn(true, 40002, 25, 64);
+            f.insert(f.end(), ip.begin(), ip.end());
+            return f;
+        }();
+        b.epb(ethernet(ip_syn(false, 40000, 25, 64), false), 1'700'000'000'123'456ull, 0);
+        b.epb(ip_syn(true, 40001, 25, 64), 1'700'000'001'000'000'999ull, 1);
+        b.epb(sll2, (std::uint64_t{1'700'000'000} << 10) + 512, 2);
+        b.epb(ethernet(ip_syn(false, 40003, 25, 64), false, 1), 1'700'000'003ull, 3);
+        auto r = open_bytes(d, b.f);
+        CHECK(r->is_pcapng());
+        CHECK(r->link() == link_kind::ethernet);  // the first interface's
+        expect_syn(*r, link_kind::ethernet, 40000, 1'700'000'000'123'456);
+        expect_syn(*r, link_kind::raw_ip, 40001, 1'700'000'001'000'000);
+        expect_syn(*r, link_kind::linux_sll2, 40002, 1'700'001'000'500'000);
+        expect_syn(*r, link_kind::ethernet, 40003, 1'700'000'003'000'000);
+        capture_frame f;
+        CHECK(r->next(f) == capture_status::end);
+    }
+}
+
+TEST_CASE("a pcapng block with impossible fields of its own is skipped, and the rest read",
+          "[capture_reader]") {
+    ingest_test::temp_dir d("reader-bad-blocks");
+    const auto syn = [](std::uint16_t port) {
+        return ethernet(ip_syn(false, port, 25, 64), false);
+    };
+    pcapng_builder b;
+    b.shb();
+    b.idb(1);
+    b.idb(105);  // not decoded: its packets are skipped
+    b.epb(syn(40000), 1'000'000);
+    const std::size_t long_caplen = b.epb(syn(40001), 2'000'000);
+    b.f[long_caplen + 20] = 0x7F;  // captured length 127 + ...: more than the block holds
+    const std::size_t no_interface = b.epb(syn(40002), 3'000'000, 9);
+    const std::size_t other_link = b.epb(syn(40003), 4'000'000, 1);
+    const std::size_t simple = b.spb(syn(40004));
+    b.isb();
+    b.epb(syn(40005), 5'000'000);
+    auto r = open_bytes(d, b.f);
+    capture_frame f;
+    // The interface of an unsupported link type is reported where it is described.
+    REQUIRE(r->next(f) == capture_status::bad_interface);
+    CHECK(r->error_offset() == 28 + 20);
+    CHECK(r->last_error().find("IEEE802_11") != std::string::npos);
+    expect_syn(*r, link_kind::ethernet, 40000, 1'000'000);
+    REQUIRE(r->next(f) == capture_status::bad_block);
+    CHECK(r->error_offset() == long_caplen);
+    CHECK(r->last_error().find("exceeds the block") != std::string::npos);
+    REQUIRE(r->next(f) == capture_status::bad_block);
+    CHECK(r->error_offset() == no_interface);
+    CHECK(r->last_error().find("interface 9") != std::string::npos);
+    // Its packets come, undecoded: counted as packets, never SYNs.
+    REQUIRE(r->next(f) == capture_status::frame);
+    CHECK(r->frame_offset() == other_link);
+    CHECK(f.link == link_kind::unknown);
+    // A simple packet block has no time stamp: the same.
+    REQUIRE(r->next(f) == capture_status::frame);
+    CHECK(r->frame_offset() == simple);
+    CHECK(f.link == link_kind::unknown);
+    expect_syn(*r, link_kind::ethernet, 40005, 5'000'000);
+    CHECK(r->next(f) == capture_status::end);
+}
+
+TEST_CASE("a second pcapng section in the other byte order starts its interfaces anew",
+          "[capture_reader]") {
+    ingest_test::temp_dir d("reader-sections");
+    pcapng_builder b;
+    b.shb();
+    b.idb(1);
+    b.epb(ethernet(ip_syn(false, 40000, 25, 64), false), 1'000'000);
+    b.swap = true;
+    b.shb();
+    b.idb(101);
+    b.epb(ip_syn(true, 40001, 25, 64), 2'000'000);
+    const std::size_t stale = b.epb(ip_syn(true, 40002, 25, 64), 3'000'000, 1);
+    auto r = open_bytes(d, b.f);
+    expect_syn(*r, link_kind::ethernet, 40000, 1'000'000);
+    expect_syn(*r, link_kind::raw_ip, 40001, 2'000'000);
+    capture_frame f;
+    // Interface 1 was the first section's count, not this one's.
+    REQUIRE(r->next(f) == capture_status::bad_block);
+    CHECK(r->error_offset() == stale);
+    CHECK(r->next(f) == capture_status::end);
+}
+
+TEST_CASE("a pcapng block whose two lengths disagree ends the file there", "[capture_reader]") {
+    ingest_test::temp_dir d("reader-lengths");
+    pcapng_builder b;
+    b.shb();
+    b.idb(1);
+    b.epb(ethernet(ip_syn(false, 40000, 25, 64), false), 1'000'000);
+    const std::size_t broken = b.epb(ethernet(ip_syn(false, 40001, 25, 64), false), 2'000'000);
+    b.f[b.f.size() - 4] ^= 0x04;  // its trailing length
+    b.epb(ethernet(ip_syn(false, 40002, 25, 64), false), 3'000'000);
+    auto r = open_bytes(d, b.f);
+    expect_syn(*r, link_kind::ethernet, 40000, 1'000'000);
+    capture_frame f;
+    REQUIRE(r->next(f) == capture_status::error);
+    CHECK(r->error_offset() == broken);
+    CHECK(r->last_error().find("trailing length") != std::string::npos);
+    // Cut inside a block: truncated, at the block.
+    const std::string cut = b.f.substr(0, broken + 30);
+    auto t = open_bytes(d, cut, "cut.pcapng");
+    expect_syn(*t, link_kind::ethernet, 40000, 1'000'000);
+    REQUIRE(t->next(f) == capture_status::truncated);
+    CHECK(t->error_offset() == broken);
+}
