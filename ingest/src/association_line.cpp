@@ -32,6 +32,9 @@ std::optional<std::int64_t> rfc3339_seconds(std::string ts) {
         ts.back() == 'Z' || (n >= 25 && (ts[n - 6] == '+' || ts[n - 6] == '-') && digit(n - 5) &&
                              digit(n - 4) && ts[n - 3] == ':' && digit(n - 2) && digit(n - 1));
     if (ts[10] != 'T' || !offset) return std::nullopt;
+    // time-secfrac is "." 1*DIGIT: no comma, no empty fraction.
+    if (ts[19] == '.' ? !digit(20) : ts[19] != 'Z' && ts[19] != '+' && ts[19] != '-')
+        return std::nullopt;
     const int y = number(0, 4), m = number(5, 2), d = number(8, 2);
     static constexpr int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -45,6 +48,11 @@ std::optional<std::int64_t> rfc3339_seconds(std::string ts) {
 }  // namespace
 
 bool parse_association_line(std::string_view line, association_line& out, std::string& error) {
+    // The parser takes a NUL byte for the end of its input: what followed would be lost.
+    if (const std::size_t nul = line.find('\0'); nul != std::string_view::npos) {
+        error = "invalid JSON (a NUL byte at column " + std::to_string(nul + 1) + ")";
+        return false;
+    }
     const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded()) {
         error = "invalid JSON";
@@ -54,17 +62,23 @@ bool parse_association_line(std::string_view line, association_line& out, std::s
         error = "not a JSON object";
         return false;
     }
+    // Every missing field is named, in the schema's order.
     auto need = [&](const char* name) -> const nlohmann::json* {
         auto it = j.find(name);
         if (it == j.end()) {
-            error = std::string("missing field ") + name;
+            error += (error.empty() ? "missing field " : ", ") + std::string(name);
             return nullptr;
         }
         return &*it;
     };
+    error.clear();
     const auto* v = need("v");
     if (!v) return false;
     // get<int>() would wrap 2^32 + 1 to 1; a 64-bit compare only matches 1 itself
+    if (v->is_number_float() && v->get<double>() == association_schema_version) {
+        error = "v is not an integer";
+        return false;
+    }
     if (!v->is_number_integer() || v->get<std::int64_t>() != association_schema_version) {
         // Only a number is quoted back: dumping a value nested thousands deep recurses as
         // deep (it overflowed the stack under ASan).
@@ -98,7 +112,7 @@ bool parse_association_line(std::string_view line, association_line& out, std::s
         error = "ipv6 is IPv4-mapped (::ffff:a.b.c.d), not an IPv6 address";
         return false;
     }
-    if (std::all_of(addr->begin(), addr->begin() + 8, [](std::uint8_t b) { return b == 0; })) {
+    if (ipv6_in_zero_64(*addr)) {
         // ::/64 holds the unspecified, loopback and IPv4-compatible addresses, no sender's
         // (and covers ::ffff:127.0.0.1, which RFC 5782 says is never listed).
         error = "ipv6 is in ::/64, not a sender's address";

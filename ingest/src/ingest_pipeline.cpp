@@ -589,8 +589,8 @@ void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::
         std::string error;
         if (!parse_association_line(line, al, error)) {
             report(src.path + ":" + std::to_string(line_no), error,
-                   error == "invalid JSON" ? bad_input_reason::invalid_json
-                                           : bad_input_reason::json_schema,
+                   error.starts_with("invalid JSON") ? bad_input_reason::invalid_json
+                                                     : bad_input_reason::json_schema,
                    src.reports);
             return;
         }

@@ -36,6 +36,12 @@ std::int64_t unzoned_to_unix(const year_hint& hint, int y, int mo, int d, int h,
     return hint.zone ? hint.zone->to_unix(y, mo, d, h, mi, s) : to_unix(y, mo, d, h, mi, s);
 }
 
+int days_in_month(int y, int mo) {
+    static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return days[mo - 1] + (mo == 2 && leap ? 1 : 0);
+}
+
 int month_of(std::string_view m) {
     static constexpr std::string_view names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -130,11 +136,14 @@ std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const ye
     if (digits(s, 0, 4, y) && s.size() > 19 && s[4] == '-' && digits(s, 5, 2, mo) && s[7] == '-' &&
         digits(s, 8, 2, d) && (s[10] == 'T' || s[10] == ' ') && digits(s, 11, 2, h) &&
         s[13] == ':' && digits(s, 14, 2, mi) && s[16] == ':' && digits(s, 17, 2, sec)) {
-        if (mo < 1 || mo > 12 || d < 1 || d > 31 || !valid_hms(h, mi, sec)) return std::nullopt;
+        if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || !valid_hms(h, mi, sec))
+            return std::nullopt;
         std::size_t pos = 19;
         if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
             ++pos;
+            const std::size_t digits_from = pos;
             while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
+            if (pos == digits_from) return std::nullopt;  // a separator with no fraction
         }
         std::int64_t offset = 0;
         bool zoned = false;
@@ -179,24 +188,33 @@ std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const ye
               valid_hms(h, mi, sec)))
             return std::nullopt;
         pos += 8;
-        int year = hint.fixed_year;
-        if (year == 0 && hint.reference_unix != 0) {
-            const int ry = year_of_unix(hint.reference_unix);
-            std::int64_t best = -1;
+        // The year: given, else the one that puts the line nearest the capture's time, else
+        // the latest that is not more than a day ahead of the clock (a line of the first
+        // hours of January, in a zone east of UTC or from an MTA whose clock runs ahead, is
+        // of the year the clock is about to start). Years where the day does not exist
+        // (29 February) are not candidates: such a line is garbage.
+        int year = 0;
+        if (hint.fixed_year != 0) {
+            if (dd <= days_in_month(hint.fixed_year, mo)) year = hint.fixed_year;
+        } else if (hint.reference_unix != 0 || hint.now_unix != 0) {
+            const bool by_reference = hint.reference_unix != 0;
+            const std::int64_t around = by_reference ? hint.reference_unix : hint.now_unix;
+            const int ry = year_of_unix(around);
+            std::int64_t best = 0;
             for (int cand = ry - 1; cand <= ry + 1; ++cand) {
-                const std::int64_t t = to_unix(cand, mo, dd, h, mi, sec);
-                const std::int64_t dist = std::llabs(t - hint.reference_unix);
-                if (best < 0 || dist < best) {
-                    best = dist;
-                    year = cand;
+                if (dd > days_in_month(cand, mo)) continue;
+                const std::int64_t t = unzoned_to_unix(hint, cand, mo, dd, h, mi, sec);
+                if (by_reference) {
+                    const std::int64_t dist = std::llabs(t - around);
+                    if (year == 0 || dist < best) best = dist, year = cand;
+                } else if (t <= around + 86400) {
+                    year = cand;  // candidates ascend: the latest one not too far ahead
                 }
             }
+        } else if (dd <= days_in_month(hint.fallback_year, mo)) {
+            year = hint.fallback_year;
         }
-        if (year == 0 && hint.now_unix != 0) {
-            year = year_of_unix(hint.now_unix);
-            if (to_unix(year, mo, dd, h, mi, sec) > hint.now_unix + 86400) --year;
-        }
-        if (year == 0) year = hint.fallback_year;
+        if (year == 0) return std::nullopt;
         return parsed_timestamp{unzoned_to_unix(hint, year, mo, dd, h, mi, sec), pos};
     }
     return std::nullopt;

@@ -189,7 +189,11 @@ bool exim_dnsbl_reason(std::string_view reason) {
         if (at == std::string_view::npos) continue;
         const std::size_t space = at == 0 ? std::string_view::npos : reason.rfind(' ', at - 1);
         const std::size_t start = space == std::string_view::npos ? 0 : space + 1;
-        const std::string_view listed = reason.substr(start, at - start);
+        std::string_view listed = reason.substr(start, at - start);
+        // "[192.0.2.4] is listed at", "Your IP (192.0.2.4) is listed at": the same address
+        if (listed.size() >= 2 && ((listed.front() == '[' && listed.back() == ']') ||
+                                   (listed.front() == '(' && listed.back() == ')')))
+            listed = listed.substr(1, listed.size() - 2);
         std::uint32_t ignored = 0;
         // "spam.example", "x@spam.example": a domain; "1.2.3.4", "2001:db8::1", "host": the client
         const bool domain = (contains(listed, ".") || contains(listed, "@")) &&
@@ -405,9 +409,14 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
 
     std::string_view body;
     const std::string_view prog = syslog_program(msg, body);
-    // "postfix/smtpd", "postfix/submission/smtpd", postmulti's "postfix-in/postscreen", ...
-    if (prog.starts_with("postfix") && contains(prog, "/")) {
-        const std::string_view service = prog.substr(prog.rfind('/') + 1);
+    // "postfix/smtpd", "postfix/submission/smtpd", postmulti's "postfix-in/postscreen", a
+    // syslog_name of the operator's own ("mta-in/smtpd"); other Postfix programs under the
+    // default names ("postfix/cleanup").
+    const std::size_t slash = prog.rfind('/');
+    const std::string_view service =
+        slash == std::string_view::npos ? std::string_view() : prog.substr(slash + 1);
+    if (slash != std::string_view::npos &&
+        (prog.starts_with("postfix") || service == "smtpd" || service == "postscreen")) {
         const bool postscreen = service == "postscreen";
         std::string_view rest;
         const bool is_reject = postfix_reject_header(body, rest);

@@ -126,7 +126,8 @@ decode_status decode_ipv6(const std::uint8_t* p, std::size_t len, std::uint16_t 
     out.family = ip_family::v6;
     std::memcpy(out.source.data(), p + 8, 16);
     out.ttl = p[7];
-    return decode_tcp(p + off, end - off, cut, smtp_port, out);
+    const decode_status st = decode_tcp(p + off, end - off, cut, smtp_port, out);
+    return st == decode_status::syn && ipv6_in_zero_64(out.source) ? decode_status::no_sender : st;
 }
 
 decode_status decode_ip(const std::uint8_t* p, std::size_t len, std::uint16_t smtp_port,

@@ -41,6 +41,13 @@ TEST_CASE("schema errors and invalid JSON say what is wrong", "[association_line
     CHECK_FALSE(
         parse_association_line(R"({"v":1,"ipv4":"1.2.3.4","time":1,"strength":1})", l, err));
     CHECK(err == "missing field ipv6");
+    // every missing field, not the last one looked for
+    CHECK_FALSE(parse_association_line(R"({"v":1,"ipv4":"1.2.3.4","time":1})", l, err));
+    CHECK(err == "missing field ipv6, strength");
+    // 1.0 is the version's value, not an integer
+    CHECK_FALSE(parse_association_line(
+        R"({"v":1.0,"ipv6":"2001:db8::1","ipv4":"1.2.3.4","time":1,"strength":1})", l, err));
+    CHECK(err == "v is not an integer");
     CHECK_FALSE(parse_association_line(
         R"({"v":1,"ipv6":"nope","ipv4":"1.2.3.4","time":1,"strength":1})", l, err));
     CHECK(err == "ipv6 is not an IPv6 address");
@@ -148,6 +155,24 @@ TEST_CASE("the time text is RFC 3339, no more and no less", "[association_line]"
     CHECK(parse_association_line(line_with("time", R"("2028-02-29T10:00:00+01:00")"), l, err));
     CHECK_FALSE(parse_association_line(line_with("time", R"("2026-11-24 10:00:00")"), l, err));
     CHECK_FALSE(parse_association_line(line_with("time", R"("2026-11-24T10:00:00+0100")"), l, err));
+    // time-secfrac is "." 1*DIGIT
+    CHECK(parse_association_line(line_with("time", R"("2026-11-24T10:00:00.5Z")"), l, err));
+    CHECK_FALSE(parse_association_line(line_with("time", R"("2026-11-24T10:00:00.Z")"), l, err));
+    CHECK_FALSE(parse_association_line(line_with("time", R"("2026-11-24T10:00:00,5Z")"), l, err));
+    CHECK_FALSE(
+        parse_association_line(line_with("time", R"("2026-11-24T10:00:00.+01:00")"), l, err));
+}
+
+TEST_CASE("a raw NUL byte makes the line invalid JSON, whatever follows it", "[association_line]") {
+    association_line l;
+    std::string err;
+    const std::string good =
+        R"({"v":1,"ipv6":"2001:db8::1","ipv4":"1.2.3.4","time":1,"strength":1})";
+    REQUIRE(parse_association_line(good, l, err));
+    // The parser would stop at the NUL and take the object before it.
+    CHECK_FALSE(parse_association_line(good + std::string(1, '\0') + " ]]] garbage", l, err));
+    CHECK(err.rfind("invalid JSON", 0) == 0);
+    CHECK(err.find("column " + std::to_string(good.size() + 1)) != std::string::npos);
 }
 
 TEST_CASE("an address with an escaped NUL and more text is no address", "[association_line]") {

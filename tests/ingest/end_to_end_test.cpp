@@ -1,5 +1,7 @@
 // End to end through the real executable: simulate → `v6bl ingest` → `v6bl lookup --json`,
 // and a SIGKILL in the middle of an ingest followed by a rerun equals one clean run.
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -250,6 +252,23 @@ void connect_once(int family, std::uint16_t port) {
     close(fd);
 }
 
+// An IPv6 SYN from 2001:db8:1:2::10 (source port `sport`) to `port`, sent on the loopback
+// as if it had arrived there (AF_PACKET: root, as for the capture). No socket can send it:
+// the loopback's only IPv6 address is ::1, and SYNs from ::/64 are no sender's. Addressed to
+// another host's MAC, it goes no further than the capture.
+void inject_ipv6_syn(std::uint16_t sport, std::uint16_t port) {
+    const auto frame = ingest_test::ethernet(ingest_test::ip_syn(true, sport, port, 64), true);
+    const int fd = socket(AF_PACKET, SOCK_RAW, 0);  // protocol 0: sends, receives nothing
+    REQUIRE(fd >= 0);
+    sockaddr_ll to{};
+    to.sll_family = AF_PACKET;
+    to.sll_ifindex = static_cast<int>(if_nametoindex("lo"));
+    to.sll_halen = 6;
+    CHECK(sendto(fd, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
+          static_cast<ssize_t>(frame.size()));
+    close(fd);
+}
+
 void udp_once(std::uint16_t port) {
     const int fd = socket(AF_INET, SOCK_DGRAM, 0);
     REQUIRE(fd >= 0);
@@ -313,18 +332,19 @@ TEST_CASE(
     REQUIRE(pid > 0);
     for (int i = 0; i < 10; ++i) {
         connect_once(AF_INET, port);
-        connect_once(AF_INET6, port);
+        connect_once(AF_INET6, port);  // from ::1: a packet, no sender's SYN
+        inject_ipv6_syn(static_cast<std::uint16_t>(40000 + i), port);
         connect_once(AF_INET, static_cast<std::uint16_t>(port + 1));  // not the SMTP port
         udp_once(port);                                               // not TCP
     }
-    // Each connect() came from its own source port: 20 attempts, closed once the link has
-    // been quiet for the 25 s window (by the wall clock, no packet closes them).
+    // Each SYN came from its own source port: 20 attempts, closed once the link has been
+    // quiet for the 25 s window (by the wall clock, no packet closes them).
     std::this_thread::sleep_for(std::chrono::seconds(27));
     kill(pid, SIGTERM);
     REQUIRE(wait_exit(pid) == 0);
     const std::string out = read_all(d.path("out.txt"));
     INFO(out);
-    CHECK(out.find("ingest: 20 packets, 20 SYNs (10 IPv6), 20 connect() attempts (10 IPv6)") !=
+    CHECK(out.find("ingest: 30 packets, 20 SYNs (10 IPv6), 20 connect() attempts (10 IPv6)") !=
           std::string::npos);
     CHECK(out.find(" 0 bad inputs") != std::string::npos);
 }
@@ -340,7 +360,8 @@ TEST_CASE("a live capture writes its engine state once per state interval, not p
     pid_t pid = start_live_ingest(d, port, why, "32", {"--state-interval", "3600"});
     INFO(why);
     REQUIRE(pid > 0);
-    for (int i = 0; i < 5; ++i) connect_once(AF_INET6, port);  // IPv6 attempts are data
+    // IPv6 attempts are data
+    for (int i = 0; i < 5; ++i) inject_ipv6_syn(static_cast<std::uint16_t>(40000 + i), port);
     auto checkpoint = [&](const std::string& key) {
         store::store_options so;
         so.path = d.path("db");

@@ -83,6 +83,19 @@ TEST_CASE("Exim black list and dnslists rejects", "[reject_log]") {
     CHECK(parse_reject_line("2026-11-24 10:00:00 H=(pc) [9.8.7.6] F=<a@b> rejected RCPT <c@d>: "
                             "Unrouteable address",
                             year_hint{}, e) == log_line_status::other_reject);
+    // the address in brackets or parentheses, as ACL messages of one's own put it
+    CHECK(parse_reject_line("2026-11-24 10:00:00 H=(pc) [192.0.2.4] F=<a@b> rejected RCPT <c@d>: "
+                            "[192.0.2.4] is listed at zen.spamhaus.org (DNSBL)",
+                            year_hint{}, e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(192, 0, 2, 4));
+    CHECK(parse_reject_line("2026-11-24 10:00:00 H=(pc) [192.0.2.2] F=<a@b> rejected RCPT <c@d>: "
+                            "Your IP (192.0.2.2) is listed at DNSBL zen.spamhaus.org",
+                            year_hint{}, e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(192, 0, 2, 2));
+    // a domain in brackets is still a domain (an RHSBL)
+    CHECK(parse_reject_line("2026-11-24 10:00:00 H=(pc) [192.0.2.3] F=<a@b> rejected RCPT <c@d>: "
+                            "(spam.example) is listed at dbl.spamhaus.org",
+                            year_hint{}, e) == log_line_status::other_reject);
 }
 
 TEST_CASE("Sendmail DNSBL rejects", "[reject_log]") {
@@ -154,10 +167,62 @@ TEST_CASE("without --year or a capture, BSD syslog lines are never taken to be i
     t = parse_log_timestamp("Jan  1 08:00:00 mx x", h);  // a skewed clock: within a day
     REQUIRE(t);
     CHECK(t->unix_seconds == new_year + 8 * 3600);
+    // Read just before New Year by the clock: a line a little ahead of it, of the first
+    // seconds of January (an MTA clock running ahead), is next year's, not last year's.
+    h.now_unix = new_year - 2;  // 2026-12-31 23:59:58 UTC
+    t = parse_log_timestamp("Jan  1 00:00:01 mx x", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == new_year + 1);  // was 2026-01-01: a year behind
+    t = parse_log_timestamp("Dec 31 23:59:57 mx x", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == new_year - 3);
     h.now_unix = 0;  // no clock: the fallback year
     t = parse_log_timestamp("Dec 31 23:59:00 mx x", h);
     REQUIRE(t);
     CHECK(t->unix_seconds == days_from_civil(1999, 12, 31) * 86400 + 86340);
+}
+
+TEST_CASE("a day that does not exist in its year is no timestamp", "[reject_log]") {
+    CHECK_FALSE(parse_log_timestamp("Feb 31 10:00:00 mx x", year(2026)));
+    CHECK_FALSE(parse_log_timestamp("Feb 29 10:00:00 mx x", year(2026)));
+    CHECK_FALSE(parse_log_timestamp("Apr 31 10:00:00 mx x", year(2026)));
+    REQUIRE(parse_log_timestamp("Feb 29 10:00:00 mx x", year(2028)));
+    CHECK(parse_log_timestamp("Feb 29 10:00:00 mx x", year(2028))->unix_seconds ==
+          days_from_civil(2028, 2, 29) * 86400 + 36000);
+    CHECK_FALSE(parse_log_timestamp("2026-02-29T10:00:00Z x", year(2026)));
+    CHECK_FALSE(parse_log_timestamp("2026-06-31 10:00:00 x", year(2026)));
+    // By the capture's time: Feb 29 only exists in the leap year among the candidates.
+    year_hint h;
+    h.reference_unix = days_from_civil(2027, 3, 1) * 86400;
+    REQUIRE(parse_log_timestamp("Feb 29 10:00:00 mx x", h));
+    CHECK(parse_log_timestamp("Feb 29 10:00:00 mx x", h)->unix_seconds ==
+          days_from_civil(2028, 2, 29) * 86400 + 36000);
+    // A fraction separator needs a digit after it.
+    CHECK_FALSE(parse_log_timestamp("2026-11-24T10:00:00.Z x", year(2026)));
+    CHECK(parse_log_timestamp("2026-11-24T10:00:00.5Z x", year(2026)));
+}
+
+TEST_CASE(
+    "in a zone east of UTC, the first hours of January read before UTC's New Year are "
+    "next year's",
+    "[reject_log]") {
+    const char* old = std::getenv("TZ");
+    const std::string saved = old ? old : "";
+    std::string error;
+    REQUIRE(set_process_time_zone("Asia/Tokyo", error));
+    local_time_zone tokyo;
+    year_hint h;
+    h.zone = &tokyo;
+    const std::int64_t new_year_utc = days_from_civil(2027, 1, 1) * 86400;
+    h.now_unix = new_year_utc - 4 * 3600;  // 2026-12-31 20:00 UTC = 2027-01-01 05:00 JST
+    const auto t = parse_log_timestamp("Jan  1 04:59:00 mx x", h);
+    if (saved.empty())
+        ::unsetenv("TZ");
+    else
+        ::setenv("TZ", saved.c_str(), 1);
+    ::tzset();
+    REQUIRE(t);
+    CHECK(t->unix_seconds == new_year_utc - 9 * 3600 + 4 * 3600 + 59 * 60);
 }
 
 TEST_CASE("Postfix reject_rhsbl_* rejections are about a domain, not the client IP",
@@ -217,6 +282,13 @@ TEST_CASE("only smtpd and postscreen rejects are Postfix DNSBL rejections", "[re
                             "[1.2.3.4] blocked using zen.spamhaus.org; from=<a@b> to=<c@d> "
                             "proto=ESMTP helo=<x>",
                             year(2026), e) == log_line_status::not_reject);
+    // a syslog_name of the operator's own
+    REQUIRE(parse_reject_line("Nov 24 10:00:01 mx1 mta-in/smtpd[123]: NOQUEUE: reject: RCPT from "
+                              "unknown[192.0.2.1]: 554 5.7.1 Service unavailable; Client host "
+                              "[192.0.2.1] blocked using zen.spamhaus.org; from=<a@b> to=<c@d> "
+                              "proto=ESMTP helo=<x>",
+                              year(2026), e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(192, 0, 2, 1));
     // postmulti instances ("postfix-out") and master.cf services ("postfix/submission")
     REQUIRE(parse_reject_line("Nov 24 10:00:00 mx1 postfix-in/smtpd[77]: NOQUEUE: reject: RCPT "
                               "from unknown[1.2.3.5]: 554 5.7.1 Service unavailable; Client host "

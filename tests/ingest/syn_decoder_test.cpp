@@ -123,6 +123,23 @@ TEST_CASE("every truncation of a SYN is rejected without reading past the buffer
     }
 }
 
+TEST_CASE("an IPv6 SYN from ::/64 is no sender's", "[syn_decoder]") {
+    syn_record s;
+    for (const char* src : {"::", "::1", "::131.215.255.8", "::ffff:192.0.2.1"}) {
+        INFO(src);
+        auto ip = ip_syn(true, 40000, 25, 60);
+        const auto a = ingest_test::v6(src);
+        std::copy(a.begin(), a.end(), ip.begin() + 8);
+        CHECK(decode_syn(link_kind::raw_ip, ip.data(), ip.size(), 0, 25, s) ==
+              decode_status::no_sender);
+    }
+    // ::1:0:0:0:1 is outside ::/64
+    auto ip = ip_syn(true, 40000, 25, 60);
+    const auto a = ingest_test::v6("0:0:0:1::1");
+    std::copy(a.begin(), a.end(), ip.begin() + 8);
+    CHECK(decode_syn(link_kind::raw_ip, ip.data(), ip.size(), 0, 25, s) == decode_status::syn);
+}
+
 TEST_CASE("impossible header lengths are malformed", "[syn_decoder]") {
     syn_record s;
     auto bad_ihl = ip_syn(false, 1, 25, 64);

@@ -43,6 +43,15 @@ struct address_hash {
     }
 };
 
+// An IPv6 address in ::/64: the unspecified, loopback, IPv4-compatible and IPv4-mapped
+// addresses, none of them a sender's. SYNs from there are not taken, and remote association
+// lines naming one are refused, so that what a sensor writes, a central list reads.
+inline bool ipv6_in_zero_64(const address_bytes& a) {
+    std::uint64_t high;
+    std::memcpy(&high, a.data(), 8);
+    return high == 0;
+}
+
 inline std::uint32_t ipv4_of(const address_bytes& a) {
     return (std::uint32_t{a[12]} << 24) | (std::uint32_t{a[13]} << 16) |
            (std::uint32_t{a[14]} << 8) | std::uint32_t{a[15]};
