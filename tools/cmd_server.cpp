@@ -179,7 +179,7 @@ std::optional<serve_args> parse_serve_arguments(const char* context) {
         return std::nullopt;
     } catch (const CLI::ParseError& e) {
         for (const auto& c : configs) {
-            if (const auto at = locate_config_error(c, e.what()); !at.empty()) {
+            if (const auto at = locate_config_error(c, e.what(), args); !at.empty()) {
                 spdlog::error("{}: {}", context, at);
                 return std::nullopt;
             }
@@ -269,7 +269,7 @@ void add_server_commands(CLI::App& app, int& exit_code) {
             if (serve->get_config_ptr() != nullptr && serve->get_config_ptr()->count() > 0) {
                 auto standalone = parse_serve_arguments("v6bl serve");
                 if (!standalone) {
-                    exit_code = 1;
+                    exit_code = 64;  // EX_USAGE, as for every config file that cannot be used
                     return;
                 }
                 *args = std::move(*standalone);

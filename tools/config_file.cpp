@@ -44,28 +44,43 @@ std::string config_file_problem(const std::string& path) {
     return {};
 }
 
-std::string locate_config_error(const std::string& path, const std::string& message) {
-    // "Could not convert: --rrl-rate = abc" or "--now: Value x not in range ...".
+std::string locate_config_error(const std::string& path, const std::string& message,
+                                const std::vector<std::string>& args) {
+    // "Could not convert: --rrl-rate = abc", "--now: Value x not in range ...",
+    // "--rejects: At least 1 required but received 0".
     const auto dashes = message.find("--");
     if (dashes == std::string::npos) return {};
     const auto end = message.find_first_of(" :=", dashes + 2);
     const std::string flag = message.substr(dashes + 2, end - dashes - 2);
-    // The key must be in the file with the value the message quotes: the same flag given
-    // on the command line (which wins) is not the file's fault.
+    // The same flag given on the command line (which wins) is not the file's fault, unless
+    // the message quotes the file's value.
+    bool on_command_line = false;
+    for (const auto& a : args)
+        if (a == "--" + flag || a.rfind("--" + flag + "=", 0) == 0) on_command_line = true;
     auto at = [&](const std::string& key, const toml::value& v) -> std::string {
         if (!same_key(key, flag)) return {};
         const std::string text = v.is_string() ? v.as_string().str : toml::format(v);
-        if (message.find(text) == std::string::npos) return {};
+        if (on_command_line && message.find(text) == std::string::npos) return {};
         return path + ":" + std::to_string(v.location().line()) + ": " + message;
+    };
+    // Keys at the top, in [section] tables and in [[section]] arrays of tables.
+    auto in_table = [&](const toml::value& t) -> std::string {
+        for (const auto& [inner, v] : t.as_table())
+            if (auto s = at(inner, v); !s.empty()) return s;
+        return {};
     };
     try {
         const toml::value root = toml::parse(path);
         if (!root.is_table()) return {};
         for (const auto& [key, value] : root.as_table()) {
             if (auto s = at(key, value); !s.empty()) return s;
-            if (!value.is_table()) continue;
-            for (const auto& [inner, v] : value.as_table())
-                if (auto s = at(inner, v); !s.empty()) return s;
+            if (value.is_table()) {
+                if (auto s = in_table(value); !s.empty()) return s;
+            } else if (value.is_array()) {
+                for (const auto& element : value.as_array())
+                    if (element.is_table())
+                        if (auto s = in_table(element); !s.empty()) return s;
+            }
         }
     } catch (const std::exception&) {
     }

@@ -14,8 +14,10 @@ namespace v6bl::tools {
 std::string config_file_problem(const std::string& path);
 
 // For CLI11's "Could not convert: --rrl-rate = abc" from a config file: the same message
-// prefixed with FILE:LINE of that key when the file has it, else "".
-std::string locate_config_error(const std::string& path, const std::string& message);
+// prefixed with FILE:LINE of that key when the file has it (and the command line, `args`,
+// does not give the flag, or the message quotes the file's value), else "".
+std::string locate_config_error(const std::string& path, const std::string& message,
+                                const std::vector<std::string>& args = {});
 
 // For CLI11's "INI was not able to parse ingest.foo" (a key or section no flag takes):
 // FILE:LINE and what is wrong in words (unknown key of a section, unknown section, a key

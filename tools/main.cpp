@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
     for (const auto& c : configs) {
         if (const auto problem = v6bl::tools::config_file_problem(c); !problem.empty()) {
             std::fprintf(stderr, "v6bl: %s\n", problem.c_str());
-            return 1;
+            return usage_error;
         }
         if (const auto problem = v6bl::tools::config_kind_problem(c, app, true); !problem.empty()) {
             std::fprintf(stderr, "v6bl: %s\n", problem.c_str());
@@ -73,7 +73,9 @@ int main(int argc, char** argv) {
         return usage_error;
     } catch (const CLI::ParseError& e) {
         for (const auto& c : configs) {
-            if (const auto at = v6bl::tools::locate_config_error(c, e.what()); !at.empty()) {
+            if (const auto at =
+                    v6bl::tools::locate_config_error(c, e.what(), {argv + 1, argv + argc});
+                !at.empty()) {
                 std::fprintf(stderr, "v6bl: %s\n", at.c_str());
                 return usage_error;
             }

@@ -297,7 +297,7 @@ TEST_CASE("a config file with an unknown key or junk is an error naming the file
         INFO(text);
         CHECK(run("timeout 20 " + v6bl_bin + " serve --db " + db + " --config " +
                       dir.file("serve.toml") + " --listen 127.0.0.1:" + port,
-                  out) == 1);
+                  out) == 64);
         CHECK(out.find(dir.file("serve.toml") + want) != std::string::npos);
     }
 }
@@ -317,13 +317,13 @@ TEST_CASE(
 
     // A truncated array: CLI11 alone took the next lines into it and served with the rest.
     write(dir.file("cut.toml"), "ttl = 300\nlisten = [\"127.0.0.1:" + port + "\"\nrrl-rate = 5\n");
-    CHECK(run(serve + dir.file("cut.toml"), out) == 1);
+    CHECK(run(serve + dir.file("cut.toml"), out) == 64);
     INFO(out);
     CHECK(out.find(dir.file("cut.toml") + ":3:1: ") != std::string::npos);
     CHECK(out.find("ready") == std::string::npos);
 
     write(dir.file("kind.toml"), "ttl = 300\nrrl-rate = \"abc\"\n");
-    CHECK(run(serve + dir.file("kind.toml"), out) == 1);
+    CHECK(run(serve + dir.file("kind.toml"), out) == 64);
     CHECK(out.find(dir.file("kind.toml") + ":2: Could not convert: --rrl-rate = abc") !=
           std::string::npos);
     // The same bad value on the command line is not put on the file.
@@ -351,7 +351,7 @@ TEST_CASE(
         CHECK(out.find(dir.file("wrong.toml") + want) != std::string::npos);
     }
     write(dir.file("kind2.toml"), "ttl = 300\nlisten = 53\n");
-    CHECK(run(serve + dir.file("kind2.toml"), out) == 1);
+    CHECK(run(serve + dir.file("kind2.toml"), out) == 64);
     CHECK(out.find(dir.file("kind2.toml") + ":2: 'listen' takes text") != std::string::npos);
     CHECK(out.find("ready") == std::string::npos);
 
@@ -372,8 +372,25 @@ TEST_CASE(
               out) == 0);
     CHECK(std::filesystem::exists(dir.file("idb") + "/CURRENT"));
 
+    // Not TOML, or missing: 64 for ingest as for serve.
+    write(dir.file("syntax.toml"), "[ingest]\ndb = \"" + dir.file("x"));
+    CHECK(run(ingest + dir.file("syntax.toml"), out) == 64);
+    CHECK(out.find(dir.file("syntax.toml") + ":2:") != std::string::npos);
+    CHECK(run(ingest + dir.file("missing.toml"), out) == 64);
+    // A value CLI11 refuses without quoting it is still put on its line, in [section] and
+    // in [[section]] alike; given on the command line instead, it is not the file's.
+    write(dir.file("none.toml"), "[ingest]\n\nrejects = []\n");
+    CHECK(run(ingest + dir.file("none.toml"), out) == 64);
+    CHECK(out.find(dir.file("none.toml") + ":3: --rejects") != std::string::npos);
+    write(dir.file("array.toml"), "[[ingest]]\nsensor-id = 99\n");
+    CHECK(run(ingest + dir.file("array.toml"), out) == 64);
+    CHECK(out.find(dir.file("array.toml") + ":2: --sensor-id") != std::string::npos);
+    write(dir.file("fine.toml"), "[ingest]\nquiet = true\n");
+    CHECK(run(ingest + dir.file("fine.toml") + " --sensor-id 99", out) == 64);
+    CHECK(out.find(dir.file("fine.toml") + ":") == std::string::npos);
+
     // Not a file to read as a config at all (it read /dev/zero forever).
-    CHECK(run(serve + "/dev/zero", out) == 1);
+    CHECK(run(serve + "/dev/zero", out) == 64);
     CHECK(out.find("/dev/zero: not a regular file") != std::string::npos);
 }
 
