@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -114,6 +115,22 @@ std::optional<unsigned long long> head_fingerprint(int fd, unsigned long long of
 
 // Whether the bytes before the checkpoint's `at` are no longer those it fingerprinted: the
 // file was rewritten in place since. Notes it on `diagnostics`.
+// A file now under another inode that holds the bytes the checkpoint was taken at, in the
+// same place (rsync's or `cp f.tmp; mv f.tmp f`'s replacement of a growing file: its start
+// again, then more): read on from the checkpoint. Anything else under a new inode (a
+// rotation's fresh file, another file) is read from its start.
+bool replaced_by_same_start(const source_position& cp, unsigned long long size,
+                            const std::function<std::optional<unsigned long long>()>& now_tail,
+                            const std::string& name, std::FILE* diagnostics) {
+    if (!cp.has_tail || cp.at == 0 || size < cp.at || now_tail() != cp.tail) return false;
+    if (diagnostics)
+        std::fprintf(diagnostics,
+                     "v6bl ingest: %s is another file now (inode %llu before), with the same "
+                     "bytes up to where it was read (offset %llu): reading on from there\n",
+                     name.c_str(), cp.ino, cp.at);
+    return true;
+}
+
 bool rewritten_since(const source_position& cp, std::optional<unsigned long long> now_tail,
                      const std::string& name, std::FILE* diagnostics) {
     if (!cp.has_tail || cp.at == 0 || now_tail == cp.tail) return false;
@@ -457,9 +474,12 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
         return;
     }
     source_position pos = parse_position(checkpoint_of(key, "pcap:" + absolute_path(given)));
-    if (pos.ino != st.st_ino) pos = source_position{};
-    pos.ino = st.st_ino;
     const auto size = static_cast<unsigned long long>(st.st_size);
+    if (pos.ino != st.st_ino &&
+        !replaced_by_same_start(
+            pos, size, [&] { return tail_fingerprint(path, pos.at); }, given, options_.diagnostics))
+        pos = source_position{};
+    pos.ino = st.st_ino;
     if (rewritten_since(pos, size < pos.at ? std::nullopt : tail_fingerprint(path, pos.at), given,
                         options_.diagnostics)) {
         pos = source_position{};
@@ -788,7 +808,13 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         }
         source_position cp =
             at_start ? parse_position(checkpoint_of(src.key, src.legacy_key)) : source_position{};
-        if (cp.ino != st.st_ino || cp.off > static_cast<unsigned long long>(st.st_size)) cp = {};
+        const auto size = static_cast<unsigned long long>(st.st_size);
+        if (cp.ino != st.st_ino &&
+            !replaced_by_same_start(
+                cp, size, [&] { return tail_fingerprint(::fileno(src.file), cp.at); }, src.path,
+                options_.diagnostics))
+            cp = {};
+        if (cp.off > size) cp = {};
         if (rewritten_since(cp, tail_fingerprint(::fileno(src.file), cp.at), src.path,
                             options_.diagnostics))
             cp = {};

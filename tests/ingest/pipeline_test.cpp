@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -526,6 +527,62 @@ TEST_CASE("a log cut shorter while followed leaves its inode's position at the n
     o.rejects = {l.d.path("maillog.1")};
     o.year = 2026;
     CHECK(ingest_into(*l.db, o).rejections() == 0);
+}
+
+TEST_CASE("a log or capture replaced by a longer copy of itself (rsync, mv) is read on, not again",
+          "[pipeline]") {
+    testbed tb(8);
+    auto db = open_store(tb.dir.path("db"));
+    const std::string log = tb.dir.path("maillog"), cap = tb.dir.path("copy.pcap");
+    std::string all_packets;
+    {
+        std::ifstream in(tb.pcap(), std::ios::binary);
+        all_packets.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    // The first half of the capture's records: cut where a record starts.
+    const std::size_t half = [&] {
+        std::size_t at = 24;
+        while (at < all_packets.size() / 2) {
+            std::uint32_t caplen;
+            std::memcpy(&caplen, all_packets.data() + at + 8, 4);
+            at += 16 + caplen;
+        }
+        return at;
+    }();
+    std::ofstream(log) << reject_line_of(1) << "\n" << reject_line_of(2) << "\n";
+    std::ofstream(cap, std::ios::binary) << all_packets.substr(0, half);
+    ingest::ingest_options o;
+    o.rejects = {log};
+    o.captures = {cap};
+    const auto first = ingest_into(*db, o);
+    REQUIRE(first.rejections() == 2);
+    REQUIRE(first.packets > 0);
+    // Replaced by new files (new inodes) holding the same start and more.
+    std::ofstream(log + ".tmp") << reject_line_of(1) << "\n"
+                                << reject_line_of(2) << "\n"
+                                << reject_line_of(3) << "\n";
+    std::filesystem::rename(log + ".tmp", log);
+    std::ofstream(cap + ".tmp", std::ios::binary) << all_packets;
+    std::filesystem::rename(cap + ".tmp", cap);
+    std::string diag;
+    const auto second = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag);
+    CHECK(second.rejections() == 1);
+    CHECK(diag.find(log + " is another file now") != std::string::npos);
+    auto clean = open_store(tb.dir.path("clean"));
+    o.captures = {tb.pcap()};
+    o.rejects = {};
+    const auto whole = ingest_into(*clean, o);
+    CHECK(first.packets + second.packets == whole.packets);
+    // A new file of other content under the name is read from its start.
+    std::ofstream(log + ".tmp") << reject_line_of(4) << "\n"
+                                << reject_line_of(5) << "\n"
+                                << reject_line_of(6) << "\n"
+                                << reject_line_of(7) << "\n";
+    std::filesystem::rename(log + ".tmp", log);
+    o.rejects = {log};
+    o.captures = {};
+    CHECK(ingest_into(*db, o).rejections() == 4);
 }
 
 TEST_CASE("a truncated capture is reported once, and read on when it has grown", "[pipeline]") {
