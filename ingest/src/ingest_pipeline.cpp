@@ -981,6 +981,11 @@ bool ingest_pipeline::truncated_in_place(line_source& src) {
 }
 
 int ingest_pipeline::run() {
+    // Also for a run stopped by a signal: --strict says whether any input was bad.
+    auto finish = [this] {
+        if (associations_out_) std::fflush(associations_out_);
+        return options_.strict && counters_.bad_inputs() > 0 ? 2 : 0;
+    };
     if (!options_.associations_out.empty()) {
         associations_out_ = std::fopen(options_.associations_out.c_str(), "a");
         if (!associations_out_)
@@ -1046,7 +1051,7 @@ int ingest_pipeline::run() {
             s->file = nullptr;
         }
         commit_if_due(true);
-        if (stopping()) return 0;
+        if (stopping()) return finish();
     }
 
     // The address book, checkpointed with every capture commit (whichever sensor's).
@@ -1097,7 +1102,7 @@ int ingest_pipeline::run() {
     for (const auto& c : options_.captures) {
         if (!first_time("pcap:" + source_path(c), c)) continue;
         ingest_capture(c);
-        if (stopping()) return 0;
+        if (stopping()) return finish();
     }
 
     std::unique_ptr<capture_reader> live;
@@ -1180,8 +1185,7 @@ int ingest_pipeline::run() {
         if (live) checkpoint_engine();
         commit_if_due(true);
     }
-    if (associations_out_) std::fflush(associations_out_);
-    return options_.strict && counters_.bad_inputs() > 0 ? 2 : 0;
+    return finish();
 }
 
 }  // namespace v6bl::ingest

@@ -585,6 +585,27 @@ TEST_CASE("a log or capture replaced by a longer copy of itself (rsync, mv) is r
     CHECK(ingest_into(*db, o).rejections() == 4);
 }
 
+TEST_CASE("a run stopped by a signal still exits 2 under --strict when input was bad",
+          "[pipeline]") {
+    temp_dir d("strict-stop");
+    const std::string a = d.path("a.log"), b = d.path("b.log");
+    std::ofstream(a) << "garbage\n" << reject_line_of(1) << "\n";
+    std::ofstream(b) << reject_line_of(2) << "\n";
+    auto db = open_store(d.path("db"));
+    std::atomic<bool> stop{false};
+    ingest::ingest_options o;
+    o.rejects = {a, b};
+    o.strict = true;
+    o.stop = &stop;
+    // The stop comes with the first commit, after the first log: the run ends before b.
+    o.on_commit = [&](const ingest::ingest_counters&) { stop = true; };
+    int rc = -1;
+    const auto c = ingest_into(*db, o, &rc);
+    REQUIRE(c.bad_inputs() == 1);
+    CHECK(c.rejections() == 1);
+    CHECK(rc == 2);
+}
+
 TEST_CASE("a truncated capture is reported once, and read on when it has grown", "[pipeline]") {
     testbed tb(6);
     const std::string cut = tb.dir.path("cut.pcap");
