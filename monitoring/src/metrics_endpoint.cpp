@@ -26,8 +26,14 @@ metrics_endpoint::metrics_endpoint(const std::string& listen,
     : source_(std::move(source)) {
     if (listen.empty()) throw std::runtime_error("--metrics: empty listen address");
     try {
-        // One thread: a scrape is a few microseconds of work, and Prometheus scrapes serially.
-        exposer_ = std::make_unique<prometheus::Exposer>(civetweb_address(listen), 1);
+        // A scrape is a few microseconds of work, but a connection holds its thread until
+        // its request is in: with one thread, one idle or slow client kept every scrape
+        // waiting for civetweb's default 30 s read timeout, past Prometheus's 10 s scrape
+        // timeout. Four threads, and 5 s to send a request: a few such clients delay a
+        // scrape by at most that.
+        exposer_ = std::make_unique<prometheus::Exposer>(
+            std::vector<std::string>{"listening_ports", civetweb_address(listen), "num_threads",
+                                     "4", "request_timeout_ms", "5000"});
     } catch (const std::exception& e) {
         throw std::runtime_error("--metrics " + listen + ": cannot listen (" + e.what() + ")");
     }

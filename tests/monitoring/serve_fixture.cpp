@@ -19,19 +19,22 @@ std::string serve_fixture::binary() {
     return path;
 }
 
-serve_fixture::serve_fixture() {
+serve_fixture::serve_fixture(const std::vector<std::string>& extra) {
     import(std::string(listed_address) + "/64 127.0.0.2 seen by the sensor\n" + manual_address +
            "/64 127.0.0.10 listed by hand\n");
     dns_port_ = free_loopback_port();
     do {
         metrics_port_ = free_loopback_port();
     } while (metrics_port_ == dns_port_);
-    server_ = std::make_unique<daemon_process>(
-        std::vector<std::string>{binary(), "serve", "--db", dir() + "/db", "--zone", fixture_zone,
-                                 "--listen", "127.0.0.1:" + std::to_string(dns_port_), "--metrics",
-                                 "127.0.0.1:" + std::to_string(metrics_port_), "--refresh-ms",
-                                 "100", "--scratch-dir", dir() + "/scratch"},
-        dir() + "/serve.log");
+    std::vector<std::string> argv{binary(),        "serve",
+                                  "--db",          dir() + "/db",
+                                  "--zone",        fixture_zone,
+                                  "--listen",      "127.0.0.1:" + std::to_string(dns_port_),
+                                  "--metrics",     "127.0.0.1:" + std::to_string(metrics_port_),
+                                  "--refresh-ms",  "100",
+                                  "--scratch-dir", dir() + "/scratch"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    server_ = std::make_unique<daemon_process>(argv, dir() + "/serve.log");
     const bool ready = server_->wait_for_output("ready", std::chrono::seconds(30));
     INFO(server_->log());
     REQUIRE(ready);

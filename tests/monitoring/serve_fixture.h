@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "daemon_process.h"
 #include "exposition_text.h"
@@ -21,7 +22,8 @@ class serve_fixture {
     // Empty when the v6bl executable is not built (the caller skips).
     static std::string binary();
 
-    serve_fixture();  // imports, starts, waits for "ready" and a first scrape; REQUIREs
+    // Imports, starts (with `extra` flags), waits for "ready" and a first scrape; REQUIREs.
+    explicit serve_fixture(const std::vector<std::string>& extra = {});
     ~serve_fixture();
 
     std::uint16_t dns_port() const { return dns_port_; }

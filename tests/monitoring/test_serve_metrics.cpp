@@ -1,9 +1,16 @@
 // End to end: the real `v6bl serve --metrics`, known traffic, exact counter deltas, promtool.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 
 #include "dns_probe.h"
+#include "http_get.h"
 #include "serve_fixture.h"
 
 using namespace v6bl::monitoring::test;
@@ -152,4 +159,56 @@ TEST_CASE("serve: the view metrics follow a commit", "[serve][e2e]") {
     CHECK(sample_of(after, "v6bl_view_age_seconds") < 5);
     // And the server stops cleanly with its exposer running.
     CHECK(f.process().stop() == 0);
+}
+
+TEST_CASE("serve: zone transfers are counted as TCP queries and transfers", "[serve][e2e]") {
+    if (serve_fixture::binary().empty() || !std::filesystem::exists("/usr/bin/dig")) {
+        WARN("SKIPPED: the v6bl executable or dig (bind9-dnsutils) is missing");
+        return;
+    }
+    serve_fixture f({"--transfer-allow", "127.0.0.1/32"});
+    const auto before = f.scrape();
+    const std::string dig = "dig +time=5 +tries=1 @127.0.0.1 -p " + std::to_string(f.dns_port()) +
+                            " " + fixture_zone + " AXFR";
+    for (int i = 0; i < 2; ++i) {
+        std::FILE* p = ::popen(dig.c_str(), "r");
+        REQUIRE(p);
+        std::string out;
+        char buf[4096];
+        while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+        ::pclose(p);
+        INFO(out);
+        REQUIRE(out.find("XFR size:") != std::string::npos);
+    }
+    const auto after = f.scrape();
+    CHECK(delta(before, after, "v6bl_zone_transfers_total") == 2);
+    CHECK(delta(before, after, "v6bl_dns_queries_total{transport=\"tcp\"}") == 2);
+    CHECK(delta(before, after, "v6bl_dns_query_types_total{qtype=\"AXFR_IXFR\"}") == 2);
+}
+
+TEST_CASE("serve: a client that connects to the metrics port and sends nothing holds up no scrape",
+          "[serve][e2e]") {
+    if (serve_fixture::binary().empty()) {
+        WARN("SKIPPED: the v6bl executable is not built (tools stage left out)");
+        return;
+    }
+    serve_fixture f;
+    // Two silent connections: with one civetweb thread, the first kept every scrape waiting
+    // for its 30 s read timeout.
+    std::vector<int> idle;
+    for (int i = 0; i < 2; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        REQUIRE(fd >= 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(f.metrics_port());
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        idle.push_back(fd);
+    }
+    // Answered within http_get's limit (5 s), while both connections stay open.
+    const auto r = http_get("127.0.0.1", f.metrics_port(), "/metrics");
+    for (int fd : idle) ::close(fd);
+    REQUIRE(r);
+    CHECK(r->status == 200);
 }

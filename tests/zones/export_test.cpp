@@ -75,6 +75,27 @@ TEST_CASE("the exported zone passes nsd-checkzone and kzonecheck", "[zones][expo
     CHECK(zt::run_command("nsd-checkzone dnsbl6.example.org " + dir.file("bad.zone")) != 0);
 }
 
+TEST_CASE("a mailbox with a dot in its local part is one label of the SOA's RNAME",
+          "[zones][export]") {
+    REQUIRE(zt::tool_exists("nsd-checkzone"));
+    zt::temp_dir dir;
+    const zt::sample_store s = zt::make_sample_store(dir.file("db"));
+    zones::zone_config c = test_config();
+    c.soa_rname = "john.doe@example.org";
+    const std::string zone = export_to(s, c, zones::export_format::zone, dir.file("z.zone"));
+    CHECK(zone.find(" john\\.doe.example.org. " + std::to_string(s.serial) + " ") !=
+          std::string::npos);
+    std::string out;
+    CHECK(zt::run_command("nsd-checkzone dnsbl6.example.org " + dir.file("z.zone"), &out) == 0);
+    INFO(out);
+    const std::string data = export_to(s, c, zones::export_format::rbldnsd, dir.file("r.data"));
+    CHECK(data.find(" john\\.doe.example.org. ") != std::string::npos);
+    // Given as a name, it stays as it was.
+    c.soa_rname = "hostmaster.example.org";
+    CHECK(export_to(s, c, zones::export_format::zone, dir.file("h.zone"))
+              .find(" hostmaster.example.org. ") != std::string::npos);
+}
+
 TEST_CASE("both zone text modes write the same records", "[zones][export]") {
     zt::temp_dir dir;
     const zt::sample_store s = zt::make_sample_store(dir.file("db"));

@@ -33,8 +33,17 @@ std::string absolute_name(std::string_view name) {
 }
 
 std::string soa_rname_name(std::string_view rname) {
-    std::string out(rname);
-    if (const auto at = out.find('@'); at != std::string::npos) out[at] = '.';
+    // RFC 1035 8: the mailbox's local part is the first label, whatever it holds: a dot in it
+    // is escaped (john.doe@example.org is john\.doe.example.org., not john@doe.example.org).
+    const auto at = rname.find('@');
+    if (at == std::string_view::npos) return absolute_name(rname);
+    std::string out;
+    for (const char c : rname.substr(0, at)) {
+        if (c == '.' || c == '\\') out.push_back('\\');
+        out.push_back(c);
+    }
+    out.push_back('.');
+    out.append(rname.substr(at + 1));
     return absolute_name(out);
 }
 
