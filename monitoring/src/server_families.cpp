@@ -134,7 +134,7 @@ std::vector<prometheus::MetricFamily> server_families(const server::server_count
                                  "UDP answers over the response rate limit (--rrl-rate): "
                                  "dropped, or slipped (sent as a bare TC=1 answer).",
                                  MetricType::Counter)
-                      .sample(as_double(c.rrl_limited - c.rrl_slipped), {{"action", "dropped"}})
+                      .sample(as_double(c.rrl_dropped), {{"action", "dropped"}})
                       .sample(as_double(c.rrl_slipped), {{"action", "slipped"}})
                       .take());
     out.push_back(counter_of("v6bl_zone_transfers_total",

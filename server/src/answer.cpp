@@ -2,6 +2,7 @@
 #include "v6bl/server/answer.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "name_resolver.h"
@@ -442,9 +443,21 @@ std::size_t answer_truncate(std::span<std::uint8_t> response) {
         end += 1 + 4;  // root label, type, class
         if (end > response.size()) return 0;
     }
+    // RFC 6891 6.1.1: a response to a query with an OPT record carries one. Ours is the
+    // last record, 11 bytes (root owner, type 41, no options): it moves behind the question,
+    // and the slip answer is as long as the query that asked.
+    const std::size_t arcount = (static_cast<std::size_t>(response[10]) << 8) | response[11];
+    constexpr std::size_t opt_size = 11;
+    const std::size_t opt_at = response.size() - opt_size;
+    const bool opt = arcount > 0 && response.size() >= end + opt_size && response[opt_at] == 0 &&
+                     response[opt_at + 1] == 0 && response[opt_at + 2] == 41 &&
+                     response[opt_at + 9] == 0 && response[opt_at + 10] == 0;
     response[2] |= flag_tc;
     for (std::size_t i = 6; i < dns::header_size; ++i) response[i] = 0;
-    return end;
+    if (!opt) return end;
+    std::memmove(response.data() + end, response.data() + opt_at, opt_size);
+    response[11] = 1;
+    return end + opt_size;
 }
 
 }  // namespace v6bl::server

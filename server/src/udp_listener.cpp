@@ -147,10 +147,9 @@ void udp_listener::answer(const std::uint8_t* data, std::size_t size, const sock
         case rrl_verdict::send:
             break;
         case rrl_verdict::drop:
-            worker_.stats().add(&server_counters::rrl_limited);
+            worker_.stats().add(&server_counters::rrl_dropped);
             return;
         case rrl_verdict::slip:
-            worker_.stats().add(&server_counters::rrl_limited);
             worker_.stats().add(&server_counters::rrl_slipped);
             send_size = answer_truncate({out, r.size});
             if (send_size == 0) return;

@@ -47,6 +47,8 @@ server::server_counters sample_server_counters() {
     c.tcp_refused = 1;
     c.tcp_idle_closed = 4;
     c.transfers = 2;
+    c.rrl_dropped = 6;
+    c.rrl_slipped = 3;
     c.latency = {10, 20, 30, 25, 10, 4, 1, 0};
     c.view_serial = 42;
     c.view_listings = 1000;
@@ -87,6 +89,8 @@ TEST_CASE("server counters become labelled families", "[families]") {
     CHECK(sample_of(s, "v6bl_tcp_connections_total{result=\"refused\"}") == 1);
     CHECK(sample_of(s, "v6bl_tcp_connections_total{result=\"idle_closed\"}") == 4);
     CHECK(sample_of(s, "v6bl_zone_transfers_total") == 2);
+    CHECK(sample_of(s, "v6bl_dns_rate_limited_total{action=\"dropped\"}") == 6);
+    CHECK(sample_of(s, "v6bl_dns_rate_limited_total{action=\"slipped\"}") == 3);
     CHECK(sample_of(s, "v6bl_view_serial") == 42);
     CHECK(sample_of(s, "v6bl_view_listings") == 1000);
     CHECK(sample_of(s, "v6bl_view_swaps_total") == 7);

@@ -249,8 +249,11 @@ TEST_CASE("the slip answer is the header and question with TC=1", "[server][rrl]
     const answer_result r = f.ask(q);
     REQUIRE(r.size > q.size());
     const std::size_t n = answer_truncate({f.out.data(), r.size});
-    CHECK(describe_response({f.out.data(), n}) == "NOERROR qr aa tc rd qd=1");
-    CHECK(n == q.size() - 11);  // the query without its OPT record
+    // RFC 6891 6.1.1: the OPT stays (the query had one), and the answer is the query's size.
+    CHECK(describe_response({f.out.data(), n}) == "NOERROR qr aa tc rd qd=1\nedns udp=1232");
+    CHECK(n == q.size());
+    CHECK(f.out[n - 11] == 0);
+    CHECK(f.out[n - 9] == 41);
     // NXDOMAIN keeps its rcode; a header-only FORMERR stays a header.
     const auto nx = make_query(expand_name("@2001:db9::1", "dnsbl6.example.org"), "A", {});
     const answer_result rn = f.ask(nx);

@@ -130,8 +130,9 @@ answer_result answer_query(std::span<const std::uint8_t> query, std::span<std::u
                            const answer_context& ctx);
 
 // Cuts a response written by answer_query down to its header and question with TC=1 and
-// no records (RRL's slip: a real client retries over TCP, a spoofed victim gets no more
-// than it sent). Returns the new size; 0 when `response` is not one of ours.
+// no records but its OPT, if the query had one (RRL's slip: a real client retries over TCP,
+// a spoofed victim gets no more than it sent). Returns the new size; 0 when `response` is
+// not one of ours.
 std::size_t answer_truncate(std::span<std::uint8_t> response);
 
 }  // namespace v6bl::server

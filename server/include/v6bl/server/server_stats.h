@@ -40,8 +40,10 @@ struct server_counters {
     std::uint64_t tcp_read_timeouts = 0;  // cut with a message begun and not finished in time
     std::uint64_t tcp_write_stalls = 0;   // cut because they stopped reading our answers
     std::uint64_t acl_refused = 0;        // REFUSED: source outside --allow-query
-    std::uint64_t rrl_limited = 0;        // UDP answers over the rate limit (dropped or slipped)
-    std::uint64_t rrl_slipped = 0;        // of those, sent as a bare TC=1 answer
+    // UDP answers over the rate limit: not sent, or sent as a bare TC=1 answer. Two counters
+    // each bumped alone, so that a scrape never sees one answer in neither or in both.
+    std::uint64_t rrl_dropped = 0;
+    std::uint64_t rrl_slipped = 0;
     std::array<std::uint64_t, latency_bounds_ns.size() + 1> latency{};
     std::uint64_t view_serial = 0;  // filled by the server when collecting
     std::uint64_t view_listings = 0;
