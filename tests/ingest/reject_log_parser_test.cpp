@@ -83,19 +83,26 @@ TEST_CASE("Exim black list and dnslists rejects", "[reject_log]") {
     CHECK(parse_reject_line("2026-11-24 10:00:00 H=(pc) [9.8.7.6] F=<a@b> rejected RCPT <c@d>: "
                             "Unrouteable address",
                             year_hint{}, e) == log_line_status::other_reject);
-    // the address in brackets or parentheses, as ACL messages of one's own put it
-    CHECK(parse_reject_line("2026-11-24 10:00:00 H=(pc) [192.0.2.4] F=<a@b> rejected RCPT <c@d>: "
-                            "[192.0.2.4] is listed at zen.spamhaus.org (DNSBL)",
-                            year_hint{}, e) == log_line_status::dnsbl_reject);
-    CHECK(e.ipv4 == v4(192, 0, 2, 4));
-    CHECK(parse_reject_line("2026-11-24 10:00:00 H=(pc) [192.0.2.2] F=<a@b> rejected RCPT <c@d>: "
-                            "Your IP (192.0.2.2) is listed at DNSBL zen.spamhaus.org",
-                            year_hint{}, e) == log_line_status::dnsbl_reject);
-    CHECK(e.ipv4 == v4(192, 0, 2, 2));
-    // a domain in brackets is still a domain (an RHSBL)
-    CHECK(parse_reject_line("2026-11-24 10:00:00 H=(pc) [192.0.2.3] F=<a@b> rejected RCPT <c@d>: "
-                            "(spam.example) is listed at dbl.spamhaus.org",
-                            year_hint{}, e) == log_line_status::other_reject);
+    // The address in brackets or parentheses, as ACL messages of one's own put it; a domain
+    // in them is still a domain (an RHSBL).
+    const struct {
+        const char* reason;
+        log_line_status want;
+    } bracketed[] = {
+        {"[192.0.2.4] is listed at zen.spamhaus.org (DNSBL)", log_line_status::dnsbl_reject},
+        {"Your IP (192.0.2.4) is listed at DNSBL zen.spamhaus.org", log_line_status::dnsbl_reject},
+        {"(spam.example) is listed at dbl.spamhaus.org", log_line_status::other_reject},
+    };
+    for (const auto& c : bracketed) {
+        INFO(c.reason);
+        e.ipv4 = 0;
+        CHECK(parse_reject_line(
+                  std::string(
+                      "2026-11-24 10:00:00 H=(pc) [192.0.2.4] F=<a@b> rejected RCPT <c@d>: ") +
+                      c.reason,
+                  year_hint{}, e) == c.want);
+        if (c.want == log_line_status::dnsbl_reject) CHECK(e.ipv4 == v4(192, 0, 2, 4));
+    }
 }
 
 TEST_CASE("Sendmail DNSBL rejects", "[reject_log]") {
@@ -282,21 +289,19 @@ TEST_CASE("only smtpd and postscreen rejects are Postfix DNSBL rejections", "[re
                             "[1.2.3.4] blocked using zen.spamhaus.org; from=<a@b> to=<c@d> "
                             "proto=ESMTP helo=<x>",
                             year(2026), e) == log_line_status::not_reject);
-    // a syslog_name of the operator's own
-    REQUIRE(parse_reject_line("Nov 24 10:00:01 mx1 mta-in/smtpd[123]: NOQUEUE: reject: RCPT from "
-                              "unknown[192.0.2.1]: 554 5.7.1 Service unavailable; Client host "
-                              "[192.0.2.1] blocked using zen.spamhaus.org; from=<a@b> to=<c@d> "
-                              "proto=ESMTP helo=<x>",
-                              year(2026), e) == log_line_status::dnsbl_reject);
-    CHECK(e.ipv4 == v4(192, 0, 2, 1));
-    // postmulti instances ("postfix-out") and master.cf services ("postfix/submission")
-    REQUIRE(parse_reject_line("Nov 24 10:00:00 mx1 postfix-in/smtpd[77]: NOQUEUE: reject: RCPT "
-                              "from unknown[1.2.3.5]: 554 5.7.1 Service unavailable; Client host "
-                              "[1.2.3.5] blocked using zen.spamhaus.org; from=<a@b> to=<c@d> "
-                              "proto=ESMTP helo=<x>",
-                              year(2026), e) == log_line_status::dnsbl_reject);
-    CHECK(e.ipv4 == v4(1, 2, 3, 5));
-    CHECK(e.mta == mta_kind::postfix_smtpd);
+    // postmulti instances ("postfix-in"), master.cf services ("postfix/submission") and a
+    // syslog_name of the operator's own ("mta-in")
+    for (const char* program : {"postfix-in/smtpd", "mta-in/smtpd"}) {
+        INFO(program);
+        REQUIRE(parse_reject_line(std::string("Nov 24 10:00:00 mx1 ") + program +
+                                      "[77]: NOQUEUE: reject: RCPT from unknown[1.2.3.5]: 554 "
+                                      "5.7.1 Service unavailable; Client host [1.2.3.5] blocked "
+                                      "using zen.spamhaus.org; from=<a@b> to=<c@d> proto=ESMTP "
+                                      "helo=<x>",
+                                  year(2026), e) == log_line_status::dnsbl_reject);
+        CHECK(e.ipv4 == v4(1, 2, 3, 5));
+        CHECK(e.mta == mta_kind::postfix_smtpd);
+    }
     REQUIRE(parse_reject_line("Nov 24 10:00:00 mx1 postfix-in/postscreen[78]: DNSBL rank 2 for "
                               "[1.2.3.6]:5555",
                               year(2026), e) == log_line_status::dnsbl_reject);
