@@ -110,11 +110,16 @@ struct listing_view::base_table {
         std::uint16_t first_day;
         std::uint16_t last_day;
         std::uint16_t ipv4s;
-        std::uint8_t length;
-        std::uint8_t code;  // the reason code, with manual_bit for an operator's listing
+        // The prefix length (48..64), with manual_bit for an operator's listing: the code
+        // keeps all of its byte (127.0.0.2 to 127.0.0.255; it had 7 bits, and 127.0.0.200
+        // was answered as 127.0.0.72).
+        std::uint8_t length_manual;
+        std::uint8_t code;
+        unsigned length() const { return length_manual & length_mask; }
+        bool manual() const { return (length_manual & manual_bit) != 0; }
     };
     static_assert(sizeof(row) == 24);
-    static constexpr std::uint8_t manual_bit = 0x80, code_mask = 0x7f;
+    static constexpr std::uint8_t manual_bit = 0x80, length_mask = 0x7f;
     std::vector<row> rows;
     std::vector<std::uint64_t> index;  // hash tag << 32 | (position + 1); 0 = empty slot
     std::unordered_map<std::uint32_t, std::string> texts;  // manual text by position
@@ -133,7 +138,7 @@ struct listing_view::base_table {
     void build_index() {
         index.assign(rows.empty() ? 1 : rows.size() + rows.size() / 2 + 1, 0);
         for (std::uint32_t i = 0; i < rows.size(); ++i) {
-            const std::uint64_t h = hash(rows[i].key, rows[i].length);
+            const std::uint64_t h = hash(rows[i].key, rows[i].length());
             std::size_t s = slot(h);
             while (index[s] != 0) s = s + 1 == index.size() ? 0 : s + 1;
             index[s] = tag(h) | (std::uint64_t{i} + 1);
@@ -150,7 +155,7 @@ struct listing_view::base_table {
             if (v == 0) return -1;
             if ((v & ~std::uint64_t{0xffffffffu}) == t) {
                 const std::uint32_t i = static_cast<std::uint32_t>(v) - 1;
-                if (rows[i].key == key && rows[i].length == length) return i;
+                if (rows[i].key == key && rows[i].length() == length) return i;
             }
             s = s + 1 == index.size() ? 0 : s + 1;
         }
@@ -159,15 +164,15 @@ struct listing_view::base_table {
     void materialise(std::size_t i, listing_entry& out) const {
         const row& d = rows[i];
         out.where = make_prefix64(d.key);
-        out.where.length = d.length;
-        out.code = static_cast<reason_code>(d.code & code_mask);
-        out.manual = (d.code & manual_bit) != 0;
+        out.where.length = static_cast<std::uint8_t>(d.length());
+        out.code = static_cast<reason_code>(d.code);
+        out.manual = d.manual();
         out.rejected_ipv4s = d.ipv4s;
         out.attempts = d.attempts;
         out.first_seen = std::uint32_t{d.first_day} * day_seconds;
         out.last_seen = std::uint32_t{d.last_day} * day_seconds;
         out.expires = d.expires;
-        out.source_length = d.length;
+        out.source_length = static_cast<std::uint8_t>(d.length());
         if (out.manual || out.code == reason_code::manual) {
             auto it = texts.find(static_cast<std::uint32_t>(i));
             out.text = it == texts.end() ? std::string{} : it->second;
@@ -220,12 +225,12 @@ void listing_view_builder::add(const listing_entry& e) {
     }
     auto& b = *base_;
     if (!e.text.empty()) b.texts.emplace(static_cast<std::uint32_t>(b.rows.size()), e.text);
-    b.rows.push_back(
-        {e.where.high64(), e.attempts, e.expires,
-         static_cast<std::uint16_t>(e.first_seen / day_seconds),
-         static_cast<std::uint16_t>(e.last_seen / day_seconds), e.rejected_ipv4s, e.where.length,
-         static_cast<std::uint8_t>(static_cast<std::uint8_t>(e.code) |
-                                   (e.manual ? listing_view::base_table::manual_bit : 0))});
+    b.rows.push_back({e.where.high64(), e.attempts, e.expires,
+                      static_cast<std::uint16_t>(e.first_seen / day_seconds),
+                      static_cast<std::uint16_t>(e.last_seen / day_seconds), e.rejected_ipv4s,
+                      static_cast<std::uint8_t>(
+                          e.where.length | (e.manual ? listing_view::base_table::manual_bit : 0)),
+                      static_cast<std::uint8_t>(e.code)});
     sources_.push_back(e.source_length);
 }
 
@@ -240,7 +245,8 @@ std::shared_ptr<const listing_view> listing_view_builder::finish(std::uint32_t s
     const std::size_t n = b.rows.size();
     auto less = [&](std::size_t x, std::size_t y) {
         if (b.rows[x].key != b.rows[y].key) return b.rows[x].key < b.rows[y].key;
-        if (b.rows[x].length != b.rows[y].length) return b.rows[x].length < b.rows[y].length;
+        if (b.rows[x].length() != b.rows[y].length())
+            return b.rows[x].length() < b.rows[y].length();
         return sources_[x] > sources_[y];
     };
     bool sorted = true;
@@ -258,12 +264,12 @@ std::shared_ptr<const listing_view> listing_view_builder::finish(std::uint32_t s
     for (std::size_t i = 0; i < n; ++i) {
         const std::size_t j = at(i);
         if (!rows.empty() && rows.back().key == b.rows[j].key &&
-            rows.back().length == b.rows[j].length)
+            rows.back().length() == b.rows[j].length())
             continue;
         if (auto t = b.texts.find(static_cast<std::uint32_t>(j)); t != b.texts.end())
             texts.emplace(static_cast<std::uint32_t>(rows.size()), std::move(t->second));
         rows.push_back(b.rows[j]);
-        b.length_bits |= 1u << ((b.rows[j].length - 48) / 4);
+        b.length_bits |= 1u << ((b.rows[j].length() - 48) / 4);
     }
     std::vector<std::uint8_t>().swap(sources_);
     b.rows = std::move(rows);
@@ -390,7 +396,7 @@ bool listing_view::has_node_under(const prefix& name, std::uint32_t now) const {
         std::lower_bound(b.rows.begin(), b.rows.end(), lo,
                          [](const base_table::row& r, std::uint64_t key) { return r.key < key; });
     for (; it != b.rows.end() && mask_high(it->key, name.length) == lo; ++it) {
-        if (it->length < name.length || !live(it->expires, now)) continue;
+        if (it->length() < name.length || !live(it->expires, now)) continue;
         if (!overlay_.empty() && overlay_.count(mask_high(it->key, 48))) continue;
         return true;
     }

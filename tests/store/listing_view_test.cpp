@@ -66,6 +66,33 @@ name_answer model(const std::vector<listing_entry>& entries, const std::vector<p
 
 }  // namespace
 
+TEST_CASE("view: a listing keeps every code 127.0.0.2..255, by hand or not") {
+    // The /48../64 rows held the code in 7 bits: 127.0.0.200 came back as 127.0.0.72.
+    std::vector<listing_entry> entries;
+    for (int code : {2, 127, 128, 200, 255}) {
+        const std::string p = "2001:db8:" + std::to_string(code) + "::/64";
+        entries.push_back(entry(p.c_str(), static_cast<reason_code>(code)));
+        const std::string m = "2001:db8:" + std::to_string(code) + ":1::/64";
+        entries.push_back(entry(m.c_str(), static_cast<reason_code>(code)));
+        entries.back().manual = true;
+    }
+    auto v = listing_view::build(entries, {}, 1);
+    for (int code : {2, 127, 128, 200, 255}) {
+        INFO(code);
+        const std::string a = "2001:db8:" + std::to_string(code) + "::1";
+        auto r = resolve(*v, a.c_str());
+        REQUIRE(r.state == name_state::listed);
+        CHECK(static_cast<int>(r.entry.code) == code);
+        CHECK_FALSE(r.entry.manual);
+        const std::string m = "2001:db8:" + std::to_string(code) + ":1::1";
+        r = resolve(*v, m.c_str());
+        REQUIRE(r.state == name_state::listed);
+        CHECK(static_cast<int>(r.entry.code) == code);
+        CHECK(r.entry.manual);
+        CHECK(r.entry.where.length == 64);
+    }
+}
+
 TEST_CASE("view: longest prefix, holes, nodes, expiry and test points") {
     std::vector<listing_entry> entries = {entry("2001:db8:1::/48", reason_code::escalated),
                                           entry("2001:db8:1:2::/64", reason_code::associated),
