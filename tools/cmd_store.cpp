@@ -100,13 +100,18 @@ std::string parse_import_line(std::string_view line, prefix& where, reason_code&
     }
     skip_space();
     text = std::string(line);
-    while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) text.pop_back();
+    // The same whitespace that separates the fields (a tab too), and a CR.
+    while (!text.empty() && (text.back() == '\r' || text.back() == ' ' || text.back() == '\t'))
+        text.pop_back();
     return {};
 }
 
-std::unique_ptr<reputation_store> open_writer(const std::string& db) {
+// `create`: only import makes a store; delist, allow, unallow and compact of a path that
+// holds none (a typo) are an error, not a new empty store that lists nothing.
+std::unique_ptr<reputation_store> open_writer(const std::string& db, bool create = false) {
     store_options o;
     o.path = db;
+    o.create_if_missing = create;
     return reputation_store::open_writer(o);
 }
 
@@ -158,7 +163,7 @@ bool read_bounded_line(std::istream& in, std::string& line, std::size_t limit, b
 }
 
 int run_import(const store_args& a, const std::vector<std::string>& files) {
-    auto store = open_writer(a.db);
+    auto store = open_writer(a.db, true);
     const std::uint32_t now = clock_or(a.now);
     std::size_t good = 0, bad = 0;
     for (const auto& file : files) {

@@ -106,10 +106,15 @@ TEST_CASE("import reads CRLF and a byte order mark, reports a directory, keeps t
     CHECK(run(v6bl_bin + " import --db " + db + " " + dir.file("adir"), out) == 2);
     CHECK(out.find(dir.file("adir") + ": is a directory") != std::string::npos);
 
+    // The text ends where the line's last non-space does: a trailing tab is no part of it.
+    write(dir.file("tab.txt"), "2001:db8:5::/64\t127.0.0.10\tby tab\t\n");
+    CHECK(run(v6bl_bin + " import --db " + db + " " + dir.file("tab.txt"), out) == 0);
+
     REQUIRE(run(v6bl_bin + " list --db " + db, out) == 0);
     CHECK(out.find("2001:db8:1::/64 127.0.0.10") != std::string::npos);
     CHECK(out.find("2001:db8:2::/64 127.0.0.5") != std::string::npos);
     CHECK(out.find("by hand\n") != std::string::npos);
+    CHECK(out.find("by tab\n") != std::string::npos);
 
     // A text that is not UTF-8 is stored as given; the JSON view still shows the record.
     write(dir.file("latin1.txt"),
@@ -174,6 +179,16 @@ TEST_CASE("a command line that cannot be used exits 64; lookup exits 2 on a stor
     // 1 is "not listed": a store that does not exist is no answer
     CHECK(run(v6bl_bin + " lookup --db " + dir.file("nostore") + " 2001:db8::1", out) == 2);
     CHECK(out.find("does not exist") != std::string::npos);
+    // Only import creates a store: a mistyped path is an error, not a new empty store.
+    for (const std::string cmd : {"delist", "allow", "unallow"}) {
+        INFO(cmd);
+        CHECK(run(v6bl_bin + " " + cmd + " --db " + dir.file("typo") + " 2001:db8:1::/48", out) !=
+              0);
+        CHECK(out.find("does not exist") != std::string::npos);
+        CHECK_FALSE(std::filesystem::exists(dir.file("typo")));
+    }
+    CHECK(run(v6bl_bin + " compact --db " + dir.file("typo"), out) != 0);
+    CHECK_FALSE(std::filesystem::exists(dir.file("typo")));
 }
 
 TEST_CASE("numbers out of range are refused by flag name", "[tools][flags]") {
