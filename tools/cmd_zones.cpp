@@ -131,7 +131,7 @@ void add_zones_commands(CLI::App& app, int& exit_code) {
         ->allow_extra_args(false)
         ->required();
     notify->add_option("--tsig", nargs->zone.notify_tsig,
-                       "sign with NAME:ALGORITHM:BASE64SECRET (e.g. hmac-sha256)");
+                       "sign with [ALGORITHM:]NAME:BASE64SECRET (ALGORITHM e.g. hmac-sha256)");
     notify->add_option("--timeout-ms", nargs->timeout_ms, "wait per attempt")
         ->check(CLI::Range(1, 600000))
         ->capture_default_str();
