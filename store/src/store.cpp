@@ -1110,9 +1110,9 @@ std::vector<listing_entry> reputation_store::published_wide(const listing_policy
     return wide;
 }
 
-void reputation_store::for_each_published(
-    const listing_policy& policy, std::uint32_t now,
-    const std::function<void(const listing_entry&)>& fn) const {
+void reputation_store::for_each_published(const listing_policy& policy, std::uint32_t now,
+                                          const std::function<void(const listing_entry&)>& fn,
+                                          bool keep_shadowed_wide) const {
     const auto sets = impl_->sets();
     const auto& holes = sets->holes;
     const auto wide = published_wide(policy, now);
@@ -1120,11 +1120,16 @@ void reputation_store::for_each_published(
     auto emit = [&](const listing_entry& e) {
         // interleave the few wide entries in address order; a region entry of the same
         // prefix (more specific stored prefix) replaces a wide one
+        bool shadowed = false;
         while (next_wide < wide.size() && !(e.where < wide[next_wide].where)) {
-            if (wide[next_wide].where != e.where) fn(wide[next_wide]);
+            if (wide[next_wide].where != e.where)
+                fn(wide[next_wide]);
+            else
+                shadowed = keep_shadowed_wide;
             ++next_wide;
         }
         fn(e);
+        if (shadowed) fn(wide[next_wide - 1]);
     };
     std::vector<listing_entry> region;
     std::uint64_t current = 0;
@@ -1287,7 +1292,10 @@ const std::string& reputation_store::path() const {
 std::shared_ptr<const listing_view> build_view(const reputation_store& store,
                                                const listing_policy& policy, std::uint32_t now) {
     listing_view_builder builder;
-    store.for_each_published(policy, now, [&](const listing_entry& e) { builder.add(e); });
+    // As the incremental refresh keeps them (server/view_refresher): a region entry and the
+    // wide entry it shadows, so that the wide one answers once the region entry is gone.
+    store.for_each_published(
+        policy, now, [&](const listing_entry& e) { builder.add(e); }, true);
     for (const auto& h : store.published_holes()) builder.add_hole(h);
     return builder.finish(store.serial());
 }

@@ -183,6 +183,41 @@ TEST_CASE("store: delist removes records under a prefix and the journal names th
                      *parse_prefix("2001:db8:1:2::/64")) == 1);
 }
 
+TEST_CASE(
+    "store: a view refreshed region by region answers a wide listing once the /48 "
+    "that shadowed it is delisted") {
+    // The full view dropped the /46's 3000::/48 entry beside the operator's own 3000::/48;
+    // a refresh of that region after the /48's delist then left nothing: NXDOMAIN until a
+    // restart, while lookup said listed.
+    test_dir d("shadowed-wide");
+    auto s = reputation_store::open_writer(opts(d));
+    change_set cs;
+    cs.list_manually(*parse_prefix("3000::/46"), static_cast<reason_code>(20), "wide46", now);
+    cs.list_manually(*parse_prefix("3000::/48"), static_cast<reason_code>(21), "exact48", now);
+    s->commit(std::move(cs), now);
+    listing_policy policy;
+    const auto v1 = build_view(*s, policy, now);
+    auto code_of = [&](const listing_view& v) {
+        const auto a = v.resolve_address(addr("3000::1"), now);
+        return a.state == name_state::listed ? static_cast<int>(a.entry.code) : -1;
+    };
+    CHECK(code_of(*v1) == 21);
+    change_set del;
+    del.remove(*parse_prefix("3000::/48"));
+    const auto serial = s->commit(std::move(del), now);
+    // What server/view_refresher does for a journal naming 3000::/48: that region again.
+    const std::uint64_t region = parse_prefix("3000::/48")->high64();
+    const auto v2 = v1->with_changes({region}, s->published_region(region, policy, now),
+                                     std::nullopt, std::nullopt, serial);
+    CHECK(code_of(*v2) == 20);
+    CHECK(code_of(*build_view(*s, policy, now)) == 20);
+    // An export still has one entry per prefix.
+    std::vector<std::string> published;
+    s->for_each_published(
+        policy, now, [&](const listing_entry& e) { published.push_back(format_prefix(e.where)); });
+    CHECK(std::count(published.begin(), published.end(), "3000::/48") == 1);
+}
+
 TEST_CASE("store: delisting a prefix wider than /48 removes every /48 under it from table files") {
     // The listing family has a /48 prefix bloom: a delist scan that seeks in prefix mode
     // skips a table file whose filter lacks the first /48 of the range, and with it every

@@ -155,9 +155,13 @@ class reputation_store {
     std::size_t evidence_count(const prefix& p64, std::size_t stop_at) const;
 
     // Published listings, streamed in address order region by region (policy, nibble
-    // expansion, allowlist holes and escalation applied): what a zone export writes.
+    // expansion, allowlist holes and escalation applied): what a zone export writes. A region
+    // entry replaces a wide (< /48 stored) entry of the same prefix; `keep_shadowed_wide`
+    // streams the wide one too (after it), for a listing view whose regions are later
+    // refreshed one by one: when the region entry goes, the wide one must be there to answer.
     void for_each_published(const listing_policy& policy, std::uint32_t now,
-                            const std::function<void(const listing_entry&)>& fn) const;
+                            const std::function<void(const listing_entry&)>& fn,
+                            bool keep_shadowed_wide = false) const;
     // All published listings of one /48 region (>= /48 entries only).
     std::vector<listing_entry> published_region(std::uint64_t region48,
                                                 const listing_policy& policy,
