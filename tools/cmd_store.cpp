@@ -78,6 +78,10 @@ std::string parse_import_line(std::string_view line, prefix& where, reason_code&
     if (covers_rfc5782_unlisted_point(where))
         return "'" + std::string(p) + "' (" + format_prefix(where) +
                ") covers ::ffff:127.0.0.1, which RFC 5782 says is never listed";
+    // Its code is RFC 5782's (127.0.0.2), as the IPv4 point's is: not the operator's to set.
+    if (is_rfc5782_test_point(where))
+        return "'" + std::string(p) +
+               "' is the RFC 5782 test point, which v6bl lists itself (127.0.0.2)";
     code = reason_code::manual;
     skip_space();
     if (line.starts_with("127.0.0.")) {

@@ -149,11 +149,16 @@ TEST_CASE("import refuses what would list ::ffff:127.0.0.1 (RFC 5782) and keeps 
           "[tools][import]") {
     temp_dir dir;
     const std::string db = dir.file("db");
-    write(dir.file("l.txt"), "2001:db8:5::/64\n::ffff:1.2.3.4\n::/0 127.0.0.3\n::1\n");
+    write(dir.file("l.txt"),
+          "2001:db8:5::/64\n::ffff:1.2.3.4\n::/0 127.0.0.3\n::1\n::ffff:127.0.0.2/128 "
+          "127.0.0.7\n");
     std::string out;
     CHECK(run(v6bl_bin + " import --db " + db + " " + dir.file("l.txt"), out) == 2);
     INFO(out);
-    CHECK(out.find("imported 1 listing(s), 3 bad line(s)") != std::string::npos);
+    CHECK(out.find("imported 1 listing(s), 4 bad line(s)") != std::string::npos);
+    // The IPv6 test point keeps RFC 5782's code: it was answered with the imported one.
+    CHECK(out.find("l.txt:5: '::ffff:127.0.0.2/128' is the RFC 5782 test point") !=
+          std::string::npos);
     CHECK(out.find("l.txt:2: '::ffff:1.2.3.4' (::/64) covers ::ffff:127.0.0.1, which RFC 5782 "
                    "says is never listed") != std::string::npos);
     CHECK(out.find("l.txt:3: '::/0' (::/0) covers") != std::string::npos);
