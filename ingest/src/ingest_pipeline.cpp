@@ -113,8 +113,6 @@ std::optional<unsigned long long> head_fingerprint(int fd, unsigned long long of
     return tail_fingerprint(fd, std::min<unsigned long long>(off, 64));
 }
 
-// Whether the bytes before the checkpoint's `at` are no longer those it fingerprinted: the
-// file was rewritten in place since. Notes it on `diagnostics`.
 // A file now under another inode that holds the bytes the checkpoint was taken at, in the
 // same place (rsync's or `cp f.tmp; mv f.tmp f`'s replacement of a growing file: its start
 // again, then more): read on from the checkpoint. Anything else under a new inode (a
@@ -131,6 +129,8 @@ bool replaced_by_same_start(const source_position& cp, unsigned long long size,
     return true;
 }
 
+// Whether the bytes before the checkpoint's `at` are no longer those it fingerprinted: the
+// file was rewritten in place since. Notes it on `diagnostics`.
 bool rewritten_since(const source_position& cp, std::optional<unsigned long long> now_tail,
                      const std::string& name, std::FILE* diagnostics) {
     if (!cp.has_tail || cp.at == 0 || now_tail == cp.tail) return false;

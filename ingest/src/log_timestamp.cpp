@@ -203,7 +203,9 @@ std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const ye
             std::int64_t best = 0;
             for (int cand = ry - 1; cand <= ry + 1; ++cand) {
                 if (dd > days_in_month(cand, mo)) continue;
-                const std::int64_t t = unzoned_to_unix(hint, cand, mo, dd, h, mi, sec);
+                // As UTC: a zone moves the line by less than the day of slack, and the zone's
+                // conversion caches one hour at a time (three candidate years would miss it).
+                const std::int64_t t = to_unix(cand, mo, dd, h, mi, sec);
                 if (by_reference) {
                     const std::int64_t dist = std::llabs(t - around);
                     if (year == 0 || dist < best) best = dist, year = cand;
