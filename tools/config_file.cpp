@@ -57,10 +57,13 @@ std::string locate_config_error(const std::string& path, const std::string& mess
     bool on_command_line = false;
     for (const auto& a : args)
         if (a == "--" + flag || a.rfind("--" + flag + "=", 0) == 0) on_command_line = true;
+    // "--db is required": no value was given at all, so a key of that name in the file is
+    // another section's (it would be named wrongly); only a quoted value is then the file's.
+    const bool missing = message.find(" is required") != std::string::npos;
     auto at = [&](const std::string& key, const toml::value& v) -> std::string {
         if (!same_key(key, flag)) return {};
         const std::string text = v.is_string() ? v.as_string().str : toml::format(v);
-        if (on_command_line && message.find(text) == std::string::npos) return {};
+        if ((on_command_line || missing) && message.find(text) == std::string::npos) return {};
         return path + ":" + std::to_string(v.location().line()) + ": " + message;
     };
     // Keys at the top, in [section] tables and in [[section]] arrays of tables.

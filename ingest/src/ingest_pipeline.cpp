@@ -497,6 +497,7 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
     }
     const bool skip_by_index = reader->is_pcapng() && pos.idx > 0;
     const std::uint64_t skip_until = pos.idx;
+    const std::uint64_t resumed_at = pos.at;  // where the last run stopped reading
     std::uint64_t index = pos.idx;
     if (skip_by_index) index = 0;
     capture_frame frame;
@@ -515,8 +516,9 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
         while (n < capture_batch) {
             st2 = reader->next(frame);
             if (st2 == capture_status::bad_block || st2 == capture_status::bad_interface) {
-                // Reported again only if a resumed run had not got this far before.
-                if (!skip_by_index || index >= skip_until)
+                // Reported again only if a resumed run had not read this far before (a block
+                // before where reading stopped was reported then).
+                if (!skip_by_index || reader->error_offset() >= resumed_at)
                     report(given + ":" + std::to_string(reader->error_offset()),
                            reader->last_error() + " (after packet " + std::to_string(index) + ")",
                            st2 == capture_status::bad_block ? bad_input_reason::malformed_packet

@@ -36,6 +36,10 @@ std::int64_t unzoned_to_unix(const year_hint& hint, int y, int mo, int d, int h,
     return hint.zone ? hint.zone->to_unix(y, mo, d, h, mi, s) : to_unix(y, mo, d, h, mi, s);
 }
 
+// How far ahead of the clock a BSD syslog line, read as UTC, may be: the largest zone
+// offset (UTC+14) and an hour of clock skew.
+constexpr std::int64_t future_slack_s = 15 * 3600;
+
 int days_in_month(int y, int mo) {
     static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -189,10 +193,11 @@ std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const ye
             return std::nullopt;
         pos += 8;
         // The year: given, else the one that puts the line nearest the capture's time, else
-        // the latest that is not more than a day ahead of the clock (a line of the first
+        // the latest that is not more than 15 hours ahead of the clock (a line of the first
         // hours of January, in a zone east of UTC or from an MTA whose clock runs ahead, is
-        // of the year the clock is about to start). Years where the day does not exist
-        // (29 February) are not candidates: such a line is garbage.
+        // of the year the clock is about to start; a zone is at most 14 hours ahead of UTC,
+        // so a "Jan 1 10:00" line read at noon on Dec 31 is this year's, nearly a year old). Years
+        // where the day does not exist (29 February) are not candidates: such a line is garbage.
         int year = 0;
         if (hint.fixed_year != 0) {
             if (dd <= days_in_month(hint.fixed_year, mo)) year = hint.fixed_year;
@@ -209,7 +214,7 @@ std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const ye
                 if (by_reference) {
                     const std::int64_t dist = std::llabs(t - around);
                     if (year == 0 || dist < best) best = dist, year = cand;
-                } else if (t <= around + 86400) {
+                } else if (t <= around + future_slack_s) {
                     year = cand;  // candidates ascend: the latest one not too far ahead
                 }
             }

@@ -443,18 +443,35 @@ std::size_t answer_truncate(std::span<std::uint8_t> response) {
         end += 1 + 4;  // root label, type, class
         if (end > response.size()) return 0;
     }
-    // RFC 6891 6.1.1: a response to a query with an OPT record carries one. Ours is the
-    // last record, 11 bytes (root owner, type 41, no options): it moves behind the question,
-    // and the slip answer is as long as the query that asked.
-    const std::size_t arcount = (static_cast<std::size_t>(response[10]) << 8) | response[11];
-    constexpr std::size_t opt_size = 11;
-    const std::size_t opt_at = response.size() - opt_size;
-    const bool opt = arcount > 0 && response.size() >= end + opt_size && response[opt_at] == 0 &&
-                     response[opt_at + 1] == 0 && response[opt_at + 2] == 41 &&
-                     response[opt_at + 9] == 0 && response[opt_at + 10] == 0;
+    // RFC 6891 6.1.1: a response to a query with an OPT record carries one. It is found by
+    // walking the records (an AAAA's address could end in bytes shaped like an OPT), then
+    // moved behind the question: the slip answer is as long as the query that asked.
+    auto count = [&](std::size_t at) {
+        return (static_cast<std::size_t>(response[at]) << 8) | response[at + 1];
+    };
+    const std::size_t before_additional = count(6) + count(8),
+                      records = before_additional + count(10);
+    std::size_t opt_at = 0, opt_size = 0;
+    for (std::size_t k = 0, i = end; k < records; ++k) {
+        const std::size_t record = i;
+        while (i < response.size() && response[i] != 0 && (response[i] & 0xc0) != 0xc0) {
+            if (response[i] > 63) return 0;
+            i += 1 + response[i];
+        }
+        if (i >= response.size()) return 0;
+        i += response[i] == 0 ? 1 : 2;  // the root label, or a compression pointer
+        if (i + 10 > response.size()) return 0;
+        const std::size_t rr_end = i + 10 + count(i + 8);
+        if (rr_end > response.size()) return 0;
+        if (k >= before_additional && count(i) == 41) {
+            opt_at = record;
+            opt_size = rr_end - record;
+        }
+        i = rr_end;
+    }
     response[2] |= flag_tc;
     for (std::size_t i = 6; i < dns::header_size; ++i) response[i] = 0;
-    if (!opt) return end;
+    if (opt_size == 0) return end;
     std::memmove(response.data() + end, response.data() + opt_at, opt_size);
     response[11] = 1;
     return end + opt_size;

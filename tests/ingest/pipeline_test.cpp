@@ -1292,6 +1292,28 @@ TEST_CASE("a pcapng capture of mixed interfaces is ingested whole, bad blocks re
     CHECK(c.bad_inputs() == 0);
 }
 
+TEST_CASE("a pcapng block reported once is not reported again when the capture grows",
+          "[pipeline]") {
+    temp_dir d("pcapng-grow-report");
+    ingest_test::pcapng_builder b;
+    b.shb();
+    b.idb(1);
+    const std::uint64_t t0 = static_cast<std::uint64_t>(std::time(nullptr)) - 3600;
+    b.epb(ingest_test::ethernet(ingest_test::ip_syn(true, 40000, 25, 60), true), t0 * 1'000'000);
+    b.idb(105);  // reported: its packets are skipped
+    std::ofstream(d.path("g.pcapng"), std::ios::binary) << b.f;
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.captures = {d.path("g.pcapng")};
+    CHECK(ingest_into(*db, o).bad_inputs() == 1);
+    b.epb(ingest_test::ethernet(ingest_test::ip_syn(true, 40001, 25, 60), true),
+          (t0 + 1) * 1'000'000);
+    std::ofstream(d.path("g.pcapng"), std::ios::binary) << b.f;  // grown in place
+    const auto c = ingest_into(*db, o);
+    CHECK(c.packets == 1);
+    CHECK(c.bad_inputs() == 0);
+}
+
 TEST_CASE("a truncated pcapng block is reported at its start, as a classic record is",
           "[pipeline]") {
     temp_dir d("pcapng-truncated-offset");

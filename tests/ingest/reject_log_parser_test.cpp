@@ -171,7 +171,7 @@ TEST_CASE("without --year or a capture, BSD syslog lines are never taken to be i
     t = parse_log_timestamp("Jan  1 00:05:00 mx x", h);
     REQUIRE(t);
     CHECK(t->unix_seconds == new_year + 300);
-    t = parse_log_timestamp("Jan  1 08:00:00 mx x", h);  // a skewed clock: within a day
+    t = parse_log_timestamp("Jan  1 08:00:00 mx x", h);  // a skewed clock or zone: within 15 h
     REQUIRE(t);
     CHECK(t->unix_seconds == new_year + 8 * 3600);
     // Read just before New Year by the clock: a line a little ahead of it, of the first
@@ -183,6 +183,12 @@ TEST_CASE("without --year or a capture, BSD syslog lines are never taken to be i
     t = parse_log_timestamp("Dec 31 23:59:57 mx x", h);
     REQUIRE(t);
     CHECK(t->unix_seconds == new_year - 3);
+    // At noon on Dec 31, a "Jan 1 10:00" line is this year's (a log nearly a year old): the
+    // next year's would be 22 hours ahead, more than any zone puts a line.
+    h.now_unix = new_year - 12 * 3600;
+    t = parse_log_timestamp("Jan  1 10:00:00 mx x", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == days_from_civil(2026, 1, 1) * 86400 + 36000);
     h.now_unix = 0;  // no clock: the fallback year
     t = parse_log_timestamp("Dec 31 23:59:00 mx x", h);
     REQUIRE(t);

@@ -268,6 +268,13 @@ TEST_CASE("the slip answer is the header and question with TC=1", "[server][rrl]
     CHECK(answer_truncate(bad_label) == 0);
     auto cut = from_hex("0102 8000 0001 0000 0000 0000 03616263");
     CHECK(answer_truncate(cut) == 0);
+    // No OPT, though the last 11 bytes (an AAAA glue address) are shaped like one: the
+    // records are walked, not guessed at.
+    auto glue = from_hex(
+        "0102 8400 0001 0000 0000 0001 00 0006 0001"
+        " 00 001c 0001 00000e10 0010 20010db800 0000291000000000000000");
+    CHECK(answer_truncate(glue) == dns::header_size + 5);
+    CHECK(glue[11] == 0);
 }
 
 TEST_CASE("UDP amplification: the largest answer to a query without EDNS, as a ratio; RA never",

@@ -405,6 +405,12 @@ TEST_CASE(
     write(dir.file("array.toml"), "[[ingest]]\nsensor-id = 99\n");
     CHECK(run(ingest + dir.file("array.toml"), out) == 64);
     CHECK(out.find(dir.file("array.toml") + ":2: --sensor-id") != std::string::npos);
+    // A flag missing everywhere is not put on another section's key of that name.
+    write(dir.file("other.toml"), "[ingest]\ndb = \"" + dir.file("x") + "\"\n");
+    CHECK(run(v6bl_bin + " --config " + dir.file("other.toml") + " import " + dir.file("none.toml"),
+              out) == 64);
+    CHECK(out.find("--db is required") != std::string::npos);
+    CHECK(out.find(dir.file("other.toml") + ":2:") == std::string::npos);
     write(dir.file("fine.toml"), "[ingest]\nquiet = true\n");
     CHECK(run(ingest + dir.file("fine.toml") + " --sensor-id 99", out) == 64);
     CHECK(out.find(dir.file("fine.toml") + ":") == std::string::npos);

@@ -29,10 +29,11 @@ bool set_process_time_zone(const std::string& name, std::string& error);
 
 // BSD syslog has no year. It comes from --year, else from the capture's time range (the
 // year that puts the line closest to `reference_unix`), else from the wall clock `now_unix`
-// (the latest of last year, this one and the next that puts the line no more than a day
-// ahead of now: a "Dec 31" line read on Jan 1 is last year's, a "Jan 1 04:59" line of a zone
-// east of UTC read at 20:00 UTC on Dec 31 is next year's), else from `fallback_year`. A day
-// that does not exist in that year (Feb 29, Feb 31) makes the line no timestamp.
+// (the latest of last year, this one and the next that puts the line, read as UTC, no more
+// than 15 hours ahead of now (UTC+14 and an hour of skew): a "Dec 31" line read on Jan 1 is last
+// year's, a "Jan 1 04:59" line of a zone east of UTC read at 20:00 UTC on Dec 31 is next year's),
+// else from `fallback_year`. A day that does not exist in that year (Feb 29, Feb 31) makes the line
+// no timestamp.
 struct year_hint {
     int fixed_year = 0;               // --year; 0 = none
     std::int64_t reference_unix = 0;  // e.g. the capture's first packet; 0 = none
