@@ -9,7 +9,6 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <functional>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -118,9 +117,9 @@ std::optional<unsigned long long> head_fingerprint(int fd, unsigned long long of
 // again, then more): read on from the checkpoint. Anything else under a new inode (a
 // rotation's fresh file, another file) is read from its start.
 bool replaced_by_same_start(const source_position& cp, unsigned long long size,
-                            const std::function<std::optional<unsigned long long>()>& now_tail,
-                            const std::string& name, std::FILE* diagnostics) {
-    if (!cp.has_tail || cp.at == 0 || size < cp.at || now_tail() != cp.tail) return false;
+                            std::optional<unsigned long long> now_tail, const std::string& name,
+                            std::FILE* diagnostics) {
+    if (!cp.has_tail || cp.at == 0 || size < cp.at || now_tail != cp.tail) return false;
     if (diagnostics)
         std::fprintf(diagnostics,
                      "v6bl ingest: %s is another file now (inode %llu before), with the same "
@@ -475,13 +474,14 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
     }
     source_position pos = parse_position(checkpoint_of(key, "pcap:" + absolute_path(given)));
     const auto size = static_cast<unsigned long long>(st.st_size);
+    // The bytes before the checkpoint as they are now: the same file under a new inode, or
+    // the file rewritten in place, is told by them.
+    const auto now_tail = size < pos.at ? std::nullopt : tail_fingerprint(path, pos.at);
     if (pos.ino != st.st_ino &&
-        !replaced_by_same_start(
-            pos, size, [&] { return tail_fingerprint(path, pos.at); }, given, options_.diagnostics))
+        !replaced_by_same_start(pos, size, now_tail, given, options_.diagnostics))
         pos = source_position{};
     pos.ino = st.st_ino;
-    if (rewritten_since(pos, size < pos.at ? std::nullopt : tail_fingerprint(path, pos.at), given,
-                        options_.diagnostics)) {
+    if (rewritten_since(pos, now_tail, given, options_.diagnostics)) {
         pos = source_position{};
         pos.ino = st.st_ino;
     }
@@ -811,15 +811,12 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         source_position cp =
             at_start ? parse_position(checkpoint_of(src.key, src.legacy_key)) : source_position{};
         const auto size = static_cast<unsigned long long>(st.st_size);
+        const auto now_tail = tail_fingerprint(::fileno(src.file), cp.at);
         if (cp.ino != st.st_ino &&
-            !replaced_by_same_start(
-                cp, size, [&] { return tail_fingerprint(::fileno(src.file), cp.at); }, src.path,
-                options_.diagnostics))
+            !replaced_by_same_start(cp, size, now_tail, src.path, options_.diagnostics))
             cp = {};
         if (cp.off > size) cp = {};
-        if (rewritten_since(cp, tail_fingerprint(::fileno(src.file), cp.at), src.path,
-                            options_.diagnostics))
-            cp = {};
+        if (rewritten_since(cp, now_tail, src.path, options_.diagnostics)) cp = {};
         // Read further before, under another name or earlier in this run (see inode_key):
         // on from there.
         if (const std::string v = inode_position(src, ::fileno(src.file), st); !v.empty()) {

@@ -157,15 +157,6 @@ void on_transfer_done(uv_work_t* req, int) {
     delete w;
 }
 
-// The QTYPE of a message's first question (0 when there is none to read).
-std::uint16_t question_type(std::span<const std::uint8_t> query) {
-    std::size_t i = 12;
-    while (i < query.size() && query[i] != 0 && (query[i] & 0xc0) == 0)
-        i += static_cast<std::size_t>(query[i]) + 1;
-    if (i + 2 >= query.size() || query[i] != 0) return 0;
-    return static_cast<std::uint16_t>((query[i + 1] << 8) | query[i + 2]);
-}
-
 void start_transfer(tcp_connection& c, std::span<const std::uint8_t> query) {
     auto* w = new transfer_work;
     w->req.data = w;
@@ -198,11 +189,12 @@ void process_frames(tcp_connection& c) {
         const std::span<const std::uint8_t> query(c.in.data() + off + 2, len);
         // IXFR (with its authority SOA) and TSIG-signed transfers are more than the strict
         // query parser accepts: the transfer responder parses, checks ACL and TSIG itself.
-        if (worker.transfer() != nullptr && zones::transfer_responder::is_transfer_query(query)) {
+        if (const std::uint16_t xfr = zones::transfer_responder::transfer_type(query);
+            worker.transfer() != nullptr && xfr != 0) {
             // Counted as answer_query counts the transfers it hands over.
             answer_result counted;
             counted.outcome = answer_outcome::transfer;
-            counted.qtype = question_type(query);
+            counted.qtype = xfr;
             worker.stats().count_query(transport_kind::tcp, counted);
             start_transfer(c, query);
             off += 2 + len;

@@ -42,18 +42,18 @@ transfer_responder::transfer_responder(zone_config config, store::listing_policy
     make_glue_rrs(config_);
 }
 
-bool transfer_responder::is_transfer_query(std::span<const std::uint8_t> query) {
-    if (query.size() < 12 + 5) return false;
-    if ((query[2] & 0x80) != 0 || ((query[2] >> 3) & 0x0f) != 0) return false;
-    if (query[4] != 0 || query[5] != 1) return false;
+std::uint16_t transfer_responder::transfer_type(std::span<const std::uint8_t> query) {
+    if (query.size() < 12 + 5) return 0;
+    if ((query[2] & 0x80) != 0 || ((query[2] >> 3) & 0x0f) != 0) return 0;
+    if (query[4] != 0 || query[5] != 1) return 0;
     std::size_t i = 12;
     while (i < query.size() && query[i] != 0) {
-        if ((query[i] & 0xc0) != 0) return false;
+        if ((query[i] & 0xc0) != 0) return 0;
         i += static_cast<std::size_t>(query[i]) + 1;
     }
-    if (i + 4 >= query.size()) return false;
+    if (i + 4 >= query.size()) return 0;
     const std::uint16_t qtype = static_cast<std::uint16_t>((query[i + 1] << 8) | query[i + 2]);
-    return qtype == type_axfr || qtype == type_ixfr;
+    return qtype == type_axfr || qtype == type_ixfr ? qtype : 0;
 }
 
 transfer_result transfer_responder::respond(std::span<const std::uint8_t> query,

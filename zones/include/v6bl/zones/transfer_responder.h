@@ -57,8 +57,12 @@ class transfer_responder {
     transfer_responder(zone_config config, store::listing_policy policy,
                        store::reputation_store& store, bool catch_up_each_transfer);
 
-    // True for a QUERY of type AXFR or IXFR (cheap header check, no full parse).
-    static bool is_transfer_query(std::span<const std::uint8_t> query);
+    // The QTYPE (AXFR or IXFR) of a QUERY asking for a transfer, else 0 (cheap header
+    // check, no full parse).
+    static std::uint16_t transfer_type(std::span<const std::uint8_t> query);
+    static bool is_transfer_query(std::span<const std::uint8_t> query) {
+        return transfer_type(query) != 0;
+    }
 
     // Answers `query` from `peer`; `now` evaluates listing expiry (unix seconds).
     transfer_result respond(std::span<const std::uint8_t> query, const sockaddr_storage& peer,
