@@ -2,7 +2,8 @@
 # Installs the Debian packages v6bl builds with and tests against (idempotent; root).
 set -euo pipefail
 build_pkgs=(cmake g++ make pkg-config libldns-dev libuv1-dev librocksdb-dev prometheus-cpp-dev catch2
-            libcli11-dev libtoml11-dev libspdlog-dev nlohmann-json3-dev libpcap-dev)
+            libcli11-dev libtoml11-dev libspdlog-dev nlohmann-json3-dev libpcap-dev
+            python3)  # scripts/demo.sh, bench/soak (configured with every build)
 peer_pkgs=(bind9-dnsutils ldnsutils nsd knot knot-dnssecutils rbldnsd unbound dnsperf prometheus
            clang libclang-rt-14-dev)
 want=("${build_pkgs[@]}")

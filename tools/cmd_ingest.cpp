@@ -142,6 +142,14 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
             exit_code = 64;
             return;
         }
+        if (!args->metrics_listen.empty())
+            if (const std::string problem =
+                    monitoring::metrics_listen_problem(args->metrics_listen);
+                !problem.empty()) {
+                std::fprintf(stderr, "v6bl ingest: %s\n", problem.c_str());
+                exit_code = 64;
+                return;
+            }
         try {
             store::store_options so;
             so.path = args->db;

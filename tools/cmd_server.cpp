@@ -10,6 +10,7 @@
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,9 @@
 #include "v6bl/server/run_as_user.h"
 #include "v6bl/store/store.h"
 #include "v6bl/zones/nibble_name.h"
+#include "v6bl/zones/notify_sender.h"
 #include "v6bl/zones/notify_service.h"
+#include "v6bl/zones/transfer_acl.h"
 #include "v6bl/zones/transfer_responder.h"
 
 namespace v6bl::tools {
@@ -38,10 +41,13 @@ struct serve_args {
 void add_serve_flags(CLI::App& cmd, serve_args& a) {
     auto& c = a.config;
     auto& z = c.zone;
-    cmd.add_option("--db", c.db_path, "the v6bl database directory")->required();
-    cmd.add_option("--listen", a.listen, "ADDR:PORT or [ADDR]:PORT, UDP and TCP (repeatable)")
-        ->allow_extra_args(false)
-        ->capture_default_str();
+    // Required, but checked in run_serve: `serve --config FILE` may name it in the file,
+    // which CLI11 reads only in the standalone parse (parse_serve_arguments).
+    cmd.add_option("--db", c.db_path, "the v6bl database directory (required)");
+    cmd.add_option("--listen", a.listen,
+                   "ADDR:PORT or [ADDR]:PORT, UDP and TCP (repeatable; default 127.0.0.1:5353 "
+                   "and [::1]:5353)")
+        ->allow_extra_args(false);
     cmd.add_option("--threads", c.threads, "event loops, each with its own sockets")
         ->check(CLI::Range(1, 256))
         ->capture_default_str();
@@ -80,7 +86,8 @@ void add_serve_flags(CLI::App& cmd, serve_args& a) {
     cmd.add_option("--tcp-idle-ms", c.tcp_idle_ms, "idle TCP connections are closed after this")
         ->check(CLI::Range(1, 3600000))
         ->capture_default_str();
-    cmd.add_option("--tcp-max-connections", c.tcp_max_connections, "open TCP connections at most")
+    cmd.add_option("--tcp-max-connections", c.tcp_max_connections,
+                   "open TCP connections at most, split evenly across the --threads loops")
         ->check(CLI::Range(1, 1000000))
         ->capture_default_str();
     cmd.add_option("--tcp-max-inflight", c.tcp_max_inflight, "queued answers per TCP connection")
@@ -197,10 +204,28 @@ std::optional<server::server_config> reload_config() {
     return a->config;
 }
 
+// What serve cannot start with because of its configuration (exit 64), found before anything
+// is opened: the zones stage's transfer ACL and NOTIFY targets are checked here, also when
+// the flag that would use them is missing (--transfer-require-tsig without a key).
+void check_usage(const serve_args& a) {
+    if (a.config.db_path.empty()) throw std::invalid_argument("--db is required");
+    if (const std::string problem = zones::zone_name_problem(a.config.zone.zone); !problem.empty())
+        throw std::invalid_argument("--zone '" + a.config.zone.zone + "': " + problem);
+    if (!a.config.metrics_listen.empty())
+        if (const std::string problem = monitoring::metrics_listen_problem(a.config.metrics_listen);
+            !problem.empty())
+            throw std::invalid_argument(problem);
+    try {
+        const zones::transfer_acl acl(a.config.zone);
+        const zones::notify_sender notify(a.config.zone);
+    } catch (const std::runtime_error& e) {
+        throw std::invalid_argument(e.what());
+    }
+}
+
 int run_serve(serve_args& a) {
     finish_args(a);
-    if (const std::string problem = zones::zone_name_problem(a.config.zone.zone); !problem.empty())
-        throw std::runtime_error("--zone '" + a.config.zone.zone + "': " + problem);
+    check_usage(a);
     if (auto level = spdlog::level::from_str(a.log_level);
         level != spdlog::level::off || a.log_level == "off")
         spdlog::set_level(level);
@@ -275,6 +300,9 @@ void add_server_commands(CLI::App& app, int& exit_code) {
                 *args = std::move(*standalone);
             }
             exit_code = run_serve(*args);
+        } catch (const std::invalid_argument& e) {
+            std::fprintf(stderr, "v6bl serve: %s\n", e.what());
+            exit_code = 64;  // EX_USAGE: a value it cannot use
         } catch (const std::exception& e) {
             std::fprintf(stderr, "v6bl serve: %s\n", e.what());
             exit_code = 1;

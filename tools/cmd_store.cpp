@@ -351,7 +351,7 @@ int run_change(const store_args& a, const std::string& text, const std::string& 
     auto p = parse_prefix(text, true);
     if (!p) {
         std::fprintf(stderr, "v6bl: '%s' is not an IPv6 prefix or address\n", text.c_str());
-        return 2;
+        return 64;  // EX_USAGE
     }
     auto store = open_writer(a.db);
     change_set cs;

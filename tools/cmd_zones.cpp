@@ -36,13 +36,13 @@ int run_export(export_args& args) {
     if (!format) {
         std::fprintf(stderr, "v6bl export: unknown format '%s' (zone, rbldnsd, json)\n",
                      args.format.c_str());
-        return 2;
+        return 64;  // EX_USAGE
     }
     args.zone.zone = lower_zone(args.zone.zone);
     if (const std::string problem = zones::zone_name_problem(args.zone.zone); !problem.empty()) {
         std::fprintf(stderr, "v6bl export: --zone '%s': %s\n", args.zone.zone.c_str(),
                      problem.c_str());
-        return 2;
+        return 64;  // EX_USAGE
     }
     const auto mode = args.text_mode == "ldns-records" ? zones::zone_text_mode::ldns_records
                                                        : zones::zone_text_mode::direct;

@@ -12,8 +12,7 @@
 namespace v6bl::monitoring {
 namespace {
 
-// "[::1]:9153" is what v6bl's other listen flags take; civetweb wants "[::1]:9153" too, and
-// ":9153" or "9153" for every address.
+// civetweb wants "9153" for every address.
 std::string civetweb_address(const std::string& listen) {
     if (!listen.empty() && listen.front() == ':') return listen.substr(1);
     return listen;
@@ -21,10 +20,21 @@ std::string civetweb_address(const std::string& listen) {
 
 }  // namespace
 
+std::string metrics_listen_problem(const std::string& listen) {
+    if (listen.empty()) return "--metrics: empty listen address";
+    if (listen.front() == '[' || listen.find(':') != listen.rfind(':'))
+        return "--metrics " + listen +
+               ": IPv6 is not available for the metrics endpoint (Debian's civetweb, which "
+               "prometheus-cpp serves /metrics with, is built without it); give an IPv4 "
+               "ADDR:PORT or :PORT";
+    return "";
+}
+
 metrics_endpoint::metrics_endpoint(const std::string& listen,
                                    std::shared_ptr<prometheus::Collectable> source)
     : source_(std::move(source)) {
-    if (listen.empty()) throw std::runtime_error("--metrics: empty listen address");
+    if (const std::string problem = metrics_listen_problem(listen); !problem.empty())
+        throw std::invalid_argument(problem);
     try {
         // A scrape is a few microseconds of work, but a connection holds its thread until
         // its request is in: with one thread, one idle or slow client kept every scrape

@@ -196,31 +196,28 @@ int run_server(const server_config& config, server_hooks hooks) {
     for (const auto& l : config.listen) {
         auto a = parse_listen_address(l);
         if (!a)
-            throw std::runtime_error("bad listen address '" + l + "' (ADDR:PORT or [ADDR]:PORT)");
+            throw std::invalid_argument("bad listen address '" + l +
+                                        "' (ADDR:PORT or [ADDR]:PORT)");
         // Each worker binds every address with SO_REUSEPORT, UDP and TCP apart: port 0
         // would give each socket a port of its own.
         if (ntohs(a->addr.ss_family == AF_INET
                       ? reinterpret_cast<const sockaddr_in*>(&a->addr)->sin_port
                       : reinterpret_cast<const sockaddr_in6*>(&a->addr)->sin6_port) == 0)
-            throw std::runtime_error("listen address '" + l + "': port 0 is not supported");
+            throw std::invalid_argument("listen address '" + l + "': port 0 is not supported");
         for (const auto& b : addresses)
             if (format_sockaddr(b.addr) == format_sockaddr(a->addr))
-                throw std::runtime_error("listen address " + format_sockaddr(a->addr) +
-                                         " is given twice");
+                throw std::invalid_argument("listen address " + format_sockaddr(a->addr) +
+                                            " is given twice");
         addresses.push_back(*a);
     }
-    if (addresses.empty()) throw std::runtime_error("no listen address");
+    if (addresses.empty()) throw std::invalid_argument("no listen address");
+    // Our own sockets share each address through SO_REUSEPORT; nobody else's may.
+    for (const auto& a : addresses) check_address_free(a);
     // A peer that resets a TCP connection while we write to it must cost that connection
     // (EPIPE), not the process: the default action of SIGPIPE is to terminate.
     std::signal(SIGPIPE, SIG_IGN);
     const unsigned threads = config.threads == 0 ? 1 : config.threads;
-    query_acl acl = [&] {
-        try {
-            return query_acl(config.allow_query);
-        } catch (const std::invalid_argument& e) {
-            throw std::runtime_error(e.what());
-        }
-    }();
+    const query_acl acl(config.allow_query);
     response_rate_limiter rrl(rrl_settings{config.rrl_rate, config.rrl_slip, config.rrl_window_s});
     std::optional<user_identity> run_as;
     if (!config.user.empty()) run_as = lookup_user(config.user);

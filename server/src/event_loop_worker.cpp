@@ -35,6 +35,28 @@ int bind_reuseport_socket(const listen_address& a, int type) {
     return fd;
 }
 
+void check_address_free(const listen_address& a) {
+    for (const int type : {SOCK_DGRAM, SOCK_STREAM}) {
+        const int fd = ::socket(a.addr.ss_family, type | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            throw std::runtime_error("socket() for " + a.text + ": " + std::strerror(errno));
+        const int one = 1;
+        // TCP: SO_REUSEADDR, so that an old instance's connections in TIME_WAIT are no
+        // conflict (a listening socket still is). UDP: neither option, so any holder is one.
+        if (type == SOCK_STREAM) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (a.addr.ss_family == AF_INET6)
+            ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        const int rc = ::bind(fd, reinterpret_cast<const sockaddr*>(&a.addr), a.addr_len);
+        const int e = errno;
+        ::close(fd);
+        if (rc != 0)
+            throw std::runtime_error("cannot bind " + a.text + " (" +
+                                     (type == SOCK_DGRAM ? "udp" : "tcp") +
+                                     "): " + std::strerror(e) +
+                                     (e == EADDRINUSE ? " (is another server running?)" : ""));
+    }
+}
+
 event_loop_worker::event_loop_worker(const server_config& config, const serving_slot& slot,
                                      const transfer_hook* transfer, std::size_t tcp_cap,
                                      const query_acl& acl, response_rate_limiter& rrl)

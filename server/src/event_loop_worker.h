@@ -115,5 +115,9 @@ class event_loop_worker {
 // Creates a socket bound to `a` with SO_REUSEPORT (libuv 1.44 has no UV_UDP_REUSEPORT), so
 // every loop has its own socket and the kernel spreads packets and connections across them.
 int bind_reuseport_socket(const listen_address& a, int type);
+// Throws std::runtime_error when another socket (another process, an old instance) holds
+// the address: SO_REUSEPORT lets any process of this user bind it beside us and take part
+// of the queries. Binds a UDP and a TCP socket without it, and closes them.
+void check_address_free(const listen_address& a);
 
 }  // namespace v6bl::server

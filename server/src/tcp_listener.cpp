@@ -32,6 +32,10 @@ struct transfer_work {
     const transfer_hook* hook = nullptr;
 };
 
+struct connection_gone : std::runtime_error {
+    connection_gone() : std::runtime_error("connection closed") {}
+};
+
 void process_frames(tcp_connection& c);
 void start_reading(tcp_connection& c);
 void on_timer(uv_timer_t* t);
@@ -92,10 +96,11 @@ void on_written(uv_write_t* req, int status) {
             tcp_connection_close(*c);
             return;
         }
-        if (!c->closing && !c->reading && !c->peer_done &&
+        if (!c->closing && !c->reading && !c->peer_done && c->transfers_running == 0 &&
             c->queued_writes < c->worker->config().tcp_max_inflight) {
             process_frames(*c);
-            if (!c->closing && c->queued_writes < c->worker->config().tcp_max_inflight) {
+            if (!c->closing && c->transfers_running == 0 &&
+                c->queued_writes < c->worker->config().tcp_max_inflight) {
                 start_reading(*c);
                 arm_timer(*c);
             }
@@ -115,7 +120,10 @@ void on_timer(uv_timer_t* t) {
             return;
         }
         c->read_deadline = false;
-        if (c->transfers_running > 0 ||
+        // Still building a transfer with nothing queued yet, or the peer takes answers:
+        // wait on. Answers queued and none taken for a whole period is a stall, also while
+        // a transfer runs (it stops at its next message once the connection is gone).
+        if ((c->transfers_running > 0 && c->queued_writes == 0) ||
             (c->queued_writes > 0 && c->writes_done != c->writes_at_arm)) {
             arm_timer(*c);
             return;
@@ -135,9 +143,12 @@ void on_transfer_work(uv_work_t* req) {
         const std::uint64_t id = w->connection;
         auto alive = w->alive;
         (*w->hook)(w->query, w->peer, [worker, id, alive](std::vector<std::uint8_t> msg) {
-            if (!alive->load()) throw std::runtime_error("connection closed");
+            if (!alive->load()) throw connection_gone();
             worker->post_transfer_message(id, std::move(msg));
         });
+    } catch (const connection_gone&) {
+        // The peer left (or was cut): routine, and a flood of them must not flood the log.
+        spdlog::debug("zone transfer ended early: connection closed");
     } catch (const std::exception& e) {
         spdlog::info("zone transfer ended early: {}", e.what());
     }
@@ -150,6 +161,14 @@ void on_transfer_done(uv_work_t* req, int) {
             --c->transfers_running;
             // The transfer's last messages may still wait in the outbox: queue them first.
             w->worker->drain_outbox();
+            // Queries pipelined behind the transfer waited for it (one at a time per
+            // connection): answer them now, and read on if the queue has room.
+            if (!c->closing) process_frames(*c);
+            if (!c->closing && !c->reading && !c->peer_done && c->transfers_running == 0 &&
+                c->queued_writes < c->worker->config().tcp_max_inflight) {
+                start_reading(*c);
+                arm_timer(*c);
+            }
             close_when_answered(*c);
         }
     } catch (...) {
@@ -178,7 +197,10 @@ void process_frames(tcp_connection& c) {
     event_loop_worker& worker = *c.worker;
     worker.refresh_state();
     std::size_t off = 0;
-    while (!c.closing && c.in.size() - off >= 2 &&
+    // A transfer holds the connection until it ends: the queries behind it wait in `in`
+    // (and reading stops), so a client pipelining transfer queries (or refused ones) runs
+    // one job at a time, not one per query with no bound on what they queue.
+    while (!c.closing && c.transfers_running == 0 && c.in.size() - off >= 2 &&
            c.queued_writes < worker.config().tcp_max_inflight) {
         const std::size_t len = (static_cast<std::size_t>(c.in[off]) << 8) | c.in[off + 1];
         if (len == 0) {  // no DNS message is empty: the stream is out of step
@@ -255,7 +277,9 @@ void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
         }
         c->in.insert(c->in.end(), buf->base, buf->base + nread);
         process_frames(*c);
-        if (!c->closing && c->queued_writes >= c->worker->config().tcp_max_inflight && c->reading) {
+        if (!c->closing && c->reading &&
+            (c->queued_writes >= c->worker->config().tcp_max_inflight ||
+             c->transfers_running > 0)) {
             uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
             c->reading = false;
         }

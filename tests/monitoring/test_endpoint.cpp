@@ -75,8 +75,21 @@ TEST_CASE("a port in use is a start-up error", "[endpoint]") {
     auto first = start_server_metrics(listen_on(port), [] { return server::server_counters{}; });
     CHECK_THROWS_AS(start_server_metrics(listen_on(port), [] { return server::server_counters{}; }),
                     std::runtime_error);
+    // Addresses it cannot use at all are usage errors, found before civetweb is asked.
     CHECK_THROWS_AS(start_server_metrics("", [] { return server::server_counters{}; }),
-                    std::runtime_error);
+                    std::invalid_argument);
+}
+
+TEST_CASE("IPv6 metrics addresses are refused by name: civetweb here has no IPv6", "[endpoint]") {
+    for (const std::string listen : {"[::1]:9353", "::1:9353", "[::]:9353"}) {
+        INFO(listen);
+        const std::string problem = metrics_listen_problem(listen);
+        CHECK(problem.find("IPv6 is not available") != std::string::npos);
+        CHECK_THROWS_AS(start_server_metrics(listen, [] { return server::server_counters{}; }),
+                        std::invalid_argument);
+    }
+    CHECK(metrics_listen_problem("127.0.0.1:9353").empty());
+    CHECK(metrics_listen_problem(":9353").empty());
 }
 
 TEST_CASE("the server hook keeps its endpoint alive with the hook", "[endpoint]") {

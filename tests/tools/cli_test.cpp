@@ -194,6 +194,12 @@ TEST_CASE("a command line that cannot be used exits 64; lookup exits 2 on a stor
     }
     CHECK(run(v6bl_bin + " compact --db " + dir.file("typo"), out) != 0);
     CHECK_FALSE(std::filesystem::exists(dir.file("typo")));
+    // A prefix that is none is a value the command cannot use: 64, as documented.
+    for (const std::string cmd : {"delist", "allow", "unallow"}) {
+        INFO(cmd);
+        CHECK(run(v6bl_bin + " " + cmd + " --db " + dir.file("typo") + " 2001:db8::/x", out) == 64);
+        CHECK(out.find("'2001:db8::/x' is not an IPv6 prefix") != std::string::npos);
+    }
 }
 
 TEST_CASE("numbers out of range are refused by flag name", "[tools][flags]") {
@@ -436,16 +442,67 @@ TEST_CASE("serve refuses a zero that would stall it, and an unknown log level", 
     }
     CHECK(run(serve + "--log-level bogus", out) != 124);
     CHECK(out.find("--log-level") != std::string::npos);
-    CHECK(run(serve + "--zone 'a;b.example'", out) == 1);
-    CHECK(out.find("--zone 'a;b.example'") != std::string::npos);
+    // A value serve cannot use is a usage error (64), as a flag CLI11 refuses is; found
+    // before anything is opened, also for transfer and NOTIFY settings.
+    for (const auto& [flags, want] : std::vector<std::pair<std::string, std::string>>{
+             {"--zone 'a;b.example'", "--zone 'a;b.example'"},
+             {"--listen garbage", "bad listen address 'garbage'"},
+             {"--listen 127.0.0.1:99999", "bad listen address '127.0.0.1:99999'"},
+             {"--allow-query garbage", "--allow-query 'garbage'"},
+             {"--ns-address garbage", "NS address 'garbage'"},
+             {"--transfer-tsig garbage", "bad TSIG key"},
+             {"--transfer-allow 300.1.1.1/32", "bad source prefix '300.1.1.1/32'"},
+             {"--transfer-require-tsig", "TSIG required but no key"},
+             {"--notify 'bad target'", "bad target 'bad target'"},
+             {"--notify 127.0.0.1:53 --notify-tsig x", "bad TSIG key 'x'"},
+             {"--metrics '[::1]:9353'", "IPv6 is not available"}}) {
+        INFO(flags);
+        CHECK(run(serve + flags, out) == 64);
+        CHECK(out.find(want) != std::string::npos);
+        CHECK(out.find("ready") == std::string::npos);
+    }
 
     // A start-up that fails after the transfer reader's scratch directory was made removes it.
     std::filesystem::create_directories(dir.file("tmp"));
     CHECK(run("TMPDIR=" + dir.file("tmp") + " " + serve +
-                  "--transfer-allow 127.0.0.1/32 --notify 'bad target'",
-              out) == 1);
-    CHECK(out.find("bad target 'bad target'") != std::string::npos);
+                  "--transfer-allow 127.0.0.1/32 --ns-address 'bad'",
+              out) == 64);
+    CHECK(out.find("NS address 'bad'") != std::string::npos);
     CHECK(std::filesystem::is_empty(dir.file("tmp")));
+}
+
+TEST_CASE("serve --config takes db from the file, as its docs say", "[tools][serve][config]") {
+    temp_dir dir;
+    const std::string db = dir.file("db");
+    std::string out;
+    write(dir.file("l.txt"), "2001:db8:1::/64\n");
+    REQUIRE(run(v6bl_bin + " import --db " + db + " " + dir.file("l.txt"), out) == 0);
+    const std::string port = std::to_string(v6bl::test::free_port());
+    write(dir.file("serve.toml"), "db = \"" + db + "\"\nlisten = [\"127.0.0.1:" + port + "\"]\n");
+    // SIGINT after 3 s: a serve that started stops with 0 and has said it is ready.
+    CHECK(run("timeout -s INT 3 " + v6bl_bin + " serve --config " + dir.file("serve.toml"), out) ==
+          0);
+    INFO(out);
+    CHECK(out.find("--db is required") == std::string::npos);
+    CHECK(out.find("ready") != std::string::npos);
+    // Nowhere at all: still required, and a usage error.
+    write(dir.file("nodb.toml"), "listen = [\"127.0.0.1:" + port + "\"]\n");
+    CHECK(run("timeout 20 " + v6bl_bin + " serve --config " + dir.file("nodb.toml"), out) == 64);
+    CHECK(out.find("--db is required") != std::string::npos);
+
+    // A second serve on the same address (an old instance still running) is refused: with
+    // SO_REUSEPORT alone it started and took part of the queries from another store.
+    const std::string log = dir.file("first.log");
+    REQUIRE(run("(timeout -s INT 20 " + v6bl_bin + " serve --config " + dir.file("serve.toml") +
+                    " >" + log + " 2>&1 &); for i in $(seq 100); do grep -q ready " + log +
+                    " && exit 0; sleep 0.1; done; exit 1",
+                out) == 0);
+    CHECK(run("timeout 20 " + v6bl_bin + " serve --db " + db + " --listen 127.0.0.1:" + port,
+              out) == 1);
+    CHECK(out.find("cannot bind 127.0.0.1:" + port) != std::string::npos);
+    CHECK(out.find("is another server running?") != std::string::npos);
+    CHECK(out.find("ready") == std::string::npos);
+    CHECK(run("pkill -INT -f -- '" + dir.file("serve.toml") + "'; sleep 0.5", out) == 0);
 }
 
 // Syslog writes local time, and `ingest` reads BSD syslog times as local by default: the

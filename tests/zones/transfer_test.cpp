@@ -253,6 +253,88 @@ TEST_CASE("transfers are refused outside the ACL and NOTAUTH with a wrong key",
     CHECK((out[0][3] & 0x0f) == LDNS_RCODE_FORMERR);
 }
 
+namespace {
+
+// A query with an OPT record of EDNS `version`, unsigned.
+std::vector<std::uint8_t> edns_query(ldns_rr_type type, const std::string& name,
+                                     std::uint8_t version) {
+    ldns_pkt* pkt =
+        ldns_pkt_query_new(ldns_dname_new_frm_str(name.c_str()), type, LDNS_RR_CLASS_IN, 0);
+    ldns_pkt_set_id(pkt, 4242);
+    ldns_pkt_set_edns_udp_size(pkt, 4096);
+    ldns_pkt_set_edns_version(pkt, version);
+    std::uint8_t* wire = nullptr;
+    std::size_t size = 0;
+    REQUIRE(ldns_pkt2wire(&wire, pkt, &size) == LDNS_STATUS_OK);
+    std::vector<std::uint8_t> out(wire, wire + size);
+    LDNS_FREE(wire);
+    ldns_pkt_free(pkt);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("transfer answers: no AA outside the zone, an OPT when asked with one, BADVERS",
+          "[zones][transfer][edns]") {
+    zt::temp_dir dir;
+    const zt::sample_store s = zt::make_sample_store(dir.file("db"));
+    auto db = open_ro(s.db);
+    zones::transfer_responder responder(transfer_config(), s.policy, *db, false);
+    auto respond = [&](const std::vector<std::uint8_t>& q, const char* peer) {
+        std::vector<ldns_pkt*> out;
+        responder.respond(q, address_of(peer), 0, [&](std::vector<std::uint8_t> m) {
+            ldns_pkt* p = nullptr;
+            REQUIRE(ldns_wire2pkt(&p, m.data(), m.size()) == LDNS_STATUS_OK);
+            out.push_back(p);
+        });
+        return out;
+    };
+    auto free_all = [](std::vector<ldns_pkt*>& v) {
+        for (ldns_pkt* p : v) ldns_pkt_free(p);
+        v.clear();
+    };
+
+    // Another zone: REFUSED without claiming authority (it was AA=1).
+    built_query other;
+    build_query(other, LDNS_RR_TYPE_AXFR, "example.com.");
+    auto msgs = respond(other.wire, "127.0.0.1");
+    REQUIRE(msgs.size() == 1);
+    CHECK(ldns_pkt_get_rcode(msgs[0]) == LDNS_RCODE_REFUSED);
+    CHECK_FALSE(ldns_pkt_aa(msgs[0]));
+    CHECK_FALSE(ldns_pkt_edns(msgs[0]));  // no OPT asked, none given
+    free_all(msgs);
+
+    // With OPT version 0: every message of an allowed AXFR carries an OPT (RFC 6891 6.1.1),
+    // and so does a refusal.
+    msgs = respond(edns_query(LDNS_RR_TYPE_AXFR, zone_name + ".", 0), "127.0.0.1");
+    REQUIRE(msgs.size() >= 1);
+    for (ldns_pkt* p : msgs) {
+        CHECK(ldns_pkt_get_rcode(p) == LDNS_RCODE_NOERROR);
+        CHECK(ldns_pkt_aa(p));
+        CHECK(ldns_pkt_edns(p));
+        CHECK(ldns_pkt_edns_udp_size(p) == 1232);
+        CHECK(ldns_pkt_edns_version(p) == 0);
+    }
+    free_all(msgs);
+    msgs = respond(edns_query(LDNS_RR_TYPE_AXFR, zone_name + ".", 0), "192.0.2.1");
+    REQUIRE(msgs.size() == 1);
+    CHECK(ldns_pkt_get_rcode(msgs[0]) == LDNS_RCODE_REFUSED);
+    CHECK(ldns_pkt_edns(msgs[0]));
+    free_all(msgs);
+
+    // Version 1: BADVERS (extended rcode 1), also from an allowed source: no zone.
+    for (const char* peer : {"127.0.0.1", "192.0.2.1"}) {
+        INFO(peer);
+        msgs = respond(edns_query(LDNS_RR_TYPE_AXFR, zone_name + ".", 1), peer);
+        REQUIRE(msgs.size() == 1);
+        CHECK(ldns_pkt_get_rcode(msgs[0]) == LDNS_RCODE_NOERROR);  // the low 4 bits
+        CHECK(ldns_pkt_edns_extended_rcode(msgs[0]) == 1);
+        CHECK(ldns_pkt_ancount(msgs[0]) == 0);
+        CHECK_FALSE(ldns_pkt_aa(msgs[0]));
+        free_all(msgs);
+    }
+}
+
 TEST_CASE("a TSIG key whose secret is not base64 is refused when configured", "[zones][transfer]") {
     CHECK(zones::parse_tsig_key("hmac-sha256:k:c2VjcmV0c2VjcmV0c2VjcmV0"));
     CHECK(zones::parse_tsig_key("k:c2VjcmV0MQ=="));

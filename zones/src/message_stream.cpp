@@ -31,6 +31,8 @@ message_stream::message_stream(const ldns_pkt* query, const zone_config& config,
     : id_(ldns_pkt_id(query)),
       flags_(static_cast<std::uint8_t>(0x80 | (ldns_pkt_get_opcode(query) << 3) | 0x04 |
                                        (ldns_pkt_rd(query) ? 1 : 0))),
+      edns_(ldns_pkt_edns(query)),
+      edns_udp_size_(config.edns_udp_size),
       ttl_(config.listing_ttl),
       budget_(budget),
       emit_(emit) {
@@ -159,21 +161,35 @@ void message_stream::add(const zone_record& r) {
     ++records_;
 }
 
-void message_stream::finish(std::uint8_t rcode) {
+void message_stream::finish(std::uint16_t rcode) {
     flush(rcode);
 }
 
-void message_stream::flush(std::uint8_t rcode) {
+void message_stream::not_authoritative() {
+    flags_ = static_cast<std::uint8_t>(flags_ & ~0x04);
+    wire_[2] = flags_;
+}
+
+void message_stream::flush(std::uint16_t rcode) {
     wire_[3] = static_cast<std::uint8_t>(rcode & 0x0f);
     wire_[6] = static_cast<std::uint8_t>(ancount_ >> 8);
     wire_[7] = static_cast<std::uint8_t>(ancount_);
+    if (edns_) {
+        // OPT: root owner, our UDP size as class, extended rcode and version 0 in the TTL.
+        wire_.push_back(0);
+        put16(wire_, 41);
+        put16(wire_, edns_udp_size_);
+        put32(wire_, static_cast<std::uint32_t>(rcode >> 4) << 24);
+        put16(wire_, 0);
+        wire_[11] = 1;  // ARCOUNT: the OPT (TSIG, when signed, comes after it)
+    }
     if (signer_) {
         const std::size_t message_size = wire_.size();
         std::vector<std::uint8_t> tsig;
         signer_->sign({wire_.data(), message_size}, messages_ == 0,
                       static_cast<std::uint64_t>(std::time(nullptr)), tsig);
         wire_.insert(wire_.end(), tsig.begin(), tsig.end());
-        wire_[11] = 1;  // ARCOUNT: the TSIG
+        ++wire_[11];  // ARCOUNT: the TSIG
     }
     ++messages_;
     std::vector<std::uint8_t> out;

@@ -30,19 +30,25 @@ class message_stream {
     // A zone tree record (A + TXT, or TXT for a hole), rendered directly.
     void add(const zone_record& r);
     // Emits the last message (also an empty one when nothing was added: an error answer).
-    void finish(std::uint8_t rcode = 0);
+    // An rcode above 15 (BADVERS) needs the query to have had an OPT: its upper bits go there.
+    void finish(std::uint16_t rcode = 0);
+    // Clears AA: for a refusal of a zone or class that is not ours (RFC 1035 4.1.1).
+    void not_authoritative();
 
     std::uint64_t messages() const { return messages_; }
     std::uint64_t records() const { return records_; }
 
   private:
     void start_message();
-    void flush(std::uint8_t rcode);
+    void flush(std::uint16_t rcode);
     void make_room(std::size_t size);
     void put_owner(const zone_record& r);
 
     std::uint16_t id_;
     std::uint8_t flags_;  // opcode and RD of the query, with QR and AA set
+    // The query had an OPT: every message carries one (RFC 6891 6.1.1), with our UDP size.
+    bool edns_ = false;
+    std::uint16_t edns_udp_size_ = 1232;
     std::vector<std::uint8_t> question_;
     std::vector<std::uint8_t> zone_wire_;
     std::uint32_t ttl_;

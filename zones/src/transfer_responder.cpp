@@ -16,6 +16,7 @@ namespace {
 constexpr std::uint16_t type_soa = 6;
 constexpr std::uint16_t type_ixfr = 251;
 constexpr std::uint16_t type_axfr = 252;
+constexpr std::uint16_t rcode_badvers = 16;  // RFC 6891 9: extended rcode 1, rcode 0
 
 // An error answer from the header alone, for queries ldns cannot parse.
 void emit_header_error(std::span<const std::uint8_t> query, std::uint8_t rcode,
@@ -88,10 +89,12 @@ transfer_result transfer_responder::respond_on(std::span<const std::uint8_t> que
     }
     ldns_pkt_ptr pkt(parsed);
 
-    auto answer_error = [&](ldns_pkt_rcode rcode, transfer_outcome outcome,
-                            const tsig_key* key = nullptr, const ldns_rdf* mac = nullptr) {
+    auto answer_error = [&](std::uint16_t rcode, transfer_outcome outcome,
+                            const tsig_key* key = nullptr, const ldns_rdf* mac = nullptr,
+                            bool authoritative = true) {
         message_stream stream(pkt.get(), config_, key, mac, message_budget, emit);
-        stream.finish(static_cast<std::uint8_t>(rcode));
+        if (!authoritative) stream.not_authoritative();
+        stream.finish(rcode);
         result.outcome = outcome;
         result.messages = stream.messages();
         return result;
@@ -102,10 +105,14 @@ transfer_result transfer_responder::respond_on(std::span<const std::uint8_t> que
         return result;  // a response sent to us: never answer (no loops)
     }
     if (ldns_pkt_get_opcode(pkt.get()) != LDNS_PACKET_QUERY) {
-        return answer_error(LDNS_RCODE_NOTIMPL, transfer_outcome::notimp);
+        return answer_error(LDNS_RCODE_NOTIMPL, transfer_outcome::notimp, nullptr, nullptr, false);
+    }
+    // An EDNS version we do not speak (RFC 6891 6.1.3), before anything else is looked at.
+    if (ldns_pkt_edns(pkt.get()) && ldns_pkt_edns_version(pkt.get()) != 0) {
+        return answer_error(rcode_badvers, transfer_outcome::formerr, nullptr, nullptr, false);
     }
     if (ldns_pkt_qdcount(pkt.get()) != 1) {
-        return answer_error(LDNS_RCODE_FORMERR, transfer_outcome::formerr);
+        return answer_error(LDNS_RCODE_FORMERR, transfer_outcome::formerr, nullptr, nullptr, false);
     }
     const ldns_rr* question = ldns_rr_list_rr(ldns_pkt_question(pkt.get()), 0);
     const ldns_rr_type qtype = ldns_rr_get_type(question);
@@ -113,7 +120,8 @@ transfer_result transfer_responder::respond_on(std::span<const std::uint8_t> que
     if (ldns_rr_get_class(question) != LDNS_RR_CLASS_IN ||
         ldns_dname_compare(ldns_rr_owner(question), zone_name.get()) != 0 ||
         (qtype != type_axfr && qtype != type_ixfr && qtype != type_soa)) {
-        return answer_error(LDNS_RCODE_REFUSED, transfer_outcome::refused);
+        // Not our zone or class: no authority to claim.
+        return answer_error(LDNS_RCODE_REFUSED, transfer_outcome::refused, nullptr, nullptr, false);
     }
 
     // TSIG first: a signed query with an unknown key or a bad MAC gets NOTAUTH, unsigned.

@@ -17,11 +17,17 @@ class Exposer;
 
 namespace v6bl::monitoring {
 
-// Serves GET /metrics on `listen` ("127.0.0.1:9153", "[::1]:9153", ":9153") until destroyed.
-// Everything is computed at scrape time from the collector; nothing runs between scrapes.
+// What is wrong with `listen` as a --metrics address, or "" when it can be tried: IPv4
+// "ADDR:PORT", or ":PORT" / "PORT" for every IPv4 address. IPv6 is refused by name: the
+// civetweb that prometheus-cpp's exposer uses in Debian 12 is built without IPv6.
+std::string metrics_listen_problem(const std::string& listen);
+
+// Serves GET /metrics on `listen` ("127.0.0.1:9153", ":9153") until destroyed. Everything is
+// computed at scrape time from the collector; nothing runs between scrapes.
 class metrics_endpoint {
   public:
-    // Throws std::runtime_error when the address cannot be bound.
+    // Throws std::invalid_argument for an address metrics_listen_problem() names,
+    // std::runtime_error when the address cannot be bound.
     metrics_endpoint(const std::string& listen, std::shared_ptr<prometheus::Collectable> source);
     ~metrics_endpoint();
     metrics_endpoint(const metrics_endpoint&) = delete;

@@ -39,7 +39,9 @@ struct server_hooks {
 };
 
 // Opens the store as a secondary reader, builds the first view, listens, serves until
-// SIGTERM or SIGINT (or request_stop). Throws std::runtime_error on start-up failures.
+// SIGTERM or SIGINT (or request_stop). Throws std::invalid_argument for a configuration it
+// cannot use (a listen address, --allow-query, the zone's NS addresses) and
+// std::runtime_error on other start-up failures (a port in use, the store).
 int run_server(const server_config& config, server_hooks hooks);
 
 }  // namespace v6bl::server
