@@ -578,12 +578,15 @@ void association_engine::forget_old_partners() {
     for (const address_bytes& k : old) partners_.erase(k);
 }
 
-// Checkpoint layout (version 7): the cursors, the pending attempts, the history clock,
-// then every live history (rings as varint distances back from the newest round), the
-// partner sets and the statistics. Version 6 (an expiry queue of live and stale entries
-// with the histories inline) is still read: its stale entries are dropped.
+// Checkpoint layout (version 8): the housekeeping and partner-cleanup times, the cursors,
+// the pending attempts, the history clock, then every live history (rings as varint
+// distances back from the newest round), the partner sets and the statistics. Version 7
+// lacks the partner-cleanup time (a restored engine then cleaned at its first housekeeping,
+// not on its hourly schedule: the state differed from a clean run's); version 6 (an expiry
+// queue of live and stale entries with the histories inline) is still read: its stale
+// entries are dropped.
 namespace {
-constexpr std::uint32_t state_version = 7;
+constexpr std::uint32_t state_version = 8;
 constexpr std::uint8_t queued_live = 0, queued_stale = 1;  // version 6
 struct v6_expiry_t {
     address_bytes address;
@@ -631,6 +634,7 @@ void association_engine::save(std::string& out) const {
     state_writer w(out);
     w.put_u32(state_version);
     w.put_u64(static_cast<std::uint64_t>(next_housekeeping_us_));
+    w.put_u64(static_cast<std::uint64_t>(next_partner_cleanup_us_));
     w.put_u64(history_index_);
     w.put_u64(eval_index_);
     w.put_u64(pending_.size());
@@ -695,8 +699,10 @@ bool association_engine::restore(std::string_view in) {
     };
     clear();
     const std::uint32_t version = r.get_u32();
-    if (version != 6 && version != state_version) return fail();
+    if (version != 6 && version != 7 && version != state_version) return fail();
     next_housekeeping_us_ = static_cast<std::int64_t>(r.get_u64());
+    next_partner_cleanup_us_ =
+        version >= 8 ? static_cast<std::int64_t>(r.get_u64()) : std::int64_t{0};
     history_index_ = r.get_u64();
     eval_index_ = r.get_u64();
     const std::uint64_t n = r.get_u64();

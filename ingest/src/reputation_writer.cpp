@@ -328,9 +328,11 @@ std::vector<reputation_writer::remembered> reputation_writer::remembered_for(std
 
 void reputation_writer::list_association(std::uint64_t p64, std::uint32_t ipv4, std::uint32_t t,
                                          std::uint16_t strength, std::uint16_t signals,
-                                         std::uint64_t sensors) {
+                                         std::uint64_t sensors, bool relisting) {
     std::uint16_t& kept = ipv4s_for(p64);
     std::uint8_t* seen = known_ipv4s_.find({p64, ipv4});
+    // Kept as evidence while not rejected: that item counted the association already.
+    const bool counted = relisting && seen && !*seen;
     bool newly = false;
     bool recorded = true;
     if (!seen) {
@@ -348,7 +350,7 @@ void reputation_writer::list_association(std::uint64_t p64, std::uint32_t ipv4, 
     if (recorded) {
         store::evidence_item e;
         e.first_seen = e.last_seen = t;
-        e.count = 1;
+        e.count = counted ? 0 : 1;
         e.strength_milli = strength;
         e.signals = static_cast<std::uint16_t>(signals | sig_ipv4_rejected);
         add_evidence(p64, ipv4, store::evidence_kind::rejected_ipv4, e);
@@ -454,7 +456,7 @@ void reputation_writer::add_rejection(const reject_event& r) {
             continue;
         if (m.strength >= options_.listable_milli) ++counters_.associations_listable;
         ++counters_.associations_by_signal[ipv4_rejected_index];
-        list_association(m.p64, r.ipv4, m.time, m.strength, m.signals, 0);
+        list_association(m.p64, r.ipv4, m.time, m.strength, m.signals, 0, true);
         if (keep_relisted_ && !(m.signals & sig_remote)) {
             association as;
             for (int b = 0; b < 8; ++b)

@@ -234,6 +234,12 @@ TEST_CASE("engine state saved mid-stream continues exactly", "[association]") {
         CHECK(out_whole[i].strength_milli == out_split[i].strength_milli);
         CHECK(out_whole[i].signals == out_split[i].signals);
     }
+    // And the state is the clean run's, byte for byte: the partner sets' hourly cleanup
+    // keeps its schedule across a restore (it ran at the first housekeeping after one).
+    std::string whole_state, split_state;
+    whole.save(whole_state);
+    second.save(split_state);
+    CHECK(whole_state == split_state);
     association_engine bad;
     CHECK_FALSE(bad.restore(blob.substr(0, 10)));
 }

@@ -17,6 +17,7 @@
 #include <functional>
 #include <future>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -693,6 +694,25 @@ TEST_CASE("rejections ingested after the capture still list its associations", "
     const auto a = listed_64s(*together);
     CHECK(a.size() > 20);
     CHECK(listed_64s(*split) == a);
+    // And the same evidence: an association kept while its IPv4 was not yet rejected was
+    // counted then, and is not counted again when the rejection lists it (it was, 18 for 17).
+    auto evidence = [](const store::reputation_store& s) {
+        std::map<std::string, std::pair<std::uint32_t, std::uint16_t>> out;
+        s.for_each_record([&](const store::prefix& p, const store::reputation_record&) {
+            if (p.length != 64) return true;
+            s.for_each_evidence(p, [&](store::evidence_kind kind, std::string_view item,
+                                       const store::evidence_item& e) {
+                if (kind == store::evidence_kind::rejected_ipv4)
+                    out[store::format_prefix(p) + " " + std::string(item)] = {e.count, e.signals};
+                return true;
+            });
+            return true;
+        });
+        return out;
+    };
+    const auto ea = evidence(*together);
+    CHECK(ea.size() > 20);
+    CHECK(evidence(*split) == ea);
 }
 
 TEST_CASE("bad input is counted, reported with its position, and the rest ingested", "[pipeline]") {

@@ -147,8 +147,11 @@ class reputation_writer {
                       const store::evidence_item& e);
     std::optional<rejection_info> rejection_of(std::uint32_t ipv4);
     std::vector<remembered> remembered_for(std::uint32_t ipv4);
+    // `relisting`: an association remembered before its IPv4 was rejected, listed now; its
+    // evidence item was counted when it came (if kept), so it is not counted again.
     void list_association(std::uint64_t p64, std::uint32_t ipv4, std::uint32_t time,
-                          std::uint16_t strength, std::uint16_t signals, std::uint64_t sensors);
+                          std::uint16_t strength, std::uint16_t signals, std::uint64_t sensors,
+                          bool relisting = false);
     void merge_record(std::uint64_t p64, const record_delta& delta);
 
     store::reputation_store& store_;
