@@ -258,8 +258,14 @@ int run_serve(serve_args& a) {
         // The transfer reader's own files must stay writable after serve drops root.
         if (!a.config.user.empty())
             server::hand_over_directory(transfer_scratch, server::lookup_user(a.config.user));
-        responder = std::make_unique<zones::transfer_responder>(a.config.zone, a.config.policy,
-                                                                *transfer_store, true);
+        // Its SOA and glue are built now: a zone setting they cannot take (an --ns-address
+        // that is none) is a usage error, as it is for the server's own answers.
+        try {
+            responder = std::make_unique<zones::transfer_responder>(a.config.zone, a.config.policy,
+                                                                    *transfer_store, true);
+        } catch (const std::runtime_error& e) {
+            throw std::invalid_argument(e.what());
+        }
         hooks.transfer = responder->as_hook();
     }
     // NOTIFY (RFC 1996) to the secondaries on every serial change, off the loops.

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -49,6 +50,11 @@ int run(const std::string& command, std::string& output) {
 
 void write(const std::string& path, const std::string& bytes) {
     std::ofstream(path, std::ios::binary) << bytes;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 }  // namespace
@@ -459,7 +465,7 @@ TEST_CASE("serve refuses a zero that would stall it, and an unknown log level", 
         INFO(flags);
         CHECK(run(serve + flags, out) == 64);
         CHECK(out.find(want) != std::string::npos);
-        CHECK(out.find("ready") == std::string::npos);
+        CHECK(out.find("listening on") == std::string::npos);
     }
 
     // A start-up that fails after the transfer reader's scratch directory was made removes it.
@@ -480,8 +486,9 @@ TEST_CASE("serve --config takes db from the file, as its docs say", "[tools][ser
     const std::string port = std::to_string(v6bl::test::free_port());
     write(dir.file("serve.toml"), "db = \"" + db + "\"\nlisten = [\"127.0.0.1:" + port + "\"]\n");
     // SIGINT after 3 s: a serve that started stops with 0 and has said it is ready.
-    CHECK(run("timeout -s INT 3 " + v6bl_bin + " serve --config " + dir.file("serve.toml"), out) ==
-          0);
+    CHECK(run("timeout --preserve-status -s INT 3 " + v6bl_bin + " serve --config " +
+                  dir.file("serve.toml"),
+              out) == 0);
     INFO(out);
     CHECK(out.find("--db is required") == std::string::npos);
     CHECK(out.find("ready") != std::string::npos);
@@ -493,16 +500,19 @@ TEST_CASE("serve --config takes db from the file, as its docs say", "[tools][ser
     // A second serve on the same address (an old instance still running) is refused: with
     // SO_REUSEPORT alone it started and took part of the queries from another store.
     const std::string log = dir.file("first.log");
+    const std::string pid = dir.file("first.pid");
     REQUIRE(run("(timeout -s INT 20 " + v6bl_bin + " serve --config " + dir.file("serve.toml") +
-                    " >" + log + " 2>&1 &); for i in $(seq 100); do grep -q ready " + log +
+                    " >" + log + " 2>&1 & echo $! >" + pid +
+                    "); for i in $(seq 100); do grep -qx ready " + log +
                     " && exit 0; sleep 0.1; done; exit 1",
                 out) == 0);
     CHECK(run("timeout 20 " + v6bl_bin + " serve --db " + db + " --listen 127.0.0.1:" + port,
               out) == 1);
     CHECK(out.find("cannot bind 127.0.0.1:" + port) != std::string::npos);
     CHECK(out.find("is another server running?") != std::string::npos);
-    CHECK(out.find("ready") == std::string::npos);
-    CHECK(run("pkill -INT -f -- '" + dir.file("serve.toml") + "'; sleep 0.5", out) == 0);
+    CHECK(out.find("listening on") == std::string::npos);  // ("ready" is in "already")
+    CHECK(run("kill -INT $(cat " + pid + "); sleep 0.5", out) == 0);
+    CHECK(read_file(log).find("stopped") != std::string::npos);
 }
 
 // Syslog writes local time, and `ingest` reads BSD syslog times as local by default: the
