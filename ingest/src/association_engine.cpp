@@ -418,7 +418,10 @@ void association_engine::score(const connect_attempt& a6,
     // NAT: remember /64s that pair with this IPv4 on repeated rounds; another /64 seen
     // so recently means several hosts share the IPv4.
     bool shared = false;
-    if (h4 && k >= 2 && k >= options_.min_share_v6 * n6p) {
+    // Only a repeated pairing (min_rounds) makes a /64 a partner: two rounds together
+    // happen by chance between hosts on the same retry schedule, and marking a spammer's
+    // own IPv4 shared for it cost recall (0.92 at 20,000 hosts) and let strangers win.
+    if (h4 && k >= options_.min_rounds && k >= options_.min_share_v6 * n6p) {
         partner_set& ps = partners_[a4_address];
         const std::uint64_t me = high64_of(a6.source);
         int slot = -1, oldest = 0;

@@ -23,21 +23,23 @@ namespace v6bl::ingest {
 namespace {
 
 // splitmix64: a fixed, portable generator (std:: distributions differ between libraries).
+// The seed is mixed into the starting state: a state of seed·γ + 1 made seed n's stream seed
+// 0's shifted by n draws, so neighbouring seeds shared most of their hosts.
 class sim_random {
   public:
-    explicit sim_random(std::uint64_t seed) : s_(seed * 0x9E3779B97F4A7C15ull + 1) {}
-    std::uint64_t next() {
-        std::uint64_t z = (s_ += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
+    explicit sim_random(std::uint64_t seed) : s_(mix(seed ^ 0x6A09E667F3BCC908ull)) {}
+    std::uint64_t next() { return mix(s_ += 0x9E3779B97F4A7C15ull); }
     double unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
     double range(double lo, double hi) { return lo + (hi - lo) * unit(); }
     std::uint64_t below(std::uint64_t n) { return n ? next() % n : 0; }
     bool chance(double p) { return unit() < p; }
 
   private:
+    static std::uint64_t mix(std::uint64_t z) {
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        return z ^ (z >> 31);
+    }
     std::uint64_t s_;
 };
 
@@ -155,10 +157,18 @@ struct host_event {
     }
 };
 
+// The background spam bots' IPv4s: background_v4_count addresses from background_v4_base.
+constexpr std::uint32_t background_v4_base = 0x50000000u;  // 80.0.0.0
+constexpr std::uint32_t background_v4_count = 2000000;
+
 std::uint32_t random_global_ipv4(sim_random& r, std::unordered_set<std::uint32_t>& used) {
     for (;;) {
         const auto v = static_cast<std::uint32_t>(r.next());
-        if (is_global_ipv4(v) && (v >> 24) != 198 && used.insert(v).second) return v;
+        // Not in the background bots' range (background_v4_base): a modelled host there
+        // would be rejected in the log as a bot, and its listing counted against v6bl.
+        const bool background =
+            v >= background_v4_base && v - background_v4_base < background_v4_count;
+        if (is_global_ipv4(v) && (v >> 24) != 198 && !background && used.insert(v).second) return v;
     }
 }
 
@@ -230,7 +240,10 @@ simulator_result simulate_testbed(const simulator_options& opt) {
         const double u = rnd.unit();
         if (i < n_nat) {
             h.kind = behaviour::nat_member;
+            // Groups of 8; a last group of one (a lone host behind its own IPv4 is no NAT)
+            // joins the group before it.
             h.nat_group = static_cast<int>(i / 8);
+            if (i == n_nat - 1 && n_nat % 8 == 1 && i >= 8) --h.nat_group;
         } else if (u < 0.40) {
             static constexpr behaviour both[] = {
                 behaviour::sendmail,      behaviour::postfix,         behaviour::exchange_native,
@@ -408,7 +421,8 @@ simulator_result simulate_testbed(const simulator_options& opt) {
                                       rnd.next());
                 emit_attempt(t, v6, ip_family::v6, port, h, syns);
             } else {
-                const auto v4 = 0x50000000u + static_cast<std::uint32_t>(rnd.below(2000000));
+                const auto v4 =
+                    background_v4_base + static_cast<std::uint32_t>(rnd.below(background_v4_count));
                 emit_attempt(t, address_from_ipv4(v4), ip_family::v4, port, h, syns);
                 if (u < 0.7)
                     reject_line(t - static_cast<std::int64_t>(rnd.range(1, 20) * 1e6), v4);

@@ -378,3 +378,45 @@ TEST_CASE("drop_pending forgets the unevaluated attempts and keeps the round his
         CHECK(last->strength_milli >= 600);
     }
 }
+
+TEST_CASE("the first host of a NAT to pair three times is not listed: its IPv4 has others' rounds",
+          "[association][nat]") {
+    // Host A pairs with the NAT's IPv4 on each of its three rounds; the NAT's other hosts
+    // have tried it on two rounds of their own in the same period (none of them has paired
+    // often enough yet to mark the IPv4 shared). At a share of 0.5 of the IPv4's rounds, A
+    // was listed at 700.
+    const auto a6 = v6("2001:db8:7a::1");
+    const auto nat = address_from_ipv4(v4(9, 8, 7, 6));
+    std::vector<connect_attempt> in;
+    std::uint16_t p6 = 40000, p4 = 50000;
+    for (double t : {100.0, 500.0, 900.0}) {
+        in.push_back(attempt(a6, true, t, p6++, 1, false));
+        in.push_back(attempt(nat, false, t + 0.2, p4++, 1, false));
+    }
+    for (double t : {300.0, 700.0}) in.push_back(attempt(nat, false, t, p4++, 1, false));
+    CHECK(best_strength(run(in), a6, v4(9, 8, 7, 6)) < 600);
+    // The same host alone behind its IPv4 is listed.
+    in.pop_back();
+    in.pop_back();
+    CHECK(best_strength(run(in), a6, v4(9, 8, 7, 6)) >= 600);
+}
+
+TEST_CASE("two rounds together by chance do not mark a spammer's own IPv4 shared",
+          "[association][nat]") {
+    // X's IPv6 happens to come within 2 s of S's IPv4 on two rounds (hosts on one retry
+    // schedule). Taken as a second partner of that IPv4, it marked it shared, and S (its
+    // own IPv4 on all four rounds) was held at 450.
+    const auto s6 = v6("2001:db8:5a::1");
+    const auto s4 = address_from_ipv4(v4(5, 4, 3, 2));
+    const auto x6 = v6("2001:db8:5b::1");
+    std::vector<connect_attempt> in;
+    std::uint16_t p6 = 40000, p4 = 50000, px = 30000;
+    for (double t : {1000.0, 1600.0, 2200.0, 2800.0}) {
+        in.push_back(attempt(s6, true, t, p6++, 1, false));
+        in.push_back(attempt(s4, false, t + 0.2, p4++, 1, false));
+    }
+    for (double t : {1001.0, 1601.0}) in.push_back(attempt(x6, true, t, px++, 1, false));
+    const auto out = run(in);
+    CHECK(best_strength(out, s6, v4(5, 4, 3, 2)) >= 600);
+    CHECK(best_strength(out, x6, v4(5, 4, 3, 2)) < 600);
+}

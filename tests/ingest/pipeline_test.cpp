@@ -122,6 +122,45 @@ TEST_CASE("a simulated testbed lists its dual-family spammers and no trap", "[pi
     }
 }
 
+TEST_CASE("simulator seeds are independent, hosts' IPv4s are not bots', and no NAT is one host",
+          "[pipeline][simulate]") {
+    temp_dir d("simseeds");
+    auto hosts_of = [&](std::uint64_t seed, std::uint32_t hosts) {
+        ingest::simulator_options o;
+        o.out_dir = d.path("tb" + std::to_string(seed) + "-" + std::to_string(hosts));
+        o.start_unix = 1795514400;
+        o.seed = seed;
+        o.hosts = hosts;
+        o.hours = 0.2;
+        o.rate = 5;
+        ingest::simulate_testbed(o);
+        nlohmann::json truth;
+        std::ifstream(o.out_dir + "/truth.json") >> truth;
+        return truth["hosts"];
+    };
+    // Seed n's stream was seed 0's shifted by n draws: seeds 1 and 2 shared most hosts.
+    std::set<std::string> one;
+    // (IPv6-only hosts have no IPv4 string)
+    for (const auto& h : hosts_of(1, 300))
+        if (h["ipv4"].is_string()) one.insert(h["ipv4"].get<std::string>());
+    CHECK(one.size() > 200);
+    std::size_t shared = 0;
+    for (const auto& h : hosts_of(2, 300))
+        if (h["ipv4"].is_string()) shared += one.count(h["ipv4"].get<std::string>());
+    CHECK(shared < 10);
+    // 1500 hosts: 225 NAT members, 28 groups of 8 and one left over, which joins the last.
+    std::map<std::string, int> per_nat_ipv4;
+    for (const auto& h : hosts_of(3, 1500)) {
+        if (!h["ipv4"].is_string()) continue;
+        const auto ip = h["ipv4"].get<std::string>();
+        // The background bots' range, 80.0.0.0 + 2,000,000.
+        CHECK_FALSE((ip.starts_with("80.") && std::stoi(ip.substr(3)) < 31));
+        if (h["behaviour"] == "nat-member") ++per_nat_ipv4[ip];
+    }
+    CHECK(per_nat_ipv4.size() == 28);
+    for (const auto& [ip, n] : per_nat_ipv4) CHECK(n >= 2);
+}
+
 TEST_CASE("simulator options out of range are refused before anything runs", "[pipeline]") {
     temp_dir d("simopts");
     auto with = [&](auto change) {

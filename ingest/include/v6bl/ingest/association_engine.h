@@ -36,10 +36,14 @@ struct association_options {
     // addresses at a busy sensor are one-shots; this keeps their state small.
     std::int64_t single_round_horizon_us = 45LL * 60 * 1'000'000;
     // Repetition: at least this many rounds together, covering these shares of the
-    // IPv6 address's rounds and of the IPv4 address's rounds in the same period.
+    // IPv6 address's rounds and of the IPv4 address's rounds in the same period. One host
+    // tries both families each round, so its IPv4 has (nearly) no rounds its IPv6 does not
+    // explain; a NAT's IPv4 has its other hosts' rounds too, from before any of them has
+    // paired often enough to mark it shared (at 0.5, the first member of a NAT group to
+    // reach three rounds was listed).
     int min_rounds = 3;
     double min_share_v6 = 0.75;
-    double min_share_v4 = 0.5;
+    double min_share_v4 = 0.9;
     // Over their whole histories, the IPv4 may have at most this many times the IPv6's
     // rounds (plus two): an IPv4 far busier than its partner speaks for other hosts too.
     double max_round_ratio_v4 = 1.5;
