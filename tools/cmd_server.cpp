@@ -211,6 +211,8 @@ void check_usage(const serve_args& a) {
     if (a.config.db_path.empty()) throw std::invalid_argument("--db is required");
     if (const std::string problem = zones::zone_name_problem(a.config.zone.zone); !problem.empty())
         throw std::invalid_argument("--zone '" + a.config.zone.zone + "': " + problem);
+    if (const std::string problem = server::config_problem(a.config); !problem.empty())
+        throw std::invalid_argument(problem);
     if (!a.config.metrics_listen.empty())
         if (const std::string problem = monitoring::metrics_listen_problem(a.config.metrics_listen);
             !problem.empty())

@@ -1,6 +1,8 @@
 // The /metrics HTTP endpoint (prometheus-cpp Exposer) for `v6bl serve` and `v6bl ingest`.
 #include "v6bl/monitoring/metrics_endpoint.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <prometheus/exposer.h>
 
 #include <stdexcept>
@@ -27,6 +29,15 @@ std::string metrics_listen_problem(const std::string& listen) {
                ": IPv6 is not available for the metrics endpoint (Debian's civetweb, which "
                "prometheus-cpp serves /metrics with, is built without it); give an IPv4 "
                "ADDR:PORT or :PORT";
+    const std::size_t colon = listen.find(':');
+    const std::string address = colon == std::string::npos ? "" : listen.substr(0, colon);
+    const std::string port = colon == std::string::npos ? listen : listen.substr(colon + 1);
+    in_addr ignored{};
+    const bool port_ok = !port.empty() && port.size() <= 5 &&
+                         port.find_first_not_of("0123456789") == std::string::npos &&
+                         std::stoul(port) <= 65535;  // 0: any free port
+    if (!port_ok || (!address.empty() && ::inet_pton(AF_INET, address.c_str(), &ignored) != 1))
+        return "--metrics " + listen + ": want an IPv4 ADDR:PORT (127.0.0.1:9353) or :PORT";
     return "";
 }
 

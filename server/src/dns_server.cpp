@@ -191,7 +191,9 @@ std::string make_scratch_dir() {
 
 }  // namespace
 
-int run_server(const server_config& config, server_hooks hooks) {
+namespace {
+
+std::vector<listen_address> parse_listen_addresses(const server_config& config) {
     std::vector<listen_address> addresses;
     for (const auto& l : config.listen) {
         auto a = parse_listen_address(l);
@@ -211,6 +213,24 @@ int run_server(const server_config& config, server_hooks hooks) {
         addresses.push_back(*a);
     }
     if (addresses.empty()) throw std::invalid_argument("no listen address");
+    return addresses;
+}
+
+}  // namespace
+
+std::string config_problem(const server_config& config) {
+    try {
+        parse_listen_addresses(config);
+        const query_acl acl(config.allow_query);
+        const answer_zone zone(config.zone);
+    } catch (const std::invalid_argument& e) {
+        return e.what();
+    }
+    return "";
+}
+
+int run_server(const server_config& config, server_hooks hooks) {
+    const std::vector<listen_address> addresses = parse_listen_addresses(config);
     // Our own sockets share each address through SO_REUSEPORT; nobody else's may.
     for (const auto& a : addresses) check_address_free(a);
     // A peer that resets a TCP connection while we write to it must cost that connection

@@ -125,6 +125,12 @@ void on_timer(uv_timer_t* t) {
         // a transfer runs (it stops at its next message once the connection is gone).
         if ((c->transfers_running > 0 && c->queued_writes == 0) ||
             (c->queued_writes > 0 && c->writes_done != c->writes_at_arm)) {
+            c->transfer_stall_warned = false;
+            arm_timer(*c);
+            return;
+        }
+        if (c->transfers_running > 0 && !c->transfer_stall_warned) {
+            c->transfer_stall_warned = true;
             arm_timer(*c);
             return;
         }

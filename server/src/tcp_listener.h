@@ -48,6 +48,10 @@ struct tcp_connection {
     std::uint64_t frames_at_arm = 0;  // frames_done when the read deadline was armed
     bool read_deadline = false;       // the timer runs for a message begun, not for idleness
     int transfers_running = 0;
+    // A transfer's answers went a whole idle period untaken once: the next time cuts it
+    // (its first message may have been queued just before the timer fired, its write
+    // callback not run yet).
+    bool transfer_stall_warned = false;
     std::shared_ptr<std::atomic<bool>> alive = std::make_shared<std::atomic<bool>>(true);
     sockaddr_storage peer{};
     bool refused = false;  // outside the allow-query ACL (decided once, at accept)

@@ -90,6 +90,13 @@ TEST_CASE("IPv6 metrics addresses are refused by name: civetweb here has no IPv6
     }
     CHECK(metrics_listen_problem("127.0.0.1:9353").empty());
     CHECK(metrics_listen_problem(":9353").empty());
+    CHECK(metrics_listen_problem("9353").empty());
+    // Malformed IPv4 ones too (civetweb's own error said only "cannot listen").
+    for (const std::string bad :
+         {"abc", "127.0.0.1:0x", "127.0.0.1:99999", "localhost:9353", "127.0.0.1:", "1.2.3:9353"}) {
+        INFO(bad);
+        CHECK(metrics_listen_problem(bad).find("want an IPv4 ADDR:PORT") != std::string::npos);
+    }
 }
 
 TEST_CASE("the server hook keeps its endpoint alive with the hook", "[endpoint]") {

@@ -463,19 +463,33 @@ TEST_CASE("serve refuses a zero that would stall it, and an unknown log level", 
              {"--transfer-require-tsig", "TSIG required but no key"},
              {"--notify 'bad target'", "bad target 'bad target'"},
              {"--notify 127.0.0.1:53 --notify-tsig x", "bad TSIG key 'x'"},
-             {"--metrics '[::1]:9353'", "IPv6 is not available"}}) {
+             {"--metrics '[::1]:9353'", "IPv6 is not available"},
+             {"--metrics abc", "want an IPv4 ADDR:PORT"}}) {
         INFO(flags);
         CHECK(run(serve + flags, out) == 64);
         CHECK(out.find(want) != std::string::npos);
         CHECK(out.find("listening on") == std::string::npos);
     }
 
+    // Found before the store is opened: the same exit whatever else is wrong or configured.
+    CHECK(run("timeout 20 " + v6bl_bin + " serve --db " + dir.file("nostore") +
+                  " --transfer-allow 127.0.0.1 --listen bogus",
+              out) == 64);
+    CHECK(out.find("bad listen address 'bogus'") != std::string::npos);
+    CHECK(run("timeout 20 " + v6bl_bin + " serve --db " + dir.file("nostore") +
+                  " --listen 127.0.0.1:" + std::to_string(v6bl::test::free_port()) +
+                  " --ns-address ns1.dnsbl6.example.org=bogus",
+              out) == 64);
+    CHECK(out.find("NS address") != std::string::npos);
+
     // A start-up that fails after the transfer reader's scratch directory was made removes it.
     std::filesystem::create_directories(dir.file("tmp"));
-    CHECK(run("TMPDIR=" + dir.file("tmp") + " " + serve +
-                  "--transfer-allow 127.0.0.1/32 --ns-address 'bad'",
-              out) == 64);
-    CHECK(out.find("NS address 'bad'") != std::string::npos);
+    // (The store is opened after the directory is made: a store that is not there.)
+    CHECK(run("TMPDIR=" + dir.file("tmp") + " timeout 20 " + v6bl_bin + " serve --db " +
+                  dir.file("nostore") + " --listen 127.0.0.1:" +
+                  std::to_string(v6bl::test::free_port()) + " --transfer-allow 127.0.0.1/32",
+              out) == 1);
+    CHECK(out.find("does not exist") != std::string::npos);
     CHECK(std::filesystem::is_empty(dir.file("tmp")));
 }
 

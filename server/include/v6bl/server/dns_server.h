@@ -38,6 +38,11 @@ struct server_hooks {
     std::function<std::optional<server_config>()> reload_config;
 };
 
+// What run_server would refuse in `config` as a usage error (std::invalid_argument's text),
+// found without opening anything: the listen addresses, --allow-query and the zone (its
+// names and NS addresses). Empty when there is nothing.
+std::string config_problem(const server_config& config);
+
 // Opens the store as a secondary reader, builds the first view, listens, serves until
 // SIGTERM or SIGINT (or request_stop). Throws std::invalid_argument for a configuration it
 // cannot use (a listen address, --allow-query, the zone's NS addresses) and
