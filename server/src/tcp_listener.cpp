@@ -121,8 +121,9 @@ void on_timer(uv_timer_t* t) {
         }
         c->read_deadline = false;
         // Still building a transfer with nothing queued yet, or the peer takes answers:
-        // wait on. Answers queued and none taken for a whole period is a stall, also while
-        // a transfer runs (it stops at its next message once the connection is gone).
+        // wait on. Answers queued and none taken for a whole period is a stall; while a
+        // transfer runs, for two periods (it stops at its next message once the connection
+        // is gone).
         if ((c->transfers_running > 0 && c->queued_writes == 0) ||
             (c->queued_writes > 0 && c->writes_done != c->writes_at_arm)) {
             c->transfer_stall_warned = false;
