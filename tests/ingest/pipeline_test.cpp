@@ -122,8 +122,9 @@ TEST_CASE("a simulated testbed lists its dual-family spammers and no trap", "[pi
     }
 }
 
-TEST_CASE("simulator seeds are independent, hosts' IPv4s are not bots', and no NAT is one host",
-          "[pipeline][simulate]") {
+TEST_CASE(
+    "simulator seeds are independent, modelled IPv4s avoid the bot range, no NAT has one host",
+    "[pipeline][simulate]") {
     temp_dir d("simseeds");
     auto hosts_of = [&](std::uint64_t seed, std::uint32_t hosts) {
         ingest::simulator_options o;
