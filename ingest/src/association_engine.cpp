@@ -323,7 +323,16 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
             runner_up = sc;
         }
     }
-    const bool clear_winner = best < scratch_.size() && best_score - runner_up >= 50;
+    bool clear_winner = best < scratch_.size() && best_score - runner_up >= 50;
+    // Two candidates that both pair on repeated rounds are two hosts in lockstep as far as
+    // repetition can tell: timing bonuses do not pick one, only more rounds together do.
+    if (clear_winner)
+        for (std::size_t i = 0; i < scratch_.size(); ++i)
+            if (i != best && (scratch_[i].signals & sig_repetition) &&
+                scratch_[i].rounds >= scratch_[best].rounds) {
+                clear_winner = false;
+                break;
+            }
     if (!clear_winner && best_score >= options_.listable_milli) ++stats_.ambiguous;
     const auto capped = static_cast<std::uint16_t>(options_.listable_milli - 50);
     for (std::size_t i = 0; i < scratch_.size(); ++i) {
@@ -372,7 +381,17 @@ void association_engine::score(const connect_attempt& a6,
         r4 = *h4;
         const int m = r4.count;
         const std::int64_t* s4 = r4.start_us;
-        const std::int64_t from = (m > 0 ? std::max(s6[0], s4[0]) : s6[0]) - w;
+        // A history that has all its rounds (none dropped from the ring) started with an
+        // attempt after at least single_round_horizon of silence (else the address would
+        // still have had a live history): the other address's rounds in that silence are
+        // rounds without it, and count against the share. (A stranger whose first three
+        // rounds met an IPv6's last three of many met it on three of those many.)
+        auto known_from = [&](const round_history_table::rounds_view& v) {
+            return v.total_rounds == static_cast<std::uint32_t>(v.count)
+                       ? v.start_us[0] - options_.single_round_horizon_us
+                       : v.start_us[0];
+        };
+        const std::int64_t from = (m > 0 ? std::max(known_from(h6), known_from(r4)) : s6[0]) - w;
         int j = 0;
         for (int i = 0; i < n6; ++i) {
             if (s6[i] < from) continue;

@@ -420,3 +420,50 @@ TEST_CASE("two rounds together by chance do not mark a spammer's own IPv4 shared
     CHECK(best_strength(out, s6, v4(5, 4, 3, 2)) >= 600);
     CHECK(best_strength(out, x6, v4(5, 4, 3, 2)) < 600);
 }
+
+TEST_CASE("two IPv4s in lockstep with one IPv6, one of them closer: still neither is believed",
+          "[association]") {
+    // Both pair on every round; one comes within 0.5 s (tight), the other at 0.8 s. Tight
+    // timing gave the first a lead of 50 and it was listed: a legitimate Postfix host and a
+    // Postfix spammer on the same retry schedule, the spammer's IPv4 the closer one.
+    const auto six = v6("2001:db8:d::2");
+    const auto a4 = address_from_ipv4(v4(4, 4, 5, 1));
+    const auto b4 = address_from_ipv4(v4(4, 4, 5, 2));
+    std::vector<connect_attempt> in;
+    for (int r = 0; r < 4; ++r) {
+        in.push_back(attempt(six, true, 100 + 600.0 * r, 40000, 1, false));
+        in.push_back(attempt(a4, false, 100.2 + 600.0 * r, 30000, 1, false));
+        in.push_back(attempt(b4, false, 100.8 + 600.0 * r, 50000, 1, false));
+    }
+    const auto out = run(in);
+    CHECK(best_strength(out, six, v4(4, 4, 5, 1)) < 600);
+    CHECK(best_strength(out, six, v4(4, 4, 5, 2)) < 600);
+    // Either alone is believed.
+    std::vector<connect_attempt> alone;
+    for (const auto& a : in)
+        if (a.source != b4) alone.push_back(a);
+    CHECK(best_strength(run(alone), six, v4(4, 4, 5, 1)) >= 600);
+}
+
+TEST_CASE("a new IPv4 that meets an IPv6's last three rounds of five is not repeated",
+          "[association]") {
+    // The stranger's history starts at the IPv6's third round: it was silent before (its
+    // history is new), so the IPv6's two earlier rounds within the one-round horizon are
+    // rounds without it. Counted only from its first round, it paired on 3 of 3 and was
+    // listed (a NAT member's IPv6 and a bot's reused IPv4 at 300 attempts/s).
+    const auto six = v6("2001:db8:5c::1");
+    const auto s4 = address_from_ipv4(v4(5, 4, 3, 9));
+    std::vector<connect_attempt> in;
+    for (double t : {1000.0, 1600.0, 2200.0, 2800.0, 3400.0})
+        in.push_back(attempt(six, true, t, 40000, 1, false));
+    for (double t : {2200.3, 2800.3, 3400.3}) in.push_back(attempt(s4, false, t, 50000, 1, false));
+    CHECK(best_strength(run(in), six, v4(5, 4, 3, 9)) < 600);
+    // The IPv6's earlier rounds more than the horizon (45 min) before the IPv4's first say
+    // nothing about it: then three of three stand.
+    std::vector<connect_attempt> late;
+    for (double t : {0.0, 600.0, 4000.0, 4600.0, 5200.0})
+        late.push_back(attempt(six, true, t, 40000, 1, false));
+    for (double t : {4000.3, 4600.3, 5200.3})
+        late.push_back(attempt(s4, false, t, 50000, 1, false));
+    CHECK(best_strength(run(late), six, v4(5, 4, 3, 9)) >= 600);
+}
