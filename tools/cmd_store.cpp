@@ -288,8 +288,11 @@ int run_lookup(const store_args& a, const std::string& address) {
                                     {"first_seen", iso_time(e.first_seen)},
                                     {"last_seen", iso_time(e.last_seen)}};
                 if (k == evidence_kind::rejected_ipv4) {
+                    // The kind holds every associated IPv4 (docs/ingest.md, "Store records
+                    // written"); whether this one was rejected is its signal bit.
                     j["kind"] = "rejected_ipv4";
                     j["ipv4"] = format_ipv4_item(item);
+                    j["rejected"] = (e.signals & v6bl::ingest::sig_ipv4_rejected) != 0;
                 } else {
                     j["kind"] = "ipv6_address";
                     ipv6_bytes b{};
@@ -334,8 +337,11 @@ int run_lookup(const store_args& a, const std::string& address) {
                 rec.text.empty() ? "" : ", text: ", rec.text.c_str());
         }
         for (const auto& e : evidence) {
+            const bool v4 = e.contains("ipv4");
             std::printf("  evidence: %s %s seen %u time(s), strength %u, %s .. %s\n",
-                        e["kind"].get<std::string>().c_str(),
+                        !v4                          ? "ipv6_address"
+                        : e.value("rejected", false) ? "IPv4 (rejected)"
+                                                     : "IPv4 (associated, not rejected)",
                         e.contains("ipv4") ? e["ipv4"].get<std::string>().c_str()
                                            : e["ipv6"].get<std::string>().c_str(),
                         e["count"].get<unsigned>(), e["strength_milli"].get<unsigned>(),

@@ -125,6 +125,30 @@ TEST_CASE("v6bl ingest then v6bl lookup --json answers from the evidence", "[end
     j = nlohmann::json::parse(out);
     CHECK(j["listed"] == false);
 
+    // An IPv4 item says whether the IPv4 was rejected: a legitimate host's own IPv4,
+    // associated with its /64 but never rejected, is not shown as rejected (it was).
+    std::size_t rejected = 0, not_rejected = 0;
+    for (const auto& h : truth["hosts"]) {
+        if (h["class"] != "legitimate" || !h.contains("ipv6") || !h.contains("ipv4")) continue;
+        run({"v6bl", "lookup", "--db", d.path("db"), "--json", h["ipv6"]}, &out);
+        const auto found = nlohmann::json::parse(out);
+        for (const auto& e : found["evidence"]) {
+            if (e["kind"] != "rejected_ipv4") continue;
+            bool bit = false;
+            for (const auto& n : e["signal_names"]) bit |= n == "ipv4-rejected";
+            CHECK(e.value("rejected", !bit) == bit);  // (const: no operator[] on a missing key)
+            if (e["ipv4"] != h["ipv4"]) continue;
+            ++(bit ? rejected : not_rejected);
+            if (bit || not_rejected > 1) continue;
+            run({"v6bl", "lookup", "--db", d.path("db"), h["ipv6"]}, &out);
+            CHECK(out.find("evidence: IPv4 (associated, not rejected) " +
+                           h["ipv4"].get<std::string>()) != std::string::npos);
+        }
+        if (not_rejected >= 5) break;
+    }
+    CHECK(not_rejected > 0);
+    CHECK(rejected == 0);
+
     // Idempotent: the same inputs again read nothing and change nothing.
     const auto before = dump(d.path("db"));
     REQUIRE(run({"v6bl", "ingest", "--db", d.path("db"), "--capture", d.path("tb/sensor.pcap"),
