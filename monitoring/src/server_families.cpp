@@ -114,11 +114,12 @@ std::vector<prometheus::MetricFamily> server_families(const server::server_count
         gauge_of("v6bl_tcp_connections_open", "TCP connections open now.", as_double(c.tcp_open)));
     out.push_back(family_builder("v6bl_tcp_connections_total",
                                  "TCP connection events: accepted, refused over the cap, closed "
-                                 "after the idle timeout.",
+                                 "after the idle timeout, closed idle to admit one at the cap.",
                                  MetricType::Counter)
                       .sample(as_double(c.tcp_accepted), {{"result", "accepted"}})
                       .sample(as_double(c.tcp_refused), {{"result", "refused"}})
                       .sample(as_double(c.tcp_idle_closed), {{"result", "idle_closed"}})
+                      .sample(as_double(c.tcp_evicted), {{"result", "evicted"}})
                       .take());
     out.push_back(family_builder("v6bl_tcp_connections_cut_total",
                                  "TCP connections closed for abuse: a message not finished "

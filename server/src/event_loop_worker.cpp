@@ -123,6 +123,16 @@ void event_loop_worker::remove_connection(std::uint64_t id) {
     connections_.erase(id);
 }
 
+tcp_connection* event_loop_worker::oldest_idle_connection(std::uint64_t except) {
+    tcp_connection* oldest = nullptr;
+    for (const auto& [id, c] : connections_)
+        if (id != except && tcp_connection_idle(*c) &&
+            (!oldest || c->idle_since_ms < oldest->idle_since_ms ||
+             (c->idle_since_ms == oldest->idle_since_ms && c->id < oldest->id)))
+            oldest = c;
+    return oldest;
+}
+
 tcp_connection* event_loop_worker::find_connection(std::uint64_t id) {
     const auto it = connections_.find(id);
     return it == connections_.end() ? nullptr : it->second;

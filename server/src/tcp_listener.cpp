@@ -72,8 +72,18 @@ void arm_timer(tcp_connection& c) {
     }
     c.read_deadline = false;
     c.writes_at_arm = c.writes_done;
+    c.idle_since_ms = uv_now(c.worker->loop());
     uv_timer_start(&c.idle, &on_timer, cfg.tcp_idle_ms, 0);
 }
+
+}  // namespace
+
+bool tcp_connection_idle(const tcp_connection& c) {
+    return !c.closing && !c.peer_done && c.in.empty() && c.queued_writes == 0 &&
+           c.transfers_running == 0;
+}
+
+namespace {
 
 void on_handle_closed(uv_handle_t* h) {
     auto* c = static_cast<tcp_connection*>(h->data);
@@ -370,9 +380,18 @@ void tcp_listener::on_connection(uv_stream_t* server, int status) {
             return;
         }
         if (w.connections() > w.tcp_cap()) {
-            w.stats().add(&server_counters::tcp_refused);
-            tcp_connection_close(*c);
-            return;
+            // At the cap, the connection idle the longest makes room (RFC 7766 6.2.3: a
+            // server under pressure may close idle connections), so that clients holding
+            // connections open without using them cannot lock others out. Refused only
+            // when every other connection is busy.
+            tcp_connection* oldest = w.oldest_idle_connection(c->id);
+            if (!oldest) {
+                w.stats().add(&server_counters::tcp_refused);
+                tcp_connection_close(*c);
+                return;
+            }
+            w.stats().add(&server_counters::tcp_evicted);
+            tcp_connection_close(*oldest);
         }
         w.stats().add(&server_counters::tcp_accepted);
         int len = sizeof c->peer;

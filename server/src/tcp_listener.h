@@ -55,10 +55,16 @@ struct tcp_connection {
     std::shared_ptr<std::atomic<bool>> alive = std::make_shared<std::atomic<bool>>(true);
     sockaddr_storage peer{};
     bool refused = false;  // outside the allow-query ACL (decided once, at accept)
+    // The loop's time (uv_now) when the connection last went idle: no message begun, no
+    // answer queued, no transfer running (then it may be closed to admit a new one at the
+    // connection cap, the longest idle first).
+    std::uint64_t idle_since_ms = 0;
 };
 
 // Writes one DNS message with its 2-byte length prefix.
 void tcp_connection_send(tcp_connection& c, std::span<const std::uint8_t> message);
 void tcp_connection_close(tcp_connection& c);
+// No message begun, no answer queued, no transfer running, open both ways.
+bool tcp_connection_idle(const tcp_connection& c);
 
 }  // namespace v6bl::server

@@ -46,6 +46,7 @@ server::server_counters sample_server_counters() {
     c.tcp_accepted = 8;
     c.tcp_refused = 1;
     c.tcp_idle_closed = 4;
+    c.tcp_evicted = 7;
     c.transfers = 2;
     c.rrl_dropped = 6;
     c.rrl_slipped = 3;
@@ -88,6 +89,7 @@ TEST_CASE("server counters become labelled families", "[families]") {
     CHECK(sample_of(s, "v6bl_tcp_connections_total{result=\"accepted\"}") == 8);
     CHECK(sample_of(s, "v6bl_tcp_connections_total{result=\"refused\"}") == 1);
     CHECK(sample_of(s, "v6bl_tcp_connections_total{result=\"idle_closed\"}") == 4);
+    CHECK(sample_of(s, "v6bl_tcp_connections_total{result=\"evicted\"}") == 7);
     CHECK(sample_of(s, "v6bl_zone_transfers_total") == 2);
     CHECK(sample_of(s, "v6bl_dns_rate_limited_total{action=\"dropped\"}") == 6);
     CHECK(sample_of(s, "v6bl_dns_rate_limited_total{action=\"slipped\"}") == 3);

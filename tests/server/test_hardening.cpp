@@ -386,6 +386,39 @@ TEST_CASE("a slow TCP client is cut at the read timeout while others are served"
     CHECK(has(describe_response(tcp_exchange("::1", f.port, q)), "IN A 127.0.0.2"));
 }
 
+TEST_CASE("at the TCP connection cap the longest idle connection makes room; busy ones do not",
+          "[server][loopback][tcp]") {
+    // One loop, two connections: a third is admitted by closing the one idle the longest
+    // (clients holding connections open unused no longer lock others out), and refused
+    // only when the others are busy (here: each has a message begun).
+    serve_fixture f("cap", {"--threads", "1", "--tcp-max-connections", "2", "--tcp-idle-ms",
+                            "60000", "--tcp-read-timeout-ms", "60000"});
+    const auto frame = framed(query_for(listed, "A", 31));
+    auto served = [&](client_socket& s) {
+        if (!s.send_all(frame)) return false;
+        const auto r = s.receive(5000ms);
+        return r && r->size() > 2;
+    };
+    client_socket first(SOCK_STREAM, "127.0.0.1", "127.0.0.1", f.port);
+    REQUIRE(served(first));
+    std::this_thread::sleep_for(50ms);
+    client_socket second(SOCK_STREAM, "127.0.0.1", "127.0.0.1", f.port);
+    REQUIRE(served(second));
+    std::this_thread::sleep_for(50ms);
+    client_socket third(SOCK_STREAM, "127.0.0.1", "127.0.0.1", f.port);
+    CHECK(served(third));
+    CHECK(first.closed_by_peer(5s));  // idle the longest
+    CHECK(served(second));            // the other one was left alone
+    // Both open connections busy: a message begun on each. The next is refused.
+    REQUIRE(second.send_all({frame.front()}));
+    REQUIRE(third.send_all({frame.front()}));
+    std::this_thread::sleep_for(100ms);
+    client_socket fourth(SOCK_STREAM, "127.0.0.1", "127.0.0.1", f.port);
+    CHECK(fourth.closed_by_peer(5s));
+    CHECK_FALSE(second.closed_by_peer(300ms));
+    CHECK_FALSE(third.closed_by_peer(300ms));
+}
+
 TEST_CASE("a TCP client that stops reading its answers is cut", "[server][loopback][tcp]") {
     serve_fixture f("stall", {"--tcp-idle-ms", "500", "--tcp-max-inflight", "4"});
     // A small receive window: the server's answers back up quickly, and its own receive

@@ -36,6 +36,7 @@ struct server_counters {
     std::uint64_t tcp_accepted = 0;
     std::uint64_t tcp_refused = 0;  // over the connection cap
     std::uint64_t tcp_idle_closed = 0;
+    std::uint64_t tcp_evicted = 0;  // idle, closed at the cap to admit a new connection
     std::uint64_t transfers = 0;
     std::uint64_t tcp_read_timeouts = 0;  // cut with a message begun and not finished in time
     std::uint64_t tcp_write_stalls = 0;   // cut because they stopped reading our answers
