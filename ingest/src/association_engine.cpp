@@ -311,25 +311,25 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
     // One host has one IPv4: only a candidate clearly ahead of the others (by 50) keeps a
     // listable score; a tie at the top (lockstep strangers) lists none of them. Structural
     // pairings name the IPv4 outright and are exempt.
+    // Several attempts of one IPv4 in the window (parallel connections) are one candidate:
+    // the runner-up is the best other IPv4.
     std::size_t best = scratch_.size();
     int best_score = -1, runner_up = -1;
-    for (std::size_t i = 0; i < scratch_.size(); ++i) {
-        const int sc = scratch_[i].strength_milli;
-        if (sc > best_score) {
-            runner_up = best_score;
-            best_score = sc;
+    for (std::size_t i = 0; i < scratch_.size(); ++i)
+        if (scratch_[i].strength_milli > best_score) {
+            best_score = scratch_[i].strength_milli;
             best = i;
-        } else if (sc > runner_up) {
-            runner_up = sc;
         }
-    }
+    for (std::size_t i = 0; i < scratch_.size(); ++i)
+        if (scratch_[i].ipv4 != scratch_[best].ipv4)  // (scratch_ not empty: best is in it)
+            runner_up = std::max<int>(runner_up, scratch_[i].strength_milli);
     bool clear_winner = best < scratch_.size() && best_score - runner_up >= 50;
-    // Two candidates that both pair on repeated rounds are two hosts in lockstep as far as
+    // Two IPv4s that both pair on repeated rounds are two hosts in lockstep as far as
     // repetition can tell: timing bonuses do not pick one, only more rounds together do.
-    if (clear_winner)
-        for (std::size_t i = 0; i < scratch_.size(); ++i)
-            if (i != best && (scratch_[i].signals & sig_repetition) &&
-                scratch_[i].rounds >= scratch_[best].rounds) {
+    if (clear_winner && !(scratch_[best].signals & structural_signals))
+        for (const association& other : scratch_)
+            if (other.ipv4 != scratch_[best].ipv4 && (other.signals & sig_repetition) &&
+                other.rounds >= scratch_[best].rounds) {
                 clear_winner = false;
                 break;
             }
@@ -386,10 +386,11 @@ void association_engine::score(const connect_attempt& a6,
         // still have had a live history): the other address's rounds in that silence are
         // rounds without it, and count against the share. (A stranger whose first three
         // rounds met an IPv6's last three of many met it on three of those many.)
+        const std::int64_t silence =
+            std::min(options_.single_round_horizon_us, options_.history_horizon_us);
         auto known_from = [&](const round_history_table::rounds_view& v) {
-            return v.total_rounds == static_cast<std::uint32_t>(v.count)
-                       ? v.start_us[0] - options_.single_round_horizon_us
-                       : v.start_us[0];
+            return v.total_rounds == static_cast<std::uint32_t>(v.count) ? v.start_us[0] - silence
+                                                                         : v.start_us[0];
         };
         const std::int64_t from = (m > 0 ? std::max(known_from(h6), known_from(r4)) : s6[0]) - w;
         int j = 0;

@@ -467,3 +467,19 @@ TEST_CASE("a new IPv4 that meets an IPv6's last three rounds of five is not repe
         late.push_back(attempt(s4, false, t, 50000, 1, false));
     CHECK(best_strength(run(late), six, v4(5, 4, 3, 9)) >= 600);
 }
+
+TEST_CASE("two attempts of the host's own IPv4 in a round are one candidate, not a rival",
+          "[association]") {
+    // Parallel connections: the IPv4 opens two within the window each round. Its second
+    // attempt was taken for another candidate as strong as the first (same rounds, same
+    // repetition) and held the host at 550.
+    const auto six = v6("2001:db8:5d::1");
+    const auto four = address_from_ipv4(v4(5, 4, 3, 11));
+    std::vector<connect_attempt> in;
+    for (int r = 0; r < 5; ++r) {
+        in.push_back(attempt(six, true, 100 + 600.0 * r, 40000, 1, false));
+        in.push_back(attempt(four, false, 100.2 + 600.0 * r, 50000, 1, false));
+        in.push_back(attempt(four, false, 100.9 + 600.0 * r, 50001, 1, false));
+    }
+    CHECK(best_strength(run(in), six, v4(5, 4, 3, 11)) >= 600);
+}
