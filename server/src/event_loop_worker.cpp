@@ -127,8 +127,10 @@ tcp_connection* event_loop_worker::oldest_idle_connection(std::uint64_t except) 
     tcp_connection* oldest = nullptr;
     for (const auto& [id, c] : connections_)
         if (id != except && tcp_connection_idle(*c) &&
-            (!oldest || c->idle_since_ms < oldest->idle_since_ms ||
-             (c->idle_since_ms == oldest->idle_since_ms && c->id < oldest->id)))
+            (!oldest || c->refused > oldest->refused ||
+             (c->refused == oldest->refused &&
+              (c->idle_since_ms < oldest->idle_since_ms ||
+               (c->idle_since_ms == oldest->idle_since_ms && c->id < oldest->id)))))
             oldest = c;
     return oldest;
 }

@@ -72,8 +72,9 @@ class event_loop_worker {
     std::uint64_t add_connection(tcp_connection* c);
     void remove_connection(std::uint64_t id);
     tcp_connection* find_connection(std::uint64_t id);
-    // The idle connection (tcp_connection_idle) idle the longest, other than `except`;
-    // nullptr when none is. A scan: only asked at the connection cap.
+    // The idle connection (tcp_connection_idle) idle the longest, other than `except`, one
+    // from outside --allow-query first; nullptr when none is. A scan (one pass over the
+    // loop's connections): only asked at the connection cap.
     tcp_connection* oldest_idle_connection(std::uint64_t except);
     std::size_t connections() const { return connections_.size(); }
     // Any thread: queues a framed transfer message for a connection and wakes the loop.

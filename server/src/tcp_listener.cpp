@@ -379,12 +379,17 @@ void tcp_listener::on_connection(uv_stream_t* server, int status) {
             tcp_connection_close(*c);
             return;
         }
+        int len = sizeof c->peer;
+        uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&c->peer), &len);
+        c->refused = !w.acl().allows(reinterpret_cast<const sockaddr*>(&c->peer));
         if (w.connections() > w.tcp_cap()) {
             // At the cap, the connection idle the longest makes room (RFC 7766 6.2.3: a
             // server under pressure may close idle connections), so that clients holding
-            // connections open without using them cannot lock others out. Refused only
-            // when every other connection is busy.
-            tcp_connection* oldest = w.oldest_idle_connection(c->id);
+            // connections open without using them cannot lock others out; idle ones from
+            // outside --allow-query go first. Refused when every other connection is busy,
+            // and always a newcomer from outside --allow-query (it may not close an allowed
+            // client's connection for an answer that can only be REFUSED).
+            tcp_connection* oldest = c->refused ? nullptr : w.oldest_idle_connection(c->id);
             if (!oldest) {
                 w.stats().add(&server_counters::tcp_refused);
                 tcp_connection_close(*c);
@@ -394,9 +399,6 @@ void tcp_listener::on_connection(uv_stream_t* server, int status) {
             tcp_connection_close(*oldest);
         }
         w.stats().add(&server_counters::tcp_accepted);
-        int len = sizeof c->peer;
-        uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&c->peer), &len);
-        c->refused = !w.acl().allows(reinterpret_cast<const sockaddr*>(&c->peer));
         uv_tcp_nodelay(&c->tcp, 1);
         start_reading(*c);
         arm_timer(*c);

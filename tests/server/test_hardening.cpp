@@ -419,6 +419,34 @@ TEST_CASE("at the TCP connection cap the longest idle connection makes room; bus
     CHECK_FALSE(third.closed_by_peer(300ms));
 }
 
+TEST_CASE("at the TCP connection cap a client outside allow-query makes room and takes none",
+          "[server][loopback][tcp][acl]") {
+    serve_fixture f(
+        "capacl", {"--threads", "1", "--tcp-max-connections", "2", "--allow-query", "127.0.0.0/24",
+                   "--tcp-idle-ms", "60000", "--tcp-read-timeout-ms", "60000"});
+    const auto frame = framed(query_for(listed, "A", 32));
+    auto answered = [&](client_socket& s) {
+        if (!s.send_all(frame)) return false;
+        const auto r = s.receive(5000ms);
+        return r && r->size() > 2;
+    };
+    client_socket inside(SOCK_STREAM, "127.0.0.1", "127.0.0.1", f.port);
+    REQUIRE(answered(inside));
+    std::this_thread::sleep_for(50ms);
+    client_socket outside(SOCK_STREAM, "127.0.1.1", "127.0.0.1", f.port);
+    REQUIRE(answered(outside));  // REFUSED, over a connection that stays open
+    // At the cap: the outside connection goes first, though the inside one is idle longer.
+    client_socket inside2(SOCK_STREAM, "127.0.0.2", "127.0.0.1", f.port);
+    CHECK(answered(inside2));
+    CHECK(outside.closed_by_peer(5s));
+    CHECK(answered(inside));
+    // A newcomer from outside closes nobody's connection: it is refused.
+    client_socket outside2(SOCK_STREAM, "127.0.1.2", "127.0.0.1", f.port);
+    CHECK(outside2.closed_by_peer(5s));
+    CHECK(answered(inside));
+    CHECK(answered(inside2));
+}
+
 TEST_CASE("a TCP client that stops reading its answers is cut", "[server][loopback][tcp]") {
     serve_fixture f("stall", {"--tcp-idle-ms", "500", "--tcp-max-inflight", "4"});
     // A small receive window: the server's answers back up quickly, and its own receive
