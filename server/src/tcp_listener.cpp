@@ -101,6 +101,9 @@ void on_written(uv_write_t* req, int status) {
     try {
         --c->queued_writes;
         ++c->writes_done;
+        // The last answer taken: idle from now (for the order connections are closed in at
+        // the cap), not from when the query came.
+        if (c->queued_writes == 0) c->idle_since_ms = uv_now(c->worker->loop());
         if (status != 0) {
             c->worker->stats().add(&server_counters::send_errors);
             tcp_connection_close(*c);
