@@ -801,6 +801,8 @@ std::uint32_t reputation_store::commit(change_set&& changes, std::uint32_t now) 
     std::sort(touched.begin(), touched.end());
     touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
     j.touched = std::move(touched);
+    for (const auto& source : changes.erased_checkpoints_)
+        batch.Delete(d.cf[cf_meta], "ckpt:" + source);
     for (const auto& [source, value] : changes.checkpoints_)
         batch.Put(d.cf[cf_meta], "ckpt:" + source, value);
     // In the batch now: freed before RocksDB makes its memtable copy, which can then

@@ -69,7 +69,13 @@ class change_set {
         checkpoints_.emplace_back(std::string(source), std::move(value));
     }
 
-    bool empty() const { return ops_.empty() && checkpoints_.empty(); }
+    // Removes a checkpoint (one that no longer carries anything: the store keeps no empty
+    // key for it).
+    void erase_checkpoint(std::string_view source) { erased_checkpoints_.emplace_back(source); }
+
+    bool empty() const {
+        return ops_.empty() && checkpoints_.empty() && erased_checkpoints_.empty();
+    }
     std::size_t size() const { return ops_.size(); }
 
   private:
@@ -89,6 +95,7 @@ class change_set {
     std::vector<op> ops_;
     std::string values_;
     std::vector<std::pair<std::string, std::string>> checkpoints_;
+    std::vector<std::string> erased_checkpoints_;
 };
 
 // What `lookup` found for an address.
