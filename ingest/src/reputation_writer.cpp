@@ -578,7 +578,7 @@ void reputation_writer::commit() {
     if (!remembered_dirty_.empty()) cs.set_checkpoint(any_remembered_key, "1");
     for (std::uint32_t ip : remembered_dirty_) {
         if (remembered_[ip].empty()) {
-            // Listed by a rejection, or never kept: nothing left to remember.
+            // Cleared by the IPv4's first rejection: nothing left to remember.
             cs.erase_checkpoint(remembered_key(ip));
             continue;
         }
