@@ -382,8 +382,8 @@ void association_engine::score(const connect_attempt& a6,
         const int m = r4.count;
         const std::int64_t* s4 = r4.start_us;
         // A history that has all its rounds (none dropped from the ring) started with an
-        // attempt after at least single_round_horizon of silence (else the address would
-        // still have had a live history): the other address's rounds in that silence are
+        // attempt after at least the shorter history horizon of silence (else the address
+        // would still have had a live history): the other address's rounds in that silence are
         // rounds without it, and count against the share. (A stranger whose first three
         // rounds met an IPv6's last three of many met it on three of those many.)
         const std::int64_t silence =
