@@ -445,15 +445,21 @@ void reputation_writer::add_rejection(const reject_event& r) {
     rejections_[r.ipv4] = info;
     not_rejected_.erase(r.ipv4);
     if (new_rejections_.insert_or_assign(r.ipv4, info).second) ++pending_ops_;
-    if (known) return;
-    // First rejection of this IPv4: associations remembered for it become listings now.
+    // Associations remembered for this IPv4 that the rejection brings within the horizon
+    // become listings now: before its first rejection, or since, when they came more than
+    // the horizon after the rejections known then (those were remembered too). What lies
+    // past the horizon after this rejection waits for a later one; what lies before the
+    // first rejection's horizon never qualifies and is dropped.
     auto list = remembered_for(r.ipv4);
     if (list.empty()) return;
+    const std::int64_t h = options_.rejection_horizon_s;
+    std::vector<remembered> waiting;
     for (const remembered& m : list) {
-        const std::int64_t h = options_.rejection_horizon_s;
-        if (static_cast<std::int64_t>(m.time) < static_cast<std::int64_t>(info.first) - h ||
-            static_cast<std::int64_t>(m.time) > static_cast<std::int64_t>(info.last) + h)
+        if (static_cast<std::int64_t>(m.time) > static_cast<std::int64_t>(info.last) + h) {
+            waiting.push_back(m);
             continue;
+        }
+        if (static_cast<std::int64_t>(m.time) < static_cast<std::int64_t>(info.first) - h) continue;
         if (m.strength >= options_.listable_milli) ++counters_.associations_listable;
         ++counters_.associations_by_signal[ipv4_rejected_index];
         list_association(m.p64, r.ipv4, m.time, m.strength, m.signals, 0, true);
@@ -468,7 +474,8 @@ void reputation_writer::add_rejection(const reject_event& r) {
             relisted_.push_back(as);
         }
     }
-    remembered_[r.ipv4].clear();
+    if (waiting.size() == list.size()) return;  // nothing listed, nothing dropped
+    remembered_[r.ipv4] = std::move(waiting);
     if (remembered_dirty_.insert(r.ipv4).second) ++pending_ops_;
 }
 
@@ -578,7 +585,7 @@ void reputation_writer::commit() {
     if (!remembered_dirty_.empty()) cs.set_checkpoint(any_remembered_key, "1");
     for (std::uint32_t ip : remembered_dirty_) {
         if (remembered_[ip].empty()) {
-            // Cleared by the IPv4's first rejection: nothing left to remember.
+            // Listed (or past use) at a rejection: nothing left to remember.
             cs.erase_checkpoint(remembered_key(ip));
             continue;
         }

@@ -38,3 +38,48 @@ TEST_CASE("an association remembered until its IPv4 is rejected leaves no checkp
     CHECK(db->checkpoint("r4:1.2.3.4"));
     CHECK(c.listed_64s == 1);
 }
+
+TEST_CASE("an association long after an IPv4's rejections is listed by a later rejection",
+          "[writer]") {
+    // Rejected at day 0; associated at day 8 (past the 7-day horizon: remembered, not
+    // listed); rejected again at day 8: listed then. A later rejection of a known IPv4 used
+    // to return before looking at what was remembered, so it never was.
+    temp_dir d("writer2");
+    store::store_options so;
+    so.path = d.path("db");
+    so.sync_commits = false;
+    auto db = store::reputation_store::open_writer(so);
+    ingest::ingest_counters c;
+    ingest::reputation_writer w(*db, c);
+    constexpr std::int64_t day = 86400, t0 = 1'790'000'000;
+    ingest::reject_event r;
+    r.ipv4 = ingest_test::v4(1, 2, 3, 5);
+    r.unix_seconds = t0;
+    w.add_rejection(r);
+    w.commit();
+    auto associate = [&](const char* ipv6, std::int64_t at) {
+        ingest::association a;
+        a.ipv6 = ingest_test::v6(ipv6);
+        a.ipv4 = r.ipv4;
+        a.time_us = at * 1'000'000;
+        a.strength_milli = 700;
+        a.rounds = 3;
+        a.sensors = 1;
+        return w.add_association(a, false, true);
+    };
+    CHECK_FALSE(associate("2001:db8:78::1", t0 + 8 * day));
+    CHECK_FALSE(associate("2001:db8:79::1", t0 + 30 * day));
+    w.commit();
+    CHECK(c.listed_64s == 0);
+    REQUIRE(db->checkpoint("a4:1.2.3.5"));
+    r.unix_seconds = t0 + 8 * day + 3600;
+    w.add_rejection(r);
+    w.commit();
+    CHECK(c.listed_64s == 1);  // the day-8 one; the day-30 one is past this horizon
+    REQUIRE(db->checkpoint("a4:1.2.3.5"));
+    r.unix_seconds = t0 + 30 * day;
+    w.add_rejection(r);
+    w.commit();
+    CHECK(c.listed_64s == 2);
+    CHECK_FALSE(db->checkpoint("a4:1.2.3.5"));
+}
