@@ -7,29 +7,49 @@
 using namespace v6bl;
 using ingest_test::temp_dir;
 
+namespace {
+
+// A writer on a fresh store of its own, and an association with it.
+struct writer_on_store {
+    explicit writer_on_store(const std::string& tag) : dir(tag) {
+        store::store_options so;
+        so.path = dir.path("db");
+        so.sync_commits = false;
+        db = store::reputation_store::open_writer(so);
+        w = std::make_unique<ingest::reputation_writer>(*db, counters);
+    }
+    bool associate(const char* ipv6, std::uint32_t ipv4, std::int64_t at_s) {
+        ingest::association a;
+        a.ipv6 = ingest_test::v6(ipv6);
+        a.ipv4 = ipv4;
+        a.time_us = at_s * 1'000'000;
+        a.strength_milli = 700;
+        a.rounds = 3;
+        a.sensors = 1;
+        return w->add_association(a, false, true);
+    }
+    temp_dir dir;
+    std::unique_ptr<store::reputation_store> db;
+    ingest::ingest_counters counters;
+    std::unique_ptr<ingest::reputation_writer> w;
+};
+
+}  // namespace
+
 TEST_CASE("an association remembered until its IPv4 is rejected leaves no checkpoint behind",
           "[writer]") {
-    temp_dir d("writer");
-    store::store_options so;
-    so.path = d.path("db");
-    so.sync_commits = false;
-    auto db = store::reputation_store::open_writer(so);
-    ingest::ingest_counters c;
-    ingest::reputation_writer w(*db, c);
-    ingest::association a;
-    a.ipv6 = ingest_test::v6("2001:db8:77::1");
-    a.ipv4 = ingest_test::v4(1, 2, 3, 4);
-    a.time_us = 1'790'000'000LL * 1'000'000;
-    a.strength_milli = 700;
-    a.rounds = 3;
-    a.sensors = 1;
-    CHECK_FALSE(w.add_association(a, false, true));  // not rejected (yet): remembered
+    writer_on_store t("writer");
+    auto& w = *t.w;
+    auto& db = t.db;
+    auto& c = t.counters;
+    // Not rejected (yet): remembered.
+    CHECK_FALSE(t.associate("2001:db8:77::1", ingest_test::v4(1, 2, 3, 4), 1'790'000'000));
     w.commit();
     const auto remembered = db->checkpoint("a4:1.2.3.4");
     REQUIRE(remembered);
     CHECK_FALSE(remembered->empty());
     ingest::reject_event r;
-    r.ipv4 = a.ipv4;
+    r.ipv4 = ingest_test::v4(1, 2, 3, 4);
     r.unix_seconds = 1'790'000'100;
     w.add_rejection(r);  // lists the remembered association
     w.commit();
@@ -44,31 +64,18 @@ TEST_CASE("an association long after an IPv4's rejections is listed by a later r
     // Rejected at day 0; associated at day 8 (past the 7-day horizon: remembered, not
     // listed); rejected again at day 8: listed then. A later rejection of a known IPv4 used
     // to return before looking at what was remembered, so it never was.
-    temp_dir d("writer2");
-    store::store_options so;
-    so.path = d.path("db");
-    so.sync_commits = false;
-    auto db = store::reputation_store::open_writer(so);
-    ingest::ingest_counters c;
-    ingest::reputation_writer w(*db, c);
+    writer_on_store t("writer2");
+    auto& w = *t.w;
+    auto& db = t.db;
+    auto& c = t.counters;
     constexpr std::int64_t day = 86400, t0 = 1'790'000'000;
     ingest::reject_event r;
     r.ipv4 = ingest_test::v4(1, 2, 3, 5);
     r.unix_seconds = t0;
     w.add_rejection(r);
     w.commit();
-    auto associate = [&](const char* ipv6, std::int64_t at) {
-        ingest::association a;
-        a.ipv6 = ingest_test::v6(ipv6);
-        a.ipv4 = r.ipv4;
-        a.time_us = at * 1'000'000;
-        a.strength_milli = 700;
-        a.rounds = 3;
-        a.sensors = 1;
-        return w.add_association(a, false, true);
-    };
-    CHECK_FALSE(associate("2001:db8:78::1", t0 + 8 * day));
-    CHECK_FALSE(associate("2001:db8:79::1", t0 + 30 * day));
+    CHECK_FALSE(t.associate("2001:db8:78::1", r.ipv4, t0 + 8 * day));
+    CHECK_FALSE(t.associate("2001:db8:79::1", r.ipv4, t0 + 30 * day));
     w.commit();
     CHECK(c.listed_64s == 0);
     REQUIRE(db->checkpoint("a4:1.2.3.5"));

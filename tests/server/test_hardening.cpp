@@ -177,6 +177,13 @@ std::string proc_status_line(pid_t pid, const std::string& key) {
 
 const std::string listed = "@2001:db8:1:2::5";
 
+// Sends one framed query over an open connection: whether an answer came back.
+bool answered_over(client_socket& s, const std::vector<std::uint8_t>& frame) {
+    if (!s.send_all(frame)) return false;
+    const auto r = s.receive(std::chrono::milliseconds(5000));
+    return r && r->size() > 2;
+}
+
 }  // namespace
 
 TEST_CASE("RRL: a flood from one /24 is limited and slipped; another /24 is served fully",
@@ -394,21 +401,16 @@ TEST_CASE("at the TCP connection cap the longest idle connection makes room; bus
     serve_fixture f("cap", {"--threads", "1", "--tcp-max-connections", "2", "--tcp-idle-ms",
                             "60000", "--tcp-read-timeout-ms", "60000"});
     const auto frame = framed(query_for(listed, "A", 31));
-    auto served = [&](client_socket& s) {
-        if (!s.send_all(frame)) return false;
-        const auto r = s.receive(5000ms);
-        return r && r->size() > 2;
-    };
     client_socket first(SOCK_STREAM, "127.0.0.1", "127.0.0.1", f.port);
-    REQUIRE(served(first));
+    REQUIRE(answered_over(first, frame));
     std::this_thread::sleep_for(50ms);
     client_socket second(SOCK_STREAM, "127.0.0.1", "127.0.0.1", f.port);
-    REQUIRE(served(second));
+    REQUIRE(answered_over(second, frame));
     std::this_thread::sleep_for(50ms);
     client_socket third(SOCK_STREAM, "127.0.0.1", "127.0.0.1", f.port);
-    CHECK(served(third));
-    CHECK(first.closed_by_peer(5s));  // idle the longest
-    CHECK(served(second));            // the other one was left alone
+    CHECK(answered_over(third, frame));
+    CHECK(first.closed_by_peer(5s));      // idle the longest
+    CHECK(answered_over(second, frame));  // the other one was left alone
     // Both open connections busy: a message begun on each. The next is refused.
     REQUIRE(second.send_all({frame.front()}));
     REQUIRE(third.send_all({frame.front()}));
@@ -425,26 +427,21 @@ TEST_CASE("at the TCP connection cap a client outside allow-query makes room and
         "capacl", {"--threads", "1", "--tcp-max-connections", "2", "--allow-query", "127.0.0.0/24",
                    "--tcp-idle-ms", "60000", "--tcp-read-timeout-ms", "60000"});
     const auto frame = framed(query_for(listed, "A", 32));
-    auto answered = [&](client_socket& s) {
-        if (!s.send_all(frame)) return false;
-        const auto r = s.receive(5000ms);
-        return r && r->size() > 2;
-    };
     client_socket inside(SOCK_STREAM, "127.0.0.1", "127.0.0.1", f.port);
-    REQUIRE(answered(inside));
+    REQUIRE(answered_over(inside, frame));
     std::this_thread::sleep_for(50ms);
     client_socket outside(SOCK_STREAM, "127.0.1.1", "127.0.0.1", f.port);
-    REQUIRE(answered(outside));  // REFUSED, over a connection that stays open
+    REQUIRE(answered_over(outside, frame));  // REFUSED, over a connection that stays open
     // At the cap: the outside connection goes first, though the inside one is idle longer.
     client_socket inside2(SOCK_STREAM, "127.0.0.2", "127.0.0.1", f.port);
-    CHECK(answered(inside2));
+    CHECK(answered_over(inside2, frame));
     CHECK(outside.closed_by_peer(5s));
-    CHECK(answered(inside));
+    CHECK(answered_over(inside, frame));
     // A newcomer from outside closes nobody's connection: it is refused.
     client_socket outside2(SOCK_STREAM, "127.0.1.2", "127.0.0.1", f.port);
     CHECK(outside2.closed_by_peer(5s));
-    CHECK(answered(inside));
-    CHECK(answered(inside2));
+    CHECK(answered_over(inside, frame));
+    CHECK(answered_over(inside2, frame));
 }
 
 TEST_CASE("a TCP client that stops reading its answers is cut", "[server][loopback][tcp]") {
