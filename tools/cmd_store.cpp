@@ -342,8 +342,7 @@ int run_lookup(const store_args& a, const std::string& address) {
                         !v4                          ? "ipv6_address"
                         : e.value("rejected", false) ? "IPv4 (rejected)"
                                                      : "IPv4 (associated, not rejected)",
-                        e.contains("ipv4") ? e["ipv4"].get<std::string>().c_str()
-                                           : e["ipv6"].get<std::string>().c_str(),
+                        e[v4 ? "ipv4" : "ipv6"].get<std::string>().c_str(),
                         e["count"].get<unsigned>(), e["strength_milli"].get<unsigned>(),
                         e["first_seen"].get<std::string>().c_str(),
                         e["last_seen"].get<std::string>().c_str());

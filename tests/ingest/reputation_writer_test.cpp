@@ -39,24 +39,21 @@ struct writer_on_store {
 TEST_CASE("an association remembered until its IPv4 is rejected leaves no checkpoint behind",
           "[writer]") {
     writer_on_store t("writer");
-    auto& w = *t.w;
-    auto& db = t.db;
-    auto& c = t.counters;
     // Not rejected (yet): remembered.
     CHECK_FALSE(t.associate("2001:db8:77::1", ingest_test::v4(1, 2, 3, 4), 1'790'000'000));
-    w.commit();
-    const auto remembered = db->checkpoint("a4:1.2.3.4");
+    t.w->commit();
+    const auto remembered = t.db->checkpoint("a4:1.2.3.4");
     REQUIRE(remembered);
     CHECK_FALSE(remembered->empty());
     ingest::reject_event r;
     r.ipv4 = ingest_test::v4(1, 2, 3, 4);
     r.unix_seconds = 1'790'000'100;
-    w.add_rejection(r);  // lists the remembered association
-    w.commit();
+    t.w->add_rejection(r);  // lists the remembered association
+    t.w->commit();
     // Nothing left to remember: the key is gone (it stayed, empty, for every such IPv4).
-    CHECK_FALSE(db->checkpoint("a4:1.2.3.4"));
-    CHECK(db->checkpoint("r4:1.2.3.4"));
-    CHECK(c.listed_64s == 1);
+    CHECK_FALSE(t.db->checkpoint("a4:1.2.3.4"));
+    CHECK(t.db->checkpoint("r4:1.2.3.4"));
+    CHECK(t.counters.listed_64s == 1);
 }
 
 TEST_CASE("an association long after an IPv4's rejections is listed by a later rejection",
@@ -65,28 +62,25 @@ TEST_CASE("an association long after an IPv4's rejections is listed by a later r
     // listed); rejected again at day 8: listed then. A later rejection of a known IPv4 used
     // to return before looking at what was remembered, so it never was.
     writer_on_store t("writer2");
-    auto& w = *t.w;
-    auto& db = t.db;
-    auto& c = t.counters;
     constexpr std::int64_t day = 86400, t0 = 1'790'000'000;
     ingest::reject_event r;
     r.ipv4 = ingest_test::v4(1, 2, 3, 5);
     r.unix_seconds = t0;
-    w.add_rejection(r);
-    w.commit();
+    t.w->add_rejection(r);
+    t.w->commit();
     CHECK_FALSE(t.associate("2001:db8:78::1", r.ipv4, t0 + 8 * day));
     CHECK_FALSE(t.associate("2001:db8:79::1", r.ipv4, t0 + 30 * day));
-    w.commit();
-    CHECK(c.listed_64s == 0);
-    REQUIRE(db->checkpoint("a4:1.2.3.5"));
+    t.w->commit();
+    CHECK(t.counters.listed_64s == 0);
+    REQUIRE(t.db->checkpoint("a4:1.2.3.5"));
     r.unix_seconds = t0 + 8 * day + 3600;
-    w.add_rejection(r);
-    w.commit();
-    CHECK(c.listed_64s == 1);  // the day-8 one; the day-30 one is past this horizon
-    REQUIRE(db->checkpoint("a4:1.2.3.5"));
+    t.w->add_rejection(r);
+    t.w->commit();
+    CHECK(t.counters.listed_64s == 1);  // the day-8 one; the day-30 one is past this horizon
+    REQUIRE(t.db->checkpoint("a4:1.2.3.5"));
     r.unix_seconds = t0 + 30 * day;
-    w.add_rejection(r);
-    w.commit();
-    CHECK(c.listed_64s == 2);
-    CHECK_FALSE(db->checkpoint("a4:1.2.3.5"));
+    t.w->add_rejection(r);
+    t.w->commit();
+    CHECK(t.counters.listed_64s == 2);
+    CHECK_FALSE(t.db->checkpoint("a4:1.2.3.5"));
 }
