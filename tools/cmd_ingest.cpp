@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "common_flags.h"
 #include "v6bl/ingest/ingest_pipeline.h"
 #include "v6bl/ingest/log_timestamp.h"
 #include "v6bl/ingest/testbed_simulator.h"
@@ -120,6 +121,13 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
                     "weakest association (0..1000) reported at all")
         ->check(CLI::Range(0, 1000))
         ->capture_default_str();
+    cmd->add_option("--expire-every", args->options.expire_every_s,
+                    "with --follow or --interface: every this many seconds, commit the listings "
+                    "that expired (under the policy flags, serve's) so that the serial moves "
+                    "(0: never)")
+        ->check(CLI::Range(0, 86400))
+        ->capture_default_str();
+    add_policy_flags(cmd, args->options.expiry_policy);
     cmd->add_flag("--quiet", args->quiet, "no summary paragraph");
     cmd->add_option("--metrics", args->metrics_listen,
                     "serve Prometheus metrics on ADDR:PORT (path /metrics) while ingesting");

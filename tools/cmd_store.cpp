@@ -1,4 +1,4 @@
-// The store subcommands: import, lookup, allow, unallow, delist, list.
+// The store subcommands: import, lookup, allow, unallow, delist, expire, compact, list.
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -367,6 +367,32 @@ int run_change(const store_args& a, const std::string& text, const std::string& 
     return 0;
 }
 
+// A listing that expires between two commits leaves serve and export at once, but under the
+// serial its zone had: secondaries are told they are up to date and keep it. A commit
+// naming the listings that lapsed since the current serial's moves the serial (serve
+// publishes the new one and sends NOTIFY); nothing else is written.
+int run_expire(const store_args& a) {
+    auto store = open_writer(a.db);
+    const std::uint32_t now = clock_or(a.now);
+    const auto since = store->serial_time();
+    if (!since) {
+        std::printf("no commit to compare with: serial %u unchanged\n", store->serial());
+        return 0;
+    }
+    const auto lapsed = lapsed_listings(*store, a.policy, *since, now);
+    if (lapsed.empty()) {
+        std::printf("no listing lapsed since %s: serial %u unchanged\n", iso_time(*since).c_str(),
+                    store->serial());
+        return 0;
+    }
+    change_set cs;
+    for (const auto& p : lapsed) cs.touch(p);
+    const auto serial = store->commit(std::move(cs), now);
+    std::printf("%zu listing(s) lapsed since %s: serial %u\n", lapsed.size(),
+                iso_time(*since).c_str(), serial);
+    return 0;
+}
+
 int run_compact(const store_args& a) {
     auto store = open_writer(a.db);
     std::printf("before: %s\n", store->describe_levels().c_str());
@@ -493,6 +519,15 @@ void add_store_commands(CLI::App& app, int& exit_code) {
                                [](change_set& cs, const prefix& p, const std::string&,
                                   std::uint32_t) { cs.remove(p); });
     });
+
+    auto* expire = app.add_subcommand(
+        "expire",
+        "move the serial when listings expired since the last commit (run from cron with "
+        "serve's policy flags, so that secondaries drop them)");
+    expire->add_option("--db", args->db, "database directory")->required();
+    add_policy_flags(expire, args->policy);
+    add_clock_flag(expire, args->now);
+    expire->callback([&exit_code, args] { exit_code = run_expire(*args); });
 
     auto* compact = app.add_subcommand(
         "compact", "compact the store (after a bulk load; prints the table files per level)");

@@ -447,6 +447,23 @@ void ingest_pipeline::write_associations_out() {
     writer_.set_checkpoint(aout_key_, buf);
 }
 
+// Listings whose expiry came after the store's last commit are still in the zones that
+// secondaries copied under its serial: the writer names them in its next commit.
+void ingest_pipeline::sweep_expired() {
+    if (options_.expire_every_s <= 0) return;
+    const std::int64_t now_ms = wall_ms();
+    if (last_expiry_sweep_ms_ != 0 &&
+        now_ms - last_expiry_sweep_ms_ < std::int64_t{options_.expire_every_s} * 1000)
+        return;
+    last_expiry_sweep_ms_ = now_ms;
+    const auto since = store_.serial_time();
+    if (!since) return;
+    const auto now = static_cast<std::uint32_t>(std::time(nullptr));
+    for (const store::prefix& p :
+         store::lapsed_listings(store_, options_.expiry_policy, *since, now))
+        writer_.touch(p);
+}
+
 void ingest_pipeline::commit_if_due(bool force) {
     flush_attempts();
     const std::int64_t now = wall_ms();
@@ -1172,6 +1189,7 @@ int ingest_pipeline::run() {
                 grouper_.advance(now_us, closed_);
                 on_syn_batch(now_us);
             }
+            sweep_expired();
             if (commit_due()) {
                 live_state_for_commit();
                 commit_if_due(true);

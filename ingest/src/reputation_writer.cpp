@@ -490,7 +490,8 @@ void reputation_writer::set_checkpoint(const std::string& source, std::string va
 
 bool reputation_writer::has_data() const {
     return !(records_.empty() && evidence_.empty() && new_rejections_.empty() &&
-             remembered_dirty_.empty() && book_.dirty().empty() && book_.orphans().empty());
+             remembered_dirty_.empty() && book_.dirty().empty() && book_.orphans().empty() &&
+             touches_.empty());
 }
 
 void reputation_writer::commit() {
@@ -599,6 +600,8 @@ void reputation_writer::commit() {
         cs.set_checkpoint(remembered_key(ip), v);
     }
     for (auto& [k, v] : checkpoints_) cs.set_checkpoint(k, std::move(v));
+    for (const store::prefix& p : touches_) cs.touch(p);
+    touches_.clear();
     const std::size_t ops = cs.size() + checkpoints_.size();
     const bool wrote_rejections = !new_rejections_.empty();
     const bool wrote_remembered = !remembered_dirty_.empty();

@@ -700,6 +700,10 @@ void change_set::unallow(const prefix& where) {
     push(op::allow_del, key_of(where), where, values_.size());
 }
 
+void change_set::touch(const prefix& where) {
+    push(op::touch, key_of(where), where, values_.size());
+}
+
 void change_set::set_checkpoint(std::string_view source, std::string_view value) {
     checkpoints_.emplace_back(std::string(source), std::string(value));
 }
@@ -796,6 +800,9 @@ std::uint32_t reputation_store::commit(change_set&& changes, std::uint32_t now) 
                 batch.Delete(d.cf[cf_allow], key);
                 j.allowlist_changed = true;
                 break;
+            case change_set::op::touch:
+                touched.push_back(o.where);
+                break;
         }
     }
     std::sort(touched.begin(), touched.end());
@@ -875,6 +882,16 @@ bool reputation_store::catch_up() {
 
 std::uint32_t reputation_store::serial() const {
     return impl_->serial;
+}
+
+std::optional<std::uint32_t> reputation_store::serial_time() const {
+    auto& d = *impl_;
+    std::string v;
+    const auto s = d.db->Get(rocksdb::ReadOptions(), d.cf[cf_journal], be32(d.serial), &v);
+    if (!s.ok()) return std::nullopt;
+    const auto j = decode_journal(d.serial, v);
+    if (!j) return std::nullopt;
+    return j->time;
 }
 
 std::optional<std::string> reputation_store::checkpoint(std::string_view source) const {
@@ -1289,6 +1306,17 @@ std::uint64_t reputation_store::incomplete_states() const {
 }
 const std::string& reputation_store::path() const {
     return impl_->path;
+}
+
+std::vector<prefix> lapsed_listings(const reputation_store& store, const listing_policy& policy,
+                                    std::uint32_t since, std::uint32_t now) {
+    std::vector<prefix> out;
+    if (now <= since) return out;
+    store.for_each_record([&](const prefix& p, const reputation_record& r) {
+        if (listed_code(r, policy, since) != listed_code(r, policy, now)) out.push_back(p);
+        return true;
+    });
+    return out;
 }
 
 std::shared_ptr<const listing_view> build_view(const reputation_store& store,

@@ -511,6 +511,44 @@ struct followed_log {
     }
 };
 
+// A sensor's store that only ever receives listings now and then (a quiet follow): a listing
+// that lapses between commits left no trace in the serial, so secondaries kept it. The
+// follow loop names it in a commit of its own; a listing still in force is not named.
+TEST_CASE("a follow run commits the listings that expired since the last commit",
+          "[pipeline][expire]") {
+    temp_dir d("follow-expire");
+    const std::string log = d.path("maillog");
+    std::ofstream(log) << "";
+    auto db = open_store(d.path("db"));
+    const auto wall = static_cast<std::uint32_t>(std::time(nullptr));
+    const auto soon = *store::parse_prefix("2001:db8:70:1::/64");
+    const auto later = *store::parse_prefix("2001:db8:70:2::/64");
+    store::change_set cs;
+    cs.list_manually(soon, static_cast<store::reason_code>(10), "lapses soon", wall - 98);
+    cs.list_manually(later, static_cast<store::reason_code>(10), "stays", wall);
+    const std::uint32_t first = db->commit(std::move(cs), wall);
+    ingest::ingest_options o;
+    o.rejects = {log};
+    o.year = 2026;
+    o.poll_interval_ms = 20;
+    o.expire_every_s = 1;
+    o.expiry_policy.manual_expiry_seconds = 100;
+    follow_run f(*db, o);
+    wait_until([&] { return db->serial() > first; });
+    ingest::ingest_counters c;
+    const std::string diagnostics = f.stop(c);
+    INFO(diagnostics);
+    REQUIRE(db->serial() > first);
+    std::vector<store::prefix> named;
+    REQUIRE(db->journal_since(first, [&](const store::journal_entry& j) {
+        named.insert(named.end(), j.touched.begin(), j.touched.end());
+    }));
+    CHECK(std::count(named.begin(), named.end(), soon) == 1);
+    CHECK(std::count(named.begin(), named.end(), later) == 0);
+    // Nothing stored changed: the listing is gone from the zone by the policy alone.
+    CHECK(db->get(soon)->last_seen == wall - 98);
+}
+
 TEST_CASE("following notices a copytruncate whose new content outgrew the old offset",
           "[pipeline]") {
     followed_log l("follow-copytruncate", 1000);

@@ -893,3 +893,51 @@ TEST_CASE(
     // the inferred expiry applies, not the lapsed operator's one
     CHECK((l.entry->expires == 0 || l.entry->expires >= now));
 }
+
+TEST_CASE(
+    "store: listings lapsed since the serial's commit are found, and touching them moves "
+    "the serial without changing a record") {
+    test_dir d("lapsed");
+    auto s = reputation_store::open_writer(opts(d));
+    CHECK_FALSE(s->serial_time());  // no commit yet
+    listing_policy policy;
+    policy.expiry_seconds = 100;
+    policy.manual_expiry_seconds = 300;
+    const auto p_old = *parse_prefix("2001:db8:1:1::/64");
+    const auto p_new = *parse_prefix("2001:db8:1:2::/64");
+    const auto p_weak = *parse_prefix("2001:db8:1:3::/64");
+    const auto p_manual = *parse_prefix("2001:db8:2::/48");
+    change_set cs;
+    cs.merge_record(p_old, evidence(900, 1, now - 50));   // listed until now + 50
+    cs.merge_record(p_new, evidence(900, 1, now));        // listed until now + 100
+    cs.merge_record(p_weak, evidence(300, 1, now - 50));  // never listed
+    cs.list_manually(p_manual, static_cast<reason_code>(10), "operator", now - 250);
+    const auto first = s->commit(std::move(cs), now);
+    REQUIRE(s->serial_time());
+    CHECK(*s->serial_time() == now);
+
+    CHECK(lapsed_listings(*s, policy, now, now).empty());
+    CHECK(lapsed_listings(*s, policy, now, now + 40).empty());
+    CHECK(lapsed_listings(*s, policy, now, now + 60) == std::vector<prefix>{p_old, p_manual});
+    CHECK(lapsed_listings(*s, policy, now, now + 101) ==
+          std::vector<prefix>{p_old, p_new, p_manual});
+    // Between two later times only what lapsed in between.
+    CHECK(lapsed_listings(*s, policy, now + 60, now + 101) == std::vector<prefix>{p_new});
+
+    const auto before = *s->get(p_old);
+    change_set touch;
+    for (const auto& p : lapsed_listings(*s, policy, now, now + 60)) touch.touch(p);
+    const auto second = s->commit(std::move(touch), now + 60);
+    CHECK(second == first + 1);
+    CHECK(*s->serial_time() == now + 60);
+    // Nothing stored changed.
+    CHECK(s->get(p_old)->attempts == before.attempts);
+    CHECK(s->get(p_old)->last_seen == before.last_seen);
+    std::vector<journal_entry> seen;
+    CHECK(s->journal_since(first, [&](const journal_entry& j) { seen.push_back(j); }));
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0].touched == std::vector<prefix>{p_old, p_manual});
+    CHECK_FALSE(seen[0].allowlist_changed);
+    // From the new serial's time, only the /64 that lapses later is left to find.
+    CHECK(lapsed_listings(*s, policy, *s->serial_time(), now + 101) == std::vector<prefix>{p_new});
+}

@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 #include <thread>
 
@@ -796,6 +797,102 @@ TEST_CASE("Knot as a secondary of v6bl serve", "[zones][transfer][peers][knot][s
     const zt::transfer_reply allowed = zt::tcp_transfer(serve_port, q.wire, 5000);
     CHECK(allowed.ok);
     CHECK(allowed.rrs.size() > 10);
+}
+
+// A listing that expires between commits leaves serve at once, but under the serial the
+// zone had: Knot, told nothing and asking for the same serial, kept answering it. `v6bl
+// expire` (serve's policy flags) commits a journal entry naming it: the serial moves, serve
+// sends NOTIFY, Knot transfers and drops it; the listing that has not lapsed stays.
+TEST_CASE("Knot as a secondary of v6bl serve drops a listing once v6bl expire moves the serial",
+          "[zones][transfer][peers][knot][serve][expire]") {
+    REQUIRE(zt::tool_exists("knotd"));
+    const std::string v6bl = V6BL_EXECUTABLE;
+    zt::temp_dir dir;
+    const std::string db = dir.file("db");
+    const int serve_port = zt::free_port();
+    const int knot_port = zt::free_port();
+    // Manual listings expire 100 s after their import: the first, imported as if 94 s
+    // ago, lapses about 6 s from now.
+    const long long wall = static_cast<long long>(std::time(nullptr));
+    zt::write_text(dir.file("soon.txt"), "2001:db8:77:1::/64 127.0.0.10 lapses soon\n");
+    zt::write_text(dir.file("stays.txt"), "2001:db8:77:2::/64 127.0.0.10 stays\n");
+    std::string out;
+    REQUIRE(zt::run_command(v6bl + " import --db " + db + " --now " + std::to_string(wall - 94) +
+                                " " + dir.file("soon.txt"),
+                            &out) == 0);
+    REQUIRE(zt::run_command(v6bl + " import --db " + db + " " + dir.file("stays.txt"), &out) == 0);
+    zt::child_process serve({v6bl,
+                             "serve",
+                             "--db",
+                             db,
+                             "--listen",
+                             "127.0.0.1:" + std::to_string(serve_port),
+                             "--zone",
+                             zone_name,
+                             "--ns",
+                             "ns1.example.net",
+                             "--manual-expiry",
+                             "100",
+                             "--refresh-ms",
+                             "200",
+                             "--transfer-allow",
+                             "127.0.0.1/32",
+                             "--notify",
+                             "127.0.0.1:" + std::to_string(knot_port),
+                             "--scratch-dir",
+                             dir.file("serve-scratch")},
+                            dir.file("serve.log"));
+    REQUIRE(zt::wait_for_zone(serve_port, zone_name, 20000));
+    write_knot_secondary_config(dir, knot_port, serve_port, false);
+    zt::child_process knot({"knotd", "-c", dir.file("knot.conf")}, dir.file("knot.log"));
+
+    auto serial_of = [&](int port) {
+        const zt::dns_reply r = zt::dns_query(port, zone_name + ".", "SOA", 300);
+        return r.ok && r.rcode == 0 ? r.soa_serial : 0u;
+    };
+    auto answer = [&](int port, const char* address) {
+        const store::prefix p = *store::parse_prefix(address, false);  // a bare address: /128
+        const zt::dns_reply r = zt::dns_query(port, zt::query_name(p, 32, zone_name), "A", 300);
+        return !r.ok                            ? std::string("no reply")
+               : r.rcode == LDNS_RCODE_NXDOMAIN ? std::string("NXDOMAIN")
+               : r.a.empty()                    ? "rcode " + std::to_string(r.rcode)
+                                                : r.a[0];
+    };
+    auto wait_until = [&](auto&& done, int seconds) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (done()) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return false;
+    };
+    const std::uint32_t before = serial_of(serve_port);
+    REQUIRE(before != 0);
+    const bool transferred = wait_until([&] { return serial_of(knot_port) == before; }, 20);
+    INFO(zt::read_text(dir.file("knot.log")) + zt::read_text(dir.file("serve.log")));
+    REQUIRE(transferred);
+    CHECK(answer(knot_port, "2001:db8:77:1::1") == "127.0.0.10");
+
+    // The listing lapses: serve drops it, the serial stays, Knot keeps it.
+    REQUIRE(wait_until([&] { return answer(serve_port, "2001:db8:77:1::1") == "NXDOMAIN"; }, 20));
+    CHECK(serial_of(serve_port) == before);
+    CHECK(answer(knot_port, "2001:db8:77:1::1") == "127.0.0.10");
+
+    REQUIRE(zt::run_command(v6bl + " expire --db " + db + " --manual-expiry 100", &out) == 0);
+    INFO(out);
+    CHECK(out.find("1 listing(s) lapsed") != std::string::npos);
+    const bool moved = wait_until([&] { return serial_of(knot_port) == before + 1; }, 20);
+    INFO(zt::read_text(dir.file("knot.log")));
+    REQUIRE(moved);
+    CHECK(serial_of(serve_port) == before + 1);
+    CHECK(answer(knot_port, "2001:db8:77:1::1") == "NXDOMAIN");
+    CHECK(answer(knot_port, "2001:db8:77:2::1") == "127.0.0.10");
+    CHECK(answer(serve_port, "2001:db8:77:2::1") == "127.0.0.10");
+
+    // Nothing more has lapsed: no commit.
+    REQUIRE(zt::run_command(v6bl + " expire --db " + db + " --manual-expiry 100", &out) == 0);
+    CHECK(out.find("no listing lapsed") != std::string::npos);
+    CHECK(serial_of(serve_port) == before + 1);
 }
 
 // TSIG-signed and IXFR queries through `v6bl serve`: the server hands queries with an

@@ -61,6 +61,13 @@ struct ingest_options {
     // is counted twice and at most this long plus the settle time of pairing is lost.
     int state_interval_ms = 60000;
     int poll_interval_ms = 200;
+    // While following, this often (wall seconds; 0: never) the listings that expired under
+    // `expiry_policy` since the store's last commit are named in a commit of their own, so
+    // that the serial moves and secondaries drop them (what `v6bl expire` does from cron
+    // for other stores: ingest holds the writer lock while it runs). The policy must be
+    // serve's, or some lapses move the serial late or for nothing.
+    int expire_every_s = 300;
+    store::listing_policy expiry_policy;
     // Where bad input is reported ("file:line: reason"); at most this many per source.
     std::FILE* diagnostics = stderr;
     int max_reports_per_source = 20;
@@ -98,6 +105,7 @@ class ingest_pipeline {
 
   private:
     bool stopping() const;
+    void sweep_expired();
     std::optional<std::string> checkpoint_of(const std::string& key,
                                              const std::string& legacy_key) const;
     void queue_association_out(const association& a, bool rejected);
@@ -151,6 +159,7 @@ class ingest_pipeline {
     std::string aout_key_;      // its checkpoint: the file's committed length
     std::uint64_t since_commit_ = 0;
     std::int64_t last_commit_ms_ = 0;
+    std::int64_t last_expiry_sweep_ms_ = 0;  // 0: none yet (the first comes at once)
     bool following_ = false;
     bool live_capture_ = false;  // following a live interface (its attempts are in the writer)
     // The engine's and the address book's checkpoints: files beside the store (state_file.h).

@@ -74,6 +74,10 @@ class reputation_writer {
     void keep_relisted(bool on) { keep_relisted_ = on; }
     std::vector<association> take_relisted() { return std::move(relisted_); }
 
+    // Names a prefix whose listing expired in the next commit's journal (store::change_set::
+    // touch): data of that commit, so that the serial moves.
+    void touch(const store::prefix& p) { touches_.push_back(p); }
+
     // Sets a checkpoint to commit with the pending data.
     void set_checkpoint(const std::string& source, std::string value);
     // Commits pending data and checkpoints in one WriteBatch. No-op when nothing is pending.
@@ -180,6 +184,7 @@ class reputation_writer {
     flat_table<evidence_key, store::evidence_item, evidence_key_hash> evidence_;
     std::unordered_set<std::uint64_t> listed_;
     std::vector<std::pair<std::string, std::string>> checkpoints_;
+    std::vector<store::prefix> touches_;
     std::size_t pending_ops_ = 0;
 };
 

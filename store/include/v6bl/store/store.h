@@ -58,6 +58,9 @@ class change_set {
     // Removes a listing and its evidence (operator delist).
     void remove(const prefix& where);
     void allow(const prefix& where, std::string_view comment, std::uint32_t now);
+    // Names a prefix in the commit's journal without changing what is stored: its published
+    // listing changed with time alone (it expired), and readers must look at it again.
+    void touch(const prefix& where);
     void unallow(const prefix& where);
     // Opaque progress of an input source ("pcap:/path", "log:/path"), committed with the data.
     void set_checkpoint(std::string_view source, std::string_view value);
@@ -83,7 +86,15 @@ class change_set {
     // Ops keep their key inline and their value in one arena string: a large change set
     // costs no allocation per op.
     struct op {
-        enum kind_t : std::uint8_t { merge, evidence, put_manual, del, allow_put, allow_del } kind;
+        enum kind_t : std::uint8_t {
+            merge,
+            evidence,
+            put_manual,
+            del,
+            allow_put,
+            allow_del,
+            touch
+        } kind;
         std::uint8_t key_len = 0;
         char key[26];
         std::uint32_t value_offset = 0;
@@ -138,6 +149,9 @@ class reputation_store {
     bool catch_up();
 
     std::uint32_t serial() const;
+    // The time the current serial was committed with (its journal entry), or nullopt for a
+    // store without commits or whose entry cannot be read.
+    std::optional<std::uint32_t> serial_time() const;
     std::optional<std::string> checkpoint(std::string_view source) const;
 
     std::optional<reputation_record> get(const prefix& where) const;
@@ -204,6 +218,13 @@ class reputation_store {
     explicit reputation_store(std::unique_ptr<impl> p);
     std::unique_ptr<impl> impl_;
 };
+
+// Stored prefixes whose listing under `policy` differs between `since` and `now` with no
+// change to the record: the listings that expired (or fell from a manual to an inferred
+// code) in between. Secondaries that copied the zone at `since` still hold them; a commit
+// that touches them moves the serial (`v6bl expire`).
+std::vector<prefix> lapsed_listings(const reputation_store& store, const listing_policy& policy,
+                                    std::uint32_t since, std::uint32_t now);
 
 // Builds the complete in-memory view of the store's published listings.
 std::shared_ptr<const class listing_view> build_view(const reputation_store& store,
