@@ -23,6 +23,16 @@
 namespace v6bl::ingest {
 namespace {
 
+// What a path that is not a regular file is, for a report ("is a FIFO").
+std::string not_a_regular_file(const struct ::stat& st) {
+    if (S_ISDIR(st.st_mode)) return "is a directory";
+    if (S_ISFIFO(st.st_mode))
+        return "is a FIFO, not a regular file (logs are read by offset and followed across "
+               "rotation: give the file syslog writes)";
+    if (S_ISSOCK(st.st_mode)) return "is a socket, not a regular file";
+    return "is not a regular file (a device?)";
+}
+
 std::int64_t wall_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
@@ -809,20 +819,21 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             }
             return false;
         }
-        if (S_ISDIR(st.st_mode)) {
+        if (!S_ISREG(st.st_mode)) {
             if (at_start) {
                 int r = 0;
-                report(src.path, "is a directory", bad_input_reason::unreadable_file, r);
+                report(src.path, not_a_regular_file(st), bad_input_reason::unreadable_file, r);
             }
             return false;
         }
         if (at_start) read_rotated_rest(src, st);
-        src.file = std::fopen(src.path.c_str(), "rb");
-        if (!src.file) return false;
+        // Non-blocking: should the path name a FIFO by now, opening it must not wait for a
+        // writer (a blocked open() outlives SIGTERM).
+        const int fd = ::open(src.path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) return false;
         // The file opened, whatever the path names by now.
-        if (::fstat(::fileno(src.file), &st) != 0) {
-            std::fclose(src.file);
-            src.file = nullptr;
+        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !(src.file = ::fdopen(fd, "rb"))) {
+            ::close(fd);
             return false;
         }
         source_position cp =
@@ -1003,10 +1014,28 @@ int ingest_pipeline::run() {
         return options_.strict && counters_.bad_inputs() > 0 ? 2 : 0;
     };
     if (!options_.associations_out.empty()) {
-        associations_out_ = std::fopen(options_.associations_out.c_str(), "a");
-        if (!associations_out_)
+        // A FIFO would block the open until a reader comes, past SIGTERM: regular files only.
+        const int fd = ::open(options_.associations_out.c_str(),
+                              O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0644);
+        struct stat out_st {};
+        if (fd < 0 && errno == ENXIO)  // a FIFO without a reader
+            throw std::runtime_error("cannot open " + options_.associations_out +
+                                     ": is a FIFO (--associations-out needs a regular file)");
+        if (fd < 0)
             throw std::runtime_error("cannot open " + options_.associations_out + ": " +
                                      std::strerror(errno));
+        if (::fstat(fd, &out_st) != 0 || !S_ISREG(out_st.st_mode)) {
+            ::close(fd);
+            throw std::runtime_error("cannot open " + options_.associations_out + ": " +
+                                     not_a_regular_file(out_st) +
+                                     " (--associations-out needs a regular file)");
+        }
+        associations_out_ = ::fdopen(fd, "a");
+        if (!associations_out_) {
+            ::close(fd);
+            throw std::runtime_error("cannot open " + options_.associations_out + ": " +
+                                     std::strerror(errno));
+        }
         // Lines past the committed length were written by a run that died before its
         // commit: that commit's data is read again, and its lines with it.
         aout_key_ = "aout:" + source_path(options_.associations_out);

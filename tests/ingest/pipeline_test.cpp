@@ -1,5 +1,6 @@
 // The ingest pipeline on small simulated testbeds: listings vs truth, idempotence, late
 // rejections, remote associations, and bad input counted and reported.
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -920,6 +921,73 @@ TEST_CASE("a line too long is dropped to its newline, and a directory is reporte
     CHECK(c.bad_input[static_cast<int>(r::invalid_json)] == 2);
     // the directory and the read error are files that cannot be read, not bad lines
     CHECK(c.bad_input[static_cast<int>(r::unreadable_file)] == 2);
+}
+
+namespace {
+
+// Opens both ends of a FIFO now and then (non-blocking) until stopped: should the code under
+// test block in open() waiting for the other end (the defect), it gets it and goes on, so
+// that a test fails instead of hanging.
+struct fifo_unblocker {
+    std::string path;
+    std::atomic<bool> done{false};
+    std::thread t;
+    explicit fifo_unblocker(std::string p) : path(std::move(p)) {
+        t = std::thread([this] {
+            while (!done) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(500));
+                if (done) break;
+                for (int flags : {O_WRONLY | O_NONBLOCK, O_RDONLY | O_NONBLOCK}) {
+                    const int fd = ::open(path.c_str(), flags);
+                    if (fd >= 0) ::close(fd);
+                }
+            }
+        });
+    }
+    ~fifo_unblocker() {
+        done = true;
+        t.join();
+    }
+};
+
+}  // namespace
+
+// A log, JSON file or output path naming a FIFO made ingest wait in open() for a writer (or
+// a reader), past SIGINT and SIGTERM: only SIGKILL stopped it.
+TEST_CASE("a FIFO given as a log or JSON file is reported at once, not waited on", "[pipeline]") {
+    temp_dir d("fifo");
+    const std::string pipe = d.path("pipe");
+    REQUIRE(::mkfifo(pipe.c_str(), 0600) == 0);
+    std::ofstream(d.path("maillog")) << reject_line_of(1) << "\n";
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {pipe, d.path("maillog")};
+    o.associations = {pipe};
+    o.year = 2026;
+    std::string diag;
+    ingest::ingest_counters c;
+    {
+        fifo_unblocker unblock(pipe);
+        c = ingest_into(*db, o, nullptr, &diag);
+    }
+    INFO(diag);
+    CHECK(diag.find("pipe: is a FIFO") != std::string::npos);
+    CHECK(c.bad_input[static_cast<int>(ingest::bad_input_reason::unreadable_file)] == 2);
+    CHECK(c.rejections() == 1);  // the regular log beside it
+}
+
+TEST_CASE("--associations-out naming a FIFO is refused with a clear error", "[pipeline]") {
+    temp_dir d("fifo-out");
+    const std::string pipe = d.path("pipe");
+    REQUIRE(::mkfifo(pipe.c_str(), 0600) == 0);
+    std::ofstream(d.path("maillog")) << reject_line_of(1) << "\n";
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {d.path("maillog")};
+    o.associations_out = pipe;
+    o.year = 2026;
+    fifo_unblocker unblock(pipe);
+    CHECK_THROWS_WITH(ingest_into(*db, o), Catch::Contains("is a FIFO"));
 }
 
 TEST_CASE("the 64 KiB line limit is the same for LF and CRLF lines", "[pipeline]") {
