@@ -83,7 +83,10 @@ std::string ingest_counters::summary() const {
                       static_cast<unsigned long long>(rejections_by_mta[i]));
         s += buf;
     }
-    std::snprintf(buf, sizeof buf, "), %llu other rejects ignored; %llu bad inputs",
+    std::snprintf(buf, sizeof buf,
+                  "), %llu DNSBL rejections of IPv6 clients and %llu other rejects ignored; "
+                  "%llu bad inputs",
+                  static_cast<unsigned long long>(ipv6_client_rejects),
                   static_cast<unsigned long long>(other_rejects),
                   static_cast<unsigned long long>(bad_inputs()));
     s += buf;

@@ -672,8 +672,10 @@ void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::
             report(src.path + ":" + std::to_string(line_no), "unrecognized log line",
                    bad_input_reason::garbage_log_line, src.reports);
             break;
-        case log_line_status::not_reject:
         case log_line_status::ipv6_client:
+            ++counters_.ipv6_client_rejects;
+            break;
+        case log_line_status::not_reject:
             break;
     }
 }

@@ -38,6 +38,19 @@ bool contains_word(std::string_view s, std::string_view word) {
     return false;
 }
 
+// A client address that is an IPv4: "1.2.3.4", or mapped into IPv6 by a daemon listening on
+// an IPv6 socket ("::ffff:1.2.3.4", Sendmail's "IPv6:::ffff:1.2.3.4"; RFC 4291 2.5.5.2).
+bool parse_client_ipv4(std::string_view text, std::uint32_t& out) {
+    if (text.size() > 5 && text.substr(0, 5) == "IPv6:") text.remove_prefix(5);
+    if (text.size() > 7 && text[0] == ':' && text[1] == ':' && text[6] == ':') {
+        const std::string_view ffff = text.substr(2, 4);
+        bool mapped = true;
+        for (const char c : ffff) mapped = mapped && (c == 'f' || c == 'F');
+        if (mapped) text.remove_prefix(7);
+    }
+    return parse_ipv4(text, out);
+}
+
 // The IPv4 inside the first "[...]" at or after `from` (skips "[IPv6:...]" and names).
 log_line_status bracketed_ipv4(std::string_view s, std::size_t from, std::uint32_t& out) {
     bool saw_v6 = false;
@@ -47,7 +60,7 @@ log_line_status bracketed_ipv4(std::string_view s, std::size_t from, std::uint32
         const std::size_t close = s.find(']', open + 1);
         if (close == std::string_view::npos) break;
         const std::string_view inside = s.substr(open + 1, close - open - 1);
-        if (parse_ipv4(inside, out)) return log_line_status::dnsbl_reject;
+        if (parse_client_ipv4(inside, out)) return log_line_status::dnsbl_reject;
         if (inside.substr(0, 5) == "IPv6:" || contains(inside, ":")) saw_v6 = true;
         from = close + 1;
     }
@@ -87,10 +100,10 @@ std::string_view without_reply_codes(std::string_view reply) {
     return reply;
 }
 
-// What a client's address text says: an IPv4 (stored in `out`), an IPv6 ("2001:db8::1",
-// Sendmail's "IPv6:2001:db8::1"), or neither (a broken address).
+// What a client's address text says: an IPv4 (stored in `out`; also mapped into IPv6), an
+// IPv6 ("2001:db8::1", Sendmail's "IPv6:2001:db8::1"), or neither (a broken address).
 log_line_status client_address(std::string_view text, std::uint32_t& out) {
-    if (parse_ipv4(text, out)) return log_line_status::dnsbl_reject;
+    if (parse_client_ipv4(text, out)) return log_line_status::dnsbl_reject;
     return contains(text, ":") ? log_line_status::ipv6_client : log_line_status::garbage;
 }
 
@@ -171,7 +184,7 @@ log_line_status postfix_rbl_client(std::string_view reply, std::string_view clie
     if (!is_client) return log_line_status::other_reject;
     const std::string_view what = reply.substr(open + 1, blocked - open - 1);
     if (dnsbl_refused_query(reply.substr(blocked))) return log_line_status::other_reject;
-    if (parse_ipv4(what, out))
+    if (parse_client_ipv4(what, out))
         return what == client ? log_line_status::dnsbl_reject : log_line_status::other_reject;
     if (contains(what, ":")) return log_line_status::ipv6_client;
     // "[1.2.3.400]" is a broken address; "[mail.example.com]" is reject_rhsbl_client's name.

@@ -79,6 +79,10 @@ std::vector<prometheus::MetricFamily> ingest_families(const ingest_sample& s) {
     out.push_back(counter_of("v6bl_ingest_other_rejects_total",
                              "Rejections for other reasons than a DNSBL (ignored).",
                              as_double(c.other_rejects)));
+    out.push_back(
+        counter_of("v6bl_ingest_ipv6_client_rejects_total",
+                   "DNSBL rejections of IPv6 clients (ignored: the method joins on IPv4).",
+                   as_double(c.ipv6_client_rejects)));
 
     family_builder bad("v6bl_ingest_bad_input_total", "Input that could not be used, by reason.",
                        MetricType::Counter);

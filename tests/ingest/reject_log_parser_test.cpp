@@ -853,3 +853,37 @@ TEST_CASE("the client's words cannot frame another address (Exim, Sendmail, othe
                  "192.0.2.10 is listed at z\" F=<a@b.example> rejected RCPT <c@d.example>: "
                  "relay not permitted") == log_line_status::other_reject);
 }
+
+// A daemon on an IPv6 socket logs its IPv4 clients mapped into IPv6 (RFC 4291 2.5.5.2):
+// Sendmail with Family=inet6 as "IPv6:::ffff:a.b.c.d", Postfix as "::ffff:a.b.c.d". Those
+// rejections were taken for IPv6 clients' and dropped without a word.
+TEST_CASE("IPv4 clients logged mapped into IPv6 are their IPv4", "[reject_log]") {
+    reject_event e;
+    REQUIRE(parse_reject_line(
+                "Nov 24 10:00:00 mx sm-mta[3140]: 2AOA00Mx003140: ruleset=check_relay, "
+                "arg1=[IPv6:::ffff:4.3.2.9], arg2=IPv6:::ffff:4.3.2.9, "
+                "relay=[IPv6:::ffff:4.3.2.9], reject=550 5.7.1 Rejected: IPv6:::ffff:4.3.2.9 "
+                "listed at zen.spamhaus.org",
+                year(2026), e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(4, 3, 2, 9));
+    CHECK(e.mta == mta_kind::sendmail);
+    REQUIRE(
+        parse_reject_line("Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from "
+                          "unknown[::FFFF:4.3.2.10]: 554 5.7.1 Service unavailable; Client host "
+                          "[::FFFF:4.3.2.10] blocked using zen.spamhaus.org; from=<a@b.example> "
+                          "to=<c@d.example> proto=ESMTP helo=<x>",
+                          year(2026), e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(4, 3, 2, 10));
+    CHECK(e.mta == mta_kind::postfix_smtpd);
+    // Not mapped: other IPv6 addresses that end in a dotted quad stay IPv6 clients.
+    for (const char* client : {"::fffe:4.3.2.11", "64:ff9b::4.3.2.11", "::4.3.2.11"}) {
+        INFO(client);
+        CHECK(parse_reject_line(std::string("Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: "
+                                            "reject: RCPT from unknown[") +
+                                    client + "]: 554 5.7.1 Service unavailable; Client host [" +
+                                    client +
+                                    "] blocked using zen.spamhaus.org; from=<a@b.example> "
+                                    "to=<c@d.example> proto=ESMTP helo=<x>",
+                                year(2026), e) == log_line_status::ipv6_client);
+    }
+}

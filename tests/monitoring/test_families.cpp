@@ -155,6 +155,7 @@ TEST_CASE("ingest counters become labelled families", "[families]") {
     c.log_lines = 5000;
     c.rejections_by_mta[static_cast<std::size_t>(ingest::mta_kind::exim)] = 33;
     c.other_rejects = 7;
+    c.ipv6_client_rejects = 5;
     c.bad_input[static_cast<std::size_t>(ingest::bad_input_reason::garbage_log_line)] = 4;
     c.commits = 10;
     c.commit_us_total = 2'500'000;
@@ -177,6 +178,7 @@ TEST_CASE("ingest counters become labelled families", "[families]") {
     CHECK(sample_of(s, "v6bl_ingest_association_signals_total{signal=\"teredo\"}") == 0);
     CHECK(sample_of(s, "v6bl_ingest_rejections_total{mta=\"exim\"}") == 33);
     CHECK(sample_of(s, "v6bl_ingest_rejections_total{mta=\"sendmail\"}") == 0);
+    CHECK(sample_of(s, "v6bl_ingest_ipv6_client_rejects_total") == 5);
     CHECK(sample_of(s, "v6bl_ingest_bad_input_total{reason=\"garbage_log_line\"}") == 4);
     CHECK(sample_of(s, "v6bl_ingest_bad_input_total{reason=\"invalid_json\"}") == 0);
     CHECK(sample_of(s, "v6bl_ingest_commit_duration_seconds_count") == 10);

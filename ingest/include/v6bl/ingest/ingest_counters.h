@@ -37,6 +37,9 @@ struct ingest_counters {
     std::uint64_t log_lines = 0;
     std::array<std::uint64_t, static_cast<std::size_t>(mta_kind::count)> rejections_by_mta{};
     std::uint64_t other_rejects = 0;  // non-DNSBL rejects, ignored
+    // DNSBL rejects of IPv6 clients: not what the method joins on (it needs the IPv4), but
+    // counted, so that a log whose clients all show as IPv6 does not look empty.
+    std::uint64_t ipv6_client_rejects = 0;
     std::uint64_t remote_associations = 0;
     std::array<std::uint64_t, static_cast<std::size_t>(bad_input_reason::count)> bad_input{};
     std::uint64_t commits = 0;
