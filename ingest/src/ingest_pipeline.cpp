@@ -661,10 +661,23 @@ void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::
     reject_event ev;
     switch (
         parse_reject_line(line, hint_, ev, options_.postscreen_threshold, options_.dnsbl_texts)) {
-        case log_line_status::dnsbl_reject:
+        case log_line_status::dnsbl_reject: {
+            // As for remote association lines: a time far ahead would keep the IPv4
+            // rejected (and its /64s listable) for as long as the store keeps it; one before
+            // 1970 is no MTA's. Both are clamped into the store's 32-bit times otherwise.
+            const std::int64_t now_s = static_cast<std::int64_t>(std::time(nullptr));
+            if (ev.unix_seconds <= 0 || ev.unix_seconds > now_s + 86400) {
+                report(src.path + ":" + std::to_string(line_no),
+                       ev.unix_seconds <= 0
+                           ? "time before 1970"
+                           : "time is more than a day in the future (the MTA's clock, or --year?)",
+                       bad_input_reason::garbage_log_line, src.reports);
+                break;
+            }
             writer_.add_rejection(ev);
             write_relisted();
             break;
+        }
         case log_line_status::other_reject:
             ++counters_.other_rejects;
             break;

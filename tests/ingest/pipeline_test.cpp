@@ -990,6 +990,29 @@ TEST_CASE("--associations-out naming a FIFO is refused with a clear error", "[pi
     CHECK_THROWS_WITH(ingest_into(*db, o), Catch::Contains("is a FIFO"));
 }
 
+// A rejection dated 2099 kept its IPv4 rejected for as long as the store keeps records, so
+// that any association of it, however late, was listed; one dated year 1 was clamped to 1970.
+TEST_CASE("reject lines dated before 1970 or more than a day ahead are reported, not used",
+          "[pipeline]") {
+    temp_dir d("log-times");
+    std::string good = reject_line_of(1), early = reject_line_of(2), late = reject_line_of(3);
+    REQUIRE(early.rfind("Nov 24 10:00:00", 0) == 0);
+    early.replace(0, 15, "0001-01-01T10:00:00Z");
+    late.replace(0, 15, "2099-11-24T10:00:00Z");
+    std::ofstream(d.path("maillog")) << good << "\n" << early << "\n" << late << "\n";
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {d.path("maillog")};
+    o.year = 2026;
+    std::string diag;
+    const auto c = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag);
+    CHECK(c.rejections() == 1);
+    CHECK(diag.find("maillog:2: time before 1970") != std::string::npos);
+    CHECK(diag.find("maillog:3: time is more than a day in the future") != std::string::npos);
+    CHECK(c.bad_input[static_cast<int>(ingest::bad_input_reason::garbage_log_line)] == 2);
+}
+
 TEST_CASE("the 64 KiB line limit is the same for LF and CRLF lines", "[pipeline]") {
     temp_dir d("limit");
     const std::string t = std::to_string(std::time(nullptr) - 86400);
