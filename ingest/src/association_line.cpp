@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "v6bl/ingest/log_timestamp.h"
 #include "v6bl/ingest/reject_log_parser.h"
@@ -53,9 +55,35 @@ bool parse_association_line(std::string_view line, association_line& out, std::s
         error = "invalid JSON (a NUL byte at column " + std::to_string(nul + 1) + ")";
         return false;
     }
-    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    // A key given twice in one object: the parser keeps the last, so two sensors (or a
+    // forged tail) could disagree about which value counts. The schema has one of each.
+    std::vector<std::vector<std::string>> keys;  // per open object, its keys so far
+    std::string duplicate;
+    const nlohmann::json::parser_callback_t cb = [&](int, nlohmann::json::parse_event_t event,
+                                                     nlohmann::json& parsed) {
+        using ev = nlohmann::json::parse_event_t;
+        if (event == ev::object_start) {
+            keys.emplace_back();
+        } else if (event == ev::object_end) {
+            if (!keys.empty()) keys.pop_back();
+        } else if (event == ev::key && !keys.empty() && parsed.is_string()) {
+            const auto& k = parsed.get_ref<const std::string&>();
+            auto& seen = keys.back();
+            if (duplicate.empty() && std::find(seen.begin(), seen.end(), k) != seen.end())
+                duplicate = k;
+            seen.push_back(k);
+        }
+        return true;
+    };
+    const nlohmann::json j = nlohmann::json::parse(line, cb, false);
     if (j.is_discarded()) {
         error = "invalid JSON";
+        return false;
+    }
+    if (!duplicate.empty()) {
+        // Quoted as JSON: a key can hold any bytes.
+        error = "duplicated key " + nlohmann::json(duplicate).dump(
+                                        -1, ' ', false, nlohmann::json::error_handler_t::replace);
         return false;
     }
     if (!j.is_object()) {
@@ -116,6 +144,11 @@ bool parse_association_line(std::string_view line, association_line& out, std::s
         // ::/64 holds the unspecified, loopback and IPv4-compatible addresses, no sender's
         // (and covers ::ffff:127.0.0.1, which RFC 5782 says is never listed).
         error = "ipv6 is in ::/64, not a sender's address";
+        return false;
+    }
+    if (ipv6_link_local_or_multicast(*addr)) {
+        error = (*addr)[0] == 0xff ? "ipv6 is multicast (ff00::/8), not a sender's address"
+                                   : "ipv6 is link-local (fe80::/10), not a sender's address";
         return false;
     }
     out.assoc.ipv6 = *addr;

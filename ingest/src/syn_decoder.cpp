@@ -127,7 +127,10 @@ decode_status decode_ipv6(const std::uint8_t* p, std::size_t len, std::uint16_t 
     std::memcpy(out.source.data(), p + 8, 16);
     out.ttl = p[7];
     const decode_status st = decode_tcp(p + off, end - off, cut, smtp_port, out);
-    return st == decode_status::syn && ipv6_in_zero_64(out.source) ? decode_status::no_sender : st;
+    return st == decode_status::syn &&
+                   (ipv6_in_zero_64(out.source) || ipv6_link_local_or_multicast(out.source))
+               ? decode_status::no_sender
+               : st;
 }
 
 decode_status decode_ip(const std::uint8_t* p, std::size_t len, std::uint16_t smtp_port,

@@ -183,3 +183,33 @@ TEST_CASE("an address with an escaped NUL and more text is no address", "[associ
         R"({"v":1,"ipv6":"2001:db8::1\u0000junk","ipv4":"1.2.3.4","time":1,"strength":1})", l,
         err));
 }
+
+// The parser kept the last of a duplicated key: a line naming a good address and then
+// fe80::1 listed fe80::/64. Link-local and multicast addresses are no remote sender's.
+TEST_CASE("duplicated keys, link-local and multicast addresses are refused", "[association_line]") {
+    association_line l;
+    std::string err;
+    CHECK_FALSE(parse_association_line(
+        R"({"v":1,"ipv6":"2001:db8:28::1","ipv6":"2001:db8:29::1","ipv4":"1.2.3.4","time":1,"strength":1})",
+        l, err));
+    CHECK(err == "duplicated key \"ipv6\"");
+    CHECK_FALSE(parse_association_line(
+        R"({"v":1,"ipv6":"2001:db8:28::1","ipv4":"1.2.3.4","time":1,"strength":0.1,"strength":1})",
+        l, err));
+    CHECK(err == "duplicated key \"strength\"");
+    // The same key in different objects is no duplicate.
+    CHECK(parse_association_line(
+        R"({"v":1,"ipv6":"2001:db8:28::1","ipv4":"1.2.3.4","time":1,"strength":1,"x":{"v":2},"y":{"v":3}})",
+        l, err));
+    CHECK(err.empty());
+    for (const char* a : {"fe80::1", "febf::1", "ff02::1"}) {
+        INFO(a);
+        CHECK_FALSE(parse_association_line(
+            std::string(R"({"v":1,"ipv6":")") + a + R"(","ipv4":"1.2.3.4","time":1,"strength":1})",
+            l, err));
+        CHECK(err == (a[1] == 'f' ? "ipv6 is multicast (ff00::/8), not a sender's address"
+                                  : "ipv6 is link-local (fe80::/10), not a sender's address"));
+    }
+    CHECK(parse_association_line(
+        R"({"v":1,"ipv6":"fec0::1","ipv4":"1.2.3.4","time":1,"strength":1})", l, err));
+}

@@ -225,3 +225,22 @@ TEST_CASE("a SYN whose TCP options were cut by the snap length is still a SYN", 
     CHECK(decode_syn(link_kind::raw_ip, short_segment.data(), short_segment.size(), 0, 25, s) ==
           decode_status::malformed);
 }
+
+TEST_CASE("an IPv6 SYN from link-local or multicast space is no sender's", "[syn_decoder]") {
+    syn_record s;
+    auto decode_from = [&](const char* src) {
+        auto ip = ip_syn(true, 40000, 25, 60);
+        const auto a = ingest_test::v6(src);
+        std::copy(a.begin(), a.end(), ip.begin() + 8);
+        return decode_syn(link_kind::raw_ip, ip.data(), ip.size(), 0, 25, s);
+    };
+    for (const char* src : {"fe80::1", "febf:ffff::1", "ff02::1", "ff0e::1234"}) {
+        INFO(src);
+        CHECK(decode_from(src) == decode_status::no_sender);
+    }
+    // just outside fe80::/10, and unique local space: senders as far as the decoder knows
+    for (const char* src : {"fec0::1", "fe7f::1", "fd00::1", "2001:db8::1"}) {
+        INFO(src);
+        CHECK(decode_from(src) == decode_status::syn);
+    }
+}

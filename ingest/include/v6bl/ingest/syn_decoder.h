@@ -24,7 +24,7 @@ enum class decode_status : std::uint8_t {
     not_syn,     // TCP without SYN, SYN+ACK, or with RST
     not_tcp,     // another protocol, ARP, non-first fragment, ...
     wrong_port,  // a SYN to a port other than the sensor's
-    no_sender,   // a SYN from an IPv6 source no sender has (::/64: ipv6_in_zero_64)
+    no_sender,   // a SYN from an IPv6 source no sender has (::/64, fe80::/10, ff00::/8)
     malformed,   // a length field points past the captured bytes, or a header is impossible
 };
 

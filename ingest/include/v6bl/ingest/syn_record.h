@@ -52,6 +52,13 @@ inline bool ipv6_in_zero_64(const address_bytes& a) {
     return high == 0;
 }
 
+// Link-local (fe80::/10) and multicast (ff00::/8) sources are no remote sender's either: a
+// SYN can come from the sensor's own link, never from a host on the internet; a multicast
+// source is invalid (RFC 4291 2.7).
+inline bool ipv6_link_local_or_multicast(const address_bytes& a) {
+    return a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
+}
+
 inline std::uint32_t ipv4_of(const address_bytes& a) {
     return (std::uint32_t{a[12]} << 24) | (std::uint32_t{a[13]} << 16) |
            (std::uint32_t{a[14]} << 8) | std::uint32_t{a[15]};
