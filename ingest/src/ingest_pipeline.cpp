@@ -458,20 +458,24 @@ void ingest_pipeline::write_associations_out() {
 }
 
 // Listings whose expiry came after the store's last commit are still in the zones that
-// secondaries copied under its serial: the writer names them in its next commit.
+// secondaries copied under its serial. Any commit moves the serial past the lapses before
+// it (a transfer reads the zone at or after its serial's commit), so while commits come at
+// least every `expire_every_s` nothing is to be done; once they stop, the writer names
+// the listings that lapsed since the last one in a commit of their own.
 void ingest_pipeline::sweep_expired() {
     if (options_.expire_every_s <= 0) return;
     const std::int64_t now_ms = wall_ms();
-    if (last_expiry_sweep_ms_ != 0 &&
-        now_ms - last_expiry_sweep_ms_ < std::int64_t{options_.expire_every_s} * 1000)
-        return;
+    if (now_ms - last_expiry_sweep_ms_ < 1000) return;  // a store read: once a second at most
     last_expiry_sweep_ms_ = now_ms;
     const auto since = store_.serial_time();
     if (!since) return;
     const auto now = static_cast<std::uint32_t>(std::time(nullptr));
-    for (const store::prefix& p :
-         store::lapsed_listings(store_, options_.expiry_policy, *since, now))
-        writer_.touch(p);
+    if (now < std::uint64_t{*since} + static_cast<std::uint64_t>(options_.expire_every_s)) return;
+    const auto lapsed = store::lapsed_listings(store_, options_.expiry_policy, *since, now);
+    for (const store::prefix& p : lapsed) writer_.touch(p);
+    // Nothing lapsed: the next look is an interval from now, not from the old commit.
+    if (lapsed.empty())
+        last_expiry_sweep_ms_ = now_ms + std::int64_t{options_.expire_every_s} * 1000 - 1000;
 }
 
 void ingest_pipeline::commit_if_due(bool force) {

@@ -490,12 +490,13 @@ void reputation_writer::set_checkpoint(const std::string& source, std::string va
 
 bool reputation_writer::has_data() const {
     return !(records_.empty() && evidence_.empty() && new_rejections_.empty() &&
-             remembered_dirty_.empty() && book_.dirty().empty() && book_.orphans().empty() &&
-             touches_.empty());
+             remembered_dirty_.empty() && book_.dirty().empty() && book_.orphans().empty());
 }
 
 void reputation_writer::commit() {
-    const bool no_data = !has_data();
+    // Touches are no data (nothing stored changes; the engine state is not behind for them)
+    // but are committed all the same.
+    const bool no_data = !has_data() && touches_.empty();
     // Nothing new and every checkpoint as stored (a rerun over files read before): no
     // commit, so the serial stays and secondaries get no NOTIFY for nothing.
     if (no_data && std::all_of(checkpoints_.begin(), checkpoints_.end(), [&](const auto& c) {

@@ -53,6 +53,9 @@ constexpr const char* serial_key = "serial";
 // has serial == base + commits: one that lost a write-ahead log (below) has fewer.
 constexpr const char* commits_key = "commits";
 constexpr const char* commit_base_key = "commit-base";
+// The wall clock at the current serial's commit (the journal keeps the time the caller gave,
+// which `import --now` can set anywhere).
+constexpr const char* serial_wall_key = "serial-wall";
 
 std::uint32_t now_seconds() {
     return static_cast<std::uint32_t>(std::time(nullptr));
@@ -822,6 +825,7 @@ std::uint32_t reputation_store::commit(change_set&& changes, std::uint32_t now) 
     j.serial = serial;
     batch.Put(d.cf[cf_journal], be32(serial), encode_journal(j));
     batch.Put(d.cf[cf_meta], serial_key, be32(serial));
+    batch.Put(d.cf[cf_meta], serial_wall_key, be32(now_seconds()));
     batch.Merge(d.cf[cf_meta], commits_key, le64(1));
     if (serial > d.options.journal_keep && serial % 64 == 0)
         batch.DeleteRange(d.cf[cf_journal], be32(0), be32(serial - d.options.journal_keep));
@@ -887,6 +891,9 @@ std::uint32_t reputation_store::serial() const {
 std::optional<std::uint32_t> reputation_store::serial_time() const {
     auto& d = *impl_;
     std::string v;
+    if (d.db->Get(rocksdb::ReadOptions(), d.cf[cf_meta], serial_wall_key, &v).ok() && v.size() == 4)
+        return from_be32(v);
+    // A store committed to before the key existed: its journal's time, then.
     const auto s = d.db->Get(rocksdb::ReadOptions(), d.cf[cf_journal], be32(d.serial), &v);
     if (!s.ok()) return std::nullopt;
     const auto j = decode_journal(d.serial, v);
@@ -1309,12 +1316,16 @@ const std::string& reputation_store::path() const {
 }
 
 std::vector<prefix> lapsed_listings(const reputation_store& store, const listing_policy& policy,
-                                    std::uint32_t since, std::uint32_t now) {
+                                    std::uint32_t since, std::uint32_t now, std::size_t limit) {
     std::vector<prefix> out;
-    if (now <= since) return out;
+    if (now <= since || limit == 0) return out;
     store.for_each_record([&](const prefix& p, const reputation_record& r) {
-        if (listed_code(r, policy, since) != listed_code(r, policy, now)) out.push_back(p);
-        return true;
+        // A manual listing that ends under an inferred one of the same code changes too:
+        // its TXT, and it counts towards escalation from then on.
+        if (listed_code(r, policy, since) != listed_code(r, policy, now) ||
+            manual_in_force(r, policy, since) != manual_in_force(r, policy, now))
+            out.push_back(p);
+        return out.size() < limit;
     });
     return out;
 }

@@ -169,6 +169,11 @@ transfer_result transfer_responder::respond_on(std::span<const std::uint8_t> que
         last_serial_ = store_.serial();
     }
     result.serial = last_serial_.load();
+    // The zone is read at a time no earlier than its serial's commit: a `now` taken before
+    // waiting behind a running transfer could predate a commit caught up since, and the
+    // zone sent under that serial would hold listings that lapsed in between, which no
+    // later serial names (docs/zones.md, "Publishing to secondaries").
+    if (now == 0) now = static_cast<std::uint32_t>(std::time(nullptr));
     const ldns_rr_ptr soa = make_soa_rr(config_, result.serial);
     message_stream stream(pkt.get(), config_, key, query_mac.get(), message_budget, emit);
     try {
@@ -208,7 +213,7 @@ transfer_result transfer_responder::respond_on(std::span<const std::uint8_t> que
 transfer_hook transfer_responder::as_hook() {
     return [this](std::span<const std::uint8_t> query, const sockaddr_storage& peer,
                   transfer_emit emit) {
-        respond(query, peer, static_cast<std::uint32_t>(std::time(nullptr)), emit);
+        respond(query, peer, 0, emit);  // the wall clock once caught up
     };
 }
 

@@ -159,7 +159,7 @@ class ingest_pipeline {
     std::string aout_key_;      // its checkpoint: the file's committed length
     std::uint64_t since_commit_ = 0;
     std::int64_t last_commit_ms_ = 0;
-    std::int64_t last_expiry_sweep_ms_ = 0;  // 0: none yet (the first comes at once)
+    std::int64_t last_expiry_sweep_ms_ = 0;  // wall ms of sweep_expired()'s last look
     bool following_ = false;
     bool live_capture_ = false;  // following a live interface (its attempts are in the writer)
     // The engine's and the address book's checkpoints: files beside the store (state_file.h).

@@ -75,7 +75,7 @@ class reputation_writer {
     std::vector<association> take_relisted() { return std::move(relisted_); }
 
     // Names a prefix whose listing expired in the next commit's journal (store::change_set::
-    // touch): data of that commit, so that the serial moves.
+    // touch), so that the serial moves; not data (has_data() stays false for it).
     void touch(const store::prefix& p) { touches_.push_back(p); }
 
     // Sets a checkpoint to commit with the pending data.

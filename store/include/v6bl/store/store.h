@@ -149,8 +149,9 @@ class reputation_store {
     bool catch_up();
 
     std::uint32_t serial() const;
-    // The time the current serial was committed with (its journal entry), or nullopt for a
-    // store without commits or whose entry cannot be read.
+    // The wall clock when the current serial was committed (for a store last committed to
+    // by an older build: the time its journal entry was given), or nullopt for a store
+    // without commits or whose entry cannot be read.
     std::optional<std::uint32_t> serial_time() const;
     std::optional<std::string> checkpoint(std::string_view source) const;
 
@@ -220,11 +221,13 @@ class reputation_store {
 };
 
 // Stored prefixes whose listing under `policy` differs between `since` and `now` with no
-// change to the record: the listings that expired (or fell from a manual to an inferred
-// code) in between. Secondaries that copied the zone at `since` still hold them; a commit
-// that touches them moves the serial (`v6bl expire`).
+// change to the record: the listings that expired (or whose manual listing ended, leaving
+// an inferred one) in between. Secondaries that copied the zone at `since` still hold them;
+// a commit that touches them moves the serial (`v6bl expire`). At most `limit` of them, in
+// address order (the scan stops there): one commit names a bounded number.
 std::vector<prefix> lapsed_listings(const reputation_store& store, const listing_policy& policy,
-                                    std::uint32_t since, std::uint32_t now);
+                                    std::uint32_t since, std::uint32_t now,
+                                    std::size_t limit = 100'000);
 
 // Builds the complete in-memory view of the store's published listings.
 std::shared_ptr<const class listing_view> build_view(const reputation_store& store,

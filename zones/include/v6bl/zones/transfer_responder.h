@@ -64,7 +64,8 @@ class transfer_responder {
         return transfer_type(query) != 0;
     }
 
-    // Answers `query` from `peer`; `now` evaluates listing expiry (unix seconds).
+    // Answers `query` from `peer`; `now` evaluates listing expiry (unix seconds; 0: the wall
+    // clock read after waiting for a running transfer and catching up with the store).
     transfer_result respond(std::span<const std::uint8_t> query, const sockaddr_storage& peer,
                             std::uint32_t now, const transfer_emit& emit);
 
