@@ -2,6 +2,7 @@
 // filters, atomic change sets with a journal, and region-bounded published reads.
 #include "v6bl/store/store.h"
 
+#include <fcntl.h>
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -21,6 +22,8 @@
 #include <map>
 #include <mutex>
 #include <thread>
+
+#include <unistd.h>
 
 #include "v6bl/store/listing_view.h"
 
@@ -478,6 +481,67 @@ std::string read_current_file(const std::string& path) {
     return text;
 }
 
+// Whether a directory without CURRENT holds only what RocksDB writes while it creates a
+// database, before CURRENT names the first MANIFEST: a writer killed in those milliseconds
+// (IDENTITY, LOCK, LOG, a MANIFEST or its .dbtmp, OPTIONS, a log). Anything else in it, or a
+// LOG that is not RocksDB's, makes it someone else's directory.
+bool only_unfinished_creation(const std::string& path) {
+    auto digits_then = [](const std::string& n, std::string_view suffix) {
+        if (n.size() <= suffix.size() || !n.ends_with(suffix)) return false;
+        return std::all_of(n.begin(), n.end() - static_cast<std::ptrdiff_t>(suffix.size()),
+                           [](char c) { return c >= '0' && c <= '9'; });
+    };
+    // RocksDB's info log: its header, or lines stamped "2026/12/02-09:14:16.732525 ".
+    // Empty: killed before its first line.
+    enum class log_kind { empty, rocksdb, other };
+    auto log_of = [](const fs::path& p) {
+        std::ifstream in(p, std::ios::binary);
+        std::string head(4096, '\0');
+        in.read(head.data(), static_cast<std::streamsize>(head.size()));
+        head.resize(static_cast<std::size_t>(in.gcount()));
+        if (head.empty()) return log_kind::empty;
+        if (head.find("RocksDB version") != std::string::npos) return log_kind::rocksdb;
+        const std::string_view stamp = "dddd/dd/dd-dd:dd:dd.dddddd ";
+        if (head.size() < stamp.size()) return log_kind::other;
+        for (std::size_t i = 0; i < stamp.size(); ++i) {
+            const char c = head[i];
+            if (stamp[i] == 'd' ? !(c >= '0' && c <= '9') : c != stamp[i]) return log_kind::other;
+        }
+        return log_kind::rocksdb;
+    };
+    std::error_code ec;
+    bool rocksdb_named = false;
+    for (const auto& e : fs::directory_iterator(path, ec)) {
+        if (!e.is_regular_file(ec)) return false;
+        const std::string n = e.path().filename().string();
+        if (n == "LOCK" || n == "IDENTITY") {
+            rocksdb_named = true;
+        } else if (n == "LOG" || n.starts_with("LOG.old.")) {
+            const log_kind k = log_of(e.path());
+            if (k == log_kind::other) return false;
+            // An empty LOG alone (killed right after RocksDB created it) is taken too:
+            // removing an empty file loses nothing.
+            rocksdb_named = true;
+        } else if (!(n.starts_with("MANIFEST-") || n.starts_with("OPTIONS-") ||
+                     digits_then(n, ".dbtmp") || digits_then(n, ".log"))) {
+            return false;
+        }
+    }
+    return !ec && rocksdb_named;
+}
+
+// Whether another process holds the database's LOCK (RocksDB takes it with fcntl).
+bool lock_held_elsewhere(const std::string& path) {
+    const int fd = ::open((fs::path(path) / "LOCK").c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    const bool held = ::fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    ::close(fd);
+    return held;
+}
+
 std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
                                                   reputation_store::impl::mode how,
                                                   const std::string& scratch) {
@@ -494,10 +558,25 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
     const bool has_current = fs::exists(fs::path(options.path) / "CURRENT", ec);
     if (exists && !fs::is_directory(options.path, ec))
         throw store_error("store " + options.path + " is not a directory");
-    if (exists && !has_current && !fs::is_empty(options.path, ec))
-        throw store_error(
-            "store " + options.path +
-            " exists and is not a v6bl database (no CURRENT file); refusing to write into it");
+    if (exists && !has_current && !fs::is_empty(options.path, ec)) {
+        if (!only_unfinished_creation(options.path))
+            throw store_error(
+                "store " + options.path +
+                " exists and is not a v6bl database (no CURRENT file); refusing to write into it");
+        // A writer killed while RocksDB created the database: nothing was ever stored. A
+        // writer that may create starts over; anything else says what it is.
+        if (how != reputation_store::impl::mode::writer || !options.create_if_missing)
+            throw store_error("store " + options.path +
+                              " was never finished (a writer was stopped while creating it; it "
+                              "holds nothing): `v6bl import` or `v6bl ingest` on it completes it");
+        if (lock_held_elsewhere(options.path))
+            throw store_error("store " + options.path +
+                              " is locked by another writer (is a v6bl ingest/import running?)");
+        for (const auto& e : fs::directory_iterator(options.path, ec)) fs::remove(e.path(), ec);
+        if (ec)
+            throw store_error("store " + options.path +
+                              " was never finished and cannot be reset: " + ec.message());
+    }
     if (!has_current && (how != reputation_store::impl::mode::writer || !options.create_if_missing))
         throw store_error("store " + options.path +
                           " does not exist (create it with `v6bl import` or `v6bl ingest`)");

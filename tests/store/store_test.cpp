@@ -424,6 +424,64 @@ TEST_CASE("store: a store whose creation was cut off is finished by the next wri
     CHECK_THROWS_WITH(reputation_store::open_writer(o), Catch::Contains("has format ''"));
 }
 
+// Killed a few milliseconds earlier (8 of 20 kills 3 ms into a first ingest, helper-37):
+// RocksDB had written IDENTITY, LOCK, LOG and perhaps a MANIFEST, but no CURRENT, and every
+// later command refused the directory as "not a v6bl database". A writer starts it over;
+// readers say what it is; a directory with anything else in it stays untouched.
+TEST_CASE("store: a store cut off before RocksDB wrote CURRENT is started over by a writer") {
+    test_dir d("no-current");
+    namespace fs = std::filesystem;
+    // What RocksDB leaves before CURRENT: a real store's start-up files, CURRENT gone.
+    auto leftovers = [&](const std::string& dir, bool keep_manifest) {
+        store_options o;
+        o.path = d.path(dir);
+        { auto s = reputation_store::open_writer(o); }
+        std::vector<fs::path> drop;
+        for (const auto& e : fs::directory_iterator(o.path)) {
+            const std::string n = e.path().filename().string();
+            const bool keep = n == "IDENTITY" || n == "LOCK" || n == "LOG" ||
+                              (keep_manifest && n.starts_with("MANIFEST-"));
+            if (!keep) drop.push_back(e.path());
+        }
+        for (const auto& p : drop) fs::remove_all(p);
+        REQUIRE_FALSE(fs::exists(fs::path(o.path) / "CURRENT"));
+        return o;
+    };
+    for (bool manifest : {false, true}) {
+        INFO("MANIFEST left: " << manifest);
+        store_options o = leftovers(manifest ? "with-manifest" : "bare", manifest);
+        CHECK_THROWS_WITH(reputation_store::open_read_only(o), Catch::Contains("never finished"));
+        {
+            auto w = reputation_store::open_writer(o);
+            change_set cs;
+            cs.list_manually(*parse_prefix("2001:db8::/64", false), reason_code::manual, "x", now);
+            w->commit(std::move(cs), now);
+        }
+        auto r = reputation_store::open_read_only(o);
+        CHECK(r->lookup(addr("2001:db8::1"), listing_policy{}, now).listed);
+    }
+    // The same files next to someone else's: refused, nothing removed.
+    store_options o = leftovers("mixed", true);
+    std::ofstream(fs::path(o.path) / "notes.txt") << "mine\n";
+    const auto count = [&] {
+        return std::distance(fs::directory_iterator(o.path), fs::directory_iterator());
+    };
+    const auto before = count();
+    CHECK_THROWS_WITH(reputation_store::open_writer(o), Catch::Contains("not a v6bl database"));
+    CHECK(count() == before);
+    // Killed right after RocksDB created its LOG: an empty LOG alone.
+    fs::create_directories(d.path("emptylog"));
+    std::ofstream(d.path("emptylog/LOG")).flush();
+    o.path = d.path("emptylog");
+    CHECK_NOTHROW(reputation_store::open_writer(o));
+    // A LOG that is not RocksDB's is no leftover either.
+    fs::create_directories(d.path("applog"));
+    std::ofstream(d.path("applog/LOG")) << "my application's log\n";
+    o.path = d.path("applog");
+    CHECK_THROWS_WITH(reputation_store::open_writer(o), Catch::Contains("not a v6bl database"));
+    CHECK(fs::exists(d.path("applog/LOG")));
+}
+
 TEST_CASE("store: a record of an unknown version is skipped and counted, the rest stays readable") {
     test_dir d("version");
     {
