@@ -264,24 +264,49 @@ std::optional<std::string> ingest_pipeline::checkpoint_of(const std::string& key
     return v;
 }
 
-void ingest_pipeline::peek_reference_time() {
-    for (const auto& path : options_.captures) {
-        std::string err;
-        auto r = capture_reader::open_file(path, 0, err);
-        if (!r) continue;
-        capture_frame f;
-        // The first frame with a time (pcapng's simple packet blocks have none), past any
-        // skipped blocks; a few dozen blocks at most.
-        for (int blocks = 0; blocks < 64; ++blocks) {
-            const capture_status st = r->next(f);
-            if (st == capture_status::frame && f.link != link_kind::unknown) {
-                hint_.reference_unix = f.time_us / 1'000'000;
-                return;
-            }
-            if (st != capture_status::frame && st != capture_status::bad_block &&
-                st != capture_status::bad_interface)
-                break;
-        }
+namespace {
+
+// The time of a capture's first packet (past pcapng blocks without one), if it can be read.
+std::optional<std::int64_t> first_packet_us(const std::string& path) {
+    std::string err;
+    auto r = capture_reader::open_file(path, 0, err);
+    if (!r) return std::nullopt;
+    capture_frame f;
+    // The first frame with a time (pcapng's simple packet blocks have none), past any
+    // skipped blocks; a few dozen blocks at most.
+    for (int blocks = 0; blocks < 64; ++blocks) {
+        const capture_status st = r->next(f);
+        if (st == capture_status::frame && f.link != link_kind::unknown) return f.time_us;
+        if (st != capture_status::frame && st != capture_status::bad_block &&
+            st != capture_status::bad_interface)
+            break;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+// Captures are read in the order of their first packets: SYNs are grouped and paired in
+// capture time, and a capture read after a later one had its attempts joined to histories
+// that had moved on (tcpdump -C writes f, f1, ..., f10, which a glob gives as f f1 f10 f2:
+// given so, a testbed's two halves listed 45 /64s instead of 61). The first one's time is
+// also the reference for BSD syslog years.
+void ingest_pipeline::order_captures() {
+    std::vector<std::pair<std::int64_t, std::string>> keyed;
+    for (const auto& path : options_.captures)
+        keyed.emplace_back(first_packet_us(path).value_or(INT64_MAX), path);
+    std::stable_sort(keyed.begin(), keyed.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    captures_.clear();
+    for (const auto& [t, path] : keyed) captures_.push_back(path);
+    if (!keyed.empty() && keyed.front().first != INT64_MAX)
+        hint_.reference_unix = keyed.front().first / 1'000'000;
+    if (captures_ != options_.captures && options_.diagnostics) {
+        std::string order;
+        for (const auto& c : captures_) order += (order.empty() ? "" : ", ") + c;
+        std::fprintf(options_.diagnostics,
+                     "v6bl ingest: captures read in the order of their first packets: %s\n",
+                     order.c_str());
     }
 }
 
@@ -1077,7 +1102,7 @@ int ingest_pipeline::run() {
         }
         writer_.keep_relisted(true);
     }
-    peek_reference_time();
+    order_captures();
     last_commit_ms_ = wall_ms();
     // Rejections first: a capture's associations then join with every rejection given.
     // A file given twice (the same path, or through a symlink) is one source: read twice
@@ -1163,7 +1188,7 @@ int ingest_pipeline::run() {
                          "%zu unevaluated attempts dropped\n",
                          open, pending);
     }
-    for (const auto& c : options_.captures) {
+    for (const auto& c : captures_) {
         if (!first_time("pcap:" + source_path(c), c)) continue;
         ingest_capture(c);
         if (stopping()) return finish();

@@ -1391,6 +1391,49 @@ TEST_CASE("per-address evidence is kept for associated /64s only, with every att
     CHECK(plain > 100);
 }
 
+// tcpdump -C writes f, f1, ..., f10, and a shell glob gives them as f f1 f10 f2: read in
+// that order, a testbed's second half before its first listed 45 /64s instead of 61. They
+// are read in the order of their first packets, whatever order they are given in.
+TEST_CASE("captures given out of time order are read in the order of their first packets",
+          "[pipeline]") {
+    testbed tb;
+    // The capture cut in two at its middle packet.
+    {
+        std::string err;
+        auto r = ingest::capture_reader::open_file(tb.pcap(), 0, err);
+        REQUIRE(r);
+        std::vector<std::pair<std::int64_t, std::vector<std::uint8_t>>> frames;
+        ingest::capture_frame f;
+        while (r->next(f) == ingest::capture_status::frame)
+            frames.emplace_back(f.time_us, std::vector<std::uint8_t>(f.data, f.data + f.caplen));
+        REQUIRE(frames.size() > 1000);
+        ingest::pcap_file_writer first(tb.dir.path("part-1.pcap"));
+        ingest::pcap_file_writer second(tb.dir.path("part-2.pcap"));
+        for (std::size_t i = 0; i < frames.size(); ++i)
+            (i < frames.size() / 2 ? first : second)
+                .write_frame(frames[i].first, frames[i].second.data(), frames[i].second.size());
+    }
+    auto listed_after = [&](const char* db_name, std::vector<std::string> captures,
+                            std::string& diag) {
+        auto db = open_store(tb.dir.path(db_name));
+        ingest::ingest_options o;
+        o.captures = std::move(captures);
+        o.rejects = {tb.log()};
+        ingest_into(*db, o, nullptr, &diag);
+        return listed_64s(*db);
+    };
+    std::string in_order_diag, reversed_diag;
+    const auto in_order = listed_after(
+        "in-order", {tb.dir.path("part-1.pcap"), tb.dir.path("part-2.pcap")}, in_order_diag);
+    const auto reversed = listed_after(
+        "reversed", {tb.dir.path("part-2.pcap"), tb.dir.path("part-1.pcap")}, reversed_diag);
+    CHECK(in_order.size() > 20);
+    CHECK(reversed == in_order);
+    CHECK(in_order_diag.find("captures read in the order") == std::string::npos);
+    CHECK(reversed_diag.find("captures read in the order of their first packets") !=
+          std::string::npos);
+}
+
 TEST_CASE("an address seen again in a later run is not counted twice", "[pipeline]") {
     temp_dir d("recount");
     const auto six = ingest_test::v6("2001:db8:aa:1::1");

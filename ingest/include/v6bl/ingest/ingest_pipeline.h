@@ -113,7 +113,8 @@ class ingest_pipeline {
     void read_rotated_rest(line_source& src, const struct ::stat& now);
     bool truncated_in_place(line_source& src);
     void write_associations_out();
-    void peek_reference_time();
+    void order_captures();
+    std::vector<std::string> captures_;  // options_.captures by first packet
     void ingest_capture(const std::string& path);
     bool poll_lines(line_source& src, bool at_start);
     // The source's position as a checkpoint value, with the fingerprint of its tail.
