@@ -976,7 +976,7 @@ TEST_CASE("a FIFO given as a log or JSON file is reported at once, not waited on
     CHECK(c.rejections() == 1);  // the regular log beside it
 }
 
-TEST_CASE("--associations-out naming a FIFO is refused with a clear error", "[pipeline]") {
+TEST_CASE("an --associations-out path naming a FIFO is refused with a clear error", "[pipeline]") {
     temp_dir d("fifo-out");
     const std::string pipe = d.path("pipe");
     REQUIRE(::mkfifo(pipe.c_str(), 0600) == 0);
