@@ -45,6 +45,19 @@ ipv6_bytes addr(const char* a) {
     return *parse_address(a);
 }
 
+// A writer opens (and so finishes or creates) the store, lists 2001:db8::/64; a reader
+// then finds it listed.
+bool writer_lists_and_reader_sees(const store_options& o) {
+    {
+        auto w = reputation_store::open_writer(o);
+        change_set cs;
+        cs.list_manually(*parse_prefix("2001:db8::/64", false), reason_code::manual, "x", now);
+        w->commit(std::move(cs), now);
+    }
+    auto r = reputation_store::open_read_only(o);
+    return r->lookup(addr("2001:db8::1"), listing_policy{}, now).listed;
+}
+
 }  // namespace
 
 TEST_CASE("store: evidence merges across commits and reopen") {
@@ -408,14 +421,7 @@ TEST_CASE("store: a store whose creation was cut off is finished by the next wri
         o.create_if_missing = false;
         CHECK_THROWS_WITH(reputation_store::open_writer(o), Catch::Contains("never finished"));
         o.create_if_missing = true;
-        {
-            auto w = reputation_store::open_writer(o);
-            change_set cs;
-            cs.list_manually(*parse_prefix("2001:db8::/64", false), reason_code::manual, "x", now);
-            w->commit(std::move(cs), now);
-        }
-        auto r = reputation_store::open_read_only(o);
-        CHECK(r->lookup(addr("2001:db8::1"), listing_policy{}, now).listed);
+        CHECK(writer_lists_and_reader_sees(o));
     }
     store_options o;
     o.path = d.path("used");
@@ -451,14 +457,7 @@ TEST_CASE("store: a store cut off before RocksDB wrote CURRENT is started over b
         INFO("MANIFEST left: " << manifest);
         store_options o = leftovers(manifest ? "with-manifest" : "bare", manifest);
         CHECK_THROWS_WITH(reputation_store::open_read_only(o), Catch::Contains("never finished"));
-        {
-            auto w = reputation_store::open_writer(o);
-            change_set cs;
-            cs.list_manually(*parse_prefix("2001:db8::/64", false), reason_code::manual, "x", now);
-            w->commit(std::move(cs), now);
-        }
-        auto r = reputation_store::open_read_only(o);
-        CHECK(r->lookup(addr("2001:db8::1"), listing_policy{}, now).listed);
+        CHECK(writer_lists_and_reader_sees(o));
     }
     // The same files next to someone else's: refused, nothing removed.
     store_options o = leftovers("mixed", true);

@@ -681,6 +681,16 @@ TEST_CASE("NSD as a secondary with TSIG only", "[zones][transfer][peers][nsd][ts
 }
 
 #ifdef V6BL_EXECUTABLE
+namespace {
+
+// The zone's SOA serial as the server on `port` answers it (0: no answer yet).
+std::uint32_t soa_serial(int port) {
+    const zt::dns_reply r = zt::dns_query(port, zone_name + ".", "SOA", 300);
+    return r.ok && r.rcode == 0 ? r.soa_serial : 0u;
+}
+
+}  // namespace
+
 // The issue's end-to-end case: Knot is a secondary of `v6bl serve` itself. It takes an AXFR;
 // `v6bl import` changes the list, `v6bl notify` tells Knot, Knot takes an IXFR, and its
 // answers equal v6bl's on a sample. A transfer from a source outside the ACL, or with a
@@ -718,14 +728,10 @@ TEST_CASE("Knot as a secondary of v6bl serve", "[zones][transfer][peers][knot][s
     write_knot_secondary_config(dir, knot_port, serve_port, false);
     zt::child_process knot({"knotd", "-c", dir.file("knot.conf")}, dir.file("knot.log"));
 
-    auto serial_of = [&](int port) {
-        const zt::dns_reply r = zt::dns_query(port, zone_name + ".", "SOA", 300);
-        return r.ok && r.rcode == 0 ? r.soa_serial : 0u;
-    };
     auto wait_serial = [&](int port, std::uint32_t serial) {
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
         while (std::chrono::steady_clock::now() < deadline) {
-            if (serial_of(port) == serial) return true;
+            if (soa_serial(port) == serial) return true;
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
         return false;
@@ -846,10 +852,6 @@ TEST_CASE("Knot as a secondary of v6bl serve drops a listing once v6bl expire mo
     write_knot_secondary_config(dir, knot_port, serve_port, false);
     zt::child_process knot({"knotd", "-c", dir.file("knot.conf")}, dir.file("knot.log"));
 
-    auto serial_of = [&](int port) {
-        const zt::dns_reply r = zt::dns_query(port, zone_name + ".", "SOA", 300);
-        return r.ok && r.rcode == 0 ? r.soa_serial : 0u;
-    };
     auto answer = [&](int port, const char* address) {
         const store::prefix p = *store::parse_prefix(address, false);  // a bare address: /128
         const zt::dns_reply r = zt::dns_query(port, zt::query_name(p, 32, zone_name), "A", 300);
@@ -866,25 +868,25 @@ TEST_CASE("Knot as a secondary of v6bl serve drops a listing once v6bl expire mo
         }
         return false;
     };
-    const std::uint32_t before = serial_of(serve_port);
+    const std::uint32_t before = soa_serial(serve_port);
     REQUIRE(before != 0);
-    const bool transferred = wait_until([&] { return serial_of(knot_port) == before; }, 20);
+    const bool transferred = wait_until([&] { return soa_serial(knot_port) == before; }, 20);
     INFO(zt::read_text(dir.file("knot.log")) + zt::read_text(dir.file("serve.log")));
     REQUIRE(transferred);
     CHECK(answer(knot_port, "2001:db8:77:1::1") == "127.0.0.10");
 
     // The listing lapses: serve drops it, the serial stays, Knot keeps it.
     REQUIRE(wait_until([&] { return answer(serve_port, "2001:db8:77:1::1") == "NXDOMAIN"; }, 40));
-    CHECK(serial_of(serve_port) == before);
+    CHECK(soa_serial(serve_port) == before);
     CHECK(answer(knot_port, "2001:db8:77:1::1") == "127.0.0.10");
 
     REQUIRE(zt::run_command(v6bl + " expire --db " + db + " --manual-expiry 100", &out) == 0);
     INFO(out);
     CHECK(out.find("1 listing(s) lapsed") != std::string::npos);
-    const bool moved = wait_until([&] { return serial_of(knot_port) == before + 1; }, 20);
+    const bool moved = wait_until([&] { return soa_serial(knot_port) == before + 1; }, 20);
     INFO(zt::read_text(dir.file("knot.log")));
     REQUIRE(moved);
-    CHECK(serial_of(serve_port) == before + 1);
+    CHECK(soa_serial(serve_port) == before + 1);
     CHECK(answer(knot_port, "2001:db8:77:1::1") == "NXDOMAIN");
     CHECK(answer(knot_port, "2001:db8:77:2::1") == "127.0.0.10");
     CHECK(answer(serve_port, "2001:db8:77:2::1") == "127.0.0.10");
@@ -892,7 +894,7 @@ TEST_CASE("Knot as a secondary of v6bl serve drops a listing once v6bl expire mo
     // Nothing more has lapsed: no commit.
     REQUIRE(zt::run_command(v6bl + " expire --db " + db + " --manual-expiry 100", &out) == 0);
     CHECK(out.find("no listing lapsed") != std::string::npos);
-    CHECK(serial_of(serve_port) == before + 1);
+    CHECK(soa_serial(serve_port) == before + 1);
 }
 
 // TSIG-signed and IXFR queries through `v6bl serve`: the server hands queries with an
