@@ -876,7 +876,11 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         const int fd = ::open(src.path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0) return false;
         // The file opened, whatever the path names by now.
-        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !(src.file = ::fdopen(fd, "rb"))) {
+        // Blocking again once it is known to be a regular file (network or FUSE file systems
+        // could otherwise answer a read with EAGAIN).
+        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+            ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0 ||
+            !(src.file = ::fdopen(fd, "rb"))) {
             ::close(fd);
             return false;
         }
@@ -1062,13 +1066,15 @@ int ingest_pipeline::run() {
         const int fd = ::open(options_.associations_out.c_str(),
                               O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0644);
         struct stat out_st {};
-        if (fd < 0 && errno == ENXIO)  // a FIFO without a reader
+        if (fd < 0 && errno == ENXIO)  // a FIFO without a reader, or a socket
             throw std::runtime_error("cannot open " + options_.associations_out +
-                                     ": is a FIFO (--associations-out needs a regular file)");
+                                     ": is a FIFO or a socket (--associations-out needs a "
+                                     "regular file)");
         if (fd < 0)
             throw std::runtime_error("cannot open " + options_.associations_out + ": " +
                                      std::strerror(errno));
-        if (::fstat(fd, &out_st) != 0 || !S_ISREG(out_st.st_mode)) {
+        if (::fstat(fd, &out_st) != 0 || !S_ISREG(out_st.st_mode) ||
+            ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
             ::close(fd);
             throw std::runtime_error("cannot open " + options_.associations_out + ": " +
                                      not_a_regular_file(out_st) +

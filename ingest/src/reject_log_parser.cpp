@@ -502,12 +502,10 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
         const std::size_t arg2 = body.find("arg2=");
         if (arg2 != std::string_view::npos && arg2 < rej) {
             const std::size_t end = body.find(',', arg2 + 5);
-            return parse_ipv4(
-                       body.substr(arg2 + 5, end == std::string_view::npos ? std::string_view::npos
-                                                                           : end - arg2 - 5),
-                       out.ipv4)
-                       ? log_line_status::dnsbl_reject
-                       : log_line_status::garbage;
+            return client_address(
+                body.substr(arg2 + 5, end == std::string_view::npos ? std::string_view::npos
+                                                                    : end - arg2 - 5),
+                out.ipv4);
         }
         return log_line_status::other_reject;  // a milter's reject names no client
     }

@@ -483,8 +483,8 @@ std::string read_current_file(const std::string& path) {
 
 // Whether a directory without CURRENT holds only what RocksDB writes while it creates a
 // database, before CURRENT names the first MANIFEST: a writer killed in those milliseconds
-// (IDENTITY, LOCK, LOG, a MANIFEST or its .dbtmp, OPTIONS, a log). Anything else in it, or a
-// LOG that is not RocksDB's, makes it someone else's directory.
+// (IDENTITY, LOCK, LOG, MANIFEST-000001 or a .dbtmp). Anything else in it, or a LOG that is
+// not RocksDB's, makes it someone else's directory (or a database that lost its CURRENT).
 bool only_unfinished_creation(const std::string& path) {
     auto digits_then = [](const std::string& n, std::string_view suffix) {
         if (n.size() <= suffix.size() || !n.ends_with(suffix)) return false;
@@ -522,24 +522,52 @@ bool only_unfinished_creation(const std::string& path) {
             // An empty LOG alone (killed right after RocksDB created it) is taken too:
             // removing an empty file loses nothing.
             rocksdb_named = true;
-        } else if (!(n.starts_with("MANIFEST-") || n.starts_with("OPTIONS-") ||
-                     digits_then(n, ".dbtmp") || digits_then(n, ".log"))) {
+        } else if (!(n == "MANIFEST-000001" || digits_then(n, ".dbtmp"))) {
+            // A write-ahead log (data) and OPTIONS come only after CURRENT, and so does any
+            // later MANIFEST: a directory holding one is a database that lost its CURRENT
+            // (RocksDB's repair may save it), never wiped here.
             return false;
         }
     }
     return !ec && rocksdb_named;
 }
 
-// Whether another process holds the database's LOCK (RocksDB takes it with fcntl).
-bool lock_held_elsewhere(const std::string& path) {
-    const int fd = ::open((fs::path(path) / "LOCK").c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) return false;
+// Removes what a cut-off creation left, holding RocksDB's own LOCK (fcntl, as RocksDB takes
+// it) throughout: a writer starting at the same time either waits out our reset (its
+// RocksDB open then fails on the lock) or has the lock first (we refuse). LOCK itself stays:
+// replacing its inode would let two writers each hold "the" lock. Throws store_error.
+void reset_unfinished_creation(const std::string& path) {
+    const std::string lock_path = (fs::path(path) / "LOCK").string();
+    const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        throw store_error("store " + path + " was never finished and its LOCK cannot be opened: " +
+                          std::strerror(errno));
     struct flock fl {};
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;
-    const bool held = ::fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
-    ::close(fd);
-    return held;
+    if (::fcntl(fd, F_SETLK, &fl) != 0) {
+        ::close(fd);
+        throw store_error("store " + path +
+                          " is locked by another writer (is a v6bl ingest/import running?)");
+    }
+    // Under the lock, again: another writer may have finished it since the first look.
+    std::error_code ec;
+    std::string problem;
+    if (fs::exists(fs::path(path) / "CURRENT", ec) || !only_unfinished_creation(path)) {
+        problem = "changed while it was being reset (another writer?)";
+    } else {
+        std::vector<fs::path> doomed;
+        for (const auto& e : fs::directory_iterator(path, ec))
+            if (e.path().filename() != "LOCK") doomed.push_back(e.path());
+        for (const auto& p : doomed) {
+            std::error_code rm;
+            if (!fs::remove(p, rm) && rm) problem = p.string() + ": " + rm.message();
+        }
+        if (ec && problem.empty()) problem = ec.message();
+    }
+    ::close(fd);  // releases the lock; RocksDB takes it again on open
+    if (!problem.empty())
+        throw store_error("store " + path + " was never finished and cannot be reset: " + problem);
 }
 
 std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
@@ -569,13 +597,7 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
             throw store_error("store " + options.path +
                               " was never finished (a writer was stopped while creating it; it "
                               "holds nothing): `v6bl import` or `v6bl ingest` on it completes it");
-        if (lock_held_elsewhere(options.path))
-            throw store_error("store " + options.path +
-                              " is locked by another writer (is a v6bl ingest/import running?)");
-        for (const auto& e : fs::directory_iterator(options.path, ec)) fs::remove(e.path(), ec);
-        if (ec)
-            throw store_error("store " + options.path +
-                              " was never finished and cannot be reset: " + ec.message());
+        reset_unfinished_creation(options.path);
     }
     if (!has_current && (how != reputation_store::impl::mode::writer || !options.create_if_missing))
         throw store_error("store " + options.path +

@@ -867,6 +867,18 @@ TEST_CASE("IPv4 clients logged mapped into IPv6 are their IPv4", "[reject_log]")
                 year(2026), e) == log_line_status::dnsbl_reject);
     CHECK(e.ipv4 == v4(4, 3, 2, 9));
     CHECK(e.mta == mta_kind::sendmail);
+    // check_relay without relay=: the client is arg2=
+    REQUIRE(parse_reject_line("Nov 24 10:00:00 mx sm-mta[3141]: 2AOA00Mx003141: "
+                              "ruleset=check_relay, arg1=pc.example.net, "
+                              "arg2=IPv6:::ffff:4.3.2.12, reject=550 5.7.1 Rejected: "
+                              "IPv6:::ffff:4.3.2.12 listed at zen.spamhaus.org",
+                              year(2026), e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(4, 3, 2, 12));
+    CHECK(parse_reject_line("Nov 24 10:00:00 mx sm-mta[3142]: 2AOA00Mx003142: "
+                            "ruleset=check_relay, arg1=pc.example.net, arg2=IPv6:2001:db8::7, "
+                            "reject=550 5.7.1 Rejected: IPv6:2001:db8::7 listed at "
+                            "dnsbl6.example.org",
+                            year(2026), e) == log_line_status::ipv6_client);
     REQUIRE(
         parse_reject_line("Nov 24 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from "
                           "unknown[::FFFF:4.3.2.10]: 554 5.7.1 Service unavailable; Client host "

@@ -437,19 +437,22 @@ TEST_CASE("store: a store whose creation was cut off is finished by the next wri
 TEST_CASE("store: a store cut off before RocksDB wrote CURRENT is started over by a writer") {
     test_dir d("no-current");
     namespace fs = std::filesystem;
-    // What RocksDB leaves before CURRENT: a real store's start-up files, CURRENT gone.
-    auto leftovers = [&](const std::string& dir, bool keep_manifest) {
+    // What RocksDB leaves before CURRENT: a real store's IDENTITY, LOCK and LOG, and
+    // perhaps the first MANIFEST being written (its .dbtmp, or MANIFEST-000001).
+    auto leftovers = [&](const std::string& dir, bool manifest) {
         store_options o;
         o.path = d.path(dir);
         { auto s = reputation_store::open_writer(o); }
         std::vector<fs::path> drop;
         for (const auto& e : fs::directory_iterator(o.path)) {
             const std::string n = e.path().filename().string();
-            const bool keep = n == "IDENTITY" || n == "LOCK" || n == "LOG" ||
-                              (keep_manifest && n.starts_with("MANIFEST-"));
-            if (!keep) drop.push_back(e.path());
+            if (n != "IDENTITY" && n != "LOCK" && n != "LOG") drop.push_back(e.path());
         }
         for (const auto& p : drop) fs::remove_all(p);
+        if (manifest) {
+            std::ofstream(fs::path(o.path) / "MANIFEST-000001") << "partial";
+            std::ofstream(fs::path(o.path) / "000001.dbtmp") << "partial";
+        }
         REQUIRE_FALSE(fs::exists(fs::path(o.path) / "CURRENT"));
         return o;
     };
@@ -473,6 +476,24 @@ TEST_CASE("store: a store cut off before RocksDB wrote CURRENT is started over b
     std::ofstream(d.path("emptylog/LOG")).flush();
     o.path = d.path("emptylog");
     CHECK_NOTHROW(reputation_store::open_writer(o));
+    // A store that lost its CURRENT holds a write-ahead log, OPTIONS and a later MANIFEST:
+    // data, never wiped (RocksDB's repair may save it).
+    {
+        store_options lost;
+        lost.path = d.path("lost-current");
+        {
+            auto w = reputation_store::open_writer(lost);
+            change_set cs;
+            cs.list_manually(*parse_prefix("2001:db8::/64", false), reason_code::manual, "x", now);
+            w->commit(std::move(cs), now);
+        }
+        fs::remove(fs::path(lost.path) / "CURRENT");
+        const auto files =
+            std::distance(fs::directory_iterator(lost.path), fs::directory_iterator());
+        CHECK_THROWS_WITH(reputation_store::open_writer(lost),
+                          Catch::Contains("not a v6bl database"));
+        CHECK(std::distance(fs::directory_iterator(lost.path), fs::directory_iterator()) == files);
+    }
     // A LOG that is not RocksDB's is no leftover either.
     fs::create_directories(d.path("applog"));
     std::ofstream(d.path("applog/LOG")) << "my application's log\n";
