@@ -14,14 +14,16 @@ using prometheus::MetricType;
 // Slot names, in the order server_counters keeps them (server_stats.h).
 constexpr std::array<const char*, 8> qtype_names = {"A",   "AAAA", "TXT",       "ANY",
                                                     "SOA", "NS",   "AXFR_IXFR", "other"};
-// by_rcode slots 0..6; slot 7 is "dropped" (no response) and is v6bl_dns_dropped_total.
-constexpr std::array<const char*, 7> rcode_names = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-                                                    "NOTIMP",  "REFUSED", "BADVERS"};
+// by_rcode slots 0..7; slot 8 is "dropped" (no response) and is v6bl_dns_dropped_total.
+constexpr std::array<const char*, 8> rcode_names = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                                    "NOTIMP",  "REFUSED", "BADVERS",  "NOTAUTH"};
+constexpr std::array<const char*, 4> tsig_names = {"verified", "badkey", "badsig", "badtime"};
 constexpr std::array<const char*, 5> code_names = {"2", "3", "4", "10", "other"};
 
 static_assert(std::tuple_size_v<decltype(server::server_counters::by_qtype)> == qtype_names.size());
 static_assert(std::tuple_size_v<decltype(server::server_counters::by_rcode)> ==
               rcode_names.size() + 1);
+static_assert(std::tuple_size_v<decltype(server::server_counters::tsig)> == tsig_names.size());
 static_assert(std::tuple_size_v<decltype(server::server_counters::listed_by_code)> ==
               code_names.size());
 
@@ -74,6 +76,15 @@ std::vector<prometheus::MetricFamily> server_families(const server::server_count
     for (std::size_t i = 0; i < rcode_names.size(); ++i)
         rcodes.sample(as_double(c.by_rcode[i]), {{"rcode", rcode_names[i]}});
     out.push_back(rcodes.take());
+
+    family_builder tsig("v6bl_dns_tsig_queries_total",
+                        "TSIG-signed queries other than transfers: verified (the answer is "
+                        "signed) or refused NOTAUTH (unknown key, bad MAC, outside the time "
+                        "window).",
+                        MetricType::Counter);
+    for (std::size_t i = 0; i < tsig_names.size(); ++i)
+        tsig.sample(as_double(c.tsig[i]), {{"result", tsig_names[i]}});
+    out.push_back(tsig.take());
 
     family_builder answers("v6bl_dns_answers_total",
                            "Answers for names under the zone: listed (by reason code), unlisted "

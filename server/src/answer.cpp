@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 #include <string>
 
 #include "name_resolver.h"
 #include "query_parser.h"
+#include "v6bl/zones/signed_query.h"
 #include "wire_buffer.h"
 
 namespace v6bl::server {
@@ -283,6 +285,47 @@ answer_result header_only(std::span<std::uint8_t> out, const parsed_query& q, st
     return res;
 }
 
+// A TSIG-signed query (RFC 8945): checked against the zone's keys (--transfer-tsig) and
+// answered as the same query unsigned, the answer signed with the request's key; a failed
+// check gets NOTAUTH with the TSIG error. Rare (secondaries' refresh checks, dig -y), so
+// this path may allocate.
+answer_result answer_signed(std::span<const std::uint8_t> query, std::span<std::uint8_t> out,
+                            const answer_context& ctx, const parsed_query& q) {
+    answer_result inner;
+    const zones::signed_query_result s = zones::answer_signed_query(
+        ctx.zone->config(), ctx.zone->tsig_keys(), query, q.tsig_at, out,
+        static_cast<std::uint64_t>(std::time(nullptr)),
+        [&](std::span<const std::uint8_t> bare, std::size_t reserve) {
+            answer_context unsigned_ctx = ctx;
+            unsigned_ctx.reserve = reserve;
+            inner = answer_query(bare, out, unsigned_ctx);
+            return inner.outcome == answer_outcome::transfer ? std::size_t{0} : inner.size;
+        });
+    answer_result res;
+    res.qtype = q.qtype;
+    switch (s.status) {
+        case zones::signed_query_status::formerr:
+            return header_only(out, q, dns::rcode_formerr, answer_outcome::formerr, *ctx.zone);
+        case zones::signed_query_status::answered:
+            inner.size = inner.outcome == answer_outcome::transfer ? 0 : s.size;
+            inner.tsig = tsig_outcome::verified;
+            return inner;
+        case zones::signed_query_status::badkey:
+            res.tsig = tsig_outcome::badkey;
+            break;
+        case zones::signed_query_status::badsig:
+            res.tsig = tsig_outcome::badsig;
+            break;
+        case zones::signed_query_status::badtime:
+            res.tsig = tsig_outcome::badtime;
+            break;
+    }
+    res.outcome = answer_outcome::notauth;
+    res.rcode = dns::rcode_notauth;
+    res.size = s.size;
+    return res;
+}
+
 }  // namespace
 
 answer_result answer_query(std::span<const std::uint8_t> query, std::span<std::uint8_t> out,
@@ -297,14 +340,17 @@ answer_result answer_query(std::span<const std::uint8_t> query, std::span<std::u
             return header_only(out, q, dns::rcode_formerr, answer_outcome::formerr, *ctx.zone);
         case parse_status::notimp:
             return header_only(out, q, dns::rcode_notimp, answer_outcome::notimp, *ctx.zone);
+        case parse_status::signed_query:
+            return answer_signed(query, out, ctx, q);
         case parse_status::ok:
             break;
     }
     res.qtype = q.qtype;
     const answer_zone& zone = *ctx.zone;
-    const std::size_t limit = ctx.transport == transport_kind::udp
-                                  ? std::min(udp_limit(q, zone), out.size())
-                                  : std::min(dns::max_message_size, out.size());
+    std::size_t limit = ctx.transport == transport_kind::udp
+                            ? std::min(udp_limit(q, zone), out.size())
+                            : std::min(dns::max_message_size, out.size());
+    limit -= std::min(limit, ctx.reserve);
     const std::uint32_t serial = ctx.view ? ctx.view->serial() : 0;
 
     resolved_name n;

@@ -61,6 +61,11 @@ answer_zone::name_wire make_name(const std::string& name, const std::string& zon
 answer_zone::answer_zone(const zones::zone_config& config) : config_(config) {
     config_.zone = lower(without_dot(config_.zone));
     if (config_.zone.empty()) throw std::invalid_argument("the zone name is empty");
+    for (const std::string& spec : config_.transfer_tsig) {
+        auto key = zones::parse_tsig_key(spec);
+        if (!key) throw std::invalid_argument("bad TSIG key '" + spec + "'");
+        tsig_keys_.push_back(std::move(*key));
+    }
     std::vector<std::uint8_t> wire;
     append_labels(wire, config_.zone);
     wire.push_back(0);

@@ -136,17 +136,27 @@ parse_status parse_query(std::span<const std::uint8_t> packet, parsed_query& q) 
     if (nscount == 1 && (q.qtype != dns::type_ixfr || !skip_ixfr_soa(r)))
         return parse_status::formerr;
 
-    // Additional section: a query may carry one OPT (owner root) and nothing else we
-    // support (no TSIG), so anything else is refused as malformed rather than half-read.
-    if (arcount > 1) return parse_status::formerr;
-    if (arcount == 1) {
-        const std::uint8_t root = r.u8();
+    // Additional section: a query may carry one OPT (owner root) and a TSIG, which must be
+    // the last record (RFC 8945 5.1); anything else is refused as malformed rather than
+    // half-read.
+    if (arcount > 2) return parse_status::formerr;
+    q.tsig_at = 0;
+    for (std::uint16_t i = 0; i < arcount; ++i) {
+        const std::size_t record_at = r.pos();
+        const bool root = r.remaining() > 0 && packet[record_at] == 0;
+        if (!skip_record_name(r)) return parse_status::formerr;
         const std::uint16_t type = r.u16();
         const std::uint16_t klass = r.u16();
         const std::uint32_t ttl = r.u32();
         const std::uint16_t rdlen = r.u16();
-        if (r.failed() || root != 0 || type != dns::type_opt || rdlen > r.remaining())
-            return parse_status::formerr;
+        if (r.failed() || rdlen > r.remaining()) return parse_status::formerr;
+        if (type == dns::type_tsig) {
+            if (i + 1 != arcount) return parse_status::formerr;
+            r.skip(rdlen);
+            q.tsig_at = record_at;
+            continue;
+        }
+        if (!root || type != dns::type_opt || q.has_opt) return parse_status::formerr;
         // Options (code, length, data) are ignored, but one running past the record makes
         // the OPT malformed: FORMERR (RFC 6891 7), as NSD answers.
         for (std::size_t left = rdlen; left != 0;) {
@@ -166,7 +176,7 @@ parse_status parse_query(std::span<const std::uint8_t> packet, parsed_query& q) 
         q.has_opt = false;
         return parse_status::formerr;
     }
-    return parse_status::ok;
+    return q.tsig_at != 0 ? parse_status::signed_query : parse_status::ok;
 }
 
 }  // namespace v6bl::server

@@ -13,6 +13,9 @@ enum class parse_status : std::uint8_t {
     drop,     // header unreadable, or QR=1 (never answer a response: no reflection loops)
     formerr,  // header readable, the rest is not a well-formed single-question query
     notimp,   // opcode other than QUERY
+    // A well-formed query whose last record is a TSIG (at `tsig_at`): answered through
+    // zones::answer_signed_query, which verifies it and signs the answer (RFC 8945).
+    signed_query,
 };
 
 struct parsed_query {
@@ -35,6 +38,8 @@ struct parsed_query {
     std::uint16_t opt_udp_size = 0;
     std::uint8_t opt_version = 0;
     bool opt_do = false;
+
+    std::size_t tsig_at = 0;  // offset of the TSIG record (signed_query), else 0
 };
 
 // Fills `q` as far as the packet allows; `q.id` and flags are valid unless the result is drop.

@@ -72,13 +72,16 @@ void server_stats::count_query(transport_kind t, const answer_result& r) {
                                           : &server_counters::queries_tcp),
          1);
     bump(word_of_array(&server_counters::by_qtype, qtype_slot(r.qtype)), 1);
-    std::size_t rc = r.rcode <= 5 ? r.rcode : 7;
+    std::size_t rc = r.rcode <= 5 ? r.rcode : 8;
     switch (r.outcome) {
         case answer_outcome::dropped:
-            rc = 7;
+            rc = 8;
             break;
         case answer_outcome::badvers:
             rc = 6;
+            break;
+        case answer_outcome::notauth:
+            rc = 7;
             break;
         default:
             break;
@@ -112,6 +115,8 @@ void server_stats::count_query(transport_kind t, const answer_result& r) {
             break;
     }
     if (r.truncated) bump(word_of(&server_counters::truncated), 1);
+    if (r.tsig != tsig_outcome::none)
+        bump(word_of_array(&server_counters::tsig, static_cast<std::size_t>(r.tsig) - 1), 1);
 }
 
 void server_stats::count_latency(std::uint64_t latency_ns, std::uint64_t queries) {

@@ -36,6 +36,9 @@ struct fixture {
         entries.push_back(store::rfc5782_test_entry());
         view = store::listing_view::build(entries, {*store::parse_prefix("2001:db8:1:3::/64")}, 1);
         zones::zone_config cfg;
+        // A key, so that signed queries (corpus: signed_*) reach the MAC check and, when it
+        // fails, the signed and unsigned NOTAUTH answers (RFC 8945 5.2).
+        cfg.transfer_tsig = {"hmac-sha256:xfr-key:c2VjcmV0LWtleS1mb3ItdjZibC10ZXN0cy0xMjM0NTY="};
         zone = std::make_unique<server::answer_zone>(cfg);
     }
 };

@@ -34,7 +34,8 @@ server::server_counters sample_server_counters() {
     c.queries_udp = 90;
     c.queries_tcp = 10;
     c.by_qtype = {70, 5, 20, 0, 1, 1, 0, 3};
-    c.by_rcode = {60, 3, 0, 30, 1, 4, 0, 2};
+    c.by_rcode = {60, 3, 0, 30, 1, 4, 0, 5, 2};
+    c.tsig = {9, 3, 1, 1};
     c.listed_by_code = {40, 5, 3, 2, 0};
     c.unlisted = 30;
     c.nodata = 10;
@@ -75,8 +76,12 @@ TEST_CASE("server counters become labelled families", "[families]") {
     CHECK(sample_of(s, "v6bl_dns_responses_total{rcode=\"NXDOMAIN\"}") == 30);
     CHECK(sample_of(s, "v6bl_dns_responses_total{rcode=\"REFUSED\"}") == 4);
     CHECK(sample_of(s, "v6bl_dns_responses_total{rcode=\"BADVERS\"}") == 0);
+    CHECK(sample_of(s, "v6bl_dns_responses_total{rcode=\"NOTAUTH\"}") == 5);
     // The "dropped" slot is not a response.
-    CHECK(family_named(fs, "v6bl_dns_responses_total").metric.size() == 7);
+    CHECK(family_named(fs, "v6bl_dns_responses_total").metric.size() == 8);
+    CHECK(sample_of(s, "v6bl_dns_tsig_queries_total{result=\"verified\"}") == 9);
+    CHECK(sample_of(s, "v6bl_dns_tsig_queries_total{result=\"badkey\"}") == 3);
+    CHECK(sample_of(s, "v6bl_dns_tsig_queries_total{result=\"badtime\"}") == 1);
     CHECK(sample_of(s, "v6bl_dns_answers_total{result=\"listed\",code=\"2\"}") == 40);
     CHECK(sample_of(s, "v6bl_dns_answers_total{result=\"listed\",code=\"10\"}") == 2);
     CHECK(sample_of(s, "v6bl_dns_answers_total{result=\"unlisted\",code=\"none\"}") == 30);

@@ -62,7 +62,8 @@ struct built_query {
 
 void build_query(built_query& q, ldns_rr_type type, const std::string& name,
                  std::optional<std::uint32_t> ixfr_serial = std::nullopt,
-                 const std::string& key_name = "", const std::string& secret = "") {
+                 const std::string& key_name = "", const std::string& secret = "",
+                 std::uint16_t fudge = 300, const char* algorithm = "hmac-sha256.") {
     ldns_pkt* pkt =
         ldns_pkt_query_new(ldns_dname_new_frm_str(name.c_str()), type, LDNS_RR_CLASS_IN, 0);
     ldns_pkt_set_id(pkt, 4242);
@@ -74,7 +75,7 @@ void build_query(built_query& q, ldns_rr_type type, const std::string& name,
         ldns_pkt_push_rr(pkt, LDNS_SECTION_AUTHORITY, soa);
     }
     if (!key_name.empty()) {
-        REQUIRE(ldns_pkt_tsig_sign(pkt, key_name.c_str(), secret.c_str(), 300, "hmac-sha256.",
+        REQUIRE(ldns_pkt_tsig_sign(pkt, key_name.c_str(), secret.c_str(), fudge, algorithm,
                                    nullptr) == LDNS_STATUS_OK);
         q.mac = ldns_rdf_clone(ldns_rr_rdf(ldns_pkt_tsig(pkt), 3));
     }
@@ -274,6 +275,72 @@ std::vector<std::uint8_t> edns_query(ldns_rr_type type, const std::string& name,
 }
 
 }  // namespace
+
+// RFC 8945 5.2: the key (by name and algorithm), then the MAC, then the time. A failed key
+// or MAC is answered with an unsigned TSIG naming the error; a request outside its time
+// window (a replay of a captured request, or clocks apart) with a signed one carrying our
+// time. ldns checks the MAC only, so the time check is ours.
+TEST_CASE("a signed transfer request is checked for key, algorithm, MAC and time",
+          "[zones][transfer][tsig]") {
+    zt::temp_dir dir;
+    const zt::sample_store s = zt::make_sample_store(dir.file("db"));
+    auto db = open_ro(s.db);
+    zones::transfer_responder responder(transfer_config(), s.policy, *db, false);
+    struct tsig_seen {
+        int error = -1;
+        std::size_t mac_size = 0, other_size = 0;
+        bool verifies = false;
+    };
+    auto tsig_of = [](const collected& c, const built_query& q) {
+        tsig_seen t;
+        REQUIRE(c.messages.size() == 1);
+        ldns_pkt* pkt = nullptr;
+        REQUIRE(ldns_wire2pkt(&pkt, c.messages[0].data(), c.messages[0].size()) == LDNS_STATUS_OK);
+        if (const ldns_rr* rr = ldns_pkt_tsig(pkt)) {
+            t.error = ldns_rdf2native_int16(ldns_rr_rdf(rr, 5));
+            t.mac_size = ldns_rdf_size(ldns_rr_rdf(rr, 3)) - 2;
+            t.other_size = ldns_rdf_size(ldns_rr_rdf(rr, 6)) - 2;
+            t.verifies =
+                q.mac && ldns_pkt_tsig_verify(pkt, c.messages[0].data(), c.messages[0].size(),
+                                              "xfr-key.", key_secret.c_str(), q.mac);
+        }
+        ldns_pkt_free(pkt);
+        return t;
+    };
+    const std::string zone = zone_name + ".";
+    // From an address outside the ACL: only the key can allow these.
+    built_query unknown, other_algorithm, wrong_secret, stale, good;
+    build_query(unknown, LDNS_RR_TYPE_AXFR, zone, std::nullopt, "other-key.", key_secret);
+    build_query(other_algorithm, LDNS_RR_TYPE_AXFR, zone, std::nullopt, "xfr-key.", key_secret, 300,
+                "hmac-sha512.");
+    build_query(wrong_secret, LDNS_RR_TYPE_AXFR, zone, std::nullopt, "xfr-key.",
+                "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC0xMjM0NTY=");
+    // Fudge 0: valid only in the second it was signed; a second later it is a replay.
+    build_query(stale, LDNS_RR_TYPE_AXFR, zone, std::nullopt, "xfr-key.", key_secret, 0);
+    const auto signed_at = std::time(nullptr);
+    while (std::time(nullptr) <= signed_at)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    build_query(good, LDNS_RR_TYPE_AXFR, zone, std::nullopt, "xfr-key.", key_secret);
+
+    for (const built_query* q : {&unknown, &other_algorithm, &wrong_secret}) {
+        const collected c = run(responder, *q, "192.0.2.1");
+        CHECK(c.result.outcome == zones::transfer_outcome::notauth);
+        CHECK(c.rrs.empty());
+        const tsig_seen t = tsig_of(c, *q);
+        CHECK(t.error == (q == &wrong_secret ? 16 : 17));  // BADSIG, else BADKEY
+        CHECK(t.mac_size == 0);                            // unsigned (RFC 8945 5.3.2)
+    }
+    const collected replay = run(responder, stale, "192.0.2.1");
+    CHECK(replay.result.outcome == zones::transfer_outcome::notauth);
+    CHECK(replay.rrs.empty());
+    const tsig_seen t = tsig_of(replay, stale);
+    CHECK(t.error == 18);  // BADTIME
+    CHECK(t.other_size == 6);
+    CHECK(t.verifies);
+    const collected fresh = run(responder, good, "192.0.2.1");
+    CHECK(fresh.result.outcome == zones::transfer_outcome::axfr);
+    CHECK(tsig_of(collected{fresh.result, {fresh.messages.front()}, {}, {}}, good).verifies);
+}
 
 TEST_CASE("transfer answers: no AA outside the zone, an OPT when asked with one, BADVERS",
           "[zones][transfer][edns]") {
@@ -895,6 +962,84 @@ TEST_CASE("Knot as a secondary of v6bl serve drops a listing once v6bl expire mo
     REQUIRE(zt::run_command(v6bl + " expire --db " + db + " --manual-expiry 100", &out) == 0);
     CHECK(out.find("no listing lapsed") != std::string::npos);
     CHECK(soa_serial(serve_port) == before + 1);
+}
+
+// Knot with a key and nothing else (the documented TSIG-only setup): its refresh checks are
+// SOA queries over UDP signed with the key, which serve answered FORMERR until it verified
+// and signed ordinary queries, so Knot kept its first copy of the zone until it expired.
+// Here each change reaches Knot through serve's signed NOTIFY, Knot's signed SOA query and
+// a signed IXFR.
+TEST_CASE("Knot with TSIG only as a secondary of v6bl serve follows changes",
+          "[zones][transfer][peers][knot][serve][tsig]") {
+    REQUIRE(zt::tool_exists("knotd"));
+    const std::string v6bl = V6BL_EXECUTABLE;
+    zt::temp_dir dir;
+    const std::string db = dir.file("db");
+    const int serve_port = zt::free_port();
+    const int knot_port = zt::free_port();
+    const std::string key = "hmac-sha256:xfr-key:" + key_secret;
+    std::string out;
+    zt::write_text(dir.file("first.txt"), "2001:db8:66:1::/64 127.0.0.10 first\n");
+    REQUIRE(zt::run_command(v6bl + " import --db " + db + " " + dir.file("first.txt"), &out) == 0);
+    zt::child_process serve({v6bl,
+                             "serve",
+                             "--db",
+                             db,
+                             "--listen",
+                             "127.0.0.1:" + std::to_string(serve_port),
+                             "--zone",
+                             zone_name,
+                             "--ns",
+                             "ns1.example.net",
+                             "--refresh-ms",
+                             "200",
+                             "--transfer-tsig",
+                             key,
+                             "--transfer-require-tsig",
+                             "--notify",
+                             "127.0.0.1:" + std::to_string(knot_port),
+                             "--notify-tsig",
+                             key,
+                             "--scratch-dir",
+                             dir.file("serve-scratch")},
+                            dir.file("serve.log"));
+    REQUIRE(zt::wait_for_zone(serve_port, zone_name, 20000));
+    write_knot_secondary_config(dir, knot_port, serve_port, true);
+    zt::child_process knot({"knotd", "-c", dir.file("knot.conf")}, dir.file("knot.log"));
+    auto wait_serial = [&](std::uint32_t serial) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (soa_serial(knot_port) == serial) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return false;
+    };
+    const std::uint32_t first = soa_serial(serve_port);
+    REQUIRE(first != 0);
+    const bool bootstrapped = wait_serial(first);
+    INFO(zt::read_text(dir.file("knot.log")) + zt::read_text(dir.file("serve.log")));
+    REQUIRE(bootstrapped);
+    for (int change = 0; change < 2; ++change) {
+        INFO("change " << change);
+        zt::write_text(dir.file("more.txt"),
+                       "2001:db8:66:" + std::to_string(change + 2) + "::/64 127.0.0.10 more\n");
+        REQUIRE(zt::run_command(v6bl + " import --db " + db + " " + dir.file("more.txt"), &out) ==
+                0);
+        const std::uint32_t want = first + 1 + static_cast<std::uint32_t>(change);
+        const bool followed = wait_serial(want);
+        INFO(zt::read_text(dir.file("knot.log")));
+        REQUIRE(followed);
+        const store::prefix p =
+            *store::parse_prefix("2001:db8:66:" + std::to_string(change + 2) + "::1", false);
+        const zt::dns_reply r = zt::dns_query(knot_port, zt::query_name(p, 32, zone_name), "A");
+        REQUIRE(r.ok);
+        CHECK(r.a == std::vector<std::string>{"127.0.0.10"});
+    }
+    // Knot's log shows the refresh checks it made (one per NOTIFY), none refused.
+    const std::string log = zt::read_text(dir.file("knot.log"));
+    CHECK(log.find("remote serial") != std::string::npos);
+    CHECK(log.find("FORMERR") == std::string::npos);
+    CHECK(log.find("NOTAUTH") == std::string::npos);
 }
 
 // TSIG-signed and IXFR queries through `v6bl serve`: the server hands queries with an

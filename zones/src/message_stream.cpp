@@ -165,6 +165,11 @@ void message_stream::finish(std::uint16_t rcode) {
     flush(rcode);
 }
 
+void message_stream::set_tsig_error(std::uint16_t error, const tsig_request& request) {
+    tsig_error_ = error;
+    tsig_request_ = request;
+}
+
 void message_stream::not_authoritative() {
     flags_ = static_cast<std::uint8_t>(flags_ & ~0x04);
     wire_[2] = flags_;
@@ -183,13 +188,25 @@ void message_stream::flush(std::uint16_t rcode) {
         put16(wire_, 0);
         wire_[11] = 1;  // ARCOUNT: the OPT (TSIG, when signed, comes after it)
     }
+    const auto now = static_cast<std::uint64_t>(std::time(nullptr));
     if (signer_) {
         const std::size_t message_size = wire_.size();
         std::vector<std::uint8_t> tsig;
-        signer_->sign({wire_.data(), message_size}, messages_ == 0,
-                      static_cast<std::uint64_t>(std::time(nullptr)), tsig);
+        if (tsig_error_ != 0 && messages_ == 0) {
+            const std::uint8_t ours[6] = {
+                static_cast<std::uint8_t>(now >> 40), static_cast<std::uint8_t>(now >> 32),
+                static_cast<std::uint8_t>(now >> 24), static_cast<std::uint8_t>(now >> 16),
+                static_cast<std::uint8_t>(now >> 8),  static_cast<std::uint8_t>(now)};
+            signer_->sign({wire_.data(), message_size}, true, tsig_request_.time_signed, tsig,
+                          tsig_error_, ours);
+        } else {
+            signer_->sign({wire_.data(), message_size}, messages_ == 0, now, tsig);
+        }
         wire_.insert(wire_.end(), tsig.begin(), tsig.end());
         ++wire_[11];  // ARCOUNT: the TSIG
+    } else if (tsig_error_ != 0) {
+        append_unsigned_tsig(tsig_request_, tsig_error_, tsig_request_.original_id, wire_);
+        ++wire_[11];
     }
     ++messages_;
     std::vector<std::uint8_t> out;

@@ -32,6 +32,10 @@ class message_stream {
     // Emits the last message (also an empty one when nothing was added: an error answer).
     // An rcode above 15 (BADVERS) needs the query to have had an OPT: its upper bits go there.
     void finish(std::uint16_t rcode = 0);
+    // The answer to a request whose TSIG failed (RFC 8945 5.2): BADKEY and BADSIG carry an
+    // unsigned TSIG (construct without a key), BADTIME one signed with the key, holding the
+    // request's time signed and ours as Other Data.
+    void set_tsig_error(std::uint16_t error, const tsig_request& request);
     // Clears AA: for a refusal of a zone or class that is not ours (RFC 1035 4.1.1).
     void not_authoritative();
 
@@ -53,6 +57,8 @@ class message_stream {
     std::vector<std::uint8_t> zone_wire_;
     std::uint32_t ttl_;
     std::optional<tsig_signer> signer_;
+    std::uint16_t tsig_error_ = 0;
+    tsig_request tsig_request_;
     std::size_t budget_;
     const emit_fn& emit_;
     std::vector<std::uint8_t> wire_;

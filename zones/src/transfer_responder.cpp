@@ -7,6 +7,7 @@
 
 #include "message_stream.h"
 #include "record_rrs.h"
+#include "tsig_check.h"
 #include "v6bl/zones/serial_arith.h"
 #include "v6bl/zones/zone_tree.h"
 
@@ -91,9 +92,10 @@ transfer_result transfer_responder::respond_on(std::span<const std::uint8_t> que
 
     auto answer_error = [&](std::uint16_t rcode, transfer_outcome outcome,
                             const tsig_key* key = nullptr, const ldns_rdf* mac = nullptr,
-                            bool authoritative = true) {
+                            bool authoritative = true, const tsig_check* failed = nullptr) {
         message_stream stream(pkt.get(), config_, key, mac, message_budget, emit);
         if (!authoritative) stream.not_authoritative();
+        if (failed) stream.set_tsig_error(failed->error, failed->request);
         stream.finish(rcode);
         result.outcome = outcome;
         result.messages = stream.messages();
@@ -124,18 +126,24 @@ transfer_result transfer_responder::respond_on(std::span<const std::uint8_t> que
         return answer_error(LDNS_RCODE_REFUSED, transfer_outcome::refused, nullptr, nullptr, false);
     }
 
-    // TSIG first: a signed query with an unknown key or a bad MAC gets NOTAUTH, unsigned.
+    // TSIG first (RFC 8945 5.2): an unknown key or a bad MAC gets NOTAUTH with an unsigned
+    // TSIG naming the error, a request outside its time window (a replay, or clocks apart)
+    // NOTAUTH signed. The time is the wall clock's, whatever `now` evaluates listings at.
     const tsig_key* key = nullptr;
     ldns_rdf_ptr query_mac;
     if (const ldns_rr* tsig = ldns_pkt_tsig(pkt.get())) {
-        char* key_name = ldns_rdf2str(ldns_rr_owner(tsig));
-        key = acl_.find_key(key_name ? key_name : "");
-        LDNS_FREE(key_name);
-        if (!key || !ldns_pkt_tsig_verify(pkt.get(), query.data(), query.size(), key->name.c_str(),
-                                          key->secret.c_str(), nullptr)) {
-            return answer_error(LDNS_RCODE_NOTAUTH, transfer_outcome::notauth);
+        const tsig_check check = check_tsig(acl_.keys(), pkt.get(), query,
+                                            static_cast<std::uint64_t>(std::time(nullptr)));
+        if (check.malformed) {
+            return answer_error(LDNS_RCODE_FORMERR, transfer_outcome::formerr, nullptr, nullptr,
+                                false);
         }
         query_mac.reset(ldns_rdf_clone(ldns_rr_rdf(tsig, 3)));
+        if (check.error != 0) {
+            return answer_error(LDNS_RCODE_NOTAUTH, transfer_outcome::notauth, check.key,
+                                check.key ? query_mac.get() : nullptr, true, &check);
+        }
+        key = check.key;
     }
     const bool source_ok = acl_.source_allowed(peer);
     const bool allowed =

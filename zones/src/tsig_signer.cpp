@@ -84,7 +84,12 @@ tsig_signer::tsig_signer(const tsig_key& key)
 }
 
 void tsig_signer::sign(std::span<const std::uint8_t> message, bool first, std::uint64_t time_signed,
-                       std::vector<std::uint8_t>& out) {
+                       std::vector<std::uint8_t>& out, std::uint16_t error,
+                       std::span<const std::uint8_t> other) {
+    if (!first) {
+        error = 0;
+        other = {};
+    }
     constexpr std::uint16_t fudge = 300;
     std::unique_ptr<EVP_MAC, mac_deleter> mac_alg(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
     std::unique_ptr<EVP_MAC_CTX, mac_ctx_deleter> ctx(EVP_MAC_CTX_new(mac_alg.get()));
@@ -111,8 +116,9 @@ void tsig_signer::sign(std::span<const std::uint8_t> message, bool first, std::u
     put48(variables, time_signed);
     put16(variables, fudge);
     if (first) {
-        put16(variables, 0);  // error
-        put16(variables, 0);  // other len
+        put16(variables, error);
+        put16(variables, static_cast<std::uint32_t>(other.size()));
+        variables.insert(variables.end(), other.begin(), other.end());
     }
     EVP_MAC_update(ctx.get(), variables.data(), variables.size());
     unsigned char digest[EVP_MAX_MD_SIZE];
@@ -127,7 +133,8 @@ void tsig_signer::sign(std::span<const std::uint8_t> message, bool first, std::u
     put16(out, 250);  // TSIG
     put16(out, 255);  // ANY
     out.insert(out.end(), {0, 0, 0, 0});
-    const std::size_t rdlength = algorithm_wire_.size() + 6 + 2 + 2 + digest_size + 2 + 2 + 2;
+    const std::size_t rdlength =
+        algorithm_wire_.size() + 6 + 2 + 2 + digest_size + 2 + 2 + 2 + other.size();
     put16(out, static_cast<std::uint32_t>(rdlength));
     out.insert(out.end(), algorithm_wire_.begin(), algorithm_wire_.end());
     put48(out, time_signed);
@@ -136,7 +143,24 @@ void tsig_signer::sign(std::span<const std::uint8_t> message, bool first, std::u
     out.insert(out.end(), digest, digest + digest_size);
     out.push_back(message[0]);  // original ID
     out.push_back(message[1]);
-    put16(out, 0);  // error
+    put16(out, error);
+    put16(out, static_cast<std::uint32_t>(other.size()));
+    out.insert(out.end(), other.begin(), other.end());
+}
+
+void append_unsigned_tsig(const tsig_request& request, std::uint16_t error, std::uint16_t id,
+                          std::vector<std::uint8_t>& out) {
+    out.insert(out.end(), request.key_name_wire.begin(), request.key_name_wire.end());
+    put16(out, 250);  // TSIG
+    put16(out, 255);  // ANY
+    out.insert(out.end(), {0, 0, 0, 0});
+    put16(out, static_cast<std::uint32_t>(request.algorithm_wire.size() + 6 + 2 + 2 + 2 + 2 + 2));
+    out.insert(out.end(), request.algorithm_wire.begin(), request.algorithm_wire.end());
+    put48(out, request.time_signed);
+    put16(out, request.fudge);
+    put16(out, 0);  // MAC size: unsigned
+    put16(out, id);
+    put16(out, error);
     put16(out, 0);  // other len
 }
 

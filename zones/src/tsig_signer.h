@@ -22,8 +22,11 @@ class tsig_signer {
     // `out`. The first message of a response chains from the request MAC with all TSIG
     // variables; later ones from the previous MAC with the timers only. Updates the MAC
     // to chain from.
+    // `error` and `other` are the TSIG error and Other Data of the first message (BADTIME:
+    // 18 and the server's time, RFC 8945 5.2.3); later messages carry neither.
     void sign(std::span<const std::uint8_t> message, bool first, std::uint64_t time_signed,
-              std::vector<std::uint8_t>& out);
+              std::vector<std::uint8_t>& out, std::uint16_t error = 0,
+              std::span<const std::uint8_t> other = {});
 
     void set_prior_mac(std::span<const std::uint8_t> mac) { mac_.assign(mac.begin(), mac.end()); }
     const std::vector<std::uint8_t>& mac() const { return mac_; }
@@ -35,6 +38,21 @@ class tsig_signer {
     const char* digest_ = nullptr;  // OpenSSL digest name
     std::vector<std::uint8_t> mac_;
 };
+
+// The TSIG of a request as received (RFC 8945 4.2), for the answer's own TSIG.
+struct tsig_request {
+    std::vector<std::uint8_t> key_name_wire;   // canonical wire form
+    std::vector<std::uint8_t> algorithm_wire;  // canonical wire form
+    std::uint64_t time_signed = 0;
+    std::uint16_t fudge = 0;
+    std::uint16_t original_id = 0;
+    std::vector<std::uint8_t> mac;
+};
+
+// Appends the unsigned TSIG RR of an error answer to a request whose key or MAC failed
+// (BADKEY 17, BADSIG 16: MAC size 0, RFC 8945 5.3.2), its times those of the request.
+void append_unsigned_tsig(const tsig_request& request, std::uint16_t error, std::uint16_t id,
+                          std::vector<std::uint8_t>& out);
 
 // "xfr-key." to canonical (lower case, uncompressed) wire form.
 std::vector<std::uint8_t> canonical_name_wire(const std::string& name);

@@ -10,6 +10,7 @@
 
 #include "v6bl/store/listing.h"
 #include "v6bl/store/listing_view.h"
+#include "v6bl/zones/transfer_acl.h"
 #include "v6bl/zones/zone_config.h"
 
 namespace v6bl::server {
@@ -22,6 +23,7 @@ constexpr std::uint16_t type_soa = 6;
 constexpr std::uint16_t type_txt = 16;
 constexpr std::uint16_t type_aaaa = 28;
 constexpr std::uint16_t type_opt = 41;
+constexpr std::uint16_t type_tsig = 250;
 constexpr std::uint16_t type_ixfr = 251;
 constexpr std::uint16_t type_axfr = 252;
 constexpr std::uint16_t type_any = 255;
@@ -32,6 +34,7 @@ constexpr std::uint8_t rcode_servfail = 2;
 constexpr std::uint8_t rcode_nxdomain = 3;
 constexpr std::uint8_t rcode_notimp = 4;
 constexpr std::uint8_t rcode_refused = 5;
+constexpr std::uint8_t rcode_notauth = 9;    // TSIG failures (RFC 8945 5.2)
 constexpr std::uint16_t rcode_badvers = 16;  // extended: needs OPT
 constexpr std::size_t header_size = 12;
 // Without EDNS a UDP answer is limited to 512 bytes (RFC 1035 4.2.1); EDNS sizes below 512
@@ -72,6 +75,8 @@ class answer_zone {
     const std::vector<glue_record>& glue() const { return glue_; }
     const store::listing_entry& ipv4_test_entry() const { return test_entry_; }
     const std::string& ipv4_test_txt() const { return test_txt_; }
+    // The TSIG keys of `transfer_tsig`: signed queries of any type are checked with them.
+    std::span<const zones::tsig_key> tsig_keys() const { return tsig_keys_; }
 
   private:
     zones::zone_config config_;
@@ -84,6 +89,7 @@ class answer_zone {
     std::vector<glue_record> glue_;
     store::listing_entry test_entry_;
     std::string test_txt_;
+    std::vector<zones::tsig_key> tsig_keys_;
 };
 
 enum class transport_kind : std::uint8_t { udp, tcp };
@@ -97,6 +103,8 @@ struct answer_context {
     bool transfer_enabled = true;
     // The source is outside the allow-query ACL: every readable query gets REFUSED.
     bool source_refused = false;
+    // Bytes kept free below the answer's size limit (the TSIG of a signed query's answer).
+    std::size_t reserve = 0;
 };
 
 // What the core decided, for counters and for the transport (drop, hand off a transfer).
@@ -112,7 +120,11 @@ enum class answer_outcome : std::uint8_t {
     hole,
     nxdomain,
     transfer,  // AXFR/IXFR of the zone over TCP: the caller hands it to the transfer hook
+    notauth,   // a TSIG-signed query whose key, MAC or time failed (RFC 8945 5.2)
 };
+
+// What became of a query's TSIG, for counters.
+enum class tsig_outcome : std::uint8_t { none, verified, badkey, badsig, badtime };
 
 struct answer_result {
     std::size_t size = 0;  // response bytes written to `out` (0 when dropped or transfer)
@@ -121,6 +133,7 @@ struct answer_result {
     std::uint16_t qtype = 0;
     std::uint8_t code = 0;  // the listing's reason code when outcome == listed
     bool truncated = false;
+    tsig_outcome tsig = tsig_outcome::none;
 };
 
 // Answers one query. `out` should hold dns::max_message_size bytes for TCP; for UDP any

@@ -19,8 +19,8 @@ struct server_counters {
     std::uint64_t queries_tcp = 0;
     // by qtype: A, AAAA, TXT, ANY, SOA, NS, AXFR/IXFR, other
     std::array<std::uint64_t, 8> by_qtype{};
-    // by header rcode 0..5, then BADVERS, then dropped (no answer)
-    std::array<std::uint64_t, 8> by_rcode{};
+    // by header rcode 0..5, then BADVERS, NOTAUTH, then dropped (no answer)
+    std::array<std::uint64_t, 9> by_rcode{};
     // listed answers by code: 2, 3, 4, 10, other
     std::array<std::uint64_t, 5> listed_by_code{};
     std::uint64_t unlisted = 0;  // NXDOMAIN under the zone
@@ -41,6 +41,8 @@ struct server_counters {
     std::uint64_t tcp_read_timeouts = 0;  // cut with a message begun and not finished in time
     std::uint64_t tcp_write_stalls = 0;   // cut because they stopped reading our answers
     std::uint64_t acl_refused = 0;        // REFUSED: source outside --allow-query
+    // TSIG-signed queries: verified (answer signed), BADKEY, BADSIG, BADTIME
+    std::array<std::uint64_t, 4> tsig{};
     // UDP answers over the rate limit: not sent, or sent as a bare TC=1 answer. Two counters
     // each bumped alone, so that a scrape never sees one answer in neither or in both.
     std::uint64_t rrl_dropped = 0;

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,7 @@ class transfer_acl {
     bool source_allowed(const sockaddr_storage& peer) const;
     const tsig_key* find_key(std::string_view name) const;
     bool has_keys() const { return !keys_.empty(); }
+    std::span<const tsig_key> keys() const { return keys_; }
     bool require_tsig() const { return require_tsig_; }
     bool has_sources() const { return !sources_.empty(); }
 
