@@ -756,6 +756,32 @@ std::uint32_t soa_serial(int port) {
     return r.ok && r.rcode == 0 ? r.soa_serial : 0u;
 }
 
+// Polls `done` every 100 ms for up to `seconds`.
+template <typename Fn>
+bool wait_until(Fn&& done, int seconds = 20) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (done()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+}
+
+// `v6bl serve` of `db` on 127.0.0.1:port for the test zone (NS ns1.example.net, the store
+// re-read every 200 ms), then `extra`.
+std::vector<std::string> serve_argv(const zt::temp_dir& dir, const std::string& db, int port,
+                                    const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {V6BL_EXECUTABLE, "serve",
+                                     "--db",          db,
+                                     "--listen",      "127.0.0.1:" + std::to_string(port),
+                                     "--zone",        zone_name,
+                                     "--ns",          "ns1.example.net",
+                                     "--refresh-ms",  "200",
+                                     "--scratch-dir", dir.file("serve-scratch")};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+}
+
 }  // namespace
 
 // The issue's end-to-end case: Knot is a secondary of `v6bl serve` itself. It takes an AXFR;
@@ -770,38 +796,16 @@ TEST_CASE("Knot as a secondary of v6bl serve", "[zones][transfer][peers][knot][s
     s.policy.expiry_seconds = 0;  // serve evaluates at the wall clock; the sample is older
     const int serve_port = zt::free_port();
     const int knot_port = zt::free_port();
-    zt::child_process serve({v6bl,
-                             "serve",
-                             "--db",
-                             s.db,
-                             "--listen",
-                             "127.0.0.1:" + std::to_string(serve_port),
-                             "--zone",
-                             zone_name,
-                             "--ns",
-                             "ns1.example.net",
-                             "--expiry",
-                             "0",
-                             "--refresh-ms",
-                             "200",
-                             "--transfer-allow",
-                             "127.0.0.1/32",
-                             "--transfer-tsig",
-                             "hmac-sha256:xfr-key:" + key_secret,
-                             "--scratch-dir",
-                             dir.file("serve-scratch")},
+    zt::child_process serve(serve_argv(dir, s.db, serve_port,
+                                       {"--expiry", "0", "--transfer-allow", "127.0.0.1/32",
+                                        "--transfer-tsig", "hmac-sha256:xfr-key:" + key_secret}),
                             dir.file("serve.log"));
     REQUIRE(zt::wait_for_zone(serve_port, zone_name, 20000));
     write_knot_secondary_config(dir, knot_port, serve_port, false);
     zt::child_process knot({"knotd", "-c", dir.file("knot.conf")}, dir.file("knot.log"));
 
     auto wait_serial = [&](int port, std::uint32_t serial) {
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (soa_serial(port) == serial) return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        return false;
+        return wait_until([&] { return soa_serial(port) == serial; });
     };
     auto republished = [&](zt::sample_store& truth) {
         store::store_options o;
@@ -894,27 +898,11 @@ TEST_CASE("Knot as a secondary of v6bl serve drops a listing once v6bl expire mo
                                 " " + dir.file("soon.txt"),
                             &out) == 0);
     REQUIRE(zt::run_command(v6bl + " import --db " + db + " " + dir.file("stays.txt"), &out) == 0);
-    zt::child_process serve({v6bl,
-                             "serve",
-                             "--db",
-                             db,
-                             "--listen",
-                             "127.0.0.1:" + std::to_string(serve_port),
-                             "--zone",
-                             zone_name,
-                             "--ns",
-                             "ns1.example.net",
-                             "--manual-expiry",
-                             "100",
-                             "--refresh-ms",
-                             "200",
-                             "--transfer-allow",
-                             "127.0.0.1/32",
-                             "--notify",
-                             "127.0.0.1:" + std::to_string(knot_port),
-                             "--scratch-dir",
-                             dir.file("serve-scratch")},
-                            dir.file("serve.log"));
+    zt::child_process serve(
+        serve_argv(dir, db, serve_port,
+                   {"--manual-expiry", "100", "--transfer-allow", "127.0.0.1/32", "--notify",
+                    "127.0.0.1:" + std::to_string(knot_port)}),
+        dir.file("serve.log"));
     REQUIRE(zt::wait_for_zone(serve_port, zone_name, 20000));
     write_knot_secondary_config(dir, knot_port, serve_port, false);
     zt::child_process knot({"knotd", "-c", dir.file("knot.conf")}, dir.file("knot.log"));
@@ -926,14 +914,6 @@ TEST_CASE("Knot as a secondary of v6bl serve drops a listing once v6bl expire mo
                : r.rcode == LDNS_RCODE_NXDOMAIN ? std::string("NXDOMAIN")
                : r.a.empty()                    ? "rcode " + std::to_string(r.rcode)
                                                 : r.a[0];
-    };
-    auto wait_until = [&](auto&& done, int seconds) {
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (done()) return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        return false;
     };
     const std::uint32_t before = soa_serial(serve_port);
     REQUIRE(before != 0);
@@ -981,38 +961,16 @@ TEST_CASE("Knot with TSIG only as a secondary of v6bl serve follows changes",
     std::string out;
     zt::write_text(dir.file("first.txt"), "2001:db8:66:1::/64 127.0.0.10 first\n");
     REQUIRE(zt::run_command(v6bl + " import --db " + db + " " + dir.file("first.txt"), &out) == 0);
-    zt::child_process serve({v6bl,
-                             "serve",
-                             "--db",
-                             db,
-                             "--listen",
-                             "127.0.0.1:" + std::to_string(serve_port),
-                             "--zone",
-                             zone_name,
-                             "--ns",
-                             "ns1.example.net",
-                             "--refresh-ms",
-                             "200",
-                             "--transfer-tsig",
-                             key,
-                             "--transfer-require-tsig",
-                             "--notify",
-                             "127.0.0.1:" + std::to_string(knot_port),
-                             "--notify-tsig",
-                             key,
-                             "--scratch-dir",
-                             dir.file("serve-scratch")},
-                            dir.file("serve.log"));
+    zt::child_process serve(
+        serve_argv(dir, db, serve_port,
+                   {"--transfer-tsig", key, "--transfer-require-tsig", "--notify",
+                    "127.0.0.1:" + std::to_string(knot_port), "--notify-tsig", key}),
+        dir.file("serve.log"));
     REQUIRE(zt::wait_for_zone(serve_port, zone_name, 20000));
     write_knot_secondary_config(dir, knot_port, serve_port, true);
     zt::child_process knot({"knotd", "-c", dir.file("knot.conf")}, dir.file("knot.log"));
     auto wait_serial = [&](std::uint32_t serial) {
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (soa_serial(knot_port) == serial) return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        return false;
+        return wait_until([&] { return soa_serial(knot_port) == serial; });
     };
     const std::uint32_t first = soa_serial(serve_port);
     REQUIRE(first != 0);
