@@ -1,7 +1,9 @@
 // The store subcommands: import, lookup, allow, unallow, delist, expire, compact, list.
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -57,6 +59,20 @@ bool looks_like_ipv4(std::string_view s) {
 }
 
 // One import line: PREFIX [CODE] [TEXT]. Returns an error message or empty.
+// A prefix as an operator types it, bits past its length refused: "2001:db8::/16" is most
+// likely a typo for a /32 or /48, and taking it as 2001::/16 would list a whole registry's
+// space. A bare address is its /64. Returns an error, or "" with `where` set.
+std::string parse_operator_prefix(std::string_view text, prefix& where) {
+    const auto parsed = parse_prefix(text, true);
+    if (!parsed) return "'" + std::string(text) + "' is not an IPv6 prefix or address";
+    const bool bare = text.find('/') == std::string_view::npos;
+    if (!bare && *parse_address(text.substr(0, text.find('/'))) != parsed->address)
+        return "'" + std::string(text) + "' has bits set past /" + std::to_string(parsed->length) +
+               " (that network is " + format_prefix(*parsed) + "): write the prefix you mean";
+    where = *parsed;
+    return "";
+}
+
 std::string parse_import_line(std::string_view line, prefix& where, reason_code& code,
                               std::string& text) {
     auto skip_space = [&] {
@@ -72,9 +88,7 @@ std::string parse_import_line(std::string_view line, prefix& where, reason_code&
         return w;
     };
     const auto p = word();
-    auto parsed = parse_prefix(p, true);
-    if (!parsed) return "not an IPv6 prefix or address: '" + std::string(p) + "'";
-    where = *parsed;
+    if (std::string error = parse_operator_prefix(p, where); !error.empty()) return error;
     if (covers_rfc5782_unlisted_point(where))
         return "'" + std::string(p) + "' (" + format_prefix(where) +
                ") covers ::ffff:127.0.0.1, which RFC 5782 says is never listed";
@@ -169,7 +183,10 @@ bool read_bounded_line(std::istream& in, std::string& line, std::size_t limit, b
 int run_import(const store_args& a, const std::vector<std::string>& files) {
     auto store = open_writer(a.db, true);
     const std::uint32_t now = clock_or(a.now);
-    std::size_t good = 0, bad = 0;
+    std::size_t good = 0, bad = 0, cut = 0;
+    // listing_txt() keeps this much of an operator's text, so that the URL still fits the
+    // TXT's 255 bytes.
+    constexpr std::size_t answer_text_limit = 100;
     for (const auto& file : files) {
         // A directory opens as a stream that reads nothing: it would import nothing silently.
         std::error_code ec;
@@ -180,7 +197,8 @@ int run_import(const store_args& a, const std::vector<std::string>& files) {
         }
         std::ifstream in(file == "-" ? "/dev/stdin" : file);
         if (!in) {
-            std::fprintf(stderr, "v6bl import: %s: cannot open\n", file.c_str());
+            std::fprintf(stderr, "v6bl import: %s: cannot open: %s\n", file.c_str(),
+                         std::strerror(errno));
             ++bad;
             continue;
         }
@@ -212,6 +230,7 @@ int run_import(const store_args& a, const std::vector<std::string>& files) {
                 ++bad;
                 continue;
             }
+            if (text.size() > answer_text_limit) ++cut;
             cs.list_manually(where, code, text, now);
             ++good;
             if (cs.size() >= 100000) store->commit(std::move(cs), now);
@@ -226,6 +245,11 @@ int run_import(const store_args& a, const std::vector<std::string>& files) {
     }
     std::printf("imported %zu listing(s), %zu bad line(s); serial %u\n", good, bad,
                 store->serial());
+    if (cut > 0)
+        std::printf(
+            "note: %zu text(s) longer than %zu characters: answers carry the first %zu "
+            "(the store keeps 200; `v6bl list` shows them)\n",
+            cut, answer_text_limit, answer_text_limit);
     return bad == 0 ? 0 : 2;
 }
 
@@ -351,19 +375,29 @@ int run_lookup(const store_args& a, const std::string& address) {
     return r.listed ? 0 : 1;
 }
 
+// `nothing` says, before anything is committed, why the change would change nothing
+// ("" when it would): then nothing is committed (no new serial, no NOTIFY, no view rebuilt).
 int run_change(const store_args& a, const std::string& text, const std::string& comment,
-               void (*apply)(change_set&, const prefix&, const std::string&, std::uint32_t)) {
-    auto p = parse_prefix(text, true);
-    if (!p) {
-        std::fprintf(stderr, "v6bl: '%s' is not an IPv6 prefix or address\n", text.c_str());
+               void (*apply)(change_set&, const prefix&, const std::string&, std::uint32_t),
+               std::string (*nothing)(const reputation_store&, const prefix&) = nullptr) {
+    prefix p;
+    if (const std::string error = parse_operator_prefix(text, p); !error.empty()) {
+        std::fprintf(stderr, "v6bl: %s\n", error.c_str());
         return 64;  // EX_USAGE
     }
     auto store = open_writer(a.db);
+    if (nothing) {
+        if (const std::string why = nothing(*store, p); !why.empty()) {
+            std::printf("%s: %s; nothing committed, serial %u\n", format_prefix(p).c_str(),
+                        why.c_str(), store->serial());
+            return 0;
+        }
+    }
     change_set cs;
     const std::uint32_t now = clock_or(a.now);
-    apply(cs, *p, comment, now);
+    apply(cs, p, comment, now);
     const auto serial = store->commit(std::move(cs), now);
-    std::printf("%s: done, serial %u\n", format_prefix(*p).c_str(), serial);
+    std::printf("%s: done, serial %u\n", format_prefix(p).c_str(), serial);
     return 0;
 }
 
@@ -506,18 +540,36 @@ void add_store_commands(CLI::App& app, int& exit_code) {
     unallow->add_option("--db", args->db, "database directory")->required();
     unallow->add_option("prefix", *target, "IPv6 prefix")->required();
     unallow->callback([&exit_code, args, target, comment] {
-        exit_code = run_change(*args, *target, *comment,
-                               [](change_set& cs, const prefix& p, const std::string&,
-                                  std::uint32_t) { cs.unallow(p); });
+        exit_code = run_change(
+            *args, *target, *comment,
+            [](change_set& cs, const prefix& p, const std::string&, std::uint32_t) {
+                cs.unallow(p);
+            },
+            [](const reputation_store& store, const prefix& p) {
+                return store.get_allow(p) ? std::string() : std::string("not on the allowlist");
+            });
     });
 
     auto* delist = app.add_subcommand("delist", "remove every stored listing at or under a prefix");
     delist->add_option("--db", args->db, "database directory")->required();
     delist->add_option("prefix", *target, "IPv6 prefix")->required();
     delist->callback([&exit_code, args, target, comment] {
-        exit_code = run_change(*args, *target, *comment,
-                               [](change_set& cs, const prefix& p, const std::string&,
-                                  std::uint32_t) { cs.remove(p); });
+        exit_code = run_change(
+            *args, *target, *comment,
+            [](change_set& cs, const prefix& p, const std::string&, std::uint32_t) {
+                cs.remove(p);
+            },
+            [](const reputation_store& store, const prefix& p) {
+                std::size_t n = 0;
+                store.for_each_record_in(p, [&](const prefix&, const reputation_record&) {
+                    ++n;
+                    return true;
+                });
+                if (n == 0) return std::string("no record stored at or under it");
+                std::printf("%s: removing %zu stored record(s) and their evidence\n",
+                            format_prefix(p).c_str(), n);
+                return std::string();
+            });
     });
 
     auto* expire = app.add_subcommand(

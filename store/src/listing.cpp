@@ -168,8 +168,9 @@ std::string listing_txt(const listing_entry& e, const std::string& url_template)
     }
     if (!url_template.empty()) {
         std::string url = url_template;
-        const auto at = url.find("{prefix}");
-        if (at != std::string::npos) url.replace(at, 8, where);
+        for (auto at = url.find("{prefix}"); at != std::string::npos;
+             at = url.find("{prefix}", at + where.size()))
+            url.replace(at, 8, where);
         text += "; " + url;
     }
     // A TXT character-string holds at most 255 bytes; keep only printable ASCII so the

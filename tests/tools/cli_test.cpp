@@ -91,6 +91,62 @@ TEST_CASE("import refuses an address where the code goes that is no code", "[too
     CHECK(out.find("192.0.2.1 and friends\n") != std::string::npos);
 }
 
+// "2001:db8::/16" was stored as 2001::/16 without a word: a typo for a /32 or /48 listed a
+// registry's whole space. Bits set past the length are refused, in import and allow alike.
+TEST_CASE("import and allow refuse a prefix with bits set past its length", "[tools][import]") {
+    temp_dir dir;
+    const std::string db = dir.file("db");
+    write(dir.file("l.txt"),
+          "2001:db8::/16 127.0.0.10 a typo\n"
+          "2001:db8:5::/48 fine\n"
+          "2001:db8:6::1 a bare address is its /64\n"
+          "2001:db8:7::/64 " +
+              std::string(150, 'x') + "\n");
+    std::string out;
+    CHECK(run(v6bl_bin + " import --db " + db + " " + dir.file("l.txt"), out) == 2);
+    INFO(out);
+    CHECK(out.find("l.txt:1: '2001:db8::/16' has bits set past /16 (that network is 2001::/16)") !=
+          std::string::npos);
+    CHECK(out.find("imported 3 listing(s), 1 bad line(s)") != std::string::npos);
+    CHECK(out.find("note: 1 text(s) longer than 100 characters") != std::string::npos);
+    REQUIRE(run(v6bl_bin + " list --db " + db, out) == 0);
+    CHECK(out.find("2001::/16") == std::string::npos);
+    CHECK(out.find("2001:db8:5::/48") != std::string::npos);
+    CHECK(out.find("2001:db8:6::/64") != std::string::npos);
+    CHECK(run(v6bl_bin + " allow --db " + db + " 2001:db8:1::1/64", out) == 64);
+    CHECK(out.find("'2001:db8:1::1/64' has bits set past /64") != std::string::npos);
+    REQUIRE(run(v6bl_bin + " list --db " + db, out) == 0);
+    CHECK(out.find("allowlisted") == std::string::npos);
+}
+
+// Changes that change nothing commit nothing: no new serial, so serve rebuilds nothing and
+// sends no NOTIFY. delist says how many records it removes.
+TEST_CASE("unallow and delist of nothing commit nothing", "[tools][import]") {
+    temp_dir dir;
+    const std::string db = one_listing_store(dir);
+    std::string out;
+    auto serial = [&] {
+        REQUIRE(run(v6bl_bin + " list --db " + db + " --json", out) == 0);
+        return out;
+    };
+    const std::string before = serial();
+    REQUIRE(run(v6bl_bin + " unallow --db " + db + " 2001:db8:9::/64", out) == 0);
+    CHECK(out.find("not on the allowlist; nothing committed") != std::string::npos);
+    REQUIRE(run(v6bl_bin + " delist --db " + db + " 2001:db8:77::/48", out) == 0);
+    CHECK(out.find("no record stored at or under it; nothing committed") != std::string::npos);
+    const auto serial_of = [&](const std::string& cmd) {
+        std::string o;
+        REQUIRE(run(cmd, o) == 0);
+        const auto at = o.find("serial ");
+        REQUIRE(at != std::string::npos);
+        return std::stoul(o.substr(at + 7));
+    };
+    const unsigned long s0 = serial_of(v6bl_bin + " unallow --db " + db + " 2001:db8:9::/64");
+    const unsigned long s1 = serial_of(v6bl_bin + " delist --db " + db + " 2001:db8:1::/48");
+    CHECK(s1 == s0 + 1);
+    CHECK(serial() != before);  // the listing is gone
+}
+
 TEST_CASE("import reads CRLF and a byte order mark, reports a directory, keeps the store",
           "[tools][import]") {
     temp_dir dir;
@@ -579,6 +635,12 @@ TEST_CASE("lookup prints the TXT that serve answers, with its lookup URL", "[too
     CHECK(j["txt"] ==
           "v6bl: 2001:db8:5::/64 listed by operator: seen spamming; "
           "https://bl.example.net/q?p=2001:db8:5::/64");
+    // Every {prefix} is replaced, not the first alone.
+    REQUIRE(run(v6bl_bin + " lookup --db " + db +
+                    " --url-template 'https://bl.example.net/{prefix}?q={prefix}' 2001:db8:5::1",
+                out) == 0);
+    CHECK(out.find("https://bl.example.net/2001:db8:5::/64?q=2001:db8:5::/64\n") !=
+          std::string::npos);
 }
 
 // CLI11 reads 0/1 and "true"/"yes"/"on" (and their opposites) as a switch in a config file.
