@@ -218,7 +218,13 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
     scmd->callback([sim, &exit_code] {
         try {
             auto o = sim->options;
-            ingest::check_simulator_options(o);
+            try {
+                ingest::check_simulator_options(o);
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "v6bl simulate: %s\n", e.what());
+                exit_code = 64;  // EX_USAGE: a value out of range
+                return;
+            }
             if (!apply_log_timezone("simulate", sim->log_timezone, o.local_log_times)) {
                 exit_code = 64;
                 return;

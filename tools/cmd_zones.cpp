@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "commands.h"
@@ -85,6 +86,16 @@ struct notify_args {
 
 int run_notify(notify_args& args) {
     args.zone.zone = lower_zone(args.zone.zone);
+    if (const std::string problem = zones::zone_name_problem(args.zone.zone); !problem.empty()) {
+        std::fprintf(stderr, "v6bl notify: --zone '%s': %s\n", args.zone.zone.c_str(),
+                     problem.c_str());
+        return 64;  // EX_USAGE
+    }
+    if (args.db.empty() && args.serial == 0) {
+        std::fprintf(stderr,
+                     "v6bl notify: give --db DIR (its serial is announced) or --serial S\n");
+        return 64;
+    }
     std::uint32_t serial = args.serial;
     if (!args.db.empty()) {
         store::store_options options;
@@ -92,7 +103,14 @@ int run_notify(notify_args& args) {
         options.create_if_missing = false;
         serial = store::reputation_store::open_read_only(options)->serial();
     }
-    zones::notify_sender sender(args.zone);
+    std::optional<zones::notify_sender> made;
+    try {
+        made.emplace(args.zone);
+    } catch (const std::runtime_error& e) {  // a target or key it cannot use
+        std::fprintf(stderr, "v6bl %s\n", e.what());
+        return 64;  // EX_USAGE
+    }
+    zones::notify_sender& sender = *made;
     int failures = 0;
     for (const zones::notify_result& r : sender.send_all(serial, args.timeout_ms, args.attempts)) {
         std::fprintf(stderr, "v6bl notify: %s serial %u: %s\n", r.target.c_str(), serial,

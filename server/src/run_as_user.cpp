@@ -28,7 +28,8 @@ user_identity lookup_user(const std::string& name) {
     passwd pw{};
     passwd* found = nullptr;
     const int rc = ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found);
-    if (rc != 0 || found == nullptr) throw std::runtime_error("--user " + name + ": no such user");
+    if (rc != 0 || found == nullptr)
+        throw std::invalid_argument("--user " + name + ": no such user");
     user_identity u{name, pw.pw_uid, pw.pw_gid};
     if (::geteuid() != 0 && ::geteuid() != u.uid)
         throw std::runtime_error("--user " + name + " needs v6bl serve to be started as root");

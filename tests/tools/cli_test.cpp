@@ -250,6 +250,19 @@ TEST_CASE("a command line that cannot be used exits 64; lookup exits 2 on a stor
               out) == 64);
     CHECK(run(v6bl_bin + " simulate --out " + dir.file("sim") + " --start -5", out) == 64);
     CHECK(out.find("--start") != std::string::npos);
+    // Values out of range found past the parser are usage errors too (they exited 1).
+    CHECK(run(v6bl_bin + " simulate --out " + dir.file("sim") + " --hours 0", out) == 64);
+    CHECK(out.find("hours must be > 0") != std::string::npos);
+    CHECK(run(v6bl_bin + " notify --serial 5 --notify 127.0.0.1:99999", out) == 64);
+    CHECK(out.find("bad target '127.0.0.1:99999'") != std::string::npos);
+    CHECK(run(v6bl_bin + " notify --serial 5 --notify 127.0.0.1:5300 --tsig garbage", out) == 64);
+    CHECK(run(v6bl_bin + " notify --serial 5 --zone bad..zone --notify 127.0.0.1:5300", out) == 64);
+    // Neither a store nor a serial: no "serial 0" NOTIFY.
+    CHECK(run(v6bl_bin + " notify --notify 127.0.0.1:5300", out) == 64);
+    CHECK(out.find("--db DIR") != std::string::npos);
+    CHECK(run(v6bl_bin + " serve --db " + dir.file("typo") + " --user no-such-user-v6bl", out) ==
+          64);
+    CHECK(out.find("no such user") != std::string::npos);
     CHECK(run(v6bl_bin + " ingest --help", out) == 0);
     // 1 is "not listed": a store that does not exist is no answer
     CHECK(run(v6bl_bin + " lookup --db " + dir.file("nostore") + " 2001:db8::1", out) == 2);
@@ -285,7 +298,7 @@ TEST_CASE("numbers out of range are refused by flag name", "[tools][flags]") {
     CHECK(out.find("--min-emit") != std::string::npos);
     CHECK(run(v6bl_bin + " list --db " + dir.file("db") + " --now 99999999999", out) != 0);
     CHECK(out.find("--now") != std::string::npos);
-    CHECK(run(v6bl_bin + " simulate --out " + dir.file("sim") + " --hours nan", out) == 1);
+    CHECK(run(v6bl_bin + " simulate --out " + dir.file("sim") + " --hours nan", out) == 64);
     CHECK(out.find("hours") != std::string::npos);
     CHECK(run(ingest + "--commit-every -1", out) != 0);
     CHECK(out.find("--commit-every: Value -1 not in range") != std::string::npos);
