@@ -599,9 +599,13 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
                               "holds nothing): `v6bl import` or `v6bl ingest` on it completes it");
         reset_unfinished_creation(options.path);
     }
-    if (!has_current && (how != reputation_store::impl::mode::writer || !options.create_if_missing))
+    if (!has_current &&
+        (how != reputation_store::impl::mode::writer || !options.create_if_missing)) {
         throw store_error("store " + options.path +
-                          " does not exist (create it with `v6bl import` or `v6bl ingest`)");
+                          (fs::is_directory(options.path, ec) ? " is an empty directory, no store"
+                                                              : " does not exist") +
+                          " (create it with `v6bl import` or `v6bl ingest`)");
+    }
 
     rocksdb::DBOptions dbo;
     dbo.create_if_missing = options.create_if_missing;
@@ -1343,7 +1347,11 @@ lookup_result reputation_store::lookup(const ipv6_bytes& addr, const listing_pol
                   " covers ::ffff:127.0.0.1, which RFC 5782 says is never listed";
     } else if (out.record) {
         const auto& r = *out.record;
-        if (r.strength_milli < policy.min_strength_milli && r.manual_code == 0)
+        if (r.rejected_ipv4s == 0 && r.manual_code == 0)
+            // Associations alone do not list: one of the IPv4s must have been rejected.
+            out.why = "not listed: no IPv4 sender associated with " +
+                      format_prefix(*out.stored_prefix) + " was rejected by a DNSBL";
+        else if (r.strength_milli < policy.min_strength_milli && r.manual_code == 0)
             out.why = "not listed: evidence for " + format_prefix(*out.stored_prefix) +
                       " is too weak (strength " + std::to_string(r.strength_milli) + " < " +
                       std::to_string(policy.min_strength_milli) + ")";

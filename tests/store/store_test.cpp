@@ -95,6 +95,22 @@ TEST_CASE("store: evidence merges across commits and reopen") {
     CHECK(weak.why.find("too weak") != std::string::npos);
 }
 
+// A strong association with IPv4s no DNSBL rejected is no listing, and lookup says so
+// rather than "too weak (strength 0 < 600)".
+TEST_CASE("store: lookup says when no associated IPv4 was rejected") {
+    test_dir d("unrejected");
+    auto s = reputation_store::open_writer(opts(d));
+    reputation_record r = evidence(0);
+    r.rejected_ipv4s = 0;
+    change_set cs;
+    cs.merge_record(*parse_prefix("2001:db8:1:3::/64"), r);
+    s->commit(std::move(cs), now);
+    const auto l = s->lookup(addr("2001:db8:1:3::5"), listing_policy{}, now);
+    CHECK_FALSE(l.listed);
+    CHECK(l.why ==
+          "not listed: no IPv4 sender associated with 2001:db8:1:3::/64 was rejected by a DNSBL");
+}
+
 TEST_CASE("store: longest prefix wins, allowlist wins over everything") {
     test_dir d("lpm");
     auto s = reputation_store::open_writer(opts(d));

@@ -267,6 +267,9 @@ TEST_CASE("a command line that cannot be used exits 64; lookup exits 2 on a stor
     // 1 is "not listed": a store that does not exist is no answer
     CHECK(run(v6bl_bin + " lookup --db " + dir.file("nostore") + " 2001:db8::1", out) == 2);
     CHECK(out.find("does not exist") != std::string::npos);
+    std::filesystem::create_directory(dir.file("empty"));
+    CHECK(run(v6bl_bin + " lookup --db " + dir.file("empty") + " 2001:db8::1", out) == 2);
+    CHECK(out.find("is an empty directory, no store") != std::string::npos);
     // Only import creates a store: a mistyped path is an error, not a new empty store.
     for (const std::string cmd : {"delist", "allow", "unallow"}) {
         INFO(cmd);
