@@ -347,9 +347,14 @@ int run_server(const server_config& config, server_hooks hooks) {
     }
     workers.clear();
     uv_loop_close(&control.loop);
-    std::printf("v6bl serve: answered %llu udp and %llu tcp queries\n",
+    // Received, not answered: dropped ones (unreadable, rate limited) are counted apart.
+    std::printf("v6bl serve: received %llu udp and %llu tcp queries; %llu dropped unanswered, "
+                "%llu rate limited (%llu of them slipped as TC=1)\n",
                 static_cast<unsigned long long>(total.queries_udp),
-                static_cast<unsigned long long>(total.queries_tcp));
+                static_cast<unsigned long long>(total.queries_tcp),
+                static_cast<unsigned long long>(total.dropped),
+                static_cast<unsigned long long>(total.rrl_dropped + total.rrl_slipped),
+                static_cast<unsigned long long>(total.rrl_slipped));
     std::printf("v6bl serve: stopped\n");
     std::fflush(stdout);
     return 0;
