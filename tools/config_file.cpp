@@ -127,8 +127,9 @@ std::string describe_unknown_key(const std::string& path, const std::string& mes
         }
         if (parts.size() == 1)
             return where + "key '" + parts[0] +
-                   "' outside any section: a subcommand's keys go in its section, e.g. "
-                   "[lookup]";
+                   "' outside any section: with `v6bl --config FILE` a subcommand's keys go "
+                   "in its section ([serve], [ingest], [lookup], ...); `v6bl SUBCOMMAND --config "
+                   "FILE` takes them without sections";
         return where + "unknown key '" + parts.back() + "' in [" + parts.front() + "]: `v6bl " +
                parts.front() + "` has no flag --" + parts.back();
     } catch (const std::exception&) {
