@@ -59,14 +59,17 @@ bool looks_like_ipv4(std::string_view s) {
 }
 
 // One import line: PREFIX [CODE] [TEXT]. Returns an error message or empty.
-// A prefix as an operator types it, bits past its length refused: "2001:db8::/16" is most
-// likely a typo for a /32 or /48, and taking it as 2001::/16 would list a whole registry's
-// space. A bare address is its /64. Returns an error, or "" with `where` set.
+// A prefix as an operator types it. A bare address is its /64, and an address with a length
+// of /48 or more is its network (interface notation: 2001:db8:1:2::25/64). A wider prefix
+// with bits set past its length is refused: "2001:db8::/16" is most likely a typo for a
+// /32 or /48, and taking it as 2001::/16 would list a registry's whole space. Returns an
+// error, or "" with `where` set.
 std::string parse_operator_prefix(std::string_view text, prefix& where) {
     const auto parsed = parse_prefix(text, true);
     if (!parsed) return "'" + std::string(text) + "' is not an IPv6 prefix or address";
     const bool bare = text.find('/') == std::string_view::npos;
-    if (!bare && *parse_address(text.substr(0, text.find('/'))) != parsed->address)
+    if (!bare && parsed->length < 48 &&
+        *parse_address(text.substr(0, text.find('/'))) != parsed->address)
         return "'" + std::string(text) + "' has bits set past /" + std::to_string(parsed->length) +
                " (that network is " + format_prefix(*parsed) + "): write the prefix you mean";
     where = *parsed;

@@ -314,6 +314,7 @@ answer_result answer_signed(std::span<const std::uint8_t> query, std::span<std::
             res.tsig = tsig_outcome::badkey;
             break;
         case zones::signed_query_status::badsig:
+        case zones::signed_query_status::badtrunc:  // counted with bad MACs
             res.tsig = tsig_outcome::badsig;
             break;
         case zones::signed_query_status::badtime:

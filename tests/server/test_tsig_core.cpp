@@ -4,6 +4,7 @@
 #include <stdbool.h>  // NOLINT(modernize-deprecated-headers): before ldns (its bool macros)
 
 #include <ldns/ldns.h>
+#include <openssl/evp.h>
 
 #include <catch2/catch.hpp>
 
@@ -96,6 +97,121 @@ bool verifies(std::span<const std::uint8_t> response, const signed_query& q,
     return ok;
 }
 
+// A request signed by hand (RFC 8945 4.3.3), for what ldns cannot sign: hmac-sha224 and
+// hmac-sha384 (ldns 1.8 lacks one and misspells the other), the short name "hmac-md5.",
+// truncated or oversized MACs, a header ID other than the original one.
+struct hand_signing {
+    std::string key = "xfr-key.";
+    std::string algorithm = "hmac-sha256.";
+    const char* digest = "SHA256";
+    std::string raw_secret = "secret-key-for-v6bl-tests-123456";  // `secret` decoded
+    std::size_t mac_size = 0;     // 0: the whole MAC; else cut (or padded) to this size
+    std::uint16_t header_id = 0;  // 0: the original ID
+};
+
+std::vector<std::uint8_t> name_wire(const std::string& name) {
+    std::vector<std::uint8_t> out;
+    std::size_t start = 0;
+    while (start < name.size()) {
+        std::size_t dot = name.find('.', start);
+        if (dot == std::string::npos) dot = name.size();
+        out.push_back(static_cast<std::uint8_t>(dot - start));
+        out.insert(out.end(), name.begin() + static_cast<long>(start),
+                   name.begin() + static_cast<long>(dot));
+        start = dot + 1;
+    }
+    out.push_back(0);
+    return out;
+}
+
+std::vector<std::uint8_t> hmac_of(const char* digest, const std::string& raw_secret,
+                                  const std::vector<std::uint8_t>& data) {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    std::size_t n = 0;
+    REQUIRE(EVP_Q_mac(nullptr, "HMAC", nullptr, digest, nullptr, raw_secret.data(),
+                      raw_secret.size(), data.data(), data.size(), out, sizeof out, &n) != nullptr);
+    return {out, out + n};
+}
+
+void put16(std::vector<std::uint8_t>& v, unsigned x) {
+    v.push_back(static_cast<std::uint8_t>(x >> 8));
+    v.push_back(static_cast<std::uint8_t>(x));
+}
+
+// The TSIG variables after the key name and class/TTL: algorithm, time, fudge, error, other.
+std::vector<std::uint8_t> timers(std::uint64_t time_signed) {
+    std::vector<std::uint8_t> v;
+    for (int shift = 40; shift >= 0; shift -= 8)
+        v.push_back(static_cast<std::uint8_t>(time_signed >> shift));
+    put16(v, 300);
+    return v;
+}
+
+signed_query sign_by_hand(const std::vector<std::uint8_t>& query, const hand_signing& h) {
+    const auto now = static_cast<std::uint64_t>(std::time(nullptr));
+    const std::vector<std::uint8_t> key = name_wire(h.key), alg = name_wire(h.algorithm);
+    std::vector<std::uint8_t> data = query;  // ID is the original one, ARCOUNT without TSIG
+    data.insert(data.end(), key.begin(), key.end());
+    data.insert(data.end(), {0, 255, 0, 0, 0, 0});
+    data.insert(data.end(), alg.begin(), alg.end());
+    const auto t = timers(now);
+    data.insert(data.end(), t.begin(), t.end());
+    data.insert(data.end(), {0, 0, 0, 0});  // error, other length
+    std::vector<std::uint8_t> mac = hmac_of(h.digest, h.raw_secret, data);
+    if (h.mac_size != 0) mac.resize(h.mac_size, 0xAA);
+    signed_query s;
+    s.wire = query;
+    s.wire.insert(s.wire.end(), key.begin(), key.end());
+    put16(s.wire, 250);
+    put16(s.wire, 255);
+    s.wire.insert(s.wire.end(), {0, 0, 0, 0});
+    put16(s.wire, static_cast<unsigned>(alg.size() + 6 + 2 + 2 + mac.size() + 6));
+    s.wire.insert(s.wire.end(), alg.begin(), alg.end());
+    s.wire.insert(s.wire.end(), t.begin(), t.end());
+    put16(s.wire, static_cast<unsigned>(mac.size()));
+    s.wire.insert(s.wire.end(), mac.begin(), mac.end());
+    s.wire.insert(s.wire.end(), {query[0], query[1], 0, 0, 0, 0});  // original ID, error, other
+    s.wire[11] = static_cast<std::uint8_t>(s.wire[11] + 1);
+    if (h.header_id != 0) {
+        s.wire[0] = static_cast<std::uint8_t>(h.header_id >> 8);
+        s.wire[1] = static_cast<std::uint8_t>(h.header_id);
+    }
+    s.mac_rdf.clear();
+    put16(s.mac_rdf, static_cast<unsigned>(mac.size()));
+    s.mac_rdf.insert(s.mac_rdf.end(), mac.begin(), mac.end());
+    return s;
+}
+
+// Checks a response's TSIG by hand (RFC 8945 4.3.3: the request MAC, the response without
+// its TSIG, the variables): for the algorithms ldns cannot verify.
+bool verifies_by_hand(std::span<const std::uint8_t> response, const signed_query& q,
+                      const hand_signing& h) {
+    pkt_ptr p = parse(response);
+    if (!p || !ldns_pkt_tsig(p.get())) return false;
+    const ldns_rr* t = ldns_pkt_tsig(p.get());
+    const ldns_rdf* mac = ldns_rr_rdf(t, 3);
+    const std::vector<std::uint8_t> got(ldns_rdf_data(mac) + 2,
+                                        ldns_rdf_data(mac) + ldns_rdf_size(mac));
+    // The response without its TSIG: the TSIG is the last record, its size known.
+    const std::vector<std::uint8_t> key = name_wire(h.key), alg = name_wire(h.algorithm);
+    const std::size_t tsig_size = key.size() + 10 + ldns_rdf_size(ldns_rr_rdf(t, 0)) + 6 + 2 +
+                                  ldns_rdf_size(mac) + 2 + 2 + ldns_rdf_size(ldns_rr_rdf(t, 6));
+    if (tsig_size > response.size()) return false;
+    std::vector<std::uint8_t> data = q.mac_rdf;
+    data.insert(data.end(), response.begin(), response.end() - static_cast<long>(tsig_size));
+    data[q.mac_rdf.size() + 11] = static_cast<std::uint8_t>(data[q.mac_rdf.size() + 11] - 1);
+    data.insert(data.end(), key.begin(), key.end());
+    data.insert(data.end(), {0, 255, 0, 0, 0, 0});
+    const ldns_rdf* alg_rdf = ldns_rr_rdf(t, 0);
+    data.insert(data.end(), ldns_rdf_data(alg_rdf),
+                ldns_rdf_data(alg_rdf) + ldns_rdf_size(alg_rdf));
+    for (int i : {1, 2, 5, 6}) {
+        const ldns_rdf* f = ldns_rr_rdf(t, static_cast<std::size_t>(i));
+        data.insert(data.end(), ldns_rdf_data(f), ldns_rdf_data(f) + ldns_rdf_size(f));
+    }
+    return hmac_of(h.digest, h.raw_secret, data) == got;
+}
+
 struct tsig_fixture {
     std::shared_ptr<const store::listing_view> view;
     answer_zone zone;
@@ -107,7 +223,9 @@ struct tsig_fixture {
         c.url_template =
             "https://dnsbl6.example.org/lookup?prefix={prefix}&see=" + std::string(120, 'p');
         c.ns_names = {"ns1.dnsbl6.example.org", "ns2.a-rather-long-name-for-a-server.example.net"};
-        if (keys) c.transfer_tsig = {"hmac-sha256:xfr-key:" + secret};
+        if (keys)
+            c.transfer_tsig = {"hmac-sha256:xfr-key:" + secret, "hmac-sha384:k384:" + secret,
+                               "hmac-sha224:k224:" + secret, "hmac-md5:kmd5:" + secret};
         return c;
     }
     static std::shared_ptr<const store::listing_view> make_view() {
@@ -274,4 +392,76 @@ TEST_CASE("a TSIG that is not the last record is FORMERR", "[server][tsig]") {
     const answer_result r = f.ask(wire);
     CHECK(r.outcome == answer_outcome::formerr);
     CHECK(r.tsig == tsig_outcome::none);
+}
+
+// ldns 1.8 cannot compute hmac-sha224 or hmac-sha384 MACs (and takes "hmac-md5." only in
+// its long form); when it could not, it dropped the packet's TSIG and serve aborted on the
+// next read of it. The MACs are computed with OpenSSL now, for every algorithm a key may
+// have, and the answers are signed with them.
+TEST_CASE("signed queries with sha224, sha384 and the short hmac-md5 name are verified",
+          "[server][tsig]") {
+    tsig_fixture f;
+    const auto plain = make_query("dnsbl6.example.org", "SOA", {});
+    struct algo {
+        const char* key;
+        const char* name;
+        const char* digest;
+        std::size_t mac;
+    };
+    for (const algo& a :
+         {algo{"k384.", "hmac-sha384.", "SHA384", 48}, algo{"k224.", "hmac-sha224.", "SHA224", 28},
+          algo{"kmd5.", "hmac-md5.", "MD5", 16},
+          algo{"kmd5.", "hmac-md5.sig-alg.reg.int.", "MD5", 16},
+          algo{"xfr-key.", "hmac-sha256.", "SHA256", 32}}) {
+        INFO(a.name);
+        hand_signing h;
+        h.key = a.key;
+        h.algorithm = a.name;
+        h.digest = a.digest;
+        const signed_query q = sign_by_hand(plain, h);
+        for (const transport_kind t : {transport_kind::udp, transport_kind::tcp}) {
+            const answer_result r = f.ask(q.wire, t);
+            CHECK(r.tsig == tsig_outcome::verified);
+            CHECK(r.rcode == 0);
+            const tsig_fields tf = tsig_of(f.reply(r));
+            CHECK(tf.mac_size == a.mac);
+            CHECK(verifies_by_hand(f.reply(r), q, h));
+        }
+        // A wrong secret under the same algorithm: BADSIG, no crash.
+        h.raw_secret = "another-secret";
+        const answer_result bad = f.ask(sign_by_hand(plain, h).wire);
+        CHECK(bad.tsig == tsig_outcome::badsig);
+        CHECK(tsig_of(f.reply(bad)).error == 16);
+    }
+}
+
+// RFC 8945 5.2.2.1: a MAC longer than the hash or shorter than max(10, half the hash) is
+// FORMERR; a truncated MAC of an allowed size that verifies is BADTRUNC (signed), one that
+// does not is BADSIG. And 4.3.2: the header ID may differ from the original ID (the MAC is
+// over the original).
+TEST_CASE("TSIG MAC sizes: too long or short is FORMERR, truncated is BADTRUNC", "[server][tsig]") {
+    tsig_fixture f;
+    const auto plain = query_for("@2001:db8:1:2::5", "A");
+    hand_signing h;
+    for (const std::size_t size :
+         {std::size_t{5}, std::size_t{9}, std::size_t{15}, std::size_t{40}}) {
+        INFO(size);
+        h.mac_size = size;
+        const answer_result r = f.ask(sign_by_hand(plain, h).wire);
+        CHECK(r.outcome == answer_outcome::formerr);
+    }
+    h.mac_size = 16;  // half of SHA-256's 32: allowed, but this server wants whole MACs
+    const signed_query truncated = sign_by_hand(plain, h);
+    const answer_result r = f.ask(truncated.wire);
+    CHECK(r.outcome == answer_outcome::notauth);
+    const tsig_fields tf = tsig_of(f.reply(r));
+    CHECK(tf.error == 22);
+    CHECK(tf.mac_size == 32);
+    CHECK(verifies_by_hand(f.reply(r), truncated, h));
+    h.mac_size = 0;
+    h.header_id = 0x7777;
+    const signed_query forwarded = sign_by_hand(plain, h);
+    const answer_result fw = f.ask(forwarded.wire);
+    CHECK(fw.tsig == tsig_outcome::verified);
+    CHECK(verifies_by_hand(f.reply(fw), forwarded, h));
 }

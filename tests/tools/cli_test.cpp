@@ -92,14 +92,17 @@ TEST_CASE("import refuses an address where the code goes that is no code", "[too
 }
 
 // "2001:db8::/16" was stored as 2001::/16 without a word: a typo for a /32 or /48 listed a
-// registry's whole space. Bits set past the length are refused, in import and allow alike.
-TEST_CASE("import and allow refuse a prefix with bits set past its length", "[tools][import]") {
+// registry's whole space. Bits set past a length under /48 are refused, in import and allow
+// alike; from /48 on an address with a length is its network (interface notation).
+TEST_CASE("import and allow refuse a wide prefix with bits set past its length",
+          "[tools][import]") {
     temp_dir dir;
     const std::string db = dir.file("db");
     write(dir.file("l.txt"),
           "2001:db8::/16 127.0.0.10 a typo\n"
           "2001:db8:5::/48 fine\n"
           "2001:db8:6::1 a bare address is its /64\n"
+          "2001:db8:8:9::25/64 interface notation: its /64\n"
           "2001:db8:7::/64 " +
               std::string(150, 'x') + "\n");
     std::string out;
@@ -107,14 +110,15 @@ TEST_CASE("import and allow refuse a prefix with bits set past its length", "[to
     INFO(out);
     CHECK(out.find("l.txt:1: '2001:db8::/16' has bits set past /16 (that network is 2001::/16)") !=
           std::string::npos);
-    CHECK(out.find("imported 3 listing(s), 1 bad line(s)") != std::string::npos);
+    CHECK(out.find("imported 4 listing(s), 1 bad line(s)") != std::string::npos);
     CHECK(out.find("note: 1 text(s) longer than 100 characters") != std::string::npos);
     REQUIRE(run(v6bl_bin + " list --db " + db, out) == 0);
     CHECK(out.find("2001::/16") == std::string::npos);
     CHECK(out.find("2001:db8:5::/48") != std::string::npos);
     CHECK(out.find("2001:db8:6::/64") != std::string::npos);
-    CHECK(run(v6bl_bin + " allow --db " + db + " 2001:db8:1::1/64", out) == 64);
-    CHECK(out.find("'2001:db8:1::1/64' has bits set past /64") != std::string::npos);
+    CHECK(out.find("2001:db8:8:9::/64") != std::string::npos);
+    CHECK(run(v6bl_bin + " allow --db " + db + " 2001:db8:1::1/32", out) == 64);
+    CHECK(out.find("'2001:db8:1::1/32' has bits set past /32") != std::string::npos);
     REQUIRE(run(v6bl_bin + " list --db " + db, out) == 0);
     CHECK(out.find("allowlisted") == std::string::npos);
 }

@@ -337,6 +337,16 @@ TEST_CASE("a signed transfer request is checked for key, algorithm, MAC and time
     CHECK(t.error == 18);  // BADTIME
     CHECK(t.other_size == 6);
     CHECK(t.verifies);
+    // Two TSIGs (the first not last): FORMERR, decided before ldns reads the message.
+    built_query twice;
+    twice.wire = good.wire;
+    std::size_t tsig_at = 12;
+    while (twice.wire[tsig_at] != 0) tsig_at += twice.wire[tsig_at] + 1u;
+    tsig_at += 1 + 4;
+    twice.wire.insert(twice.wire.end(), good.wire.begin() + static_cast<long>(tsig_at),
+                      good.wire.end());
+    twice.wire[11] = 2;
+    CHECK(run(responder, twice, "192.0.2.1").result.outcome == zones::transfer_outcome::formerr);
     const collected fresh = run(responder, good, "192.0.2.1");
     CHECK(fresh.result.outcome == zones::transfer_outcome::axfr);
     CHECK(tsig_of(collected{fresh.result, {fresh.messages.front()}, {}, {}}, good).verifies);

@@ -193,12 +193,15 @@ void message_stream::flush(std::uint16_t rcode) {
         const std::size_t message_size = wire_.size();
         std::vector<std::uint8_t> tsig;
         if (tsig_error_ != 0 && messages_ == 0) {
+            // BADTIME tells the client our time (RFC 8945 5.2.3); BADTRUNC nothing more.
             const std::uint8_t ours[6] = {
                 static_cast<std::uint8_t>(now >> 40), static_cast<std::uint8_t>(now >> 32),
                 static_cast<std::uint8_t>(now >> 24), static_cast<std::uint8_t>(now >> 16),
                 static_cast<std::uint8_t>(now >> 8),  static_cast<std::uint8_t>(now)};
             signer_->sign({wire_.data(), message_size}, true, tsig_request_.time_signed, tsig,
-                          tsig_error_, ours);
+                          tsig_error_,
+                          tsig_error_ == 18 ? std::span<const std::uint8_t>(ours)
+                                            : std::span<const std::uint8_t>());
         } else {
             signer_->sign({wire_.data(), message_size}, messages_ == 0, now, tsig);
         }

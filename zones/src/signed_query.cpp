@@ -17,6 +17,7 @@ signed_query_result answer_signed_query(const zone_config& config, std::span<con
     signed_query_result result;
     ldns_pkt* parsed = nullptr;
     if (query.size() < 12 || tsig_at < 12 || tsig_at > query.size() ||
+        find_tsig(query) != tsig_at ||
         ldns_wire2pkt(&parsed, query.data(), query.size()) != LDNS_STATUS_OK || !parsed) {
         return result;
     }
@@ -27,9 +28,10 @@ signed_query_result answer_signed_query(const zone_config& config, std::span<con
     const ldns_rdf_ptr request_mac(ldns_rdf_clone(ldns_rr_rdf(ldns_pkt_tsig(pkt.get()), 3)));
 
     if (check.error != 0) {
-        result.status = check.error == tsig_badkey   ? signed_query_status::badkey
-                        : check.error == tsig_badsig ? signed_query_status::badsig
-                                                     : signed_query_status::badtime;
+        result.status = check.error == tsig_badkey    ? signed_query_status::badkey
+                        : check.error == tsig_badsig  ? signed_query_status::badsig
+                        : check.error == tsig_badtime ? signed_query_status::badtime
+                                                      : signed_query_status::badtrunc;
         // One message: header, question, OPT when the query had one, the TSIG.
         std::vector<std::uint8_t> reply;
         const message_stream::emit_fn keep = [&](std::vector<std::uint8_t> m) {

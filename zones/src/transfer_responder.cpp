@@ -83,7 +83,10 @@ transfer_result transfer_responder::respond_on(std::span<const std::uint8_t> que
                                                const transfer_emit& emit, bool udp) {
     transfer_result result;
     ldns_pkt* parsed = nullptr;
-    if (ldns_wire2pkt(&parsed, query.data(), query.size()) != LDNS_STATUS_OK || !parsed) {
+    // A TSIG that is not the last record (or several) is FORMERR (RFC 8945 5.1), decided
+    // before ldns reads the message: it keeps the last TSIG and leaks the others.
+    if (!find_tsig(query) || ldns_wire2pkt(&parsed, query.data(), query.size()) != LDNS_STATUS_OK ||
+        !parsed) {
         result.outcome = transfer_outcome::formerr;
         emit_header_error(query, LDNS_RCODE_FORMERR, emit);
         return result;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "ldns_handles.h"
@@ -14,20 +15,28 @@ namespace v6bl::zones {
 constexpr std::uint16_t tsig_badsig = 16;
 constexpr std::uint16_t tsig_badkey = 17;
 constexpr std::uint16_t tsig_badtime = 18;
+constexpr std::uint16_t tsig_badtrunc = 22;
+
+// Where the TSIG record starts in `wire`: 0 when it has none, nullopt when the message
+// cannot be walked record by record or holds a TSIG that is not its last record (several,
+// or one before others: FORMERR, RFC 8945 5.1). Read before ldns parses the message (ldns
+// keeps the last of several TSIGs and leaks the others).
+std::optional<std::size_t> find_tsig(std::span<const std::uint8_t> wire);
 
 struct tsig_check {
     // The TSIG cannot be interpreted (fields missing or of the wrong size): the message is
     // corrupt, FORMERR (RFC 8945 5.2). Nothing else below is set.
     bool malformed = false;
-    std::uint16_t error = 0;        // 0, tsig_badkey, tsig_badsig or tsig_badtime
-    const tsig_key* key = nullptr;  // the key that verified the MAC (error 0 or BADTIME)
+    std::uint16_t error = 0;        // 0, tsig_badkey, tsig_badsig, tsig_badtime, tsig_badtrunc
+    const tsig_key* key = nullptr;  // the key that verified the MAC (0, BADTIME, BADTRUNC)
     tsig_request request;
 };
 
 // `pkt` holds a TSIG (ldns_pkt_tsig) and `wire` is the message it was parsed from. The key
-// must be one of `keys` by name and by algorithm (else BADKEY), the MAC must verify (else
-// BADSIG; a truncated MAC does not), and `now` (unix seconds) must be within the request's
-// fudge of its time signed (else BADTIME: a replayed request, or clocks apart).
+// must be one of `keys` by name and by algorithm (else BADKEY), the MAC must be of a size
+// RFC 8945 5.2.2.1 allows (else malformed) and verify (else BADSIG; truncated: BADTRUNC),
+// and `now` (unix seconds) must be within the request's fudge of its time signed (else
+// BADTIME: a replay, or clocks apart). The MAC is computed here, not by ldns.
 tsig_check check_tsig(std::span<const tsig_key> keys, ldns_pkt* pkt,
                       std::span<const std::uint8_t> wire, std::uint64_t now);
 

@@ -63,25 +63,48 @@ std::vector<std::uint8_t> canonical_name_wire(const std::string& name) {
     return out;
 }
 
+namespace {
+
+// OpenSSL's digest name for a TSIG algorithm (tsig_key::algorithm form).
+const char* digest_for(const std::string& algorithm) {
+    if (algorithm == "hmac-sha256.") return "SHA256";
+    if (algorithm == "hmac-sha384.") return "SHA384";
+    if (algorithm == "hmac-sha512.") return "SHA512";
+    if (algorithm == "hmac-sha224.") return "SHA224";
+    if (algorithm == "hmac-sha1.") return "SHA1";
+    if (algorithm == "hmac-md5.sig-alg.reg.int.") return "MD5";
+    throw std::runtime_error("unsupported TSIG algorithm " + algorithm);
+}
+
+std::vector<std::uint8_t> hmac(const char* digest, const std::vector<std::uint8_t>& secret,
+                               std::initializer_list<std::span<const std::uint8_t>> parts) {
+    std::unique_ptr<EVP_MAC, mac_deleter> mac_alg(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+    std::unique_ptr<EVP_MAC_CTX, mac_ctx_deleter> ctx(EVP_MAC_CTX_new(mac_alg.get()));
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
+        OSSL_PARAM_construct_end()};
+    if (!ctx || !EVP_MAC_init(ctx.get(), secret.data(), secret.size(), params))
+        throw std::runtime_error("TSIG: cannot initialise HMAC");
+    for (const auto& part : parts) EVP_MAC_update(ctx.get(), part.data(), part.size());
+    unsigned char out[EVP_MAX_MD_SIZE];
+    std::size_t size = 0;
+    if (!EVP_MAC_final(ctx.get(), out, &size, sizeof(out)))
+        throw std::runtime_error("TSIG: HMAC failed");
+    return {out, out + size};
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> tsig_hmac(const tsig_key& key,
+                                    std::initializer_list<std::span<const std::uint8_t>> parts) {
+    return hmac(digest_for(key.algorithm), decode_base64(key.secret), parts);
+}
+
 tsig_signer::tsig_signer(const tsig_key& key)
     : secret_(decode_base64(key.secret)),
       key_name_wire_(canonical_name_wire(key.name)),
-      algorithm_wire_(canonical_name_wire(key.algorithm)) {
-    if (key.algorithm == "hmac-sha256.")
-        digest_ = "SHA256";
-    else if (key.algorithm == "hmac-sha384.")
-        digest_ = "SHA384";
-    else if (key.algorithm == "hmac-sha512.")
-        digest_ = "SHA512";
-    else if (key.algorithm == "hmac-sha224.")
-        digest_ = "SHA224";
-    else if (key.algorithm == "hmac-sha1.")
-        digest_ = "SHA1";
-    else if (key.algorithm == "hmac-md5.sig-alg.reg.int.")
-        digest_ = "MD5";
-    else
-        throw std::runtime_error("unsupported TSIG algorithm " + key.algorithm);
-}
+      algorithm_wire_(canonical_name_wire(key.algorithm)),
+      digest_(digest_for(key.algorithm)) {}
 
 void tsig_signer::sign(std::span<const std::uint8_t> message, bool first, std::uint64_t time_signed,
                        std::vector<std::uint8_t>& out, std::uint16_t error,
@@ -91,21 +114,11 @@ void tsig_signer::sign(std::span<const std::uint8_t> message, bool first, std::u
         other = {};
     }
     constexpr std::uint16_t fudge = 300;
-    std::unique_ptr<EVP_MAC, mac_deleter> mac_alg(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-    std::unique_ptr<EVP_MAC_CTX, mac_ctx_deleter> ctx(EVP_MAC_CTX_new(mac_alg.get()));
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest_), 0),
-        OSSL_PARAM_construct_end()};
-    if (!ctx || !EVP_MAC_init(ctx.get(), secret_.data(), secret_.size(), params)) {
-        throw std::runtime_error("TSIG: cannot initialise HMAC");
-    }
     std::vector<std::uint8_t> head;
     if (!mac_.empty()) {  // the request's MAC, or the previous message's
         put16(head, static_cast<std::uint32_t>(mac_.size()));
         head.insert(head.end(), mac_.begin(), mac_.end());
     }
-    EVP_MAC_update(ctx.get(), head.data(), head.size());
-    EVP_MAC_update(ctx.get(), message.data(), message.size());
     std::vector<std::uint8_t> variables;
     if (first) {
         variables.insert(variables.end(), key_name_wire_.begin(), key_name_wire_.end());
@@ -120,13 +133,8 @@ void tsig_signer::sign(std::span<const std::uint8_t> message, bool first, std::u
         put16(variables, static_cast<std::uint32_t>(other.size()));
         variables.insert(variables.end(), other.begin(), other.end());
     }
-    EVP_MAC_update(ctx.get(), variables.data(), variables.size());
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    std::size_t digest_size = 0;
-    if (!EVP_MAC_final(ctx.get(), digest, &digest_size, sizeof(digest))) {
-        throw std::runtime_error("TSIG: HMAC failed");
-    }
-    mac_.assign(digest, digest + digest_size);
+    mac_ = hmac(digest_, secret_, {head, message, variables});
+    const std::size_t digest_size = mac_.size();
 
     // the TSIG RR
     out.insert(out.end(), key_name_wire_.begin(), key_name_wire_.end());
@@ -140,7 +148,7 @@ void tsig_signer::sign(std::span<const std::uint8_t> message, bool first, std::u
     put48(out, time_signed);
     put16(out, fudge);
     put16(out, static_cast<std::uint32_t>(digest_size));
-    out.insert(out.end(), digest, digest + digest_size);
+    out.insert(out.end(), mac_.begin(), mac_.end());
     out.push_back(message[0]);  // original ID
     out.push_back(message[1]);
     put16(out, error);

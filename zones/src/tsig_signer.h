@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 #include <vector>
 
@@ -53,6 +54,11 @@ struct tsig_request {
 // (BADKEY 17, BADSIG 16: MAC size 0, RFC 8945 5.3.2), its times those of the request.
 void append_unsigned_tsig(const tsig_request& request, std::uint16_t error, std::uint16_t id,
                           std::vector<std::uint8_t>& out);
+
+// The HMAC of `parts` under the key (its algorithm and base64 secret). Throws
+// std::runtime_error on an unsupported algorithm or a secret that is not base64.
+std::vector<std::uint8_t> tsig_hmac(const tsig_key& key,
+                                    std::initializer_list<std::span<const std::uint8_t>> parts);
 
 // "xfr-key." to canonical (lower case, uncompressed) wire form.
 std::vector<std::uint8_t> canonical_name_wire(const std::string& name);

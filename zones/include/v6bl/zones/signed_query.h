@@ -18,7 +18,10 @@ enum class signed_query_status : std::uint8_t {
     badkey,    // a key we do not have (by name and algorithm): NOTAUTH, unsigned TSIG
     badsig,    // the MAC does not verify: NOTAUTH, unsigned TSIG
     badtime,   // outside the request's time window: NOTAUTH, signed
-    formerr,   // not a message ldns reads: the caller answers FORMERR
+    badtrunc,  // a truncated MAC (this server wants whole ones): NOTAUTH, signed
+    // not a message ldns reads, or a TSIG that cannot be read or whose MAC size RFC 8945
+    // 5.2.2.1 rules out: the caller answers FORMERR
+    formerr,
 };
 
 // Writes the answer to `unsigned_query` (the request without its TSIG) at the start of the
