@@ -23,7 +23,7 @@ signed_query_result answer_signed_query(const zone_config& config, std::span<con
     }
     ldns_pkt_ptr pkt(parsed);
     if (!ldns_pkt_tsig(pkt.get())) return result;
-    const tsig_check check = check_tsig(keys, pkt.get(), query, now);
+    const tsig_check check = check_tsig(keys, pkt.get(), query, tsig_at, now);
     if (check.malformed) return result;
     const ldns_rdf_ptr request_mac(ldns_rdf_clone(ldns_rr_rdf(ldns_pkt_tsig(pkt.get()), 3)));
 

@@ -85,7 +85,8 @@ transfer_result transfer_responder::respond_on(std::span<const std::uint8_t> que
     ldns_pkt* parsed = nullptr;
     // A TSIG that is not the last record (or several) is FORMERR (RFC 8945 5.1), decided
     // before ldns reads the message: it keeps the last TSIG and leaks the others.
-    if (!find_tsig(query) || ldns_wire2pkt(&parsed, query.data(), query.size()) != LDNS_STATUS_OK ||
+    const std::optional<std::size_t> tsig_at = find_tsig(query);
+    if (!tsig_at || ldns_wire2pkt(&parsed, query.data(), query.size()) != LDNS_STATUS_OK ||
         !parsed) {
         result.outcome = transfer_outcome::formerr;
         emit_header_error(query, LDNS_RCODE_FORMERR, emit);
@@ -135,7 +136,7 @@ transfer_result transfer_responder::respond_on(std::span<const std::uint8_t> que
     const tsig_key* key = nullptr;
     ldns_rdf_ptr query_mac;
     if (const ldns_rr* tsig = ldns_pkt_tsig(pkt.get())) {
-        const tsig_check check = check_tsig(acl_.keys(), pkt.get(), query,
+        const tsig_check check = check_tsig(acl_.keys(), pkt.get(), query, *tsig_at,
                                             static_cast<std::uint64_t>(std::time(nullptr)));
         if (check.malformed) {
             return answer_error(LDNS_RCODE_FORMERR, transfer_outcome::formerr, nullptr, nullptr,

@@ -76,7 +76,7 @@ std::optional<std::size_t> find_tsig(std::span<const std::uint8_t> wire) {
 }
 
 tsig_check check_tsig(std::span<const tsig_key> keys, ldns_pkt* pkt,
-                      std::span<const std::uint8_t> wire, std::uint64_t now) {
+                      std::span<const std::uint8_t> wire, std::size_t tsig_at, std::uint64_t now) {
     tsig_check out;
     const ldns_rr* tsig = ldns_pkt_tsig(pkt);
     // Algorithm, time signed (48 bits), fudge, MAC (length-prefixed), original ID, error,
@@ -115,12 +115,11 @@ tsig_check check_tsig(std::span<const tsig_key> keys, ldns_pkt* pkt,
     // the packet's TSIG when it cannot compute one): over the message as it was before the
     // TSIG was added (its original ID, ARCOUNT one less) and the TSIG variables (RFC 8945
     // 4.3.3), with the algorithm name as the request gives it.
-    const std::optional<std::size_t> at = find_tsig(wire);
-    if (!at || *at == 0) {
+    if (tsig_at < 12 || tsig_at > wire.size()) {
         out.malformed = true;
         return out;
     }
-    std::vector<std::uint8_t> message(wire.begin(), wire.begin() + static_cast<long>(*at));
+    std::vector<std::uint8_t> message(wire.begin(), wire.begin() + static_cast<long>(tsig_at));
     message[0] = static_cast<std::uint8_t>(r.original_id >> 8);
     message[1] = static_cast<std::uint8_t>(r.original_id);
     const unsigned arcount = (message[10] << 8 | message[11]) - 1u;

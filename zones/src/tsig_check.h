@@ -32,12 +32,13 @@ struct tsig_check {
     tsig_request request;
 };
 
-// `pkt` holds a TSIG (ldns_pkt_tsig) and `wire` is the message it was parsed from. The key
+// `pkt` holds a TSIG (ldns_pkt_tsig) and `wire` is the message it was parsed from, its TSIG
+// record at `tsig_at` (find_tsig, which the caller ran before ldns parsed it). The key
 // must be one of `keys` by name and by algorithm (else BADKEY), the MAC must be of a size
 // RFC 8945 5.2.2.1 allows (else malformed) and verify (else BADSIG; truncated: BADTRUNC),
 // and `now` (unix seconds) must be within the request's fudge of its time signed (else
 // BADTIME: a replay, or clocks apart). The MAC is computed here, not by ldns.
 tsig_check check_tsig(std::span<const tsig_key> keys, ldns_pkt* pkt,
-                      std::span<const std::uint8_t> wire, std::uint64_t now);
+                      std::span<const std::uint8_t> wire, std::size_t tsig_at, std::uint64_t now);
 
 }  // namespace v6bl::zones
