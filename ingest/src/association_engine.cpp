@@ -211,6 +211,7 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
     const bool six_to_four = is_6to4(a6.source);
     const embedded_ipv4 emb = find_embedded_ipv4(a6.source);
     scratch_.clear();
+    scratch_attends_.clear();
     refs_.clear();
     structural_refs_.clear();
     bool structural_paired = false;
@@ -327,9 +328,9 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
     // Two IPv4s that both pair on repeated rounds are two hosts in lockstep as far as
     // repetition can tell: timing bonuses do not pick one, only more rounds together do.
     if (clear_winner && !(scratch_[best].signals & structural_signals))
-        for (const association& other : scratch_)
-            if (other.ipv4 != scratch_[best].ipv4 && (other.signals & sig_repetition) &&
-                other.rounds >= scratch_[best].rounds) {
+        for (std::size_t i = 0; i < scratch_.size(); ++i)
+            if (scratch_[i].ipv4 != scratch_[best].ipv4 && scratch_attends_[i] &&
+                scratch_[i].rounds >= scratch_[best].rounds) {
                 clear_winner = false;
                 break;
             }
@@ -441,7 +442,8 @@ void association_engine::score(const connect_attempt& a6,
     // Only a repeated pairing (min_rounds) makes a /64 a partner: two rounds together
     // happen by chance between hosts on the same retry schedule, and marking a spammer's
     // own IPv4 shared for it cost recall (0.92 at 20,000 hosts) and let strangers win.
-    if (h4 && k >= options_.min_rounds && k >= options_.min_share_v6 * n6p) {
+    const bool attends = h4 && k >= options_.min_rounds && k >= options_.min_share_v6 * n6p;
+    if (attends) {
         partner_set& ps = partners_[a4_address];
         const std::uint64_t me = high64_of(a6.source);
         int slot = -1, oldest = 0;
@@ -501,6 +503,7 @@ void association_engine::score(const connect_attempt& a6,
     as.rounds = static_cast<std::uint16_t>(k < 1 ? 1 : k);
     as.sensors = options_.sensor_bit;
     scratch_.push_back(as);
+    scratch_attends_.push_back(attends);
 }
 
 void association_engine::step(std::vector<association>& out) {

@@ -483,3 +483,38 @@ TEST_CASE("two attempts of the host's own IPv4 in a round are one candidate, not
     }
     CHECK(best_strength(run(in), six, v4(5, 4, 3, 11)) >= 600);
 }
+
+TEST_CASE("a stranger in lockstep with a NAT member is not believed while the NAT's IPv4 attends",
+          "[association][nat]") {
+    // bench_association at 20,000 hosts (seed 7): a host behind a NAT retries every ~10 min;
+    // an IPv4-only spammer on the same schedule met its first three rounds (1.3, 0.6, 0.17 s
+    // away) and paired 3 of 3, at 725. The NAT's IPv4 came within 0.2 s on each of those
+    // rounds as well, but it also has the other members' rounds, so it is not repeated (its
+    // rounds are not the IPv6's) and the lockstep rule, which looked at repeated rivals
+    // only, let the stranger win. Attending as many of the IPv6's rounds is what counts.
+    const auto h6 = v6("2a02:db8:f4:b088::1");
+    const auto nat = address_from_ipv4(v4(97, 163, 48, 1));
+    const auto stranger = address_from_ipv4(v4(169, 83, 21, 182));
+    auto testbed = [&](bool nat_on_the_rounds) {
+        std::vector<connect_attempt> in;
+        std::uint16_t p6 = 46281, pn = 8000, ps = 45925;
+        const double rounds[] = {103.8, 716.1, 1303.3};
+        const double stranger_after[] = {1.3, 0.6, 0.17};
+        for (int r = 0; r < 3; ++r) {
+            in.push_back(attempt(h6, true, rounds[r], p6++, 1, false));
+            if (nat_on_the_rounds)
+                in.push_back(attempt(nat, false, rounds[r] + 0.15, pn += 977, 1, false));
+            in.push_back(attempt(stranger, false, rounds[r] + stranger_after[r], ps++, 1, false));
+        }
+        // The other members' rounds on the NAT's IPv4, minutes apart.
+        for (double t : {5.5, 233.0, 326.0, 596.7, 830.2, 906.2})
+            in.push_back(attempt(nat, false, t, pn += 977, 1, false));
+        return run(in);
+    };
+    const auto out = testbed(true);
+    CHECK(best_strength(out, h6, v4(169, 83, 21, 182)) < 600);
+    CHECK(best_strength(out, h6, v4(97, 163, 48, 1)) < 600);
+    // Without the NAT's IPv4 on the IPv6's rounds, the stranger is all the sensor saw: three
+    // of three is what a host looks like at its third round.
+    CHECK(best_strength(testbed(false), h6, v4(169, 83, 21, 182)) >= 600);
+}

@@ -184,6 +184,9 @@ class association_engine {
     flat_table<std::uint32_t, std::uint32_t, u32_hash> window_v4_;
     void window_remove(const pending_attempt& p);
     std::vector<association> scratch_;
+    // Per scratch_ entry: its IPv4 has rounds next to enough of the IPv6's rounds to be the
+    // host's (the IPv6 share of repetition), whatever else the IPv4 did.
+    std::vector<std::uint8_t> scratch_attends_;
     std::vector<const v4_candidate*> refs_;      // the candidates of one evaluation
     std::vector<v4_candidate> structural_refs_;  // those read from pending_ (refs_ points here)
     round_bucket_filter round_filter_;           // of the IPv6 address being evaluated
