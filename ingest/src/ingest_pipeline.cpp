@@ -66,15 +66,25 @@ struct source_position {
     // of a line or record, nor skipped as done.
     unsigned long long tail = 0, at = 0;
     bool has_tail = false;
+    // How many bytes before `at` the tail fingerprint covers: 64 in checkpoints written
+    // before `tw=` (the end of one log line, often the same from line to line: a rotated
+    // log's new file matched and its first lines were skipped), tail_fingerprint_width from then
+    // on.
+    unsigned long long tail_width = 64;
 };
+
+// A few log lines or capture records, timestamps included.
+constexpr unsigned long long tail_fingerprint_width = 4096;
 
 source_position parse_position(const std::optional<std::string>& v) {
     source_position p;
     if (!v) return p;
-    const int n = std::sscanf(v->c_str(), "v1 ino=%llu off=%llu idx=%llu done=%d tail=%llx at=%llu",
-                              &p.ino, &p.off, &p.idx, &p.done, &p.tail, &p.at);
+    const int n =
+        std::sscanf(v->c_str(), "v1 ino=%llu off=%llu idx=%llu done=%d tail=%llx at=%llu tw=%llu",
+                    &p.ino, &p.off, &p.idx, &p.done, &p.tail, &p.at, &p.tail_width);
     p.has_tail = n >= 5;
     if (n == 5) p.at = p.off;
+    if (n < 7 || p.tail_width == 0 || p.tail_width > tail_fingerprint_width) p.tail_width = 64;
     return p;
 }
 
@@ -83,27 +93,31 @@ std::string format_position(const source_position& p) {
     int n = std::snprintf(buf, sizeof buf, "v1 ino=%llu off=%llu idx=%llu done=%d", p.ino, p.off,
                           p.idx, p.done);
     if (p.has_tail && n > 0 && static_cast<std::size_t>(n) < sizeof buf)
-        std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), " tail=%016llx at=%llu",
-                      p.tail, p.at);
+        std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n),
+                      " tail=%016llx at=%llu tw=%llu", p.tail, p.at, p.tail_width);
     return buf;
 }
 
-// FNV-1a over the (up to) 64 bytes of the file before `off`; nullopt when they cannot be read.
-std::optional<unsigned long long> tail_fingerprint(int fd, unsigned long long off);
+// FNV-1a over the (up to) `width` bytes of the file before `off`; nullopt when they cannot
+// be read.
+std::optional<unsigned long long> tail_fingerprint(int fd, unsigned long long off,
+                                                   unsigned long long width);
 
 // The same, opening the file by its path.
-std::optional<unsigned long long> tail_fingerprint(const std::string& path,
-                                                   unsigned long long off) {
+std::optional<unsigned long long> tail_fingerprint(const std::string& path, unsigned long long off,
+                                                   unsigned long long width) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return std::nullopt;
-    const auto h = tail_fingerprint(fd, off);
+    const auto h = tail_fingerprint(fd, off, width);
     ::close(fd);
     return h;
 }
 
-std::optional<unsigned long long> tail_fingerprint(int fd, unsigned long long off) {
-    const std::size_t want = static_cast<std::size_t>(std::min<unsigned long long>(off, 64));
-    unsigned char bytes[64];
+std::optional<unsigned long long> tail_fingerprint(int fd, unsigned long long off,
+                                                   unsigned long long width) {
+    const std::size_t want =
+        static_cast<std::size_t>(std::min({off, width, tail_fingerprint_width}));
+    unsigned char bytes[tail_fingerprint_width];
     std::size_t got = 0;
     while (got < want) {
         const ssize_t r =
@@ -119,7 +133,7 @@ std::optional<unsigned long long> tail_fingerprint(int fd, unsigned long long of
 // FNV-1a over the (up to) 64 bytes at the start of the file, or of its first `off` bytes
 // when fewer: with the tail, what tells a file from another that got its inode.
 std::optional<unsigned long long> head_fingerprint(int fd, unsigned long long off) {
-    return tail_fingerprint(fd, std::min<unsigned long long>(off, 64));
+    return tail_fingerprint(fd, std::min<unsigned long long>(off, 64), 64);
 }
 
 // A file now under another inode that holds the bytes the checkpoint was taken at, in the
@@ -155,7 +169,8 @@ bool rewritten_since(const source_position& cp, std::optional<unsigned long long
 // A capture's checkpoint fingerprint: the bytes before `at`, where reading stopped.
 void fingerprint_capture(const std::string& path, std::uint64_t at, source_position& pos) {
     pos.at = at;
-    const auto t = tail_fingerprint(path, pos.at);
+    pos.tail_width = tail_fingerprint_width;
+    const auto t = tail_fingerprint(path, pos.at, pos.tail_width);
     pos.has_tail = t.has_value();
     pos.tail = t.value_or(0);
 }
@@ -532,7 +547,8 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
     const auto size = static_cast<unsigned long long>(st.st_size);
     // The bytes before the checkpoint as they are now: the same file under a new inode, or
     // the file rewritten in place, is told by them.
-    const auto now_tail = size < pos.at ? std::nullopt : tail_fingerprint(path, pos.at);
+    const auto now_tail =
+        size < pos.at ? std::nullopt : tail_fingerprint(path, pos.at, pos.tail_width);
     if (pos.ino != st.st_ino &&
         !replaced_by_same_start(pos, size, now_tail, given, options_.diagnostics))
         pos = source_position{};
@@ -725,8 +741,10 @@ void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::
 std::string ingest_pipeline::line_checkpoint(line_source& src) {
     src.pos.has_tail = false;
     if (src.file && src.pos.off > 0)
-        if (const auto t = tail_fingerprint(::fileno(src.file), src.pos.off)) {
+        if (const auto t =
+                tail_fingerprint(::fileno(src.file), src.pos.off, tail_fingerprint_width)) {
             src.pos.tail = *t;
+            src.pos.tail_width = tail_fingerprint_width;
             src.pos.at = src.pos.off;
             src.pos.has_tail = true;
         }
@@ -774,7 +792,7 @@ void ingest_pipeline::set_line_checkpoint(line_source& src) {
     if (!fresh) {
         const source_position kept = parse_position(it->second);
         if (kept.off <= src.pos.off || !kept.has_tail ||
-            tail_fingerprint(::fileno(src.file), kept.at) != kept.tail)
+            tail_fingerprint(::fileno(src.file), kept.at, kept.tail_width) != kept.tail)
             it->second = mine;
     }
     writer_.set_checkpoint(k, it->second);
@@ -796,7 +814,7 @@ std::string ingest_pipeline::inode_position(const line_source& src, int fd,
     const source_position cp = parse_position(v);
     if (cp.ino != static_cast<unsigned long long>(st.st_ino) || cp.off == 0 ||
         cp.off > static_cast<unsigned long long>(st.st_size) || !cp.has_tail ||
-        tail_fingerprint(fd, cp.at) != cp.tail)
+        tail_fingerprint(fd, cp.at, cp.tail_width) != cp.tail)
         return {};
     const auto head = head_of(v);
     if (!head || head_fingerprint(fd, cp.off) != *head) return {};
@@ -821,7 +839,8 @@ void ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& n
             st.st_dev != now.st_dev || static_cast<unsigned long long>(st.st_ino) != cp.ino)
             continue;
         if (static_cast<unsigned long long>(st.st_size) < cp.off ||
-            (cp.has_tail && cp.at > 0 && tail_fingerprint(entry.path().string(), cp.at) != cp.tail))
+            (cp.has_tail && cp.at > 0 &&
+             tail_fingerprint(entry.path().string(), cp.at, cp.tail_width) != cp.tail))
             return;  // the inode was reused: not the file of the checkpoint
         if (options_.diagnostics)
             std::fprintf(options_.diagnostics,
@@ -887,7 +906,7 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         source_position cp =
             at_start ? parse_position(checkpoint_of(src.key, src.legacy_key)) : source_position{};
         const auto size = static_cast<unsigned long long>(st.st_size);
-        const auto now_tail = tail_fingerprint(::fileno(src.file), cp.at);
+        const auto now_tail = tail_fingerprint(::fileno(src.file), cp.at, cp.tail_width);
         if (cp.ino != st.st_ino &&
             !replaced_by_same_start(cp, size, now_tail, src.path, options_.diagnostics))
             cp = {};
@@ -1052,7 +1071,7 @@ bool ingest_pipeline::truncated_in_place(line_source& src) {
     const unsigned long long read_to = src.pos.off + src.partial.size() + src.skipped;
     if (static_cast<unsigned long long>(st.st_size) < read_to) return true;
     return src.pos.has_tail && src.pos.at > 0 &&
-           tail_fingerprint(::fileno(src.file), src.pos.at) != src.pos.tail;
+           tail_fingerprint(::fileno(src.file), src.pos.at, src.pos.tail_width) != src.pos.tail;
 }
 
 int ingest_pipeline::run() {

@@ -362,6 +362,36 @@ TEST_CASE("lines written before a rename rotation between two runs are read from
     CHECK(ingest_into(*db, o).rejections() == 0);
 }
 
+TEST_CASE("a new log whose line ends like the last one read is not taken for the old file",
+          "[pipeline]") {
+    // Real Postfix lines end in the same `from=<…> to=<…> proto=ESMTP helo=<…>` text: the
+    // 64 bytes before the checkpoint were all the fingerprint covered, so the new file
+    // after a rename rotation, grown past the old offset with a line ending there,
+    // matched, was read on from the old offset, and its first line was lost.
+    temp_dir d("rotation-same-ending");
+    auto line = [](int n, const char* time) {
+        const std::string ip = "203.0.113." + std::to_string(n);
+        return std::string("Dec  2 ") + time +
+               " mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[" + ip +
+               "]: 554 5.7.1 Service unavailable; Client host [" + ip +
+               "] blocked using zen.spamhaus.org; from=<a@b> to=<c@d> proto=ESMTP helo=<x>";
+    };
+    const std::string log = d.path("mail.log");
+    std::ofstream(log) << line(11, "10:00:01") << "\n";
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {log};
+    o.year = 2026;
+    REQUIRE(ingest_into(*db, o).rejections() == 1);
+    std::filesystem::rename(log, d.path("mail.log.1"));
+    std::ofstream(log) << line(12, "10:05:02") << "\n" << line(13, "10:05:03") << "\n";
+    std::string diag;
+    CHECK(ingest_into(*db, o, nullptr, &diag).rejections() == 2);
+    INFO(diag);
+    CHECK(diag.find("is another file now") == std::string::npos);
+    CHECK(ingest_into(*db, o).rejections() == 0);
+}
+
 TEST_CASE("a rotated log given by its new name is read on from where its old name was read",
           "[pipeline]") {
     rotated_log r("rename-newname");
