@@ -195,7 +195,8 @@ log_line_status postfix_rbl_client(std::string_view reply, std::string_view clie
 // list at zen.spamhaus.org", Debian's "1.2.3.4 is listed at zen.spamhaus.org (...)", and ones
 // naming dnslists, a DNSBL or "blocked using". "<domain> is listed at" is a dnslists lookup of
 // a domain (sender, HELO: an RHSBL such as dbl.spamhaus.org), not of the client's address.
-bool exim_dnsbl_reason(std::string_view reason) {
+// `listed`: the address the message names as listed, when it names one ("host" names none).
+bool exim_dnsbl_reason(std::string_view reason, std::string_view& listed_address) {
     for (const std::string_view marker :
          {std::string_view(" is in a black list at "), std::string_view(" is listed at ")}) {
         const std::size_t at = reason.find(marker);
@@ -209,8 +210,9 @@ bool exim_dnsbl_reason(std::string_view reason) {
             listed = listed.substr(1, listed.size() - 2);
         std::uint32_t ignored = 0;
         // "spam.example", "x@spam.example": a domain; "1.2.3.4", "2001:db8::1", "host": the client
-        const bool domain = (contains(listed, ".") || contains(listed, "@")) &&
-                            !parse_ipv4(listed, ignored) && !contains(listed, ":");
+        const bool address = parse_ipv4(listed, ignored) || contains(listed, ":");
+        const bool domain = (contains(listed, ".") || contains(listed, "@")) && !address;
+        if (address) listed_address = listed;
         return !domain;
     }
     return contains(reason, "dnslist") || contains(reason, "DNSBL") ||
@@ -530,11 +532,19 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
     const auto client = exim_host(e, rest);
     if (!client) return log_line_status::other_reject;
     const auto reason = exim_reason(rest);
-    if (!reason || (!exim_dnsbl_reason(*reason) && !any_text(*reason, dnsbl_texts)) ||
+    std::string_view listed;
+    if (!reason || (!exim_dnsbl_reason(*reason, listed) && !any_text(*reason, dnsbl_texts)) ||
         dnsbl_refused_query(*reason))
         return log_line_status::other_reject;
     out.mta = mta_kind::exim;
-    return client_address(*client, out.ipv4);
+    const log_line_status st = client_address(*client, out.ipv4);
+    // An ACL's dnslists over other addresses ($dnslist_matched: a Received header's, a
+    // relay's) names the one it found listed: not evidence against the client.
+    if (st == log_line_status::dnsbl_reject && !listed.empty()) {
+        std::uint32_t named = 0;
+        if (!parse_ipv4(listed, named) || named != out.ipv4) return log_line_status::other_reject;
+    }
+    return st;
 }
 
 }  // namespace v6bl::ingest

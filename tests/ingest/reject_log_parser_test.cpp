@@ -105,6 +105,34 @@ TEST_CASE("Exim black list and dnslists rejects", "[reject_log]") {
     }
 }
 
+TEST_CASE("Exim: a dnslists reject naming another address is not the client's", "[reject_log]") {
+    // dnslists over other addresses ($dnslist_matched: a Received header's IP) names the one
+    // it found; charging the connecting client with it was evidence against a host that
+    // was never listed (helper-42).
+    reject_event e;
+    for (const char* reason : {"rejected after DATA: 198.51.100.7 is listed at zen.spamhaus.org",
+                               "rejected RCPT <c@d>: rejected because 198.51.100.8 is in a black "
+                               "list at zen.spamhaus.org",
+                               "rejected RCPT <c@d>: 2001:db8::7 is listed at zen.spamhaus.org"}) {
+        INFO(reason);
+        CHECK(parse_reject_line(std::string("2026-12-02 10:20:07 1tABCd-000123-Xy H=(helo.example) "
+                                            "[203.0.113.5] F=<a@b.example> ") +
+                                    reason,
+                                year_hint{}, e) == log_line_status::other_reject);
+    }
+    // The client's own address, and a message naming none, stay DNSBL rejects of the client.
+    for (const char* reason : {"rejected after DATA: 203.0.113.5 is listed at zen.spamhaus.org",
+                               "rejected RCPT <c@d>: host is listed at zen.spamhaus.org"}) {
+        INFO(reason);
+        e.ipv4 = 0;
+        CHECK(parse_reject_line(std::string("2026-12-02 10:20:07 1tABCd-000123-Xy H=(helo.example) "
+                                            "[203.0.113.5] F=<a@b.example> ") +
+                                    reason,
+                                year_hint{}, e) == log_line_status::dnsbl_reject);
+        CHECK(e.ipv4 == v4(203, 0, 113, 5));
+    }
+}
+
 TEST_CASE("Sendmail DNSBL rejects", "[reject_log]") {
     reject_event e;
     REQUIRE(
