@@ -83,7 +83,9 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
         "--follow", args->options.follow,
         "keep following the logs (across rotation) and the interface until SIGINT/SIGTERM");
     cmd->add_option("--year", args->options.year,
-                    "year of BSD syslog timestamps (default: from the capture, else this year)")
+                    "year of every BSD syslog timestamp (default: the year nearest the "
+                    "capture's time that is not ahead of the clock, else from the clock; leave "
+                    "it out for a log spanning New Year)")
         ->check(CLI::Range(1970, 2105));
     cmd->add_option("--log-timezone", args->log_timezone,
                     "zone of log times without an offset (BSD syslog, Exim without "

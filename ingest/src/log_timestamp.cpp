@@ -211,6 +211,11 @@ std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const ye
                 // As UTC: a zone moves the line by less than the day of slack, and the zone's
                 // conversion caches one hour at a time (three candidate years would miss it).
                 const std::int64_t t = to_unix(cand, mo, dd, h, mi, sec);
+                // Nearest the capture, but never a year that puts the line past the clock: a
+                // log older than the capture ("Jan 5" next to a December capture) is of the
+                // capture's year, not the next one, where it was refused as in the future.
+                if (by_reference && hint.now_unix != 0 && t > hint.now_unix + future_slack_s)
+                    continue;
                 if (by_reference) {
                     const std::int64_t dist = std::llabs(t - around);
                     if (year == 0 || dist < best) best = dist, year = cand;

@@ -185,6 +185,25 @@ TEST_CASE("BSD syslog years come from --year or the capture's time", "[reject_lo
     CHECK(days_from_civil(1970, 1, 1) == 0);
 }
 
+TEST_CASE("the capture's year never puts a line past the clock", "[reject_log]") {
+    // A December capture and a log of January and May (older than the capture): nearest the
+    // capture, "Jan 5" was next year's and the line was refused as in the future (helper-42).
+    year_hint h;
+    h.reference_unix = days_from_civil(2026, 12, 2) * 86400 + 36000;
+    h.now_unix = h.reference_unix + 4 * 3600;
+    auto t = parse_log_timestamp("Jan  5 10:00:00 mx x", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == days_from_civil(2026, 1, 5) * 86400 + 36000);
+    t = parse_log_timestamp("May  2 10:00:00 mx x", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == days_from_civil(2026, 5, 2) * 86400 + 36000);
+    // Without the clock (or with a clock in the next year) the nearest year stands.
+    h.now_unix = 0;
+    t = parse_log_timestamp("Jan  5 10:00:00 mx x", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == days_from_civil(2027, 1, 5) * 86400 + 36000);
+}
+
 TEST_CASE("without --year or a capture, BSD syslog lines are never taken to be in the future",
           "[reject_log]") {
     // Rejections ingested on their own (no capture) just after New Year: the year comes from
