@@ -223,6 +223,10 @@ struct ingest_pipeline::line_source {
     // --follow: since when the path has named a new file (rename rotation) and this old
     // one gave nothing (0: not rotated, or the old one still grows)
     std::int64_t renamed_quiet_since_ms = 0;
+    // --follow: where the file left for a new one was read to, with its tail fingerprint:
+    // a new file with the same bytes up to there (rsync, `cp f f.tmp; mv f.tmp f` of a
+    // growing file) is read on from there, as between runs, not again from its start.
+    source_position left_at;
     int reports = 0;
     bool dirty = false;
     ~line_source() {
@@ -904,7 +908,8 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             return false;
         }
         source_position cp =
-            at_start ? parse_position(checkpoint_of(src.key, src.legacy_key)) : source_position{};
+            at_start ? parse_position(checkpoint_of(src.key, src.legacy_key)) : src.left_at;
+        src.left_at = {};
         const auto size = static_cast<unsigned long long>(st.st_size);
         const auto now_tail = tail_fingerprint(::fileno(src.file), cp.at, cp.tail_width);
         if (cp.ino != st.st_ino &&
@@ -1049,6 +1054,16 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             if (any || src.renamed_quiet_since_ms == 0) {
                 src.renamed_quiet_since_ms = now;
             } else if (now - src.renamed_quiet_since_ms >= grace) {
+                src.left_at = src.pos;
+                src.left_at.has_tail = false;
+                if (src.pos.off > 0)
+                    if (const auto t = tail_fingerprint(::fileno(src.file), src.pos.off,
+                                                        tail_fingerprint_width)) {
+                        src.left_at.tail = *t;
+                        src.left_at.at = src.pos.off;
+                        src.left_at.tail_width = tail_fingerprint_width;
+                        src.left_at.has_tail = true;
+                    }
                 std::fclose(src.file);
                 src.file = nullptr;
                 src.partial.clear();

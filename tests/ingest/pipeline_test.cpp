@@ -595,6 +595,23 @@ TEST_CASE("following notices a copytruncate whose new content outgrew the old of
     CHECK(c.bad_inputs() == 0);
 }
 
+TEST_CASE("following a log replaced by a grown copy of itself reads on, not again", "[pipeline]") {
+    // rsync or `cp maillog t; echo more >> t; mv t maillog`: a new inode with the old bytes
+    // first. Between runs it was read on from the old offset; while following, the switch to
+    // the new inode read it from its start and counted line 1 twice (helper-42).
+    followed_log l("follow-replaced", 100);
+    const std::string tmp = l.d.path("maillog.tmp");
+    std::filesystem::copy_file(l.log, tmp);
+    std::ofstream(tmp, std::ios::app) << reject_line_of(2) << "\n";
+    std::filesystem::rename(tmp, l.log);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    ingest::ingest_counters c;
+    const std::string diag = l.f->stop(c);
+    INFO(diag);
+    CHECK(c.rejections() == 2);
+    CHECK(diag.find("reading on from there") != std::string::npos);
+}
+
 TEST_CASE("following reads what the MTA writes to the renamed log until it reopens", "[pipeline]") {
     followed_log l("follow-rename", 100);
     std::ofstream old_fd(l.log, std::ios::app);  // syslog's open descriptor
