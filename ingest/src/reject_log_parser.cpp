@@ -400,7 +400,8 @@ bool parse_ipv4(std::string_view t, std::uint32_t& out) {
             if (++len > 3) return false;
             ++i;
         }
-        if (octet > 255) return false;
+        // "010": octal to inet_aton, refused by inet_pton; no MTA writes it.
+        if (octet > 255 || (len > 1 && t[i - len] == '0')) return false;
         v = (v << 8) | octet;
         ++parts;
         if (parts < 4) {

@@ -66,6 +66,16 @@ TEST_CASE("schema errors and invalid JSON say what is wrong", "[association_line
     CHECK_FALSE(parse_association_line(
         R"({"v":1,"ipv6":"2001:db8::1","ipv4":"1.2.3","time":1,"strength":1})", l, err));
     CHECK(err == "ipv4 is not a dotted quad");
+    // Leading zeros: octal to inet_aton ("010" is 8), refused by inet_pton (helper-43).
+    for (const char* zeros : {"010.8.4.22", "08.8.4.22", "1.2.3.00"}) {
+        INFO(zeros);
+        CHECK_FALSE(parse_association_line(std::string(R"({"v":1,"ipv6":"2001:db8::1","ipv4":")") +
+                                               zeros + R"(","time":1,"strength":1})",
+                                           l, err));
+        CHECK(err == "ipv4 is not a dotted quad");
+    }
+    CHECK(parse_association_line(
+        R"({"v":1,"ipv6":"2001:db8::1","ipv4":"10.0.0.0","time":1,"strength":1})", l, err));
     CHECK_FALSE(parse_association_line(
         R"({"v":1,"ipv6":"2001:db8::1","ipv4":"1.2.3.4","time":1,"strength":1.5})", l, err));
     CHECK(err == "strength is not a number in [0, 1]");
