@@ -138,8 +138,9 @@ std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const ye
     // RFC 3339 "2026-11-24T10:00:00[.frac](Z|+hh:mm|+hhmm)" or Exim "2026-11-24 10:00:00[.mmm]"
     // (with log_timezone followed by " +hhmm").
     if (digits(s, 0, 4, y) && s.size() > 19 && s[4] == '-' && digits(s, 5, 2, mo) && s[7] == '-' &&
-        digits(s, 8, 2, d) && (s[10] == 'T' || s[10] == ' ') && digits(s, 11, 2, h) &&
-        s[13] == ':' && digits(s, 14, 2, mi) && s[16] == ':' && digits(s, 17, 2, sec)) {
+        digits(s, 8, 2, d) && (s[10] == 'T' || s[10] == 't' || s[10] == ' ') &&
+        digits(s, 11, 2, h) && s[13] == ':' && digits(s, 14, 2, mi) && s[16] == ':' &&
+        digits(s, 17, 2, sec)) {
         if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || !valid_hms(h, mi, sec))
             return std::nullopt;
         std::size_t pos = 19;
@@ -160,7 +161,7 @@ std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const ye
             offset = (oh * 3600 + om * 60) * (s[pos + 1] == '+' ? 1 : -1);
             zoned = true;
             pos += 6;
-        } else if (pos < s.size() && s[pos] == 'Z') {
+        } else if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
             zoned = true;
             ++pos;
         } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {

@@ -522,6 +522,7 @@ TEST_CASE("timestamps: Exim's log_timezone offset, RFC 3339 and journald short-i
              {"2026-11-24T10:00:00.123456+01:00", nov24_2026_10h - 3600},  // rsyslog precise
              {"2026-11-24T10:00:00-05:00", nov24_2026_10h + 5 * 3600},
              {"2026-11-24T10:00:00Z", nov24_2026_10h},
+             {"2026-11-24t10:00:00z", nov24_2026_10h},  // RFC 3339 5.6: t and z in lower case too
              {"2026-11-24T10:00:00+0100", nov24_2026_10h - 3600},         // journalctl short-iso
              {"2026-11-24T10:00:00.654321+0100", nov24_2026_10h - 3600},  // short-iso-precise
          }) {
