@@ -171,6 +171,8 @@ std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const ye
                 offset = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
                 zoned = true;
                 pos += colon ? 6 : 5;
+            } else {
+                return std::nullopt;  // "+01", "+25:00": an offset it cannot be read as local time
             }
         }
         if (!zoned) return parsed_timestamp{unzoned_to_unix(hint, y, mo, d, h, mi, sec), pos};

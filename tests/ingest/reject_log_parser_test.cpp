@@ -185,6 +185,16 @@ TEST_CASE("BSD syslog years come from --year or the capture's time", "[reject_lo
     CHECK(days_from_civil(1970, 1, 1) == 0);
 }
 
+TEST_CASE("an RFC 3339 offset that cannot be read makes no timestamp", "[reject_log]") {
+    // "+01" and "+25:00" were ignored and the time read as local time, an hour or more off.
+    for (const char* stamp : {"2026-11-24T10:00:00+01 mx x", "2026-11-24T10:00:00+25:00 mx x",
+                              "2026-11-24T10:00:00-0a:00 mx x"}) {
+        INFO(stamp);
+        CHECK_FALSE(parse_log_timestamp(stamp, year_hint{}));
+    }
+    CHECK(parse_log_timestamp("2026-11-24T10:00:00+01:00 mx x", year_hint{}));
+}
+
 TEST_CASE("the capture's year never puts a line past the clock", "[reject_log]") {
     // A December capture and a log of January and May (older than the capture): nearest the
     // capture, "Jan 5" was next year's and the line was refused as in the future (helper-42).
