@@ -1,6 +1,8 @@
 // Recognizes DNSBL rejections in Postfix smtpd/postscreen, Exim and Sendmail log lines.
 #include "v6bl/ingest/reject_log_parser.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <optional>
 
@@ -210,9 +212,14 @@ bool exim_dnsbl_reason(std::string_view reason, std::string_view& listed_address
             listed = listed.substr(1, listed.size() - 2);
         std::uint32_t ignored = 0;
         // "spam.example", "x@spam.example": a domain; "1.2.3.4", "2001:db8::1", "host": the client
-        const bool address = parse_ipv4(listed, ignored) || contains(listed, ":");
-        const bool domain = (contains(listed, ".") || contains(listed, "@")) && !address;
-        if (address) listed_address = listed;
+        const bool v4 = parse_ipv4(listed, ignored);
+        const bool domain =
+            (contains(listed, ".") || contains(listed, "@")) && !v4 && !contains(listed, ":");
+        // Only a real address names another host ("IP:192.0.2.4" is the client in other words).
+        in6_addr v6{};
+        if (v4 || (listed.size() < INET6_ADDRSTRLEN &&
+                   ::inet_pton(AF_INET6, std::string(listed).c_str(), &v6) == 1))
+            listed_address = listed;
         return !domain;
     }
     return contains(reason, "dnslist") || contains(reason, "DNSBL") ||

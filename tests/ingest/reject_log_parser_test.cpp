@@ -121,8 +121,10 @@ TEST_CASE("Exim: a dnslists reject naming another address is not the client's", 
                                 year_hint{}, e) == log_line_status::other_reject);
     }
     // The client's own address, and a message naming none, stay DNSBL rejects of the client.
-    for (const char* reason : {"rejected after DATA: 203.0.113.5 is listed at zen.spamhaus.org",
-                               "rejected RCPT <c@d>: host is listed at zen.spamhaus.org"}) {
+    for (const char* reason :
+         {"rejected after DATA: 203.0.113.5 is listed at zen.spamhaus.org",
+          "rejected RCPT <c@d>: host is listed at zen.spamhaus.org",
+          "rejected RCPT <c@d>: IP:203.0.113.5 is listed at zen.spamhaus.org"}) {
         INFO(reason);
         e.ipv4 = 0;
         CHECK(parse_reject_line(std::string("2026-12-02 10:20:07 1tABCd-000123-Xy H=(helo.example) "
