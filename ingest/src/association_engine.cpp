@@ -173,6 +173,7 @@ void association_engine::add_history(pending_attempt& p) {
                                 options_.round_gap_us);
     p.new_round = r.new_round;
     p.only_round = r.only_round;
+    p.continuous = r.new_round && r.quiet_us < options_.round_gap_us;
     if (p.a.family != ip_family::v4) return;
     ++window_v4_[ipv4_of(p.a.source)];
     // A candidate counts only if its IPv4 has two rounds or more when an IPv6 attempt
@@ -334,6 +335,12 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
                 clear_winner = false;
                 break;
             }
+    // An IPv6 address that never goes quiet between its rounds (a provider MTA hammering
+    // every few seconds) has no retry rounds to pair on: with thousands of attempts, chance
+    // gives it a port - 1 stranger within 0.5 s and a second round start nearby now and
+    // then. Only structural pairings name its IPv4.
+    if (p.continuous && clear_winner && !(scratch_[best].signals & structural_signals))
+        clear_winner = false;
     if (!clear_winner && best_score >= options_.listable_milli) ++stats_.ambiguous;
     const auto capped = static_cast<std::uint16_t>(options_.listable_milli - 50);
     for (std::size_t i = 0; i < scratch_.size(); ++i) {
@@ -608,11 +615,12 @@ void association_engine::forget_old_partners() {
 // the pending attempts, the history clock, then every live history (rings as varint
 // distances back from the newest round), the partner sets and the statistics. Version 7
 // lacks the partner-cleanup time (a restored engine then cleaned at its first housekeeping,
-// not on its hourly schedule: the state differed from a clean run's); version 6 (an expiry
+// not on its hourly schedule: the state differed from a clean run's); version 8 has no
+// `continuous` flag in the pending attempts (read as not continuous); version 6 (an expiry
 // queue of live and stale entries with the histories inline) is still read: its stale
 // entries are dropped.
 namespace {
-constexpr std::uint32_t state_version = 8;
+constexpr std::uint32_t state_version = 9;
 constexpr std::uint8_t queued_live = 0, queued_stale = 1;  // version 6
 struct v6_expiry_t {
     address_bytes address;
@@ -725,7 +733,7 @@ bool association_engine::restore(std::string_view in) {
     };
     clear();
     const std::uint32_t version = r.get_u32();
-    if (version != 6 && version != 7 && version != state_version) return fail();
+    if (version < 6 || version > state_version) return fail();
     next_housekeeping_us_ = static_cast<std::int64_t>(r.get_u64());
     next_partner_cleanup_us_ =
         version >= 8 ? static_cast<std::int64_t>(r.get_u64()) : std::int64_t{0};
@@ -741,6 +749,12 @@ bool association_engine::restore(std::string_view in) {
         staged_.push_back(r.get_pod<pending_attempt>());
         if (i == 0 || staged_.back().a.start_us < staged_min_start_us_)
             staged_min_start_us_ = staged_.back().a.start_us;
+    }
+    if (version < 9) {
+        // Before `continuous`, that byte was padding: not known, so not continuous (as
+        // those versions scored every round).
+        for (std::size_t i = 0; i < pending_.size(); ++i) pending_[i].continuous = false;
+        for (auto& p : staged_) p.continuous = false;
     }
     if (version == 6) {
         // No clock then: the newest attempt in the histories is where it stood.

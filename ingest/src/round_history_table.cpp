@@ -77,6 +77,7 @@ round_history_table::add_result round_history_table::add(const address_bytes& a,
         e->last_delta_us = clamp_delta(last_us - start_us);
         return {true, true, 1, start_us, e};
     }
+    const std::int64_t quiet = start_us - e->last_us();
     const std::int64_t last = std::max(e->last_us(), last_us);
     if (start_us - e->newest_us < round_gap_us) {
         e->last_delta_us = clamp_delta(last - e->newest_us);
@@ -95,7 +96,7 @@ round_history_table::add_result round_history_table::add(const address_bytes& a,
             e->newest_us = start_us;
             e->newest_port = port;
             e->last_delta_us = clamp_delta(last - start_us);
-            return {true, true, 1, start_us, e};
+            return {true, true, 1, start_us, e, quiet};
         }
     }
     if (r->count == max_rounds) {
@@ -110,7 +111,7 @@ round_history_table::add_result round_history_table::add(const address_bytes& a,
     e->newest_us = start_us;
     e->rounds = r->count;
     e->last_delta_us = clamp_delta(last - start_us);
-    return {true, false, e->rounds, start_us, e};
+    return {true, false, e->rounds, start_us, e, quiet};
 }
 
 round_history_table::ring* round_history_table::take_ring(entry& e) {

@@ -107,6 +107,9 @@ class association_engine {
         // Set when this attempt started its address's only round in the history: an IPv4
         // candidate like that pairs on one round at most, so evaluate() skips it.
         bool only_round = false;
+        // Set when this attempt started a new round after less than round_gap of quiet: the
+        // address tries all the time (a hammering provider MTA), it has no retry rounds.
+        bool continuous = false;
         std::uint32_t hash = 0;  // of a.source, for the history table (computed once)
     };
     static_assert(sizeof(pending_attempt) == 64);

@@ -72,6 +72,9 @@ class round_history_table {
         int rounds = 0;                  // rounds kept after the attempt
         std::int64_t round_us = 0;       // start of the round the attempt belongs to
         const entry* history = nullptr;  // the address's (valid until the table changes)
+        // A new round: how long the address was quiet before it (its attempts' latest SYN
+        // to this start); INT64_MAX for its first round.
+        std::int64_t quiet_us = INT64_MAX;
     };
 
     static std::uint64_t hash(const address_bytes& a) { return address_hash{}(a); }
