@@ -336,9 +336,11 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
                 break;
             }
     // An IPv6 address that never goes quiet between its rounds (a provider MTA hammering
-    // every few seconds) has no retry rounds to pair on: with thousands of attempts, chance
-    // gives it a port - 1 stranger within 0.5 s and a second round start nearby now and
-    // then. Only structural pairings name its IPv4.
+    // every few seconds) has no retry rounds to pair on: its round starts are the round
+    // gap's, one a minute, which another sender's minute-apart round starts drift past
+    // (meeting three in a row: repetition), and with thousands of attempts chance gives it
+    // a port - 1 stranger on two (the Exchange signature). Only structural pairings name
+    // its IPv4.
     if (p.continuous && clear_winner && !(scratch_[best].signals & structural_signals))
         clear_winner = false;
     if (!clear_winner && best_score >= options_.listable_milli) ++stats_.ambiguous;
