@@ -341,9 +341,9 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
     // (meeting three in a row: repetition), and with thousands of attempts chance gives it
     // a port - 1 stranger on two (the Exchange signature). Only structural pairings name
     // its IPv4.
-    if (p.continuous && clear_winner && !(scratch_[best].signals & structural_signals))
-        clear_winner = false;
     if (!clear_winner && best_score >= options_.listable_milli) ++stats_.ambiguous;
+    if (p.continuous && clear_winner && !(scratch_[best].signals & structural_signals))
+        clear_winner = false;  // (not ambiguous: there is no retry round to decide on)
     const auto capped = static_cast<std::uint16_t>(options_.listable_milli - 50);
     for (std::size_t i = 0; i < scratch_.size(); ++i) {
         auto& as = scratch_[i];
@@ -613,7 +613,7 @@ void association_engine::forget_old_partners() {
     for (const address_bytes& k : old) partners_.erase(k);
 }
 
-// Checkpoint layout (version 8): the housekeeping and partner-cleanup times, the cursors,
+// Checkpoint layout (version 9): the housekeeping and partner-cleanup times, the cursors,
 // the pending attempts, the history clock, then every live history (rings as varint
 // distances back from the newest round), the partner sets and the statistics. Version 7
 // lacks the partner-cleanup time (a restored engine then cleaned at its first housekeeping,
