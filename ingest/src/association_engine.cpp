@@ -326,8 +326,10 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
         if (scratch_[i].ipv4 != scratch_[best].ipv4)  // (scratch_ not empty: best is in it)
             runner_up = std::max<int>(runner_up, scratch_[i].strength_milli);
     bool clear_winner = best < scratch_.size() && best_score - runner_up >= 50;
-    // Two IPv4s that both pair on repeated rounds are two hosts in lockstep as far as
-    // repetition can tell: timing bonuses do not pick one, only more rounds together do.
+    // Another IPv4 whose round starts meet as many of the IPv6's rounds (and 75 % of them)
+    // is another host in lockstep as far as repetition can tell, whether or not the IPv6
+    // explains its own rounds (a NAT's IPv4 has the other members' too): timing bonuses
+    // do not pick one, only more rounds together do.
     if (clear_winner && !(scratch_[best].signals & structural_signals))
         for (std::size_t i = 0; i < scratch_.size(); ++i)
             if (scratch_[i].ipv4 != scratch_[best].ipv4 && scratch_attends_[i] &&
