@@ -166,13 +166,20 @@ bool rewritten_since(const source_position& cp, std::optional<unsigned long long
     return true;
 }
 
-// A capture's checkpoint fingerprint: the bytes before `at`, where reading stopped.
-void fingerprint_capture(const std::string& path, std::uint64_t at, source_position& pos) {
+// Takes the checkpoint's fingerprint of the file (a descriptor or a path): the bytes before
+// `at`, where reading stopped; none when they cannot be read.
+template <typename File>
+void take_tail_fingerprint(const File& file, unsigned long long at, source_position& pos) {
     pos.at = at;
     pos.tail_width = tail_fingerprint_width;
-    const auto t = tail_fingerprint(path, pos.at, pos.tail_width);
+    const auto t = tail_fingerprint(file, pos.at, pos.tail_width);
     pos.has_tail = t.has_value();
     pos.tail = t.value_or(0);
+}
+
+// A capture's checkpoint fingerprint.
+void fingerprint_capture(const std::string& path, std::uint64_t at, source_position& pos) {
+    take_tail_fingerprint(path, at, pos);
 }
 
 // The checkpoint holding the address book (docs/ingest.md, "Checkpoints").
@@ -743,15 +750,10 @@ void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::
 }
 
 std::string ingest_pipeline::line_checkpoint(line_source& src) {
-    src.pos.has_tail = false;
     if (src.file && src.pos.off > 0)
-        if (const auto t =
-                tail_fingerprint(::fileno(src.file), src.pos.off, tail_fingerprint_width)) {
-            src.pos.tail = *t;
-            src.pos.tail_width = tail_fingerprint_width;
-            src.pos.at = src.pos.off;
-            src.pos.has_tail = true;
-        }
+        take_tail_fingerprint(::fileno(src.file), src.pos.off, src.pos);
+    else
+        src.pos.has_tail = false;
     return format_position(src.pos);
 }
 
@@ -1055,15 +1057,10 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
                 src.renamed_quiet_since_ms = now;
             } else if (now - src.renamed_quiet_since_ms >= grace) {
                 src.left_at = src.pos;
-                src.left_at.has_tail = false;
                 if (src.pos.off > 0)
-                    if (const auto t = tail_fingerprint(::fileno(src.file), src.pos.off,
-                                                        tail_fingerprint_width)) {
-                        src.left_at.tail = *t;
-                        src.left_at.at = src.pos.off;
-                        src.left_at.tail_width = tail_fingerprint_width;
-                        src.left_at.has_tail = true;
-                    }
+                    take_tail_fingerprint(::fileno(src.file), src.pos.off, src.left_at);
+                else
+                    src.left_at.has_tail = false;
                 std::fclose(src.file);
                 src.file = nullptr;
                 src.partial.clear();
