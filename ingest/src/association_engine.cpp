@@ -198,6 +198,8 @@ void association_engine::note_candidate(const pending_attempt& p,
         c.total_rounds = r.total_rounds;
         std::copy(r.start_us, r.start_us + r.count, c.round_start);
         std::copy(r.port, r.port + r.count, c.round_port);
+        for (int i = 0; i < r.count; ++i)
+            c.round_span[i] = static_cast<std::uint32_t>(r.span_of(i));
     }
     // Histories are added in start order, so this is an append but for a late attempt.
     std::size_t pos = v4_candidates_.size();
@@ -212,7 +214,6 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
     const bool six_to_four = is_6to4(a6.source);
     const embedded_ipv4 emb = find_embedded_ipv4(a6.source);
     scratch_.clear();
-    scratch_attends_.clear();
     refs_.clear();
     structural_refs_.clear();
     bool structural_paired = false;
@@ -301,7 +302,7 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
             round_history_table::rounds_view r4;
             const round_history_table::rounds_view* r4p = &r4;
             if (c->rounds_final)
-                r4 = {c->round_start, c->round_port, c->round_count, c->total_rounds};
+                r4 = c->rounds();
             else if (e4)
                 r4 = history_.rounds_of(*e4);
             else
@@ -326,17 +327,15 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
         if (scratch_[i].ipv4 != scratch_[best].ipv4)  // (scratch_ not empty: best is in it)
             runner_up = std::max<int>(runner_up, scratch_[i].strength_milli);
     bool clear_winner = best < scratch_.size() && best_score - runner_up >= 50;
-    // Another IPv4 whose round starts meet as many of the IPv6's rounds (and 75 % of them)
-    // is another host in lockstep as far as repetition can tell, whether or not the IPv6
-    // explains its own rounds (a NAT's IPv4 has the other members' too): timing bonuses
-    // do not pick one, only more rounds together do.
-    if (clear_winner && !(scratch_[best].signals & structural_signals))
-        for (std::size_t i = 0; i < scratch_.size(); ++i)
-            if (scratch_[i].ipv4 != scratch_[best].ipv4 && scratch_attends_[i] &&
-                scratch_[i].rounds >= scratch_[best].rounds) {
-                clear_winner = false;
-                break;
-            }
+    // Another IPv4 that was with the IPv6 as often is another host in lockstep as far as
+    // repetition can tell, whether or not the IPv6 explains its own rounds (a NAT's IPv4
+    // has the other members' too): timing bonuses do not pick one, only more rounds
+    // together do.
+    const auto capped = static_cast<std::uint16_t>(options_.listable_milli - 50);
+    if (clear_winner && best_score > capped && !(scratch_[best].signals & structural_signals) &&
+        another_ipv4_attended(history_.rounds_of(*h6), a6.start_us, scratch_[best].ipv4,
+                              scratch_[best].rounds))
+        clear_winner = false;
     // An IPv6 address that never goes quiet between its rounds (a provider MTA hammering
     // every few seconds) has no retry rounds to pair on: its round starts are the round
     // gap's, one a minute, which another sender's minute-apart round starts drift past
@@ -346,7 +345,6 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
     if (!clear_winner && best_score >= options_.listable_milli) ++stats_.ambiguous;
     if (p.continuous && clear_winner && !(scratch_[best].signals & structural_signals))
         clear_winner = false;  // (not ambiguous: there is no retry round to decide on)
-    const auto capped = static_cast<std::uint16_t>(options_.listable_milli - 50);
     for (std::size_t i = 0; i < scratch_.size(); ++i) {
         auto& as = scratch_[i];
         if (as.signals & structural_signals) continue;
@@ -366,6 +364,62 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
         as.sensors = options_.sensor_bit;
         out.push_back(as);
     }
+}
+
+// Whether another IPv4 among this evaluation's candidates was with the IPv6 as often as the
+// leader, over the period both their histories cover (from score()):
+// - its round starts met as many of the IPv6's rounds as the leader's, and 75 % of them
+//   (the IPv6-side share of `repetition`), whatever else it did; or
+// - it came within 0.5 s of this round, no farther than the leader, and had a round under
+//   way (start to latest SYN, widened by the pair window) at every IPv6 round its history
+//   reaches, two at least, the history having dropped older rounds from its ring. A NAT's
+//   IPv4 opens a round for one member, and another member's attempt inside it starts none;
+//   its ring of 8 rounds, the other members', may reach back over two of a member's rounds
+//   only, so "3 of 3" cannot show for it as it does for a stranger in lockstep.
+// Candidates are read again here, not kept from scoring: only a leader above the cap needs
+// this, a few evaluations in a hundred.
+bool association_engine::another_ipv4_attended(const round_history_table::rounds_view& r6,
+                                               std::int64_t a6_start, std::uint32_t leader_v4,
+                                               int leader_rounds) {
+    const std::int64_t w = options_.pair_window_us;
+    const int need = std::max(options_.min_rounds, leader_rounds);
+    std::int64_t leader_dt = INT64_MAX;
+    for (const v4_candidate* c : refs_)
+        if (c->ipv4 == leader_v4)
+            leader_dt = std::min<std::int64_t>(leader_dt, std::llabs(c->start_us - a6_start));
+    for (const v4_candidate* c : refs_) {
+        if (c->ipv4 == leader_v4) continue;
+        round_history_table::rounds_view r4;
+        if (c->rounds_final) {
+            r4 = c->rounds();
+        } else {
+            const round_history_table::entry* e4 =
+                history_.find(address_from_ipv4(c->ipv4), c->hash);
+            if (!e4) continue;
+            r4 = history_.rounds_of(*e4);
+        }
+        const std::int64_t from = std::max(known_since(r6), known_since(r4)) - w;
+        int n = 0, met = 0, under_way = 0;
+        for (int i = 0; i < r6.count; ++i) {
+            const std::int64_t t = r6.start_us[i];
+            if (t < from) continue;
+            ++n;
+            bool started = false, going = false;
+            for (int q = 0; q < r4.count; ++q) {
+                started |= r4.start_us[q] - w <= t && t <= r4.start_us[q] + w;
+                going |= r4.start_us[q] - w <= t && t <= r4.start_us[q] + r4.span_of(q) + w;
+            }
+            met += started;
+            under_way += going;
+        }
+        if (met >= need && met >= options_.min_share_v6 * n) return true;
+        const std::int64_t dt = std::llabs(c->start_us - a6_start);
+        const bool cut_short = r4.total_rounds > static_cast<std::uint32_t>(r4.count);
+        if (dt <= options_.tight_us && dt <= leader_dt && cut_short && under_way >= 2 &&
+            under_way == n)
+            return true;
+    }
+    return false;
 }
 
 void association_engine::score(const connect_attempt& a6,
@@ -398,13 +452,7 @@ void association_engine::score(const connect_attempt& a6,
         // would still have had a live history): the other address's rounds in that silence are
         // rounds without it, and count against the share. (A stranger whose first three
         // rounds met an IPv6's last three of many met it on three of those many.)
-        const std::int64_t silence =
-            std::min(options_.single_round_horizon_us, options_.history_horizon_us);
-        auto known_from = [&](const round_history_table::rounds_view& v) {
-            return v.total_rounds == static_cast<std::uint32_t>(v.count) ? v.start_us[0] - silence
-                                                                         : v.start_us[0];
-        };
-        const std::int64_t from = (m > 0 ? std::max(known_from(h6), known_from(r4)) : s6[0]) - w;
+        const std::int64_t from = (m > 0 ? std::max(known_since(h6), known_since(r4)) : s6[0]) - w;
         int j = 0;
         for (int i = 0; i < n6; ++i) {
             if (s6[i] < from) continue;
@@ -514,7 +562,6 @@ void association_engine::score(const connect_attempt& a6,
     as.rounds = static_cast<std::uint16_t>(k < 1 ? 1 : k);
     as.sensors = options_.sensor_bit;
     scratch_.push_back(as);
-    scratch_attends_.push_back(attends);
 }
 
 void association_engine::step(std::vector<association>& out) {
@@ -615,16 +662,18 @@ void association_engine::forget_old_partners() {
     for (const address_bytes& k : old) partners_.erase(k);
 }
 
-// Checkpoint layout (version 9): the housekeeping and partner-cleanup times, the cursors,
+// Checkpoint layout (version 10): the housekeeping and partner-cleanup times, the cursors,
 // the pending attempts, the history clock, then every live history (rings as varint
-// distances back from the newest round), the partner sets and the statistics. Version 7
+// distances back from the newest round, the ports, then the older rounds' spans), the
+// partner sets and the statistics. Version 9 has no spans (a ring's older rounds read as
+// 0 s long: attendance is then their starts'); version 7
 // lacks the partner-cleanup time (a restored engine then cleaned at its first housekeeping,
 // not on its hourly schedule: the state differed from a clean run's); version 8 has no
 // `continuous` flag in the pending attempts (read as not continuous); version 6 (an expiry
 // queue of live and stale entries with the histories inline) is still read: its stale
 // entries are dropped.
 namespace {
-constexpr std::uint32_t state_version = 9;
+constexpr std::uint32_t state_version = 10;
 constexpr std::uint8_t queued_live = 0, queued_stale = 1;  // version 6
 struct v6_expiry_t {
     address_bytes address;
@@ -640,9 +689,11 @@ void association_engine::save_history(state_writer& w, const round_history_table
     for (int i = 0; i + 1 < r->count; ++i)
         w.put_varint(static_cast<std::uint64_t>(e.newest_us - r->start_us[i]));
     for (int i = 0; i < r->count; ++i) w.put_pod(r->port[i]);
+    for (int i = 0; i + 1 < r->count; ++i) w.put_varint(r->span_us[i]);
 }
 
-bool association_engine::restore_history(state_reader& r, round_history_table::entry& e) {
+bool association_engine::restore_history(state_reader& r, round_history_table::entry& e,
+                                         bool spans) {
     e = r.get_pod<round_history_table::entry>();
     if (!r.ok()) return false;
     if (e.rounds <= 1) return history_.restore(e, nullptr);
@@ -659,6 +710,12 @@ bool association_engine::restore_history(state_reader& r, round_history_table::e
     }
     g.start_us[g.count - 1] = e.newest_us;
     for (int i = 0; i < g.count; ++i) g.port[i] = r.get_pod<std::uint16_t>();
+    // Before version 10 a ring kept no spans: its older rounds read as having lasted 0 s.
+    for (int i = 0; spans && i + 1 < g.count; ++i) {
+        const std::uint64_t span = r.get_varint();
+        if (span > 0xFFFFFFFFu) return false;
+        g.span_us[i] = static_cast<std::uint32_t>(span);
+    }
     return r.ok() && history_.restore(e, &g);
 }
 
@@ -703,7 +760,7 @@ bool association_engine::restore_v6_histories(state_reader& r) {
         const auto tag = r.get_pod<std::uint8_t>();
         if (tag == queued_live) {
             round_history_table::entry e;
-            if (!restore_history(r, e)) return false;
+            if (!restore_history(r, e, false)) return false;
         } else if (tag == queued_stale) {
             r.get_pod<v6_expiry_t>();
         } else {
@@ -714,7 +771,7 @@ bool association_engine::restore_v6_histories(state_reader& r) {
     if (!r.fits(unqueued, sizeof(round_history_table::entry))) return false;
     for (std::uint64_t i = 0; i < unqueued; ++i) {
         round_history_table::entry e;
-        if (!restore_history(r, e)) return false;
+        if (!restore_history(r, e, false)) return false;
     }
     return r.ok();
 }
@@ -771,7 +828,7 @@ bool association_engine::restore(std::string_view in) {
         history_.reserve(live);
         for (std::uint64_t i = 0; i < live; ++i) {
             round_history_table::entry e;
-            if (!restore_history(r, e)) return fail();
+            if (!restore_history(r, e, version >= 10)) return fail();
         }
     }
     const std::uint64_t np = r.get_u64();

@@ -99,9 +99,11 @@ round_history_table::add_result round_history_table::add(const address_bytes& a,
             return {true, true, 1, start_us, e, quiet};
         }
     }
+    r->span_us[r->count - 1] = e->last_delta_us;  // the round that ends here
     if (r->count == max_rounds) {
         std::copy(r->start_us + 1, r->start_us + max_rounds, r->start_us);
         std::copy(r->port + 1, r->port + max_rounds, r->port);
+        std::copy(r->span_us + 1, r->span_us + max_rounds, r->span_us);
         --r->count;
     }
     r->start_us[r->count] = start_us;
@@ -136,9 +138,10 @@ round_history_table::ring* round_history_table::take_ring(entry& e) {
 }
 
 round_history_table::rounds_view round_history_table::rounds_of(const entry& e) const {
-    if (e.rounds <= 1) return {&e.newest_us, &e.newest_port, 1, 1};
+    if (e.rounds <= 1)
+        return {&e.newest_us, &e.newest_port, 1, 1, &e.last_delta_us, e.last_delta_us};
     const ring& r = rings_[ring_index(e)];
-    return {r.start_us, r.port, r.count, r.total_rounds};
+    return {r.start_us, r.port, r.count, r.total_rounds, r.span_us, e.last_delta_us};
 }
 
 void round_history_table::erase_at(std::size_t i) {

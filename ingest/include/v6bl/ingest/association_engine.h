@@ -1,6 +1,7 @@
 // Pairs IPv6 and IPv4 connect() attempts from the same host, scoring every signal of design §2.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -136,16 +137,37 @@ class association_engine {
         std::uint32_t total_rounds = 0;
         std::int64_t round_start[round_history_table::max_rounds] = {};
         std::uint16_t round_port[round_history_table::max_rounds] = {};
+        // Each round's span, the newest's last (as far as it went when copied: it grows only
+        // past this attempt, so past every IPv6 round that can score it).
+        std::uint32_t round_span[round_history_table::max_rounds] = {};
+        round_history_table::rounds_view rounds() const {
+            return {round_start,  round_port, round_count,
+                    total_rounds, round_span, round_count ? round_span[round_count - 1] : 0u};
+        }
     };
     void evaluate(const pending_attempt& p, std::vector<association>& out);
+    // Whether an IPv4 among the evaluation's candidates other than `leader_v4` was with the
+    // IPv6 (rounds `r6`, the newest starting at `a6_start`) as often as the leader.
+    bool another_ipv4_attended(const round_history_table::rounds_view& r6, std::int64_t a6_start,
+                               std::uint32_t leader_v4, int leader_rounds);
     // `r4`: the IPv4's rounds; nullptr when it has no history.
     void score(const connect_attempt& a6, const round_history_table::rounds_view& h6,
                bool six_to_four, const embedded_ipv4& emb, const v4_candidate& a4,
                const round_history_table::rounds_view* r4, bool& structural_paired);
+    // Where what a history shows begins: its oldest round, or, when none has been dropped
+    // from its ring, the shorter horizon of silence before that (else the address would
+    // still have had a live history), whose rounds of another address were without it.
+    std::int64_t known_since(const round_history_table::rounds_view& v) const {
+        const std::int64_t silence =
+            std::min(options_.single_round_horizon_us, options_.history_horizon_us);
+        return v.total_rounds == static_cast<std::uint32_t>(v.count) ? v.start_us[0] - silence
+                                                                     : v.start_us[0];
+    }
     // `r`: the entry's ring (nullptr for one round), as round_history_table::for_each gives.
     static void save_history(class state_writer& w, const round_history_table::entry& e,
                              const round_history_table::ring* r);
-    bool restore_history(class state_reader& r, round_history_table::entry& e);
+    // `spans`: the rings carry their rounds' spans (version 10 on).
+    bool restore_history(class state_reader& r, round_history_table::entry& e, bool spans);
     bool restore_v6_histories(class state_reader& r);
     void forget_old_partners();
     void merge_staged();
@@ -187,9 +209,6 @@ class association_engine {
     flat_table<std::uint32_t, std::uint32_t, u32_hash> window_v4_;
     void window_remove(const pending_attempt& p);
     std::vector<association> scratch_;
-    // Per scratch_ entry: its IPv4 has rounds next to enough of the IPv6's rounds to be the
-    // host's (the IPv6 share of repetition), whatever else the IPv4 did.
-    std::vector<std::uint8_t> scratch_attends_;
     std::vector<const v4_candidate*> refs_;      // the candidates of one evaluation
     std::vector<v4_candidate> structural_refs_;  // those read from pending_ (refs_ points here)
     round_bucket_filter round_filter_;           // of the IPv6 address being evaluated

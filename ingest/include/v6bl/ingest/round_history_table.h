@@ -54,6 +54,10 @@ class round_history_table {
     struct ring {
         std::int64_t start_us[max_rounds] = {};
         std::uint16_t port[max_rounds] = {};
+        // How long each round lasted: its attempts' latest SYN − its start. The newest
+        // round's is the entry's last_delta_us (attempts joining a round do not touch the
+        // ring), written here when the next round comes.
+        std::uint32_t span_us[max_rounds] = {};
         std::uint8_t count = 0;
         std::uint32_t total_rounds = 0;  // since the address was first kept
     };
@@ -64,6 +68,10 @@ class round_history_table {
         const std::uint16_t* port = nullptr;
         int count = 0;
         std::uint32_t total_rounds = 0;
+        // Each round's span but the newest's (span[count - 1] is not read), and the newest's.
+        const std::uint32_t* span_us = nullptr;
+        std::uint32_t newest_span_us = 0;
+        std::int64_t span_of(int i) const { return i == count - 1 ? newest_span_us : span_us[i]; }
     };
 
     struct add_result {
@@ -108,7 +116,7 @@ class round_history_table {
     add_result add(const address_bytes& a, std::uint64_t h, std::int64_t start_us,
                    std::int64_t last_us, std::uint16_t port, std::int64_t round_gap_us);
     rounds_view rounds_of(const entry& e) const;
-    // Scoring reads the rings of the candidates it found: ask for them first. A ring (88
+    // Scoring reads the rings of the candidates it found: ask for them first. A ring (120
     // bytes) spans two or three cache lines; these three fields are on every one of them.
     void prefetch_ring(const entry& e) const {
         if (e.rounds <= 1) return;
