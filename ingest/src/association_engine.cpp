@@ -724,7 +724,7 @@ void association_engine::save(std::string& out) const {
     // again into fresh pages.
     out.reserve(out.size() + 64 + (pending_.size() + staged_.size()) * sizeof(pending_attempt) +
                 history_.size() * sizeof(round_history_table::entry) +
-                history_.multi_round_size() * 64 +
+                history_.multi_round_size() * 96 +
                 partners_.size() * (sizeof(address_bytes) + sizeof(partner_set)));
     state_writer w(out);
     w.put_u32(state_version);

@@ -1,6 +1,8 @@
 // Association signals one by one, and the traps: busy seconds, hammering, NAT, lockstep.
 #include <catch2/catch.hpp>
 
+#include <cstring>
+
 #include "ingest_test_support.h"
 #include "v6bl/ingest/association_engine.h"
 
@@ -335,6 +337,61 @@ TEST_CASE("an engine checkpoint of state version 6 (with its expiry queue) is st
     bad[4 + 8 * 5 + 8] = 7;  // the first entry's tag
     association_engine f;
     CHECK_FALSE(f.restore(bad));
+}
+
+TEST_CASE("an engine checkpoint of state version 9 (rings without spans) is still read",
+          "[association]") {
+    // Version 9: the cursors, no pending or staged attempts, the clock, one live history of
+    // three rounds (its ring: total rounds, the two older rounds as distances back, the
+    // three ports; no spans), no partner sets, the statistics.
+    std::string blob;
+    auto put = [&](const auto& v) { blob.append(reinterpret_cast<const char*>(&v), sizeof v); };
+    auto varint = [&](std::uint64_t v) {
+        for (; v >= 0x80; v >>= 7) blob.push_back(static_cast<char>((v & 0x7F) | 0x80));
+        blob.push_back(static_cast<char>(v));
+    };
+    const std::int64_t t = 1'700'000'000LL * 1'000'000;
+    put(std::uint32_t{9});
+    put(std::int64_t{0});   // next housekeeping
+    put(std::int64_t{0});   // next partner cleanup
+    put(std::uint64_t{0});  // history cursor
+    put(std::uint64_t{0});  // evaluation cursor
+    put(std::uint64_t{0});  // pending
+    put(std::uint64_t{0});  // staged
+    put(t);                 // history clock
+    put(std::uint64_t{1});  // live histories
+    round_history_table::entry e;
+    e.address = address_from_ipv4(v4(192, 0, 2, 9));
+    e.newest_us = t;
+    e.newest_port = 3003;
+    e.rounds = 3;
+    put(e);
+    varint(3);             // total rounds
+    varint(1200'000'000);  // the oldest round, 20 min before the newest
+    varint(600'000'000);
+    for (std::uint16_t port : {1001, 2002, 3003}) put(port);
+    put(std::uint64_t{0});  // partner sets
+    put(association_stats{});
+    association_engine restored;
+    REQUIRE(restored.restore(blob));
+    CHECK(restored.histories() == 1);
+    // Written again as version 10 (with the spans, 0 s each), and read back the same.
+    std::string again;
+    restored.save(again);
+    std::uint32_t version = 0;
+    std::memcpy(&version, again.data(), sizeof version);
+    CHECK(version == 10);
+    association_engine second;
+    REQUIRE(second.restore(again));
+    std::string third;
+    second.save(third);
+    CHECK(third == again);
+    // Version 9 bytes with spans appended are not version 10: refused, not misread.
+    std::string longer = blob;
+    longer.insert(longer.size() - sizeof(association_stats) - sizeof(std::uint64_t),
+                  std::string("\x05\x07", 2));
+    association_engine bad;
+    CHECK_FALSE(bad.restore(longer));
 }
 
 TEST_CASE("drop_pending forgets the unevaluated attempts and keeps the round histories",

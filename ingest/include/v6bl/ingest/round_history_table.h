@@ -45,7 +45,7 @@ class round_history_table {
     // Rings the pool can hold at once (a 24-bit index), those of live histories and of dead
     // ones not yet swept (at most about half an hour's). Past that, an address that would
     // need a ring starts its history over with its new round (rounds_restarted() counts
-    // them): 16.7M addresses with several rounds inside the 3 h horizon is about 1.5 GB of
+    // them): 16.7M addresses with several rounds inside the 3 h horizon is about 2 GB of
     // rings, far beyond any sensor measured.
     static constexpr std::uint32_t max_rings = 1u << 24;
 
@@ -54,9 +54,10 @@ class round_history_table {
     struct ring {
         std::int64_t start_us[max_rounds] = {};
         std::uint16_t port[max_rounds] = {};
-        // How long each round lasted: its attempts' latest SYN − its start. The newest
-        // round's is the entry's last_delta_us (attempts joining a round do not touch the
-        // ring), written here when the next round comes.
+        // How long each round lasted: the address's latest SYN while it was the newest
+        // round − its start (an attempt of the round before that still retransmitting, up
+        // to 120 s, counts too). The newest round's is the entry's last_delta_us (attempts
+        // joining a round do not touch the ring), written here when the next round comes.
         std::uint32_t span_us[max_rounds] = {};
         std::uint8_t count = 0;
         std::uint32_t total_rounds = 0;  // since the address was first kept
@@ -137,7 +138,7 @@ class round_history_table {
     std::size_t multi_round_size() const { return rings_.size() - free_rings_.size(); }
     // Histories started over because the ring pool was full (see max_rings).
     std::uint64_t rounds_restarted() const { return rounds_restarted_; }
-    // Lowers the pool's limit (tests: the behaviour at max_rings without 1.5 GB of rings).
+    // Lowers the pool's limit (tests: the behaviour at max_rings without 2 GB of rings).
     void set_ring_limit(std::uint32_t n) { ring_limit_ = n < max_rings ? n : max_rings; }
     void clear();
     void reserve(std::size_t n);
