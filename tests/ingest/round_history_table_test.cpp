@@ -391,3 +391,51 @@ TEST_CASE("ring indexes past 16 bits name the right rings, through a checkpoint 
     CHECK(high == 0);  // a checkpoint holds ports, not indexes
     CHECK(check(u) == 0);
 }
+
+TEST_CASE("each round keeps its span: through the second round, a full ring and a restore",
+          "[history]") {
+    round_history_table t;
+    t.set_horizons(single_horizon, multi_horizon);
+    const address_bytes a = ip(7);
+    const std::uint64_t h = round_history_table::hash(a);
+    // Round k starts at t0 + 10k minutes; a second attempt (k + 1) * 3 s later ends the
+    // round's span there, a SYN 1 s after that attempt's start.
+    auto round = [&](int k) {
+        const std::int64_t start = t0 + 10 * k * minute;
+        t.advance_clock(start);
+        t.add(a, h, start, start, static_cast<std::uint16_t>(1000 + k), minute);
+        const std::int64_t second = start + (k + 1) * 3 * s;
+        t.add(a, h, second, second + s, static_cast<std::uint16_t>(2000 + k), minute);
+    };
+    auto span_of = [&](int k) { return (k + 1) * 3 * s + s; };
+    round(0);
+    {
+        const auto v = t.rounds_of(*find(t, a));
+        REQUIRE(v.count == 1);
+        CHECK(v.span_of(0) == span_of(0));  // one round: the slot's own
+    }
+    round(1);  // the ring is made: the first round's span goes with it
+    {
+        const auto v = t.rounds_of(*find(t, a));
+        REQUIRE(v.count == 2);
+        CHECK(v.span_of(0) == span_of(0));
+        CHECK(v.span_of(1) == span_of(1));
+    }
+    for (int k = 2; k < 11; ++k) round(k);  // 11 rounds: the oldest three dropped
+    const auto v = t.rounds_of(*find(t, a));
+    REQUIRE(v.count == round_history_table::max_rounds);
+    for (int i = 0; i < v.count; ++i) {
+        CHECK(v.start_us[i] == t0 + 10 * (i + 3) * minute);
+        CHECK(v.span_of(i) == span_of(i + 3));
+    }
+    // A checkpoint's entry and ring restore the same spans.
+    round_history_table back;
+    back.set_horizons(single_horizon, multi_horizon);
+    back.advance_clock(t.clock());
+    t.for_each([&](const round_history_table::entry& e, const round_history_table::ring* r) {
+        REQUIRE(back.restore(e, r));
+    });
+    const auto w = back.rounds_of(*find(back, a));
+    REQUIRE(w.count == v.count);
+    for (int i = 0; i < w.count; ++i) CHECK(w.span_of(i) == span_of(i + 3));
+}
