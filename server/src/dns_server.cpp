@@ -139,6 +139,10 @@ struct server_control {
     static void on_signal(uv_signal_t* s, int signum) {
         auto& c = *static_cast<server_control*>(s->data);
         try {
+            if (c.stopping) {
+                spdlog::info("signal {}: already stopping", signum);
+                return;
+            }
             if (signum == SIGHUP) {
                 c.reload();
                 return;
@@ -147,9 +151,12 @@ struct server_control {
             c.stopping = true;
             uv_timer_stop(&c.timer);
             uv_close(reinterpret_cast<uv_handle_t*>(&c.timer), nullptr);
-            uv_close(reinterpret_cast<uv_handle_t*>(&c.sighup), nullptr);
-            uv_close(reinterpret_cast<uv_handle_t*>(&c.sigterm), nullptr);
-            uv_close(reinterpret_cast<uv_handle_t*>(&c.sigint), nullptr);
+            // The signal handles stay installed until the shutdown is over, no longer
+            // keeping the loop alive: closing one gives its signal back its default action,
+            // and a second SIGINT or SIGTERM (a supervisor's relay to the process and its
+            // group, as `timeout` does) then ended the process before its last lines.
+            for (auto* h : {&c.sighup, &c.sigterm, &c.sigint})
+                uv_unref(reinterpret_cast<uv_handle_t*>(h));
         } catch (const std::exception& e) {
             spdlog::error("signal {}: {}", signum, e.what());
         }
@@ -346,15 +353,20 @@ int run_server(const server_config& config, server_hooks hooks) {
         guard->stopped = true;
     }
     workers.clear();
+    for (auto* h : {&control.sighup, &control.sigterm, &control.sigint})
+        if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(h)))
+            uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+    uv_run(&control.loop, UV_RUN_DEFAULT);  // the close callbacks
     uv_loop_close(&control.loop);
     // Received, not answered: dropped ones (unreadable, rate limited) are counted apart.
-    std::printf("v6bl serve: received %llu udp and %llu tcp queries; %llu dropped unanswered, "
-                "%llu rate limited (%llu of them slipped as TC=1)\n",
-                static_cast<unsigned long long>(total.queries_udp),
-                static_cast<unsigned long long>(total.queries_tcp),
-                static_cast<unsigned long long>(total.dropped),
-                static_cast<unsigned long long>(total.rrl_dropped + total.rrl_slipped),
-                static_cast<unsigned long long>(total.rrl_slipped));
+    std::printf(
+        "v6bl serve: received %llu udp and %llu tcp queries; %llu dropped unanswered, "
+        "%llu rate limited (%llu of them slipped as TC=1)\n",
+        static_cast<unsigned long long>(total.queries_udp),
+        static_cast<unsigned long long>(total.queries_tcp),
+        static_cast<unsigned long long>(total.dropped),
+        static_cast<unsigned long long>(total.rrl_dropped + total.rrl_slipped),
+        static_cast<unsigned long long>(total.rrl_slipped));
     std::printf("v6bl serve: stopped\n");
     std::fflush(stdout);
     return 0;
