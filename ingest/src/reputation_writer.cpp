@@ -521,9 +521,14 @@ void reputation_writer::commit() {
         d.addresses = b.addresses;
         return d;
     };
+    // A /64 forgotten with a delta and seen again in the same window is listed twice in
+    // dirty(): its new delta is taken once (the flag is cleared as it is), the old one is
+    // among the orphans.
     for (std::uint64_t p64 : book_.dirty())
-        if (const address_book::prefix* p = book_.find(p64))
+        if (address_book::prefix* p = book_.find(p64); p && (p->flags & address_book::flag_dirty)) {
             recs.emplace_back(p64, from_book(p->delta));
+            p->flags &= static_cast<std::uint8_t>(~address_book::flag_dirty);
+        }
     for (const auto& [p64, delta] : book_.orphans()) recs.emplace_back(p64, from_book(delta));
     records_.for_each([&](std::uint64_t p64, const record_delta& r) { recs.emplace_back(p64, r); });
     std::sort(recs.begin(), recs.end(),

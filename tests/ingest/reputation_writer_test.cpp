@@ -1,6 +1,8 @@
 // The writer's join of associations with rejections, as the store sees it.
 #include <catch2/catch.hpp>
 
+#include <ctime>
+
 #include "ingest_test_support.h"
 #include "v6bl/ingest/reputation_writer.h"
 
@@ -83,4 +85,27 @@ TEST_CASE("an association long after an IPv4's rejections is listed by a later r
     t.w->commit();
     CHECK(t.counters.listed_64s == 2);
     CHECK_FALSE(t.db->checkpoint("a4:1.2.3.5"));
+}
+
+TEST_CASE("a /64 forgotten and seen again before a commit is counted once", "[writer]") {
+    // The book forgets a /64 quiet for its horizon (24 h) and hands the uncommitted delta
+    // over; the /64 coming back in the same commit window has a new delta. Both are
+    // committed once each: the forgotten /64's key stayed in the dirty list and came again
+    // when it was seen again, so the new delta was merged twice (3 attempts, not 2).
+    writer_on_store t("writer-forgotten");
+    // two days ago: the store's retention runs on the wall clock
+    const std::int64_t t0 = static_cast<std::int64_t>(std::time(nullptr)) - 2 * 86400;
+    const auto addr = ingest_test::v6("2001:db8:1::5");
+    const auto other = ingest_test::v6("2001:db8:3::5");
+    t.w->add_attempt(ingest_test::attempt(addr, true, t0, 1000, 1, false), 1);
+    t.w->add_attempt(ingest_test::attempt(other, true, t0 + 25 * 3600, 1, 1, false), 1);
+    t.w->add_attempt(ingest_test::attempt(addr, true, t0 + 25 * 3600 + 10, 1001, 1, false), 1);
+    t.w->commit();
+    const auto rec = t.db->get(*store::parse_prefix("2001:db8:1::/64"));
+    REQUIRE(rec);
+    CHECK(rec->attempts == 2);
+    CHECK(rec->addresses == 2);  // forgotten, its address counts anew
+    const auto rec3 = t.db->get(*store::parse_prefix("2001:db8:3::/64"));
+    REQUIRE(rec3);
+    CHECK(rec3->attempts == 1);
 }

@@ -94,7 +94,9 @@ class address_book {
     const std::uint64_t* iids_of(const prefix& p) const;
     const tally* tallies_of(const prefix& p) const;
 
-    // Marks a /64's delta as pending; dirty() lists them, in first-dirtied order.
+    // Marks a /64's delta as pending; dirty() lists them, in first-dirtied order. A /64
+    // forgotten (its delta then among the orphans) and seen again before clear_dirty() is
+    // listed twice: a reader takes the deltas of those still flagged dirty, once each.
     void mark_dirty(prefix& p);
     const std::vector<std::uint64_t>& dirty() const { return dirty_; }
     // After a commit: every delta is zero again.
