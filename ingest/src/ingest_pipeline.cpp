@@ -315,8 +315,8 @@ std::optional<std::int64_t> first_packet_us(const std::string& path) {
 // Captures are read in the order of their first packets: SYNs are grouped and paired in
 // capture time, and a capture read after a later one had its attempts joined to histories
 // that had moved on (tcpdump -C writes f, f1, ..., f10, which a glob gives as f f1 f10 f2:
-// given so, a testbed's two halves listed 45 /64s instead of 61). The first one's time is
-// also the reference for BSD syslog years.
+// given so, a testbed's two halves listed 45 /64s instead of 61). Their first packets' times
+// are also the range BSD syslog years are read in.
 void ingest_pipeline::order_captures() {
     std::vector<std::pair<std::int64_t, std::string>> keyed;
     for (const auto& path : options_.captures)
@@ -325,8 +325,11 @@ void ingest_pipeline::order_captures() {
                      [](const auto& a, const auto& b) { return a.first < b.first; });
     captures_.clear();
     for (const auto& [t, path] : keyed) captures_.push_back(path);
-    if (!keyed.empty() && keyed.front().first != INT64_MAX)
+    if (!keyed.empty() && keyed.front().first != INT64_MAX) {
         hint_.reference_unix = keyed.front().first / 1'000'000;
+        for (const auto& [t, path] : keyed)
+            if (t != INT64_MAX) hint_.reference_last_unix = t / 1'000'000;
+    }
     if (captures_ != options_.captures && options_.diagnostics) {
         std::string order;
         for (const auto& c : captures_) order += (order.empty() ? "" : ", ") + c;
@@ -945,6 +948,9 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
     }
     bool any = false;
     if (options_.fallback_year == 0) hint_.now_unix = std::time(nullptr);
+    // A followed log grows now: the captures' range reaches up to the clock.
+    if (following_ && hint_.reference_unix != 0 && hint_.now_unix > hint_.reference_last_unix)
+        hint_.reference_last_unix = hint_.now_unix;
     static constexpr std::size_t chunk = 1 << 20;
     std::string buf(chunk, '\0');
     // A signal is seen between reads: a file that never ends (a device, a runaway log) must

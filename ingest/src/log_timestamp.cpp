@@ -1,6 +1,7 @@
 // Timestamp parsing for syslog-style lines; the local time zone only where asked for.
 #include "v6bl/ingest/log_timestamp.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <ctime>
@@ -195,7 +196,8 @@ std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const ye
               valid_hms(h, mi, sec)))
             return std::nullopt;
         pos += 8;
-        // The year: given, else the one that puts the line nearest the capture's time, else
+        // The year: given, else the one that puts the line in or nearest the captures' time
+        // range, else
         // the latest that is not more than 15 hours ahead of the clock (a line of the first
         // hours of January, in a zone east of UTC or from an MTA whose clock runs ahead, is
         // of the year the clock is about to start; a zone is at most 14 hours ahead of UTC,
@@ -207,9 +209,11 @@ std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const ye
         } else if (hint.reference_unix != 0 || hint.now_unix != 0) {
             const bool by_reference = hint.reference_unix != 0;
             const std::int64_t around = by_reference ? hint.reference_unix : hint.now_unix;
-            const int ry = year_of_unix(around);
+            const std::int64_t around_last =
+                by_reference ? std::max(hint.reference_unix, hint.reference_last_unix) : around;
             std::int64_t best = 0;
-            for (int cand = ry - 1; cand <= ry + 1; ++cand) {
+            for (int cand = year_of_unix(around) - 1; cand <= year_of_unix(around_last) + 1;
+                 ++cand) {
                 if (dd > days_in_month(cand, mo)) continue;
                 // As UTC: a zone moves the line by less than the day of slack, and the zone's
                 // conversion caches one hour at a time (three candidate years would miss it).
@@ -220,8 +224,11 @@ std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const ye
                 if (by_reference && hint.now_unix != 0 && t > hint.now_unix + future_slack_s)
                     continue;
                 if (by_reference) {
-                    const std::int64_t dist = std::llabs(t - around);
-                    if (year == 0 || dist < best) best = dist, year = cand;
+                    const std::int64_t dist = t < around        ? around - t
+                                              : t > around_last ? t - around_last
+                                                                : 0;
+                    if (year == 0 || dist < best || (dist == 0 && best == 0))
+                        best = dist, year = cand;
                 } else if (t <= around + future_slack_s) {
                     year = cand;  // candidates ascend: the latest one not too far ahead
                 }

@@ -959,3 +959,30 @@ TEST_CASE("IPv4 clients logged mapped into IPv6 are their IPv4", "[reject_log]")
                                 year(2026), e) == log_line_status::ipv6_client);
     }
 }
+
+TEST_CASE("BSD syslog years come from the captures' whole range", "[reject_log]") {
+    // Captures from January and from December 2026: a "Dec  2" line is of 2026, inside the
+    // range. Taken from the earliest capture alone it was 2025 (nearer Jan 5 2026).
+    year_hint h;
+    h.reference_unix = days_from_civil(2026, 1, 5) * 86400;
+    h.reference_last_unix = days_from_civil(2026, 12, 1) * 86400;
+    h.now_unix = days_from_civil(2026, 12, 3) * 86400;
+    auto t = parse_log_timestamp("Dec  2 11:00:00 mx x", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == days_from_civil(2026, 12, 2) * 86400 + 11 * 3600);
+    // Before the range, nearest its start: the December before.
+    t = parse_log_timestamp("Dec 20 11:00:00 mx x", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == days_from_civil(2025, 12, 20) * 86400 + 11 * 3600);
+    // A range of one point is the single reference as before.
+    h.reference_last_unix = 0;
+    t = parse_log_timestamp("Dec  2 11:00:00 mx x", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == days_from_civil(2025, 12, 2) * 86400 + 11 * 3600);
+    // Inside a range of more than a year the later year wins (not past the clock).
+    h.reference_unix = days_from_civil(2025, 1, 1) * 86400;
+    h.reference_last_unix = days_from_civil(2026, 11, 30) * 86400;
+    t = parse_log_timestamp("Mar  3 10:00:00 mx x", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == days_from_civil(2026, 3, 3) * 86400 + 10 * 3600);
+}

@@ -27,8 +27,9 @@ class local_time_zone {
 // `error` set for a name that is none of these (the C library would silently take UTC).
 bool set_process_time_zone(const std::string& name, std::string& error);
 
-// BSD syslog has no year. It comes from --year, else from the capture's time range (the
-// year that puts the line closest to `reference_unix`), else from the wall clock `now_unix`
+// BSD syslog has no year. It comes from --year, else from the captures' time range (the
+// year that puts the line inside [reference_unix, reference_last_unix] or nearest to it; of
+// two inside a range longer than a year, the later), else from the wall clock `now_unix`
 // (the latest of last year, this one and the next that puts the line, read as UTC, no more
 // than 15 hours ahead of now (UTC+14 and an hour of skew): a "Dec 31" line read on Jan 1 is last
 // year's, a "Jan 1 04:59" line of a zone east of UTC read at 20:00 UTC on Dec 31 is next year's),
@@ -37,8 +38,11 @@ bool set_process_time_zone(const std::string& name, std::string& error);
 struct year_hint {
     int fixed_year = 0;               // --year; 0 = none
     std::int64_t reference_unix = 0;  // e.g. the capture's first packet; 0 = none
-    std::int64_t now_unix = 0;        // the wall clock; 0 = none
-    int fallback_year = 1970;         // used when none of the above is given
+    // The range's end (e.g. the first packet of the latest capture, or the clock while
+    // following a log); below reference_unix (0): the range is reference_unix alone.
+    std::int64_t reference_last_unix = 0;
+    std::int64_t now_unix = 0;  // the wall clock; 0 = none
+    int fallback_year = 1970;   // used when none of the above is given
     // Times without an offset are in this zone; nullptr: UTC.
     const local_time_zone* zone = nullptr;
 };
