@@ -595,7 +595,11 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
     syn_record* const batch = syn_batch_.data();
     std::size_t* const closed_by = closed_by_.data();
     bool ended_short = false;  // at a truncated or corrupt record
+    // SYNs stamped later than this are refused (a live capture's run can last for months:
+    // the bound moves with the clock, a batch at a time).
+    std::int64_t latest_us = 0;
     for (;;) {
+        latest_us = (static_cast<std::int64_t>(std::time(nullptr)) + 86400) * 1'000'000;
         std::size_t n = 0;
         capture_status st2 = capture_status::frame;
         bool commit_now = false;
@@ -619,7 +623,18 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
             syn_record& syn = batch[n];
             const decode_status ds = decode_syn(frame.link, frame.data, frame.caplen, frame.time_us,
                                                 options_.smtp_port, syn);
-            if (ds == decode_status::syn) {
+            if (ds == decode_status::syn && (syn.time_us < 1'000'000 || syn.time_us > latest_us)) {
+                // As for log lines and remote associations: a time far ahead would date the
+                // /64's evidence past any expiry (and hold the address book's clock there);
+                // a time of 0 is no capture's (the store reads 0 as unset).
+                report(given + ":" + std::to_string(reader->frame_offset()),
+                       (syn.time_us < 1'000'000
+                            ? std::string("SYN without a time stamp (time 0)")
+                            : std::string("SYN time stamped more than a day in the future (the "
+                                          "sensor's clock?)")) +
+                           "; packet " + std::to_string(index) + " skipped",
+                       bad_input_reason::malformed_packet, reports);
+            } else if (ds == decode_status::syn) {
                 ++counters_.syns;
                 if (syn.family == ip_family::v6) ++counters_.syns_v6;
                 ++n;

@@ -187,3 +187,18 @@ TEST_CASE("a sink that fails mid-save throws out of the save, never out of a des
         CHECK(calls == fail_at);
     }
 }
+
+TEST_CASE("an expiry pass at a far time does not stop later passes", "[address_book]") {
+    // A pass at a bogus far-future time (a capture stamped 2106, or a checkpoint taken after
+    // one) used to put the next pass a minute after it: none came again.
+    address_book::options o;
+    o.horizon_s = 60;
+    address_book b(o);
+    bool created = false;
+    b.add_attempt(b.touch(p64, 1000, created), 7, 1000, 1);
+    b.expire(4'000'000'000u);
+    CHECK_FALSE(b.find(p64));  // that pass itself forgets what is past its horizon
+    b.add_attempt(b.touch(p64 + 1, 2000, created), 8, 2000, 1);
+    b.expire(2000 + 200);
+    CHECK_FALSE(b.find(p64 + 1));
+}

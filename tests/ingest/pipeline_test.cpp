@@ -1303,9 +1303,47 @@ TEST_CASE("a pcapng time stamp past 2106 is read without overflow", "[pipeline]"
     auto db = open_store(d.path("db"));
     ingest::ingest_options o;
     o.captures = {d.path("late.pcapng")};
-    const auto c = ingest_into(*db, o);
+    std::string diag;
+    const auto c = ingest_into(*db, o, nullptr, &diag);
     CHECK(c.packets == 1);
-    CHECK(c.syns == 1);
+    // Read, then refused as more than a day in the future, at its block's offset.
+    CHECK(c.syns == 0);
+    CHECK(c.bad_input[static_cast<int>(ingest::bad_input_reason::malformed_packet)] == 1);
+    CHECK(diag.find("late.pcapng:48: SYN time stamped more than a day in the future") !=
+          std::string::npos);
+}
+
+TEST_CASE("SYNs stamped in the future or at time 0 are reported and skipped, the rest taken",
+          "[pipeline]") {
+    temp_dir d("future-syn");
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    const auto f1 = ingest_test::ethernet(ingest_test::ip_syn(true, 40000, 25, 60), true);
+    const auto f2 = ingest_test::ethernet(ingest_test::ip_syn(true, 40001, 25, 60), true);
+    {
+        ingest::pcap_file_writer w(d.path("c.pcap"));
+        w.write_frame((now - 600) * 1'000'000, f1.data(), f1.size());
+        w.write_frame(0, f2.data(), f2.size());
+        w.write_frame((now + 3 * 86400) * 1'000'000, f2.data(), f2.size());
+        w.write_frame((now - 500) * 1'000'000, f2.data(), f2.size());
+    }
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.captures = {d.path("c.pcap")};
+    std::string diag;
+    const auto c = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag);
+    CHECK(c.packets == 4);
+    CHECK(c.syns == 2);
+    CHECK(c.bad_input[static_cast<int>(ingest::bad_input_reason::malformed_packet)] == 2);
+    const std::size_t second = 24 + 16 + f1.size(), third = second + 16 + f2.size();
+    CHECK(diag.find("c.pcap:" + std::to_string(second) + ": SYN without a time stamp") !=
+          std::string::npos);
+    CHECK(diag.find("c.pcap:" + std::to_string(third) + ": SYN time stamped more than a day") !=
+          std::string::npos);
+    const auto rec = db->get(*store::parse_prefix("2001:db8:1:2::/64"));
+    REQUIRE(rec);
+    CHECK(rec->attempts == 2);
+    CHECK(rec->last_seen == static_cast<std::uint32_t>(now - 500));
 }
 
 TEST_CASE("pcapng captures are read, and a rerun skips what was read", "[pipeline]") {
