@@ -706,6 +706,9 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
 void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::uint64_t line_no) {
     flush_attempts();
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    // A file system that lost the tail of a log in a crash gives it back as NUL bytes, which
+    // then lead the next line the daemon writes: that line is still a line.
+    while (!line.empty() && line.front() == '\0') line.remove_prefix(1);
     if (line.empty()) return;  // a blank line, LF or CRLF
     if (src.json) {
         association_line al;

@@ -199,13 +199,22 @@ log_line_status postfix_rbl_client(std::string_view reply, std::string_view clie
 // a domain (sender, HELO: an RHSBL such as dbl.spamhaus.org), not of the client's address.
 // `listed`: the address the message names as listed, when it names one ("host" names none).
 bool exim_dnsbl_reason(std::string_view reason, std::string_view& listed_address) {
+    // cPanel's ACL: "h ([helo]) [192.0.2.4]:41784 is in an RBL, see http://...".
     for (const std::string_view marker :
-         {std::string_view(" is in a black list at "), std::string_view(" is listed at ")}) {
+         {std::string_view(" is in a black list at "), std::string_view(" is listed at "),
+          std::string_view(" is in an RBL")}) {
         const std::size_t at = reason.find(marker);
         if (at == std::string_view::npos) continue;
         const std::size_t space = at == 0 ? std::string_view::npos : reason.rfind(' ', at - 1);
         const std::size_t start = space == std::string_view::npos ? 0 : space + 1;
         std::string_view listed = reason.substr(start, at - start);
+        // "[192.0.2.4]:41784": the address and the client's port
+        if (listed.starts_with('[')) {
+            const std::size_t close = listed.find(']');
+            if (close != std::string_view::npos && close + 1 < listed.size() &&
+                listed[close + 1] == ':')
+                listed = listed.substr(0, close + 1);
+        }
         // "[192.0.2.4] is listed at", "Your IP (192.0.2.4) is listed at": the same address
         if (listed.size() >= 2 && ((listed.front() == '[' && listed.back() == ']') ||
                                    (listed.front() == '(' && listed.back() == ')')))

@@ -1060,6 +1060,23 @@ TEST_CASE("reject lines dated before 1970 or more than a day ahead are reported,
     CHECK(c.bad_input[static_cast<int>(ingest::bad_input_reason::garbage_log_line)] == 2);
 }
 
+TEST_CASE("a run of NUL bytes left by a crash does not cost the line after it", "[pipeline]") {
+    temp_dir d("log-nuls");
+    std::ofstream(d.path("maillog"), std::ios::binary)
+        << reject_line_of(1) << "\n"
+        << std::string(3000, '\0') << reject_line_of(2) << "\n"
+        << reject_line_of(3) << "\n";
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {d.path("maillog")};
+    o.year = 2026;
+    std::string diag;
+    const auto c = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag);
+    CHECK(c.rejections() == 3);
+    CHECK(c.bad_inputs() == 0);
+}
+
 TEST_CASE("the 64 KiB line limit is the same for LF and CRLF lines", "[pipeline]") {
     temp_dir d("limit");
     const std::string t = std::to_string(std::time(nullptr) - 86400);

@@ -92,6 +92,12 @@ TEST_CASE("Exim black list and dnslists rejects", "[reject_log]") {
         {"[192.0.2.4] is listed at zen.spamhaus.org (DNSBL)", log_line_status::dnsbl_reject},
         {"Your IP (192.0.2.4) is listed at DNSBL zen.spamhaus.org", log_line_status::dnsbl_reject},
         {"(spam.example) is listed at dbl.spamhaus.org", log_line_status::other_reject},
+        // cPanel's RBL ACL names the client with its port
+        {"JunkMail rejected - h.example ([10.0.0.1]) [192.0.2.4]:41784 is in an RBL, see "
+         "http://www.spamhaus.org/query/bl?ip=192.0.2.4",
+         log_line_status::dnsbl_reject},
+        {"JunkMail rejected - h.example [192.0.2.9]:41784 is in an RBL, see http://x",
+         log_line_status::other_reject},  // another address than the client's
     };
     for (const auto& c : bracketed) {
         INFO(c.reason);
