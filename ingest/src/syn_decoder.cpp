@@ -94,7 +94,10 @@ decode_status decode_ipv4(const std::uint8_t* p, std::size_t len, std::uint16_t 
     out.source = address_bytes{};
     std::memcpy(out.source.data() + 12, p + 12, 4);
     out.ttl = p[8];
-    return decode_tcp(p + ihl, total - ihl, cut, smtp_port, out);
+    const decode_status st = decode_tcp(p + ihl, total - ihl, cut, smtp_port, out);
+    return st == decode_status::syn && ipv4_no_sender(ipv4_of(out.source))
+               ? decode_status::no_sender
+               : st;
 }
 
 decode_status decode_ipv6(const std::uint8_t* p, std::size_t len, std::uint16_t smtp_port,

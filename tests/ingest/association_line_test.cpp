@@ -120,6 +120,9 @@ std::string line_with(const std::string& field, const std::string& value) {
     if (field == "time")
         return R"({"v":1,"ipv6":"2001:db8::1","ipv4":"1.2.3.4","time":)" + value +
                R"(,"strength":0.9})";
+    if (field == "ipv4")
+        return R"({"v":1,"ipv6":"2001:db8::1","ipv4":)" + value +
+               R"(,"time":1795514400,"strength":0.9})";
     return base;
 }
 }  // namespace
@@ -150,6 +153,27 @@ TEST_CASE("RFC 3339 times before 1970 are out of range like negative numbers",
     CHECK(err == "time out of range");
     CHECK_FALSE(parse_association_line(line_with("time", R"("1969-12-31T23:59:59Z")"), l, err));
     CHECK_FALSE(parse_association_line(line_with("time", R"("0000-01-01T00:00:00Z")"), l, err));
+    // Time 0 is the store's "unset" marker: refused in both forms.
+    CHECK_FALSE(parse_association_line(line_with("time", "0"), l, err));
+    CHECK(err == "time out of range");
+    CHECK_FALSE(parse_association_line(line_with("time", "0.5"), l, err));
+    CHECK_FALSE(parse_association_line(line_with("time", R"("1970-01-01T00:00:00Z")"), l, err));
+    CHECK(parse_association_line(line_with("time", R"("1970-01-01T00:00:01Z")"), l, err));
+}
+
+TEST_CASE("IPv4s that are no sender's address are refused", "[association_line]") {
+    association_line l;
+    std::string err;
+    for (const char* bad : {"0.0.0.0", "0.1.2.3", "224.0.0.1", "240.0.0.1", "255.255.255.255"}) {
+        INFO(bad);
+        CHECK_FALSE(
+            parse_association_line(line_with("ipv4", std::string("\"") + bad + "\""), l, err));
+        CHECK(err.find("not a sender's address") != std::string::npos);
+    }
+    CHECK(parse_association_line(line_with("ipv4", R"("223.255.255.254")"), l, err));
+    CHECK(parse_association_line(line_with("ipv4", R"("1.0.0.0")"), l, err));
+    CHECK(
+        parse_association_line(line_with("ipv4", R"("127.0.0.1")"), l, err));  // a loopback test's
 }
 
 TEST_CASE("the time text is RFC 3339, no more and no less", "[association_line]") {

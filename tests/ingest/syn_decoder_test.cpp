@@ -244,3 +244,24 @@ TEST_CASE("an IPv6 SYN from link-local or multicast space is no sender's", "[syn
         CHECK(decode_from(src) == decode_status::syn);
     }
 }
+
+TEST_CASE("an IPv4 SYN from 0.0.0.0/8 or 224.0.0.0/3 is no sender's", "[syn_decoder]") {
+    syn_record s;
+    auto decode_from = [&](std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) {
+        auto ip = ip_syn(false, 40000, 25, 60);
+        ip[12] = a;
+        ip[13] = b;
+        ip[14] = c;
+        ip[15] = d;
+        return decode_syn(link_kind::raw_ip, ip.data(), ip.size(), 0, 25, s);
+    };
+    CHECK(decode_from(0, 0, 0, 0) == decode_status::no_sender);
+    CHECK(decode_from(0, 1, 2, 3) == decode_status::no_sender);
+    CHECK(decode_from(224, 0, 0, 1) == decode_status::no_sender);
+    CHECK(decode_from(240, 0, 0, 1) == decode_status::no_sender);
+    CHECK(decode_from(255, 255, 255, 255) == decode_status::no_sender);
+    // loopback (tests on lo) and the edges of the blocks: senders as far as the decoder knows
+    CHECK(decode_from(127, 0, 0, 1) == decode_status::syn);
+    CHECK(decode_from(1, 0, 0, 0) == decode_status::syn);
+    CHECK(decode_from(223, 255, 255, 254) == decode_status::syn);
+}

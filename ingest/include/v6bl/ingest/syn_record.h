@@ -59,6 +59,12 @@ inline bool ipv6_link_local_or_multicast(const address_bytes& a) {
     return a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
 }
 
+// IPv4 sources in 0.0.0.0/8 ("this network", RFC 1122) or 224.0.0.0/3 (multicast, the
+// reserved block and the broadcast address): none is a remote sender's.
+inline bool ipv4_no_sender(std::uint32_t v4) {
+    return (v4 >> 24) == 0 || (v4 >> 24) >= 224;
+}
+
 inline std::uint32_t ipv4_of(const address_bytes& a) {
     return (std::uint32_t{a[12]} << 24) | (std::uint32_t{a[13]} << 16) |
            (std::uint32_t{a[14]} << 8) | std::uint32_t{a[15]};
