@@ -88,7 +88,10 @@ std::int64_t pcapng_time_us(std::uint64_t units, bool binary, std::uint8_t resol
 
 capture_reader::~capture_reader() {
     if (fd_ >= 0) ::close(fd_);
-    if (handle_) pcap_close(handle_);  // closes file_ too
+    if (handle_)
+        pcap_close(handle_);  // closes file_ too
+    else if (file_)
+        std::fclose(file_);
 }
 
 bool capture_reader::open_descriptor(std::uint64_t from) {
@@ -382,9 +385,11 @@ std::unique_ptr<capture_reader> capture_reader::open_file(const std::string& pat
     unsigned char magic[4] = {};
     const bool have_magic = std::fread(magic, 1, 4, f) == 4;
     std::rewind(f);
+    const bool pcapng =
+        have_magic && magic[0] == 0x0A && magic[1] == 0x0D && magic[2] == 0x0D && magic[3] == 0x0A;
     char errbuf[PCAP_ERRBUF_SIZE] = {};
     pcap* h = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
-    if (!h) {
+    if (!h && !pcapng) {
         std::fclose(f);
         error = std::string("not a pcap/pcapng capture: ") + errbuf;
         return nullptr;
@@ -392,8 +397,20 @@ std::unique_ptr<capture_reader> capture_reader::open_file(const std::string& pat
     std::unique_ptr<capture_reader> r(new capture_reader());
     r->handle_ = h;
     r->file_ = f;
-    r->pcapng_ =
-        have_magic && magic[0] == 0x0A && magic[1] == 0x0D && magic[2] == 0x0D && magic[3] == 0x0A;
+    r->pcapng_ = pcapng;
+    // pcapng is read by our own code, block by block, each frame with its interface's link
+    // type: libpcap's opening checks (the first interface's link type and options, an
+    // interface block before the first packet) would refuse a whole file for one block our
+    // reader reports and skips (a USB interface listed first, say). It is read from the
+    // start: checkpoints name its frames by number.
+    if (pcapng) {
+        if (h) r->link_ = link_kind_of_dlt(pcap_datalink(h));
+        if (!r->open_descriptor(0)) {
+            error = std::string("cannot read: ") + std::strerror(errno);
+            return nullptr;
+        }
+        return r;
+    }
     const int dlt = pcap_datalink(h);
     r->link_ = link_kind_of_dlt(dlt);
     if (r->link_ == link_kind::unknown) {
@@ -402,16 +419,8 @@ std::unique_ptr<capture_reader> capture_reader::open_file(const std::string& pat
                 "); supported: Ethernet, Linux SLL, Linux SLL2, raw IP, BSD loopback";
         return nullptr;
     }
-    if (!r->pcapng_ && r->open_classic(resume_offset)) return r;
-    // pcapng is read from the start: checkpoints name its frames by number.
-    if (r->pcapng_) {
-        if (!r->open_descriptor(0)) {
-            error = std::string("cannot read: ") + std::strerror(errno);
-            return nullptr;
-        }
-        return r;
-    }
-    if (resume_offset > 0 && !r->pcapng_) {
+    if (r->open_classic(resume_offset)) return r;
+    if (resume_offset > 0) {
         if (fseeko(f, static_cast<off_t>(resume_offset), SEEK_SET) != 0) {
             error = "cannot seek to checkpoint offset " + std::to_string(resume_offset);
             return nullptr;

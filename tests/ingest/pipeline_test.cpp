@@ -1591,6 +1591,46 @@ TEST_CASE("a pcapng malformed frame after a non-packet block is reported at its 
           std::string::npos);
 }
 
+TEST_CASE("a pcapng capture whose first interface is not decoded is read for the others",
+          "[pipeline]") {
+    // dumpcap -i usbmon0 -i eth0: libpcap's open refused the whole file for its first
+    // interface's link type (and for an interface option or a packet before any interface
+    // block); v6bl reads pcapng itself and skips only those packets.
+    temp_dir d("pcapng-first-usb");
+    const std::uint64_t t0 = static_cast<std::uint64_t>(std::time(nullptr)) - 3600;
+    const auto syn = [](std::uint16_t port) {
+        return ingest_test::ethernet(ingest_test::ip_syn(true, port, 25, 60), true);
+    };
+    ingest_test::pcapng_builder b;
+    b.shb();
+    b.idb(220);  // USB (Linux usbmon)
+    b.idb(1);
+    b.epb(syn(40000), t0 * 1'000'000, 0);  // a frame on the USB interface: skipped
+    b.epb(syn(40001), t0 * 1'000'000, 1);
+    b.epb(syn(40002), (t0 + 1) * 1'000'000, 1);
+    std::ofstream(d.path("u.pcapng"), std::ios::binary) << b.f;
+    // A packet block before any interface block, then a good interface and its packet.
+    ingest_test::pcapng_builder e;
+    e.shb();
+    const std::size_t early = e.epb(syn(40003), t0 * 1'000'000, 0);
+    e.idb(1);
+    e.epb(syn(40004), (t0 + 2) * 1'000'000, 0);
+    std::ofstream(d.path("e.pcapng"), std::ios::binary) << e.f;
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.captures = {d.path("u.pcapng"), d.path("e.pcapng")};
+    std::string diag;
+    const auto c = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag);
+    CHECK(c.syns == 3);
+    CHECK(c.attempts == 3);
+    CHECK(diag.find("e.pcapng:" + std::to_string(early) + ":") != std::string::npos);
+    CHECK(diag.find("not a pcap") == std::string::npos);
+    const auto rec = db->get(*store::parse_prefix("2001:db8:1:2::/64"));
+    REQUIRE(rec);
+    CHECK(rec->attempts == 3);
+}
+
 TEST_CASE("a pcapng capture of mixed interfaces is ingested whole, bad blocks reported and skipped",
           "[pipeline]") {
     temp_dir d("pcapng-mixed");
