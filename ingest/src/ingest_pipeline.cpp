@@ -883,8 +883,48 @@ void ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& n
         // Also when it had nothing new: its inode's position is then in the store (a store
         // written before inode positions has none), for a later run given its new name.
         if (rotated.file) set_line_checkpoint(rotated);
+        warn_skipped_rotations(src, dir, st, now);
         return;
     }
+}
+
+// Rotated more than once since the last run (maillog → .1 → .2, a new maillog.1 between):
+// the files written between the checkpoint's and the current one are not this source's
+// to read (given by their own names they would be read whole, so reading them here could
+// count their lines twice). Named instead, so that no line is lost without a word: plain
+// files beside the old one, named after the log (`maillog.1`, `maillog-20261203`; not
+// compressed), last written no earlier than it.
+void ingest_pipeline::warn_skipped_rotations(const line_source& src,
+                                             const std::filesystem::path& dir,
+                                             const struct ::stat& old, const struct ::stat& now) {
+    if (!options_.diagnostics) return;
+    const std::string base = std::filesystem::path(source_path(src.path)).filename().string();
+    std::error_code ec;
+    std::vector<std::pair<std::int64_t, std::string>> skipped;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.empty() ? "." : dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.size() <= base.size() + 1 || !name.starts_with(base) ||
+            (name[base.size()] != '.' && name[base.size()] != '-'))
+            continue;
+        bool compressed = false;
+        for (const char* ext : {".gz", ".bz2", ".xz", ".zst", ".lz4", ".Z"})
+            if (name.ends_with(ext)) compressed = true;
+        struct stat st {};
+        if (compressed || ::lstat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+            st.st_dev != now.st_dev || st.st_ino == old.st_ino || st.st_ino == now.st_ino)
+            continue;
+        const std::int64_t mtime_ns =
+            static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+        const std::int64_t old_ns =
+            static_cast<std::int64_t>(old.st_mtim.tv_sec) * 1'000'000'000 + old.st_mtim.tv_nsec;
+        if (mtime_ns >= old_ns) skipped.emplace_back(mtime_ns, entry.path().string());
+    }
+    std::sort(skipped.begin(), skipped.end());
+    for (const auto& [t, path] : skipped)
+        std::fprintf(options_.diagnostics,
+                     "v6bl ingest: %s was rotated more than once since the last run: %s, "
+                     "written in between, was not read (give it with --rejects to read it)\n",
+                     src.path.c_str(), path.c_str());
 }
 
 bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {

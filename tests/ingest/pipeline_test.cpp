@@ -362,6 +362,33 @@ TEST_CASE("lines written before a rename rotation between two runs are read from
     CHECK(ingest_into(*db, o).rejections() == 0);
 }
 
+TEST_CASE("a log rotated twice between runs names the file written in between", "[pipeline]") {
+    // maillog (read to line 1, then line 2) → maillog.1 → maillog.2; the maillog of lines
+    // 3-4 → maillog.1; a new maillog with line 5. The rest of the old file and the new one
+    // are read; the middle one is named, not read under this source (given by its own name
+    // it would be read whole).
+    rotated_log r("rename-twice");
+    auto& [d, log, db, o] = r;  // maillog.1: lines 1-2 (1 read); maillog: line 3
+    std::ofstream(log, std::ios::app) << reject_line_of(4) << "\n";
+    std::filesystem::rename(d.path("maillog.1"), d.path("maillog.2"));
+    std::filesystem::rename(log, d.path("maillog.1"));
+    std::ofstream(log) << reject_line_of(5) << "\n";
+    std::ofstream(d.path("maillog.3.gz")) << "x";  // compressed: never named
+    std::string diag;
+    auto c = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag);
+    CHECK(c.rejections() == 2);  // lines 2 and 5
+    CHECK(diag.find("reading the rest of " + d.path("maillog.2")) != std::string::npos);
+    CHECK(diag.find(d.path("maillog.1") + ", written in between, was not read") !=
+          std::string::npos);
+    CHECK(diag.find("maillog.3.gz") == std::string::npos);
+    // Given by its own name, it is read once, whole; nothing else again.
+    o.rejects = {d.path("maillog.1"), log};
+    c = ingest_into(*db, o);
+    CHECK(c.rejections() == 2);  // lines 3 and 4
+    CHECK(ingest_into(*db, o).rejections() == 0);
+}
+
 TEST_CASE("a new log whose line ends like the last one read is not taken for the old file",
           "[pipeline]") {
     // Real Postfix lines end in the same `from=<…> to=<…> proto=ESMTP helo=<…>` text: the

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -111,6 +112,8 @@ class ingest_pipeline {
     void queue_association_out(const association& a, bool rejected);
     void write_relisted();
     void read_rotated_rest(line_source& src, const struct ::stat& now);
+    void warn_skipped_rotations(const line_source& src, const std::filesystem::path& dir,
+                                const struct ::stat& old, const struct ::stat& now);
     bool truncated_in_place(line_source& src);
     void write_associations_out();
     void order_captures();
