@@ -310,6 +310,7 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
             score(a6, r6, six_to_four, emb, *c, r4p, structural_paired);
         }
         if (filter) round_filter_.unmark(r6.start_us, r6.count);
+        note_partner(a6);
     }
     // One host has one IPv4: only a candidate clearly ahead of the others (by 50) keeps a
     // listable score; a tie at the top (lockstep strangers) lists none of them. Structural
@@ -378,6 +379,32 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
 //   only, so "3 of 3" cannot show for it as it does for a stranger in lockstep.
 // Candidates are read again here, not kept from scoring: only a leader above the cap needs
 // this, a few evaluations in a hundred.
+// An IPv4 that attended the IPv6's rounds (score(): as many rounds as min_rounds, and
+// their share of the IPv6's) takes the /64 among its partners, if it was the only one that
+// did. Two or more did in a busy second's lockstep: strangers on one retry schedule meet
+// on three rounds by chance, and one such stranger marked a spammer's own IPv4 shared
+// (every host but one behind it a NAT member): the spammer was never listed.
+void association_engine::note_partner(const connect_attempt& a6) {
+    if (attended_.empty()) return;
+    const std::uint32_t v4 = attended_.front();
+    bool one = true;
+    for (std::uint32_t x : attended_) one = one && x == v4;
+    attended_.clear();
+    if (!one) return;
+    partner_set& ps = partners_[address_from_ipv4(v4)];
+    const std::uint64_t me = high64_of(a6.source);
+    int slot = -1, oldest = 0;
+    for (int i = 0; i < partner_set::max_partners; ++i)
+        if (ps.partner_us[i] != 0 && ps.partner64[i] == me) slot = i;
+    if (slot < 0) {
+        for (int i = 0; i < partner_set::max_partners; ++i)
+            if (ps.partner_us[i] < ps.partner_us[oldest]) oldest = i;
+        slot = oldest;
+    }
+    ps.partner64[slot] = me;
+    ps.partner_us[slot] = a6.start_us;
+}
+
 bool association_engine::another_ipv4_attended(const round_history_table::rounds_view& r6,
                                                std::int64_t a6_start, std::uint32_t leader_v4,
                                                int leader_rounds) {
@@ -503,24 +530,13 @@ void association_engine::score(const connect_attempt& a6,
     // own IPv4 shared for it cost recall (0.92 at 20,000 hosts) and let strangers win.
     const bool attends = h4 && k >= options_.min_rounds && k >= options_.min_share_v6 * n6p;
     if (attends) {
-        partner_set& ps = partners_[a4_address];
         const std::uint64_t me = high64_of(a6.source);
-        int slot = -1, oldest = 0;
-        for (int i = 0; i < partner_set::max_partners; ++i) {
-            if (ps.partner_us[i] == 0) continue;
-            if (ps.partner64[i] == me) {
-                slot = i;
-            } else if (a6.start_us - ps.partner_us[i] <= options_.partner_horizon_us) {
-                shared = true;
-            }
-        }
-        if (slot < 0) {
+        if (const partner_set* ps = partners_.find(a4_address))
             for (int i = 0; i < partner_set::max_partners; ++i)
-                if (ps.partner_us[i] < ps.partner_us[oldest]) oldest = i;
-            slot = oldest;
-        }
-        ps.partner64[slot] = me;
-        ps.partner_us[slot] = a6.start_us;
+                if (ps->partner_us[i] != 0 && ps->partner64[i] != me &&
+                    a6.start_us - ps->partner_us[i] <= options_.partner_horizon_us)
+                    shared = true;
+        attended_.push_back(v4);
     }
     if (busy_v4) shared = true;
     if (shared) sig |= sig_shared_ipv4;

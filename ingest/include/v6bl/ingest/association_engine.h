@@ -170,6 +170,8 @@ class association_engine {
     bool restore_history(class state_reader& r, round_history_table::entry& e, bool spans);
     bool restore_v6_histories(class state_reader& r);
     void forget_old_partners();
+    void note_partner(const connect_attempt& a6);
+    std::vector<std::uint32_t> attended_;  // IPv4s that attended this evaluation's IPv6
     void merge_staged();
     void insert_late(const pending_attempt& p);
     void add_history(pending_attempt& p);
