@@ -370,9 +370,35 @@ std::optional<std::string_view> exim_reason(std::string_view rest) {
     return reason;
 }
 
+// Whether `s` holds one of the operator's texts, other than right after a domain name: with
+// one template for DNSBLs and RHSBLs (Postfix rbl_reply_maps' "$rbl_what is listed on ..."),
+// "spam.example is listed on dbl.example.net" is about a domain the client named, as the
+// built-in forms' "<domain> is listed at" is. An address before the text ("1.2.3.4", "[1.2.3.4]",
+// "(1.2.3.4)"), a word, or nothing is the client's case.
 bool any_text(std::string_view s, std::span<const std::string> texts) {
-    for (const std::string& t : texts)
-        if (!t.empty() && contains(s, t)) return true;
+    for (const std::string& t : texts) {
+        if (t.empty()) continue;
+        for (std::size_t at = s.find(t); at != std::string_view::npos; at = s.find(t, at + 1)) {
+            std::size_t end = at;
+            while (end > 0 && s[end - 1] == ' ') --end;
+            const std::size_t space = end == 0 ? std::string_view::npos : s.rfind(' ', end - 1);
+            std::string_view before =
+                s.substr(space == std::string_view::npos ? 0 : space + 1,
+                         end - (space == std::string_view::npos ? 0 : space + 1));
+            while (!before.empty() &&
+                   (before.back() == ':' || before.back() == ',' || before.back() == ';' ||
+                    before.back() == '.' || before.back() == ']' || before.back() == ')' ||
+                    before.back() == '>'))
+                before.remove_suffix(1);
+            while (!before.empty() &&
+                   (before.front() == '[' || before.front() == '(' || before.front() == '<'))
+                before.remove_prefix(1);
+            std::uint32_t ignored = 0;
+            const bool domain = (contains(before, ".") || contains(before, "@")) &&
+                                !parse_ipv4(before, ignored) && !contains(before, ":");
+            if (!domain) return true;
+        }
+    }
     return false;
 }
 

@@ -749,6 +749,29 @@ TEST_CASE("the operator's own DNSBL reject texts", "[reject_log]") {
                             "address rejected: User unknown; from=<a@b> to=<is on our "
                             "blocklist@d> proto=ESMTP helo=<x>",
                             year_hint{}, e, 1, texts) == log_line_status::other_reject);
+    // one rbl_reply_maps template for DNSBLs and RHSBLs: the text right after a domain is
+    // about the domain (as "<domain> is listed at" is), after the address or a word it is not
+    const std::vector<std::string> listed_on = {"is listed on"};
+    auto with_reply = [](const std::string& reply) {
+        return "2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from "
+               "unknown[1.2.3.4]: 554 5.7.1 " +
+               reply + "; from=<a@b> to=<c@d> proto=ESMTP helo=<x>";
+    };
+    for (const char* reply : {"Blocked: spam-domain.example is listed on dbl.example.net",
+                              "Blocked: <a@spam.example> is listed on dbl.example.net",
+                              "Blocked: [mail.spam.example] is listed on dbl.example.net"}) {
+        INFO(reply);
+        CHECK(parse_reject_line(with_reply(reply), year_hint{}, e, 1, listed_on) ==
+              log_line_status::other_reject);
+    }
+    for (const char* reply :
+         {"Blocked: 1.2.3.4 is listed on zen.example.net",
+          "Blocked: [1.2.3.4] is listed on zen.example.net",
+          "Client host is listed on zen.example.net", "is listed on zen.example.net"}) {
+        INFO(reply);
+        CHECK(parse_reject_line(with_reply(reply), year_hint{}, e, 1, listed_on) ==
+              log_line_status::dnsbl_reject);
+    }
     // a HELO holding "; from=<" does not move where the reply ends
     CHECK(parse_reject_line("2026-11-24T10:00:00Z mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT "
                             "from unknown[1.2.3.4]: 450 4.7.1 Service unavailable; from=<a@b> "
