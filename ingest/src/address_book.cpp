@@ -208,9 +208,11 @@ void address_book::forget(prefix& p) {
 }
 
 void address_book::expire(std::uint32_t now_s) {
-    // Once a minute; a clock far before the last pass (a capture older than the last one,
-    // or a checkpoint from a far future time) passes now, not when it has caught up.
-    if (now_s < next_expiry_s_ && next_expiry_s_ - now_s <= 60) return;
+    // Once a minute; a clock far (more than the horizon) before the last pass, after a
+    // checkpoint taken at a bogus future time, passes now, not when it has caught up.
+    // Attempts closed seconds out of order do not move the passes.
+    if (now_s < next_expiry_s_ && next_expiry_s_ - now_s <= std::uint64_t{options_.horizon_s} + 60)
+        return;
     next_expiry_s_ = now_s + 60;
     for (int which = 0; which < 2; ++which) {
         ring_buffer<expiry_t>& q = expiry_[which];

@@ -298,11 +298,16 @@ std::optional<std::int64_t> first_packet_us(const std::string& path) {
     auto r = capture_reader::open_file(path, 0, err);
     if (!r) return std::nullopt;
     capture_frame f;
-    // The first frame with a time (pcapng's simple packet blocks have none), past any
-    // skipped blocks; a few dozen blocks at most.
+    // The first frame with a time (pcapng's simple packet blocks have none) that a SYN could
+    // be taken at (not 0, not more than a day ahead: ingest_capture refuses those), past
+    // any skipped blocks; a few dozen blocks at most.
+    const std::int64_t latest_us =
+        (static_cast<std::int64_t>(std::time(nullptr)) + 86400) * 1'000'000;
     for (int blocks = 0; blocks < 64; ++blocks) {
         const capture_status st = r->next(f);
-        if (st == capture_status::frame && f.link != link_kind::unknown) return f.time_us;
+        if (st == capture_status::frame && f.link != link_kind::unknown && f.time_us >= 1'000'000 &&
+            f.time_us <= latest_us)
+            return f.time_us;
         if (st != capture_status::frame && st != capture_status::bad_block &&
             st != capture_status::bad_interface)
             break;
@@ -892,8 +897,8 @@ void ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& n
 // the files written between the checkpoint's and the current one are not this source's
 // to read (given by their own names they would be read whole, so reading them here could
 // count their lines twice). Named instead, so that no line is lost without a word: plain
-// files beside the old one, named after the log (`maillog.1`, `maillog-20261203`; not
-// compressed), last written no earlier than it.
+// files beside the old one, named after the log with a rotation's suffix (`maillog.1`,
+// `maillog-20261203`; not compressed), last written no earlier than it.
 void ingest_pipeline::warn_skipped_rotations(const line_source& src,
                                              const std::filesystem::path& dir,
                                              const struct ::stat& old, const struct ::stat& now) {
@@ -906,11 +911,13 @@ void ingest_pipeline::warn_skipped_rotations(const line_source& src,
         if (name.size() <= base.size() + 1 || !name.starts_with(base) ||
             (name[base.size()] != '.' && name[base.size()] != '-'))
             continue;
-        bool compressed = false;
-        for (const char* ext : {".gz", ".bz2", ".xz", ".zst", ".lz4", ".Z"})
-            if (name.ends_with(ext)) compressed = true;
+        // A rotation's suffix is a number or a date (`.1`, `-20261203`, `-2026-12-03.1`):
+        // `mail.info` beside `mail`, or anything compressed, is no file of this log's.
+        bool rotation = true;
+        for (char ch : std::string_view(name).substr(base.size() + 1))
+            rotation = rotation && ((ch >= '0' && ch <= '9') || ch == '-' || ch == '.');
         struct stat st {};
-        if (compressed || ::lstat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        if (!rotation || ::lstat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
             st.st_dev != now.st_dev || st.st_ino == old.st_ino || st.st_ino == now.st_ino)
             continue;
         const std::int64_t mtime_ns =
@@ -1019,6 +1026,15 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         any = true;
         std::size_t start = 0;
         for (;;) {
+            // NUL bytes ahead of a line (a file system that lost a log's tail in a crash gives
+            // it back as NULs, any number of them) are passed over, not taken as the start of
+            // a line: the line after them stays a line, also behind more than 64 KiB of NULs.
+            if (src.partial.empty() && !src.skipping_long_line) {
+                const std::size_t from = start;
+                while (start < n && buf[start] == '\0') ++start;
+                src.pos.off += start - from;
+                if (start == n) break;
+            }
             const void* nl = std::memchr(buf.data() + start, '\n', n - start);
             if (!nl) {
                 if (src.skipping_long_line) {
