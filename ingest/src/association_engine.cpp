@@ -367,23 +367,11 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
     }
 }
 
-// Whether another IPv4 among this evaluation's candidates was with the IPv6 as often as the
-// leader, over the period both their histories cover (from score()):
-// - its round starts met as many of the IPv6's rounds as the leader's, and 75 % of them
-//   (the IPv6-side share of `repetition`), whatever else it did; or
-// - it came within 0.5 s of this round, no farther than the leader, and had a round under
-//   way (start to latest SYN, widened by the pair window) at every IPv6 round its history
-//   reaches, two at least, the history having dropped older rounds from its ring. A NAT's
-//   IPv4 opens a round for one member, and another member's attempt inside it starts none;
-//   its ring of 8 rounds, the other members', may reach back over two of a member's rounds
-//   only, so "3 of 3" cannot show for it as it does for a stranger in lockstep.
-// Candidates are read again here, not kept from scoring: only a leader above the cap needs
-// this, a few evaluations in a hundred.
 // An IPv4 that attended the IPv6's rounds (score(): as many rounds as min_rounds, and
 // their share of the IPv6's) takes the /64 among its partners, if it was the only one that
 // did. Two or more did in a busy second's lockstep: strangers on one retry schedule meet
 // on three rounds by chance, and one such stranger marked a spammer's own IPv4 shared
-// (every host but one behind it a NAT member): the spammer was never listed.
+// (two /64s: as if behind a NAT), and the spammer was never listed.
 void association_engine::note_partner(const connect_attempt& a6) {
     if (attended_.empty()) return;
     const std::uint32_t v4 = attended_.front();
@@ -405,6 +393,18 @@ void association_engine::note_partner(const connect_attempt& a6) {
     ps.partner_us[slot] = a6.start_us;
 }
 
+// Whether another IPv4 among this evaluation's candidates was with the IPv6 as often as the
+// leader, over the period both their histories cover (from score()):
+// - its round starts met as many of the IPv6's rounds as the leader's, and 75 % of them
+//   (the IPv6-side share of `repetition`), whatever else it did; or
+// - it came within 0.5 s of this round, no farther than the leader, and had a round under
+//   way (start to latest SYN, widened by the pair window) at every IPv6 round its history
+//   reaches, two at least, the history having dropped older rounds from its ring. A NAT's
+//   IPv4 opens a round for one member, and another member's attempt inside it starts none;
+//   its ring of 8 rounds, the other members', may reach back over two of a member's rounds
+//   only, so "3 of 3" cannot show for it as it does for a stranger in lockstep.
+// Candidates are read again here, not kept from scoring: only a leader above the cap needs
+// this, a few evaluations in a hundred.
 bool association_engine::another_ipv4_attended(const round_history_table::rounds_view& r6,
                                                std::int64_t a6_start, std::uint32_t leader_v4,
                                                int leader_rounds) {
