@@ -13,6 +13,7 @@ constexpr std::uint16_t ethertype_ipv6 = 0x86DD;
 constexpr std::uint16_t ethertype_vlan = 0x8100;
 constexpr std::uint16_t ethertype_qinq = 0x88A8;
 constexpr std::uint8_t proto_tcp = 6;
+constexpr std::uint8_t proto_ah = 51;
 constexpr std::uint8_t tcp_fin = 0x01, tcp_syn = 0x02, tcp_rst = 0x04, tcp_ack = 0x10;
 // IEEE 802.1Q stacks deeper than this are not seen on a sensor's link; refuse them.
 constexpr int max_vlan_tags = 2;
@@ -89,12 +90,21 @@ decode_status decode_ipv4(const std::uint8_t* p, std::size_t len, std::uint16_t 
     if (cut) total = len;  // snaplen cut: decode what was captured
     const std::uint16_t frag = be16(p + 6);
     if ((frag & 0x1FFF) != 0) return decode_status::not_tcp;  // not the first fragment
-    if (p[9] != proto_tcp) return decode_status::not_tcp;
+    std::size_t off = ihl;
+    if (p[9] == proto_ah) {  // IPsec AH (RFC 4302) ahead of TCP: its length is in 4-byte units
+        if (off + 2 > total) return decode_status::malformed;
+        const std::size_t hlen = (static_cast<std::size_t>(p[off + 1]) + 2) * 4;
+        if (off + hlen > total) return decode_status::malformed;
+        if (p[off] != proto_tcp) return decode_status::not_tcp;
+        off += hlen;
+    } else if (p[9] != proto_tcp) {
+        return decode_status::not_tcp;
+    }
     out.family = ip_family::v4;
     out.source = address_bytes{};
     std::memcpy(out.source.data() + 12, p + 12, 4);
     out.ttl = p[8];
-    const decode_status st = decode_tcp(p + ihl, total - ihl, cut, smtp_port, out);
+    const decode_status st = decode_tcp(p + off, total - off, cut, smtp_port, out);
     return st == decode_status::syn && ipv4_no_sender(ipv4_of(out.source))
                ? decode_status::no_sender
                : st;
@@ -113,6 +123,12 @@ decode_status decode_ipv6(const std::uint8_t* p, std::size_t len, std::uint16_t 
         if (next == 0 || next == 43 || next == 60) {  // hop-by-hop, routing, destination
             if (off + 2 > end) return decode_status::malformed;
             const std::size_t hlen = (static_cast<std::size_t>(p[off + 1]) + 1) * 8;
+            if (off + hlen > end) return decode_status::malformed;
+            next = p[off];
+            off += hlen;
+        } else if (next == proto_ah) {  // authentication header (RFC 4302): 4-byte units
+            if (off + 2 > end) return decode_status::malformed;
+            const std::size_t hlen = (static_cast<std::size_t>(p[off + 1]) + 2) * 4;
             if (off + hlen > end) return decode_status::malformed;
             next = p[off];
             off += hlen;

@@ -1827,7 +1827,7 @@ TEST_CASE("the live BPF filter takes the SYNs the decoder takes behind VLAN tags
     pcap_close(dead);
 }
 
-TEST_CASE("the live BPF filter passes IPv6 SYNs behind extension headers the decoder takes",
+TEST_CASE("the live BPF filter passes SYNs behind extension headers and AH the decoder takes",
           "[pipeline]") {
     // IPv6 + hop-by-hop options header + TCP SYN to port 25, over Ethernet.
     auto ip = ingest_test::ip_syn(true, 40000, 25, 60);
@@ -1840,14 +1840,34 @@ TEST_CASE("the live BPF filter passes IPv6 SYNs behind extension headers the dec
     REQUIRE(ingest::decode_syn(ingest::link_kind::ethernet, frame.data(), frame.size(), 0, 25, s) ==
             ingest::decode_status::syn);
 
+    // The same SYNs behind an IPsec authentication header (24 bytes), IPv6 and IPv4.
+    const std::uint8_t ah[24] = {6, 4, 0, 0, 0, 0, 1, 0, 0, 0, 0, 7};
+    auto ah6 = ingest_test::ip_syn(true, 40000, 25, 60);
+    ah6[6] = 51;
+    ah6.insert(ah6.begin() + 40, ah, ah + 24);
+    ah6[5] = static_cast<std::uint8_t>(ah6[5] + 24);
+    auto ah4 = ingest_test::ip_syn(false, 40000, 25, 60);
+    ah4[9] = 51;
+    ah4.insert(ah4.begin() + 20, ah, ah + 24);
+    ah4[3] = static_cast<std::uint8_t>(ah4[3] + 24);  // total length (below 256)
+    const auto frame_ah6 = ingest_test::ethernet(ah6, true);
+    const auto frame_ah4 = ingest_test::ethernet(ah4, false);
+    for (const auto* f : {&frame_ah6, &frame_ah4})
+        REQUIRE(ingest::decode_syn(ingest::link_kind::ethernet, f->data(), f->size(), 0, 25, s) ==
+                ingest::decode_status::syn);
+
     pcap_t* dead = pcap_open_dead(DLT_EN10MB, 256);
     bpf_program prog{};
     const std::string filter = ingest::sensor_bpf_filter(25);
     REQUIRE(pcap_compile(dead, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0);
-    pcap_pkthdr h{};
-    h.caplen = h.len = static_cast<bpf_u_int32>(frame.size());
-    const int passed = pcap_offline_filter(&prog, &h, frame.data());
+    auto passes = [&](const std::vector<std::uint8_t>& f) {
+        pcap_pkthdr h{};
+        h.caplen = h.len = static_cast<bpf_u_int32>(f.size());
+        return pcap_offline_filter(&prog, &h, f.data()) != 0;
+    };
+    CHECK(passes(frame));
+    CHECK(passes(frame_ah6));
+    CHECK(passes(frame_ah4));
     pcap_freecode(&prog);
     pcap_close(dead);
-    CHECK(passed != 0);
 }

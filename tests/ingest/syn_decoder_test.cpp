@@ -72,6 +72,43 @@ TEST_CASE("IPv6 SYNs decode behind VLAN tags, SLL, SLL2, raw IP and extension he
     CHECK(link_kind_of_linktype(105) == link_kind::unknown);
 }
 
+TEST_CASE("SYNs behind an IPsec authentication header decode, in both families", "[syn_decoder]") {
+    // AH (RFC 4302): next header, payload length in 4-byte units minus 2, then SPI,
+    // sequence number and the integrity check value (here 12 bytes: 24 bytes in all).
+    const std::uint8_t ah[24] = {6, 4, 0, 0, 0, 0, 1, 0, 0, 0, 0, 7};
+    syn_record s;
+
+    auto v6 = ip_syn(true, 40001, 25, 64);
+    v6[6] = 51;
+    v6.insert(v6.begin() + 40, ah, ah + 24);
+    v6[5] = static_cast<std::uint8_t>(v6[5] + 24);
+    REQUIRE(decode_syn(link_kind::raw_ip, v6.data(), v6.size(), 0, 25, s) == decode_status::syn);
+    CHECK(s.family == ip_family::v6);
+    CHECK(s.source_port == 40001);
+    CHECK(s.ttl == 64);
+
+    auto v4 = ip_syn(false, 50001, 25, 57);
+    v4[9] = 51;
+    v4.insert(v4.begin() + 20, ah, ah + 24);
+    const auto total = static_cast<std::uint16_t>(((v4[2] << 8) | v4[3]) + 24);
+    v4[2] = static_cast<std::uint8_t>(total >> 8);
+    v4[3] = static_cast<std::uint8_t>(total);
+    REQUIRE(decode_syn(link_kind::raw_ip, v4.data(), v4.size(), 0, 25, s) == decode_status::syn);
+    CHECK(s.family == ip_family::v4);
+    CHECK(s.source_port == 50001);
+    CHECK(s.window == 0xFAF0);
+
+    // An AH longer than the packet is malformed; one ahead of UDP is not TCP.
+    auto longer = v6;
+    longer[41] = 200;
+    CHECK(decode_syn(link_kind::raw_ip, longer.data(), longer.size(), 0, 25, s) ==
+          decode_status::malformed);
+    auto udp = v4;
+    udp[20] = 17;
+    CHECK(decode_syn(link_kind::raw_ip, udp.data(), udp.size(), 0, 25, s) ==
+          decode_status::not_tcp);
+}
+
 TEST_CASE("RSTs, SYN-ACKs, other ports and other protocols are skipped, not bad", "[syn_decoder]") {
     syn_record s;
     auto rst = ip_syn(false, 1, 25, 64, 0x04);
