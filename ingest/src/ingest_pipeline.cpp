@@ -828,7 +828,47 @@ void ingest_pipeline::set_line_checkpoint(line_source& src) {
             it->second = mine;
     }
     writer_.set_checkpoint(k, it->second);
+    // A path through a symlink: which file it named, for a run after the link is pointed
+    // at another file (read_relinked_rest).
+    if (src.legacy_key != src.key) writer_.set_checkpoint(link_key(src), src.key);
     writer_.set_checkpoint(src.key, std::move(v));
+}
+
+// The path as given (symlinks not resolved) → the source key of the file it named when
+// last read.
+std::string ingest_pipeline::link_key(const line_source& src) {
+    return "link:" + src.legacy_key;
+}
+
+// The path is a symlink pointed at another file since the last run (`maillog` → a
+// date-named file, moved on at midnight): the file it named then is read on from its
+// checkpoint first, as a rename rotation's is (read_rotated_rest), so that the lines
+// written to it after the last run are not lost. Only while that file is still there with
+// the checkpoint's inode and no shorter than where reading stopped.
+void ingest_pipeline::read_relinked_rest(line_source& src) {
+    if (src.legacy_key == src.key) return;
+    const auto old_key = store_.checkpoint(link_key(src));
+    const std::string prefix = src.json ? "json:" : "log:";
+    if (!old_key || *old_key == src.key || !old_key->starts_with(prefix)) return;
+    const std::string old_path = old_key->substr(prefix.size());
+    const source_position cp = parse_position(store_.checkpoint(*old_key));
+    struct stat st {};
+    if (cp.ino == 0 || ::stat(old_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        static_cast<unsigned long long>(st.st_ino) != cp.ino ||
+        static_cast<unsigned long long>(st.st_size) < cp.off)
+        return;
+    if (options_.diagnostics)
+        std::fprintf(options_.diagnostics,
+                     "v6bl ingest: %s names another file since the last run: reading the rest "
+                     "of %s first\n",
+                     src.path.c_str(), old_path.c_str());
+    line_source old;
+    old.path = old_path;
+    old.key = *old_key;
+    old.legacy_key = *old_key;
+    old.json = src.json;
+    poll_lines(old, true);
+    if (old.file) set_line_checkpoint(old);
 }
 
 // The furthest position known for the open file `fd` (`st`) under its inode, from this run
@@ -963,7 +1003,10 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             }
             return false;
         }
-        if (at_start) read_rotated_rest(src, st);
+        if (at_start) {
+            read_relinked_rest(src);
+            read_rotated_rest(src, st);
+        }
         // Non-blocking: should the path name a FIFO by now, opening it must not wait for a
         // writer (a blocked open() outlives SIGTERM).
         const int fd = ::open(src.path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);

@@ -362,6 +362,52 @@ TEST_CASE("lines written before a rename rotation between two runs are read from
     CHECK(ingest_into(*db, o).rejections() == 0);
 }
 
+TEST_CASE("a symlinked log pointed at a new file between runs: the old file's rest is read first",
+          "[pipeline]") {
+    // mail.log → mail-1.log (line 1 read); line 2 appended to mail-1.log, then the link
+    // moved to mail-2.log (line 3), as date-named logs are at midnight. The checkpoint is
+    // kept under the resolved path; the old file's rest was never read again.
+    temp_dir d("relinked");
+    const std::string link = d.path("mail.log"), one = d.path("mail-1.log"),
+                      two = d.path("mail-2.log");
+    std::ofstream(one) << reject_line_of(1) << "\n";
+    std::filesystem::create_symlink("mail-1.log", link);
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {link};
+    o.year = 2026;
+    REQUIRE(ingest_into(*db, o).rejections() == 1);
+    std::ofstream(one, std::ios::app) << reject_line_of(2) << "\n";
+    std::ofstream(two) << reject_line_of(3) << "\n";
+    std::filesystem::remove(link);
+    std::filesystem::create_symlink("mail-2.log", link);
+    std::string diag;
+    CHECK(ingest_into(*db, o, nullptr, &diag).rejections() == 2);  // lines 2 and 3
+    INFO(diag);
+    CHECK(diag.find("names another file since the last run: reading the rest of " + one) !=
+          std::string::npos);
+    CHECK(ingest_into(*db, o).rejections() == 0);
+    // The old file by its own name: nothing again.
+    o.rejects = {one};
+    CHECK(ingest_into(*db, o).rejections() == 0);
+    // Moved on once more: the rest of mail-2.log (line 4), then mail-3.log (line 5).
+    auto relink = [&](const std::string& name, int line) {
+        std::ofstream(d.path(name)) << reject_line_of(line) << "\n";
+        std::filesystem::remove(link);
+        std::filesystem::create_symlink(name, link);
+    };
+    std::ofstream(two, std::ios::app) << reject_line_of(4) << "\n";
+    relink("mail-3.log", 5);
+    o.rejects = {link};
+    CHECK(ingest_into(*db, o).rejections() == 2);
+    // The old target deleted before the link moved (line 6 lost with it): the new file.
+    std::ofstream(d.path("mail-3.log"), std::ios::app) << reject_line_of(6) << "\n";
+    std::filesystem::remove(d.path("mail-3.log"));
+    relink("mail-4.log", 7);
+    CHECK(ingest_into(*db, o).rejections() == 1);
+    CHECK(ingest_into(*db, o).rejections() == 0);
+}
+
 TEST_CASE("a log rotated twice between runs names the file written in between", "[pipeline]") {
     // maillog (read to line 1, then line 2) → maillog.1 → maillog.2; the maillog of lines
     // 3-4 → maillog.1; a new maillog with line 5. The rest of the old file and the new one

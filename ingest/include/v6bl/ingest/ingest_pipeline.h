@@ -112,6 +112,7 @@ class ingest_pipeline {
     void queue_association_out(const association& a, bool rejected);
     void write_relisted();
     void read_rotated_rest(line_source& src, const struct ::stat& now);
+    void read_relinked_rest(line_source& src);
     void warn_skipped_rotations(const line_source& src, const std::filesystem::path& dir,
                                 const struct ::stat& old, const struct ::stat& now);
     bool truncated_in_place(line_source& src);
@@ -124,6 +125,7 @@ class ingest_pipeline {
     static std::string line_checkpoint(line_source& src);
     // Sets it under the source's key and its inode's (inode_key).
     void set_line_checkpoint(line_source& src);
+    static std::string link_key(const line_source& src);
     static std::string inode_key(const line_source& src, unsigned long long dev,
                                  unsigned long long ino);
     std::string inode_position(const line_source& src, int fd, const struct ::stat& st);
