@@ -904,6 +904,21 @@ void ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& n
     if (cp.ino == 0 || cp.ino == static_cast<unsigned long long>(now.st_ino)) return;
     // Beside the file the path names (a symlinked path: beside its target).
     const std::filesystem::path dir = std::filesystem::path(source_path(src.path)).parent_path();
+    // Not found: compressed at rotation (logrotate's `compress` without `delaycompress`),
+    // moved elsewhere or deleted. What was written to it after the last run is lost to this
+    // source; said so, unless the path names a copy of the same file (rsync: poll_lines
+    // reads on from the checkpoint).
+    auto not_found = [&] {
+        if (!options_.diagnostics ||
+            (cp.has_tail && cp.at > 0 && static_cast<unsigned long long>(now.st_size) >= cp.at &&
+             tail_fingerprint(src.path, cp.at, cp.tail_width) == cp.tail))
+            return;
+        std::fprintf(options_.diagnostics,
+                     "v6bl ingest: %s was rotated since the last run, and the file read then "
+                     "(inode %llu, to line %llu) is not beside it any more (compressed, "
+                     "moved or deleted): lines written to it after the last run are not read\n",
+                     src.path.c_str(), cp.ino, cp.idx);
+    };
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(dir.empty() ? "." : dir, ec)) {
         struct stat st {};
@@ -913,7 +928,7 @@ void ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& n
         if (static_cast<unsigned long long>(st.st_size) < cp.off ||
             (cp.has_tail && cp.at > 0 &&
              tail_fingerprint(entry.path().string(), cp.at, cp.tail_width) != cp.tail))
-            return;  // the inode was reused: not the file of the checkpoint
+            return not_found();  // the inode was reused: not the file of the checkpoint
         if (options_.diagnostics)
             std::fprintf(options_.diagnostics,
                          "v6bl ingest: %s was rotated since the last run: reading the rest of "
@@ -931,6 +946,7 @@ void ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& n
         warn_skipped_rotations(src, dir, st, now);
         return;
     }
+    not_found();
 }
 
 // Rotated more than once since the last run (maillog → .1 → .2, a new maillog.1 between):

@@ -408,6 +408,48 @@ TEST_CASE("a symlinked log pointed at a new file between runs: the old file's re
     CHECK(ingest_into(*db, o).rejections() == 0);
 }
 
+TEST_CASE("a log rotated and compressed between runs says that the old file's rest is not read",
+          "[pipeline]") {
+    // logrotate's `compress` without `delaycompress`: maillog.1 (line 2 not read yet) is
+    // maillog.1.gz by the next run. Its rest cannot be read; that was silent.
+    rotated_log r("rename-compressed");
+    auto& [d, log, db, o] = r;
+    std::filesystem::remove(d.path("maillog.1"));
+    std::ofstream(d.path("maillog.1.gz")) << "\x1f\x8b";
+    std::string diag;
+    CHECK(ingest_into(*db, o, nullptr, &diag).rejections() == 1);  // line 3
+    INFO(diag);
+    CHECK(diag.find(log + " was rotated since the last run, and the file read then") !=
+          std::string::npos);
+    CHECK(diag.find("(inode ") != std::string::npos);
+    CHECK(diag.find(", to line 1) is not beside it any more") != std::string::npos);
+    // Said once: the next run has the new file's checkpoint.
+    diag.clear();
+    CHECK(ingest_into(*db, o, nullptr, &diag).rejections() == 0);
+    CHECK(diag.find("not beside it") == std::string::npos);
+}
+
+TEST_CASE("a log replaced by a grown copy of itself is read on, with no note of a lost rotation",
+          "[pipeline]") {
+    // rsync's default (a temporary file renamed over the old one): another inode, the same
+    // bytes up to the checkpoint, more after. Nothing was lost, so nothing is said of it.
+    temp_dir d("replaced-copy");
+    const std::string log = d.path("maillog");
+    std::ofstream(log) << reject_line_of(1) << "\n";
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {log};
+    o.year = 2026;
+    REQUIRE(ingest_into(*db, o).rejections() == 1);
+    std::ofstream(d.path("tmp")) << reject_line_of(1) << "\n" << reject_line_of(2) << "\n";
+    std::filesystem::rename(d.path("tmp"), log);
+    std::string diag;
+    CHECK(ingest_into(*db, o, nullptr, &diag).rejections() == 1);
+    INFO(diag);
+    CHECK(diag.find("is another file now") != std::string::npos);
+    CHECK(diag.find("not beside it") == std::string::npos);
+}
+
 TEST_CASE("a log rotated twice between runs names the file written in between", "[pipeline]") {
     // maillog (read to line 1, then line 2) → maillog.1 → maillog.2; the maillog of lines
     // 3-4 → maillog.1; a new maillog with line 5. The rest of the old file and the new one
