@@ -292,6 +292,14 @@ std::optional<std::string> ingest_pipeline::checkpoint_of(const std::string& key
 
 namespace {
 
+// The latest evidence time taken, in seconds: a day ahead of the machine's clock. A sensor's
+// or MTA's clock running further ahead would date a /64's evidence past any expiry (a
+// listing is kept until its last evidence is `expiry` old) and hold the address book's
+// clock there. SYNs, log lines and remote associations past it are reported and skipped.
+std::int64_t latest_evidence_s() {
+    return static_cast<std::int64_t>(std::time(nullptr)) + 86400;
+}
+
 // The time of a capture's first packet (past pcapng blocks without one), if it can be read.
 std::optional<std::int64_t> first_packet_us(const std::string& path) {
     std::string err;
@@ -301,8 +309,7 @@ std::optional<std::int64_t> first_packet_us(const std::string& path) {
     // The first frame with a time (pcapng's simple packet blocks have none) that a SYN could
     // be taken at (not 0, not more than a day ahead: ingest_capture refuses those), past
     // any skipped blocks; a few dozen blocks at most.
-    const std::int64_t latest_us =
-        (static_cast<std::int64_t>(std::time(nullptr)) + 86400) * 1'000'000;
+    const std::int64_t latest_us = latest_evidence_s() * 1'000'000;
     for (int blocks = 0; blocks < 64; ++blocks) {
         const capture_status st = r->next(f);
         if (st == capture_status::frame && f.link != link_kind::unknown && f.time_us >= 1'000'000 &&
@@ -604,7 +611,7 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
     // the bound moves with the clock, a batch at a time).
     std::int64_t latest_us = 0;
     for (;;) {
-        latest_us = (static_cast<std::int64_t>(std::time(nullptr)) + 86400) * 1'000'000;
+        latest_us = latest_evidence_s() * 1'000'000;
         std::size_t n = 0;
         capture_status st2 = capture_status::frame;
         bool commit_now = false;
@@ -727,8 +734,7 @@ void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::
         }
         // A sensor's clock running ahead would date the /64's evidence in the future, and a
         // listing is kept until its last evidence is `expiry` old: it would never expire.
-        const std::int64_t now_us = static_cast<std::int64_t>(std::time(nullptr)) * 1'000'000;
-        if (al.assoc.time_us > now_us + std::int64_t{86400} * 1'000'000) {
+        if (al.assoc.time_us > latest_evidence_s() * 1'000'000) {
             report(src.path + ":" + std::to_string(line_no),
                    "time is more than a day in the future (the sensor's clock?)",
                    bad_input_reason::json_schema, src.reports);
@@ -747,8 +753,7 @@ void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::
             // As for remote association lines: a time far ahead would keep the IPv4
             // rejected (and its /64s listable) for as long as the store keeps it; one before
             // 1970 is no MTA's. Both are clamped into the store's 32-bit times otherwise.
-            const std::int64_t now_s = static_cast<std::int64_t>(std::time(nullptr));
-            if (ev.unix_seconds <= 0 || ev.unix_seconds > now_s + 86400) {
+            if (ev.unix_seconds <= 0 || ev.unix_seconds > latest_evidence_s()) {
                 report(src.path + ":" + std::to_string(line_no),
                        ev.unix_seconds <= 0
                            ? "time before 1970"

@@ -193,6 +193,14 @@ log_line_status postfix_rbl_client(std::string_view reply, std::string_view clie
     return dotted_digits(what) ? log_line_status::garbage : log_line_status::other_reject;
 }
 
+// Whether a word names a domain ("spam.example", "x@spam.example"), not an address
+// ("1.2.3.4", "2001:db8::1") or a plain word ("host"): the subject of an RHSBL lookup.
+bool names_domain(std::string_view word) {
+    std::uint32_t ignored = 0;
+    return (contains(word, ".") || contains(word, "@")) && !parse_ipv4(word, ignored) &&
+           !contains(word, ":");
+}
+
 // Exim's DNSBL messages: the default configuration's "rejected because 1.2.3.4 is in a black
 // list at zen.spamhaus.org", Debian's "1.2.3.4 is listed at zen.spamhaus.org (...)", and ones
 // naming dnslists, a DNSBL or "blocked using". "<domain> is listed at" is a dnslists lookup of
@@ -219,17 +227,14 @@ bool exim_dnsbl_reason(std::string_view reason, std::string_view& listed_address
         if (listed.size() >= 2 && ((listed.front() == '[' && listed.back() == ']') ||
                                    (listed.front() == '(' && listed.back() == ')')))
             listed = listed.substr(1, listed.size() - 2);
-        std::uint32_t ignored = 0;
-        // "spam.example", "x@spam.example": a domain; "1.2.3.4", "2001:db8::1", "host": the client
-        const bool v4 = parse_ipv4(listed, ignored);
-        const bool domain =
-            (contains(listed, ".") || contains(listed, "@")) && !v4 && !contains(listed, ":");
         // Only a real address names another host ("IP:192.0.2.4" is the client in other words).
+        std::uint32_t ignored = 0;
         in6_addr v6{};
-        if (v4 || (listed.size() < INET6_ADDRSTRLEN &&
-                   ::inet_pton(AF_INET6, std::string(listed).c_str(), &v6) == 1))
+        if (parse_ipv4(listed, ignored) ||
+            (listed.size() < INET6_ADDRSTRLEN &&
+             ::inet_pton(AF_INET6, std::string(listed).c_str(), &v6) == 1))
             listed_address = listed;
-        return !domain;
+        return !names_domain(listed);
     }
     return contains(reason, "dnslist") || contains(reason, "DNSBL") ||
            contains(reason, "blocked using");
@@ -393,10 +398,7 @@ bool any_text(std::string_view s, std::span<const std::string> texts) {
             while (!before.empty() &&
                    (before.front() == '[' || before.front() == '(' || before.front() == '<'))
                 before.remove_prefix(1);
-            std::uint32_t ignored = 0;
-            const bool domain = (contains(before, ".") || contains(before, "@")) &&
-                                !parse_ipv4(before, ignored) && !contains(before, ":");
-            if (!domain) return true;
+            if (!names_domain(before)) return true;
         }
     }
     return false;
