@@ -236,6 +236,9 @@ struct ingest_pipeline::line_source {
     source_position left_at;
     int reports = 0;
     bool dirty = false;
+    // The rest of another file read for this source (a rotation's, a symlink's old target):
+    // its own rotations and links are not looked for.
+    bool rest_of_another = false;
     ~line_source() {
         if (file) std::fclose(file);
     }
@@ -857,11 +860,20 @@ void ingest_pipeline::read_relinked_rest(line_source& src) {
     if (!old_key || *old_key == src.key || !old_key->starts_with(prefix)) return;
     const std::string old_path = old_key->substr(prefix.size());
     const source_position cp = parse_position(store_.checkpoint(*old_key));
+    if (cp.ino == 0) return;
     struct stat st {};
-    if (cp.ino == 0 || ::stat(old_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+    if (::stat(old_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
         static_cast<unsigned long long>(st.st_ino) != cp.ino ||
-        static_cast<unsigned long long>(st.st_size) < cp.off)
+        static_cast<unsigned long long>(st.st_size) < cp.off ||
+        (cp.has_tail && cp.at > 0 && tail_fingerprint(old_path, cp.at, cp.tail_width) != cp.tail)) {
+        if (options_.diagnostics)
+            std::fprintf(options_.diagnostics,
+                         "v6bl ingest: %s names another file since the last run, and the one it "
+                         "named then (%s, read to line %llu) is gone or another file now: lines "
+                         "written to it after the last run are not read\n",
+                         src.path.c_str(), old_path.c_str(), cp.idx);
         return;
+    }
     if (options_.diagnostics)
         std::fprintf(options_.diagnostics,
                      "v6bl ingest: %s names another file since the last run: reading the rest "
@@ -872,6 +884,7 @@ void ingest_pipeline::read_relinked_rest(line_source& src) {
     old.key = *old_key;
     old.legacy_key = *old_key;
     old.json = src.json;
+    old.rest_of_another = true;
     poll_lines(old, true);
     if (old.file) set_line_checkpoint(old);
 }
@@ -905,7 +918,11 @@ std::string ingest_pipeline::inode_position(const line_source& src, int fd,
 // the lines written to it after the last run are not lost. A compressed or moved one is
 // not found: its rest is lost, as before.
 void ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& now) {
-    const source_position cp = parse_position(checkpoint_of(src.key, src.legacy_key));
+    // (A path with a link record has had its checkpoints under resolved keys since: an
+    // older version's key for it names a target long gone.)
+    const source_position cp =
+        parse_position(store_.checkpoint(link_key(src)) ? store_.checkpoint(src.key)
+                                                        : checkpoint_of(src.key, src.legacy_key));
     if (cp.ino == 0 || cp.ino == static_cast<unsigned long long>(now.st_ino)) return;
     // Beside the file the path names (a symlinked path: beside its target).
     const std::filesystem::path dir = std::filesystem::path(source_path(src.path)).parent_path();
@@ -944,6 +961,7 @@ void ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& n
         rotated.key = src.key;
         rotated.legacy_key = src.legacy_key;
         rotated.json = src.json;
+        rotated.rest_of_another = true;
         poll_lines(rotated, true);
         // Also when it had nothing new: its inode's position is then in the store (a store
         // written before inode positions has none), for a later run given its new name.
@@ -1025,8 +1043,10 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             return false;
         }
         if (at_start) {
-            read_relinked_rest(src);
-            read_rotated_rest(src, st);
+            if (!src.rest_of_another) {
+                read_relinked_rest(src);
+                read_rotated_rest(src, st);
+            }
         }
         // Non-blocking: should the path name a FIFO by now, opening it must not wait for a
         // writer (a blocked open() outlives SIGTERM).
@@ -1071,6 +1091,10 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             cp.ino = st.st_ino;
         }
         src.pos = cp;
+        // A path through a symlink that names another file than the link record says (or
+        // has none yet): the record moves with the next commit, even if nothing is read.
+        if (at_start && src.legacy_key != src.key && store_.checkpoint(link_key(src)) != src.key)
+            src.dirty = true;
         src.partial.clear();
         src.skipping_long_line = false;
         src.skipped = 0;
@@ -1211,6 +1235,10 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
                 src.skipping_long_line = false;
                 src.skipped = 0;
                 src.renamed_quiet_since_ms = 0;
+                // A symlink pointed at another file: the source's checkpoint goes under the
+                // new target's name from now on (the old one's stays under its own).
+                if (src.legacy_key != src.key)
+                    src.key = (src.json ? "json:" : "log:") + source_path(src.path);
                 any = true;  // poll again at once: the new file has lines waiting
             }
         }

@@ -400,12 +400,31 @@ TEST_CASE("a symlinked log pointed at a new file between runs: the old file's re
     relink("mail-3.log", 5);
     o.rejects = {link};
     CHECK(ingest_into(*db, o).rejections() == 2);
-    // The old target deleted before the link moved (line 6 lost with it): the new file.
+    // The old target deleted before the link moved (line 6 lost with it): the new file, and
+    // a note of what was lost.
     std::ofstream(d.path("mail-3.log"), std::ios::app) << reject_line_of(6) << "\n";
     std::filesystem::remove(d.path("mail-3.log"));
     relink("mail-4.log", 7);
-    CHECK(ingest_into(*db, o).rejections() == 1);
+    diag.clear();
+    CHECK(ingest_into(*db, o, nullptr, &diag).rejections() == 1);
+    CHECK(diag.find("(" + d.path("mail-3.log") + ", read to line 1) is gone or another file now") !=
+          std::string::npos);
     CHECK(ingest_into(*db, o).rejections() == 0);
+    // A run right after the link moved to a file still empty: the link's record moves all
+    // the same, so that the next move reads that file's lines (a cron run at midnight).
+    {
+        std::ofstream(d.path("mail-5.log")) << "";
+        std::filesystem::remove(link);
+        std::filesystem::create_symlink("mail-5.log", link);
+    }
+    CHECK(ingest_into(*db, o).rejections() == 0);
+    std::ofstream(d.path("mail-5.log"), std::ios::app) << reject_line_of(8) << "\n";
+    relink("mail-6.log", 9);
+    diag.clear();
+    CHECK(ingest_into(*db, o, nullptr, &diag).rejections() == 2);  // lines 8 and 9
+    CHECK(diag.find("reading the rest of " + d.path("mail-5.log")) != std::string::npos);
+    CHECK(diag.find("not beside it") == std::string::npos);
+    CHECK(diag.find("reading the rest of") == diag.rfind("reading the rest of"));  // said once
 }
 
 TEST_CASE("a log rotated and compressed between runs says that the old file's rest is not read",
@@ -695,6 +714,43 @@ TEST_CASE("a follow run commits the listings that expired since the last commit"
     CHECK(std::count(named.begin(), named.end(), later) == 0);
     // Nothing stored changed: the listing is gone from the zone by the policy alone.
     CHECK(db->get(soon)->last_seen == wall - 98);
+}
+
+TEST_CASE("following a symlinked log that is pointed at a new file keeps each file's position",
+          "[pipeline]") {
+    // The follower moves on to the new target; the checkpoints then go under its name, and
+    // the link's record names it, so that a later run after the next move reads its rest.
+    temp_dir d("follow-relinked");
+    const std::string link = d.path("mail.log");
+    std::ofstream(d.path("mail-1.log")) << reject_line_of(1) << "\n";
+    std::filesystem::create_symlink("mail-1.log", link);
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {link};
+    o.year = 2026;
+    o.poll_interval_ms = 20;
+    {
+        follow_run f(*db, o);
+        const std::string key1 = "log:" + d.path("mail-1.log");
+        wait_until([&] { return db->checkpoint(key1).has_value(); });
+        std::ofstream(d.path("mail-2.log")) << reject_line_of(2) << "\n";
+        std::filesystem::remove(link);
+        std::filesystem::create_symlink("mail-2.log", link);
+        const std::string key2 = "log:" + d.path("mail-2.log");
+        wait_until([&] { return db->checkpoint(key2).has_value(); });
+        ingest::ingest_counters c;
+        const std::string diag = f.stop(c);
+        INFO(diag);
+        CHECK(c.rejections() == 2);
+    }
+    std::ofstream(d.path("mail-2.log"), std::ios::app) << reject_line_of(3) << "\n";
+    std::ofstream(d.path("mail-3.log")) << reject_line_of(4) << "\n";
+    std::filesystem::remove(link);
+    std::filesystem::create_symlink("mail-3.log", link);
+    std::string diag;
+    CHECK(ingest_into(*db, o, nullptr, &diag).rejections() == 2);  // lines 3 and 4
+    INFO(diag);
+    CHECK(diag.find("reading the rest of " + d.path("mail-2.log")) != std::string::npos);
 }
 
 TEST_CASE("following notices a copytruncate whose new content outgrew the old offset",
