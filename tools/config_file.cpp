@@ -1,7 +1,9 @@
 #include "config_file.h"
 
 #include <cctype>
+#include <cstdio>
 #include <filesystem>
+#include <string>
 #include <toml.hpp>
 
 namespace v6bl::tools {
@@ -23,6 +25,53 @@ bool same_key(std::string a, std::string b) {
     return a == b;
 }
 
+// toml11 parses arrays and inline tables recursively: a few thousand `[` (a 10 KB file)
+// overflowed the stack. Where the nesting, outside strings and comments, goes deeper than
+// any configuration needs: "LINE: ..." (empty when it does not).
+std::string nesting_problem(const std::string& path) {
+    constexpr int max_depth = 32;
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return {};
+    std::string text;
+    char buf[65536];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+    std::fclose(f);
+    int depth = 0, line = 1;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '\n') {
+            ++line;
+        } else if (c == '#') {
+            while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+        } else if (c == '"' || c == '\'') {
+            // A string: basic ("…", escapes) or literal ('…'), single- or multi-line.
+            const bool multi = text.compare(i, 3, std::string(3, c)) == 0;
+            i += multi ? 3 : 1;
+            for (; i < text.size(); ++i) {
+                if (text[i] == '\n') ++line;
+                if (c == '"' && text[i] == '\\') {
+                    if (i + 1 < text.size() && text[i + 1] == '\n') ++line;
+                    ++i;
+                    continue;
+                }
+                if (text[i] != c) continue;
+                if (!multi) break;
+                if (text.compare(i, 3, std::string(3, c)) == 0) {
+                    i += 2;
+                    break;
+                }
+            }
+        } else if (c == '[' || c == '{') {
+            if (++depth > max_depth)
+                return std::to_string(line) + ": arrays or inline tables nested more than " +
+                       std::to_string(max_depth) + " deep";
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return {};
+}
+
 }  // namespace
 
 std::string config_file_problem(const std::string& path) {
@@ -32,6 +81,7 @@ std::string config_file_problem(const std::string& path) {
     if (!std::filesystem::is_regular_file(st)) return path + ": not a regular file";
     if (std::filesystem::file_size(path, ec) > max_config_bytes)
         return path + ": larger than 1 MiB, not a config file";
+    if (const std::string deep = nesting_problem(path); !deep.empty()) return path + ":" + deep;
     try {
         (void)toml::parse(path);
     } catch (const toml::syntax_error& e) {

@@ -416,6 +416,32 @@ TEST_CASE("a config file with an unknown key or junk is an error naming the file
     }
 }
 
+TEST_CASE("a config file nested thousands deep is refused with its line, not a stack overflow",
+          "[tools][config]") {
+    temp_dir dir;
+    const std::string db = one_listing_store(dir);
+    std::string out;
+    // 5,000 arrays (10 KB) crashed toml11's recursive parser; inline tables the same.
+    for (const auto& [open, close] :
+         std::vector<std::pair<std::string, std::string>>{{"[", "]"}, {"{a=", "}"}}) {
+        std::string deep = "[list]\n# not [[[ in a comment\nx = \"[[[ nor in a string\"\ny = ";
+        for (int i = 0; i < 5000; ++i) deep += open;
+        for (int i = 0; i < 5000; ++i) deep += close;
+        write(dir.file("deep.toml"), deep + "\n");
+        CHECK(run(v6bl_bin + " --config " + dir.file("deep.toml") + " list --db " + db, out) == 64);
+        INFO(out);
+        CHECK(out.find(dir.file("deep.toml") +
+                       ":4: arrays or inline tables nested more than 32 deep") !=
+              std::string::npos);
+    }
+    // Brackets in strings and comments, and a few levels of real nesting, are fine.
+    write(dir.file("ok.toml"),
+          "[lookup]\n# [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\nmin-strength = 600\n");
+    CHECK(
+        run(v6bl_bin + " --config " + dir.file("ok.toml") + " lookup --db " + db + " 2001:db8:1::1",
+            out) != 64);
+}
+
 TEST_CASE(
     "a config file that is not TOML, or holds a value of the wrong kind, is an error "
     "naming its line",
