@@ -4,7 +4,11 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
 
 #include "commands.h"
 #include "common_flags.h"
@@ -37,6 +41,28 @@ struct ingest_args {
     std::string metrics_listen;
     int state_interval_s = 60;  // --state-interval (ingest_options::state_interval_ms)
 };
+
+// simulate writes sensor.pcap, maillog and truth.json into --out: files of those names that
+// are not an earlier testbed's (`--out /var/log` names a real maillog) are not overwritten.
+// A testbed is known by its truth.json, which simulate writes last.
+std::string testbed_overwrite_problem(const std::string& dir) {
+    std::error_code ec;
+    bool any = false;
+    for (const char* name : {"sensor.pcap", "maillog", "truth.json"})
+        any = any || std::filesystem::symlink_status(dir + "/" + name, ec).type() !=
+                         std::filesystem::file_type::not_found;
+    if (!any) return {};
+    bool testbed = false;
+    if (std::ifstream in(dir + "/truth.json"); in) {
+        const auto truth = nlohmann::json::parse(in, nullptr, false);
+        testbed = truth.is_object() && truth.contains("spammer_both_64s") &&
+                  truth.contains("seed") && truth.contains("never_list_64s");
+    }
+    if (testbed) return {};
+    return dir +
+           " holds sensor.pcap, maillog or truth.json but no testbed's truth.json: not "
+           "overwritten (give an empty directory, or one simulate wrote)";
+}
 
 struct simulate_args {
     ingest::simulator_options options;
@@ -225,6 +251,12 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
             } catch (const std::exception& e) {
                 std::fprintf(stderr, "v6bl simulate: %s\n", e.what());
                 exit_code = 64;  // EX_USAGE: a value out of range
+                return;
+            }
+            if (const std::string problem = testbed_overwrite_problem(o.out_dir);
+                !problem.empty()) {
+                std::fprintf(stderr, "v6bl simulate: %s\n", problem.c_str());
+                exit_code = 64;
                 return;
             }
             if (!apply_log_timezone("simulate", sim->log_timezone, o.local_log_times)) {

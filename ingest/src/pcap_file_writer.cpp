@@ -1,6 +1,8 @@
 // Classic pcap (microsecond, DLT_EN10MB) writer with a large buffer: the simulator's output.
 #include "v6bl/ingest/pcap_file_writer.h"
 
+#include <cerrno>
+
 #include <cstring>
 #include <stdexcept>
 
@@ -42,7 +44,7 @@ std::size_t tcp_options(os_class os, ip_family fam, std::uint8_t* o) {
 
 }  // namespace
 
-pcap_file_writer::pcap_file_writer(const std::string& path) {
+pcap_file_writer::pcap_file_writer(const std::string& path) : path_(path) {
     file_ = std::fopen(path.c_str(), "wb");
     if (!file_) throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno));
     buffer_.reserve(buffer_limit + 256);
@@ -52,13 +54,26 @@ pcap_file_writer::pcap_file_writer(const std::string& path) {
 }
 
 pcap_file_writer::~pcap_file_writer() {
-    close();
+    try {
+        close();
+    } catch (const std::exception&) {
+        // Not closed on purpose (an exception left the writer's scope): the error is moot.
+    }
+}
+
+// Closes the file and throws, naming it and the error (a full disk, an I/O error).
+void pcap_file_writer::fail(int error) {
+    std::fclose(file_);
+    file_ = nullptr;
+    buffer_.clear();
+    throw std::runtime_error("cannot write " + path_ + ": " + std::strerror(error));
 }
 
 void pcap_file_writer::flush() {
     if (file_ && !buffer_.empty()) {
+        errno = 0;
         if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size())
-            throw std::runtime_error("pcap write failed");
+            fail(errno ? errno : EIO);
     }
     buffer_.clear();
 }
@@ -66,8 +81,12 @@ void pcap_file_writer::flush() {
 void pcap_file_writer::close() {
     if (!file_) return;
     flush();
-    std::fclose(file_);
+    errno = 0;
+    if (std::fflush(file_) != 0) fail(errno ? errno : EIO);
+    std::FILE* f = file_;
     file_ = nullptr;
+    if (std::fclose(f) != 0)
+        throw std::runtime_error("cannot write " + path_ + ": " + std::strerror(errno));
 }
 
 void pcap_file_writer::write_frame(std::int64_t time_us, const std::uint8_t* data,

@@ -4,8 +4,10 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -558,7 +560,11 @@ simulator_result simulate_testbed(const simulator_options& opt) {
         ++res.log_lines;
         lines.pop();
     }
-    std::fclose(log);
+    const bool log_failed = std::ferror(log) != 0;
+    errno = 0;
+    if (std::fclose(log) != 0 || log_failed)
+        throw std::runtime_error("cannot write " + dir +
+                                 "/maillog: " + std::strerror(errno ? errno : EIO));
     res.packets = pcap.frames();
     pcap.close();
 
@@ -605,7 +611,10 @@ simulator_result simulate_testbed(const simulator_options& opt) {
     truth["never_list_64s"] = must_not;
     truth["packets"] = res.packets;
     truth["attempts"] = res.attempts;
-    std::ofstream(dir + "/truth.json") << truth.dump(1) << "\n";
+    std::ofstream out(dir + "/truth.json");
+    out << truth.dump(1) << "\n";
+    out.close();
+    if (!out) throw std::runtime_error("cannot write " + dir + "/truth.json");
     return res;
 }
 

@@ -416,6 +416,46 @@ TEST_CASE("a config file with an unknown key or junk is an error naming the file
     }
 }
 
+TEST_CASE("simulate says which file it cannot write, and never overwrites files not its own",
+          "[tools][simulate]") {
+    temp_dir dir;
+    std::string out;
+    const std::string small = " --hours 0.02 --rate 2 --hosts 20 --start 1700000000";
+    // A file named like the testbed's in a directory that is no testbed is left alone.
+    for (const char* name : {"sensor.pcap", "maillog", "truth.json"}) {
+        const std::string sim = dir.file(std::string("other-") + name);
+        std::filesystem::create_directories(sim);
+        std::filesystem::create_symlink("/dev/full", sim + "/" + name);
+        INFO(name);
+        CHECK(run(v6bl_bin + " simulate --out " + sim + small, out) == 64);
+        CHECK(out.find("not overwritten") != std::string::npos);
+    }
+    // A full disk (/dev/full) under a testbed's file: it aborted with an uncaught exception
+    // thrown by a destructor; now an error naming the file.
+    const std::string sim = dir.file("sim");
+    REQUIRE(run(v6bl_bin + " simulate --out " + sim + small, out) == 0);
+    REQUIRE(run(v6bl_bin + " simulate --out " + sim + small, out) == 0);  // its own: rewritten
+    for (const char* name : {"sensor.pcap", "maillog"}) {
+        std::filesystem::remove(sim + "/" + name);
+        std::filesystem::create_symlink("/dev/full", sim + "/" + name);
+        INFO(name);
+        CHECK(run(v6bl_bin + " simulate --out " + sim + small, out) == 1);
+        INFO(out);
+        CHECK(out.find("cannot write " + sim + "/" + name + ": No space left on device") !=
+              std::string::npos);
+        CHECK(out.find("terminate") == std::string::npos);
+        std::filesystem::remove(sim + "/" + name);
+    }
+    // A real maillog in the directory is left as it was.
+    const std::string var = dir.file("var");
+    std::filesystem::create_directories(var);
+    write(var + "/maillog", "precious\n");
+    CHECK(run(v6bl_bin + " simulate --out " + var + small, out) == 64);
+    CHECK(out.find(var + " holds sensor.pcap, maillog or truth.json but no testbed's truth.json") !=
+          std::string::npos);
+    CHECK(read_file(var + "/maillog") == "precious\n");
+}
+
 TEST_CASE("a config file nested thousands deep is refused with its line, not a stack overflow",
           "[tools][config]") {
     temp_dir dir;

@@ -13,7 +13,8 @@ namespace v6bl::ingest {
 
 class pcap_file_writer {
   public:
-    // Throws std::runtime_error when the file cannot be created.
+    // Throws std::runtime_error when the file cannot be created, and from write_*() and
+    // close() when it cannot be written (the file is closed then; the destructor never throws).
     explicit pcap_file_writer(const std::string& path);
     ~pcap_file_writer();
     pcap_file_writer(const pcap_file_writer&) = delete;
@@ -30,6 +31,8 @@ class pcap_file_writer {
 
   private:
     void flush();
+    [[noreturn]] void fail(int error);
+    std::string path_;
     std::FILE* file_ = nullptr;
     std::vector<std::uint8_t> buffer_;
     std::uint64_t frames_ = 0;
