@@ -173,6 +173,13 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
             exit_code = 64;
             return;
         }
+        if (const std::string problem = inside_store_problem(
+                args->db, args->options.associations_out, "--associations-out");
+            !problem.empty()) {
+            std::fprintf(stderr, "v6bl ingest: %s\n", problem.c_str());
+            exit_code = 64;
+            return;
+        }
         // Before the store's threads start: the zone is process state (TZ).
         if (!apply_log_timezone("ingest", args->log_timezone, args->options.local_log_times)) {
             exit_code = 64;

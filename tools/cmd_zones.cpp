@@ -45,6 +45,11 @@ int run_export(export_args& args) {
                      problem.c_str());
         return 64;  // EX_USAGE
     }
+    if (const std::string problem = inside_store_problem(args.db, args.out, "--out");
+        !problem.empty()) {
+        std::fprintf(stderr, "v6bl export: %s\n", problem.c_str());
+        return 64;  // EX_USAGE
+    }
     const auto mode = args.text_mode == "ldns-records" ? zones::zone_text_mode::ldns_records
                                                        : zones::zone_text_mode::direct;
     const std::uint32_t now = clock_or(args.now);

@@ -3,12 +3,30 @@
 
 #include <CLI/CLI.hpp>
 #include <ctime>
+#include <filesystem>
 #include <string>
 
 #include "v6bl/store/policy.h"
 #include "v6bl/zones/zone_config.h"
 
 namespace v6bl::tools {
+
+// A file a command writes (export --out, ingest --associations-out) inside the store's own
+// directory could replace one of RocksDB's files (`--out DB/CURRENT` made the store
+// unreadable): refused, with this message (empty when the file is elsewhere).
+inline std::string inside_store_problem(const std::string& db, const std::string& file,
+                                        const char* flag) {
+    if (db.empty() || file.empty() || file == "-") return {};
+    std::error_code ec;
+    const auto store = std::filesystem::weakly_canonical(db, ec);
+    if (ec) return {};
+    const auto target = std::filesystem::weakly_canonical(file, ec);
+    if (ec) return {};
+    const auto rel = target.lexically_relative(store);
+    if (rel.empty() || *rel.begin() == "..") return {};
+    return std::string(flag) + " " + file + " is inside the store directory " + db +
+           ": refused (it could replace one of the store's own files)";
+}
 
 // TTLs and SOA timers: 0 .. 2^31-1 seconds (RFC 2181 8; larger values are read as 0).
 inline const CLI::Range dns_ttl_range(0u, 2147483647u);

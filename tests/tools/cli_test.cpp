@@ -456,6 +456,29 @@ TEST_CASE("simulate says which file it cannot write, and never overwrites files 
     CHECK(read_file(var + "/maillog") == "precious\n");
 }
 
+TEST_CASE("export --out and ingest --associations-out refuse a file inside the store",
+          "[tools][export]") {
+    temp_dir dir;
+    const std::string db = one_listing_store(dir);
+    std::string out;
+    // `--out DB/CURRENT` replaced RocksDB's CURRENT file: the store no longer opened.
+    for (const std::string& inside : {db + "/CURRENT", db + "/../db/zone.txt"}) {
+        INFO(inside);
+        CHECK(run(v6bl_bin + " export --db " + db + " --out " + inside, out) == 64);
+        CHECK(out.find("--out " + inside + " is inside the store directory " + db) !=
+              std::string::npos);
+        CHECK(run(v6bl_bin + " ingest --db " + db + " --associations " + dir.file("none.jsonl") +
+                      " --associations-out " + inside,
+                  out) == 64);
+        CHECK(out.find("--associations-out " + inside + " is inside the store directory") !=
+              std::string::npos);
+    }
+    CHECK(run(v6bl_bin + " lookup --db " + db + " 2001:db8:1::1", out) == 0);
+    // Beside the store, or to stdout: written.
+    CHECK(run(v6bl_bin + " export --db " + db + " --out " + dir.file("db.zone"), out) == 0);
+    CHECK(run(v6bl_bin + " export --db " + db + " --out -", out) == 0);
+}
+
 TEST_CASE("a config file nested thousands deep is refused with its line, not a stack overflow",
           "[tools][config]") {
     temp_dir dir;
