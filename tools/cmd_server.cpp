@@ -197,10 +197,45 @@ std::optional<serve_args> parse_serve_arguments(const char* context) {
     return *a;
 }
 
+// Whether this process was started with a config file given before "serve" (`v6bl
+// --config FILE serve`, its [serve] section): serve_arguments() does not reach it.
+bool top_level_config() {
+    std::ifstream in("/proc/self/cmdline", std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (std::size_t start = 0; start < all.size();) {
+        std::size_t end = all.find('\0', start);
+        if (end == std::string::npos) end = all.size();
+        const std::string_view arg(all.data() + start, end - start);
+        if (arg == "serve") return false;
+        if (arg == "--config" || arg.starts_with("--config=")) return true;
+        start = end + 1;
+    }
+    return false;
+}
+
+void check_usage(const serve_args& a);
+
+// SIGHUP: the same arguments and config files again, checked as at start. What fails keeps
+// the running configuration (logged with the reason).
 std::optional<server::server_config> reload_config() {
+    if (top_level_config()) {
+        // Re-reading only serve's own arguments would drop the file's [serve] settings, and
+        // serve on the defaults (helper-51).
+        spdlog::error(
+            "SIGHUP: serve was started as `v6bl --config FILE serve`, whose file a reload "
+            "cannot re-read; not reloaded (give the file as `v6bl serve --config FILE`, its "
+            "keys without a section, to reload it)");
+        return std::nullopt;
+    }
     auto a = parse_serve_arguments("SIGHUP");
     if (!a) return std::nullopt;
     finish_args(*a);
+    try {
+        check_usage(*a);
+    } catch (const std::exception& e) {
+        spdlog::error("SIGHUP: {}", e.what());
+        return std::nullopt;
+    }
     return a->config;
 }
 

@@ -693,6 +693,52 @@ TEST_CASE("serve --config takes db from the file, as its docs say", "[tools][ser
     CHECK(stopped == 0);
 }
 
+// SIGHUP re-reads serve's config file, checked as at start: a bad value keeps the running
+// configuration (a zone with a space was served as `bad\032zone`); started with the
+// top-level `--config FILE serve`, which a reload cannot re-read, it refuses (it had gone
+// back to the defaults: another zone, TTL 300).
+TEST_CASE("SIGHUP checks the new configuration as start-up does, or keeps the old one",
+          "[tools][serve][config]") {
+    temp_dir dir;
+    const std::string db = one_listing_store(dir);
+    std::string out;
+    auto serve_and_hup = [&](const std::string& tag, const std::string& command,
+                             const std::string& file, const std::string& after) {
+        const std::string log = dir.file(tag + ".log"), pid = dir.file(tag + ".pid");
+        REQUIRE(run("(timeout -s INT 60 " + command + " >" + log + " 2>&1 & echo $! >" + pid +
+                        "); for i in $(seq 300); do grep -qx ready " + log +
+                        " && exit 0; sleep 0.1; done; exit 1",
+                    out) == 0);
+        write(file, after);
+        CHECK(run("kill -HUP $(cat " + pid + "); for i in $(seq 300); do grep -q 'SIGHUP: ' " +
+                      log + " && exit 0; sleep 0.1; done; exit 1",
+                  out) == 0);
+        run("kill -INT $(cat " + pid + "); for i in $(seq 300); do grep -q stopped " + log +
+                " && exit 0; sleep 0.1; done; exit 1",
+            out);
+        return read_file(log);
+    };
+    const std::string port = std::to_string(v6bl::test::free_port());
+    const std::string common =
+        "db = \"" + db + "\"\nlisten = [\"127.0.0.1:" + port + "\"]\nzone = \"mine.example\"\n";
+    write(dir.file("serve.toml"), common);
+    std::string log = serve_and_hup(
+        "bad-zone", v6bl_bin + " serve --config " + dir.file("serve.toml"), dir.file("serve.toml"),
+        "db = \"" + db + "\"\nlisten = [\"127.0.0.1:" + port +
+            "\"]\nzone = \"bad zone.example\"\n");
+    INFO(log);
+    CHECK(log.find("SIGHUP: --zone 'bad zone.example'") != std::string::npos);
+    CHECK(log.find("SIGHUP: configuration not reloaded") != std::string::npos);
+    CHECK(log.find("configuration reloaded") == std::string::npos);
+
+    write(dir.file("top.toml"), "[serve]\n" + common);
+    log = serve_and_hup("top", v6bl_bin + " --config " + dir.file("top.toml") + " serve",
+                        dir.file("top.toml"), "[serve]\n" + common + "ttl = 77\n");
+    INFO(log);
+    CHECK(log.find("SIGHUP: serve was started as `v6bl --config FILE serve`") != std::string::npos);
+    CHECK(log.find("configuration reloaded") == std::string::npos);
+}
+
 // Syslog writes local time, and `ingest` reads BSD syslog times as local by default: the
 // simulated maillog is written the same way, so that both agree on a host not set to UTC.
 TEST_CASE("simulate writes the maillog's syslog times in the zone ingest reads them in",
