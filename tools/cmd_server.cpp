@@ -116,6 +116,7 @@ void add_serve_flags(CLI::App& cmd, serve_args& a) {
                    "source prefix allowed to query, IPv4 or IPv6 CIDR (repeatable; none: all)");
     cmd.add_option("--user", c.user, "drop root to this user after binding the sockets");
     cmd.set_config("--config", "", "TOML file with any of these flags (flags win)");
+    cmd.config_formatter(toml_config_reader());
     cmd.allow_config_extras(CLI::config_extras_mode::error);  // a misspelt key is an error
 }
 

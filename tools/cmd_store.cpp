@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "common_flags.h"
+#include "config_file.h"
 #include "v6bl/ingest/association.h"
 #include "v6bl/store/store.h"
 
@@ -501,6 +502,7 @@ int run_list(const store_args& a, bool published) {
 void add_store_commands(CLI::App& app, int& exit_code) {
     auto args = std::make_shared<store_args>();
     app.set_config("--config", "", "TOML config file; every flag may be set there");
+    app.config_formatter(toml_config_reader());
     // A misspelt key or a line of junk is an error, not a setting silently left at its
     // default; subcommands added after this inherit it.
     app.allow_config_extras(CLI::config_extras_mode::error);

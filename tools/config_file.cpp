@@ -1,8 +1,11 @@
 #include "config_file.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <toml.hpp>
 
@@ -72,7 +75,93 @@ std::string nesting_problem(const std::string& path) {
     return {};
 }
 
+// A TOML value as the strings CLI11 hands a flag.
+void add_inputs(const toml::value& v, std::vector<std::string>& out) {
+    switch (v.type()) {
+        case toml::value_t::boolean:
+            out.emplace_back(v.as_boolean() ? "true" : "false");
+            break;
+        case toml::value_t::integer:
+            out.push_back(std::to_string(v.as_integer()));
+            break;
+        case toml::value_t::floating: {
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "%.17g", v.as_floating());
+            out.emplace_back(buf);
+            break;
+        }
+        case toml::value_t::string:
+            out.push_back(v.as_string().str);
+            break;
+        case toml::value_t::array:
+            for (const auto& e : v.as_array()) add_inputs(e, out);
+            break;
+        default:  // dates and times: their TOML text
+            out.push_back(toml::format(v));
+            break;
+    }
+}
+
+class toml_reader : public CLI::ConfigTOML {
+  public:
+    std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
+        std::string text((std::istreambuf_iterator<char>(input)), std::istreambuf_iterator<char>());
+        if (text.starts_with("\xEF\xBB\xBF")) text.erase(0, 3);  // a UTF-8 BOM
+        std::istringstream in(text);
+        toml::value root;
+        try {
+            root = toml::parse(in, "config");
+        } catch (const std::exception& e) {
+            throw CLI::ConfigError(first_line(e.what()));
+        }
+        std::vector<CLI::ConfigItem> out_items;
+        auto item = [&](std::vector<std::string> parents, const std::string& name,
+                        const toml::value& v) {
+            CLI::ConfigItem it;
+            it.parents = std::move(parents);
+            it.name = name;
+            add_inputs(v, it.inputs);
+            out_items.push_back(std::move(it));
+        };
+        auto section = [&](const std::string& name, const toml::value& table) {
+            CLI::ConfigItem start;  // CLI11's marks of a section's start and end
+            start.parents = {name};
+            start.name = "++";
+            out_items.push_back(std::move(start));
+            for (const auto& [key, v] : table.as_table()) item({name}, key, v);
+            CLI::ConfigItem end;
+            end.parents = {name};
+            end.name = "--";
+            out_items.push_back(std::move(end));
+        };
+        if (!root.is_table()) return out_items;
+        // Keys outside any section first, then the sections (TOML puts no key after a
+        // section header outside it, so nothing is reordered that CLI11 would tell apart).
+        for (const auto& [key, v] : root.as_table()) {
+            const bool array_of_tables =
+                v.is_array() && !v.as_array().empty() &&
+                std::all_of(v.as_array().begin(), v.as_array().end(),
+                            [](const toml::value& e) { return e.is_table(); });
+            if (!v.is_table() && !array_of_tables) item({}, key, v);
+        }
+        for (const auto& [key, v] : root.as_table()) {
+            if (v.is_table()) {
+                section(key, v);
+            } else if (v.is_array() && !v.as_array().empty() &&
+                       std::all_of(v.as_array().begin(), v.as_array().end(),
+                                   [](const toml::value& e) { return e.is_table(); })) {
+                for (const auto& t : v.as_array()) section(key, t);
+            }
+        }
+        return out_items;
+    }
+};
+
 }  // namespace
+
+std::shared_ptr<CLI::Config> toml_config_reader() {
+    return std::make_shared<toml_reader>();
+}
 
 std::string config_file_problem(const std::string& path) {
     std::error_code ec;

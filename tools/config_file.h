@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,14 @@ std::string describe_unknown_key(const std::string& path, const std::string& mes
 // subcommands by section (`sections`) or in `app` itself (serve's files have no sections);
 // unknown keys are left to CLI11. Returns "" or FILE:LINE and what is wrong.
 std::string config_kind_problem(const std::string& path, const CLI::App& app, bool sections);
+
+// CLI11's reader for --config files, on toml11: CLI11's own line reader cut a string at its
+// first '#' (`url-template = "https://x/lookup#{prefix}"`), kept escapes and the quotes of
+// multi-line strings, could not read an array over several lines or a file with a BOM, and
+// refused numbers like 1_000 or 5.0. Values reach the flags as toml11 read them (a string's
+// text, a number in decimal, true/false, an array's elements); a [section] or an inline
+// table is a subcommand's section, as CLI11 takes them.
+std::shared_ptr<CLI::Config> toml_config_reader();
 
 // The values of --config (and --config=FILE) among command-line arguments.
 std::vector<std::string> config_paths(const std::vector<std::string>& args);

@@ -479,6 +479,30 @@ TEST_CASE("export --out and ingest --associations-out refuse a file inside the s
     CHECK(run(v6bl_bin + " export --db " + db + " --out -", out) == 0);
 }
 
+TEST_CASE("config values reach the flags as TOML reads them, not as an INI line reader cuts them",
+          "[tools][config]") {
+    temp_dir dir;
+    const std::string db = one_listing_store(dir);
+    std::string out;
+    // CLI11's own reader cut the template at '#', kept the escape and the triple quotes, could
+    // not read an array over several lines or a file starting with a BOM, and refused 1_000.
+    write(dir.file("export.toml"),
+          "\xEF\xBB\xBF[export]\ndb = \"" + db +
+              "\"\nurl-template = \"https://dnsbl.example/lookup#{prefix}\\u0021\"\n"
+              "zone = \"\"\"mine.example\"\"\"\nns = [\n  \"ns1.mine.example\",\n  "
+              "\"ns2.mine.example\",\n]\nttl = 1_000\n");
+    REQUIRE(run(v6bl_bin + " --config " + dir.file("export.toml") + " export", out) == 0);
+    INFO(out);
+    CHECK(out.find("listed by operator; https://dnsbl.example/lookup#2001:db8:1::/64!\"") !=
+          std::string::npos);
+    CHECK(out.find("mine.example.\t3600\tIN\tNS\tns2.mine.example.") != std::string::npos);
+    CHECK(out.find("mine.example.\t1000\tIN\tTXT") != std::string::npos);
+    // An inline table is a section too.
+    write(dir.file("inline.toml"), "export = { db = \"" + db + "\", zone = \"inline.example\" }\n");
+    REQUIRE(run(v6bl_bin + " --config " + dir.file("inline.toml") + " export", out) == 0);
+    CHECK(out.find("inline.example.\t300\tIN\tSOA") != std::string::npos);
+}
+
 TEST_CASE("a config file nested thousands deep is refused with its line, not a stack overflow",
           "[tools][config]") {
     temp_dir dir;
