@@ -2012,6 +2012,10 @@ TEST_CASE("the live BPF filter passes SYNs behind extension headers and AH the d
     CHECK(passes(frame));
     CHECK(passes(frame_ah6));
     CHECK(passes(frame_ah4));
+    // IPv4 AH traffic other than TCP (here UDP) stays in the kernel.
+    auto udp4 = ah4;
+    udp4[20] = 17;
+    CHECK_FALSE(passes(ingest_test::ethernet(udp4, false)));
     pcap_freecode(&prog);
     pcap_close(dead);
 }
