@@ -333,10 +333,17 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
     // has the other members' too): timing bonuses do not pick one, only more rounds
     // together do.
     const auto capped = static_cast<std::uint16_t>(options_.listable_milli - 50);
-    if (clear_winner && best_score > capped && !(scratch_[best].signals & structural_signals) &&
-        another_ipv4_attended(history_.rounds_of(*h6), a6.start_us, scratch_[best].ipv4,
-                              scratch_[best].rounds))
-        clear_winner = false;
+    if (best < scratch_.size() && best_score > capped &&
+        !(scratch_[best].signals & structural_signals) &&
+        (!clear_winner || another_ipv4_attended(history_.rounds_of(*h6), a6.start_us,
+                                                scratch_[best].ipv4, scratch_[best].rounds))) {
+        // Lockstep (two IPv4s as often, or a tie at the top): only an IPv4 that was close to
+        // the IPv6 on every round, the one such, is the host's.
+        const round_history_table::rounds_view r6 = history_.rounds_of(*h6);
+        const std::size_t pick = close_rounds_winner(r6, r6.total_rounds);
+        clear_winner = pick < scratch_.size();
+        if (clear_winner) best = pick;
+    }
     // An IPv6 address that never goes quiet between its rounds (a provider MTA hammering
     // every few seconds) has no retry rounds to pair on: its round starts are the round
     // gap's, one a minute, which another sender's minute-apart round starts drift past
@@ -365,6 +372,74 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
         as.sensors = options_.sensor_bit;
         out.push_back(as);
     }
+}
+
+// Among this evaluation's IPv4 candidates: those that attended the IPv6's rounds (as many as
+// min_rounds, 75 % of the IPv6's in the period both histories cover), and of those the ones
+// whose round started within close_us of the IPv6's on every round they met. One close IPv4
+// among attending others is the host's own; none, or two, is lockstep as before. An
+// attending IPv4 busier than the IPv6 (more rounds than max_round_ratio_v4 allows: a NAT's,
+// whose round starts are often another member's) leaves it undecided.
+std::size_t association_engine::close_rounds_winner(const round_history_table::rounds_view& r6,
+                                                    std::uint32_t six_total_rounds) {
+    const std::int64_t w = options_.pair_window_us;
+    std::uint32_t close_v4 = 0;
+    int close_count = 0;
+    bool busy_rival = false;
+    std::uint32_t seen[16];
+    int seen_n = 0;
+    for (const v4_candidate* c : refs_) {
+        bool dup = false;
+        for (int i = 0; i < seen_n; ++i) dup = dup || seen[i] == c->ipv4;
+        if (dup) continue;
+        if (seen_n < 16) seen[seen_n++] = c->ipv4;
+        round_history_table::rounds_view r4;
+        if (c->rounds_final) {
+            r4 = c->rounds();
+        } else {
+            const round_history_table::entry* e4 =
+                history_.find(address_from_ipv4(c->ipv4), c->hash);
+            if (!e4) continue;
+            r4 = history_.rounds_of(*e4);
+        }
+        const std::int64_t from = std::max(known_since(r6), known_since(r4)) - w;
+        int n = 0, met = 0, close = 0, under_way = 0;
+        for (int i = 0; i < r6.count; ++i) {
+            const std::int64_t t = r6.start_us[i];
+            if (t < from) continue;
+            ++n;
+            bool m = false, cl = false, going = false;
+            for (int q = 0; q < r4.count; ++q) {
+                const std::int64_t d = std::llabs(r4.start_us[q] - t);
+                m |= d <= w;
+                cl |= d <= options_.close_us;
+                going |= r4.start_us[q] - w <= t && t <= r4.start_us[q] + r4.span_of(q) + w;
+            }
+            met += m;
+            close += cl;
+            under_way += going;
+        }
+        // A NAT's IPv4 (another_ipv4_attended): a round under way at every IPv6 round its
+        // ring reaches, the ring having dropped older ones. Its members' rounds are not all
+        // its round starts, so no close stranger is believed beside it.
+        if (r4.total_rounds > static_cast<std::uint32_t>(r4.count) && under_way >= 2 &&
+            under_way == n)
+            busy_rival = true;
+        if (met < options_.min_rounds || met < options_.min_share_v6 * n) continue;
+        if (r4.total_rounds > options_.max_round_ratio_v4 * six_total_rounds + 2) busy_rival = true;
+        if (close == met) {
+            ++close_count;
+            close_v4 = c->ipv4;
+        }
+    }
+    if (close_count != 1 || busy_rival) return scratch_.size();
+    const auto capped = static_cast<std::uint16_t>(options_.listable_milli - 50);
+    std::size_t pick = scratch_.size();
+    for (std::size_t i = 0; i < scratch_.size(); ++i)
+        if (scratch_[i].ipv4 == close_v4 && scratch_[i].strength_milli > capped &&
+            (pick == scratch_.size() || scratch_[i].strength_milli > scratch_[pick].strength_milli))
+            pick = i;
+    return pick;
 }
 
 // An IPv4 that attended the IPv6's rounds (score(): as many rounds as min_rounds, and

@@ -48,6 +48,12 @@ struct association_options {
     // Over their whole histories, the IPv4 may have at most this many times the IPv6's
     // rounds (plus two): an IPv4 far busier than its partner speaks for other hosts too.
     double max_round_ratio_v4 = 1.5;
+    // Two IPv4s attended the IPv6's rounds as often (the lockstep rule lists neither): the
+    // one that started within this of the IPv6 on every round it met is the host's, if it is
+    // the only one and no other attending IPv4 is busier than the IPv6 (a NAT's). Table 4.3:
+    // MTAs start the second family within 0.5 s; a stranger within the ±2 s window does on
+    // all of three rounds rarely.
+    std::int64_t close_us = 750'000;
     // Port proximity of the Windows shared pool.
     int port_proximity = 16;
     // Associations weaker than this are not reported at all (they are noise at a busy sensor).
@@ -169,6 +175,10 @@ class association_engine {
     // `spans`: the rings carry their rounds' spans (version 10 on).
     bool restore_history(class state_reader& r, round_history_table::entry& e, bool spans);
     bool restore_v6_histories(class state_reader& r);
+    // The index in scratch_ of the one IPv4 candidate that was close (close_us) to the IPv6
+    // on every round it met, when exactly one was and it can list; else scratch_.size().
+    std::size_t close_rounds_winner(const round_history_table::rounds_view& r6,
+                                    std::uint32_t six_total_rounds);
     void forget_old_partners();
     void note_partner(const connect_attempt& a6);
     std::vector<std::uint32_t> attended_;  // IPv4s that attended this evaluation's IPv6
