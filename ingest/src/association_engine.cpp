@@ -374,6 +374,20 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
     }
 }
 
+// A candidate's rounds: the copy taken when it joined the histories, or, where that may be
+// stale, the table's (false when its history is gone).
+bool association_engine::candidate_rounds(const v4_candidate& c,
+                                          round_history_table::rounds_view& r4) const {
+    if (c.rounds_final) {
+        r4 = c.rounds();
+        return true;
+    }
+    const round_history_table::entry* e4 = history_.find(address_from_ipv4(c.ipv4), c.hash);
+    if (!e4) return false;
+    r4 = history_.rounds_of(*e4);
+    return true;
+}
+
 // Among this evaluation's IPv4 candidates: those that attended the IPv6's rounds (as many as
 // min_rounds, 75 % of the IPv6's in the period both histories cover), and of those the ones
 // whose round started within close_us of the IPv6's on every round they met. One close IPv4
@@ -394,14 +408,7 @@ std::size_t association_engine::close_rounds_winner(const round_history_table::r
         if (dup) continue;
         if (seen_n < 16) seen[seen_n++] = c->ipv4;
         round_history_table::rounds_view r4;
-        if (c->rounds_final) {
-            r4 = c->rounds();
-        } else {
-            const round_history_table::entry* e4 =
-                history_.find(address_from_ipv4(c->ipv4), c->hash);
-            if (!e4) continue;
-            r4 = history_.rounds_of(*e4);
-        }
+        if (!candidate_rounds(*c, r4)) continue;
         const std::int64_t from = std::max(known_since(r6), known_since(r4)) - w;
         int n = 0, met = 0, close = 0, under_way = 0;
         for (int i = 0; i < r6.count; ++i) {
@@ -492,14 +499,7 @@ bool association_engine::another_ipv4_attended(const round_history_table::rounds
     for (const v4_candidate* c : refs_) {
         if (c->ipv4 == leader_v4) continue;
         round_history_table::rounds_view r4;
-        if (c->rounds_final) {
-            r4 = c->rounds();
-        } else {
-            const round_history_table::entry* e4 =
-                history_.find(address_from_ipv4(c->ipv4), c->hash);
-            if (!e4) continue;
-            r4 = history_.rounds_of(*e4);
-        }
+        if (!candidate_rounds(*c, r4)) continue;
         const std::int64_t from = std::max(known_since(r6), known_since(r4)) - w;
         int n = 0, met = 0, under_way = 0;
         for (int i = 0; i < r6.count; ++i) {

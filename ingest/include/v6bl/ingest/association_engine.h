@@ -179,6 +179,7 @@ class association_engine {
     // on every round it met, when exactly one was and it can list; else scratch_.size().
     std::size_t close_rounds_winner(const round_history_table::rounds_view& r6,
                                     std::uint32_t six_total_rounds);
+    bool candidate_rounds(const v4_candidate& c, round_history_table::rounds_view& r4) const;
     void forget_old_partners();
     void note_partner(const connect_attempt& a6);
     std::vector<std::uint32_t> attended_;  // IPv4s that attended this evaluation's IPv6
