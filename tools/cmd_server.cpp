@@ -198,20 +198,33 @@ std::optional<serve_args> parse_serve_arguments(const char* context) {
     return *a;
 }
 
-// Whether this process was started with a config file given before "serve" (`v6bl
-// --config FILE serve`, its [serve] section): serve_arguments() does not reach it.
-bool top_level_config() {
+// The config file given before "serve" (`v6bl --config FILE serve`, its [serve] section),
+// if any: serve_arguments() does not reach it.
+std::optional<std::string> top_level_config_path() {
     std::ifstream in("/proc/self/cmdline", std::ios::binary);
     std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::string> args;
     for (std::size_t start = 0; start < all.size();) {
         std::size_t end = all.find('\0', start);
         if (end == std::string::npos) end = all.size();
-        const std::string_view arg(all.data() + start, end - start);
-        if (arg == "serve") return false;
-        if (arg == "--config" || arg.starts_with("--config=")) return true;
+        args.emplace_back(all.data() + start, end - start);
         start = end + 1;
     }
-    return false;
+    for (std::size_t i = 1; i < args.size() && args[i] != "serve"; ++i) {
+        if (args[i] == "--config") return i + 1 < args.size() ? args[i + 1] : std::string();
+        if (args[i].starts_with("--config=")) return args[i].substr(9);
+    }
+    return std::nullopt;
+}
+
+bool top_level_config() {
+    return top_level_config_path().has_value();
+}
+
+// Whether that file has a [serve] section (checked as a config file before this is asked).
+bool top_level_config_has_serve() {
+    const auto path = top_level_config_path();
+    return path && config_has_section(*path, "serve");
 }
 
 void check_usage(const serve_args& a);
@@ -336,6 +349,16 @@ void add_server_commands(CLI::App& app, int& exit_code) {
     serve->callback([args, serve, &exit_code] {
         try {
             if (serve->get_config_ptr() != nullptr && serve->get_config_ptr()->count() > 0) {
+                // serve's own file replaces what the top-level file's [serve] section set:
+                // that section was dropped without a word.
+                if (top_level_config_has_serve()) {
+                    std::fprintf(stderr,
+                                 "v6bl serve: settings in two config files (the [serve] "
+                                 "section of `v6bl --config FILE` and `serve --config FILE`): "
+                                 "give them in one\n");
+                    exit_code = 64;
+                    return;
+                }
                 auto standalone = parse_serve_arguments("v6bl serve");
                 if (!standalone) {
                     exit_code = 64;  // EX_USAGE, as for every config file that cannot be used

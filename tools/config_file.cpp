@@ -159,6 +159,15 @@ class toml_reader : public CLI::ConfigTOML {
 
 }  // namespace
 
+bool config_has_section(const std::string& path, const std::string& name) {
+    try {
+        const toml::value root = toml::parse(path);
+        return root.is_table() && root.as_table().count(name) > 0;
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
 std::shared_ptr<CLI::Config> toml_config_reader() {
     return std::make_shared<toml_reader>();
 }

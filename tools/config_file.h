@@ -42,6 +42,9 @@ std::string config_kind_problem(const std::string& path, const CLI::App& app, bo
 // table is a subcommand's section, as CLI11 takes them.
 std::shared_ptr<CLI::Config> toml_config_reader();
 
+// Whether a config file (already checked) has a section (a table) of that name.
+bool config_has_section(const std::string& path, const std::string& name);
+
 // The values of --config (and --config=FILE) among command-line arguments.
 std::vector<std::string> config_paths(const std::vector<std::string>& args);
 

@@ -331,7 +331,8 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
     // Another IPv4 that was with the IPv6 as often is another host in lockstep as far as
     // repetition can tell, whether or not the IPv6 explains its own rounds (a NAT's IPv4
     // has the other members' too): timing bonuses do not pick one, only more rounds
-    // together do.
+    // together do, or an IPv4 close to the IPv6 on every round when it is the only one
+    // (close_rounds_winner).
     const auto capped = static_cast<std::uint16_t>(options_.listable_milli - 50);
     if (best < scratch_.size() && best_score > capped &&
         !(scratch_[best].signals & structural_signals) &&

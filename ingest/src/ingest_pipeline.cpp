@@ -916,7 +916,7 @@ std::string ingest_pipeline::inode_position(const line_source& src, int fd,
 // looked for beside the path (maillog.1, maillog-20261201: same directory, same inode, the
 // bytes before the checkpoint unchanged) and read on from the checkpoint first, so that
 // the lines written to it after the last run are not lost. A compressed or moved one is
-// not found: its rest is lost, as before.
+// not found: its rest is lost, and a note says so.
 void ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& now) {
     // (A path with a link record has had its checkpoints under resolved keys since: an
     // older version's key for it names a target long gone.)

@@ -763,6 +763,32 @@ TEST_CASE("SIGHUP checks the new configuration as start-up does, or keeps the ol
     CHECK(log.find("configuration reloaded") == std::string::npos);
 }
 
+TEST_CASE("serve's settings in two config files are refused, not half dropped",
+          "[tools][serve][config]") {
+    temp_dir dir;
+    const std::string db = one_listing_store(dir);
+    std::string out;
+    const std::string port = std::to_string(v6bl::test::free_port());
+    // `v6bl --config top.toml serve --config own.toml`: serve's own file replaced everything,
+    // and the [serve] section's threads = 2 was dropped without a word.
+    write(dir.file("top.toml"), "[serve]\nthreads = 2\n");
+    write(dir.file("own.toml"), "db = \"" + db + "\"\nlisten = [\"127.0.0.1:" + port + "\"]\n");
+    CHECK(run("timeout 20 " + v6bl_bin + " --config " + dir.file("top.toml") + " serve --config " +
+                  dir.file("own.toml"),
+              out) == 64);
+    CHECK(out.find("settings in two config files") != std::string::npos);
+    CHECK(out.find("listening on") == std::string::npos);
+    // A top-level file without a [serve] section drops nothing: serve's file is read (here
+    // one without --db, to stop at once).
+    write(dir.file("other.toml"), "[lookup]\nmin-strength = 700\n");
+    write(dir.file("nodb.toml"), "listen = [\"127.0.0.1:" + port + "\"]\n");
+    CHECK(run("timeout 20 " + v6bl_bin + " --config " + dir.file("other.toml") +
+                  " serve --config " + dir.file("nodb.toml"),
+              out) == 64);
+    CHECK(out.find("--db is required") != std::string::npos);
+    CHECK(out.find("two config files") == std::string::npos);
+}
+
 // Syslog writes local time, and `ingest` reads BSD syslog times as local by default: the
 // simulated maillog is written the same way, so that both agree on a host not set to UTC.
 TEST_CASE("simulate writes the maillog's syslog times in the zone ingest reads them in",
