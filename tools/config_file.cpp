@@ -208,10 +208,15 @@ std::string locate_config_error(const std::string& path, const std::string& mess
     // "--db is required": no value was given at all, so a key of that name in the file is
     // another section's (it would be named wrongly); only a quoted value is then the file's.
     const bool missing = message.find(" is required") != std::string::npos;
+    // Two passes: first only a key whose value the message quotes (the same key in two
+    // sections, `[list] min-strength = 5000` and `[lookup] min-strength = 700`: the one CLI11
+    // refused), then any of that name.
+    bool quoted_only = true;
     auto at = [&](const std::string& key, const toml::value& v) -> std::string {
         if (!same_key(key, flag)) return {};
         const std::string text = v.is_string() ? v.as_string().str : toml::format(v);
-        if ((on_command_line || missing) && message.find(text) == std::string::npos) return {};
+        if ((quoted_only || on_command_line || missing) && message.find(text) == std::string::npos)
+            return {};
         return path + ":" + std::to_string(v.location().line()) + ": " + message;
     };
     // Keys at the top, in [section] tables and in [[section]] arrays of tables.
@@ -223,14 +228,17 @@ std::string locate_config_error(const std::string& path, const std::string& mess
     try {
         const toml::value root = toml::parse(path);
         if (!root.is_table()) return {};
-        for (const auto& [key, value] : root.as_table()) {
-            if (auto s = at(key, value); !s.empty()) return s;
-            if (value.is_table()) {
-                if (auto s = in_table(value); !s.empty()) return s;
-            } else if (value.is_array()) {
-                for (const auto& element : value.as_array())
-                    if (element.is_table())
-                        if (auto s = in_table(element); !s.empty()) return s;
+        for (const bool pass : {true, false}) {
+            quoted_only = pass;
+            for (const auto& [key, value] : root.as_table()) {
+                if (auto s = at(key, value); !s.empty()) return s;
+                if (value.is_table()) {
+                    if (auto s = in_table(value); !s.empty()) return s;
+                } else if (value.is_array()) {
+                    for (const auto& element : value.as_array())
+                        if (element.is_table())
+                            if (auto s = in_table(element); !s.empty()) return s;
+                }
             }
         }
     } catch (const std::exception&) {

@@ -763,6 +763,21 @@ TEST_CASE("SIGHUP checks the new configuration as start-up does, or keeps the ol
     CHECK(log.find("configuration reloaded") == std::string::npos);
 }
 
+TEST_CASE("a refused config value is put on the line of the section that holds it",
+          "[tools][config]") {
+    temp_dir dir;
+    const std::string db = one_listing_store(dir);
+    std::string out;
+    // The same key in two sections: the line of the value CLI11 refused, not of the first key
+    // of that name (it named line 5).
+    write(dir.file("two.toml"), "[list]\n\nmin-strength = 5000\n[lookup]\nmin-strength = 700\n");
+    CHECK(run(v6bl_bin + " --config " + dir.file("two.toml") + " list --db " + db, out) == 64);
+    CHECK(out.find(dir.file("two.toml") + ":3: --min-strength") != std::string::npos);
+    write(dir.file("two2.toml"), "[lookup]\nmin-strength = 700\n[list]\n\nmin-strength = 5000\n");
+    CHECK(run(v6bl_bin + " --config " + dir.file("two2.toml") + " list --db " + db, out) == 64);
+    CHECK(out.find(dir.file("two2.toml") + ":5: --min-strength") != std::string::npos);
+}
+
 TEST_CASE("serve's settings in two config files are refused, not half dropped",
           "[tools][serve][config]") {
     temp_dir dir;
