@@ -131,9 +131,8 @@ void finish_args(serve_args& a) {
     a.config.zone.zone = lower_zone(a.config.zone.zone);
 }
 
-// This process's own arguments after "serve", from /proc: SIGHUP re-parses them so a flag
-// given on the command line keeps winning over the file, as at start.
-std::vector<std::string> serve_arguments() {
+// This process's command line, from /proc (argv[0] first).
+std::vector<std::string> process_arguments() {
     std::ifstream in("/proc/self/cmdline", std::ios::binary);
     std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     std::vector<std::string> args;
@@ -144,9 +143,15 @@ std::vector<std::string> serve_arguments() {
         if (end == std::string::npos) break;
         start = end + 1;
     }
+    return args;
+}
+
+// This process's own arguments after "serve": SIGHUP re-parses them so a flag given on the
+// command line keeps winning over the file, as at start.
+std::vector<std::string> serve_arguments() {
     std::vector<std::string> out;
     bool after = false;
-    for (const auto& s : args) {
+    for (const auto& s : process_arguments()) {
         if (after) out.push_back(s);
         if (s == "serve") after = true;
     }
@@ -201,15 +206,7 @@ std::optional<serve_args> parse_serve_arguments(const char* context) {
 // The config file given before "serve" (`v6bl --config FILE serve`, its [serve] section),
 // if any: serve_arguments() does not reach it.
 std::optional<std::string> top_level_config_path() {
-    std::ifstream in("/proc/self/cmdline", std::ios::binary);
-    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<std::string> args;
-    for (std::size_t start = 0; start < all.size();) {
-        std::size_t end = all.find('\0', start);
-        if (end == std::string::npos) end = all.size();
-        args.emplace_back(all.data() + start, end - start);
-        start = end + 1;
-    }
+    const std::vector<std::string> args = process_arguments();
     for (std::size_t i = 1; i < args.size() && args[i] != "serve"; ++i) {
         if (args[i] == "--config") return i + 1 < args.size() ? args[i + 1] : std::string();
         if (args[i].starts_with("--config=")) return args[i].substr(9);
