@@ -132,7 +132,8 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
     cmd->add_option("--sensor-id", args->options.sensor_id, "this sensor's number (0..63)")
         ->check(CLI::Range(0, 63))
         ->capture_default_str();
-    cmd->add_option("--smtp-port", args->options.smtp_port, "the sensor's SMTP port")
+    cmd->add_option("--smtp-port", args->options.smtp_port,
+                    "the sensor's SMTP port (0: SYNs to any port)")
         ->capture_default_str();
     cmd->add_option("--commit-every", args->options.commit_every,
                     "commit after this many packets or lines")
@@ -207,6 +208,9 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
                 };
                 metrics = monitoring::start_ingest_metrics(args->metrics_listen,
                                                            [&box] { return box.read(); });
+                // On stderr, as ingest's other notes (stdout is the summary).
+                if (!args->quiet)
+                    std::fprintf(stderr, "v6bl ingest: metrics on %s\n", metrics->url().c_str());
             }
             ingest::ingest_pipeline pipeline(*db, args->options);
             exit_code = pipeline.run();

@@ -13,15 +13,16 @@
 namespace v6bl::ingest {
 
 std::string sensor_bpf_filter(std::uint16_t port) {
-    const std::string p = std::to_string(port);
+    // Port 0 takes SYNs to any port, as the decoder does (`tcp dst port 0` would take none).
+    const std::string to_port = port ? "tcp dst port " + std::to_string(port) : "tcp";
     // IPv6 packets whose first header is an extension header (hop-by-hop, routing,
     // fragment, destination options, IPsec AH) and IPv4 packets with AH ahead of TCP pass
     // too: BPF's "tcp dst port" only looks right behind the fixed header; the decoder walks
     // the chain.
-    const std::string syn = "(ip and tcp dst port " + p +
+    const std::string syn = "(ip and " + to_port +
                             " and tcp[tcpflags] & (tcp-syn|tcp-ack|tcp-rst) == tcp-syn)" +
                             " or (ip and ip[9] == 51 and ip[(ip[0] & 0xf) << 2] == 6)" +
-                            " or (ip6 and tcp dst port " + p + ")" +
+                            " or (ip6 and " + to_port + ")" +
                             " or (ip6 and (ip6[6] == 0 or ip6[6] == 43 or ip6[6] == 44 or "
                             "ip6[6] == 51 or ip6[6] == 60))";
     // The same behind one or two 802.1Q/802.1ad tags, as the decoder takes them. Each

@@ -1971,6 +1971,34 @@ TEST_CASE("the live BPF filter takes the SYNs the decoder takes behind VLAN tags
     pcap_close(dead);
 }
 
+TEST_CASE("with --smtp-port 0 the live BPF filter takes SYNs to any port, as the decoder does",
+          "[pipeline]") {
+    pcap_t* dead = pcap_open_dead(DLT_EN10MB, 256);
+    bpf_program prog{};
+    const std::string filter = ingest::sensor_bpf_filter(0);
+    REQUIRE(pcap_compile(dead, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0);
+    auto passes = [&](const std::vector<std::uint8_t>& frame) {
+        pcap_pkthdr h{};
+        h.caplen = h.len = static_cast<bpf_u_int32>(frame.size());
+        return pcap_offline_filter(&prog, &h, frame.data()) != 0;
+    };
+    for (bool ipv6 : {false, true})
+        for (std::uint16_t port : {25, 80, 587}) {
+            INFO((ipv6 ? "IPv6" : "IPv4") << " SYN to port " << port);
+            const auto syn =
+                ingest_test::ethernet(ingest_test::ip_syn(ipv6, 40000, port, 60), ipv6);
+            ingest::syn_record s;
+            REQUIRE(ingest::decode_syn(ingest::link_kind::ethernet, syn.data(), syn.size(), 0, 0,
+                                       s) == ingest::decode_status::syn);
+            CHECK(passes(syn));
+        }
+    // Still only SYNs.
+    CHECK_FALSE(
+        passes(ingest_test::ethernet(ingest_test::ip_syn(false, 40000, 80, 60, 0x12), false)));
+    pcap_freecode(&prog);
+    pcap_close(dead);
+}
+
 TEST_CASE("the live BPF filter passes SYNs behind extension headers and AH the decoder takes",
           "[pipeline]") {
     // IPv6 + hop-by-hop options header + TCP SYN to port 25, over Ethernet.
