@@ -255,8 +255,8 @@ std::optional<server::server_config> reload_config() {
 // the flag that would use them is missing (--transfer-require-tsig without a key).
 void check_usage(const serve_args& a) {
     if (a.config.db_path.empty()) throw std::invalid_argument("--db is required");
-    if (const std::string problem = zones::zone_name_problem(a.config.zone.zone); !problem.empty())
-        throw std::invalid_argument("--zone '" + a.config.zone.zone + "': " + problem);
+    if (const std::string problem = zones::zone_config_problem(a.config.zone); !problem.empty())
+        throw std::invalid_argument(problem);
     if (const std::string problem = server::config_problem(a.config); !problem.empty())
         throw std::invalid_argument(problem);
     if (!a.config.metrics_listen.empty())

@@ -125,6 +125,17 @@ std::string parse_import_line(std::string_view line, prefix& where, reason_code&
     // The same whitespace that separates the fields (a tab too), and a CR.
     while (!text.empty() && (text.back() == '\r' || text.back() == ' ' || text.back() == '\t'))
         text.pop_back();
+    // A NUL or another control byte in the TXT is no operator's text: a UTF-16 file, or
+    // binary data (UTF-8 passes; a tab is kept as typed).
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto b = static_cast<unsigned char>(text[i]);
+        if ((b < 0x20 && b != '\t') || b == 0x7f) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "0x%02x", b);
+            return "the text holds a control byte (" + std::string(hex) + ", text byte " +
+                   std::to_string(i + 1) + ")";
+        }
+    }
     return {};
 }
 

@@ -40,9 +40,8 @@ int run_export(export_args& args) {
         return 64;  // EX_USAGE
     }
     args.zone.zone = lower_zone(args.zone.zone);
-    if (const std::string problem = zones::zone_name_problem(args.zone.zone); !problem.empty()) {
-        std::fprintf(stderr, "v6bl export: --zone '%s': %s\n", args.zone.zone.c_str(),
-                     problem.c_str());
+    if (const std::string problem = zones::zone_config_problem(args.zone); !problem.empty()) {
+        std::fprintf(stderr, "v6bl export: %s\n", problem.c_str());
         return 64;  // EX_USAGE
     }
     if (const std::string problem = inside_store_problem(args.db, args.out, "--out");
@@ -145,8 +144,11 @@ void add_zones_commands(CLI::App& app, int& exit_code) {
     auto nargs = std::make_shared<notify_args>();
     CLI::App* notify = app.add_subcommand(
         "notify", "send a DNS NOTIFY (RFC 1996) for the zone to the configured secondaries");
-    notify->add_option("--db", nargs->db, "database directory (its serial is announced)");
-    notify->add_option("--serial", nargs->serial, "serial to announce when no --db is given");
+    CLI::Option* notify_db =
+        notify->add_option("--db", nargs->db, "database directory (its serial is announced)");
+    // Both at once used to announce the store's serial and drop --serial without a word.
+    notify->add_option("--serial", nargs->serial, "serial to announce (instead of --db)")
+        ->excludes(notify_db);
     notify->add_option("--zone", nargs->zone.zone, "zone name")->capture_default_str();
     notify
         ->add_option("--notify", nargs->zone.notify_targets,

@@ -46,6 +46,8 @@ metrics_endpoint::metrics_endpoint(const std::string& listen,
     : source_(std::move(source)) {
     if (const std::string problem = metrics_listen_problem(listen); !problem.empty())
         throw std::invalid_argument(problem);
+    host_ = listen.substr(0, listen.rfind(':'));
+    if (host_.empty()) host_ = "0.0.0.0";
     try {
         // A scrape is a few microseconds of work, but a connection holds its thread until
         // its request is in: with one thread, one idle or slow client kept every scrape
@@ -66,6 +68,10 @@ metrics_endpoint::~metrics_endpoint() = default;
 std::uint16_t metrics_endpoint::port() const {
     const auto ports = exposer_->GetListeningPorts();
     return ports.empty() ? 0 : static_cast<std::uint16_t>(ports.front());
+}
+
+std::string metrics_endpoint::url() const {
+    return "http://" + host_ + ":" + std::to_string(port()) + "/metrics";
 }
 
 std::unique_ptr<metrics_endpoint> start_server_metrics(const std::string& listen,
@@ -96,10 +102,11 @@ std::unique_ptr<metrics_endpoint> start_ingest_metrics(
     });
 }
 
-std::function<void(const std::string&, server::stats_collector)> server_metrics_hook() {
+std::function<std::string(const std::string&, server::stats_collector)> server_metrics_hook() {
     auto holder = std::make_shared<std::unique_ptr<metrics_endpoint>>();
     return [holder](const std::string& listen, server::stats_collector collect) {
         *holder = start_server_metrics(listen, std::move(collect));
+        return (*holder)->url();
     };
 }
 

@@ -75,9 +75,21 @@ answer_zone::answer_zone(const zones::zone_config& config) : config_(config) {
     for (std::size_t i = 0; wire[i] != 0; i += wire[i] + 1u) ++zone_labels_;
     mname_ =
         make_name(config_.ns_names.empty() ? config_.zone : config_.ns_names.front(), config_.zone);
-    std::string rname = config_.soa_rname;  // "hostmaster@zone" is accepted, as the exporter does
-    if (const auto at = rname.find('@'); at != std::string::npos) rname[at] = '.';
-    rname_ = make_name(rname, config_.zone);
+    // "hostmaster@zone" is accepted, as the exporter does: the local part is one label, dots
+    // and all (RFC 1035 8), as in the zone file and transfers.
+    const std::string& rname = config_.soa_rname;
+    if (const auto at = rname.find('@'); at != std::string::npos) {
+        const std::string local = rname.substr(0, at);
+        if (local.empty() || local.size() > 63)
+            throw std::invalid_argument("bad SOA mailbox: " + rname);
+        rname_ = make_name(rname.substr(at + 1), config_.zone);
+        rname_.labels.insert(rname_.labels.begin(), local.begin(), local.end());
+        rname_.labels.insert(rname_.labels.begin(), static_cast<std::uint8_t>(local.size()));
+        if (rname_.labels.size() + 1 > dns::max_name_size)
+            throw std::invalid_argument("name too long: " + rname);
+    } else {
+        rname_ = make_name(rname, config_.zone);
+    }
     for (const auto& ns : config_.ns_names) ns_.push_back(make_name(ns, config_.zone));
     if (ns_.empty()) throw std::invalid_argument("the zone needs at least one NS name");
     for (const auto& spec : config_.ns_addresses) {

@@ -315,9 +315,10 @@ int run_server(const server_config& config, server_hooks hooks) {
         sum.view_swaps = control.swaps;
         return sum;
     };
+    std::string metrics_url;
     if (!config.metrics_listen.empty()) {
         if (hooks.start_metrics)
-            hooks.start_metrics(config.metrics_listen, collect);
+            metrics_url = hooks.start_metrics(config.metrics_listen, collect);
         else
             spdlog::warn("--metrics {}: no metrics exporter in this build; ignored",
                          config.metrics_listen);
@@ -339,6 +340,7 @@ int run_server(const server_config& config, server_hooks hooks) {
                 control.zone->config().zone.c_str(), control.view->serial(), control.view->size(),
                 threads);
     for (const auto& a : addresses) std::printf("listening on %s (udp, tcp)\n", a.text.c_str());
+    if (!metrics_url.empty()) std::printf("metrics on %s\n", metrics_url.c_str());
     std::printf("ready\n");
     std::fflush(stdout);
 

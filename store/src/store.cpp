@@ -589,8 +589,8 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
     if (exists && !has_current && !fs::is_empty(options.path, ec)) {
         if (!only_unfinished_creation(options.path))
             throw store_error(
-                "store " + options.path +
-                " exists and is not a v6bl database (no CURRENT file); refusing to write into it");
+                "store " + options.path + " exists and is not a v6bl database (no CURRENT file)" +
+                (how == reputation_store::impl::mode::writer ? "; refusing to write into it" : ""));
         // A writer killed while RocksDB created the database: nothing was ever stored. A
         // writer that may create starts over; anything else says what it is.
         if (how != reputation_store::impl::mode::writer || !options.create_if_missing)

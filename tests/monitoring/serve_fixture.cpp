@@ -38,6 +38,9 @@ serve_fixture::serve_fixture(const std::vector<std::string>& extra) {
     const bool ready = server_->wait_for_output("ready", std::chrono::seconds(30));
     INFO(server_->log());
     REQUIRE(ready);
+    // serve names where its metrics are, as it names its DNS addresses.
+    CHECK(server_->log().find("metrics on http://127.0.0.1:" + std::to_string(metrics_port_) +
+                              "/metrics\n") != std::string::npos);
     // The exposer starts before "ready"; allow it a moment all the same.
     std::optional<http_response> r;
     for (int i = 0; i < 50 && !r; ++i) {

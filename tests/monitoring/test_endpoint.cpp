@@ -114,6 +114,29 @@ TEST_CASE("the server hook keeps its endpoint alive with the hook", "[endpoint]"
     CHECK(!http_get("127.0.0.1", port, "/metrics", std::chrono::milliseconds(500)));
 }
 
+TEST_CASE("port 0 binds a free port, and url() names it", "[endpoint]") {
+    auto hook = server_metrics_hook();
+    const std::string url = hook("127.0.0.1:0", [] {
+        server::server_counters c;
+        c.queries_tcp = 5;
+        return c;
+    });
+    const std::string prefix = "http://127.0.0.1:";
+    REQUIRE(url.rfind(prefix, 0) == 0);
+    REQUIRE(url.size() > prefix.size() + std::string("/metrics").size());
+    CHECK(url.substr(url.size() - 8) == "/metrics");
+    const int port = std::stoi(url.substr(prefix.size()));
+    CHECK(port > 0);
+    CHECK(port < 65536);
+    const auto s = parse_exposition(scrape(static_cast<std::uint16_t>(port)));
+    CHECK(sample_of(s, "v6bl_dns_queries_total{transport=\"tcp\"}") == 5);
+    // ":PORT" listens on every IPv4 address, and says so.
+    auto any = start_ingest_metrics(
+        ":0", std::function<ingest::ingest_counters()>([] { return ingest::ingest_counters{}; }));
+    CHECK(any->url() == "http://0.0.0.0:" + std::to_string(any->port()) + "/metrics");
+    CHECK(any->port() != 0);
+}
+
 TEST_CASE("the ingest endpoint serves ingest counters", "[endpoint]") {
     const std::uint16_t port = free_loopback_port();
     auto ep = start_ingest_metrics(listen_on(port), std::function<ingest::ingest_counters()>([] {

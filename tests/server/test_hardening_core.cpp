@@ -336,3 +336,24 @@ TEST_CASE("UDP amplification: the largest answer to a query without EDNS, as a r
                                             << worst_case << "); typical:" << typical);
     CHECK(worst <= 7.5);
 }
+
+TEST_CASE(
+    "a SOA mailbox LOCAL@DOMAIN is served as the exporter writes it: the local part one "
+    "label, dots and all",
+    "[server][soa]") {
+    zones::zone_config c;
+    c.soa_rname = "john.doe@example.net";
+    const answer_zone zone(c);
+    const auto view = store::listing_view::build({}, {}, 7);
+    std::vector<std::uint8_t> out(dns::max_message_size);
+    answer_context ctx{view.get(), &zone, 1790000000, transport_kind::udp};
+    const auto q = make_query("dnsbl6.example.org", "SOA", {});
+    const answer_result r = answer_query(q, out, ctx);
+    const std::string text = describe_response({out.data(), r.size});
+    INFO(text);
+    // RFC 1035 8: john\.doe.example.net. (one label "john.doe"), as `v6bl export` writes it.
+    CHECK(text.find(" ns1.dnsbl6.example.org. john\\.doe.example.net. ") != std::string::npos);
+    // A local part longer than a label is refused.
+    c.soa_rname = std::string(64, 'a') + "@example.net";
+    CHECK_THROWS_AS(answer_zone(c), std::invalid_argument);
+}

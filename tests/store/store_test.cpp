@@ -375,7 +375,13 @@ TEST_CASE("store: foreign and corrupt directories are refused, nothing is writte
     std::ofstream(d.path("notes/readme.txt")) << "my notes\n";
     store_options o;
     o.path = d.path("notes");
-    CHECK_THROWS_WITH(reputation_store::open_writer(o), Catch::Contains("not a v6bl database"));
+    CHECK_THROWS_WITH(
+        reputation_store::open_writer(o),
+        Catch::Contains("not a v6bl database") && Catch::Contains("refusing to write into it"));
+    // A reader says what it is without speaking of writes it never meant to make.
+    CHECK_THROWS_WITH(reputation_store::open_read_only(o),
+                      Catch::Contains("not a v6bl database (no CURRENT file)") &&
+                          !Catch::Contains("refusing to write"));
     CHECK(std::filesystem::directory_iterator(d.path("notes")) !=
           std::filesystem::directory_iterator());
     CHECK(std::distance(std::filesystem::directory_iterator(d.path("notes")),

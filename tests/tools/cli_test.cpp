@@ -198,6 +198,18 @@ TEST_CASE("import reads CRLF and a byte order mark, reports a directory, keeps t
     CHECK(run(v6bl_bin + " lookup --db " + db + " --json 2001:db8:4::1", out) == 0);
     CHECK(out.find("\"listed\": true") != std::string::npos);
 
+    // A NUL or another control byte in the text is refused with its line; the rest is
+    // imported (a NUL was stored into the TXT).
+    write(dir.file("nul.txt"), std::string("2001:db8:a::/64 127.0.0.10 bad\0text\n", 36) +
+                                   "2001:db8:b::/64 127.0.0.10 escape \x1b[31m\n" +
+                                   "2001:db8:c::/64 127.0.0.10 fine\n");
+    CHECK(run(v6bl_bin + " import --db " + db + " " + dir.file("nul.txt"), out) == 2);
+    CHECK(out.find("nul.txt:1: the text holds a control byte (0x00, text byte 4)") !=
+          std::string::npos);
+    CHECK(out.find("nul.txt:2: the text holds a control byte (0x1b") != std::string::npos);
+    CHECK(out.find("imported 1 listing(s), 2 bad line(s)") != std::string::npos);
+    CHECK(run(v6bl_bin + " lookup --db " + db + " 2001:db8:a::1", out) == 1);
+
     // list --json: JSON lines for records and allowlisted prefixes alike, with or without
     // --published (without, it printed text; with, the allowlist lines were text)
     REQUIRE(run(v6bl_bin + " allow --db " + db + " 2001:db8:9::/48 --comment ok", out) == 0);
@@ -264,6 +276,10 @@ TEST_CASE("a command line that cannot be used exits 64; lookup exits 2 on a stor
     // Neither a store nor a serial: no "serial 0" NOTIFY.
     CHECK(run(v6bl_bin + " notify --notify 127.0.0.1:5300", out) == 64);
     CHECK(out.find("--db DIR") != std::string::npos);
+    // Both: which serial would be announced is not guessed (--serial was ignored).
+    CHECK(run(v6bl_bin + " notify --db " + dir.file("typo") + " --serial 5 --notify 127.0.0.1:5300",
+              out) == 64);
+    CHECK(out.find("--serial excludes --db") != std::string::npos);
     CHECK(run(v6bl_bin + " serve --db " + dir.file("typo") + " --user no-such-user-v6bl", out) ==
           64);
     CHECK(out.find("no such user") != std::string::npos);
@@ -647,6 +663,8 @@ TEST_CASE("serve refuses a zero that would stall it, and an unknown log level", 
              {"--listen 127.0.0.1:99999", "bad listen address '127.0.0.1:99999'"},
              {"--allow-query garbage", "--allow-query 'garbage'"},
              {"--ns-address garbage", "NS address 'garbage'"},
+             {"--ns ''", "--ns '': the name is empty"},
+             {"--soa-rname '@example.org'", "--soa-rname '@example.org'"},
              {"--transfer-tsig garbage", "bad TSIG key"},
              {"--transfer-allow 300.1.1.1/32", "bad source prefix '300.1.1.1/32'"},
              {"--transfer-require-tsig", "TSIG required but no key"},

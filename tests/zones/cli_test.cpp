@@ -2,6 +2,9 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "zone_test_support.h"
 
@@ -32,6 +35,19 @@ TEST_CASE("v6bl export writes a checked zone atomically and names bad input", "[
     // A zone name the zone file cannot carry (it was written unescaped: a broken zone).
     CHECK(zt::run_command(v6bl + " export --db " + s.db + " --zone 'a b.example'", &out) == 64);
     CHECK(out.find("--zone 'a b.example'") != std::string::npos);
+    // NS names, the SOA mailbox and glue are refused as the zone is, before the store is
+    // read, with the exit serve gives them (an empty --ns made `NS .`; a bad --ns-address
+    // exited 1 after opening the store).
+    for (const auto& [flags, want] : std::vector<std::pair<std::string, std::string>>{
+             {"--ns ''", "--ns '': the name is empty"},
+             {"--ns 'ns1;x.example'", "--ns 'ns1;x.example'"},
+             {"--soa-rname 'a b@example.org'", "--soa-rname 'a b@example.org'"},
+             {"--ns-address ns1.example.net=bogus", "NS address 'ns1.example.net=bogus'"}}) {
+        INFO(flags);
+        CHECK(zt::run_command(v6bl + " export --db " + dir.file("missing") + " " + flags, &out) ==
+              64);
+        CHECK(out.find(want) != std::string::npos);
+    }
     CHECK(zt::run_command(common + " --format bind", &out) == 64);
     CHECK(out.find("unknown format 'bind'") != std::string::npos);
     CHECK(zt::run_command(v6bl + " export --db " + dir.file("missing"), &out) != 0);

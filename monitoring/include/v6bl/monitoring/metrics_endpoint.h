@@ -35,8 +35,11 @@ class metrics_endpoint {
 
     // The bound port (useful with port 0).
     std::uint16_t port() const;
+    // "http://ADDR:PORT/metrics" with the bound port ("0.0.0.0" for a listen of ":PORT").
+    std::string url() const;
 
   private:
+    std::string host_;
     std::shared_ptr<prometheus::Collectable> source_;
     std::unique_ptr<prometheus::Exposer> exposer_;
 };
@@ -55,6 +58,6 @@ std::unique_ptr<metrics_endpoint> start_ingest_metrics(
 
 // A ready `server_hooks::start_metrics`: the endpoint it starts lives as long as the hook
 // (and its copies), so keep the hooks alive for the whole run.
-std::function<void(const std::string&, server::stats_collector)> server_metrics_hook();
+std::function<std::string(const std::string&, server::stats_collector)> server_metrics_hook();
 
 }  // namespace v6bl::monitoring

@@ -25,9 +25,11 @@ using transfer_hook = std::function<void(std::span<const std::uint8_t> query,
 using stats_collector = std::function<server_counters()>;
 
 struct server_hooks {
-    // The monitoring stage serves `metrics_listen` with what `collect` returns. Called once
+    // The monitoring stage serves `metrics_listen` with what `collect` returns, and gives
+    // the URL it listens on (with the port chosen for port 0), printed at start. Called once
     // at start when --metrics is given; without a hook the flag is reported and ignored.
-    std::function<void(const std::string& metrics_listen, stats_collector collect)> start_metrics;
+    std::function<std::string(const std::string& metrics_listen, stats_collector collect)>
+        start_metrics;
     // Without a transfer hook, AXFR/IXFR over TCP are REFUSED.
     transfer_hook transfer;
     // Called on the main loop (never a query loop) each time a view with a new serial is

@@ -1,0 +1,50 @@
+// zone_config_problem: the names and glue serve and export refuse alike.
+#include <catch2/catch.hpp>
+
+#include "v6bl/zones/zone_config.h"
+
+using namespace v6bl;
+
+TEST_CASE("the default zone config and usual names have no problem", "[zones][zone_config]") {
+    zones::zone_config c;
+    CHECK(zones::zone_config_problem(c).empty());
+    c.ns_names = {"ns1.dnsbl6.example.org.", "NS2.Example.NET"};
+    c.soa_rname = "john.doe@example.org";
+    c.ns_addresses = {"ns1.dnsbl6.example.org=192.0.2.53", "ns1.dnsbl6.example.org=2001:db8::53"};
+    CHECK(zones::zone_config_problem(c).empty());
+}
+
+TEST_CASE("bad NS names, SOA mailboxes and NS addresses are named", "[zones][zone_config]") {
+    const auto problem_with = [](auto change) {
+        zones::zone_config c;
+        change(c);
+        return zones::zone_config_problem(c);
+    };
+    using zc = zones::zone_config;
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {problem_with([](zc& c) { c.ns_names = {""}; }), "--ns '': the name is empty"},
+        {problem_with([](zc& c) { c.ns_names = {"."}; }), "--ns '.': the name is empty"},
+        {problem_with([](zc& c) { c.ns_names = {}; }), "at least one NS name"},
+        {problem_with([](zc& c) {
+             c.ns_names = {"ns1.example.org", "a b.example"};
+         }),
+         "--ns 'a b.example'"},
+        {problem_with([](zc& c) { c.ns_names = {"ns1..example"}; }), "an empty label"},
+        {problem_with([](zc& c) { c.ns_names = {std::string(64, 'a') + ".example"}; }),
+         "longer than 63"},
+        {problem_with([](zc& c) { c.soa_rname = ""; }), "--soa-rname '': the mailbox's domain"},
+        {problem_with([](zc& c) { c.soa_rname = "@example.org"; }), "local part"},
+        {problem_with([](zc& c) { c.soa_rname = "a b@example.org"; }), "local part"},
+        {problem_with([](zc& c) { c.soa_rname = "me@"; }), "the mailbox's domain is empty"},
+        {problem_with([](zc& c) { c.ns_addresses = {"garbage"}; }),
+         "NS address 'garbage': want NAME=ADDRESS"},
+        {problem_with([](zc& c) { c.ns_addresses = {"ns1.example=bogus"}; }), "bad address"},
+        {problem_with([](zc& c) { c.ns_addresses = {"ns1.example=192.0.2.300"}; }), "bad address"},
+        {problem_with([](zc& c) { c.ns_addresses = {"=192.0.2.1"}; }), "the name is empty"},
+        {problem_with([](zc& c) { c.zone = "a;b"; }), "--zone 'a;b'"},
+    };
+    for (const auto& [got, want] : cases) {
+        INFO("want '" << want << "', got '" << got << "'");
+        CHECK(got.find(want) != std::string::npos);
+    }
+}

@@ -1,0 +1,75 @@
+// The checks of zone_config's names and glue that `serve` and `export` share.
+#include "v6bl/zones/zone_config.h"
+
+#include <arpa/inet.h>
+
+#include <cctype>
+#include <string_view>
+
+#include "v6bl/zones/nibble_name.h"
+
+namespace v6bl::zones {
+namespace {
+
+// Why `name` (one trailing dot allowed) is not a host name of letters, digits, '-' and '_'
+// labels of at most 63 octets, 253 characters in all; "" when it is.
+std::string host_name_problem(std::string_view name) {
+    if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+    if (name.empty()) return "is empty";
+    if (name.size() > 253) return "is longer than 253 characters";
+    std::size_t label = 0;
+    for (const char c : name) {
+        if (c == '.') {
+            if (label == 0) return "has an empty label";
+            label = 0;
+        } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') {
+            if (++label > 63) return "has a label longer than 63 characters";
+        } else {
+            return "may hold letters, digits, '-', '_' and dots only";
+        }
+    }
+    if (label == 0) return "has an empty label";
+    return {};
+}
+
+}  // namespace
+
+std::string zone_config_problem(const zone_config& config) {
+    if (const std::string p = zone_name_problem(config.zone); !p.empty())
+        return "--zone '" + config.zone + "': " + p;
+    if (config.ns_names.empty()) return "--ns: the zone needs at least one NS name";
+    for (const std::string& ns : config.ns_names)
+        if (const std::string p = host_name_problem(ns); !p.empty())
+            return "--ns '" + ns + "': the name " + p;
+    const std::string_view rname = config.soa_rname;
+    const auto at = rname.find('@');
+    if (at != std::string_view::npos) {
+        const std::string_view local = rname.substr(0, at);
+        if (local.empty() || local.size() > 63)
+            return "--soa-rname '" + config.soa_rname +
+                   "': the mailbox's local part must be 1 to 63 characters";
+        for (const char c : local)
+            if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f || c == '@' || c == '"' ||
+                c == '(' || c == ')' || c == ';')
+                return "--soa-rname '" + config.soa_rname +
+                       "': the mailbox's local part holds a character a zone file cannot carry";
+    }
+    const std::string_view domain = at == std::string_view::npos ? rname : rname.substr(at + 1);
+    if (const std::string p = host_name_problem(domain); !p.empty())
+        return "--soa-rname '" + config.soa_rname + "': the mailbox's domain " + p;
+    for (const std::string& spec : config.ns_addresses) {
+        const auto eq = spec.find('=');
+        if (eq == std::string::npos) return "NS address '" + spec + "': want NAME=ADDRESS";
+        if (const std::string p = host_name_problem(std::string_view(spec).substr(0, eq));
+            !p.empty())
+            return "NS address '" + spec + "': the name " + p;
+        const std::string address = spec.substr(eq + 1);
+        unsigned char bytes[16];
+        if (inet_pton(address.find(':') == std::string::npos ? AF_INET : AF_INET6, address.c_str(),
+                      bytes) != 1)
+            return "NS address '" + spec + "': bad address";
+    }
+    return {};
+}
+
+}  // namespace v6bl::zones
