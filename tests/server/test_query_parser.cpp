@@ -274,3 +274,38 @@ TEST_CASE("NOTIMP to an EDNS message carries an OPT, with DO echoed", "[server][
     CHECK(describe("0102 0000 0001 0000 0000 0001 06646e73626c36076578616d706c65036f726700 "
                    "0006 0001 00 0029 1000 00000000 0000 dead") == "FORMERR qr qd=0");
 }
+
+TEST_CASE("compression pointers are followed at most 256 times in one message",
+          "[server][parser]") {
+    auto view = store::listing_view::build({store::rfc5782_test_entry()}, {}, 3);
+    const answer_zone zone(zones::zone_config{});
+    std::vector<std::uint8_t> out(dns::max_message_size);
+    answer_context ctx{view.get(), &zone, 1790000000, transport_kind::tcp, false};
+    // A NOTIFY of `n` questions: the root, then each a pointer to the one before (question
+    // i is a chain of i pointers), then an OPT. Read to its end, it gets an OPT back.
+    auto chained = [](int n) {
+        std::vector<std::uint8_t> m = {0x01, 0x02, 0x20, 0x00, 0, 0, 0, 0, 0, 0, 0, 1};
+        m[4] = static_cast<std::uint8_t>(n >> 8);
+        m[5] = static_cast<std::uint8_t>(n);
+        std::size_t previous = m.size();
+        m.insert(m.end(), {0, 0, 6, 0, 1});
+        for (int i = 1; i < n; ++i) {
+            const std::size_t here = m.size();
+            m.insert(m.end(), {static_cast<std::uint8_t>(0xc0 | (previous >> 8)),
+                               static_cast<std::uint8_t>(previous), 0, 6, 0, 1});
+            previous = here;
+        }
+        m.insert(m.end(), {0, 0, 0x29, 0x10, 0, 0, 0, 0, 0, 0, 0});
+        return m;
+    };
+    auto describe = [&](const std::vector<std::uint8_t>& q) {
+        const answer_result r = answer_query(q, out, ctx);
+        return test::describe_response({out.data(), r.size});
+    };
+    // 22 questions follow 231 pointers: read, OPT found.
+    CHECK(describe(chained(22)) == "NOTIMPL opcode=4 qr qd=0\nedns udp=1232");
+    // 24 follow 276: the message is not read further (10,000 such questions in 64 KiB were
+    // tens of millions of hops), so no OPT is found.
+    CHECK(describe(chained(24)) == "NOTIMPL opcode=4 qr qd=0");
+    CHECK(describe(chained(10000)) == "NOTIMPL opcode=4 qr qd=0");
+}
