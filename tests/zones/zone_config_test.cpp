@@ -38,10 +38,27 @@ TEST_CASE("bad NS names, SOA mailboxes and NS addresses are named", "[zones][zon
         {problem_with([](zc& c) { c.soa_rname = "me@"; }), "the mailbox's domain is empty"},
         {problem_with([](zc& c) { c.ns_addresses = {"garbage"}; }),
          "NS address 'garbage': want NAME=ADDRESS"},
-        {problem_with([](zc& c) { c.ns_addresses = {"ns1.example=bogus"}; }), "bad address"},
-        {problem_with([](zc& c) { c.ns_addresses = {"ns1.example=192.0.2.300"}; }), "bad address"},
+        {problem_with([](zc& c) { c.ns_addresses = {"ns1.dnsbl6.example.org=bogus"}; }),
+         "bad address"},
+        {problem_with([](zc& c) { c.ns_addresses = {"ns1.dnsbl6.example.org=192.0.2.300"}; }),
+         "bad address"},
         {problem_with([](zc& c) { c.ns_addresses = {"=192.0.2.1"}; }), "the name is empty"},
         {problem_with([](zc& c) { c.zone = "a;b"; }), "--zone 'a;b'"},
+        // Glue only for in-zone NS names (out-of-zone data in the zone file, or an A
+        // record in every positive answer).
+        {problem_with([](zc& c) { c.ns_addresses = {"www.dnsbl6.example.org=192.0.2.1"}; }),
+         "www.dnsbl6.example.org is none of the --ns names"},
+        {problem_with([](zc& c) {
+             c.ns_names = {"ns1.dnsbl6.example.org", "ns2.example.net"};
+             c.ns_addresses = {"NS2.example.net.=192.0.2.1"};
+         }),
+         "ns2.example.net is not inside the zone dnsbl6.example.org"},
+        {problem_with([](zc& c) {
+             c.zone = "example.org";
+             c.ns_names = {"ns1.badexample.org"};
+             c.ns_addresses = {"ns1.badexample.org=192.0.2.1"};
+         }),
+         "is not inside the zone example.org"},
     };
     for (const auto& [got, want] : cases) {
         INFO("want '" << want << "', got '" << got << "'");

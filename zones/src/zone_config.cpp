@@ -32,6 +32,14 @@ std::string host_name_problem(std::string_view name) {
     return {};
 }
 
+// Lower case, without a trailing dot: names as compared.
+std::string canonical(std::string_view name) {
+    if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+    std::string out(name);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
 }  // namespace
 
 std::string zone_config_problem(const zone_config& config) {
@@ -68,6 +76,19 @@ std::string zone_config_problem(const zone_config& config) {
         if (inet_pton(address.find(':') == std::string::npos ? AF_INET : AF_INET6, address.c_str(),
                       bytes) != 1)
             return "NS address '" + spec + "': bad address";
+        // Glue is an in-zone NS name's address: any other name's was out-of-zone data in
+        // the zone file and transfers (nsd-checkzone refuses it), or an A record added to
+        // every positive answer (helper-52).
+        const std::string name = canonical(std::string_view(spec).substr(0, eq));
+        const std::string zone = canonical(config.zone);
+        bool is_ns = false;
+        for (const std::string& ns : config.ns_names) is_ns = is_ns || canonical(ns) == name;
+        if (!is_ns)
+            return "NS address '" + spec + "': " + name +
+                   " is none of the --ns names (glue is for NS names only)";
+        if (name != zone && !(name.size() > zone.size() && name.ends_with("." + zone)))
+            return "NS address '" + spec + "': " + name + " is not inside the zone " + zone +
+                   " (glue is for in-zone NS names only)";
     }
     return {};
 }

@@ -40,7 +40,8 @@ struct zone_config {
 // Why `config`'s names cannot be published, or "" when they can: the zone (zone_name_problem),
 // each NS name (at least one; host-name labels, a trailing dot allowed), the SOA mailbox
 // (NAME or LOCAL@NAME, its local part one label of at most 63 octets) and each NS address
-// (NAME=ADDRESS, an IPv4 or IPv6 address). Found before anything is opened, so that `serve`
+// (NAME=ADDRESS: NAME one of the NS names and inside the zone, ADDRESS an IPv4 or IPv6
+// address). Found before anything is opened, so that `serve`
 // and `export` refuse the same settings with the same exit (64).
 std::string zone_config_problem(const zone_config& config);
 
