@@ -70,12 +70,10 @@ void published_entries(const prefix& where, const reputation_record& r,
     const bool by_hand = manual_in_force(r, policy, now);
     if (by_hand) {
         e.manual = true;
-        e.expires = policy.manual_expiry_seconds == 0 || r.last_seen == 0
-                        ? 0
-                        : r.last_seen + policy.manual_expiry_seconds;
+        e.expires = r.last_seen == 0 ? 0 : expiry_time(r.last_seen, policy.manual_expiry_seconds);
         e.text = r.text;
     } else {
-        e.expires = policy.expiry_seconds == 0 ? 0 : r.last_seen + policy.expiry_seconds;
+        e.expires = expiry_time(r.last_seen, policy.expiry_seconds);
     }
     e.source_length = where.length;
     expand_to_nibbles(where, [&](const prefix& p) {

@@ -1,6 +1,8 @@
 // The listing policy applied to a stored record.
 #include "v6bl/store/policy.h"
 
+#include <algorithm>
+
 namespace v6bl::store {
 
 bool manual_in_force(const reputation_record& r, const listing_policy& policy, std::uint32_t now) {
@@ -20,13 +22,21 @@ std::optional<reason_code> listed_code(const reputation_record& r, const listing
     return (r.reason_bits & bit_structural) ? reason_code::structural : reason_code::associated;
 }
 
+std::uint32_t expiry_time(std::uint32_t last_seen, std::uint32_t seconds) {
+    // Summed in 64 bits and held at the last 32-bit second (2106): a long expiry wrapped
+    // round to a time in the past, so lookup and serve said expired where list and export,
+    // which compare otherwise, published (helper-53).
+    if (seconds == 0) return 0;
+    return static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(std::uint64_t{last_seen} + seconds, 0xFFFFFFFFu));
+}
+
 std::uint32_t expires_at(const reputation_record& r, const listing_policy& policy) {
     if (r.manual_code != 0) {
-        if (policy.manual_expiry_seconds == 0 || r.last_seen == 0) return 0;
-        return r.last_seen + policy.manual_expiry_seconds;
+        if (r.last_seen == 0) return 0;
+        return expiry_time(r.last_seen, policy.manual_expiry_seconds);
     }
-    if (policy.expiry_seconds == 0) return 0;
-    return r.last_seen + policy.expiry_seconds;
+    return expiry_time(r.last_seen, policy.expiry_seconds);
 }
 
 }  // namespace v6bl::store

@@ -434,6 +434,18 @@ struct reputation_store::impl {
         auto s = db->Get(rocksdb::ReadOptions(), cf[cf_meta], key, &v);
         return s.ok() ? v : std::string{};
     }
+
+    // At open: a meta value that cannot be read is a damaged store, not an absent value (a
+    // writer took an unreadable serial for none and committed serial 1, which secondaries
+    // take for an old one: helper-53).
+    std::string meta_get_at_open(const std::string& key) const {
+        std::string v;
+        auto s = db->Get(rocksdb::ReadOptions(), cf[cf_meta], key, &v);
+        if (s.ok()) return v;
+        if (s.IsNotFound()) return {};
+        throw store_error("store " + path + ": cannot read its '" + key + "' (" + s.ToString() +
+                          "): the store is damaged");
+    }
 };
 
 namespace {
@@ -681,7 +693,7 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
     if (!s.ok()) d->fail("open failed", s);
     d->db.reset(raw);
 
-    const std::string fmt = d->meta_get(format_key);
+    const std::string fmt = d->meta_get_at_open(format_key);
     // Decided here, under the writer's lock (a store another writer finished meanwhile has
     // its mark by now): no mark and nothing else is a new or an unfinished store.
     const bool blank = fmt.empty() && no_keys(*d->db, d->cf);
@@ -701,7 +713,7 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
         throw store_error("store " + options.path + " has format '" + fmt + "', this v6bl reads '" +
                           format_value + "'");
     } else if (how == reputation_store::impl::mode::writer &&
-               d->meta_get(commit_base_key).empty()) {
+               d->meta_get_at_open(commit_base_key).empty()) {
         // A store from before the commit counter: start counting at its current serial.
         rocksdb::WriteBatch b;
         b.Put(d->cf[cf_meta], commits_key, le64(0));
@@ -711,8 +723,33 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
         s = d->db->Write(wo, &b);
         if (!s.ok()) d->fail("initialise the commit counter", s);
     }
-    d->serial = from_be32(d->meta_get(serial_key));
+    const std::string serial = d->meta_get_at_open(serial_key);
+    if (serial.size() != 4)
+        throw store_error("store " + options.path + ": its serial is " +
+                          (serial.empty() ? std::string("missing")
+                                          : std::to_string(serial.size()) + " bytes, not 4") +
+                          ": the store is damaged (nothing was written to it)");
+    d->serial = from_be32(serial);
     return d;
+}
+
+// A secondary instance (serve's, and lookup's beside a writer) opens a store that lacks a
+// table file, or has one cut short, at the last state whose files are all there, and reads
+// that without a word: a store missing the file of its longer prefixes answered from a /32
+// (helper-53). A read-only open refuses such a store ("Corruption"), so one is tried first.
+// A writer deleting files after a compaction can make one go while it is read, so the
+// refusal must hold for a second before the store is called damaged.
+void refuse_damaged(const store_options& options) {
+    for (int attempt = 0;; ++attempt) {
+        try {
+            open_impl(options, reputation_store::impl::mode::read_only, {});
+            return;
+        } catch (const store_error& e) {
+            if (std::string_view(e.what()).find("Corruption") == std::string_view::npos) return;
+            if (attempt == 20) throw;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
 }
 
 // Opens a reader or read-only instance that holds every commit up to its serial. Missing a
@@ -722,6 +759,7 @@ std::unique_ptr<reputation_store::impl> open_complete(const store_options& optio
                                                       reputation_store::impl::mode how,
                                                       const std::string& scratch) {
     for (int attempt = 0;; ++attempt) {
+        if (how == reputation_store::impl::mode::reader) refuse_damaged(options);
         auto d = open_impl(options, how, scratch);
         if (d->holds_every_commit()) return d;
         if (attempt == 40)

@@ -111,3 +111,31 @@ TEST_CASE("TXT explains the listing, stays printable and under 255 bytes") {
     CHECK(listing_txt(rfc5782_test_entry(), "x") == "v6bl: RFC 5782 test point");
     CHECK(hole_txt(*parse_prefix("2001:db8::/48")) == "v6bl: 2001:db8::/48 is allowlisted");
 }
+
+TEST_CASE("a long expiry does not wrap round to a time in the past") {
+    listing_policy policy;
+    policy.manual_expiry_seconds = 3000000000u;  // ~95 years
+    policy.expiry_seconds = 4000000000u;
+    reputation_record r;
+    r.manual_code = 10;
+    r.last_seen = 1790000000;
+    // Held at the last 32-bit second; it wrapped to 1985 (a listing already expired).
+    CHECK(expires_at(r, policy) == 0xFFFFFFFFu);
+    std::vector<listing_entry> out;
+    published_entries(*parse_prefix("2001:db8:e::/64"), r, policy, 1790000001, out);
+    REQUIRE(out.size() == 1);
+    CHECK(out.front().expires == 0xFFFFFFFFu);
+    r.manual_code = 0;
+    r.reason_bits = bit_associated;
+    r.strength_milli = 900;
+    CHECK(expires_at(r, policy) == 0xFFFFFFFFu);
+    out.clear();
+    published_entries(*parse_prefix("2001:db8:e::/64"), r, policy, 1790000001, out);
+    REQUIRE(out.size() == 1);
+    CHECK(out.front().expires == 0xFFFFFFFFu);
+    // Short ones as before; 0 is never.
+    policy.expiry_seconds = 60;
+    CHECK(expires_at(r, policy) == 1790000060u);
+    policy.expiry_seconds = 0;
+    CHECK(expires_at(r, policy) == 0);
+}

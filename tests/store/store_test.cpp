@@ -1062,3 +1062,62 @@ TEST_CASE("store: a manual listing that ends under an inferred one of the same c
     CHECK(lapsed_listings(*s, policy, now, now + 40).empty());
     CHECK(lapsed_listings(*s, policy, now, now + 60) == std::vector<prefix>{p});
 }
+
+TEST_CASE("store: a serial that cannot be read refuses the open instead of starting over") {
+    test_dir d("badserial");
+    {
+        auto s = reputation_store::open_writer(opts(d));
+        change_set cs;
+        cs.merge_record(*parse_prefix("2001:db8:1:1::/64"), evidence(900));
+        s->commit(std::move(cs), 1790000000);
+    }
+    // Two bytes where four belong: the writer read 259 and went on from there; a missing
+    // one read 0, and the next commit published serial 1 (helper-53).
+    for (const std::string& value : {std::string("\x01\x02", 2), std::string()}) {
+        INFO(value.size() << " byte(s)");
+        {
+            rocksdb::DBOptions dbo;
+            std::vector<std::string> names;
+            REQUIRE(rocksdb::DB::ListColumnFamilies(dbo, d.path("db"), &names).ok());
+            std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+            for (auto& n : names) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+            std::vector<rocksdb::ColumnFamilyHandle*> handles;
+            rocksdb::DB* db = nullptr;
+            REQUIRE(rocksdb::DB::Open(dbo, d.path("db"), descs, &handles, &db).ok());
+            const auto idx = std::find(names.begin(), names.end(), "meta") - names.begin();
+            if (value.empty())
+                REQUIRE(db->Delete(rocksdb::WriteOptions(), handles[idx], "serial").ok());
+            else
+                REQUIRE(db->Put(rocksdb::WriteOptions(), handles[idx], "serial", value).ok());
+            for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+            delete db;
+        }
+        const std::string want = value.empty() ? "its serial is missing" : "its serial is 2 bytes";
+        CHECK_THROWS_WITH(reputation_store::open_writer(opts(d)), Catch::Contains(want));
+        CHECK_THROWS_WITH(reputation_store::open_read_only(opts(d)), Catch::Contains(want));
+    }
+}
+
+TEST_CASE("store: a table file missing or cut is named, also by a secondary reader") {
+    test_dir d("lostfile");
+    {
+        auto s = reputation_store::open_writer(opts(d));
+        change_set cs;
+        cs.merge_record(*parse_prefix("2001:db8:1:1::/64"), evidence(900));
+        s->commit(std::move(cs), 1790000000);
+        s->compact();  // into table files
+    }
+    std::vector<std::filesystem::path> tables;
+    for (const auto& e : std::filesystem::directory_iterator(d.path("db")))
+        if (e.path().extension() == ".sst") tables.push_back(e.path());
+    REQUIRE(!tables.empty());
+    const auto scratch = d.path("scratch");
+    // Cut short: the secondary instance (serve's) used to read around it.
+    std::filesystem::resize_file(tables.front(), 100);
+    CHECK_THROWS_WITH(reputation_store::open_reader(opts(d), scratch),
+                      Catch::Contains("Corruption"));
+    std::filesystem::remove(tables.front());
+    CHECK_THROWS_WITH(reputation_store::open_reader(opts(d), scratch),
+                      Catch::Contains("Corruption"));
+    CHECK_THROWS(reputation_store::open_read_only(opts(d)));
+}

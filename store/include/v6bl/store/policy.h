@@ -36,4 +36,7 @@ std::optional<reason_code> listed_code(const reputation_record& r, const listing
 // When an inferred listing stops being listed absent new evidence (for TTL-less caches).
 std::uint32_t expires_at(const reputation_record& r, const listing_policy& policy);
 
+// `last_seen` + `seconds` without wrapping (at most 0xFFFFFFFF), or 0 (never) for 0 seconds.
+std::uint32_t expiry_time(std::uint32_t last_seen, std::uint32_t seconds);
+
 }  // namespace v6bl::store
