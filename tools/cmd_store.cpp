@@ -148,6 +148,16 @@ std::unique_ptr<reputation_store> open_writer(const std::string& db, bool create
     return reputation_store::open_writer(o);
 }
 
+// The secondary instance's scratch directory, removed at exit (after the command closed its
+// store): each lookup beside a writer left one in /tmp (helper-53).
+struct scratch_at_exit {
+    std::string path;
+    ~scratch_at_exit() {
+        std::error_code ec;
+        if (!path.empty()) std::filesystem::remove_all(path, ec);
+    }
+};
+
 std::unique_ptr<reputation_store> open_reading(const std::string& db) {
     store_options o;
     o.path = db;
@@ -155,10 +165,13 @@ std::unique_ptr<reputation_store> open_reading(const std::string& db) {
     try {
         return reputation_store::open_read_only(o);
     } catch (const store_error&) {
-        // a writer may hold it; a secondary instance reads beside the writer
-        auto scratch =
-            std::filesystem::temp_directory_path() / ("v6bl-lookup-" + std::to_string(getpid()));
-        auto s = reputation_store::open_reader(o, scratch.string());
+        // a writer may hold it; a secondary instance reads beside the writer (one that
+        // refuses the store's table files refuses it too: refuse_damaged in store.cpp)
+        static scratch_at_exit scratch;
+        scratch.path =
+            (std::filesystem::temp_directory_path() / ("v6bl-lookup-" + std::to_string(getpid())))
+                .string();
+        auto s = reputation_store::open_reader(o, scratch.path);
         s->catch_up();
         return s;
     }
@@ -537,7 +550,16 @@ void add_store_commands(CLI::App& app, int& exit_code) {
         ->capture_default_str();
     add_policy_flags(look, args->policy);
     add_clock_flag(look, args->now);
-    look->callback([&exit_code, args, address] { exit_code = run_lookup(*args, *address); });
+    look->callback([&exit_code, args, address] {
+        // A store that cannot be read, found past the open (a checksum mismatch in a table
+        // file), is 2 as well: 1 is "not listed" (helper-53: it exited 1).
+        try {
+            exit_code = run_lookup(*args, *address);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "v6bl lookup: %s\n", e.what());
+            exit_code = 2;
+        }
+    });
 
     auto target = std::make_shared<std::string>();
     auto comment = std::make_shared<std::string>();

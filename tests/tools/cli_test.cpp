@@ -915,3 +915,27 @@ TEST_CASE("a config file's switch refuses counts other than 0 and 1 and other wo
         CHECK(out.find(":2: 'json' in [lookup] is a switch: true or false") != std::string::npos);
     }
 }
+
+TEST_CASE("lookup and list refuse a store that lost a table file (exit 2), leaving no scratch",
+          "[tools][lookup]") {
+    temp_dir dir;
+    const std::string db = one_listing_store(dir);
+    std::string out;
+    write(dir.file("more.txt"), "2001:db8:1:2::/64 127.0.0.12 longer\n");
+    REQUIRE(run(v6bl_bin + " import --db " + db + " " + dir.file("more.txt"), out) == 0);
+    REQUIRE(run(v6bl_bin + " compact --db " + db, out) == 0);
+    int removed = 0;
+    for (const auto& e : std::filesystem::directory_iterator(db))
+        if (e.path().extension() == ".sst") removed += std::filesystem::remove(e.path()) ? 1 : 0;
+    REQUIRE(removed > 0);
+    std::filesystem::create_directories(dir.file("tmp"));
+    // The read-only open refuses it; the secondary instance lookup falls back to read an
+    // older state around the missing file, and answered from it with exit 0 or 1.
+    CHECK(run("TMPDIR=" + dir.file("tmp") + " " + v6bl_bin + " lookup --db " + db +
+                  " 2001:db8:1:2::1",
+              out) == 2);
+    CHECK(out.find("Corruption") != std::string::npos);
+    CHECK(run("TMPDIR=" + dir.file("tmp") + " " + v6bl_bin + " list --db " + db, out) != 0);
+    CHECK(out.find("Corruption") != std::string::npos);
+    CHECK(std::filesystem::is_empty(dir.file("tmp")));
+}
