@@ -294,7 +294,8 @@ TEST_CASE("a bad --allow-query or --rrl flag stops serve with a clear error",
     std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("serve refuses port 0 and a listen address given twice", "[server][loopback]") {
+TEST_CASE("serve refuses port 0, the unspecified address and a listen address given twice",
+          "[server][loopback]") {
     const std::string bin = V6BL_BINARY;
     const std::string dir = temp_dir("listenbad");
     int st = 0;
@@ -308,6 +309,13 @@ TEST_CASE("serve refuses port 0 and a listen address given twice", "[server][loo
     CHECK(st != 0);
     CHECK(has(out, "listen address '127.0.0.1:0': port 0 is not supported"));
     const std::string port = std::to_string(free_port());
+    // Every address at once: UDP answers would leave from the kernel's choice of address.
+    for (const std::string& any : {"0.0.0.0:" + port, "[::]:" + port}) {
+        out = run_command(
+            "timeout 10 " + bin + " serve --db " + dir + "/db --listen " + any + " 2>&1", &st);
+        CHECK(st != 0);
+        CHECK(has(out, "listen address '" + any + "': the unspecified address is not supported"));
+    }
     out = run_command("timeout 10 " + bin + " serve --db " + dir + "/db --listen [::1]:" + port +
                           " --listen [0::1]:" + port + " 2>&1",
                       &st);
