@@ -193,10 +193,11 @@ TEST_CASE("serve: a client that connects to the metrics port and sends nothing h
         return;
     }
     serve_fixture f;
-    // Two silent connections: with one civetweb thread, the first kept every scrape waiting
-    // for its 30 s read timeout.
+    // Twelve silent connections: with one civetweb thread, the first kept every scrape
+    // waiting for its 30 s read timeout; with four threads and 5 s, twelve kept it waiting
+    // past http_get's limit (helper-52).
     std::vector<int> idle;
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < 12; ++i) {
         const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
         REQUIRE(fd >= 0);
         sockaddr_in a{};
@@ -206,7 +207,7 @@ TEST_CASE("serve: a client that connects to the metrics port and sends nothing h
         REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
         idle.push_back(fd);
     }
-    // Answered within http_get's limit (5 s), while both connections stay open.
+    // Answered within http_get's limit (5 s), while the connections stay open.
     const auto r = http_get("127.0.0.1", f.metrics_port(), "/metrics");
     for (int fd : idle) ::close(fd);
     REQUIRE(r);
