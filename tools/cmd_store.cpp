@@ -59,6 +59,26 @@ bool looks_like_ipv4(std::string_view s) {
     return parts == 4 && digits > 0;
 }
 
+// `s` for a terminal: control bytes (an escape sequence, a CR, a NUL that would end a %s)
+// as \xNN. Stored texts and comments, and input quoted in errors, are shown through it
+// (helper-53: `list` sent a stored ESC sequence to the terminal).
+std::string shown(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (const char c : s) {
+        const auto b = static_cast<unsigned char>(c);
+        if (b < 0x20 || b == 0x7f) {
+            static constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += hex[b >> 4];
+            out += hex[b & 15];
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 // One import line: PREFIX [CODE] [TEXT]. Returns an error message or empty.
 // A prefix as an operator types it. A bare address is its /64, and an address with a length
 // of /48 or more is its network (interface notation: 2001:db8:1:2::25/64). A wider prefix
@@ -254,7 +274,7 @@ int run_import(const store_args& a, const std::vector<std::string>& files) {
             const std::string err = parse_import_line(v, where, code, text);
             if (!err.empty()) {
                 std::fprintf(stderr, "v6bl import: %s:%zu: %s\n", file.c_str(), lineno,
-                             err.c_str());
+                             shown(err).c_str());
                 ++bad;
                 continue;
             }
@@ -376,7 +396,7 @@ int run_lookup(const store_args& a, const std::string& address) {
         if (r.entry) {
             std::printf("  answer: A 127.0.0.%d from %s\n", static_cast<int>(r.entry->code),
                         format_prefix(r.entry->where).c_str());
-            std::printf("  TXT: %s\n", listing_txt(*r.entry, a.url_template).c_str());
+            std::printf("  TXT: %s\n", shown(listing_txt(*r.entry, a.url_template)).c_str());
         }
         if (r.record) {
             const auto& rec = *r.record;
@@ -476,7 +496,7 @@ int run_list(const store_args& a, bool published) {
                           << "\n";
             } else {
                 std::printf("%s 127.0.0.%d %s\n", format_prefix(e.where).c_str(),
-                            static_cast<int>(e.code), listing_txt(e, {}).c_str());
+                            static_cast<int>(e.code), shown(listing_txt(e, {})).c_str());
             }
         });
         for (const auto& h : store->published_holes()) {
@@ -504,7 +524,7 @@ int run_list(const store_args& a, bool published) {
             "%s %s strength=%u attempts=%u ipv4s=%u last=%s%s%s\n", format_prefix(p).c_str(),
             code ? ("127.0.0." + std::to_string(static_cast<int>(*code))).c_str() : "unlisted",
             r.strength_milli, r.attempts, r.rejected_ipv4s, iso_time(r.last_seen).c_str(),
-            r.text.empty() ? "" : " ", r.text.c_str());
+            r.text.empty() ? "" : " ", shown(r.text).c_str());
         return true;
     });
     store->for_each_allow([&](const prefix& p, const allow_entry& e) {
@@ -515,7 +535,7 @@ int run_list(const store_args& a, bool published) {
             return true;
         }
         std::printf("!%s allowlisted %s%s\n", format_prefix(p).c_str(), iso_time(e.added).c_str(),
-                    e.comment.empty() ? "" : (" " + e.comment).c_str());
+                    e.comment.empty() ? "" : (" " + shown(e.comment)).c_str());
         return true;
     });
     return 0;

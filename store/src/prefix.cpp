@@ -60,6 +60,8 @@ prefix make_prefix64(std::uint64_t high64) {
 
 std::optional<ipv6_bytes> parse_address(std::string_view text) {
     if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+    // inet_pton stops at a NUL: "2001:db8::\0junk" was read as 2001:db8:: (helper-53).
+    if (text.find('\0') != std::string_view::npos) return std::nullopt;
     char buf[INET6_ADDRSTRLEN];
     std::memcpy(buf, text.data(), text.size());
     buf[text.size()] = '\0';

@@ -18,6 +18,10 @@ TEST_CASE("prefixes parse, mask and format") {
         INFO(bad);
         CHECK_FALSE(parse_prefix(bad));
     }
+    // A NUL inside: inet_pton stopped there, and the rest was never looked at.
+    using namespace std::string_view_literals;
+    CHECK_FALSE(parse_prefix("2001:db8:20::\0junk/48"sv));
+    CHECK_FALSE(parse_address("2001:db8::1\0"sv));
 }
 
 TEST_CASE("prefix coverage and truncation") {

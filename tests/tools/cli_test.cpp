@@ -209,6 +209,25 @@ TEST_CASE("import reads CRLF and a byte order mark, reports a directory, keeps t
     CHECK(out.find("nul.txt:2: the text holds a control byte (0x1b") != std::string::npos);
     CHECK(out.find("imported 1 listing(s), 2 bad line(s)") != std::string::npos);
     CHECK(run(v6bl_bin + " lookup --db " + db + " 2001:db8:a::1", out) == 1);
+    // A NUL in the prefix: refused, and shown (inet_pton read up to it, and the message
+    // stopped there).
+    write(dir.file("nulprefix.txt"), std::string("2001:db8:20::\0junk/48 127.0.0.10 x\n", 35));
+    CHECK(run(v6bl_bin + " import --db " + db + " " + dir.file("nulprefix.txt"), out) == 2);
+    CHECK(out.find("nulprefix.txt:1: '2001:db8:20::\\x00junk/48' is not an IPv6 prefix") !=
+          std::string::npos);
+    // A comment's escape sequence is shown, not sent to the terminal.
+    REQUIRE(run(v6bl_bin + " allow --db " + db +
+                    " 2001:db8:77::/48 --comment \"$(printf '\\033[31mred')\"",
+                out) == 0);
+    REQUIRE(run(v6bl_bin + " list --db " + db, out) == 0);
+    CHECK(out.find("!2001:db8:77::/48 allowlisted ") != std::string::npos);
+    CHECK(out.find("\\x1b[31mred") != std::string::npos);
+    CHECK(out.find("\x1b") == std::string::npos);
+    REQUIRE(run(v6bl_bin + " unallow --db " + db + " 2001:db8:77::/48", out) == 0);
+    // `import -` with standard input closed reads nothing (it read RocksDB's LOG, opened
+    // on descriptor 0).
+    CHECK(run(v6bl_bin + " import --db " + db + " - <&-", out) == 0);
+    CHECK(out.find("imported 0 listing(s), 0 bad line(s)") != std::string::npos);
 
     // list --json: JSON lines for records and allowlisted prefixes alike, with or without
     // --published (without, it printed text; with, the allowlist lines were text)
