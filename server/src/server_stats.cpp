@@ -67,7 +67,7 @@ server_counters& server_counters::operator+=(const server_counters& o) {
     return *this;
 }
 
-void server_stats::count_query(transport_kind t, const answer_result& r) {
+void server_stats::count_query(transport_kind t, const answer_result& r, bool sent) {
     bump(word_of(t == transport_kind::udp ? &server_counters::queries_udp
                                           : &server_counters::queries_tcp),
          1);
@@ -86,7 +86,11 @@ void server_stats::count_query(transport_kind t, const answer_result& r) {
         default:
             break;
     }
-    bump(word_of_array(&server_counters::by_rcode, rc), 1);
+    // A transfer's response is the responder's (count_transfer_reply): refused transfers
+    // were counted as NOERROR responses (helper-52).
+    // Nor is an answer RRL dropped a response (it was counted as one).
+    if (sent && r.outcome != answer_outcome::transfer)
+        bump(word_of_array(&server_counters::by_rcode, rc), 1);
     switch (r.outcome) {
         case answer_outcome::listed:
             bump(word_of_array(&server_counters::listed_by_code, code_slot(r.code)), 1);
@@ -108,15 +112,22 @@ void server_stats::count_query(transport_kind t, const answer_result& r) {
             bump(word_of(&server_counters::malformed), 1);
             bump(word_of(&server_counters::dropped), 1);
             break;
-        case answer_outcome::transfer:
-            bump(word_of(&server_counters::transfers), 1);
-            break;
         default:
             break;
     }
     if (r.truncated) bump(word_of(&server_counters::truncated), 1);
     if (r.tsig != tsig_outcome::none)
         bump(word_of_array(&server_counters::tsig, static_cast<std::size_t>(r.tsig) - 1), 1);
+}
+
+void server_stats::count_transfer_reply(int rcode) {
+    // Slots as count_query's: RCODE 0..5, NOTAUTH (TSIG) 7, anything else or none 8.
+    const std::size_t rc = rcode >= 0 && rcode <= 5 ? static_cast<std::size_t>(rcode)
+                           : rcode == 9             ? 7
+                                                    : 8;
+    bump(word_of_array(&server_counters::by_rcode, rc), 1);
+    if (rcode == 0) bump(word_of(&server_counters::transfers), 1);
+    if (rcode == 5) bump(word_of(&server_counters::refused), 1);
 }
 
 void server_stats::count_latency(std::uint64_t latency_ns, std::uint64_t queries) {

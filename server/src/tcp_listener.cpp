@@ -11,6 +11,7 @@
 
 #include "event_loop_worker.h"
 #include "query_acl.h"
+#include "query_parser.h"
 #include "v6bl/zones/transfer_responder.h"
 
 namespace v6bl::server {
@@ -30,6 +31,7 @@ struct transfer_work {
     sockaddr_storage peer{};
     std::shared_ptr<std::atomic<bool>> alive;
     const transfer_hook* hook = nullptr;
+    int first_rcode = -1;  // of the first message the responder gave (-1: none)
 };
 
 struct connection_gone : std::runtime_error {
@@ -162,10 +164,13 @@ void on_transfer_work(uv_work_t* req) {
         event_loop_worker* worker = w->worker;
         const std::uint64_t id = w->connection;
         auto alive = w->alive;
-        (*w->hook)(w->query, w->peer, [worker, id, alive](std::vector<std::uint8_t> msg) {
-            if (!alive->load()) throw connection_gone();
-            worker->post_transfer_message(id, std::move(msg));
-        });
+        int* first_rcode = &w->first_rcode;
+        (*w->hook)(w->query, w->peer,
+                   [worker, id, alive, first_rcode](std::vector<std::uint8_t> msg) {
+                       if (*first_rcode < 0 && msg.size() >= 4) *first_rcode = msg[3] & 0x0f;
+                       if (!alive->load()) throw connection_gone();
+                       worker->post_transfer_message(id, std::move(msg));
+                   });
     } catch (const connection_gone&) {
         // The peer left (or was cut): routine, and a flood of them must not flood the log.
         spdlog::debug("zone transfer ended early: connection closed");
@@ -177,6 +182,8 @@ void on_transfer_work(uv_work_t* req) {
 void on_transfer_done(uv_work_t* req, int) {
     auto* w = static_cast<transfer_work*>(req->data);
     try {
+        // On the loop's thread, the work done (its stores are seen here).
+        w->worker->stats().count_transfer_reply(w->first_rcode);
         if (tcp_connection* c = w->worker->find_connection(w->connection)) {
             --c->transfers_running;
             // The transfer's last messages may still wait in the outbox: queue them first.
@@ -194,6 +201,12 @@ void on_transfer_done(uv_work_t* req, int) {
     } catch (...) {
     }
     delete w;
+}
+
+bool well_formed(std::span<const std::uint8_t> query) {
+    parsed_query q;
+    const parse_status s = parse_query(query, q);
+    return s == parse_status::ok || s == parse_status::signed_query;
 }
 
 void start_transfer(tcp_connection& c, std::span<const std::uint8_t> query) {
@@ -229,10 +242,12 @@ void process_frames(tcp_connection& c) {
         }
         if (c.in.size() - off - 2 < len) break;
         const std::span<const std::uint8_t> query(c.in.data() + off + 2, len);
-        // IXFR (with its authority SOA) and TSIG-signed transfers are more than the strict
-        // query parser accepts: the transfer responder parses, checks ACL and TSIG itself.
+        // Transfers go to the transfer responder, which checks the transfer ACL and TSIG
+        // itself (not --allow-query), once the strict parser has read them as well formed:
+        // two OPTs, an answer record or trailing bytes got the zone (helper-52); they are
+        // answered below (FORMERR).
         if (const std::uint16_t xfr = zones::transfer_responder::transfer_type(query);
-            worker.transfer() != nullptr && xfr != 0) {
+            worker.transfer() != nullptr && xfr != 0 && well_formed(query)) {
             // Counted as answer_query counts the transfers it hands over.
             answer_result counted;
             counted.outcome = answer_outcome::transfer;

@@ -138,12 +138,14 @@ void udp_listener::answer(const std::uint8_t* data, std::size_t size, const sock
     answer_context ctx = worker_.context(transport_kind::udp);
     ctx.source_refused = !worker_.acl().allows(addr);
     const answer_result r = answer_query({data, size}, {out, send_slot}, ctx);
-    worker_.stats().count_query(transport_kind::udp, r);
+    const rrl_verdict verdict =
+        r.size == 0 ? rrl_verdict::send : worker_.rrl().account(addr, worker_.now_ms());
+    worker_.stats().count_query(transport_kind::udp, r, verdict != rrl_verdict::drop);
     if (ctx.source_refused && r.outcome == answer_outcome::refused)
         worker_.stats().add(&server_counters::acl_refused);
     if (r.size == 0) return;
     std::size_t send_size = r.size;
-    switch (worker_.rrl().account(addr, worker_.now_ms())) {
+    switch (verdict) {
         case rrl_verdict::send:
             break;
         case rrl_verdict::drop:

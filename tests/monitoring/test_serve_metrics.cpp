@@ -184,6 +184,33 @@ TEST_CASE("serve: zone transfers are counted as TCP queries and transfers", "[se
     CHECK(delta(before, after, "v6bl_zone_transfers_total") == 2);
     CHECK(delta(before, after, "v6bl_dns_queries_total{transport=\"tcp\"}") == 2);
     CHECK(delta(before, after, "v6bl_dns_query_types_total{qtype=\"AXFR_IXFR\"}") == 2);
+    CHECK(delta(before, after, "v6bl_dns_responses_total{rcode=\"NOERROR\"}") == 2);
+}
+
+TEST_CASE("serve: a refused transfer is a REFUSED response, not a NOERROR transfer",
+          "[serve][e2e]") {
+    if (serve_fixture::binary().empty() || !std::filesystem::exists("/usr/bin/dig")) {
+        WARN("SKIPPED: the v6bl executable or dig (bind9-dnsutils) is missing");
+        return;
+    }
+    serve_fixture f({"--transfer-allow", "10.0.0.0/8"});
+    const auto before = f.scrape();
+    const std::string dig = "dig +time=5 +tries=1 @127.0.0.1 -p " + std::to_string(f.dns_port()) +
+                            " " + fixture_zone + " AXFR";
+    std::FILE* p = ::popen(dig.c_str(), "r");
+    REQUIRE(p);
+    std::string out;
+    char buf[4096];
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    ::pclose(p);
+    INFO(out);
+    REQUIRE(out.find("Transfer failed") != std::string::npos);
+    const auto after = f.scrape();
+    CHECK(delta(before, after, "v6bl_dns_queries_total{transport=\"tcp\"}") == 1);
+    CHECK(delta(before, after, "v6bl_dns_responses_total{rcode=\"REFUSED\"}") == 1);
+    CHECK(delta(before, after, "v6bl_dns_responses_total{rcode=\"NOERROR\"}") == 0);
+    CHECK(delta(before, after, "v6bl_dns_refused_total") == 1);
+    CHECK(delta(before, after, "v6bl_zone_transfers_total") == 0);
 }
 
 TEST_CASE("serve: a client that connects to the metrics port and sends nothing holds up no scrape",
@@ -212,4 +239,27 @@ TEST_CASE("serve: a client that connects to the metrics port and sends nothing h
     for (int fd : idle) ::close(fd);
     REQUIRE(r);
     CHECK(r->status == 200);
+}
+
+TEST_CASE("serve: answers that RRL drops are not responses", "[serve][e2e]") {
+    if (serve_fixture::binary().empty()) {
+        WARN("SKIPPED: the v6bl executable is not built (tools stage left out)");
+        return;
+    }
+    serve_fixture f({"--rrl-rate", "5", "--rrl-slip", "0"});
+    const auto before = f.scrape();
+    const std::string listed = nibble_query_name(listed_address, fixture_zone);
+    constexpr int sent = 20;
+    int got = 0;
+    for (int i = 0; i < sent; ++i)
+        if (udp_exchange(f.dns_port(),
+                         make_query(listed, type_a, static_cast<std::uint16_t>(i + 1)), false))
+            ++got;
+    const auto after = f.scrape();
+    INFO(got << " answers received");
+    CHECK(got < sent);  // five a second pass; the rest within the same second are dropped
+    CHECK(delta(before, after, "v6bl_dns_queries_total{transport=\"udp\"}") == sent);
+    // Every answer received is a response, and no dropped one (all 20 were counted).
+    CHECK(delta(before, after, "v6bl_dns_responses_total{rcode=\"NOERROR\"}") == got);
+    CHECK(delta(before, after, "v6bl_dns_rate_limited_total{action=\"dropped\"}") == sent - got);
 }

@@ -61,7 +61,13 @@ class server_stats {
   public:
     // Counts one answered query; latency separately (UDP measures per batch: two clock
     // reads per batch instead of two per query).
-    void count_query(transport_kind t, const answer_result& r);
+    // A transfer (outcome `transfer`) is counted as a query here, and its response when
+    // the transfer responder has given its first message: count_transfer_reply.
+    // `sent` false: the answer was dropped (RRL), so it is no response.
+    void count_query(transport_kind t, const answer_result& r, bool sent = true);
+    // The first message of a handed-over transfer: its RCODE among the responses, and as a
+    // transfer (NOERROR) or a refusal (REFUSED). `rcode` < 0: it sent none.
+    void count_transfer_reply(int rcode);
     void count_latency(std::uint64_t latency_ns, std::uint64_t queries = 1);
     void add(std::uint64_t server_counters::*field, std::uint64_t n = 1);
     void sub(std::uint64_t server_counters::*field, std::uint64_t n = 1);
