@@ -263,3 +263,27 @@ TEST_CASE("serve: answers that RRL drops are not responses", "[serve][e2e]") {
     CHECK(delta(before, after, "v6bl_dns_responses_total{rcode=\"NOERROR\"}") == got);
     CHECK(delta(before, after, "v6bl_dns_rate_limited_total{action=\"dropped\"}") == sent - got);
 }
+
+TEST_CASE("serve: a transfer query the strict parser refuses is FORMERR, not the zone",
+          "[serve][e2e]") {
+    if (serve_fixture::binary().empty()) {
+        WARN("SKIPPED: the v6bl executable is not built (tools stage left out)");
+        return;
+    }
+    serve_fixture f({"--transfer-allow", "127.0.0.1/32"});
+    auto axfr = make_query(fixture_zone, 252, 7);
+    // Two OPT records (RFC 6891 7: FORMERR); the transfer path took it and sent the zone.
+    auto two_opts = axfr;
+    two_opts[11] = 2;
+    for (int i = 0; i < 2; ++i)
+        two_opts.insert(two_opts.end(), {0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0});
+    // Trailing bytes after the question.
+    auto trailing = axfr;
+    trailing.insert(trailing.end(), {0xde, 0xad});
+    const auto replies = tcp_exchange(f.dns_port(), {two_opts, trailing, axfr});
+    REQUIRE(replies.size() >= 3);
+    CHECK(replies[0].rcode == 1);
+    CHECK(replies[1].rcode == 1);
+    CHECK(replies[2].rcode == 0);  // the well-formed one still transfers
+    CHECK(replies[2].answers > 0);
+}
