@@ -346,6 +346,7 @@ int run_lookup(const store_args& a, const std::string& address) {
         std::fprintf(stderr, "v6bl lookup: %s\n", e.what());
         return 2;
     }
+    const undecodable_warning warning("lookup", *store);
     const std::uint32_t now = clock_or(a.now);
     const auto r = store->lookup(*addr, a.policy, now);
     nlohmann::json evidence = nlohmann::json::array();
@@ -485,6 +486,7 @@ int run_compact(const store_args& a) {
 
 int run_list(const store_args& a, bool published) {
     auto store = open_reading(a.db);
+    const undecodable_warning warning("list", *store);
     const std::uint32_t now = clock_or(a.now);
     if (published) {
         store->for_each_published(a.policy, now, [&](const listing_entry& e) {

@@ -56,6 +56,7 @@ int run_export(export_args& args) {
     options.path = args.db;
     options.create_if_missing = false;
     const auto db = store::reputation_store::open_read_only(options);
+    const undecodable_warning warning("export", *db);
     zones::export_result result;
     if (args.out.empty() || args.out == "-") {
         std::setvbuf(stdout, nullptr, _IOFBF, 1 << 20);

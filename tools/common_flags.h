@@ -2,11 +2,13 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <string>
 
 #include "v6bl/store/policy.h"
+#include "v6bl/store/store.h"
 #include "v6bl/zones/zone_config.h"
 
 namespace v6bl::tools {
@@ -27,6 +29,28 @@ inline std::string inside_store_problem(const std::string& db, const std::string
     return std::string(flag) + " " + file + " is inside the store directory " + db +
            ": refused (it could replace one of the store's own files)";
 }
+
+// Records the store holds but this v6bl cannot decode (a newer version's, or damage) are
+// left out of what a command reads; when there were any, it says so on stderr as it ends
+// (helper-53: list, lookup and export left them out without a word).
+class undecodable_warning {
+  public:
+    undecodable_warning(const char* command, const store::reputation_store& store)
+        : command_(command), store_(store) {}
+    ~undecodable_warning() {
+        if (const auto n = store_.corrupt_records(); n > 0)
+            std::fprintf(stderr,
+                         "v6bl %s: warning: %llu stored record(s) could not be decoded and were "
+                         "left out (written by a newer v6bl, or damaged)\n",
+                         command_, static_cast<unsigned long long>(n));
+    }
+    undecodable_warning(const undecodable_warning&) = delete;
+    undecodable_warning& operator=(const undecodable_warning&) = delete;
+
+  private:
+    const char* command_;
+    const store::reputation_store& store_;
+};
 
 // TTLs and SOA timers: 0 .. 2^31-1 seconds (RFC 2181 8; larger values are read as 0).
 inline const CLI::Range dns_ttl_range(0u, 2147483647u);

@@ -2,6 +2,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <rocksdb/db.h>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "free_port.h"
+#include "v6bl/store/prefix.h"
 
 namespace {
 
@@ -957,4 +959,44 @@ TEST_CASE("lookup and list refuse a store that lost a table file (exit 2), leavi
     CHECK(run("TMPDIR=" + dir.file("tmp") + " " + v6bl_bin + " list --db " + db, out) != 0);
     CHECK(out.find("Corruption") != std::string::npos);
     CHECK(std::filesystem::is_empty(dir.file("tmp")));
+}
+
+TEST_CASE("list, lookup and export say when they left out records they cannot decode",
+          "[tools][list]") {
+    temp_dir dir;
+    const std::string db = one_listing_store(dir);
+    std::string out;
+    write(dir.file("more.txt"), "2001:db8:1:8::/64 127.0.0.12 newer\n");
+    REQUIRE(run(v6bl_bin + " import --db " + db + " " + dir.file("more.txt"), out) == 0);
+    {
+        // The /64's record as a later version of the encoding would write it.
+        rocksdb::DBOptions dbo;
+        std::vector<std::string> names;
+        REQUIRE(rocksdb::DB::ListColumnFamilies(dbo, db, &names).ok());
+        std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+        for (auto& n : names) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+        std::vector<rocksdb::ColumnFamilyHandle*> handles;
+        rocksdb::DB* raw = nullptr;
+        REQUIRE(rocksdb::DB::Open(dbo, db, descs, &handles, &raw).ok());
+        const auto key = v6bl::store::prefix_key(*v6bl::store::parse_prefix("2001:db8:1:8::/64"));
+        const auto idx = std::find(names.begin(), names.end(), "listings") - names.begin();
+        REQUIRE(raw->Put(rocksdb::WriteOptions(), handles[static_cast<std::size_t>(idx)],
+                         rocksdb::Slice(key.data(), key.size()), "\x09R-from-the-future")
+                    .ok());
+        for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+        delete raw;
+    }
+    const std::string warning = "stored record(s) could not be decoded and were left out";
+    REQUIRE(run(v6bl_bin + " list --db " + db, out) == 0);
+    CHECK(out.find("2001:db8:1::/64") != std::string::npos);
+    CHECK(out.find(warning) != std::string::npos);
+    run(v6bl_bin + " lookup --db " + db + " 2001:db8:1:8::1", out);
+    CHECK(out.find(warning) != std::string::npos);
+    REQUIRE(run(v6bl_bin + " export --db " + db + " --out " + dir.file("z.zone"), out) == 0);
+    CHECK(out.find("v6bl export: warning: 1 " + warning) != std::string::npos);
+    // A store without any: no warning.
+    temp_dir other;
+    const std::string clean = one_listing_store(other);
+    REQUIRE(run(v6bl_bin + " list --db " + clean, out) == 0);
+    CHECK(out.find(warning) == std::string::npos);
 }
