@@ -324,6 +324,15 @@ answer_result answer_signed(std::span<const std::uint8_t> query, std::span<std::
     res.outcome = answer_outcome::notauth;
     res.rcode = dns::rcode_notauth;
     res.size = s.size;
+    // Over UDP no larger than the client takes (RFC 1035 4.2.1, RFC 6891 6.2.3): a long
+    // question and key name made a 776-byte NOTAUTH to a query without EDNS (helper-52).
+    // The header alone then, TC set: the client asks again over TCP.
+    if (ctx.transport == transport_kind::udp && res.size > udp_limit(q, *ctx.zone)) {
+        out[2] |= 0x02;
+        std::fill(out.begin() + 4, out.begin() + 12, std::uint8_t{0});
+        res.size = dns::header_size;
+        res.truncated = true;
+    }
     return res;
 }
 

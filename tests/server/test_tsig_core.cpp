@@ -465,3 +465,23 @@ TEST_CASE("TSIG MAC sizes: too long or short is FORMERR, truncated is BADTRUNC",
     CHECK(fw.tsig == tsig_outcome::verified);
     CHECK(verifies_by_hand(f.reply(fw), forwarded, h));
 }
+
+TEST_CASE("a NOTAUTH too large for the client's UDP size is the header with TC", "[server][tsig]") {
+    tsig_fixture f;
+    std::string name;
+    for (int i = 0; i < 4; ++i) name += std::string(50, 'q') + ".";
+    const auto plain = make_query(name + "dnsbl6.example.org", "A", {});
+    std::string key;
+    for (int i = 0; i < 4; ++i) key += std::string(60, 'k') + ".";
+    const signed_query q = sign(plain, key, secret);
+    // Over TCP the whole NOTAUTH, question and TSIG (key name) included: over 512 bytes.
+    const answer_result tcp = f.ask(q.wire, transport_kind::tcp);
+    REQUIRE(tcp.outcome == answer_outcome::notauth);
+    REQUIRE(tcp.size > 512);
+    // Over UDP without EDNS it was sent whole (776 bytes).
+    const answer_result udp = f.ask(q.wire);
+    CHECK(udp.outcome == answer_outcome::notauth);
+    CHECK(udp.size <= 512);
+    CHECK(udp.truncated);
+    CHECK(describe_response(f.reply(udp)) == "NOTAUTH qr tc qd=0");
+}
