@@ -1044,3 +1044,53 @@ TEST_CASE("v6bl serve passes IXFR and TSIG-signed transfers to the responder",
     CHECK(up_to_date.rrs.size() == 1);
 }
 #endif
+
+TEST_CASE("a NOTIFY the secondary refuses is reported as refused, at once", "[zones][notify]") {
+    // A secondary that answers every NOTIFY with REFUSED, as one that does not serve the
+    // zone does (or NOTAUTH, for a key it does not know).
+    const int port = zt::free_port();
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(static_cast<std::uint16_t>(port));
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) == 0);
+    std::atomic<bool> stop{false};
+    std::atomic<int> received{0};
+    std::thread secondary([&] {
+        while (!stop) {
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, 50) <= 0) continue;
+            std::uint8_t buffer[4096];
+            sockaddr_storage peer{};
+            socklen_t len = sizeof(peer);
+            const ssize_t n =
+                ::recvfrom(fd, buffer, sizeof(buffer), 0, reinterpret_cast<sockaddr*>(&peer), &len);
+            if (n < 12) continue;
+            ++received;
+            buffer[2] |= 0x80;
+            buffer[3] = static_cast<std::uint8_t>((buffer[3] & 0xf0) | 5);  // REFUSED
+            ::sendto(fd, buffer, 12, 0, reinterpret_cast<sockaddr*>(&peer), len);
+        }
+    });
+    zones::zone_config config = transfer_config();
+    config.notify_targets = {"127.0.0.1:" + std::to_string(port)};
+    const zones::notify_sender sender(config);
+    const auto results = sender.send_all(5, 3000, 3);
+    stop = true;
+    secondary.join();
+    ::close(fd);
+    REQUIRE(results.size() == 1);
+    CHECK_FALSE(results[0].acknowledged);
+    CHECK(results[0].error == "refused by the secondary: REFUSED (RCODE 5)");
+    // Sent once: a refusal is final (it was "no acknowledgement" after three timeouts).
+    CHECK(received == 1);
+
+    std::vector<std::uint8_t> reply = sender.make_notify(5, 42);
+    reply.resize(12);
+    reply[2] |= 0x80;
+    CHECK(zones::notify_sender::refusal_rcode(reply, 42) == -1);  // NOERROR: an ack
+    reply[3] = static_cast<std::uint8_t>((reply[3] & 0xf0) | 9);
+    CHECK(zones::notify_sender::refusal_rcode(reply, 42) == 9);
+    CHECK(zones::notify_sender::refusal_rcode(reply, 43) == -1);
+}

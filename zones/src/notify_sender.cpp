@@ -111,6 +111,16 @@ bool notify_sender::is_acknowledgement(std::span<const std::uint8_t> reply, std:
     return reply_id == id && qr && opcode == LDNS_PACKET_NOTIFY && rcode == 0;
 }
 
+int notify_sender::refusal_rcode(std::span<const std::uint8_t> reply, std::uint16_t id) {
+    if (reply.size() < 12) return -1;
+    const std::uint16_t reply_id = static_cast<std::uint16_t>((reply[0] << 8) | reply[1]);
+    const bool qr = (reply[2] & 0x80) != 0;
+    const int opcode = (reply[2] >> 3) & 0x0f;
+    const int rcode = reply[3] & 0x0f;
+    if (reply_id != id || !qr || opcode != LDNS_PACKET_NOTIFY || rcode == 0) return -1;
+    return rcode;
+}
+
 std::vector<notify_result> notify_sender::send_all(std::uint32_t serial, int timeout_ms,
                                                    int attempts) const {
     std::vector<notify_result> results;
@@ -128,7 +138,8 @@ std::vector<notify_result> notify_sender::send_all(std::uint32_t serial, int tim
         const auto id = static_cast<std::uint16_t>(ids());
         const std::vector<std::uint8_t> message = make_notify(serial, id);
         r.error = "no acknowledgement";
-        for (int attempt = 0; attempt < attempts && !r.acknowledged; ++attempt) {
+        bool refused = false;
+        for (int attempt = 0; attempt < attempts && !r.acknowledged && !refused; ++attempt) {
             if (::sendto(fd, message.data(), message.size(), 0,
                          reinterpret_cast<const sockaddr*>(&target.address),
                          target.address_size) < 0) {
@@ -153,6 +164,19 @@ std::vector<notify_result> notify_sender::send_all(std::uint32_t serial, int tim
                 if (is_acknowledgement({buffer, static_cast<std::size_t>(n)}, id)) {
                     r.acknowledged = true;
                     r.error.clear();
+                } else if (const int rcode =
+                               refusal_rcode({buffer, static_cast<std::size_t>(n)}, id);
+                           rcode >= 0) {
+                    // Said at once, as what it is (it was "no acknowledgement" after every
+                    // attempt's timeout: helper-53).
+                    const char* name = rcode == 5   ? "REFUSED"
+                                       : rcode == 9 ? "NOTAUTH (TSIG)"
+                                       : rcode == 4 ? "NOTIMP"
+                                                    : "an error";
+                    r.error = std::string("refused by the secondary: ") + name + " (RCODE " +
+                              std::to_string(rcode) + ")";
+                    refused = true;
+                    break;
                 }
             }
         }
