@@ -28,6 +28,19 @@ double delta(const exposition_samples& before, const exposition_samples& after,
     return *a - sample_of(before, series).value_or(0);
 }
 
+// dig's output for an AXFR of the fixture's zone.
+std::string dig_axfr(serve_fixture& f) {
+    const std::string dig = "dig +time=5 +tries=1 @127.0.0.1 -p " + std::to_string(f.dns_port()) +
+                            " " + fixture_zone + " AXFR";
+    std::FILE* p = ::popen(dig.c_str(), "r");
+    REQUIRE(p);
+    std::string out;
+    char buf[4096];
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    ::pclose(p);
+    return out;
+}
+
 }  // namespace
 
 TEST_CASE("serve: counters move by exactly the traffic sent", "[serve][e2e]") {
@@ -168,15 +181,8 @@ TEST_CASE("serve: zone transfers are counted as TCP queries and transfers", "[se
     }
     serve_fixture f({"--transfer-allow", "127.0.0.1/32"});
     const auto before = f.scrape();
-    const std::string dig = "dig +time=5 +tries=1 @127.0.0.1 -p " + std::to_string(f.dns_port()) +
-                            " " + fixture_zone + " AXFR";
     for (int i = 0; i < 2; ++i) {
-        std::FILE* p = ::popen(dig.c_str(), "r");
-        REQUIRE(p);
-        std::string out;
-        char buf[4096];
-        while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-        ::pclose(p);
+        const std::string out = dig_axfr(f);
         INFO(out);
         REQUIRE(out.find("XFR size:") != std::string::npos);
     }
@@ -195,14 +201,7 @@ TEST_CASE("serve: a refused transfer is a REFUSED response, not a NOERROR transf
     }
     serve_fixture f({"--transfer-allow", "10.0.0.0/8"});
     const auto before = f.scrape();
-    const std::string dig = "dig +time=5 +tries=1 @127.0.0.1 -p " + std::to_string(f.dns_port()) +
-                            " " + fixture_zone + " AXFR";
-    std::FILE* p = ::popen(dig.c_str(), "r");
-    REQUIRE(p);
-    std::string out;
-    char buf[4096];
-    while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    ::pclose(p);
+    const std::string out = dig_axfr(f);
     INFO(out);
     REQUIRE(out.find("Transfer failed") != std::string::npos);
     const auto after = f.scrape();

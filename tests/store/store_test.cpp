@@ -6,7 +6,9 @@
 #include <atomic>
 #include <ctime>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "test_dir.h"
@@ -32,6 +34,30 @@ reputation_record evidence(std::uint16_t strength, std::uint32_t attempts = 1,
     r.first_seen = seen;
     r.last_seen = seen;
     return r;
+}
+
+// Writes `value` under `key` in column family `cf` of the store at `path` with RocksDB
+// itself, as another program (or a newer v6bl) would; no value deletes the key.
+void raw_write(const std::string& path, const char* cf, std::string_view key,
+               const std::optional<std::string>& value) {
+    rocksdb::DBOptions dbo;
+    std::vector<std::string> names;
+    REQUIRE(rocksdb::DB::ListColumnFamilies(dbo, path, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+    for (auto& n : names) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    REQUIRE(rocksdb::DB::Open(dbo, path, descs, &handles, &db).ok());
+    const auto idx =
+        static_cast<std::size_t>(std::find(names.begin(), names.end(), cf) - names.begin());
+    REQUIRE(idx < handles.size());
+    const rocksdb::Slice k(key.data(), key.size());
+    if (value)
+        REQUIRE(db->Put(rocksdb::WriteOptions(), handles[idx], k, *value).ok());
+    else
+        REQUIRE(db->Delete(rocksdb::WriteOptions(), handles[idx], k).ok());
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
 }
 
 store_options opts(const test_dir& d) {
@@ -535,22 +561,9 @@ TEST_CASE("store: a record of an unknown version is skipped and counted, the res
     }
     {
         // overwrite one record with a future-version value, as a newer v6bl might write
-        rocksdb::DBOptions dbo;
-        std::vector<std::string> names;
-        REQUIRE(rocksdb::DB::ListColumnFamilies(dbo, d.path("db"), &names).ok());
-        std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-        for (auto& n : names) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-        std::vector<rocksdb::ColumnFamilyHandle*> handles;
-        rocksdb::DB* db = nullptr;
-        REQUIRE(rocksdb::DB::Open(dbo, d.path("db"), descs, &handles, &db).ok());
         const auto key = prefix_key(*parse_prefix("2001:db8:1:1::/64"));
-        const auto idx = std::find(names.begin(), names.end(), "listings") - names.begin();
-        std::string future = "\x09R-from-the-future";
-        REQUIRE(db->Put(rocksdb::WriteOptions(), handles[idx],
-                        rocksdb::Slice(key.data(), key.size()), future)
-                    .ok());
-        for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-        delete db;
+        raw_write(d.path("db"), "listings", {key.data(), key.size()},
+                  std::string("\x09R-from-the-future"));
     }
     auto s = reputation_store::open_read_only(opts(d));
     CHECK_FALSE(s->get(*parse_prefix("2001:db8:1:1::/64")));
@@ -1075,23 +1088,8 @@ TEST_CASE("store: a serial that cannot be read refuses the open instead of start
     // one read 0, and the next commit published serial 1 (helper-53).
     for (const std::string& value : {std::string("\x01\x02", 2), std::string()}) {
         INFO(value.size() << " byte(s)");
-        {
-            rocksdb::DBOptions dbo;
-            std::vector<std::string> names;
-            REQUIRE(rocksdb::DB::ListColumnFamilies(dbo, d.path("db"), &names).ok());
-            std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-            for (auto& n : names) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-            std::vector<rocksdb::ColumnFamilyHandle*> handles;
-            rocksdb::DB* db = nullptr;
-            REQUIRE(rocksdb::DB::Open(dbo, d.path("db"), descs, &handles, &db).ok());
-            const auto idx = std::find(names.begin(), names.end(), "meta") - names.begin();
-            if (value.empty())
-                REQUIRE(db->Delete(rocksdb::WriteOptions(), handles[idx], "serial").ok());
-            else
-                REQUIRE(db->Put(rocksdb::WriteOptions(), handles[idx], "serial", value).ok());
-            for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-            delete db;
-        }
+        raw_write(d.path("db"), "meta", "serial",
+                  value.empty() ? std::nullopt : std::optional<std::string>(value));
         const std::string want = value.empty() ? "its serial is missing" : "its serial is 2 bytes";
         CHECK_THROWS_WITH(reputation_store::open_writer(opts(d)), Catch::Contains(want));
         CHECK_THROWS_WITH(reputation_store::open_read_only(opts(d)), Catch::Contains(want));

@@ -16,6 +16,8 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -675,39 +677,68 @@ void secondary_scenario(secondary_kind kind, bool tsig) {
 
 }  // namespace
 
-TEST_CASE("notify_service sends in the background and coalesces serials", "[zones][notify]") {
-    // a fake secondary: acknowledges every NOTIFY and records the announced serials
-    const int port = zt::free_port();
-    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in sin{};
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons(static_cast<std::uint16_t>(port));
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) == 0);
-    std::atomic<bool> stop{false};
-    std::mutex seen_mutex;
-    std::vector<std::uint32_t> seen;
-    std::thread secondary([&] {
-        while (!stop) {
-            pollfd p{fd, POLLIN, 0};
+namespace {
+
+// A secondary on 127.0.0.1:port, on a thread of its own, that answers each message it
+// receives with what `reply` makes of it in place (the reply's length; 0: none).
+class fake_secondary {
+  public:
+    using reply_fn = std::function<std::size_t(std::uint8_t* message, std::size_t size)>;
+    fake_secondary(int port, reply_fn reply) : reply_(std::move(reply)) {
+        fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+        sockaddr_in sin{};
+        sin.sin_family = AF_INET;
+        sin.sin_port = htons(static_cast<std::uint16_t>(port));
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) == 0);
+        thread_ = std::thread([this] { run(); });
+    }
+    ~fake_secondary() {
+        stop_ = true;
+        thread_.join();
+        ::close(fd_);
+    }
+    fake_secondary(const fake_secondary&) = delete;
+    fake_secondary& operator=(const fake_secondary&) = delete;
+
+  private:
+    void run() {
+        while (!stop_) {
+            pollfd p{fd_, POLLIN, 0};
             if (::poll(&p, 1, 50) <= 0) continue;
             std::uint8_t buffer[4096];
             sockaddr_storage peer{};
             socklen_t len = sizeof(peer);
-            const ssize_t n =
-                ::recvfrom(fd, buffer, sizeof(buffer), 0, reinterpret_cast<sockaddr*>(&peer), &len);
+            const ssize_t n = ::recvfrom(fd_, buffer, sizeof(buffer), 0,
+                                         reinterpret_cast<sockaddr*>(&peer), &len);
             if (n < 12) continue;
-            ldns_pkt* pkt = nullptr;
-            if (ldns_wire2pkt(&pkt, buffer, static_cast<std::size_t>(n)) == LDNS_STATUS_OK) {
-                std::lock_guard<std::mutex> lock(seen_mutex);
-                seen.push_back(ldns_rdf2native_int32(
-                    ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(pkt), 0), 2)));
-                ldns_pkt_free(pkt);
-            }
-            buffer[2] |= 0x80;  // QR: the acknowledgement
-            ::sendto(fd, buffer, static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&peer),
-                     len);
+            if (const std::size_t out = reply_(buffer, static_cast<std::size_t>(n)); out > 0)
+                ::sendto(fd_, buffer, out, 0, reinterpret_cast<sockaddr*>(&peer), len);
         }
+    }
+    reply_fn reply_;
+    int fd_ = -1;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("notify_service sends in the background and coalesces serials", "[zones][notify]") {
+    // a fake secondary: acknowledges every NOTIFY and records the announced serials
+    const int port = zt::free_port();
+    std::mutex seen_mutex;
+    std::vector<std::uint32_t> seen;
+    auto secondary = std::make_unique<fake_secondary>(port, [&](std::uint8_t* m, std::size_t n) {
+        ldns_pkt* pkt = nullptr;
+        if (ldns_wire2pkt(&pkt, m, n) == LDNS_STATUS_OK) {
+            std::lock_guard<std::mutex> lock(seen_mutex);
+            seen.push_back(
+                ldns_rdf2native_int32(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(pkt), 0), 2)));
+            ldns_pkt_free(pkt);
+        }
+        m[2] |= 0x80;  // QR: the acknowledgement
+        return n;
     });
     std::mutex reports_mutex;
     std::vector<std::pair<std::uint32_t, bool>> reports;
@@ -729,9 +760,7 @@ TEST_CASE("notify_service sends in the background and coalesces serials", "[zone
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
     }
-    stop = true;
-    secondary.join();
-    ::close(fd);
+    secondary.reset();
     REQUIRE_FALSE(reports.empty());
     CHECK(reports.back() == std::make_pair(std::uint32_t{14}, true));
     CHECK(reports.size() <= 5);  // coalesced: never more rounds than changes
@@ -1049,37 +1078,18 @@ TEST_CASE("a NOTIFY the secondary refuses is reported as refused, at once", "[zo
     // A secondary that answers every NOTIFY with REFUSED, as one that does not serve the
     // zone does (or NOTAUTH, for a key it does not know).
     const int port = zt::free_port();
-    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in sin{};
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons(static_cast<std::uint16_t>(port));
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) == 0);
-    std::atomic<bool> stop{false};
     std::atomic<int> received{0};
-    std::thread secondary([&] {
-        while (!stop) {
-            pollfd p{fd, POLLIN, 0};
-            if (::poll(&p, 1, 50) <= 0) continue;
-            std::uint8_t buffer[4096];
-            sockaddr_storage peer{};
-            socklen_t len = sizeof(peer);
-            const ssize_t n =
-                ::recvfrom(fd, buffer, sizeof(buffer), 0, reinterpret_cast<sockaddr*>(&peer), &len);
-            if (n < 12) continue;
-            ++received;
-            buffer[2] |= 0x80;
-            buffer[3] = static_cast<std::uint8_t>((buffer[3] & 0xf0) | 5);  // REFUSED
-            ::sendto(fd, buffer, 12, 0, reinterpret_cast<sockaddr*>(&peer), len);
-        }
+    auto secondary = std::make_unique<fake_secondary>(port, [&](std::uint8_t* m, std::size_t) {
+        ++received;
+        m[2] |= 0x80;
+        m[3] = static_cast<std::uint8_t>((m[3] & 0xf0) | 5);  // REFUSED
+        return std::size_t{12};
     });
     zones::zone_config config = transfer_config();
     config.notify_targets = {"127.0.0.1:" + std::to_string(port)};
     const zones::notify_sender sender(config);
     const auto results = sender.send_all(5, 3000, 3);
-    stop = true;
-    secondary.join();
-    ::close(fd);
+    secondary.reset();
     REQUIRE(results.size() == 1);
     CHECK_FALSE(results[0].acknowledged);
     CHECK(results[0].error == "refused by the secondary: REFUSED (RCODE 5)");

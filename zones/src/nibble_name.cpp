@@ -35,22 +35,27 @@ std::string ipv4_test_point_name(std::string_view zone) {
     return name;
 }
 
-std::string zone_name_problem(std::string_view zone) {
-    if (zone.empty()) return "the zone name is empty";
-    if (zone.size() > 189) return "the zone name is longer than 189 characters";
+std::string host_name_problem(std::string_view name, std::size_t max_size) {
+    if (name.empty()) return "is empty";
+    if (name.size() > max_size) return "is longer than " + std::to_string(max_size) + " characters";
     std::size_t label = 0;
-    for (const char c : zone) {
+    for (const char c : name) {
         if (c == '.') {
-            if (label == 0) return "the zone name has an empty label";
+            if (label == 0) return "has an empty label";
             label = 0;
         } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') {
-            if (++label > 63) return "a label of the zone name is longer than 63 characters";
+            if (++label > 63) return "has a label longer than 63 characters";
         } else {
-            return "the zone name may hold letters, digits, '-', '_' and dots only";
+            return "may hold letters, digits, '-', '_' and dots only";
         }
     }
-    if (label == 0) return "the zone name has an empty label";
+    if (label == 0) return "has an empty label";
     return {};
+}
+
+std::string zone_name_problem(std::string_view zone) {
+    const std::string problem = host_name_problem(zone, 189);
+    return problem.empty() ? problem : "the zone name " + problem;
 }
 
 }  // namespace v6bl::zones

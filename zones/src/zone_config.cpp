@@ -11,25 +11,10 @@
 namespace v6bl::zones {
 namespace {
 
-// Why `name` (one trailing dot allowed) is not a host name of letters, digits, '-' and '_'
-// labels of at most 63 octets, 253 characters in all; "" when it is.
+// Why `name` (one trailing dot allowed) is not a host name of at most 253 characters; "".
 std::string host_name_problem(std::string_view name) {
     if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-    if (name.empty()) return "is empty";
-    if (name.size() > 253) return "is longer than 253 characters";
-    std::size_t label = 0;
-    for (const char c : name) {
-        if (c == '.') {
-            if (label == 0) return "has an empty label";
-            label = 0;
-        } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') {
-            if (++label > 63) return "has a label longer than 63 characters";
-        } else {
-            return "may hold letters, digits, '-', '_' and dots only";
-        }
-    }
-    if (label == 0) return "has an empty label";
-    return {};
+    return zones::host_name_problem(name, 253);
 }
 
 // Lower case, without a trailing dot: names as compared.

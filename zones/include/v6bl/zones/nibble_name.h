@@ -26,4 +26,8 @@ std::string ipv4_test_point_name(std::string_view zone);
 // most 189 characters in all, so that the 32 nibble labels of a /128 under it fit 255 octets.
 std::string zone_name_problem(std::string_view zone);
 
+// Why `name` (no trailing dot) is not a name of such labels at most `max_size` characters
+// long, as "is empty", "has an empty label", ...; "" when it is one.
+std::string host_name_problem(std::string_view name, std::size_t max_size);
+
 }  // namespace v6bl::zones
