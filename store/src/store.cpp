@@ -663,8 +663,12 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
                 dbo.create_missing_column_families = true;
                 break;
             }
+            // A v6bl store whose MANIFEST was cut short reads the same (helper-53: it was
+            // called only "not a v6bl database").
             throw store_error("store " + options.path +
-                              " is not a v6bl database (missing column family '" + name + "')");
+                              " is not a v6bl database, or its MANIFEST is damaged (it lists no "
+                              "column family '" +
+                              name + "')");
         }
     } else {
         dbo.create_missing_column_families = true;
