@@ -261,12 +261,13 @@ namespace {
 
 // A query with an OPT record of EDNS `version`, unsigned.
 std::vector<std::uint8_t> edns_query(ldns_rr_type type, const std::string& name,
-                                     std::uint8_t version) {
+                                     std::uint8_t version, bool dnssec_ok = false) {
     ldns_pkt* pkt =
         ldns_pkt_query_new(ldns_dname_new_frm_str(name.c_str()), type, LDNS_RR_CLASS_IN, 0);
     ldns_pkt_set_id(pkt, 4242);
     ldns_pkt_set_edns_udp_size(pkt, 4096);
     ldns_pkt_set_edns_version(pkt, version);
+    ldns_pkt_set_edns_do(pkt, dnssec_ok);
     std::uint8_t* wire = nullptr;
     std::size_t size = 0;
     REQUIRE(ldns_pkt2wire(&wire, pkt, &size) == LDNS_STATUS_OK);
@@ -394,8 +395,17 @@ TEST_CASE("transfer answers: no AA outside the zone, an OPT when asked with one,
         CHECK(ldns_pkt_edns(p));
         CHECK(ldns_pkt_edns_udp_size(p) == 1232);
         CHECK(ldns_pkt_edns_version(p) == 0);
+        CHECK_FALSE(ldns_pkt_edns_do(p));
     }
     free_all(msgs);
+    // DO set in the query is echoed in every message (RFC 3225 3), a refusal's too.
+    for (const char* peer : {"127.0.0.1", "192.0.2.1"}) {
+        INFO(peer);
+        msgs = respond(edns_query(LDNS_RR_TYPE_AXFR, zone_name + ".", 0, true), peer);
+        REQUIRE(msgs.size() >= 1);
+        for (ldns_pkt* p : msgs) CHECK(ldns_pkt_edns_do(p));
+        free_all(msgs);
+    }
     msgs = respond(edns_query(LDNS_RR_TYPE_AXFR, zone_name + ".", 0), "192.0.2.1");
     REQUIRE(msgs.size() == 1);
     CHECK(ldns_pkt_get_rcode(msgs[0]) == LDNS_RCODE_REFUSED);

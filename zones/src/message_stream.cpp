@@ -32,6 +32,7 @@ message_stream::message_stream(const ldns_pkt* query, const zone_config& config,
       flags_(static_cast<std::uint8_t>(0x80 | (ldns_pkt_get_opcode(query) << 3) | 0x04 |
                                        (ldns_pkt_rd(query) ? 1 : 0))),
       edns_(ldns_pkt_edns(query)),
+      dnssec_ok_(ldns_pkt_edns_do(query)),
       edns_udp_size_(config.edns_udp_size),
       ttl_(config.listing_ttl),
       budget_(budget),
@@ -184,7 +185,9 @@ void message_stream::flush(std::uint16_t rcode) {
         wire_.push_back(0);
         put16(wire_, 41);
         put16(wire_, edns_udp_size_);
-        put32(wire_, static_cast<std::uint32_t>(rcode >> 4) << 24);
+        // The DO bit echoed, as the query path does (helper-52: transfers and TSIG errors
+        // dropped it).
+        put32(wire_, (static_cast<std::uint32_t>(rcode >> 4) << 24) | (dnssec_ok_ ? 0x8000u : 0u));
         put16(wire_, 0);
         wire_[11] = 1;  // ARCOUNT: the OPT (TSIG, when signed, comes after it)
     }

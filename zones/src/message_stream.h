@@ -52,6 +52,7 @@ class message_stream {
     std::uint8_t flags_;  // opcode and RD of the query, with QR and AA set
     // The query had an OPT: every message carries one (RFC 6891 6.1.1), with our UDP size.
     bool edns_ = false;
+    bool dnssec_ok_ = false;  // the query's DO bit, echoed in our OPT (RFC 3225 3)
     std::uint16_t edns_udp_size_ = 1232;
     std::vector<std::uint8_t> question_;
     std::vector<std::uint8_t> zone_wire_;
