@@ -178,7 +178,13 @@ void event_loop_worker::drain_outbox() {
         batch.swap(outbox_);
     }
     for (auto& [id, msg] : batch) {
-        if (tcp_connection* c = find_connection(id)) tcp_connection_send(*c, msg);
+        tcp_connection* c = find_connection(id);
+        if (!c) continue;
+        if (c->transfer_reply_uncounted) {
+            c->transfer_reply_uncounted = false;
+            stats().count_transfer_reply(msg.size() >= 4 ? msg[3] & 0x0f : -1);
+        }
+        tcp_connection_send(*c, msg);
     }
 }
 

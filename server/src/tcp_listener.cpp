@@ -31,7 +31,6 @@ struct transfer_work {
     sockaddr_storage peer{};
     std::shared_ptr<std::atomic<bool>> alive;
     const transfer_hook* hook = nullptr;
-    int first_rcode = -1;  // of the first message the responder gave (-1: none)
 };
 
 struct connection_gone : std::runtime_error {
@@ -164,13 +163,10 @@ void on_transfer_work(uv_work_t* req) {
         event_loop_worker* worker = w->worker;
         const std::uint64_t id = w->connection;
         auto alive = w->alive;
-        int* first_rcode = &w->first_rcode;
-        (*w->hook)(w->query, w->peer,
-                   [worker, id, alive, first_rcode](std::vector<std::uint8_t> msg) {
-                       if (*first_rcode < 0 && msg.size() >= 4) *first_rcode = msg[3] & 0x0f;
-                       if (!alive->load()) throw connection_gone();
-                       worker->post_transfer_message(id, std::move(msg));
-                   });
+        (*w->hook)(w->query, w->peer, [worker, id, alive](std::vector<std::uint8_t> msg) {
+            if (!alive->load()) throw connection_gone();
+            worker->post_transfer_message(id, std::move(msg));
+        });
     } catch (const connection_gone&) {
         // The peer left (or was cut): routine, and a flood of them must not flood the log.
         spdlog::debug("zone transfer ended early: connection closed");
@@ -182,12 +178,12 @@ void on_transfer_work(uv_work_t* req) {
 void on_transfer_done(uv_work_t* req, int) {
     auto* w = static_cast<transfer_work*>(req->data);
     try {
-        // On the loop's thread, the work done (its stores are seen here).
-        w->worker->stats().count_transfer_reply(w->first_rcode);
         if (tcp_connection* c = w->worker->find_connection(w->connection)) {
             --c->transfers_running;
             // The transfer's last messages may still wait in the outbox: queue them first.
             w->worker->drain_outbox();
+            // None came (the responder failed before its first): no response to count.
+            c->transfer_reply_uncounted = false;
             // Queries pipelined behind the transfer waited for it (one at a time per
             // connection): answer them now, and read on if the queue has room.
             if (!c->closing) process_frames(*c);
@@ -219,6 +215,7 @@ void start_transfer(tcp_connection& c, std::span<const std::uint8_t> query) {
     w->alive = c.alive;
     w->hook = c.worker->transfer();
     ++c.transfers_running;
+    c.transfer_reply_uncounted = true;
     if (uv_queue_work(c.worker->loop(), &w->req, &on_transfer_work, &on_transfer_done) != 0) {
         --c.transfers_running;
         delete w;

@@ -48,6 +48,10 @@ struct tcp_connection {
     std::uint64_t frames_at_arm = 0;  // frames_done when the read deadline was armed
     bool read_deadline = false;       // the timer runs for a message begun, not for idleness
     int transfers_running = 0;
+    // The running transfer's first message is still to be sent: its RCODE is counted then
+    // (server_stats::count_transfer_reply), on the loop's thread, before the client can
+    // see it.
+    bool transfer_reply_uncounted = false;
     // A transfer's answers went a whole idle period untaken once: the next time cuts it
     // (its first message may have been queued just before the timer fired, its write
     // callback not run yet).
