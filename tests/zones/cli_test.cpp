@@ -48,6 +48,13 @@ TEST_CASE("v6bl export writes a checked zone atomically and names bad input", "[
               64);
         CHECK(out.find(want) != std::string::npos);
     }
+    // Glue of an out-of-zone NS name is left out, not written as out-of-zone data that
+    // nsd-checkzone refuses.
+    REQUIRE(zt::run_command(
+                common + " --ns-address ns1.example.net=192.0.2.1 --out " + dir.file("glue.zone"),
+                &out) == 0);
+    CHECK(zt::read_text(dir.file("glue.zone")).find("192.0.2.1") == std::string::npos);
+    CHECK(zt::run_command("nsd-checkzone dnsbl6.example.org " + dir.file("glue.zone")) == 0);
     CHECK(zt::run_command(common + " --format bind", &out) == 64);
     CHECK(out.find("unknown format 'bind'") != std::string::npos);
     CHECK(zt::run_command(v6bl + " export --db " + dir.file("missing"), &out) != 0);

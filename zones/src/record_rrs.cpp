@@ -75,6 +75,8 @@ std::vector<ldns_rr_ptr> make_ns_rrs(const zone_config& config) {
 std::vector<ldns_rr_ptr> make_glue_rrs(const zone_config& config) {
     std::vector<ldns_rr_ptr> out;
     for (const std::string& spec : config.ns_addresses) {
+        // An out-of-zone NS name's glue is no zone data (serve leaves it out too).
+        if (!glue_is_zone_data(config, spec)) continue;
         const auto eq = spec.find('=');
         if (eq == std::string::npos) {
             throw std::runtime_error("NS address '" + spec + "': want NAME=ADDRESS");

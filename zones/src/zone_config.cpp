@@ -27,6 +27,12 @@ std::string canonical(std::string_view name) {
 
 }  // namespace
 
+bool glue_is_zone_data(const zone_config& config, std::string_view ns_address) {
+    const std::string name = canonical(ns_address.substr(0, ns_address.find('=')));
+    const std::string zone = canonical(config.zone);
+    return name == zone || (name.size() > zone.size() && name.ends_with("." + zone));
+}
+
 std::string zone_config_problem(const zone_config& config) {
     if (const std::string p = zone_name_problem(config.zone); !p.empty())
         return "--zone '" + config.zone + "': " + p;
@@ -61,19 +67,15 @@ std::string zone_config_problem(const zone_config& config) {
         if (inet_pton(address.find(':') == std::string::npos ? AF_INET : AF_INET6, address.c_str(),
                       bytes) != 1)
             return "NS address '" + spec + "': bad address";
-        // Glue is an in-zone NS name's address: any other name's was out-of-zone data in
-        // the zone file and transfers (nsd-checkzone refuses it), or an A record added to
-        // every positive answer (helper-52).
+        // Glue is an NS name's address: another in-zone name's was an A record added to
+        // every positive answer (helper-52). An out-of-zone NS name's is left out of the
+        // zone (glue_is_zone_data), as serve always did: one config may serve several zones.
         const std::string name = canonical(std::string_view(spec).substr(0, eq));
-        const std::string zone = canonical(config.zone);
         bool is_ns = false;
         for (const std::string& ns : config.ns_names) is_ns = is_ns || canonical(ns) == name;
         if (!is_ns)
             return "NS address '" + spec + "': " + name +
                    " is none of the --ns names (glue is for NS names only)";
-        if (name != zone && !(name.size() > zone.size() && name.ends_with("." + zone)))
-            return "NS address '" + spec + "': " + name + " is not inside the zone " + zone +
-                   " (glue is for in-zone NS names only)";
     }
     return {};
 }

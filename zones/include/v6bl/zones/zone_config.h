@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace v6bl::zones {
@@ -40,9 +41,12 @@ struct zone_config {
 // Why `config`'s names cannot be published, or "" when they can: the zone (zone_name_problem),
 // each NS name (at least one; host-name labels, a trailing dot allowed), the SOA mailbox
 // (NAME or LOCAL@NAME, its local part one label of at most 63 octets) and each NS address
-// (NAME=ADDRESS: NAME one of the NS names and inside the zone, ADDRESS an IPv4 or IPv6
-// address). Found before anything is opened, so that `serve`
-// and `export` refuse the same settings with the same exit (64).
+// (NAME=ADDRESS: NAME one of the NS names, ADDRESS an IPv4 or IPv6 address). Found before anything
+// is opened, so that `serve` and `export` refuse the same settings with the same exit (64).
 std::string zone_config_problem(const zone_config& config);
+
+// Whether the NS address NAME=ADDRESS is zone data: NAME inside the zone. Glue of an NS name
+// outside it is left out (out-of-zone data, which nsd-checkzone refuses).
+bool glue_is_zone_data(const zone_config& config, std::string_view ns_address);
 
 }  // namespace v6bl::zones
