@@ -213,20 +213,6 @@ std::vector<listen_address> parse_listen_addresses(const server_config& config) 
                       ? reinterpret_cast<const sockaddr_in*>(&a->addr)->sin_port
                       : reinterpret_cast<const sockaddr_in6*>(&a->addr)->sin6_port) == 0)
             throw std::invalid_argument("listen address '" + l + "': port 0 is not supported");
-        // A socket bound to every address answers UDP from whichever address the kernel
-        // routes the answer from, not the one the query was sent to: on a host with several
-        // addresses a resolver drops the answer, and a DNSBL client reads the timeout as
-        // "not listed" (helper-52). Each address is given instead.
-        const bool any =
-            a->addr.ss_family == AF_INET
-                ? reinterpret_cast<const sockaddr_in*>(&a->addr)->sin_addr.s_addr == INADDR_ANY
-                : IN6_IS_ADDR_UNSPECIFIED(
-                      &reinterpret_cast<const sockaddr_in6*>(&a->addr)->sin6_addr);
-        if (any)
-            throw std::invalid_argument(
-                "listen address '" + l +
-                "': the unspecified address is not supported (UDP answers would leave from "
-                "another address than the query's); give each address to answer on");
         for (const auto& b : addresses)
             if (format_sockaddr(b.addr) == format_sockaddr(a->addr))
                 throw std::invalid_argument("listen address " + format_sockaddr(a->addr) +

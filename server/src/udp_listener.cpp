@@ -57,6 +57,16 @@ udp_listener::udp_listener(event_loop_worker& worker, const listen_address& addr
         const int probe = IPV6_PMTUDISC_PROBE;
         ::setsockopt(fd_, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe, sizeof probe);
     }
+    const int one = 1;
+    if (address.addr.ss_family == AF_INET) {
+        any_address_ =
+            reinterpret_cast<const sockaddr_in*>(&address.addr)->sin_addr.s_addr == INADDR_ANY;
+        if (any_address_) ::setsockopt(fd_, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+    } else {
+        any_address_ = IN6_IS_ADDR_UNSPECIFIED(
+            &reinterpret_cast<const sockaddr_in6*>(&address.addr)->sin6_addr);
+        if (any_address_) ::setsockopt(fd_, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+    }
     // libuv's own UDP receive (UV_UDP_RECVMMSG) calls recvmmsg until EAGAIN: one wasted
     // system call per wake-up, which at DNSBL packet rates costs as much as the answer.
     // Polling the fd and reading one batch per wake-up keeps it to epoll + recvmmsg +
@@ -103,8 +113,13 @@ void udp_listener::on_readable(uv_poll_t* h, int status, int) {
 }
 
 void udp_listener::receive_batch() {
-    for (std::size_t i = 0; i < batch; ++i)
+    for (std::size_t i = 0; i < batch; ++i) {
         in_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+        if (any_address_) {
+            in_msgs_[i].msg_hdr.msg_control = in_control_[i].bytes;
+            in_msgs_[i].msg_hdr.msg_controllen = sizeof(in_control_[i].bytes);
+        }
+    }
     const int n = ::recvmmsg(fd_, in_msgs_.data(), batch, MSG_DONTWAIT, nullptr);
     if (n <= 0) return;
     worker_.stats().add(&server_counters::udp_batches);
@@ -118,7 +133,8 @@ void udp_listener::receive_batch() {
         // alone (FORMERR), never from a prefix that happens to parse.
         if (m.msg_hdr.msg_flags & MSG_TRUNC) len = std::min<std::size_t>(len, 12);
         answer(static_cast<const std::uint8_t*>(in_iov_[static_cast<std::size_t>(i)].iov_base), len,
-               reinterpret_cast<const sockaddr*>(&in_peers_[static_cast<std::size_t>(i)]));
+               reinterpret_cast<const sockaddr*>(&in_peers_[static_cast<std::size_t>(i)]),
+               m.msg_hdr);
     }
     const auto ns =
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
@@ -133,7 +149,40 @@ void udp_listener::receive_batch() {
     if (n >= 2 && static_cast<std::size_t>(n) < coalesce_below) worker_.want_coalesce();
 }
 
-void udp_listener::answer(const std::uint8_t* data, std::size_t size, const sockaddr* addr) {
+void udp_listener::set_source(msghdr& reply, const msghdr& received) {
+    reply.msg_control = nullptr;
+    reply.msg_controllen = 0;
+    for (cmsghdr* in = CMSG_FIRSTHDR(&received); in;
+         in = CMSG_NXTHDR(const_cast<msghdr*>(&received), in)) {
+        const bool v4 = in->cmsg_level == IPPROTO_IP && in->cmsg_type == IP_PKTINFO;
+        const bool v6 = in->cmsg_level == IPPROTO_IPV6 && in->cmsg_type == IPV6_PKTINFO;
+        if (!v4 && !v6) continue;
+        auto& buffer = out_control_[pending_];
+        reply.msg_control = buffer.bytes;
+        reply.msg_controllen =
+            v4 ? CMSG_SPACE(sizeof(in_pktinfo)) : CMSG_SPACE(sizeof(in6_pktinfo));
+        cmsghdr* out = CMSG_FIRSTHDR(&reply);
+        out->cmsg_level = in->cmsg_level;
+        out->cmsg_type = in->cmsg_type;
+        if (v4) {
+            in_pktinfo got{};
+            std::memcpy(&got, CMSG_DATA(in), sizeof got);
+            in_pktinfo send{};
+            send.ipi_spec_dst = got.ipi_addr;  // the query's destination, as our source
+            out->cmsg_len = CMSG_LEN(sizeof send);
+            std::memcpy(CMSG_DATA(out), &send, sizeof send);
+        } else {
+            in6_pktinfo got{};
+            std::memcpy(&got, CMSG_DATA(in), sizeof got);
+            out->cmsg_len = CMSG_LEN(sizeof got);  // its address and interface, as they came
+            std::memcpy(CMSG_DATA(out), &got, sizeof got);
+        }
+        return;
+    }
+}
+
+void udp_listener::answer(const std::uint8_t* data, std::size_t size, const sockaddr* addr,
+                          const msghdr& received) {
     std::uint8_t* out = send_buf_.get() + pending_ * send_slot;
     answer_context ctx = worker_.context(transport_kind::udp);
     ctx.source_refused = !worker_.acl().allows(addr);
@@ -160,6 +209,7 @@ void udp_listener::answer(const std::uint8_t* data, std::size_t size, const sock
     const socklen_t alen = addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
     std::memcpy(&peers_[pending_], addr, alen);
     msgs_[pending_].msg_hdr.msg_namelen = alen;
+    if (any_address_) set_source(msgs_[pending_].msg_hdr, received);
     iov_[pending_].iov_len = send_size;
     ++pending_;
 }
@@ -189,6 +239,12 @@ void udp_listener::flush() {
 
 void udp_listener::send_queued(std::size_t from) {
     for (std::size_t i = from; i < pending_; ++i) {
+        // libuv's send carries no source address: from 0.0.0.0 or [::] it would go out from
+        // the wrong one, which the client drops anyway. Dropped here, counted.
+        if (any_address_) {
+            worker_.stats().add(&server_counters::send_errors);
+            continue;
+        }
         auto* q = new queued_send;
         q->req.data = q;
         q->stats = &worker_.stats();

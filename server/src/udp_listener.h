@@ -2,6 +2,7 @@
 // by sendmmsg, in batches, one receive call per wake-up.
 #pragma once
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -36,7 +37,9 @@ class udp_listener {
   private:
     static void on_readable(uv_poll_t* h, int status, int events);
     void receive_batch();
-    void answer(const std::uint8_t* data, std::size_t size, const sockaddr* addr);
+    void answer(const std::uint8_t* data, std::size_t size, const sockaddr* addr,
+                const msghdr& received);
+    void set_source(msghdr& reply, const msghdr& received);
     void flush();
     void send_queued(std::size_t from);
 
@@ -54,6 +57,16 @@ class udp_listener {
     std::array<iovec, batch> iov_{};
     std::array<sockaddr_storage, batch> peers_{};
     std::size_t pending_ = 0;
+    // Bound to 0.0.0.0 or [::]: the kernel would send each answer from the address it
+    // routes from, not the one the query came to, and a resolver drops an answer from an
+    // address it did not ask. The query's destination comes in with it (IP_PKTINFO,
+    // IPV6_RECVPKTINFO) and goes out as the answer's source.
+    bool any_address_ = false;
+    struct alignas(cmsghdr) control_buffer {
+        std::uint8_t bytes[CMSG_SPACE(sizeof(in6_pktinfo))];
+    };
+    std::array<control_buffer, batch> in_control_{};
+    std::array<control_buffer, batch> out_control_{};
 };
 
 }  // namespace v6bl::server
