@@ -426,7 +426,7 @@ struct reputation_store::impl {
             msg =
                 "store " + path +
                 " is locked by another writer (is a v6bl ingest/import running?): " + s.ToString();
-        throw store_error(msg);
+        throw store_error(msg, s.IsCorruption());
     }
 
     std::string meta_get(const std::string& key) const {
@@ -740,7 +740,7 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
 // A secondary instance (serve's, and lookup's beside a writer) opens a store that lacks a
 // table file, or has one cut short, at the last state whose files are all there, and reads
 // that without a word: a store missing the file of its longer prefixes answered from a /32
-// (helper-53). A read-only open refuses such a store ("Corruption"), so one is tried first.
+// (helper-53). A read-only open refuses such a store (Corruption), so one is tried first.
 // A writer deleting files after a compaction can make one go while it is read, so the
 // refusal must hold for a second before the store is called damaged.
 void refuse_damaged(const store_options& options) {
@@ -749,7 +749,7 @@ void refuse_damaged(const store_options& options) {
             open_impl(options, reputation_store::impl::mode::read_only, {});
             return;
         } catch (const store_error& e) {
-            if (std::string_view(e.what()).find("Corruption") == std::string_view::npos) return;
+            if (!e.corruption()) return;
             if (attempt == 20) throw;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -762,8 +762,9 @@ void refuse_damaged(const store_options& options) {
 std::unique_ptr<reputation_store::impl> open_complete(const store_options& options,
                                                       reputation_store::impl::mode how,
                                                       const std::string& scratch) {
+    // Once: each try is a whole read-only open (its log replayed too).
+    if (how == reputation_store::impl::mode::reader) refuse_damaged(options);
     for (int attempt = 0;; ++attempt) {
-        if (how == reputation_store::impl::mode::reader) refuse_damaged(options);
         auto d = open_impl(options, how, scratch);
         if (d->holds_every_commit()) return d;
         if (attempt == 40)

@@ -1106,6 +1106,21 @@ TEST_CASE("a NOTIFY the secondary refuses is reported as refused, at once", "[zo
     // Sent once: a refusal is final (it was "no acknowledgement" after three timeouts).
     CHECK(received == 1);
 
+    // SERVFAIL (a secondary still loading the zone) is tried again, and named.
+    received = 0;
+    secondary = std::make_unique<fake_secondary>(port, [&](std::uint8_t* m, std::size_t) {
+        ++received;
+        m[2] |= 0x80;
+        m[3] = static_cast<std::uint8_t>((m[3] & 0xf0) | 2);  // SERVFAIL
+        return std::size_t{12};
+    });
+    const auto again = sender.send_all(5, 300, 3);
+    secondary.reset();
+    REQUIRE(again.size() == 1);
+    CHECK_FALSE(again[0].acknowledged);
+    CHECK(again[0].error == "the secondary answered SERVFAIL (RCODE 2)");
+    CHECK(received == 3);
+
     std::vector<std::uint8_t> reply = sender.make_notify(5, 42);
     reply.resize(12);
     reply[2] |= 0x80;

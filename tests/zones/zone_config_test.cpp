@@ -46,6 +46,11 @@ TEST_CASE("bad NS names, SOA mailboxes and NS addresses are named", "[zones][zon
         {problem_with([](zc& c) { c.soa_rname = "@example.org"; }), "local part"},
         {problem_with([](zc& c) { c.soa_rname = "a b@example.org"; }), "local part"},
         {problem_with([](zc& c) { c.soa_rname = "me@"; }), "the mailbox's domain is empty"},
+        {problem_with([](zc& c) {
+             c.soa_rname = std::string(63, 'm') + "@" + std::string(60, 'a') + "." +
+                           std::string(60, 'b') + "." + std::string(60, 'c') + ".example";
+         }),
+         "longer than a domain name can be"},
         {problem_with([](zc& c) { c.ns_addresses = {"garbage"}; }),
          "NS address 'garbage': want NAME=ADDRESS"},
         {problem_with([](zc& c) { c.ns_addresses = {"ns1.dnsbl6.example.org=bogus"}; }),

@@ -167,16 +167,21 @@ std::vector<notify_result> notify_sender::send_all(std::uint32_t serial, int tim
                 } else if (const int rcode =
                                refusal_rcode({buffer, static_cast<std::size_t>(n)}, id);
                            rcode >= 0) {
-                    // Said at once, as what it is (it was "no acknowledgement" after every
-                    // attempt's timeout: helper-53).
-                    const char* name = rcode == 5   ? "REFUSED"
-                                       : rcode == 9 ? "NOTAUTH (TSIG)"
+                    // Said as what it is (it was "no acknowledgement" after every attempt's
+                    // timeout: helper-53). FORMERR, NOTIMP, REFUSED and NOTAUTH are final;
+                    // another (SERVFAIL: a secondary still loading) is tried again.
+                    const bool final = rcode == 1 || rcode == 4 || rcode == 5 || rcode == 9;
+                    const char* name = rcode == 1   ? "FORMERR"
+                                       : rcode == 2 ? "SERVFAIL"
                                        : rcode == 4 ? "NOTIMP"
+                                       : rcode == 5 ? "REFUSED"
+                                       : rcode == 9 ? "NOTAUTH (not authoritative, or TSIG)"
                                                     : "an error";
-                    r.error = std::string("refused by the secondary: ") + name + " (RCODE " +
-                              std::to_string(rcode) + ")";
-                    refused = true;
-                    break;
+                    r.error = std::string(final ? "refused by the secondary: "
+                                                : "the secondary answered ") +
+                              name + " (RCODE " + std::to_string(rcode) + ")";
+                    refused = final;
+                    if (final) break;
                 }
             }
         }

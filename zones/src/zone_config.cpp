@@ -56,6 +56,9 @@ std::string zone_config_problem(const zone_config& config) {
     const std::string_view domain = at == std::string_view::npos ? rname : rname.substr(at + 1);
     if (const std::string p = host_name_problem(domain); !p.empty())
         return "--soa-rname '" + config.soa_rname + "': the mailbox's domain " + p;
+    // On the wire: a length octet per label and the root (RFC 1035 3.1: at most 255).
+    if (at != std::string_view::npos && domain.size() + at + 3 > 255)
+        return "--soa-rname '" + config.soa_rname + "': longer than a domain name can be";
     for (const std::string& spec : config.ns_addresses) {
         const auto eq = spec.find('=');
         if (eq == std::string::npos) return "NS address '" + spec + "': want NAME=ADDRESS";

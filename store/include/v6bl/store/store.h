@@ -26,7 +26,13 @@ namespace v6bl::store {
 // wrong ("not a v6bl database", "locked by another writer", ...).
 class store_error : public std::runtime_error {
   public:
-    using std::runtime_error::runtime_error;
+    explicit store_error(const std::string& what, bool corruption = false)
+        : std::runtime_error(what), corruption_(corruption) {}
+    // RocksDB called the store corrupt (a table file missing or damaged, ...).
+    bool corruption() const { return corruption_; }
+
+  private:
+    bool corruption_ = false;
 };
 
 struct store_options {

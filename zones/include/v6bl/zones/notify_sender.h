@@ -40,8 +40,8 @@ class notify_sender {
     // ... and whether `reply` acknowledges it (RFC 1996 4.7: same ID, QR, opcode NOTIFY,
     // NOERROR).
     static bool is_acknowledgement(std::span<const std::uint8_t> reply, std::uint16_t id);
-    // ... or its refusal: the reply's RCODE when it is not NOERROR (REFUSED, NOTAUTH for a
-    // wrong key), else -1. A refusal is final: sending again gets the same.
+    // ... or its refusal: the reply's RCODE when it is not NOERROR, else -1. send_all gives
+    // up on FORMERR, NOTIMP, REFUSED and NOTAUTH, and tries SERVFAIL again.
     static int refusal_rcode(std::span<const std::uint8_t> reply, std::uint16_t id);
 
     // Blocking convenience for batch tools and tests: sends to every target over UDP and
