@@ -59,6 +59,11 @@ bool looks_like_ipv4(std::string_view s) {
     return parts == 4 && digits > 0;
 }
 
+// A C0 control byte or DEL: never an operator's text, and not for a terminal.
+bool is_control_byte(unsigned char b) {
+    return b < 0x20 || b == 0x7f;
+}
+
 // `s` for a terminal: control bytes (an escape sequence, a CR, a NUL that would end a %s)
 // as \xNN. Stored texts and comments, and input quoted in errors, are shown through it
 // (helper-53: `list` sent a stored ESC sequence to the terminal).
@@ -67,7 +72,7 @@ std::string shown(std::string_view s) {
     out.reserve(s.size());
     for (const char c : s) {
         const auto b = static_cast<unsigned char>(c);
-        if (b < 0x20 || b == 0x7f) {
+        if (is_control_byte(b)) {
             static constexpr char hex[] = "0123456789abcdef";
             out += "\\x";
             out += hex[b >> 4];
@@ -149,7 +154,7 @@ std::string parse_import_line(std::string_view line, prefix& where, reason_code&
     // binary data (UTF-8 passes; a tab is kept as typed).
     for (std::size_t i = 0; i < text.size(); ++i) {
         const auto b = static_cast<unsigned char>(text[i]);
-        if ((b < 0x20 && b != '\t') || b == 0x7f) {
+        if (is_control_byte(b) && b != '\t') {
             char hex[8];
             std::snprintf(hex, sizeof hex, "0x%02x", b);
             return "the text holds a control byte (" + std::string(hex) + ", text byte " +
@@ -338,14 +343,9 @@ int run_lookup(const store_args& a, const std::string& address) {
         std::fprintf(stderr, "v6bl lookup: '%s' is not an IPv6 address\n", address.c_str());
         return 2;
     }
-    // Exit 1 means "not listed": a store that cannot be read is 2, like a bad address.
-    std::unique_ptr<reputation_store> store;
-    try {
-        store = open_reading(a.db);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "v6bl lookup: %s\n", e.what());
-        return 2;
-    }
+    // Exit 1 means "not listed": a store that cannot be read is 2, like a bad address (the
+    // command's callback catches what the open and the reads throw).
+    const std::unique_ptr<reputation_store> store = open_reading(a.db);
     const undecodable_warning warning("lookup", *store);
     const std::uint32_t now = clock_or(a.now);
     const auto r = store->lookup(*addr, a.policy, now);
@@ -573,8 +573,8 @@ void add_store_commands(CLI::App& app, int& exit_code) {
     add_policy_flags(look, args->policy);
     add_clock_flag(look, args->now);
     look->callback([&exit_code, args, address] {
-        // A store that cannot be read, found past the open (a checksum mismatch in a table
-        // file), is 2 as well: 1 is "not listed" (helper-53: it exited 1).
+        // A store that cannot be opened or read (a checksum mismatch in a table file, found
+        // past the open) is 2: 1 is "not listed" (helper-53: it exited 1).
         try {
             exit_code = run_lookup(*args, *address);
         } catch (const std::exception& e) {

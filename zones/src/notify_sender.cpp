@@ -102,23 +102,27 @@ std::vector<std::uint8_t> notify_sender::make_notify(std::uint32_t serial, std::
     return out;
 }
 
-bool notify_sender::is_acknowledgement(std::span<const std::uint8_t> reply, std::uint16_t id) {
-    if (reply.size() < 12) return false;
-    const std::uint16_t reply_id = static_cast<std::uint16_t>((reply[0] << 8) | reply[1]);
-    const bool qr = (reply[2] & 0x80) != 0;
-    const int opcode = (reply[2] >> 3) & 0x0f;
-    const int rcode = reply[3] & 0x0f;
-    return reply_id == id && qr && opcode == LDNS_PACKET_NOTIFY && rcode == 0;
-}
+namespace {
 
-int notify_sender::refusal_rcode(std::span<const std::uint8_t> reply, std::uint16_t id) {
+// The RCODE of a reply to the NOTIFY with ID `id` (same ID, QR, opcode NOTIFY), else -1.
+int reply_rcode(std::span<const std::uint8_t> reply, std::uint16_t id) {
     if (reply.size() < 12) return -1;
     const std::uint16_t reply_id = static_cast<std::uint16_t>((reply[0] << 8) | reply[1]);
     const bool qr = (reply[2] & 0x80) != 0;
     const int opcode = (reply[2] >> 3) & 0x0f;
-    const int rcode = reply[3] & 0x0f;
-    if (reply_id != id || !qr || opcode != LDNS_PACKET_NOTIFY || rcode == 0) return -1;
-    return rcode;
+    if (reply_id != id || !qr || opcode != LDNS_PACKET_NOTIFY) return -1;
+    return reply[3] & 0x0f;
+}
+
+}  // namespace
+
+bool notify_sender::is_acknowledgement(std::span<const std::uint8_t> reply, std::uint16_t id) {
+    return reply_rcode(reply, id) == 0;
+}
+
+int notify_sender::refusal_rcode(std::span<const std::uint8_t> reply, std::uint16_t id) {
+    const int rcode = reply_rcode(reply, id);
+    return rcode > 0 ? rcode : -1;
 }
 
 std::vector<notify_result> notify_sender::send_all(std::uint32_t serial, int timeout_ms,
