@@ -394,7 +394,8 @@ bool association_engine::candidate_rounds(const v4_candidate& c,
 // whose round started within close_us of the IPv6's on every round they met. One close IPv4
 // among attending others is the host's own; none, or two, is lockstep as before. An
 // attending IPv4 busier than the IPv6 (more rounds than max_round_ratio_v4 allows: a NAT's,
-// whose round starts are often another member's) leaves it undecided.
+// whose round starts are often another member's) leaves it undecided, and so does a NAT's
+// IPv4 under way at every IPv6 round whose round starts came close to two of them.
 std::size_t association_engine::close_rounds_winner(const round_history_table::rounds_view& r6,
                                                     std::uint32_t six_total_rounds) {
     const std::int64_t w = options_.pair_window_us;
@@ -429,9 +430,13 @@ std::size_t association_engine::close_rounds_winner(const round_history_table::r
         }
         // A NAT's IPv4 (another_ipv4_attended): a round under way at every IPv6 round its
         // ring reaches, the ring having dropped older ones. Its members' rounds are not all
-        // its round starts, so no close stranger is believed beside it.
+        // its round starts, so no close stranger is believed beside it, if the round starts
+        // it has there are a host's own: two at least, each within close_us of the IPv6's.
+        // Under way alone is no sign of the member: a busy NAT's rounds cover much of the
+        // time (at 280/s, one was under way at a Postfix spammer's three rounds, with one
+        // round start near them, while the spammer's own IPv4 came within 0.52 s of each).
         if (r4.total_rounds > static_cast<std::uint32_t>(r4.count) && under_way >= 2 &&
-            under_way == n)
+            under_way == n && met >= 2 && close == met)
             busy_rival = true;
         if (met < options_.min_rounds || met < options_.min_share_v6 * n) continue;
         if (r4.total_rounds > options_.max_round_ratio_v4 * six_total_rounds + 2) busy_rival = true;
@@ -480,9 +485,11 @@ void association_engine::note_partner(const connect_attempt& a6) {
 // leader, over the period both their histories cover (from score()):
 // - its round starts met as many of the IPv6's rounds as the leader's, and 75 % of them
 //   (the IPv6-side share of `repetition`), whatever else it did; or
-// - it came within 0.5 s of this round, no farther than the leader, and had a round under
-//   way (start to latest SYN, widened by the pair window) at every IPv6 round its history
-//   reaches, two at least, the history having dropped older rounds from its ring. A NAT's
+// - it came within 0.5 s of this round, no farther than the leader (or the leader's round
+//   starts missed one of the IPv6's rounds: a stranger 3 of 4, beside a NAT member), and
+//   had a round under way (start to latest SYN, widened by the pair window) at every IPv6
+//   round its history reaches, two at least, the history having dropped older rounds from
+//   its ring. A NAT's
 //   IPv4 opens a round for one member, and another member's attempt inside it starts none;
 //   its ring of 8 rounds, the other members', may reach back over two of a member's rounds
 //   only, so "3 of 3" cannot show for it as it does for a stranger in lockstep.
@@ -493,33 +500,51 @@ bool association_engine::another_ipv4_attended(const round_history_table::rounds
                                                int leader_rounds) {
     const std::int64_t w = options_.pair_window_us;
     const int need = std::max(options_.min_rounds, leader_rounds);
-    std::int64_t leader_dt = INT64_MAX;
-    for (const v4_candidate* c : refs_)
-        if (c->ipv4 == leader_v4)
-            leader_dt = std::min<std::int64_t>(leader_dt, std::llabs(c->start_us - a6_start));
-    for (const v4_candidate* c : refs_) {
-        if (c->ipv4 == leader_v4) continue;
-        round_history_table::rounds_view r4;
-        if (!candidate_rounds(*c, r4)) continue;
-        const std::int64_t from = std::max(known_since(r6), known_since(r4)) - w;
+    // The IPv6 rounds in the period both histories cover, and those a round start of the
+    // IPv4 met (within the pair window) or a round of it was under way at.
+    struct attendance {
         int n = 0, met = 0, under_way = 0;
+    };
+    auto attendance_of = [&](const round_history_table::rounds_view& r4) {
+        attendance a;
+        const std::int64_t from = std::max(known_since(r6), known_since(r4)) - w;
         for (int i = 0; i < r6.count; ++i) {
             const std::int64_t t = r6.start_us[i];
             if (t < from) continue;
-            ++n;
+            ++a.n;
             bool started = false, going = false;
             for (int q = 0; q < r4.count; ++q) {
                 started |= r4.start_us[q] - w <= t && t <= r4.start_us[q] + w;
                 going |= r4.start_us[q] - w <= t && t <= r4.start_us[q] + r4.span_of(q) + w;
             }
-            met += started;
-            under_way += going;
+            a.met += started;
+            a.under_way += going;
         }
-        if (met >= need && met >= options_.min_share_v6 * n) return true;
+        return a;
+    };
+    std::int64_t leader_dt = INT64_MAX;
+    bool leader_missed = false;  // a round of the IPv6 that no round start of the leader met
+    for (const v4_candidate* c : refs_) {
+        if (c->ipv4 != leader_v4) continue;
+        if (leader_dt == INT64_MAX) {
+            round_history_table::rounds_view r4;
+            if (candidate_rounds(*c, r4)) {
+                const attendance a = attendance_of(r4);
+                leader_missed = a.met < a.n;
+            }
+        }
+        leader_dt = std::min<std::int64_t>(leader_dt, std::llabs(c->start_us - a6_start));
+    }
+    for (const v4_candidate* c : refs_) {
+        if (c->ipv4 == leader_v4) continue;
+        round_history_table::rounds_view r4;
+        if (!candidate_rounds(*c, r4)) continue;
+        const attendance a = attendance_of(r4);
+        if (a.met >= need && a.met >= options_.min_share_v6 * a.n) return true;
         const std::int64_t dt = std::llabs(c->start_us - a6_start);
         const bool cut_short = r4.total_rounds > static_cast<std::uint32_t>(r4.count);
-        if (dt <= options_.tight_us && dt <= leader_dt && cut_short && under_way >= 2 &&
-            under_way == n)
+        if (dt <= options_.tight_us && (dt <= leader_dt || leader_missed) && cut_short &&
+            a.under_way >= 2 && a.under_way == a.n)
             return true;
     }
     return false;

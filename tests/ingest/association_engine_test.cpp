@@ -665,6 +665,106 @@ TEST_CASE("a NAT's IPv4 that attends inside a round it opened earlier still stop
     CHECK(best_strength(split, h6, v4(155, 15, 86, 61)) < 600);
 }
 
+TEST_CASE("a host's own IPv4, close on every round, is believed beside a busy NAT's IPv4",
+          "[association][nat]") {
+    // bench_association, a half-hour capture of 17,000 hosts at 280/s (seed 154): a Postfix
+    // spammer's own IPv4 came 0.49, 0.52 and 0.47 s after its IPv6 on its three rounds, the
+    // only IPv4 to meet them all. A NAT's IPv4 (eight members, eleven rounds in the half
+    // hour, its ring cut short) had a round under way at both IPv6 rounds its ring reaches
+    // and came 0.39 s before the third, as a NAT's IPv4 beside its own member does: the
+    // lockstep rule stopped the leader, and the NAT guard kept the close winner from being
+    // taken (recall 0.936). Under way is no round start: a busy NAT's rounds cover much of
+    // the time, and the host's own IPv4 met the IPv6's round starts, close, three times.
+    const auto six = v6("2a02:1001:138:b825:edb1:4207:27a8:6829");
+    const auto own = address_from_ipv4(v4(177, 231, 219, 198));
+    const auto nat = address_from_ipv4(v4(67, 141, 197, 114));
+    auto testbed = [&](bool with_nat) {
+        std::vector<connect_attempt> in;
+        const double rounds[] = {1123.134, 1602.444, 2213.996};
+        const double own_after[] = {0.491, 0.517, 0.474};
+        for (int r = 0; r < 3; ++r) {
+            in.push_back(
+                attempt(six, true, rounds[r], static_cast<std::uint16_t>(41000 + r), 1, false));
+            in.push_back(attempt(own, false, rounds[r] + own_after[r],
+                                 static_cast<std::uint16_t>(33000 + r), 1, false));
+        }
+        if (!with_nat) return in;
+        // The members' attempts: eleven rounds, the one of 1558.6 s going on past 1601 s.
+        std::uint16_t pn = 2000;
+        for (double t : {1005.0, 1090.0, 1180.0, 1282.110, 1359.149, 1490.415, 1558.607, 1575.0,
+                         1590.0, 1601.0, 1746.635, 1816.990, 2152.681, 2213.608})
+            in.push_back(attempt(nat, false, t, pn += 977, 1, false));
+        return in;
+    };
+    const auto out = run(testbed(true));
+    CHECK(best_strength(out, six, v4(177, 231, 219, 198)) >= 600);
+    CHECK(best_strength(out, six, v4(67, 141, 197, 114)) < 600);
+    CHECK(best_strength(run(testbed(false)), six, v4(177, 231, 219, 198)) >= 600);
+}
+
+TEST_CASE("a stranger close on the rounds it met is not believed beside its NAT member's IPv4",
+          "[association][nat]") {
+    // bench_association, an hour of 19,000 hosts at 300/s (seed 148), without the NAT guard:
+    // a NAT member's IPv6 had four rounds; a stranger came within 0.56 s of three of them
+    // (3 of 4: `repetition`, 650) and was the only close IPv4. The NAT's IPv4 started rounds
+    // 0.24 and 0.22 s after the member's second and third, and at the fourth its attempt
+    // 0.21 s after fell inside a round another member had opened 34 s before. Its round
+    // starts that met the IPv6 were close, as a host's own are, so the stranger is not taken.
+    const auto six = v6("2a02:100a:5e:7e13:d835:e842:fee9:98e0");
+    const auto stranger = address_from_ipv4(v4(80, 26, 205, 151));
+    const auto nat = address_from_ipv4(v4(21, 110, 166, 174));
+    auto testbed = [&](bool with_nat) {
+        std::vector<connect_attempt> in;
+        std::uint16_t p6 = 51000, ps = 23000, pn = 3000;
+        for (double t : {644.175, 1329.548, 1654.383, 2002.587})
+            in.push_back(attempt(six, true, t, p6++, 1, false));
+        for (double t : {644.557, 1330.068, 2003.145})
+            in.push_back(attempt(stranger, false, t, ps++, 1, false));
+        if (!with_nat) return in;
+        // Thirteen rounds of the members' attempts, the last going on past 2002 s.
+        for (double t : {420.0, 500.0, 580.0, 700.0, 900.0, 1019.671, 1104.068, 1257.766, 1329.783,
+                         1421.469, 1518.738, 1654.599, 1968.449, 1990.0, 2002.792})
+            in.push_back(attempt(nat, false, t, pn += 977, 1, false));
+        return in;
+    };
+    const auto out = run(testbed(true));
+    CHECK(best_strength(out, six, v4(80, 26, 205, 151)) < 600);
+    CHECK(best_strength(out, six, v4(21, 110, 166, 174)) < 600);
+    // Without the NAT's IPv4, the stranger is all the sensor saw beside the IPv6.
+    CHECK(best_strength(run(testbed(false)), six, v4(80, 26, 205, 151)) >= 600);
+}
+
+TEST_CASE("a NAT's IPv4 stops a stranger that missed one of its member's rounds, though farther",
+          "[association][nat]") {
+    // bench_association, 1.5 hours of 16,000 hosts at 260/s (seed 171): a NAT member's IPv6
+    // had four rounds; a stranger missed the first and came 1.5, 0.49 and 0.08 s off the
+    // other three (3 of 4: `repetition`, 725). The NAT's IPv4 was 0.13 s off the fourth and
+    // had a round under way at the third, all its ring reaches (16 rounds in all): farther
+    // than the stranger now, it stopped nothing, and the member was listed.
+    const auto six = v6("2a02:100a:4a:6f19:5042:6a8f:4c63:d2dc");
+    const auto stranger = address_from_ipv4(v4(148, 242, 149, 176));
+    const auto nat = address_from_ipv4(v4(63, 206, 210, 60));
+    auto testbed = [&](bool with_nat) {
+        std::vector<connect_attempt> in;
+        std::uint16_t p6 = 52000, ps = 24000, pn = 4000;
+        for (double t : {1503.730, 2044.368, 2633.121, 3235.383})
+            in.push_back(attempt(six, true, t, p6++, 1, false));
+        for (double t : {2045.863, 2632.627, 3235.459})
+            in.push_back(attempt(stranger, false, t, ps++, 1, false));
+        if (!with_nat) return in;
+        // Sixteen rounds of the members' attempts; the one of 2577.3 s goes on past 2633 s.
+        for (double t :
+             {1300.0, 1400.0, 1600.0, 1700.0, 1800.0, 1900.0, 2000.0, 2100.0, 2180.347, 2313.931,
+              2387.876, 2577.327, 2600.0, 2625.0, 2632.0, 2752.271, 3009.891, 3084.553, 3235.516})
+            in.push_back(attempt(nat, false, t, pn += 977, 1, false));
+        return in;
+    };
+    const auto out = run(testbed(true));
+    CHECK(best_strength(out, six, v4(148, 242, 149, 176)) < 600);
+    CHECK(best_strength(out, six, v4(63, 206, 210, 60)) < 600);
+    CHECK(best_strength(run(testbed(false)), six, v4(148, 242, 149, 176)) >= 600);
+}
+
 TEST_CASE("a provider MTA that never goes quiet between rounds pairs on none of them",
           "[association]") {
     // A hammering provider address (an attempt every 20 s, so a round start every minute,
