@@ -395,13 +395,14 @@ bool association_engine::candidate_rounds(const v4_candidate& c,
 // among attending others is the host's own; none, or two, is lockstep as before. An
 // attending IPv4 busier than the IPv6 (more rounds than max_round_ratio_v4 allows: a NAT's,
 // whose round starts are often another member's) leaves it undecided, and so does a NAT's
-// IPv4 under way at every IPv6 round whose round starts came close to two of them.
+// IPv4 under way at every IPv6 round, when its round starts came close to two of them or
+// the close IPv4 missed one.
 std::size_t association_engine::close_rounds_winner(const round_history_table::rounds_view& r6,
                                                     std::uint32_t six_total_rounds) {
     const std::int64_t w = options_.pair_window_us;
     std::uint32_t close_v4 = 0;
     int close_count = 0;
-    bool busy_rival = false;
+    bool busy_rival = false, nat_under_way = false, close_met_all = false;
     std::uint32_t seen[16];
     int seen_n = 0;
     for (const v4_candidate* c : refs_) {
@@ -430,22 +431,36 @@ std::size_t association_engine::close_rounds_winner(const round_history_table::r
         }
         // A NAT's IPv4 (another_ipv4_attended): a round under way at every IPv6 round its
         // ring reaches, the ring having dropped older ones. Its members' rounds are not all
-        // its round starts, so no close stranger is believed beside it, if the round starts
-        // it has there are a host's own: two at least, each within close_us of the IPv6's.
-        // Under way alone is no sign of the member: a busy NAT's rounds cover much of the
-        // time (at 280/s, one was under way at a Postfix spammer's three rounds, with one
-        // round start near them, while the spammer's own IPv4 came within 0.52 s of each).
+        // its round starts, so no close stranger is believed beside it if the NAT's round
+        // starts came close (close_us) to two of the IPv6's rounds, as a host's own do, or if
+        // the close IPv4 missed one of the IPv6's rounds (below). Under way alone is no sign
+        // of the member: a busy NAT's rounds cover much of the time (at 280/s, one was under
+        // way at a Postfix spammer's three rounds, with one round start near them, while the
+        // spammer's own IPv4 came within 0.52 s of each).
         if (r4.total_rounds > static_cast<std::uint32_t>(r4.count) && under_way >= 2 &&
-            under_way == n && met >= 2 && close == met)
-            busy_rival = true;
+            under_way == n) {
+            nat_under_way = true;
+            // This round counts as met close if an attempt of it came within close_us now,
+            // though inside a round another member opened (its ring shows no start then).
+            const std::int64_t now = r6.start_us[r6.count - 1];
+            bool start_close_now = false, attempt_close_now = false;
+            for (int q = 0; q < r4.count; ++q)
+                start_close_now |= std::llabs(r4.start_us[q] - now) <= options_.close_us;
+            for (const v4_candidate* o : refs_)
+                attempt_close_now |=
+                    o->ipv4 == c->ipv4 && std::llabs(o->start_us - now) <= options_.close_us;
+            if (close + (attempt_close_now && !start_close_now ? 1 : 0) >= 2) busy_rival = true;
+        }
         if (met < options_.min_rounds || met < options_.min_share_v6 * n) continue;
         if (r4.total_rounds > options_.max_round_ratio_v4 * six_total_rounds + 2) busy_rival = true;
         if (close == met) {
             ++close_count;
             close_v4 = c->ipv4;
+            close_met_all = met == n;
         }
     }
     if (close_count != 1 || busy_rival) return scratch_.size();
+    if (nat_under_way && !close_met_all) return scratch_.size();
     const auto capped = static_cast<std::uint16_t>(options_.listable_milli - 50);
     std::size_t pick = scratch_.size();
     for (std::size_t i = 0; i < scratch_.size(); ++i)
