@@ -431,12 +431,12 @@ std::size_t association_engine::close_rounds_winner(const round_history_table::r
         }
         // A NAT's IPv4 (another_ipv4_attended): a round under way at every IPv6 round its
         // ring reaches, the ring having dropped older ones. Its members' rounds are not all
-        // its round starts, so no close stranger is believed beside it if the NAT's round
-        // starts came close (close_us) to two of the IPv6's rounds, as a host's own do, or if
-        // the close IPv4 missed one of the IPv6's rounds (below). Under way alone is no sign
-        // of the member: a busy NAT's rounds cover much of the time (at 280/s, one was under
-        // way at a Postfix spammer's three rounds, with one round start near them, while the
-        // spammer's own IPv4 came within 0.52 s of each).
+        // its round starts, so no close stranger is believed beside it if the NAT came close
+        // (close_us) to two of the IPv6's rounds, by round starts or by its attempt now, as
+        // a host's own IPv4 does, or if the close IPv4 missed one of the IPv6's rounds. Under way
+        // alone is no sign of the member: a busy NAT's rounds cover much of the time (at 280/s, one
+        // was under way at a Postfix spammer's three rounds, with one round start near them, while
+        // the spammer's own IPv4 came within 0.52 s of each).
         if (r4.total_rounds > static_cast<std::uint32_t>(r4.count) && under_way >= 2 &&
             under_way == n) {
             nat_under_way = true;
@@ -504,8 +504,8 @@ void association_engine::note_partner(const connect_attempt& a6) {
 //   starts missed one of the IPv6's rounds: a stranger 3 of 4, beside a NAT member), and
 //   had a round under way (start to latest SYN, widened by the pair window) at every IPv6
 //   round its history reaches, two at least, the history having dropped older rounds from
-//   its ring. A NAT's
-//   IPv4 opens a round for one member, and another member's attempt inside it starts none;
+//   its ring. A NAT's IPv4 opens a round for one member, and another member's attempt
+//   inside it starts none;
 //   its ring of 8 rounds, the other members', may reach back over two of a member's rounds
 //   only, so "3 of 3" cannot show for it as it does for a stranger in lockstep.
 // Candidates are read again here, not kept from scoring: only a leader above the cap needs
