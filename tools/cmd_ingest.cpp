@@ -246,6 +246,9 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
     scmd->add_option("--rate", sim->options.rate,
                      "connection attempts per second at the sensor (background fills up to it)")
         ->capture_default_str();
+    scmd->add_option("--nat-size", sim->options.nat_size,
+                     "hosts behind each shared NAT IPv4 (hundreds: a carrier-grade NAT)")
+        ->capture_default_str();
     scmd->add_option("--start", sim->start,
                      "unix time of the first packet (default: the run ends at the start of this "
                      "UTC hour, so that listings are fresh; give it for byte-identical output)")

@@ -76,6 +76,8 @@ int main(int argc, char** argv) {
             so.hours = std::atof(argv[i + 1]);
         else if (k == "--rate")
             so.rate = std::atof(argv[i + 1]);
+        else if (k == "--nat-size")
+            so.nat_size = static_cast<std::uint32_t>(std::atoi(argv[i + 1]));
         else if (k == "--seed")
             so.seed = std::strtoull(argv[i + 1], nullptr, 10);
         else if (k == "--work")
@@ -154,9 +156,9 @@ int main(int argc, char** argv) {
     const score base = evaluate(naive, must, never);
 
     std::printf(
-        "\nbench/association  seed %llu, %u hosts, %.1f h, %.1f attempts/s at the sensor, %llu "
-        "packets\n",
-        static_cast<unsigned long long>(so.seed), so.hosts, so.hours, rate,
+        "\nbench/association  seed %llu, %u hosts (NATs of %u), %.1f h, %.1f attempts/s at the "
+        "sensor, %llu packets\n",
+        static_cast<unsigned long long>(so.seed), so.hosts, so.nat_size, so.hours, rate,
         static_cast<unsigned long long>(sim.packets));
     std::printf("%-10s %8s %8s %10s %8s %18s\n", "method", "listed", "correct", "precision",
                 "recall", "legit/hammer/NAT listed");

@@ -216,6 +216,8 @@ void check_simulator_options(const simulator_options& opt) {
         throw std::runtime_error("hours must be > 0 and at most 8784 (a year)");
     if (!(opt.rate >= 0 && opt.rate * opt.hours * 3600 <= 1e9))
         throw std::runtime_error("rate must be >= 0 and rate * hours * 3600 at most 10^9 attempts");
+    if (!(opt.nat_size >= 2 && opt.nat_size <= 100'000))
+        throw std::runtime_error("NAT size (--nat-size) must be from 2 to 100000");
 }
 
 simulator_result simulate_testbed(const simulator_options& opt) {
@@ -242,10 +244,11 @@ simulator_result simulate_testbed(const simulator_options& opt) {
         const double u = rnd.unit();
         if (i < n_nat) {
             h.kind = behaviour::nat_member;
-            // Groups of 8; a last group of one (a lone host behind its own IPv4 is no NAT)
-            // joins the group before it.
-            h.nat_group = static_cast<int>(i / 8);
-            if (i == n_nat - 1 && n_nat % 8 == 1 && i >= 8) --h.nat_group;
+            // Groups of nat_size; a last group of one (a lone host behind its own IPv4 is no
+            // NAT) joins the group before it.
+            const std::uint32_t size = opt.nat_size;
+            h.nat_group = static_cast<int>(i / size);
+            if (i == n_nat - 1 && n_nat % size == 1 && i >= size) --h.nat_group;
         } else if (u < 0.40) {
             static constexpr behaviour both[] = {
                 behaviour::sendmail,      behaviour::postfix,         behaviour::exchange_native,

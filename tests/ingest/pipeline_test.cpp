@@ -127,9 +127,11 @@ TEST_CASE(
     "simulator seeds are independent, modelled IPv4s avoid the bot range, no NAT has one host",
     "[pipeline][simulate]") {
     temp_dir d("simseeds");
-    auto hosts_of = [&](std::uint64_t seed, std::uint32_t hosts) {
+    auto hosts_of = [&](std::uint64_t seed, std::uint32_t hosts, std::uint32_t nat_size = 8) {
         ingest::simulator_options o;
-        o.out_dir = d.path("tb" + std::to_string(seed) + "-" + std::to_string(hosts));
+        o.out_dir = d.path("tb" + std::to_string(seed) + "-" + std::to_string(hosts) + "-" +
+                           std::to_string(nat_size));
+        o.nat_size = nat_size;
         o.start_unix = 1795514400;
         o.seed = seed;
         o.hosts = hosts;
@@ -162,6 +164,18 @@ TEST_CASE(
     }
     CHECK(per_nat_ipv4.size() == 28);
     for (const auto& [ip, n] : per_nat_ipv4) CHECK(n >= 2);
+    // Carrier-grade NATs: 225 members in groups of 100 (the last of 25), or of 112 (the
+    // one left over joins the second).
+    auto nat_sizes = [&](std::uint32_t nat_size) {
+        std::map<std::string, int> per;
+        for (const auto& h : hosts_of(3, 1500, nat_size))
+            if (h.value("behaviour", std::string()) == "nat-member") ++per[h.value("ipv4", "")];
+        std::multiset<int> sizes;
+        for (const auto& [ip, n] : per) sizes.insert(n);
+        return sizes;
+    };
+    CHECK(nat_sizes(100) == std::multiset<int>{25, 100, 100});
+    CHECK(nat_sizes(112) == std::multiset<int>{112, 113});
 }
 
 TEST_CASE("simulator options out of range are refused before anything runs", "[pipeline]") {
@@ -182,6 +196,9 @@ TEST_CASE("simulator options out of range are refused before anything runs", "[p
     // These would run for ages or exhaust memory; only the check is called.
     CHECK_THROWS(ingest::check_simulator_options(with([](auto& o) { o.rate = 1e30; })));
     CHECK_THROWS(ingest::check_simulator_options(with([](auto& o) { o.hosts = 4'000'000'000u; })));
+    CHECK_THROWS(ingest::check_simulator_options(with([](auto& o) { o.nat_size = 1; })));
+    CHECK_THROWS(ingest::check_simulator_options(with([](auto& o) { o.nat_size = 100'001; })));
+    CHECK_NOTHROW(ingest::check_simulator_options(with([](auto& o) { o.nat_size = 100'000; })));
     CHECK_NOTHROW(ingest::check_simulator_options(with([](auto& o) {
         o.hosts = 20000;
         o.hours = 12;

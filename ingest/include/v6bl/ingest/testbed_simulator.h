@@ -14,6 +14,9 @@ struct simulator_options {
     // Connection attempts per second the sensor sees in total; one-shot background
     // traffic (legitimate MTAs, IPv4 spam bots) fills up to this rate.
     double rate = 20.0;
+    // Hosts behind each shared NAT IPv4 (15 % of the hosts are NAT members). 8 is a home or
+    // office NAT; hundreds model a carrier-grade NAT, whose IPv4 is busy all the time.
+    std::uint32_t nat_size = 8;
     std::int64_t start_unix = 0;  // first second of the capture
     // The maillog's BSD syslog times are in the process's local time zone
     // (set_process_time_zone), as syslog on an MTA host writes them; false: UTC. `v6bl
@@ -28,7 +31,8 @@ struct simulator_result {
     std::uint64_t spammers_both = 0;
 };
 
-// Throws std::runtime_error naming the first of hosts, hours, rate that is out of range:
+// Throws std::runtime_error naming the first of hosts, hours, rate, nat_size that is out of
+// range (nat_size: 2 to 100000):
 // a testbed is at most 10 M hosts, a year (8784 hours) and 10^9 connection attempts, so
 // that a typo cannot run for days or exhaust memory.
 void check_simulator_options(const simulator_options& options);
