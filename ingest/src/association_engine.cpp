@@ -373,6 +373,16 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
         as.sensors = options_.sensor_bit;
         out.push_back(as);
     }
+    // An IPv4 the address names (6to4, Teredo, ISATAP, or its IID when that IPv4 tried
+    // too) is its host's, or its site's, from the first round on: another /64 paired with
+    // that IPv4 by timing alone within the partner horizon shares it (below: score()), as
+    // a stranger in lockstep with a NAT member on three rounds does. Only repeated
+    // pairings note a partner otherwise, since two rounds together happen by chance.
+    if (emb.kind != embedding_kind::none) remember_partner(emb.ipv4, a6);
+    for (const association& as : scratch_)
+        if ((as.signals & sig_iid_ipv4) &&
+            !(emb.kind != embedding_kind::none && emb.ipv4 == as.ipv4))
+            remember_partner(as.ipv4, a6);
 }
 
 // A candidate's rounds: the copy taken when it joined the histories, or, where that may be
@@ -481,7 +491,10 @@ void association_engine::note_partner(const connect_attempt& a6) {
     bool one = true;
     for (std::uint32_t x : attended_) one = one && x == v4;
     attended_.clear();
-    if (!one) return;
+    if (one) remember_partner(v4, a6);
+}
+
+void association_engine::remember_partner(std::uint32_t v4, const connect_attempt& a6) {
     partner_set& ps = partners_[address_from_ipv4(v4)];
     const std::uint64_t me = high64_of(a6.source);
     int slot = -1, oldest = 0;

@@ -533,6 +533,34 @@ TEST_CASE("three rounds together by chance, beside the stranger's own IPv4, mark
     CHECK(best_strength(out, x6, v4(5, 4, 3, 4)) < 600);
 }
 
+TEST_CASE("an IPv4 its own 6to4 or IID address names is shared with a stranger it meets",
+          "[association][nat]") {
+    // Seed 224 (15,000 hosts, half an hour, 220/s): a NAT member's IPv6 (its NAT's IPv4
+    // came close to one of its rounds only, as far as the NAT's ring reached) met an
+    // Exchange 6to4 spammer's IPv4 on all three of its rounds, 0.3 s off, and was listed.
+    // That IPv4 is named by the spammer's own 2002::/16 address from its first round: a
+    // partner before the stranger's third round, so the stranger's pairing is capped.
+    const auto m6 = v6("2001:db8:7a::1");
+    const auto s4 = address_from_ipv4(v4(5, 6, 7, 9));
+    auto with_owner = [&](const address_bytes* owner) {
+        std::vector<connect_attempt> in;
+        std::uint16_t pm = 41000, p4 = 33000, po = 52000;
+        for (double t : {1000.0, 1600.0, 2200.0}) {
+            in.push_back(attempt(m6, true, t, pm++, 1, false));
+            in.push_back(attempt(s4, false, t + 0.3, p4++, 1, false));
+            if (owner) in.push_back(attempt(*owner, true, t + 0.5, po++, 1, false));
+        }
+        return in;
+    };
+    // Nothing tells the stranger from the member's own IPv4 here.
+    CHECK(best_strength(run(with_owner(nullptr)), m6, ipv4_of(s4)) >= 600);
+    for (const auto& owner : {v6("2002:0506:0709:1::1"), v6("2001:db8:1:2::5.6.7.9")}) {
+        const auto out = run(with_owner(&owner));
+        CHECK(best_strength(out, m6, ipv4_of(s4)) < 600);
+        CHECK(best_strength(out, owner, ipv4_of(s4)) >= 700);
+    }
+}
+
 TEST_CASE("two IPv4s in lockstep with one IPv6, one of them closer: still neither is believed",
           "[association]") {
     // Both pair on every round; one comes within 0.5 s (tight), the other at 0.55 s (a

@@ -182,6 +182,8 @@ class association_engine {
     bool candidate_rounds(const v4_candidate& c, round_history_table::rounds_view& r4) const;
     void forget_old_partners();
     void note_partner(const connect_attempt& a6);
+    // Notes a6's /64 among the partners of `v4` (the oldest of a full set gives way).
+    void remember_partner(std::uint32_t v4, const connect_attempt& a6);
     std::vector<std::uint32_t> attended_;  // IPv4s that attended this evaluation's IPv6
     void merge_staged();
     void insert_late(const pending_attempt& p);
