@@ -310,7 +310,6 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
             score(a6, r6, six_to_four, emb, *c, r4p, structural_paired);
         }
         if (filter) round_filter_.unmark(r6.start_us, r6.count);
-        note_partner(a6);
     }
     // One host has one IPv4: only a candidate clearly ahead of the others (by 50) keeps a
     // listable score; a tie at the top (lockstep strangers) lists none of them. Structural
@@ -354,6 +353,17 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
     if (!clear_winner && best_score >= options_.listable_milli) ++stats_.ambiguous;
     if (p.continuous && clear_winner && !(scratch_[best].signals & structural_signals))
         clear_winner = false;  // (not ambiguous: there is no retry round to decide on)
+    // Nor is a timing winner believed when another /64 tried in the same window and the
+    // winner's IPv4 met its rounds as often, close on every one: one IPv4 in lockstep with
+    // two IPv6 hosts. Nor is the IPv4 taken as this /64's partner then, which would make
+    // it shared for the other (when that one is the closer, its own).
+    if (clear_winner && scratch_[best].strength_milli > capped &&
+        !(scratch_[best].signals & structural_signals) &&
+        another_ipv6_attended(a6, scratch_[best].ipv4, scratch_[best].rounds)) {
+        clear_winner = false;
+        attended_.clear();
+    }
+    note_partner(a6);
     for (std::size_t i = 0; i < scratch_.size(); ++i) {
         auto& as = scratch_[i];
         if (as.signals & structural_signals) continue;
@@ -383,6 +393,60 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
         if ((as.signals & sig_iid_ipv4) &&
             !(emb.kind != embedding_kind::none && emb.ipv4 == as.ipv4))
             remember_partner(as.ipv4, a6);
+}
+
+// Whether an IPv6 of another /64 that started a round in this evaluation's window had as
+// many of its rounds met by `v4`'s round starts as the winner, and 75 % of them (the
+// IPv6-side share of `repetition`): the twin of another_ipv4_attended(), two hosts' IPv6s
+// in lockstep with one IPv4. The IPv4 is the one host's or the other's, and whichever
+// IPv6 is evaluated first would take it (and make it its partner, so that the other, the
+// IPv4's own host perhaps, finds it shared): at 12,000 hosts and 260/s a NAT member was
+// listed beside a Postfix spammer a second away on all three rounds, and the spammer was
+// not. Addresses that are never quiet (`continuous`) have no retry rounds to compare.
+// Only a winner above the cap asks, a few evaluations in a hundred.
+bool association_engine::another_ipv6_attended(const connect_attempt& a6, std::uint32_t v4,
+                                               int winner_rounds) {
+    round_history_table::rounds_view r4;
+    bool found = false;
+    for (const v4_candidate* c : refs_)
+        if (c->ipv4 == v4 && candidate_rounds(*c, r4)) {
+            found = true;
+            break;
+        }
+    if (!found) return false;
+    const std::int64_t w = options_.pair_window_us;
+    const int need = std::max(options_.min_rounds, winner_rounds);
+    const std::uint64_t me = high64_of(a6.source);
+    const std::size_t first = pending_.lower_bound(
+        a6.start_us - w, [](const pending_attempt& x, std::int64_t t) { return x.a.start_us < t; });
+    // (pending_[< history_index_] are in the histories: all of the window, step() saw to it)
+    for (std::size_t i = first;
+         i < history_index_ && i < pending_.size() && pending_[i].a.start_us <= a6.start_us + w;
+         ++i) {
+        const pending_attempt& q = pending_[i];
+        if (q.a.family != ip_family::v6 || !q.new_round || q.only_round || q.continuous ||
+            high64_of(q.a.source) == me)
+            continue;
+        const round_history_table::entry* h = history_.find(q.a.source, q.hash);
+        if (!h || h->rounds < options_.min_rounds) continue;
+        const round_history_table::rounds_view r = history_.rounds_of(*h);
+        const std::int64_t from = std::max(known_since(r), known_since(r4)) - w;
+        int n = 0, k = 0, close = 0, j = 0;
+        for (int x = 0; x < r.count; ++x) {
+            if (r.start_us[x] < from) continue;
+            ++n;
+            while (j < r4.count && r4.start_us[j] < r.start_us[x] - w) ++j;
+            if (j < r4.count && r4.start_us[j] <= r.start_us[x] + w) {
+                ++k;
+                bool near = false;
+                for (int y = j; y < r4.count && r4.start_us[y] <= r.start_us[x] + w; ++y)
+                    near |= std::llabs(r4.start_us[y] - r.start_us[x]) <= options_.close_us;
+                close += near;
+            }
+        }
+        if (k >= need && k >= options_.min_share_v6 * n && close == k) return true;
+    }
+    return false;
 }
 
 // A candidate's rounds: the copy taken when it joined the histories, or, where that may be

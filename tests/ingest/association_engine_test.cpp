@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <optional>
 
 #include "ingest_test_support.h"
 #include "v6bl/ingest/association_engine.h"
@@ -559,6 +560,43 @@ TEST_CASE("an IPv4 its own 6to4 or IID address names is shared with a stranger i
         CHECK(best_strength(out, m6, ipv4_of(s4)) < 600);
         CHECK(best_strength(out, owner, ipv4_of(s4)) >= 700);
     }
+}
+
+TEST_CASE("one IPv4 close to two /64s' IPv6s on every round: neither is believed",
+          "[association][nat]") {
+    // Seed 247 (12,000 hosts, half an hour, 260/s): a Postfix spammer's IPv6 came 0.2 s
+    // after a NAT member's on all three of their rounds, the spammer's IPv4 0.5 s after it.
+    // The member, evaluated first, took the IPv4 (725) and made it its partner; the spammer
+    // then found it shared (500). The NAT's IPv4 is left out: its round starts met none of
+    // the member's rounds.
+    const auto m6 = v6("2001:db8:7b::1");
+    const auto s6 = v6("2001:db8:7c::1");
+    const auto x4 = address_from_ipv4(v4(5, 6, 7, 10));
+    const auto q6 = v6("2001:db8:7d::1");
+    // `s6_at`: the second /64's offset from the member on every round (none: absent).
+    auto trace_with = [&](std::optional<double> s6_at, bool other6) {
+        std::vector<connect_attempt> in;
+        std::uint16_t pm = 41000, ps = 42000, px = 33000, pq = 44000;
+        for (double t : {1000.0, 1600.0, 2200.0}) {
+            in.push_back(attempt(m6, true, t, pm++, 1, false));
+            in.push_back(attempt(x4, false, t + 0.7, px++, 1, false));
+            if (s6_at) in.push_back(attempt(s6, true, t + *s6_at, ps++, 1, false));
+        }
+        // An IPv6 in the window of the third round whose other rounds the IPv4 missed.
+        if (other6)
+            for (double t : {1300.0, 1900.0, 2201.0})
+                in.push_back(attempt(q6, true, t, pq++, 1, false));
+        return in;
+    };
+    // Without the second /64 nothing tells the IPv4 from the member's own; nor with an IPv6
+    // that met the IPv4 on one round, or one that met it on every round but 1.6 s away (a
+    // busy start's lockstep: hosts on one retry schedule within 2 s).
+    CHECK(best_strength(run(trace_with(std::nullopt, false)), m6, ipv4_of(x4)) >= 600);
+    CHECK(best_strength(run(trace_with(std::nullopt, true)), m6, ipv4_of(x4)) >= 600);
+    CHECK(best_strength(run(trace_with(-0.9, true)), m6, ipv4_of(x4)) >= 600);
+    const auto out = run(trace_with(0.2, true));
+    CHECK(best_strength(out, m6, ipv4_of(x4)) < 600);
+    CHECK(best_strength(out, s6, ipv4_of(x4)) < 600);
 }
 
 TEST_CASE("two IPv4s in lockstep with one IPv6, one of them closer: still neither is believed",
