@@ -383,8 +383,9 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
         as.sensors = options_.sensor_bit;
         out.push_back(as);
     }
-    // An IPv4 the address names (6to4, Teredo, ISATAP, or its IID when that IPv4 tried
-    // too) is its host's, or its site's, from the first round on: another /64 paired with
+    // An IPv4 the address names (6to4, Teredo, ISATAP, an ::a.b.c.d IID, or IID low bits
+    // equal to an IPv4 that tried in the window) is its host's, or its site's, from the
+    // first round on, as the structural association above says: another /64 paired with
     // that IPv4 by timing alone within the partner horizon shares it (below: score()), as
     // a stranger in lockstep with a NAT member on three rounds does. Only repeated
     // pairings note a partner otherwise, since two rounds together happen by chance.
@@ -397,12 +398,16 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
 
 // Whether an IPv6 of another /64 that started a round in this evaluation's window had as
 // many of its rounds met by `v4`'s round starts as the winner, and 75 % of them (the
-// IPv6-side share of `repetition`): the twin of another_ipv4_attended(), two hosts' IPv6s
-// in lockstep with one IPv4. The IPv4 is the one host's or the other's, and whichever
-// IPv6 is evaluated first would take it (and make it its partner, so that the other, the
-// IPv4's own host perhaps, finds it shared): at 12,000 hosts and 260/s a NAT member was
-// listed beside a Postfix spammer a second away on all three rounds, and the spammer was
-// not. Addresses that are never quiet (`continuous`) have no retry rounds to compare.
+// IPv6-side share of `repetition`), each within close_us: the twin of
+// another_ipv4_attended(), two hosts' IPv6s in lockstep with one IPv4. The IPv4 is the one
+// host's or the other's, and whichever IPv6 is evaluated first would take it (and make it
+// its partner, so that the other, the IPv4's own host perhaps, finds it shared): at 12,000
+// hosts and 260/s a NAT member was listed beside a Postfix spammer 0.2 s away on all three
+// rounds, and the spammer was not. When this IPv6 was close on every round too, the
+// other's evaluation finds this one and neither wins; when it was not, the other, the
+// closer, can. Addresses that are never quiet (`continuous`) have no retry rounds to
+// compare. Only IPv6s within the pair window of this one are looked at (those are in the
+// histories now): one 2 to 2.75 s away, close to an IPv4 1.6 s from this one, is not.
 // Only a winner above the cap asks, a few evaluations in a hundred.
 bool association_engine::another_ipv6_attended(const connect_attempt& a6, std::uint32_t v4,
                                                int winner_rounds) {

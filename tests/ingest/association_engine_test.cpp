@@ -599,6 +599,70 @@ TEST_CASE("one IPv4 close to two /64s' IPv6s on every round: neither is believed
     CHECK(best_strength(out, s6, ipv4_of(x4)) < 600);
 }
 
+TEST_CASE("the lockstep twin and named partners give the same answers across a restore",
+          "[association][nat]") {
+    // A NAT member and a spammer's IPv6 0.2 s apart on three rounds, the spammer's IPv4
+    // 0.5 s after it, and a 6to4 host whose IPv4 meets a third IPv6 on the same rounds:
+    // saved and restored after every attempt (also with every evaluation still pending),
+    // the associations and the final state are the clean run's.
+    const auto m6 = v6("2001:db8:7e::1");
+    const auto s6 = v6("2001:db8:7f::1");
+    const auto x4 = address_from_ipv4(v4(5, 6, 7, 11));
+    const auto n6 = v6("2001:db8:80::1");
+    const auto o4 = address_from_ipv4(v4(5, 6, 7, 12));
+    const auto o6 = v6("2002:0506:070c:1::1");
+    std::vector<connect_attempt> in;
+    std::uint16_t port = 30000;
+    for (double t : {1000.0, 1600.0, 2200.0}) {
+        in.push_back(attempt(m6, true, t, port++, 1, false));
+        in.push_back(attempt(s6, true, t + 0.2, port++, 1, false));
+        in.push_back(attempt(x4, false, t + 0.7, port++, 1, false));
+        in.push_back(attempt(n6, true, t + 30, port++, 1, false));
+        in.push_back(attempt(o4, false, t + 30.3, port++, 1, false));
+        in.push_back(attempt(o6, true, t + 30.5, port++, 1, false));
+    }
+    auto feed = [&](association_engine& e, std::size_t from, std::size_t to,
+                    std::vector<association>& out) {
+        for (std::size_t i = from; i < to; ++i) {
+            e.add(in[i]);
+            e.advance(in[i].last_us, out);
+        }
+    };
+    association_engine whole;
+    std::vector<association> out_whole;
+    feed(whole, 0, in.size(), out_whole);
+    whole.flush(out_whole);
+    std::string whole_state;
+    whole.save(whole_state);
+    // The rules are at work here: neither lockstep /64 nor the stranger of the 6to4 IPv4 is
+    // listable, the 6to4 host is.
+    CHECK(best_strength(out_whole, m6, ipv4_of(x4)) < 600);
+    CHECK(best_strength(out_whole, s6, ipv4_of(x4)) < 600);
+    CHECK(best_strength(out_whole, n6, ipv4_of(o4)) < 600);
+    CHECK(best_strength(out_whole, o6, ipv4_of(o4)) >= 900);
+    for (std::size_t split = 1; split <= in.size(); ++split) {
+        association_engine first;
+        std::vector<association> out;
+        feed(first, 0, split, out);
+        std::string blob;
+        first.save(blob);
+        association_engine second;
+        REQUIRE(second.restore(blob));
+        feed(second, split, in.size(), out);
+        second.flush(out);
+        REQUIRE(out.size() == out_whole.size());
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            CHECK(out[i].ipv6 == out_whole[i].ipv6);
+            CHECK(out[i].ipv4 == out_whole[i].ipv4);
+            CHECK(out[i].strength_milli == out_whole[i].strength_milli);
+            CHECK(out[i].signals == out_whole[i].signals);
+        }
+        std::string state;
+        second.save(state);
+        CHECK(state == whole_state);
+    }
+}
+
 TEST_CASE("two IPv4s in lockstep with one IPv6, one of them closer: still neither is believed",
           "[association]") {
     // Both pair on every round; one comes within 0.5 s (tight), the other at 0.55 s (a

@@ -157,7 +157,8 @@ class association_engine {
     bool another_ipv4_attended(const round_history_table::rounds_view& r6, std::int64_t a6_start,
                                std::uint32_t leader_v4, int leader_rounds);
     // Whether an IPv6 of another /64 in a6's window had its rounds met by `v4`'s as often
-    // as a6's (`winner_rounds`): one IPv4 in lockstep with two hosts' IPv6s.
+    // as a6's (`winner_rounds`), within close_us on each: one IPv4 in lockstep with two
+    // hosts' IPv6s.
     bool another_ipv6_attended(const connect_attempt& a6, std::uint32_t v4, int winner_rounds);
     // `r4`: the IPv4's rounds; nullptr when it has no history.
     void score(const connect_attempt& a6, const round_history_table::rounds_view& h6,
