@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "state_codec.h"
 #include "v6bl/ingest/embedded_ipv4.h"
@@ -211,6 +212,8 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
     const connect_attempt& a6 = p.a;
     if (a6.family != ip_family::v6 || !p.new_round) return;
     ++stats_.evaluated_v6_rounds;
+    // (an address never quiet has no retry rounds: it pairs structurally or not at all)
+    if (!p.continuous) record_close_ipv4s(p);
     const bool six_to_four = is_6to4(a6.source);
     const embedded_ipv4 emb = find_embedded_ipv4(a6.source);
     scratch_.clear();
@@ -363,6 +366,19 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
         clear_winner = false;
         attended_.clear();
     }
+    // Nor when another IPv4 came close to every round of the IPv6 the memo holds, by any
+    // attempt: a NAT's IPv4 carrying the member's own fallback attempts (at 20,000 hosts and
+    // 30/s, a member was listed beside an IPv4-only spammer 0.06-0.98 s away on its three
+    // rounds while the NAT's came 0.08-0.25 s after each, once inside a round another member
+    // had opened, once as a round start its ring had dropped by the third). Nor is the
+    // winner's IPv4 given this /64 as a partner then: it is a stranger's (a spammer's own,
+    // often), whose own pairing would find it shared.
+    if (clear_winner && scratch_[best].strength_milli > capped &&
+        !(scratch_[best].signals & structural_signals) &&
+        another_ipv4_close_each_round(p, history_.rounds_of(*h6), scratch_[best].ipv4)) {
+        clear_winner = false;
+        attended_.clear();
+    }
     note_partner(a6);
     for (std::size_t i = 0; i < scratch_.size(); ++i) {
         auto& as = scratch_[i];
@@ -450,6 +466,123 @@ bool association_engine::another_ipv6_attended(const connect_attempt& a6, std::u
             }
         }
         if (k >= need && k >= options_.min_share_v6 * n && close == k) return true;
+    }
+    return false;
+}
+
+association_engine::close_memo* association_engine::close_memo_slot(const address_bytes& a6,
+                                                                    std::uint32_t& key) {
+    if (!close_memo_) {
+        close_memo_.reset(static_cast<close_memo*>(
+            std::calloc(std::size_t{1} << close_memo_bits, sizeof(close_memo))));
+        if (!close_memo_) throw std::bad_alloc();
+    }
+    const std::uint64_t h = round_history_table::hash(a6);
+    key = static_cast<std::uint32_t>(h >> 32) | 1u;
+    return &close_memo_[h & ((std::size_t{1} << close_memo_bits) - 1)];
+}
+
+// Records the IPv4s that came within close_us after this round of the IPv6 (before it, for
+// 6to4: RFC 6724 order), evaluate() calling it for every round of an address that has quiet
+// between them, its first included. Only IPv4s with two rounds or more then can be a rival
+// later (one that scores), and those are among v4_candidates_ (which a restore rebuilds as a
+// superset: the extra ones have one round, so the record is the same). Of the same OS (TTL
+// class and stack) and TCP options as the IPv6: one host's two families. The nearest
+// eight: at 70 attempts/s a NAT's IPv4 78 ms after a member had three such IPv4s nearer.
+void association_engine::record_close_ipv4s(const pending_attempt& p) {
+    const connect_attempt& a6 = p.a;
+    const bool after = !is_6to4(a6.source);
+    const std::int64_t lo = after ? a6.start_us : a6.start_us - options_.close_us;
+    const std::int64_t hi = after ? a6.start_us + options_.close_us : a6.start_us;
+    constexpr int keep = close_memo_width;
+    std::uint32_t v4[keep] = {};
+    std::int64_t dist[keep] = {};
+    int n = 0;
+    const std::size_t first = v4_candidates_.lower_bound(
+        lo, [](const v4_candidate& x, std::int64_t t) { return x.start_us < t; });
+    for (std::size_t i = first; i < v4_candidates_.size() && v4_candidates_[i].start_us <= hi;
+         ++i) {
+        const v4_candidate& c = v4_candidates_[i];
+        if (c.ttl_class != a6.ttl_class || c.os != a6.os || c.options != a6.options) continue;
+        const std::int64_t d = std::llabs(c.start_us - a6.start_us);
+        int at = -1;
+        for (int k = 0; k < n; ++k)
+            if (v4[k] == c.ipv4) at = k;
+        if (at >= 0) continue;  // (its rank: the nearest attempt, the first one after)
+        int rounds = c.round_count;
+        if (!c.rounds_final) {
+            const round_history_table::entry* e4 = history_.find(address_from_ipv4(c.ipv4), c.hash);
+            rounds = e4 ? e4->rounds : 0;
+        }
+        if (rounds < 2) continue;
+        // Busier first (a NAT's ring is full), then nearer.
+        const std::int64_t rank =
+            (std::int64_t{round_history_table::max_rounds - rounds} << 40) + d;
+        int slot = n < keep ? n++ : -1;
+        if (slot < 0) {
+            int far = 0;
+            for (int k = 1; k < keep; ++k)
+                if (dist[k] > dist[far]) far = k;
+            if (rank >= dist[far]) continue;
+            slot = far;
+        }
+        v4[slot] = c.ipv4;
+        dist[slot] = rank;
+    }
+    if (n == 0) return;
+    std::uint32_t key = 0;
+    close_memo& m = *close_memo_slot(a6.source, key);
+    if (m.key != key) m = close_memo{};
+    for (int r = 0; r + 1 < close_memo_rounds; ++r) {
+        m.round_ms[r] = m.round_ms[r + 1];
+        std::copy(m.v4[r + 1], m.v4[r + 1] + keep, m.v4[r]);
+    }
+    m.key = key;
+    m.round_ms[close_memo_rounds - 1] = static_cast<std::uint32_t>(a6.start_us / 1000);
+    for (int k = 0; k < keep; ++k)
+        m.v4[close_memo_rounds - 1][k] = k < n ? close_fingerprint(v4[k]) : 0;
+}
+
+bool association_engine::another_ipv4_close_each_round(const pending_attempt& p,
+                                                       const round_history_table::rounds_view& r6,
+                                                       std::uint32_t winner) {
+    if (!close_memo_) return false;
+    std::uint32_t key = 0;
+    const close_memo& m = *close_memo_slot(p.a.source, key);
+    if (m.key != key) return false;
+    round_history_table::rounds_view r4;
+    bool found = false;
+    for (const v4_candidate* c : refs_)
+        if (c->ipv4 == winner && candidate_rounds(*c, r4)) {
+            found = true;
+            break;
+        }
+    const std::int64_t from = std::max({found ? known_since(r4) : INT64_MIN, known_since(r6),
+                                        p.a.start_us - close_memo_horizon_us}) -
+                              options_.pair_window_us;
+    // The memo's rounds that are rounds of the IPv6 in that period.
+    int held[close_memo_rounds], n = 0;
+    for (int r = 0; r < close_memo_rounds; ++r) {
+        if (!m.v4[r][0]) continue;
+        for (int i = 0; i < r6.count; ++i)
+            if (r6.start_us[i] >= from &&
+                static_cast<std::uint32_t>(r6.start_us[i] / 1000) == m.round_ms[r]) {
+                held[n++] = r;
+                break;
+            }
+    }
+    if (n < options_.min_rounds) return false;
+    const std::uint16_t w = close_fingerprint(winner);
+    auto has = [&](int r, std::uint16_t x) {
+        for (std::uint16_t v : m.v4[r])
+            if (v == x) return true;
+        return false;
+    };
+    for (std::uint16_t x : m.v4[held[n - 1]]) {
+        if (!x || x == w) continue;
+        bool each = true;
+        for (int j = 0; j + 1 < n && each; ++j) each = has(held[j], x);
+        if (each) return true;
     }
     return false;
 }
@@ -876,10 +1009,12 @@ void association_engine::forget_old_partners() {
     for (const address_bytes& k : old) partners_.erase(k);
 }
 
-// Checkpoint layout (version 10): the housekeeping and partner-cleanup times, the cursors,
+// Checkpoint layout (version 11): the housekeeping and partner-cleanup times, the cursors,
 // the pending attempts, the history clock, then every live history (rings as varint
 // distances back from the newest round, the ports, then the older rounds' spans), the
-// partner sets and the statistics. Version 9 has no spans (a ring's older rounds read as
+// partner sets, the close-IPv4 memo's live slots (index, slot) and the statistics. Version
+// 10 has no memo (restored empty: a NAT member's rounds before the restart are not known
+// to have had its NAT close). Version 9 has no spans (a ring's older rounds read as
 // 0 s long: attendance is then their starts'); version 7
 // lacks the partner-cleanup time (a restored engine then cleaned at its first housekeeping,
 // not on its hourly schedule: the state differed from a clean run's); version 8 has no
@@ -887,7 +1022,7 @@ void association_engine::forget_old_partners() {
 // queue of live and stale entries with the histories inline) is still read: its stale
 // entries are dropped.
 namespace {
-constexpr std::uint32_t state_version = 10;
+constexpr std::uint32_t state_version = 11;
 constexpr std::uint8_t queued_live = 0, queued_stale = 1;  // version 6
 struct v6_expiry_t {
     address_bytes address;
@@ -961,6 +1096,23 @@ void association_engine::save(std::string& out) const {
         w.put_pod(k);
         w.put_pod(ps);
     });
+    // The close-IPv4 memo's slots that a round evaluated from here on can still read
+    // (close_memo_horizon_us); the others restore empty.
+    const auto memo_from =
+        static_cast<std::uint32_t>((history_.clock() - close_memo_horizon_us) / 1000 - 3'600'000);
+    auto memo_live = [&](const close_memo& m) {
+        return m.key != 0 &&
+               static_cast<std::int32_t>(m.round_ms[close_memo_rounds - 1] - memo_from) >= 0;
+    };
+    std::uint64_t memo_n = 0;
+    const std::size_t memo_size = close_memo_ ? std::size_t{1} << close_memo_bits : 0;
+    for (std::size_t i = 0; i < memo_size; ++i) memo_n += memo_live(close_memo_[i]);
+    w.put_u64(memo_n);
+    for (std::size_t i = 0; i < memo_size; ++i)
+        if (memo_live(close_memo_[i])) {
+            w.put_u32(static_cast<std::uint32_t>(i));
+            w.put_pod(close_memo_[i]);
+        }
     w.put_pod(stats_);
 }
 
@@ -1000,6 +1152,7 @@ bool association_engine::restore(std::string_view in) {
         history_.set_horizons(options_.single_round_horizon_us, options_.history_horizon_us);
         v4_candidates_.clear();
         partners_.clear();
+        close_memo_.reset();
         history_index_ = eval_index_ = 0;
     };
     auto fail = [&] {
@@ -1050,6 +1203,19 @@ bool association_engine::restore(std::string_view in) {
     for (std::uint64_t i = 0; i < np; ++i) {
         const auto k = r.get_pod<address_bytes>();
         partners_[k] = r.get_pod<partner_set>();
+    }
+    if (version >= 11) {
+        const std::uint64_t nm = r.get_u64();
+        if (!r.fits(nm, 4 + sizeof(close_memo)) || nm > (std::uint64_t{1} << close_memo_bits))
+            return fail();
+        for (std::uint64_t i = 0; i < nm; ++i) {
+            const std::uint32_t at = r.get_u32();
+            const auto m = r.get_pod<close_memo>();
+            if (!r.ok() || at >= (std::uint32_t{1} << close_memo_bits) || m.key == 0) return fail();
+            std::uint32_t unused = 0;
+            if (!close_memo_) close_memo_slot(address_bytes{}, unused);  // allocates
+            close_memo_[at] = m;
+        }
     }
     stats_ = r.get_pod<association_stats>();
     if (!r.ok() || !r.at_end()) return fail();

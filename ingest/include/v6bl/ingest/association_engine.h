@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -189,6 +191,43 @@ class association_engine {
     // Notes a6's /64 among the partners of `v4` (the oldest of a full set gives way).
     void remember_partner(std::uint32_t v4, const connect_attempt& a6);
     std::vector<std::uint32_t> attended_;  // IPv4s that attended this evaluation's IPv6
+
+    // Which IPv4s came close to an IPv6 address's recent rounds, by any attempt, not only by
+    // round start: a NAT's IPv4 carries its member's fallback attempt inside a round another
+    // member opened, or one its ring of round starts has dropped since, so neither the rings
+    // nor the window of one evaluation show that it was with the member on every round. A
+    // direct-mapped table by the IPv6 address (a colliding address takes the slot: a lost
+    // record only leaves a pairing to the other rules), one 64-byte slot each: the last three
+    // rounds that had such an IPv4, with up to eight IPv4s each as 16-bit fingerprints (the
+    // nearest of the IPv6's OS and TCP options that came after it, as RFC 6724 has a host
+    // fall back, within close_us, and had two rounds or more then).
+    static constexpr int close_memo_rounds = 3, close_memo_width = 8;
+    struct close_memo {
+        std::uint32_t key = 0;  // of the IPv6 address (the hash's high half); 0: empty
+        std::uint32_t round_ms[close_memo_rounds] = {};  // starts, ms (low 32 bits), oldest first
+        std::uint16_t v4[close_memo_rounds][close_memo_width] = {};  // fingerprints; 0: none
+    };
+    static_assert(sizeof(close_memo) == 64);
+    static std::uint16_t close_fingerprint(std::uint32_t v4) {
+        return static_cast<std::uint16_t>(((v4 * 0x9E3779B97F4A7C15ull) >> 48) | 1u);
+    }
+    static constexpr int close_memo_bits = 18;  // 16 MiB
+    // Rounds this much older than the one evaluated are not read (a ring can hold older ones
+    // only for an address that never went quiet for the 3 h history horizon), and
+    // checkpoints leave out slots whose newest round is older than this before the clock,
+    // less an hour (evaluation trails the clock by the settle time and the pair window).
+    static constexpr std::int64_t close_memo_horizon_us = 4LL * 3600 * 1'000'000;
+    struct free_deleter {
+        void operator()(void* p) const noexcept { std::free(p); }
+    };
+    std::unique_ptr<close_memo[], free_deleter> close_memo_;  // calloc'd at first use
+    close_memo* close_memo_slot(const address_bytes& a6, std::uint32_t& key);
+    void record_close_ipv4s(const pending_attempt& p);
+    // Whether an IPv4 other than `winner` came close to each of the IPv6's rounds the memo
+    // holds, min_rounds of them at least, in the period the winner's history covers too.
+    bool another_ipv4_close_each_round(const pending_attempt& p,
+                                       const round_history_table::rounds_view& r6,
+                                       std::uint32_t winner);
     void merge_staged();
     void insert_late(const pending_attempt& p);
     void add_history(pending_attempt& p);
