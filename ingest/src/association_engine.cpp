@@ -571,7 +571,10 @@ bool association_engine::another_ipv4_close_each_round(const pending_attempt& p,
                 break;
             }
     }
-    if (n < options_.min_rounds) return false;
+    // The newest must be this round: a rival is close now.
+    if (n < options_.min_rounds || held[n - 1] != close_memo_rounds - 1 ||
+        m.round_ms[close_memo_rounds - 1] != static_cast<std::uint32_t>(p.a.start_us / 1000))
+        return false;
     const std::uint16_t w = close_fingerprint(winner);
     auto has = [&](int r, std::uint16_t x) {
         for (std::uint16_t v : m.v4[r])
@@ -582,7 +585,17 @@ bool association_engine::another_ipv4_close_each_round(const pending_attempt& p,
         if (!x || x == w) continue;
         bool each = true;
         for (int j = 0; j + 1 < n && each; ++j) each = has(held[j], x);
-        if (each) return true;
+        if (!each) continue;
+        // An IPv4 that tries every second or so (a NAT of a thousand) is close after every
+        // IPv6's rounds by chance, its own host's or not: no sign of either. Its attempts in
+        // this evaluation's ±2 s (window_v4_) tell.
+        std::uint32_t attempts = 0;
+        for (const v4_candidate* c : refs_)
+            if (close_fingerprint(c->ipv4) == x) {
+                if (const std::uint32_t* k = window_v4_.find(c->ipv4)) attempts = *k;
+                break;
+            }
+        if (attempts < busy_window_attempts) return true;
     }
     return false;
 }

@@ -212,6 +212,9 @@ class association_engine {
         return static_cast<std::uint16_t>(((v4 * 0x9E3779B97F4A7C15ull) >> 48) | 1u);
     }
     static constexpr int close_memo_bits = 18;  // 16 MiB
+    // A rival with this many attempts in the evaluation's window (about 4 s) is too busy
+    // for its closeness to mean anything.
+    static constexpr std::uint32_t busy_window_attempts = 4;
     // Rounds this much older than the one evaluated are not read (a ring can hold older ones
     // only for an address that never went quiet for the 3 h history horizon), and
     // checkpoints leave out slots whose newest round is older than this before the clock,
