@@ -562,11 +562,13 @@ bool association_engine::another_ipv4_close_each_round(const pending_attempt& p,
                               options_.pair_window_us;
     // The memo's rounds that are rounds of the IPv6 in that period.
     int held[close_memo_rounds], n = 0;
+    std::int64_t held_us[close_memo_rounds];
     for (int r = 0; r < close_memo_rounds; ++r) {
         if (!m.v4[r][0]) continue;
         for (int i = 0; i < r6.count; ++i)
             if (r6.start_us[i] >= from &&
                 static_cast<std::uint32_t>(r6.start_us[i] / 1000) == m.round_ms[r]) {
+                held_us[n] = r6.start_us[i];
                 held[n++] = r;
                 break;
             }
@@ -587,15 +589,26 @@ bool association_engine::another_ipv4_close_each_round(const pending_attempt& p,
         for (int j = 0; j + 1 < n && each; ++j) each = has(held[j], x);
         if (!each) continue;
         // An IPv4 that tries every second or so (a NAT of a thousand) is close after every
-        // IPv6's rounds by chance, its own host's or not: no sign of either. Its attempts in
-        // this evaluation's ±2 s (window_v4_) tell.
+        // IPv6's rounds by chance, its own host's or not: beside one, a winner whose round
+        // started within close_us of each of those rounds too (as a host's own IPv4 does,
+        // in either order) is believed; one that was farther on any (a stranger that met
+        // the rounds within the 2 s window) is not. Its attempts in this evaluation's ±2 s
+        // (window_v4_) tell how busy it is.
         std::uint32_t attempts = 0;
         for (const v4_candidate* c : refs_)
             if (close_fingerprint(c->ipv4) == x) {
                 if (const std::uint32_t* k = window_v4_.find(c->ipv4)) attempts = *k;
                 break;
             }
-        if (attempts < busy_window_attempts) return true;
+        if (attempts < busy_window_attempts || !found) return true;
+        bool winner_close = true;
+        for (int j = 0; j < n && winner_close; ++j) {
+            bool near = false;
+            for (int q = 0; q < r4.count; ++q)
+                near |= std::llabs(r4.start_us[q] - held_us[j]) <= options_.close_us;
+            winner_close = near;
+        }
+        if (!winner_close) return true;
     }
     return false;
 }
