@@ -15,6 +15,7 @@
 #include "v6bl/ingest/connect_attempt.h"
 #include "v6bl/ingest/embedded_ipv4.h"
 #include "v6bl/ingest/flat_table.h"
+#include "v6bl/ingest/huge_page_allocator.h"
 #include "v6bl/ingest/ring_buffer.h"
 #include "v6bl/ingest/round_bucket_filter.h"
 #include "v6bl/ingest/round_history_table.h"
@@ -212,6 +213,7 @@ class association_engine {
         return static_cast<std::uint16_t>(((v4 * 0x9E3779B97F4A7C15ull) >> 48) | 1u);
     }
     static constexpr int close_memo_bits = 18;  // 16 MiB
+    static constexpr std::size_t close_memo_mask = (std::size_t{1} << close_memo_bits) - 1;
     // A rival with this many attempts in the evaluation's window (about 4 s) is too busy
     // for its closeness to mean anything.
     static constexpr std::uint32_t busy_window_attempts = 4;
@@ -220,10 +222,8 @@ class association_engine {
     // checkpoints leave out slots whose newest round is older than this before the clock,
     // less an hour (evaluation trails the clock by the settle time and the pair window).
     static constexpr std::int64_t close_memo_horizon_us = 4LL * 3600 * 1'000'000;
-    struct free_deleter {
-        void operator()(void* p) const noexcept { std::free(p); }
-    };
-    std::unique_ptr<close_memo[], free_deleter> close_memo_;  // calloc'd at first use
+    // Allocated at first use, on huge pages: read at random once per IPv6 round.
+    std::vector<close_memo, huge_page_allocator<close_memo>> close_memo_;
     close_memo* close_memo_slot(const address_bytes& a6, std::uint32_t& key);
     void record_close_ipv4s(const pending_attempt& p);
     // Whether an IPv4 other than `winner` came close to each of the IPv6's rounds the memo
