@@ -1038,11 +1038,13 @@ void association_engine::forget_old_partners() {
     for (const address_bytes& k : old) partners_.erase(k);
 }
 
-// Checkpoint layout (version 11): the housekeeping and partner-cleanup times, the cursors,
+// Checkpoint layout (version 12): the housekeeping and partner-cleanup times, the cursors,
 // the pending attempts, the history clock, then every live history (rings as varint
 // distances back from the newest round, the ports, then the older rounds' spans), the
-// partner sets, the close-IPv4 memo's live slots (index, slot) and the statistics. Version
-// 10 has no memo (restored empty: a NAT member's rounds before the restart are not known
+// partner sets, the close-IPv4 memo's live slots (index distance, key, then per round the
+// count of IPv4s and the start and fingerprints of those that have some) and the
+// statistics. Version 11 has the memo's slots as in memory (index, slot). Version 10 has no
+// memo (restored empty: a NAT member's rounds before the restart are not known
 // to have had its NAT close). Version 9 has no spans (a ring's older rounds read as
 // 0 s long: attendance is then their starts'); version 7
 // lacks the partner-cleanup time (a restored engine then cleaned at its first housekeeping,
@@ -1051,7 +1053,7 @@ void association_engine::forget_old_partners() {
 // queue of live and stale entries with the histories inline) is still read: its stale
 // entries are dropped.
 namespace {
-constexpr std::uint32_t state_version = 11;
+constexpr std::uint32_t state_version = 12;
 constexpr std::uint8_t queued_live = 0, queued_stale = 1;  // version 6
 struct v6_expiry_t {
     address_bytes address;
@@ -1097,13 +1099,73 @@ bool association_engine::restore_history(state_reader& r, round_history_table::e
     return r.ok() && history_.restore(e, &g);
 }
 
+// Version 11: the live slots as they are in memory, each after its index.
+bool association_engine::restore_v11_memo(state_reader& r) {
+    const std::uint64_t nm = r.get_u64();
+    if (!r.fits(nm, 4 + sizeof(close_memo)) || nm > close_memo_mask + 1) return false;
+    for (std::uint64_t i = 0; i < nm; ++i) {
+        const std::uint32_t at = r.get_u32();
+        const auto m = r.get_pod<close_memo>();
+        if (!r.ok() || at > close_memo_mask || m.key == 0) return false;
+        std::uint32_t unused = 0;
+        if (close_memo_.empty()) close_memo_slot(address_bytes{}, unused);  // allocates
+        close_memo_[at] = m;
+    }
+    return true;
+}
+
+// What save() writes of the memo, checked as record() leaves a slot: indexes ascending, an
+// odd key and odd fingerprints, a round without IPv4s all zero, the newest one not empty.
+bool association_engine::restore_memo(state_reader& r) {
+    const std::uint64_t nm = r.get_u64();
+    constexpr std::size_t smallest = 1 + 4 + close_memo_rounds + 4 + 2;
+    if (!r.fits(nm, smallest) || nm > close_memo_mask + 1) return false;
+    std::uint64_t at = 0;
+    for (std::uint64_t i = 0; i < nm; ++i) {
+        const std::uint64_t step = r.get_varint();
+        if (i > 0 && step == 0) return false;
+        at += step;
+        if (at > close_memo_mask) return false;
+        close_memo m;
+        m.key = r.get_u32();
+        if (!(m.key & 1)) return false;
+        for (int k = 0; k < close_memo_rounds; ++k) {
+            const auto n = r.get_pod<std::uint8_t>();
+            if (n > close_memo_width || (n == 0 && k == close_memo_rounds - 1)) return false;
+            if (n == 0) continue;
+            m.round_ms[k] = r.get_u32();
+            for (int j = 0; j < n; ++j) {
+                m.v4[k][j] = r.get_pod<std::uint16_t>();
+                if (!(m.v4[k][j] & 1)) return false;
+            }
+        }
+        if (!r.ok()) return false;
+        std::uint32_t unused = 0;
+        if (close_memo_.empty()) close_memo_slot(address_bytes{}, unused);  // allocates
+        close_memo_[at] = m;
+    }
+    return true;
+}
+
 void association_engine::save(std::string& out) const {
+    // The close-IPv4 memo's slots that a round evaluated from here on can still read
+    // (close_memo_horizon_us); the others restore empty.
+    const auto memo_from =
+        static_cast<std::uint32_t>((history_.clock() - close_memo_horizon_us) / 1000 - 3'600'000);
+    auto memo_live = [&](const close_memo& m) {
+        return m.key != 0 &&
+               static_cast<std::int32_t>(m.round_ms[close_memo_rounds - 1] - memo_from) >= 0;
+    };
+    std::uint64_t memo_n = 0;
+    const std::size_t memo_size = close_memo_.size();
+    for (std::size_t i = 0; i < memo_size; ++i) memo_n += memo_live(close_memo_[i]);
     // Sized once: this can be tens of MB, and growing it by doubling copies it again and
     // again into fresh pages.
     out.reserve(out.size() + 64 + (pending_.size() + staged_.size()) * sizeof(pending_attempt) +
                 history_.size() * sizeof(round_history_table::entry) +
                 history_.multi_round_size() * 96 +
-                partners_.size() * (sizeof(address_bytes) + sizeof(partner_set)));
+                partners_.size() * (sizeof(address_bytes) + sizeof(partner_set)) +
+                memo_n * (4 + sizeof(close_memo)));
     state_writer w(out);
     w.put_u32(state_version);
     w.put_u64(static_cast<std::uint64_t>(next_housekeeping_us_));
@@ -1125,23 +1187,26 @@ void association_engine::save(std::string& out) const {
         w.put_pod(k);
         w.put_pod(ps);
     });
-    // The close-IPv4 memo's slots that a round evaluated from here on can still read
-    // (close_memo_horizon_us); the others restore empty.
-    const auto memo_from =
-        static_cast<std::uint32_t>((history_.clock() - close_memo_horizon_us) / 1000 - 3'600'000);
-    auto memo_live = [&](const close_memo& m) {
-        return m.key != 0 &&
-               static_cast<std::int32_t>(m.round_ms[close_memo_rounds - 1] - memo_from) >= 0;
-    };
-    std::uint64_t memo_n = 0;
-    const std::size_t memo_size = close_memo_.size();
-    for (std::size_t i = 0; i < memo_size; ++i) memo_n += memo_live(close_memo_[i]);
     w.put_u64(memo_n);
-    for (std::size_t i = 0; i < memo_size; ++i)
-        if (memo_live(close_memo_[i])) {
-            w.put_u32(static_cast<std::uint32_t>(i));
-            w.put_pod(close_memo_[i]);
+    // Each as the distance from the previous one's index, the key, then per round the
+    // number of IPv4s and, if any, the start and the fingerprints: most of a slot is empty
+    // (a busy sensor's memo is full, and was 17 MB of a 30 MB checkpoint slot by slot).
+    std::size_t prev = 0;
+    for (std::size_t i = 0; i < memo_size; ++i) {
+        const close_memo& m = close_memo_[i];
+        if (!memo_live(m)) continue;
+        w.put_varint(i - prev);
+        prev = i;
+        w.put_u32(m.key);
+        for (int r = 0; r < close_memo_rounds; ++r) {
+            std::uint8_t n = 0;
+            while (n < close_memo_width && m.v4[r][n]) ++n;
+            w.put_pod(n);
+            if (n == 0) continue;
+            w.put_u32(m.round_ms[r]);
+            for (int k = 0; k < n; ++k) w.put_pod(m.v4[r][k]);
         }
+    }
     w.put_pod(stats_);
 }
 
@@ -1233,19 +1298,8 @@ bool association_engine::restore(std::string_view in) {
         const auto k = r.get_pod<address_bytes>();
         partners_[k] = r.get_pod<partner_set>();
     }
-    if (version >= 11) {
-        const std::uint64_t nm = r.get_u64();
-        if (!r.fits(nm, 4 + sizeof(close_memo)) || nm > (std::uint64_t{1} << close_memo_bits))
-            return fail();
-        for (std::uint64_t i = 0; i < nm; ++i) {
-            const std::uint32_t at = r.get_u32();
-            const auto m = r.get_pod<close_memo>();
-            if (!r.ok() || at >= (std::uint32_t{1} << close_memo_bits) || m.key == 0) return fail();
-            std::uint32_t unused = 0;
-            if (close_memo_.empty()) close_memo_slot(address_bytes{}, unused);  // allocates
-            close_memo_[at] = m;
-        }
-    }
+    if (version == 11 && !restore_v11_memo(r)) return fail();
+    if (version >= 12 && !restore_memo(r)) return fail();
     stats_ = r.get_pod<association_stats>();
     if (!r.ok() || !r.at_end()) return fail();
     // The window's IPv4s and the candidate list are derived from the pending attempts.

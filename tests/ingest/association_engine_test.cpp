@@ -402,13 +402,13 @@ TEST_CASE("an engine checkpoint of state version 9 (rings without spans) is stil
     association_engine restored;
     REQUIRE(restored.restore(blob));
     CHECK(restored.histories() == 1);
-    // Written again as version 11 (with the spans, 0 s each, and an empty close-IPv4 memo),
+    // Written again as version 12 (with the spans, 0 s each, and an empty close-IPv4 memo),
     // and read back the same.
     std::string again;
     restored.save(again);
     std::uint32_t version = 0;
     std::memcpy(&version, again.data(), sizeof version);
-    CHECK(version == 11);
+    CHECK(version == 12);
     association_engine second;
     REQUIRE(second.restore(again));
     std::string third;
@@ -435,6 +435,80 @@ TEST_CASE("an engine checkpoint of state version 9 (rings without spans) is stil
     std::string v11_again;
     from_v11.save(v11_again);
     CHECK(v11_again == v11);
+}
+
+TEST_CASE("an engine checkpoint of state version 11 (the close memo slot by slot) is still read",
+          "[association]") {
+    // Version 11: the cursors, no attempts, the clock, no histories or partner sets, then
+    // the memo's live slots as in memory (index, then key, three round starts in ms, three
+    // rounds of eight 16-bit fingerprints), the statistics.
+    const std::int64_t t = 1'700'000'000LL * 1'000'000;
+    const auto ms = static_cast<std::uint32_t>(t / 1000);
+    auto checkpoint = [&](std::uint32_t version, const std::string& memo) {
+        std::string blob;
+        auto put = [&](const auto& v) { blob.append(reinterpret_cast<const char*>(&v), sizeof v); };
+        put(version);
+        put(std::int64_t{0});   // next housekeeping
+        put(std::int64_t{0});   // next partner cleanup
+        put(std::uint64_t{0});  // history cursor
+        put(std::uint64_t{0});  // evaluation cursor
+        put(std::uint64_t{0});  // pending
+        put(std::uint64_t{0});  // staged
+        put(t);                 // history clock
+        put(std::uint64_t{0});  // live histories
+        put(std::uint64_t{0});  // partner sets
+        blob += memo;
+        put(association_stats{});
+        return blob;
+    };
+    std::string slot;  // index 5: an older round with two IPv4s, the newest with three
+    auto put = [&](const auto& v) { slot.append(reinterpret_cast<const char*>(&v), sizeof v); };
+    put(std::uint64_t{1});
+    put(std::uint32_t{5});
+    put(std::uint32_t{0x1235});  // key
+    for (std::uint32_t r : {0u, ms - 600'000, ms}) put(r);
+    const std::uint16_t rounds[3][8] = {{}, {0x11, 0x33}, {0x11, 0x55, 0x77}};
+    put(rounds);
+    association_engine from_v11;
+    REQUIRE(from_v11.restore(checkpoint(11, slot)));
+    std::string v12;
+    from_v11.save(v12);
+    std::uint32_t version = 0;
+    std::memcpy(&version, v12.data(), sizeof version);
+    CHECK(version == 12);
+    // The slot is kept: an engine restored without it saves other bytes.
+    association_engine empty;
+    REQUIRE(empty.restore(checkpoint(11, std::string(8, '\0'))));
+    std::string none;
+    empty.save(none);
+    CHECK(none != v12);
+    // Version 12 writes the slot compactly (index 5 as a varint, the key, and per round the
+    // count of IPv4s, then the start and the fingerprints of a round that has some): 26
+    // bytes, not 68; read back, it saves the same bytes.
+    CHECK(v12.size() == none.size() + 26);
+    association_engine from_v12;
+    REQUIRE(from_v12.restore(v12));
+    std::string again;
+    from_v12.save(again);
+    CHECK(again == v12);
+    // A version 12 memo is read only as save() leaves one.
+    const std::size_t at = none.size() - sizeof(association_stats);  // the slot's first byte
+    auto damaged = [&](std::size_t offset, char byte) {
+        std::string bad = v12;
+        bad[at + offset] = byte;
+        association_engine e;
+        return !e.restore(bad);
+    };
+    CHECK_FALSE(damaged(0, 7));  // another slot's index: still valid
+    CHECK(damaged(1, 0x34));     // an even key
+    CHECK(damaged(5, 9));        // nine IPv4s in a round of eight
+    CHECK(damaged(11, 0x12));    // an even fingerprint
+    CHECK(damaged(15, 0));       // the newest round empty
+    // And version 11's slot with a key of 0 (an empty slot) is refused.
+    std::string zero_key = slot;
+    std::memset(zero_key.data() + 12, 0, 4);
+    association_engine bad_v11;
+    CHECK_FALSE(bad_v11.restore(checkpoint(11, zero_key)));
 }
 
 TEST_CASE("drop_pending forgets the unevaluated attempts and keeps the round histories",

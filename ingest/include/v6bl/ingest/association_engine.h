@@ -226,6 +226,8 @@ class association_engine {
     std::vector<close_memo, huge_page_allocator<close_memo>> close_memo_;
     close_memo* close_memo_slot(const address_bytes& a6, std::uint32_t& key);
     void record_close_ipv4s(const pending_attempt& p);
+    bool restore_memo(class state_reader& r);
+    bool restore_v11_memo(class state_reader& r);
     // Whether an IPv4 other than `winner` came close to each of the IPv6's rounds the memo
     // holds, min_rounds of them at least, in the period the winner's history covers too.
     bool another_ipv4_close_each_round(const pending_attempt& p,
