@@ -428,13 +428,7 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
 bool association_engine::another_ipv6_attended(const connect_attempt& a6, std::uint32_t v4,
                                                int winner_rounds) {
     round_history_table::rounds_view r4;
-    bool found = false;
-    for (const v4_candidate* c : refs_)
-        if (c->ipv4 == v4 && candidate_rounds(*c, r4)) {
-            found = true;
-            break;
-        }
-    if (!found) return false;
+    if (!candidate_rounds_of(v4, r4)) return false;
     const std::int64_t w = options_.pair_window_us;
     const int need = std::max(options_.min_rounds, winner_rounds);
     const std::uint64_t me = high64_of(a6.source);
@@ -483,8 +477,9 @@ association_engine::close_memo* association_engine::close_memo_slot(const addres
 // between them, its first included. Only IPv4s with two rounds or more then can be a rival
 // later (one that scores), and those are among v4_candidates_ (which a restore rebuilds as a
 // superset: the extra ones have one round, so the record is the same). Of the same OS (TTL
-// class and stack) and TCP options as the IPv6: one host's two families. The nearest
-// eight: at 70 attempts/s a NAT's IPv4 78 ms after a member had three such IPv4s nearer.
+// class and stack) and TCP options as the IPv6: one host's two families. Eight at most,
+// the busiest first (a NAT's ring is full), then the nearest: at 70 attempts/s a NAT's
+// IPv4 78 ms after a member had three such IPv4s nearer.
 void association_engine::record_close_ipv4s(const pending_attempt& p) {
     const connect_attempt& a6 = p.a;
     const bool after = !is_6to4(a6.source);
@@ -492,7 +487,7 @@ void association_engine::record_close_ipv4s(const pending_attempt& p) {
     const std::int64_t hi = after ? a6.start_us + options_.close_us : a6.start_us;
     constexpr int keep = close_memo_width;
     std::uint32_t v4[keep] = {};
-    std::int64_t dist[keep] = {};
+    std::int64_t rank[keep] = {};  // of v4[k]: lower is kept first
     int n = 0;
     const std::size_t first = v4_candidates_.lower_bound(
         lo, [](const v4_candidate& x, std::int64_t t) { return x.start_us < t; });
@@ -504,7 +499,9 @@ void association_engine::record_close_ipv4s(const pending_attempt& p) {
         int at = -1;
         for (int k = 0; k < n; ++k)
             if (v4[k] == c.ipv4) at = k;
-        if (at >= 0) continue;  // (its rank: the nearest attempt, the first one after)
+        // An IPv4 counts once, ranked by its first attempt seen (the scan runs forward:
+        // after a native IPv6 that is its nearest, before a 6to4 one its farthest).
+        if (at >= 0) continue;
         int rounds = c.round_count;
         if (!c.rounds_final) {
             const round_history_table::entry* e4 = history_.find(address_from_ipv4(c.ipv4), c.hash);
@@ -512,18 +509,17 @@ void association_engine::record_close_ipv4s(const pending_attempt& p) {
         }
         if (rounds < 2) continue;
         // Busier first (a NAT's ring is full), then nearer.
-        const std::int64_t rank =
-            (std::int64_t{round_history_table::max_rounds - rounds} << 40) + d;
+        const std::int64_t r = (std::int64_t{round_history_table::max_rounds - rounds} << 40) + d;
         int slot = n < keep ? n++ : -1;
         if (slot < 0) {
-            int far = 0;
+            int worst = 0;
             for (int k = 1; k < keep; ++k)
-                if (dist[k] > dist[far]) far = k;
-            if (rank >= dist[far]) continue;
-            slot = far;
+                if (rank[k] > rank[worst]) worst = k;
+            if (r >= rank[worst]) continue;
+            slot = worst;
         }
         v4[slot] = c.ipv4;
-        dist[slot] = rank;
+        rank[slot] = r;
     }
     if (n == 0) return;
     std::uint32_t key = 0;
@@ -547,12 +543,7 @@ bool association_engine::another_ipv4_close_each_round(const pending_attempt& p,
     const close_memo& m = *close_memo_slot(p.a.source, key);
     if (m.key != key) return false;
     round_history_table::rounds_view r4;
-    bool found = false;
-    for (const v4_candidate* c : refs_)
-        if (c->ipv4 == winner && candidate_rounds(*c, r4)) {
-            found = true;
-            break;
-        }
+    const bool found = candidate_rounds_of(winner, r4);
     const std::int64_t from = std::max({found ? known_since(r4) : INT64_MIN, known_since(r6),
                                         p.a.start_us - close_memo_horizon_us}) -
                               options_.pair_window_us;
@@ -569,8 +560,9 @@ bool association_engine::another_ipv4_close_each_round(const pending_attempt& p,
                 break;
             }
     }
-    // The newest must be this round: a rival is close now.
-    if (n < options_.min_rounds || held[n - 1] != close_memo_rounds - 1 ||
+    // The newest must be this round (then it is held: it is in r6, after `from`): a rival is
+    // close now.
+    if (n < options_.min_rounds ||
         m.round_ms[close_memo_rounds - 1] != static_cast<std::uint32_t>(p.a.start_us / 1000))
         return false;
     const std::uint16_t w = close_fingerprint(winner);
@@ -606,6 +598,15 @@ bool association_engine::another_ipv4_close_each_round(const pending_attempt& p,
         }
         if (!winner_close) return true;
     }
+    return false;
+}
+
+// The rounds of `v4` from the first of this evaluation's candidates of that IPv4 whose
+// history is still there (false when none is).
+bool association_engine::candidate_rounds_of(std::uint32_t v4,
+                                             round_history_table::rounds_view& r4) const {
+    for (const v4_candidate* c : refs_)
+        if (c->ipv4 == v4 && candidate_rounds(*c, r4)) return true;
     return false;
 }
 

@@ -29,6 +29,47 @@ std::vector<association> run(std::vector<connect_attempt> attempts,
     return out;
 }
 
+// Feeds attempts (in start order) through one engine, then again saved and restored after
+// each attempt: every such run must give the clean run's associations and final state.
+// Returns the clean run's associations.
+std::vector<association> run_restoring_after_each(const std::vector<connect_attempt>& in) {
+    auto feed = [&](association_engine& e, std::size_t from, std::size_t to,
+                    std::vector<association>& out) {
+        for (std::size_t i = from; i < to; ++i) {
+            e.add(in[i]);
+            e.advance(in[i].last_us, out);
+        }
+    };
+    association_engine whole;
+    std::vector<association> out_whole;
+    feed(whole, 0, in.size(), out_whole);
+    whole.flush(out_whole);
+    std::string whole_state;
+    whole.save(whole_state);
+    for (std::size_t split = 1; split <= in.size(); ++split) {
+        association_engine first;
+        std::vector<association> out;
+        feed(first, 0, split, out);
+        std::string blob;
+        first.save(blob);
+        association_engine second;
+        REQUIRE(second.restore(blob));
+        feed(second, split, in.size(), out);
+        second.flush(out);
+        REQUIRE(out.size() == out_whole.size());
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            CHECK(out[i].ipv6 == out_whole[i].ipv6);
+            CHECK(out[i].ipv4 == out_whole[i].ipv4);
+            CHECK(out[i].strength_milli == out_whole[i].strength_milli);
+            CHECK(out[i].signals == out_whole[i].signals);
+        }
+        std::string state;
+        second.save(state);
+        CHECK(state == whole_state);
+    }
+    return out_whole;
+}
+
 std::uint16_t best_strength(const std::vector<association>& out, const address_bytes& six,
                             std::uint32_t four, std::uint16_t* signals = nullptr) {
     std::uint16_t best = 0;
@@ -733,43 +774,8 @@ TEST_CASE("a NAT's IPv4 after a member's IPv6 on every round, by any attempt, st
 
     // The memo is part of the checkpoint: restored after every attempt (the member's earlier
     // rounds are known only from it), the answers and the final state are the clean run's.
-    const auto in = testbed(true, 0);
-    association_engine whole;
-    std::vector<association> out_whole;
-    for (const auto& a : in) {
-        whole.add(a);
-        whole.advance(a.last_us, out_whole);
-    }
-    whole.flush(out_whole);
-    std::string whole_state;
-    whole.save(whole_state);
-    for (std::size_t split = 1; split <= in.size(); ++split) {
-        association_engine first;
-        std::vector<association> got;
-        std::size_t i = 0;
-        for (; i < split; ++i) {
-            first.add(in[i]);
-            first.advance(in[i].last_us, got);
-        }
-        std::string blob;
-        first.save(blob);
-        association_engine second;
-        REQUIRE(second.restore(blob));
-        for (; i < in.size(); ++i) {
-            second.add(in[i]);
-            second.advance(in[i].last_us, got);
-        }
-        second.flush(got);
-        CHECK(best_strength(got, h6, ipv4_of(stranger)) < 600);
-        REQUIRE(got.size() == out_whole.size());
-        for (std::size_t k = 0; k < got.size(); ++k) {
-            CHECK(got[k].ipv4 == out_whole[k].ipv4);
-            CHECK(got[k].strength_milli == out_whole[k].strength_milli);
-        }
-        std::string state;
-        second.save(state);
-        CHECK(state == whole_state);
-    }
+    const auto whole = run_restoring_after_each(testbed(true, 0));
+    CHECK(best_strength(whole, h6, ipv4_of(stranger)) < 600);
 }
 
 TEST_CASE("an IPv4 close after every round, trying every second, stops only a farther winner",
@@ -834,46 +840,13 @@ TEST_CASE("the lockstep twin and named partners give the same answers across a r
         in.push_back(attempt(o4, false, t + 30.3, port++, 1, false));
         in.push_back(attempt(o6, true, t + 30.5, port++, 1, false));
     }
-    auto feed = [&](association_engine& e, std::size_t from, std::size_t to,
-                    std::vector<association>& out) {
-        for (std::size_t i = from; i < to; ++i) {
-            e.add(in[i]);
-            e.advance(in[i].last_us, out);
-        }
-    };
-    association_engine whole;
-    std::vector<association> out_whole;
-    feed(whole, 0, in.size(), out_whole);
-    whole.flush(out_whole);
-    std::string whole_state;
-    whole.save(whole_state);
+    const auto out_whole = run_restoring_after_each(in);
     // The rules are at work here: neither lockstep /64 nor the stranger of the 6to4 IPv4 is
     // listable, the 6to4 host is.
     CHECK(best_strength(out_whole, m6, ipv4_of(x4)) < 600);
     CHECK(best_strength(out_whole, s6, ipv4_of(x4)) < 600);
     CHECK(best_strength(out_whole, n6, ipv4_of(o4)) < 600);
     CHECK(best_strength(out_whole, o6, ipv4_of(o4)) >= 900);
-    for (std::size_t split = 1; split <= in.size(); ++split) {
-        association_engine first;
-        std::vector<association> out;
-        feed(first, 0, split, out);
-        std::string blob;
-        first.save(blob);
-        association_engine second;
-        REQUIRE(second.restore(blob));
-        feed(second, split, in.size(), out);
-        second.flush(out);
-        REQUIRE(out.size() == out_whole.size());
-        for (std::size_t i = 0; i < out.size(); ++i) {
-            CHECK(out[i].ipv6 == out_whole[i].ipv6);
-            CHECK(out[i].ipv4 == out_whole[i].ipv4);
-            CHECK(out[i].strength_milli == out_whole[i].strength_milli);
-            CHECK(out[i].signals == out_whole[i].signals);
-        }
-        std::string state;
-        second.save(state);
-        CHECK(state == whole_state);
-    }
 }
 
 TEST_CASE("two IPv4s in lockstep with one IPv6, one of them closer: still neither is believed",

@@ -187,6 +187,7 @@ class association_engine {
     std::size_t close_rounds_winner(const round_history_table::rounds_view& r6,
                                     std::uint32_t six_total_rounds);
     bool candidate_rounds(const v4_candidate& c, round_history_table::rounds_view& r4) const;
+    bool candidate_rounds_of(std::uint32_t v4, round_history_table::rounds_view& r4) const;
     void forget_old_partners();
     void note_partner(const connect_attempt& a6);
     // Notes a6's /64 among the partners of `v4` (the oldest of a full set gives way).
@@ -199,9 +200,9 @@ class association_engine {
     // nor the window of one evaluation show that it was with the member on every round. A
     // direct-mapped table by the IPv6 address (a colliding address takes the slot: a lost
     // record only leaves a pairing to the other rules), one 64-byte slot each: the last three
-    // rounds that had such an IPv4, with up to eight IPv4s each as 16-bit fingerprints (the
-    // nearest of the IPv6's OS and TCP options that came after it, as RFC 6724 has a host
-    // fall back, within close_us, and had two rounds or more then).
+    // rounds that had such an IPv4, with up to eight IPv4s each as 16-bit fingerprints (of
+    // the IPv6's OS and TCP options, with two rounds or more then, that came within
+    // close_us after it, as RFC 6724 has a host fall back: the busiest, then the nearest).
     static constexpr int close_memo_rounds = 3, close_memo_width = 8;
     struct close_memo {
         std::uint32_t key = 0;  // of the IPv6 address (the hash's high half); 0: empty
