@@ -29,6 +29,32 @@ std::vector<association> run(std::vector<connect_attempt> attempts,
     return out;
 }
 
+// The start of an engine checkpoint of state version 8 or later: the housekeeping and
+// partner-cleanup times (none yet), the cursors, no pending or staged attempts, the clock.
+void put_checkpoint_head(std::string& blob, std::uint32_t version, std::int64_t clock_us) {
+    auto put = [&](const auto& v) { blob.append(reinterpret_cast<const char*>(&v), sizeof v); };
+    put(version);
+    put(std::int64_t{0});   // next housekeeping
+    put(std::int64_t{0});   // next partner cleanup
+    put(std::uint64_t{0});  // history cursor
+    put(std::uint64_t{0});  // evaluation cursor
+    put(std::uint64_t{0});  // pending
+    put(std::uint64_t{0});  // staged
+    put(clock_us);          // history clock
+}
+
+// An engine's checkpoint, and the state version it is in.
+std::string saved(const association_engine& e) {
+    std::string blob;
+    e.save(blob);
+    return blob;
+}
+std::uint32_t version_of(const std::string& blob) {
+    std::uint32_t v = 0;
+    std::memcpy(&v, blob.data(), sizeof v);
+    return v;
+}
+
 // Feeds attempts (in start order) through one engine, then again saved and restored after
 // each attempt: every such run must give the clean run's associations and final state.
 // Returns the clean run's associations.
@@ -419,14 +445,7 @@ TEST_CASE("an engine checkpoint of state version 9 (rings without spans) is stil
         blob.push_back(static_cast<char>(v));
     };
     const std::int64_t t = 1'700'000'000LL * 1'000'000;
-    put(std::uint32_t{9});
-    put(std::int64_t{0});   // next housekeeping
-    put(std::int64_t{0});   // next partner cleanup
-    put(std::uint64_t{0});  // history cursor
-    put(std::uint64_t{0});  // evaluation cursor
-    put(std::uint64_t{0});  // pending
-    put(std::uint64_t{0});  // staged
-    put(t);                 // history clock
+    put_checkpoint_head(blob, 9, t);
     put(std::uint64_t{1});  // live histories
     round_history_table::entry e;
     e.address = address_from_ipv4(v4(192, 0, 2, 9));
@@ -445,11 +464,8 @@ TEST_CASE("an engine checkpoint of state version 9 (rings without spans) is stil
     CHECK(restored.histories() == 1);
     // Written again as version 12 (with the spans, 0 s each, and an empty close-IPv4 memo),
     // and read back the same.
-    std::string again;
-    restored.save(again);
-    std::uint32_t version = 0;
-    std::memcpy(&version, again.data(), sizeof version);
-    CHECK(version == 12);
+    const std::string again = saved(restored);
+    CHECK(version_of(again) == 12);
     association_engine second;
     REQUIRE(second.restore(again));
     std::string third;
@@ -488,14 +504,7 @@ TEST_CASE("an engine checkpoint of state version 11 (the close memo slot by slot
     auto checkpoint = [&](std::uint32_t version, const std::string& memo) {
         std::string blob;
         auto put = [&](const auto& v) { blob.append(reinterpret_cast<const char*>(&v), sizeof v); };
-        put(version);
-        put(std::int64_t{0});   // next housekeeping
-        put(std::int64_t{0});   // next partner cleanup
-        put(std::uint64_t{0});  // history cursor
-        put(std::uint64_t{0});  // evaluation cursor
-        put(std::uint64_t{0});  // pending
-        put(std::uint64_t{0});  // staged
-        put(t);                 // history clock
+        put_checkpoint_head(blob, version, t);
         put(std::uint64_t{0});  // live histories
         put(std::uint64_t{0});  // partner sets
         blob += memo;
@@ -512,11 +521,8 @@ TEST_CASE("an engine checkpoint of state version 11 (the close memo slot by slot
     put(rounds);
     association_engine from_v11;
     REQUIRE(from_v11.restore(checkpoint(11, slot)));
-    std::string v12;
-    from_v11.save(v12);
-    std::uint32_t version = 0;
-    std::memcpy(&version, v12.data(), sizeof version);
-    CHECK(version == 12);
+    const std::string v12 = saved(from_v11);
+    CHECK(version_of(v12) == 12);
     // The slot is kept: an engine restored without it saves other bytes.
     association_engine empty;
     REQUIRE(empty.restore(checkpoint(11, std::string(8, '\0'))));
