@@ -525,6 +525,15 @@ void association_engine::record_close_ipv4s(const pending_attempt& p) {
     std::uint32_t key = 0;
     close_memo& m = *close_memo_slot(a6.source, key);
     if (m.key != key) m = close_memo{};
+    // Rounds past the horizon go (no read looks at them, and a checkpoint leaves out a slot
+    // whose newest is that old: a restored run would hold none of them).
+    const auto oldest_ms = static_cast<std::uint32_t>(
+        (a6.start_us - close_memo_horizon_us - options_.pair_window_us) / 1000);
+    for (int r = 0; r < close_memo_rounds; ++r)
+        if (static_cast<std::int32_t>(m.round_ms[r] - oldest_ms) < 0) {
+            m.round_ms[r] = 0;
+            std::fill(m.v4[r], m.v4[r] + keep, std::uint16_t{0});
+        }
     for (int r = 0; r + 1 < close_memo_rounds; ++r) {
         m.round_ms[r] = m.round_ms[r + 1];
         std::copy(m.v4[r + 1], m.v4[r + 1] + keep, m.v4[r]);

@@ -784,6 +784,31 @@ TEST_CASE("a NAT's IPv4 after a member's IPv6 on every round, by any attempt, st
     CHECK(best_strength(whole, h6, ipv4_of(stranger)) < 600);
 }
 
+TEST_CASE("a close memo record older than the memo's horizon is gone across a restore too",
+          "[association][nat]") {
+    // An IPv6's round with an IPv4 of two rounds 0.3 s after it (recorded), then six hours
+    // of another IPv4 every half hour, then the same pair again. A checkpoint taken more than
+    // five hours after the first record leaves that slot out (no round can read it); the
+    // clean run must not carry the old round into the new record either, or the two runs'
+    // states differ (their answers did not: reads ignore rounds past the horizon).
+    const auto six = v6("2001:db8:91::1");
+    const auto four = address_from_ipv4(v4(5, 6, 7, 30));
+    const auto other = address_from_ipv4(v4(5, 6, 7, 31));
+    std::vector<connect_attempt> in;
+    std::uint16_t p4 = 1000, p6 = 2000, po = 3000;
+    for (double t0 : {1200.0, 1200.0 + 6 * 3600}) {
+        in.push_back(attempt(four, false, t0 - 200, p4++, 1, false));
+        in.push_back(attempt(four, false, t0 - 100, p4++, 1, false));
+        in.push_back(attempt(six, true, t0, p6++, 1, false));
+        in.push_back(attempt(four, false, t0 + 0.3, p4++, 1, false));
+    }
+    for (double t = 1300; t < 1000 + 6 * 3600; t += 1800)
+        in.push_back(attempt(other, false, t, po++, 1, false));
+    std::sort(in.begin(), in.end(),
+              [](const auto& a, const auto& b) { return a.start_us < b.start_us; });
+    run_restoring_after_each(in);
+}
+
 TEST_CASE("an IPv4 close after every round, trying every second, stops only a farther winner",
           "[association][nat]") {
     // An IPv6 on three rounds with an IPv4 after each (`winner_at` s), and another IPv4 of
