@@ -1109,14 +1109,32 @@ bool association_engine::restore_history(state_reader& r, round_history_table::e
     return r.ok() && history_.restore(e, &g);
 }
 
-// Version 11: the live slots as they are in memory, each after its index.
+// A slot as record_close_ipv4s() leaves one: an odd key; in each round its IPv4s' odd
+// fingerprints first, then zeros; a round without any all zero; the newest one not empty.
+bool association_engine::memo_slot_valid(const close_memo& m) {
+    if (!(m.key & 1) || !m.v4[close_memo_rounds - 1][0]) return false;
+    for (int k = 0; k < close_memo_rounds; ++k) {
+        int n = 0;
+        while (n < close_memo_width && m.v4[k][n]) {
+            if (!(m.v4[k][n] & 1)) return false;
+            ++n;
+        }
+        for (int j = n; j < close_memo_width; ++j)
+            if (m.v4[k][j]) return false;
+        if (n == 0 && m.round_ms[k] != 0) return false;
+    }
+    return true;
+}
+
+// Version 11: the live slots as they are in memory, each after its index (checked as
+// version 12's are: a slot read here must save as one that reads back).
 bool association_engine::restore_v11_memo(state_reader& r) {
     const std::uint64_t nm = r.get_u64();
     if (!r.fits(nm, 4 + sizeof(close_memo)) || nm > close_memo_mask + 1) return false;
     for (std::uint64_t i = 0; i < nm; ++i) {
         const std::uint32_t at = r.get_u32();
         const auto m = r.get_pod<close_memo>();
-        if (!r.ok() || at > close_memo_mask || m.key == 0) return false;
+        if (!r.ok() || at > close_memo_mask || !memo_slot_valid(m)) return false;
         std::uint32_t unused = 0;
         if (close_memo_.empty()) close_memo_slot(address_bytes{}, unused);  // allocates
         close_memo_[at] = m;
@@ -1124,8 +1142,8 @@ bool association_engine::restore_v11_memo(state_reader& r) {
     return true;
 }
 
-// What save() writes of the memo, checked as record() leaves a slot: indexes ascending, an
-// odd key and odd fingerprints, a round without IPv4s all zero, the newest one not empty.
+// What save() writes of the memo: indexes ascending, then slots as memo_slot_valid()
+// wants them.
 bool association_engine::restore_memo(state_reader& r) {
     const std::uint64_t nm = r.get_u64();
     constexpr std::size_t smallest = 1 + 4 + close_memo_rounds + 4 + 2;
@@ -1133,9 +1151,8 @@ bool association_engine::restore_memo(state_reader& r) {
     std::uint64_t at = 0;
     for (std::uint64_t i = 0; i < nm; ++i) {
         const std::uint64_t step = r.get_varint();
-        if (i > 0 && step == 0) return false;
+        if ((i > 0 && step == 0) || step > close_memo_mask - at) return false;
         at += step;
-        if (at > close_memo_mask) return false;
         close_memo m;
         m.key = r.get_u32();
         if (!(m.key & 1)) return false;
@@ -1256,7 +1273,7 @@ bool association_engine::restore(std::string_view in) {
         history_.set_horizons(options_.single_round_horizon_us, options_.history_horizon_us);
         v4_candidates_.clear();
         partners_.clear();
-        close_memo_ = {};
+        decltype(close_memo_)().swap(close_memo_);  // (frees the 16 MiB)
         history_index_ = eval_index_ = 0;
     };
     auto fail = [&] {

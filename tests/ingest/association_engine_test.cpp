@@ -556,6 +556,13 @@ TEST_CASE("an engine checkpoint of state version 11 (the close memo slot by slot
     std::memset(zero_key.data() + 12, 0, 4);
     association_engine bad_v11;
     CHECK_FALSE(bad_v11.restore(checkpoint(11, zero_key)));
+    // And so is one version 12 could not write back (an even fingerprint; a gap before one).
+    std::string even = slot;
+    even[44] = 0x12;  // round 1's first fingerprint
+    CHECK_FALSE(bad_v11.restore(checkpoint(11, even)));
+    std::string gap = slot;
+    gap[44] = 0;
+    CHECK_FALSE(bad_v11.restore(checkpoint(11, gap)));
 }
 
 TEST_CASE("drop_pending forgets the unevaluated attempts and keeps the round histories",

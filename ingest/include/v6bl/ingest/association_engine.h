@@ -202,7 +202,8 @@ class association_engine {
     // record only leaves a pairing to the other rules), one 64-byte slot each: the last three
     // rounds that had such an IPv4, with up to eight IPv4s each as 16-bit fingerprints (of
     // the IPv6's OS and TCP options, with two rounds or more then, that came within
-    // close_us after it, as RFC 6724 has a host fall back: the busiest, then the nearest).
+    // close_us after it, as RFC 6724 has a host fall back, or before a 6to4 one: the
+    // busiest, then the nearest).
     static constexpr int close_memo_rounds = 3, close_memo_width = 8;
     struct close_memo {
         std::uint32_t key = 0;  // of the IPv6 address (the hash's high half); 0: empty
@@ -218,15 +219,19 @@ class association_engine {
     // A rival with this many attempts in the evaluation's window (about 4 s) is too busy
     // for its closeness to mean anything.
     static constexpr std::uint32_t busy_window_attempts = 4;
-    // Rounds this much older than the one evaluated are not read (a ring can hold older ones
-    // only for an address that never went quiet for the 3 h history horizon), and
-    // checkpoints leave out slots whose newest round is older than this before the clock,
-    // less an hour (evaluation trails the clock by the settle time and the pair window).
+    // Rounds this much (and the pair window) older than the one evaluated are not read (a
+    // ring can hold older ones only for an address that never went quiet for the 3 h
+    // history horizon) and a record drops them; checkpoints leave out slots whose newest
+    // round is older than this before the clock, less an hour (evaluation trails the clock
+    // by the settle time and the pair window). Ages are compared in 32-bit ms: a slot left
+    // alone for 25 to 50 days reads as recent again (states can then differ across a
+    // restore; answers cannot, as a read matches a round's exact start).
     static constexpr std::int64_t close_memo_horizon_us = 4LL * 3600 * 1'000'000;
     // Allocated at first use, on huge pages: read at random once per IPv6 round.
     std::vector<close_memo, huge_page_allocator<close_memo>> close_memo_;
     close_memo* close_memo_slot(const address_bytes& a6, std::uint32_t& key);
     void record_close_ipv4s(const pending_attempt& p);
+    static bool memo_slot_valid(const close_memo& m);
     bool restore_memo(class state_reader& r);
     bool restore_v11_memo(class state_reader& r);
     // Whether an IPv4 other than `winner` came close to each of the IPv6's rounds the memo
