@@ -1134,10 +1134,7 @@ bool association_engine::restore_v11_memo(state_reader& r) {
     for (std::uint64_t i = 0; i < nm; ++i) {
         const std::uint32_t at = r.get_u32();
         const auto m = r.get_pod<close_memo>();
-        if (!r.ok() || at > close_memo_mask || !memo_slot_valid(m)) return false;
-        std::uint32_t unused = 0;
-        if (close_memo_.empty()) close_memo_slot(address_bytes{}, unused);  // allocates
-        close_memo_[at] = m;
+        if (!r.ok() || !restore_memo_slot(at, m)) return false;
     }
     return true;
 }
@@ -1155,22 +1152,22 @@ bool association_engine::restore_memo(state_reader& r) {
         at += step;
         close_memo m;
         m.key = r.get_u32();
-        if (!(m.key & 1)) return false;
         for (int k = 0; k < close_memo_rounds; ++k) {
             const auto n = r.get_pod<std::uint8_t>();
-            if (n > close_memo_width || (n == 0 && k == close_memo_rounds - 1)) return false;
+            if (n > close_memo_width) return false;
             if (n == 0) continue;
             m.round_ms[k] = r.get_u32();
-            for (int j = 0; j < n; ++j) {
-                m.v4[k][j] = r.get_pod<std::uint16_t>();
-                if (!(m.v4[k][j] & 1)) return false;
-            }
+            for (int j = 0; j < n; ++j) m.v4[k][j] = r.get_pod<std::uint16_t>();
         }
-        if (!r.ok()) return false;
-        std::uint32_t unused = 0;
-        if (close_memo_.empty()) close_memo_slot(address_bytes{}, unused);  // allocates
-        close_memo_[at] = m;
+        if (!r.ok() || !restore_memo_slot(at, m)) return false;
     }
+    return true;
+}
+
+bool association_engine::restore_memo_slot(std::uint64_t at, const close_memo& m) {
+    if (at > close_memo_mask || !memo_slot_valid(m)) return false;
+    if (close_memo_.empty()) close_memo_.resize(close_memo_mask + 1);
+    close_memo_[at] = m;
     return true;
 }
 

@@ -232,6 +232,7 @@ class association_engine {
     close_memo* close_memo_slot(const address_bytes& a6, std::uint32_t& key);
     void record_close_ipv4s(const pending_attempt& p);
     static bool memo_slot_valid(const close_memo& m);
+    bool restore_memo_slot(std::uint64_t at, const close_memo& m);  // false if invalid
     bool restore_memo(class state_reader& r);
     bool restore_v11_memo(class state_reader& r);
     // Whether an IPv4 other than `winner` came close to each of the IPv6's rounds the memo
