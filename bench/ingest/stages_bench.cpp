@@ -71,8 +71,9 @@ void presize(std::vector<T>& v, std::size_t n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    store::reexec_with_huge_pages(argv, false);  // as `v6bl ingest` does
-    tune_malloc_for_ingest();                    // likewise
+    store::reexec_with_huge_pages(
+        argv, store::huge_pages_default::if_cheaper_to_fault);  // as `v6bl ingest` does
+    tune_malloc_for_ingest();                                   // likewise
     if (argc != 2 && argc != 3) {
         std::fprintf(stderr, "usage: bench_stages CAPTURE [STORE]\n");
         return 2;

@@ -1,7 +1,10 @@
 #include "v6bl/store/huge_pages.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -18,21 +21,71 @@ bool kernel_allows_huge_pages() {
     return line.find("[never]") == std::string::npos;
 }
 
+// Whether GLIBC_TUNABLES names glibc.malloc.hugetlb (`value`: with that value).
+bool tunable_set(const char* value = "") {
+    const char* tunables = std::getenv("GLIBC_TUNABLES");
+    const std::string wanted = std::string("glibc.malloc.hugetlb") + value;
+    return tunables && std::strstr(tunables, wanted.c_str()) != nullptr;
+}
+
+// Faults in `bytes` of fresh memory on 2 MiB boundaries, advised as huge pages or not: ms
+// per MiB, or a negative figure when the memory could not be mapped.
+double fault_cost(std::size_t bytes, bool huge) {
+    constexpr std::size_t align = std::size_t{2} << 20;
+    void* m = ::mmap(nullptr, bytes + align, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) return -1;
+    const auto base = reinterpret_cast<std::uintptr_t>(m);
+    auto* p = reinterpret_cast<volatile unsigned char*>((base + align - 1) & ~(align - 1));
+    ::madvise(const_cast<unsigned char*>(p), bytes, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < bytes; i += 4096) p[i] = 1;
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ::munmap(m, bytes + align);
+    return s * 1e3 / static_cast<double>(bytes >> 20);
+}
+
 }  // namespace
 
-bool huge_pages_wanted(bool by_default) {
+page_fault_costs fault_costs() {
+    constexpr std::size_t probe = std::size_t{4} << 20;
+    page_fault_costs c;
+    c.huge_ms_per_mib = fault_cost(probe, true);
+    c.small_ms_per_mib = fault_cost(probe, false);
+    return c;
+}
+
+bool huge_pages_cheaper(const page_fault_costs& c) {
+    if (c.huge_ms_per_mib < 0 || c.small_ms_per_mib < 0) return false;
+    return c.huge_ms_per_mib * 4 <= c.small_ms_per_mib * 3;
+}
+
+bool huge_pages_wanted(huge_pages_default by_default) {
     const char* v = std::getenv("V6BL_HUGE_PAGES");
     if (v && std::strcmp(v, "0") == 0) return false;
     if (v && std::strcmp(v, "1") == 0) return true;
-    return by_default;
+    switch (by_default) {
+        case huge_pages_default::yes:
+            return true;
+        case huge_pages_default::no:
+            return false;
+        case huge_pages_default::if_cheaper_to_fault:
+            return huge_pages_cheaper(fault_costs());
+    }
+    return false;
 }
 
-void reexec_with_huge_pages(char** argv, bool by_default) {
+bool heap_on_huge_pages() {
+    return tunable_set("=1");
+}
+
+void reexec_with_huge_pages(char** argv, huge_pages_default by_default) {
+    // (the re-executed program comes here again: the tunable says it is done, before any
+    // measuring; so does one the user set, to any value)
+    if (tunable_set() || !kernel_allows_huge_pages()) return;
     if (!huge_pages_wanted(by_default)) return;
     const char* tunables = std::getenv("GLIBC_TUNABLES");
     const std::string current = tunables ? tunables : "";
-    if (current.find("glibc.malloc.hugetlb") != std::string::npos) return;
-    if (!kernel_allows_huge_pages()) return;
     const std::string wanted =
         current.empty() ? "glibc.malloc.hugetlb=1" : current + ":glibc.malloc.hugetlb=1";
     if (setenv("GLIBC_TUNABLES", wanted.c_str(), 1) != 0) return;
