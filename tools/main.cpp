@@ -44,10 +44,10 @@ void open_standard_descriptors() {
 int main(int argc, char** argv) {
     open_standard_descriptors();
     const bool ingest = std::strcmp(subcommand_of(argc, argv), "ingest") == 0;
-    // Ingest faults in ~300 MB of tables once and reads them at random: faulting is where
-    // the page sizes differ for it, and which is cheaper depends on the host (one guest
-    // faulted huge pages in 5x dearer, bench/ingest 6 % slower on them; another 40x
-    // cheaper, 5 % faster), so it measures. The store and the server keep them (bench/store).
+    // Ingest faults in ~300 MB once and reads its big tables (on huge pages either way) at
+    // random: faulting is where the page sizes differ for the rest, and which is cheaper
+    // depends on the host (bench/ingest on huge pages: 6 % slower on one guest, 6 % faster
+    // on another), so it measures. The store and the server keep them (bench/store).
     using v6bl::store::huge_pages_default;
     v6bl::store::reexec_with_huge_pages(
         argv, ingest ? huge_pages_default::if_cheaper_to_fault : huge_pages_default::yes);

@@ -21,13 +21,6 @@ bool kernel_allows_huge_pages() {
     return line.find("[never]") == std::string::npos;
 }
 
-// Whether GLIBC_TUNABLES names glibc.malloc.hugetlb (`value`: with that value).
-bool tunable_set(const char* value = "") {
-    const char* tunables = std::getenv("GLIBC_TUNABLES");
-    const std::string wanted = std::string("glibc.malloc.hugetlb") + value;
-    return tunables && std::strstr(tunables, wanted.c_str()) != nullptr;
-}
-
 // Faults in `bytes` of fresh memory on 2 MiB boundaries, advised as huge pages or not: ms
 // per MiB, or a negative figure when the memory could not be mapped.
 double fault_cost(std::size_t bytes, bool huge) {
@@ -37,7 +30,12 @@ double fault_cost(std::size_t bytes, bool huge) {
     if (m == MAP_FAILED) return -1;
     const auto base = reinterpret_cast<std::uintptr_t>(m);
     auto* p = reinterpret_cast<volatile unsigned char*>((base + align - 1) & ~(align - 1));
-    ::madvise(const_cast<unsigned char*>(p), bytes, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+    if (::madvise(const_cast<unsigned char*>(p), bytes, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) !=
+            0 &&
+        huge) {
+        ::munmap(m, bytes + align);
+        return -1;
+    }
     const auto t0 = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < bytes; i += 4096) p[i] = 1;
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -48,16 +46,19 @@ double fault_cost(std::size_t bytes, bool huge) {
 }  // namespace
 
 page_fault_costs fault_costs() {
-    constexpr std::size_t probe = std::size_t{4} << 20;
+    constexpr std::size_t probe = std::size_t{2} << 20;
     page_fault_costs c;
-    c.huge_ms_per_mib = fault_cost(probe, true);
-    c.small_ms_per_mib = fault_cost(probe, false);
+    auto least = [](double kept, double v) { return kept < 0 || (v >= 0 && v < kept) ? v : kept; };
+    for (int round = 0; round < 2; ++round) {
+        c.huge_ms_per_mib = least(c.huge_ms_per_mib, fault_cost(probe, true));
+        c.small_ms_per_mib = least(c.small_ms_per_mib, fault_cost(probe, false));
+    }
     return c;
 }
 
 bool huge_pages_cheaper(const page_fault_costs& c) {
     if (c.huge_ms_per_mib < 0 || c.small_ms_per_mib < 0) return false;
-    return c.huge_ms_per_mib * 4 <= c.small_ms_per_mib * 3;
+    return c.small_ms_per_mib >= 1.5 && c.huge_ms_per_mib * 4 <= c.small_ms_per_mib * 3;
 }
 
 bool huge_pages_wanted(huge_pages_default by_default) {
@@ -75,20 +76,25 @@ bool huge_pages_wanted(huge_pages_default by_default) {
     return false;
 }
 
-bool heap_on_huge_pages() {
-    return tunable_set("=1");
+std::optional<std::string> tunables_for_huge_pages(const char* current) {
+    const std::string now = current ? current : "";
+    if (now.find("glibc.malloc.hugetlb") != std::string::npos) return std::nullopt;
+    return now.empty() ? "glibc.malloc.hugetlb=1" : now + ":glibc.malloc.hugetlb=1";
+}
+
+bool huge_pages_requested() {
+    const char* tunables = std::getenv("GLIBC_TUNABLES");
+    return tunables && std::strstr(tunables, "glibc.malloc.hugetlb=1") != nullptr;
 }
 
 void reexec_with_huge_pages(char** argv, huge_pages_default by_default) {
     // (the re-executed program comes here again: the tunable says it is done, before any
-    // measuring; so does one the user set, to any value)
-    if (tunable_set() || !kernel_allows_huge_pages()) return;
-    if (!huge_pages_wanted(by_default)) return;
+    // measuring)
     const char* tunables = std::getenv("GLIBC_TUNABLES");
+    const std::optional<std::string> wanted = tunables_for_huge_pages(tunables);
+    if (!wanted || !kernel_allows_huge_pages() || !huge_pages_wanted(by_default)) return;
     const std::string current = tunables ? tunables : "";
-    const std::string wanted =
-        current.empty() ? "glibc.malloc.hugetlb=1" : current + ":glibc.malloc.hugetlb=1";
-    if (setenv("GLIBC_TUNABLES", wanted.c_str(), 1) != 0) return;
+    if (setenv("GLIBC_TUNABLES", wanted->c_str(), 1) != 0) return;
     execv("/proc/self/exe", argv);
     // exec failed: go on as we are, with the environment as it was
     if (tunables)

@@ -16,8 +16,9 @@ namespace v6bl::ingest {
 // such read also misses the TLB. Allocations from 4 MiB up are mapped 2 MiB-aligned and
 // advised as huge pages (bench/ingest, docs/benchmarks.md: 8.6 % less time in paired runs
 // on the 2-core VM, although a huge page costs three to four times as much to fault in
-// there, so the rest of the heap stays on small pages). Where transparent huge pages are
-// off, madvise fails or is ignored and the table is on small pages as before.
+// there; the rest of the heap goes on huge pages only where small ones are dearer to fault
+// in, store/huge_pages.h). Where transparent huge pages are off, madvise fails or is ignored
+// and the table is on small pages as before.
 template <typename T>
 struct huge_page_allocator {
     using value_type = T;
