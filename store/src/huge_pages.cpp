@@ -22,7 +22,8 @@ bool kernel_allows_huge_pages() {
 }
 
 // Faults in `bytes` of fresh memory on 2 MiB boundaries, advised as huge pages or not: ms
-// per MiB, or a negative figure when the memory could not be mapped.
+// per MiB, or a negative figure when the memory could not be mapped (or, for huge pages,
+// advised).
 double fault_cost(std::size_t bytes, bool huge) {
     constexpr std::size_t align = std::size_t{2} << 20;
     void* m = ::mmap(nullptr, bytes + align, PROT_READ | PROT_WRITE,
