@@ -175,7 +175,10 @@ void association_engine::add_history(pending_attempt& p) {
     p.new_round = r.new_round;
     p.only_round = r.only_round;
     p.continuous = r.new_round && r.quiet_us < options_.round_gap_us;
-    if (p.a.family != ip_family::v4) return;
+    if (p.a.family != ip_family::v4) {
+        note_v6_round(p);
+        return;
+    }
     ++window_v4_[ipv4_of(p.a.source)];
     // A candidate counts only if its IPv4 has two rounds or more when an IPv6 attempt
     // within ±2 s is scored (else k <= 1: it scores <= 350 and updates no partner set).
@@ -185,6 +188,14 @@ void association_engine::add_history(pending_attempt& p) {
     const bool may_gain_round =
         p.a.start_us + 2 * options_.pair_window_us - r.round_us >= options_.round_gap_us;
     if (r.rounds >= 2 || may_gain_round) note_candidate(p, r.history, !may_gain_round);
+}
+
+void association_engine::note_v6_round(const pending_attempt& p) {
+    if (!p.new_round || p.only_round || p.continuous) return;
+    // Histories are added in start order, so this is an append but for a late attempt.
+    std::size_t pos = v6_rounds_.size();
+    while (pos > 0 && v6_rounds_[pos - 1].start_us > p.a.start_us) --pos;
+    v6_rounds_.insert(pos, v6_round{p.a.start_us, p.a.source, p.hash});
 }
 
 void association_engine::note_candidate(const pending_attempt& p,
@@ -432,17 +443,14 @@ bool association_engine::another_ipv6_attended(const connect_attempt& a6, std::u
     const std::int64_t w = options_.pair_window_us;
     const int need = std::max(options_.min_rounds, winner_rounds);
     const std::uint64_t me = high64_of(a6.source);
-    const std::size_t first = pending_.lower_bound(
-        a6.start_us - w, [](const pending_attempt& x, std::int64_t t) { return x.a.start_us < t; });
-    // (pending_[< history_index_] are in the histories: all of the window, step() saw to it)
-    for (std::size_t i = first;
-         i < history_index_ && i < pending_.size() && pending_[i].a.start_us <= a6.start_us + w;
+    const std::size_t first = v6_rounds_.lower_bound(
+        a6.start_us - w, [](const v6_round& x, std::int64_t t) { return x.start_us < t; });
+    // (all of the window is in the histories, step() saw to it)
+    for (std::size_t i = first; i < v6_rounds_.size() && v6_rounds_[i].start_us <= a6.start_us + w;
          ++i) {
-        const pending_attempt& q = pending_[i];
-        if (q.a.family != ip_family::v6 || !q.new_round || q.only_round || q.continuous ||
-            high64_of(q.a.source) == me)
-            continue;
-        const round_history_table::entry* h = history_.find(q.a.source, q.hash);
+        const v6_round& q = v6_rounds_[i];
+        if (high64_of(q.source) == me) continue;
+        const round_history_table::entry* h = history_.find(q.source, q.hash);
         if (!h || h->rounds < options_.min_rounds) continue;
         const round_history_table::rounds_view r = history_.rounds_of(*h);
         const std::int64_t from = std::max(known_since(r), known_since(r4)) - w;
@@ -954,6 +962,11 @@ void association_engine::step(std::vector<association>& out) {
             __builtin_prefetch(&pending_[history_index_ + 4 * prefetch_distance]);
         if (history_index_ + prefetch_distance < pending_.size())
             history_.prefetch(pending_[history_index_ + prefetch_distance].hash);
+        // Halfway there, that slot has come in: the ring it names is asked for next.
+        if (history_index_ + prefetch_distance / 2 < pending_.size()) {
+            const pending_attempt& q = pending_[history_index_ + prefetch_distance / 2];
+            history_.prefetch_ring_of(q.a.source, q.hash);
+        }
         add_history(pending_[history_index_]);
         ++history_index_;
     }
@@ -976,6 +989,7 @@ void association_engine::step(std::vector<association>& out) {
     }
     while (!v4_candidates_.empty() && v4_candidates_.front().start_us < keep_from)
         v4_candidates_.pop_front();
+    while (!v6_rounds_.empty() && v6_rounds_.front().start_us < keep_from) v6_rounds_.pop_front();
 }
 
 void association_engine::advance(std::int64_t now_us, std::vector<association>& out) {
@@ -996,6 +1010,7 @@ std::size_t association_engine::drop_pending() {
     pending_.clear();
     staged_.clear();
     v4_candidates_.clear();
+    v6_rounds_.clear();
     window_v4_.clear();
     eval_index_ = history_index_ = 0;
     return n;
@@ -1010,6 +1025,7 @@ void association_engine::flush(std::vector<association>& out) {
     }
     pending_.clear();
     v4_candidates_.clear();
+    v6_rounds_.clear();
     window_v4_.clear();
     eval_index_ = history_index_ = 0;
 }
@@ -1269,6 +1285,7 @@ bool association_engine::restore(std::string_view in) {
         history_ = round_history_table();
         history_.set_horizons(options_.single_round_horizon_us, options_.history_horizon_us);
         v4_candidates_.clear();
+        v6_rounds_.clear();
         partners_.clear();
         decltype(close_memo_)().swap(close_memo_);  // (frees the 16 MiB)
         history_index_ = eval_index_ = 0;
@@ -1326,12 +1343,16 @@ bool association_engine::restore(std::string_view in) {
     if (version >= 12 && !restore_memo(r)) return fail();
     stats_ = r.get_pod<association_stats>();
     if (!r.ok() || !r.at_end()) return fail();
-    // The window's IPv4s and the candidate list are derived from the pending attempts.
+    // The window's IPv4s, the candidate list and the IPv6 rounds are derived from the
+    // pending attempts.
     // The list is rebuilt from every IPv4 attempt that was not its address's only round:
     // a superset of the one kept without the restart (the extra ones have one round when
     // scored and change nothing), so the restored run gives the same associations.
     for (std::size_t i = 0; i < history_index_; ++i) {
-        if (pending_[i].a.family != ip_family::v4) continue;
+        if (pending_[i].a.family != ip_family::v4) {
+            note_v6_round(pending_[i]);
+            continue;
+        }
         ++window_v4_[ipv4_of(pending_[i].a.source)];
         if (!pending_[i].only_round) note_candidate(pending_[i], nullptr, false);
     }

@@ -31,6 +31,21 @@ const round_history_table::entry* round_history_table::find(const address_bytes&
     }
 }
 
+void round_history_table::prefetch_ring_of(const address_bytes& a, std::uint64_t h) const {
+    if (slots_.empty()) return;
+    const std::size_t i = h & mask_;
+    // The slot and, when the home slot is the first of its line, the other one on it.
+    const std::size_t last = (i & 1) ? i : i + 1;
+    for (std::size_t j = i; j <= last; ++j) {
+        const entry& e = slots_[j];
+        if (!e.rounds) return;
+        if (same_address(e.address, a)) {
+            prefetch_ring(e);
+            return;
+        }
+    }
+}
+
 round_history_table::entry* round_history_table::slot_for(const address_bytes& a, std::uint64_t h,
                                                           bool& inserted) {
     if ((size_ + 1) * 8 > slots_.size() * 5) grow();  // load factor <= 0.625

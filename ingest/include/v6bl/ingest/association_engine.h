@@ -264,6 +264,17 @@ class association_engine {
     std::vector<std::pair<std::int64_t, std::size_t>> staged_merged_;  // scratch of merge_staged()
     round_history_table history_;
     ring_buffer<v4_candidate> v4_candidates_;  // in history_, not only_round; sorted by start
+    // The IPv6 attempts in history_ that another_ipv6_attended() can count: new rounds, not
+    // the address's only one, not of an address that is never quiet; sorted by start. A
+    // winner above the cap (each repeat round of a listed host) scanned every pending
+    // attempt of its ±2 s, a 64-byte line each, for the quarter of them that qualify.
+    struct v6_round {
+        std::int64_t start_us;
+        address_bytes source;
+        std::uint32_t hash;
+    };
+    ring_buffer<v6_round> v6_rounds_;
+    void note_v6_round(const pending_attempt& p);
     flat_table<address_bytes, partner_set, address_hash> partners_;
     std::int64_t next_housekeeping_us_ = 0;
     std::int64_t next_partner_cleanup_us_ = 0;

@@ -126,6 +126,11 @@ class round_history_table {
         __builtin_prefetch(r.port);
         __builtin_prefetch(&r.total_rounds);
     }
+    // The ring add() will write for an address seen on several rounds, asked for once the
+    // slot prefetch() asked for has come in: a new round of such an address writes its ring,
+    // a line (or three) elsewhere in the pool. Looks only at the slots the slot's line
+    // holds, the usual end of a probe; an address further on is not prefetched.
+    void prefetch_ring_of(const address_bytes& a, std::uint64_t h) const;
     // Erases the dead entries among the next `slots` slots (from where the last sweep
     // stopped, wrapping around).
     void sweep(std::size_t slots);
