@@ -887,6 +887,34 @@ TEST_CASE("the lockstep twin and named partners give the same answers across a r
     CHECK(best_strength(out_whole, o6, ipv4_of(o4)) >= 900);
 }
 
+TEST_CASE("the lockstep twin is found across a checkpoint between its round and the winner's",
+          "[association][nat]") {
+    // The NAT member and the spammer's IPv6 of the test above, 0.2 s apart on three rounds,
+    // the spammer's IPv4 0.5 s after it. A stranger's IPv4 one second before each round is
+    // evaluated, and the twin's round taken into the histories with it, by an attempt 147.5 s
+    // after the round, before the member's round is: the checkpoint taken then holds the
+    // twin's round in the histories but not evaluated. The restored engine must still find
+    // it when it evaluates the member (another_ipv6_attended), as the clean run does.
+    const auto m6 = v6("2001:db8:7e::1");
+    const auto s6 = v6("2001:db8:7f::1");
+    const auto x4 = address_from_ipv4(v4(5, 6, 7, 11));
+    std::vector<connect_attempt> in;
+    std::uint16_t port = 30000;
+    std::uint8_t stranger = 1;
+    for (double t : {1000.0, 1600.0, 2200.0}) {
+        in.push_back(
+            attempt(address_from_ipv4(v4(9, 9, 9, stranger++)), false, t - 1, port++, 1, false));
+        in.push_back(attempt(m6, true, t, port++, 1, false));
+        in.push_back(attempt(s6, true, t + 0.2, port++, 1, false));
+        in.push_back(attempt(x4, false, t + 0.7, port++, 1, false));
+        in.push_back(attempt(address_from_ipv4(v4(9, 9, 8, stranger++)), false, t + 147.5, port++,
+                             1, false));
+    }
+    const auto out_whole = run_restoring_after_each(in);
+    CHECK(best_strength(out_whole, m6, ipv4_of(x4)) < 600);
+    CHECK(best_strength(out_whole, s6, ipv4_of(x4)) < 600);
+}
+
 TEST_CASE("two IPv4s in lockstep with one IPv6, one of them closer: still neither is believed",
           "[association]") {
     // Both pair on every round; one comes within 0.5 s (tight), the other at 0.55 s (a
