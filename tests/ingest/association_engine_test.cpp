@@ -915,6 +915,45 @@ TEST_CASE("the lockstep twin is found across a checkpoint between its round and 
     CHECK(best_strength(out_whole, s6, ipv4_of(x4)) < 600);
 }
 
+TEST_CASE("a twin's round that arrives behind the history cursor is still found",
+          "[association][nat]") {
+    // The member and the spammer's IPv6 0.2 s apart on three rounds, the IPv4 0.4 s after the
+    // member. On the third round the spammer's attempt comes late: a stranger's IPv4 2 s
+    // before the member's round has been evaluated, which took the histories up to that
+    // round, so the spammer's goes in behind the history cursor (insert_late). The member's
+    // evaluation must still count it: neither /64 is believed, as with the attempts in order.
+    const auto m6 = v6("2001:db8:7e::1");
+    const auto s6 = v6("2001:db8:7f::1");
+    const auto x4 = address_from_ipv4(v4(5, 6, 7, 11));
+    std::uint16_t port = 30000;
+    std::vector<connect_attempt> in;
+    for (double t : {1000.0, 1600.0}) {
+        in.push_back(attempt(s6, true, t - 0.2, port++, 1, false));
+        in.push_back(attempt(m6, true, t, port++, 1, false));
+        in.push_back(attempt(x4, false, t + 0.4, port++, 1, false));
+    }
+    in.push_back(attempt(address_from_ipv4(v4(9, 9, 9, 1)), false, 2198.0, port++, 1, false));
+    in.push_back(attempt(m6, true, 2200.0, port++, 1, false));
+    in.push_back(attempt(x4, false, 2200.4, port++, 1, false));
+    const connect_attempt late = attempt(s6, true, 2199.8, port++, 1, false);
+    association_engine e;
+    std::vector<association> out;
+    for (const auto& a : in) {
+        e.add(a);
+        e.advance(a.last_us, out);
+    }
+    e.advance(2'346'500'000, out);  // the stranger is evaluated (histories to 2200 s), m6 not
+    e.add(late);
+    e.advance(2'347'000'000, out);  // merged behind the cursor
+    e.flush(out);
+    CHECK(best_strength(out, m6, ipv4_of(x4)) < 600);
+    CHECK(best_strength(out, s6, ipv4_of(x4)) < 600);
+    in.push_back(late);
+    const auto in_order = run(in);
+    CHECK(best_strength(in_order, m6, ipv4_of(x4)) < 600);
+    CHECK(best_strength(in_order, s6, ipv4_of(x4)) < 600);
+}
+
 TEST_CASE("two IPv4s in lockstep with one IPv6, one of them closer: still neither is believed",
           "[association]") {
     // Both pair on every round; one comes within 0.5 s (tight), the other at 0.55 s (a
