@@ -34,9 +34,10 @@ const round_history_table::entry* round_history_table::find(const address_bytes&
 void round_history_table::prefetch_ring_of(const address_bytes& a, std::uint64_t h) const {
     if (slots_.empty()) return;
     const std::size_t i = h & mask_;
-    // The slot and, when the home slot is the first of its line, the other one on it.
-    const std::size_t last = (i & 1) ? i : i + 1;
-    for (std::size_t j = i; j <= last; ++j) {
+    // The slot and, when the home slot is the first of its line, the other one on it (the
+    // table is a power of two of slots, 1024 or more: i | 1 is in it; a table below 4 MiB
+    // is not line-aligned, where that slot may be on the next line, which costs nothing).
+    for (std::size_t j = i; j <= (i | 1); ++j) {
         const entry& e = slots_[j];
         if (!e.rounds) return;
         if (same_address(e.address, a)) {
