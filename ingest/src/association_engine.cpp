@@ -56,6 +56,14 @@ std::uint64_t high64_of(const address_bytes& a) {
     return v;
 }
 
+// Whether a view's round starts ascend, as a ring's do (add() opens a round only a round
+// gap after the newest): then one pass over two rings finds which starts met.
+bool starts_ascending(const round_history_table::rounds_view& v) {
+    for (int i = 1; i < v.count; ++i)
+        if (v.start_us[i] < v.start_us[i - 1]) return false;
+    return true;
+}
+
 bool port_climbs(std::uint16_t older, std::uint16_t newer) {
     const auto d = static_cast<std::uint16_t>(newer - older);
     return d >= 1 && d <= 64;
@@ -443,6 +451,7 @@ bool association_engine::another_ipv6_attended(const connect_attempt& a6, std::u
     const std::int64_t w = options_.pair_window_us;
     const int need = std::max(options_.min_rounds, winner_rounds);
     const std::uint64_t me = high64_of(a6.source);
+    const std::int64_t since4 = known_since(r4);
     const std::size_t first = v6_rounds_.lower_bound(
         a6.start_us - w, [](const v6_round& x, std::int64_t t) { return x.start_us < t; });
     // (all of the window is in the histories, step() saw to it)
@@ -453,7 +462,8 @@ bool association_engine::another_ipv6_attended(const connect_attempt& a6, std::u
         const round_history_table::entry* h = history_.find(q.source, q.hash);
         if (!h || h->rounds < options_.min_rounds) continue;
         const round_history_table::rounds_view r = history_.rounds_of(*h);
-        const std::int64_t from = std::max(known_since(r), known_since(r4)) - w;
+        if (r.count < need) continue;  // (k <= n <= its rounds)
+        const std::int64_t from = std::max(known_since(r), since4) - w;
         int n = 0, k = 0, close = 0, j = 0;
         for (int x = 0; x < r.count; ++x) {
             if (r.start_us[x] < from) continue;
@@ -504,12 +514,9 @@ void association_engine::record_close_ipv4s(const pending_attempt& p) {
         const v4_candidate& c = v4_candidates_[i];
         if (c.ttl_class != a6.ttl_class || c.os != a6.os || c.options != a6.options) continue;
         const std::int64_t d = std::llabs(c.start_us - a6.start_us);
-        int at = -1;
-        for (int k = 0; k < n; ++k)
-            if (v4[k] == c.ipv4) at = k;
         // An IPv4 counts once, ranked by its first attempt seen (the scan runs forward:
         // after a native IPv6 that is its nearest, before a 6to4 one its farthest).
-        if (at >= 0) continue;
+        if (std::find(v4, v4 + n, c.ipv4) != v4 + n) continue;
         int rounds = c.round_count;
         if (!c.rounds_final) {
             const round_history_table::entry* e4 = history_.find(address_from_ipv4(c.ipv4), c.hash);
@@ -657,6 +664,8 @@ std::size_t association_engine::close_rounds_winner(const round_history_table::r
     bool busy_rival = false, nat_under_way = false, close_met_all = false;
     std::uint32_t seen[16];
     int seen_n = 0;
+    const std::int64_t since6 = known_since(r6);
+    const bool r6_ascending = starts_ascending(r6);
     for (const v4_candidate* c : refs_) {
         bool dup = false;
         for (int i = 0; i < seen_n; ++i) dup = dup || seen[i] == c->ipv4;
@@ -664,21 +673,34 @@ std::size_t association_engine::close_rounds_winner(const round_history_table::r
         if (seen_n < 16) seen[seen_n++] = c->ipv4;
         round_history_table::rounds_view r4;
         if (!candidate_rounds(*c, r4)) continue;
-        const std::int64_t from = std::max(known_since(r6), known_since(r4)) - w;
-        int n = 0, met = 0, close = 0, under_way = 0;
+        const std::int64_t from = std::max(since6, known_since(r4)) - w;
+        const bool cut_short = r4.total_rounds > static_cast<std::uint32_t>(r4.count);
+        // One pass over each ring, as in another_ipv4_attended().
+        const bool merge = r6_ascending && starts_ascending(r4);
+        int n = 0, met = 0, close = 0, under_way = 0, jw = 0, jc = 0;
         for (int i = 0; i < r6.count; ++i) {
             const std::int64_t t = r6.start_us[i];
             if (t < from) continue;
             ++n;
-            bool m = false, cl = false, going = false;
-            for (int q = 0; q < r4.count; ++q) {
-                const std::int64_t d = std::llabs(r4.start_us[q] - t);
-                m |= d <= w;
-                cl |= d <= options_.close_us;
-                going |= r4.start_us[q] - w <= t && t <= r4.start_us[q] + r4.span_of(q) + w;
+            bool m = false, cl = false;
+            if (merge) {
+                while (jw < r4.count && r4.start_us[jw] + w < t) ++jw;
+                m = jw < r4.count && r4.start_us[jw] - w <= t;
+                while (jc < r4.count && r4.start_us[jc] + options_.close_us < t) ++jc;
+                cl = jc < r4.count && r4.start_us[jc] - options_.close_us <= t;
+            } else {
+                for (int q = 0; q < r4.count; ++q) {
+                    const std::int64_t d = std::llabs(r4.start_us[q] - t);
+                    m |= d <= w;
+                    cl |= d <= options_.close_us;
+                }
             }
             met += m;
             close += cl;
+            if (!cut_short) continue;  // (under way counts only for a ring cut short)
+            bool going = false;
+            for (int q = 0; q < r4.count; ++q)
+                going |= r4.start_us[q] - w <= t && t <= r4.start_us[q] + r4.span_of(q) + w;
             under_way += going;
         }
         // A NAT's IPv4 (another_ipv4_attended): a round under way at every IPv6 round its
@@ -689,8 +711,7 @@ std::size_t association_engine::close_rounds_winner(const round_history_table::r
         // alone is no sign of the member: a busy NAT's rounds cover much of the time (at 280/s, one
         // was under way at a Postfix spammer's three rounds, with one round start near them, while
         // the spammer's own IPv4 came within 0.52 s of each).
-        if (r4.total_rounds > static_cast<std::uint32_t>(r4.count) && under_way >= 2 &&
-            under_way == n) {
+        if (cut_short && under_way >= 2 && under_way == n) {
             nat_under_way = true;
             // This round counts as met close if an attempt of it came within close_us now,
             // though inside a round another member opened (its ring shows no start then).
@@ -770,24 +791,38 @@ bool association_engine::another_ipv4_attended(const round_history_table::rounds
                                                int leader_rounds) {
     const std::int64_t w = options_.pair_window_us;
     const int need = std::max(options_.min_rounds, leader_rounds);
-    // The IPv6 rounds in the period both histories cover, and those a round start of the
-    // IPv4 met (within the pair window) or a round of it was under way at.
+    // The IPv6 rounds in the period both histories cover, those a round start of the IPv4
+    // met (within the pair window) and, when asked, those a round of it was under way at.
     struct attendance {
         int n = 0, met = 0, under_way = 0;
     };
-    auto attendance_of = [&](const round_history_table::rounds_view& r4) {
+    const std::int64_t since6 = known_since(r6);
+    const bool r6_ascending = starts_ascending(r6);
+    auto attendance_of = [&](const round_history_table::rounds_view& r4, bool want_under_way) {
         attendance a;
-        const std::int64_t from = std::max(known_since(r6), known_since(r4)) - w;
+        const std::int64_t from = std::max(since6, known_since(r4)) - w;
+        // Rings hold their round starts in ascending order (add() opens a round only a
+        // round gap after the newest): one pass over each finds the meetings. (Out of order,
+        // as a state file made by hand could be, each start is tried, as it always was.)
+        const bool merge = r6_ascending && starts_ascending(r4);
+        int j = 0;
         for (int i = 0; i < r6.count; ++i) {
             const std::int64_t t = r6.start_us[i];
             if (t < from) continue;
             ++a.n;
-            bool started = false, going = false;
-            for (int q = 0; q < r4.count; ++q) {
-                started |= r4.start_us[q] - w <= t && t <= r4.start_us[q] + w;
-                going |= r4.start_us[q] - w <= t && t <= r4.start_us[q] + r4.span_of(q) + w;
+            bool started = false;
+            if (merge) {
+                while (j < r4.count && r4.start_us[j] + w < t) ++j;
+                started = j < r4.count && r4.start_us[j] - w <= t;
+            } else {
+                for (int q = 0; q < r4.count; ++q)
+                    started |= r4.start_us[q] - w <= t && t <= r4.start_us[q] + w;
             }
             a.met += started;
+            if (!want_under_way) continue;
+            bool going = false;
+            for (int q = 0; q < r4.count; ++q)
+                going |= r4.start_us[q] - w <= t && t <= r4.start_us[q] + r4.span_of(q) + w;
             a.under_way += going;
         }
         return a;
@@ -799,7 +834,7 @@ bool association_engine::another_ipv4_attended(const round_history_table::rounds
         if (leader_dt == INT64_MAX) {
             round_history_table::rounds_view r4;
             if (candidate_rounds(*c, r4)) {
-                const attendance a = attendance_of(r4);
+                const attendance a = attendance_of(r4, false);
                 leader_missed = a.met < a.n;
             }
         }
@@ -809,13 +844,14 @@ bool association_engine::another_ipv4_attended(const round_history_table::rounds
         if (c->ipv4 == leader_v4) continue;
         round_history_table::rounds_view r4;
         if (!candidate_rounds(*c, r4)) continue;
-        const attendance a = attendance_of(r4);
-        if (a.met >= need && a.met >= options_.min_share_v6 * a.n) return true;
         const std::int64_t dt = std::llabs(c->start_us - a6_start);
         const bool cut_short = r4.total_rounds > static_cast<std::uint32_t>(r4.count);
-        if (dt <= options_.tight_us && (dt <= leader_dt || leader_missed) && cut_short &&
-            a.under_way >= 2 && a.under_way == a.n)
-            return true;
+        // A NAT's IPv4, close now, whose rounds were under way at every one of the IPv6's.
+        const bool nat_close =
+            dt <= options_.tight_us && (dt <= leader_dt || leader_missed) && cut_short;
+        const attendance a = attendance_of(r4, nat_close);
+        if (a.met >= need && a.met >= options_.min_share_v6 * a.n) return true;
+        if (nat_close && a.under_way >= 2 && a.under_way == a.n) return true;
     }
     return false;
 }
