@@ -56,8 +56,10 @@ std::uint64_t high64_of(const address_bytes& a) {
     return v;
 }
 
-// Whether a view's round starts ascend, as a ring's do (add() opens a round only a round
-// gap after the newest): then one pass over two rings finds which starts met.
+// Whether a view's round starts ascend, as a ring's do with a positive round gap (add()
+// opens a round only that long after the newest): then one pass over two rings finds
+// which starts met. Out of order (a negative gap, a state file made by hand), each start
+// is compared with each, as it always was.
 bool starts_ascending(const round_history_table::rounds_view& v) {
     for (int i = 1; i < v.count; ++i)
         if (v.start_us[i] < v.start_us[i - 1]) return false;
@@ -675,7 +677,7 @@ std::size_t association_engine::close_rounds_winner(const round_history_table::r
         if (!candidate_rounds(*c, r4)) continue;
         const std::int64_t from = std::max(since6, known_since(r4)) - w;
         const bool cut_short = r4.total_rounds > static_cast<std::uint32_t>(r4.count);
-        // One pass over each ring, as in another_ipv4_attended().
+        // One pass over each ring where both ascend (starts_ascending()).
         const bool merge = r6_ascending && starts_ascending(r4);
         int n = 0, met = 0, close = 0, under_way = 0, jw = 0, jc = 0;
         for (int i = 0; i < r6.count; ++i) {
@@ -684,10 +686,11 @@ std::size_t association_engine::close_rounds_winner(const round_history_table::r
             ++n;
             bool m = false, cl = false;
             if (merge) {
-                while (jw < r4.count && r4.start_us[jw] + w < t) ++jw;
-                m = jw < r4.count && r4.start_us[jw] - w <= t;
-                while (jc < r4.count && r4.start_us[jc] + options_.close_us < t) ++jc;
-                cl = jc < r4.count && r4.start_us[jc] - options_.close_us <= t;
+                // (differences, as |start - t| was: no sum that a huge close_us overflows)
+                while (jw < r4.count && t - r4.start_us[jw] > w) ++jw;
+                m = jw < r4.count && r4.start_us[jw] - t <= w;
+                while (jc < r4.count && t - r4.start_us[jc] > options_.close_us) ++jc;
+                cl = jc < r4.count && r4.start_us[jc] - t <= options_.close_us;
             } else {
                 for (int q = 0; q < r4.count; ++q) {
                     const std::int64_t d = std::llabs(r4.start_us[q] - t);
@@ -801,9 +804,7 @@ bool association_engine::another_ipv4_attended(const round_history_table::rounds
     auto attendance_of = [&](const round_history_table::rounds_view& r4, bool want_under_way) {
         attendance a;
         const std::int64_t from = std::max(since6, known_since(r4)) - w;
-        // Rings hold their round starts in ascending order (add() opens a round only a
-        // round gap after the newest): one pass over each finds the meetings. (Out of order,
-        // as a state file made by hand could be, each start is tried, as it always was.)
+        // One pass over each ring where both ascend (starts_ascending()).
         const bool merge = r6_ascending && starts_ascending(r4);
         int j = 0;
         for (int i = 0; i < r6.count; ++i) {
