@@ -847,7 +847,8 @@ bool association_engine::another_ipv4_attended(const round_history_table::rounds
         if (!candidate_rounds(*c, r4)) continue;
         const std::int64_t dt = std::llabs(c->start_us - a6_start);
         const bool cut_short = r4.total_rounds > static_cast<std::uint32_t>(r4.count);
-        // A NAT's IPv4, close now, whose rounds were under way at every one of the IPv6's.
+        // Close now with its ring cut short: a NAT's IPv4 if a round of it was under way at
+        // every one of the IPv6's (counted only then).
         const bool nat_close =
             dt <= options_.tight_us && (dt <= leader_dt || leader_missed) && cut_short;
         const attendance a = attendance_of(r4, nat_close);
