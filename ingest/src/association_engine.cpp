@@ -56,14 +56,43 @@ std::uint64_t high64_of(const address_bytes& a) {
     return v;
 }
 
-// Whether a view's round starts ascend, as a ring's do with a positive round gap (add()
-// opens a round only that long after the newest): then one pass over two rings finds
-// which starts met. Out of order (a negative gap, a state file made by hand), each start
-// is compared with each, as it always was.
-bool starts_ascending(const round_history_table::rounds_view& v) {
-    for (int i = 1; i < v.count; ++i)
-        if (v.start_us[i] < v.start_us[i - 1]) return false;
-    return true;
+// Whether a round start of `v` lies within `d` of each time asked (|start - t| <= d, as
+// differences: no sum that a huge `d` overflows). A ring's starts ascend with a positive
+// round gap (add() opens a round only that long after the newest), and the times asked
+// (another ring's) ascend too: one pass over the starts serves them all, from where the
+// last time left off. A time that goes back starts over; starts out of order (a negative
+// gap, a state file made by hand) are each tried.
+class start_cursor {
+  public:
+    start_cursor(const round_history_table::rounds_view& v, std::int64_t d) : v_(v), d_(d) {
+        for (int i = 1; i < v.count; ++i) ascending_ &= v.start_us[i] >= v.start_us[i - 1];
+    }
+    bool within(std::int64_t t) {
+        if (!ascending_) {
+            for (int q = 0; q < v_.count; ++q)
+                if (std::llabs(v_.start_us[q] - t) <= d_) return true;
+            return false;
+        }
+        if (t < last_) j_ = 0;
+        last_ = t;
+        while (j_ < v_.count && t - v_.start_us[j_] > d_) ++j_;
+        return j_ < v_.count && v_.start_us[j_] - t <= d_;
+    }
+
+  private:
+    const round_history_table::rounds_view& v_;
+    std::int64_t d_;
+    bool ascending_ = true;
+    int j_ = 0;
+    std::int64_t last_ = INT64_MIN;
+};
+
+// Whether a round of `v` was under way at `t`: from its start to its span's end, give or
+// take `w`.
+bool under_way_at(const round_history_table::rounds_view& v, std::int64_t t, std::int64_t w) {
+    for (int q = 0; q < v.count; ++q)
+        if (v.start_us[q] - w <= t && t <= v.start_us[q] + v.span_of(q) + w) return true;
+    return false;
 }
 
 bool port_climbs(std::uint16_t older, std::uint16_t newer) {
@@ -667,7 +696,6 @@ std::size_t association_engine::close_rounds_winner(const round_history_table::r
     std::uint32_t seen[16];
     int seen_n = 0;
     const std::int64_t since6 = known_since(r6);
-    const bool r6_ascending = starts_ascending(r6);
     for (const v4_candidate* c : refs_) {
         bool dup = false;
         for (int i = 0; i < seen_n; ++i) dup = dup || seen[i] == c->ipv4;
@@ -677,34 +705,16 @@ std::size_t association_engine::close_rounds_winner(const round_history_table::r
         if (!candidate_rounds(*c, r4)) continue;
         const std::int64_t from = std::max(since6, known_since(r4)) - w;
         const bool cut_short = r4.total_rounds > static_cast<std::uint32_t>(r4.count);
-        // One pass over each ring where both ascend (starts_ascending()).
-        const bool merge = r6_ascending && starts_ascending(r4);
-        int n = 0, met = 0, close = 0, under_way = 0, jw = 0, jc = 0;
+        start_cursor met_at(r4, w), close_at(r4, options_.close_us);
+        int n = 0, met = 0, close = 0, under_way = 0;
         for (int i = 0; i < r6.count; ++i) {
             const std::int64_t t = r6.start_us[i];
             if (t < from) continue;
             ++n;
-            bool m = false, cl = false;
-            if (merge) {
-                // (differences, as |start - t| was: no sum that a huge close_us overflows)
-                while (jw < r4.count && t - r4.start_us[jw] > w) ++jw;
-                m = jw < r4.count && r4.start_us[jw] - t <= w;
-                while (jc < r4.count && t - r4.start_us[jc] > options_.close_us) ++jc;
-                cl = jc < r4.count && r4.start_us[jc] - t <= options_.close_us;
-            } else {
-                for (int q = 0; q < r4.count; ++q) {
-                    const std::int64_t d = std::llabs(r4.start_us[q] - t);
-                    m |= d <= w;
-                    cl |= d <= options_.close_us;
-                }
-            }
-            met += m;
-            close += cl;
-            if (!cut_short) continue;  // (under way counts only for a ring cut short)
-            bool going = false;
-            for (int q = 0; q < r4.count; ++q)
-                going |= r4.start_us[q] - w <= t && t <= r4.start_us[q] + r4.span_of(q) + w;
-            under_way += going;
+            met += met_at.within(t);
+            close += close_at.within(t);
+            // (under way counts only for a ring cut short)
+            if (cut_short) under_way += under_way_at(r4, t, w);
         }
         // A NAT's IPv4 (another_ipv4_attended): a round under way at every IPv6 round its
         // ring reaches, the ring having dropped older ones. Its members' rounds are not all
@@ -800,31 +810,16 @@ bool association_engine::another_ipv4_attended(const round_history_table::rounds
         int n = 0, met = 0, under_way = 0;
     };
     const std::int64_t since6 = known_since(r6);
-    const bool r6_ascending = starts_ascending(r6);
     auto attendance_of = [&](const round_history_table::rounds_view& r4, bool want_under_way) {
         attendance a;
         const std::int64_t from = std::max(since6, known_since(r4)) - w;
-        // One pass over each ring where both ascend (starts_ascending()).
-        const bool merge = r6_ascending && starts_ascending(r4);
-        int j = 0;
+        start_cursor started_at(r4, w);
         for (int i = 0; i < r6.count; ++i) {
             const std::int64_t t = r6.start_us[i];
             if (t < from) continue;
             ++a.n;
-            bool started = false;
-            if (merge) {
-                while (j < r4.count && r4.start_us[j] + w < t) ++j;
-                started = j < r4.count && r4.start_us[j] - w <= t;
-            } else {
-                for (int q = 0; q < r4.count; ++q)
-                    started |= r4.start_us[q] - w <= t && t <= r4.start_us[q] + w;
-            }
-            a.met += started;
-            if (!want_under_way) continue;
-            bool going = false;
-            for (int q = 0; q < r4.count; ++q)
-                going |= r4.start_us[q] - w <= t && t <= r4.start_us[q] + r4.span_of(q) + w;
-            a.under_way += going;
+            a.met += started_at.within(t);
+            if (want_under_way) a.under_way += under_way_at(r4, t, w);
         }
         return a;
     };
