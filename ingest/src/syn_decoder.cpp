@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "tcp_options.h"
+
 namespace v6bl::ingest {
 namespace {
 
@@ -49,33 +51,17 @@ decode_status decode_tcp(const std::uint8_t* p, std::size_t len, bool cut, std::
     out.dest_port = be16(p + 2);
     if (smtp_port != 0 && out.dest_port != smtp_port) return decode_status::wrong_port;
     out.window = len >= 16 ? be16(p + 14) : 0;
-    out.mss = 0;
     out.options = 0;
-    int kinds = 0;
-    std::size_t i = 20;
-    while (i < data_offset) {
-        const std::uint8_t kind = p[i];
-        if (kinds < 8) {
-            out.options |= static_cast<option_signature>(kind == 0 ? 0xFF : kind) << (8 * kinds);
-            ++kinds;
-        }
-        if (kind == 0) break;  // end of option list
-        if (kind == 1) {       // NOP
-            ++i;
-            continue;
-        }
-        if (options_cut && i + 1 >= data_offset) break;  // the rest was not captured
-        if (i + 1 >= data_offset) return decode_status::malformed;
-        const std::size_t olen = p[i + 1];
-        if (olen < 2) return decode_status::malformed;
-        if (i + olen > data_offset) {
-            if (options_cut) break;
-            return decode_status::malformed;
-        }
-        if (kind == 2 && olen == 4) out.mss = be16(p + i + 2);
-        i += olen;
-    }
-    return decode_status::syn;
+    out.mss = 0;
+    if (data_offset <= 20) return decode_status::syn;  // no options (or none captured)
+    const std::uint8_t* options = p + 20;
+    const std::size_t options_len = data_offset - 20;
+    // Most SYNs carry one of a few stacks' option lists: matched whole, without the walk.
+    if (!options_cut && tcp_options::match_layout(options, options_len, out.options, out.mss))
+        return decode_status::syn;
+    return tcp_options::walk(options, options_len, options_cut, out.options, out.mss)
+               ? decode_status::syn
+               : decode_status::malformed;
 }
 
 decode_status decode_ipv4(const std::uint8_t* p, std::size_t len, std::uint16_t smtp_port,

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "ingest_test_support.h"
+#include "tcp_options.h"
 #include "v6bl/ingest/syn_decoder.h"
 
 using namespace v6bl;
@@ -301,4 +302,88 @@ TEST_CASE("an IPv4 SYN from 0.0.0.0/8 or 224.0.0.0/3 is no sender's", "[syn_deco
     CHECK(decode_from(127, 0, 0, 1) == decode_status::syn);
     CHECK(decode_from(1, 0, 0, 0) == decode_status::syn);
     CHECK(decode_from(223, 255, 255, 254) == decode_status::syn);
+}
+
+namespace {
+
+// A layout's bytes with random values where it has `any`.
+std::vector<std::uint8_t> fill_layout(const tcp_options::layout& l, std::mt19937& rng) {
+    std::vector<std::uint8_t> b(l.len);
+    for (std::size_t k = 0; k < l.len; ++k)
+        b[k] = static_cast<std::uint8_t>(l.bytes[k] == tcp_options::any ? rng() : l.bytes[k]);
+    return b;
+}
+
+}  // namespace
+
+TEST_CASE("the known option layouts give the signatures of their stacks", "[syn_decoder]") {
+    // Kinds in order, the first in the low byte; an end-of-list as 0xFF.
+    REQUIRE(tcp_options::layout_count == 5);
+    CHECK(tcp_options::compiled[0].signature == 0x040101030102ull);      // Windows
+    CHECK(tcp_options::compiled[1].signature == 0x0301080402ull);        // Linux
+    CHECK(tcp_options::compiled[2].signature == 0xFF04080101030102ull);  // macOS
+    CHECK(tcp_options::compiled[3].signature == 0x0804030102ull);        // FreeBSD
+    CHECK(tcp_options::compiled[4].signature == 0x030104010102ull);      // Linux, no TS
+    // The simulator's SYNs (pcap_file_writer) are Windows, Linux and macOS ones.
+    std::mt19937 rng(7);
+    for (const auto& l : tcp_options::layouts) {
+        const auto b = fill_layout(l, rng);
+        option_signature sig = 0;
+        std::uint16_t mss = 0;
+        CHECK(tcp_options::match_layout(b.data(), b.size(), sig, mss));
+        CHECK(mss == ((b[2] << 8) | b[3]));
+    }
+}
+
+TEST_CASE("a matched option layout reads exactly as the byte walk does", "[syn_decoder]") {
+    // Every layout with random values, then with one byte changed (a kind or a length
+    // among them): whatever matches gives the walk's signature and MSS, and what does not
+    // match is left to the walk. Lengths next to the layouts' are tried too.
+    std::mt19937 rng(2026);
+    int matched = 0, walked = 0;
+    for (int round = 0; round < 4000; ++round)
+        for (const auto& l : tcp_options::layouts) {
+            auto b = fill_layout(l, rng);
+            if (round % 2) b[rng() % b.size()] = static_cast<std::uint8_t>(rng());
+            if (round % 7 == 3) b.push_back(static_cast<std::uint8_t>(rng() % 2));
+            if (round % 7 == 5) b.pop_back();
+            option_signature want_sig = 0, sig = 0;
+            std::uint16_t want_mss = 0, mss = 0;
+            const bool ok = tcp_options::walk(b.data(), b.size(), false, want_sig, want_mss);
+            if (tcp_options::match_layout(b.data(), b.size(), sig, mss)) {
+                ++matched;
+                INFO("layout of " << l.len << " bytes, round " << round);
+                REQUIRE(ok);
+                REQUIRE(sig == want_sig);
+                REQUIRE(mss == want_mss);
+            } else {
+                ++walked;
+            }
+        }
+    CHECK(matched >= 7000);  // the unchanged ones of unchanged length, 1,428 rounds of 5, at least
+    CHECK(walked >= 5000);
+    // Through the whole decoder: an IPv4 SYN with each layout, then with its options cut
+    // by the snap length (cut options are always walked).
+    for (const auto& l : tcp_options::layouts) {
+        auto ip = ip_syn(false, 50000, 25, 57);
+        ip.resize(40);  // IPv4 and the fixed TCP header
+        const auto b = fill_layout(l, rng);
+        ip.insert(ip.end(), b.begin(), b.end());
+        ip[3] = static_cast<std::uint8_t>(ip.size());                    // IPv4 total length
+        ip[20 + 12] = static_cast<std::uint8_t>((20 + l.len) / 4 << 4);  // data offset
+        syn_record s;
+        REQUIRE(decode_syn(link_kind::raw_ip, ip.data(), ip.size(), 0, 25, s) ==
+                decode_status::syn);
+        option_signature want_sig = 0;
+        std::uint16_t want_mss = 0;
+        REQUIRE(tcp_options::walk(b.data(), b.size(), false, want_sig, want_mss));
+        CHECK(s.options == want_sig);
+        CHECK(s.mss == want_mss);
+        REQUIRE(decode_syn(link_kind::raw_ip, ip.data(), ip.size() - 3, 0, 25, s) ==
+                decode_status::syn);
+        option_signature cut_sig = 0;
+        std::uint16_t cut_mss = 0;
+        tcp_options::walk(b.data(), b.size() - 3, true, cut_sig, cut_mss);
+        CHECK(s.options == cut_sig);
+    }
 }
