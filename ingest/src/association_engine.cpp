@@ -836,16 +836,27 @@ bool association_engine::another_ipv4_attended(const round_history_table::rounds
         }
         leader_dt = std::min<std::int64_t>(leader_dt, std::llabs(c->start_us - a6_start));
     }
+    // When the IPv6's rounds are more than two pair windows apart (add() opens a round a
+    // round gap after the newest), a round start of an IPv4 meets one of them at most: an
+    // IPv4 with fewer rounds than `need` cannot have met as many, and only the NAT rule
+    // below can hold for it.
+    bool spaced = true;
+    for (int i = 1; i < r6.count; ++i) {
+        const std::int64_t gap = r6.start_us[i] - r6.start_us[i - 1];
+        spaced = spaced && gap > w && gap - w > w;
+    }
     for (const v4_candidate* c : refs_) {
         if (c->ipv4 == leader_v4) continue;
+        const std::int64_t dt = std::llabs(c->start_us - a6_start);
+        const bool close_now = dt <= options_.tight_us && (dt <= leader_dt || leader_missed);
+        if (spaced && !close_now && c->rounds_final && c->round_count < need) continue;
         round_history_table::rounds_view r4;
         if (!candidate_rounds(*c, r4)) continue;
-        const std::int64_t dt = std::llabs(c->start_us - a6_start);
+        if (spaced && !close_now && r4.count < need) continue;
         const bool cut_short = r4.total_rounds > static_cast<std::uint32_t>(r4.count);
         // Close now with its ring cut short: a NAT's IPv4 if a round of it was under way at
         // every one of the IPv6's (counted only then).
-        const bool nat_close =
-            dt <= options_.tight_us && (dt <= leader_dt || leader_missed) && cut_short;
+        const bool nat_close = close_now && cut_short;
         const attendance a = attendance_of(r4, nat_close);
         if (a.met >= need && a.met >= options_.min_share_v6 * a.n) return true;
         if (nat_close && a.under_way >= 2 && a.under_way == a.n) return true;
