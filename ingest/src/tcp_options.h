@@ -83,6 +83,29 @@ constexpr std::size_t word_offset(std::size_t len, int w) {
     return w == 0 ? 0 : (w == 1 ? (len - 8 < 8 ? len - 8 : 8) : len - 8);
 }
 
+// A layout's walk with every `any` byte set to `fill`: false if it is malformed.
+constexpr bool walk_layout(const layout& l, std::uint8_t fill, option_signature& signature) {
+    std::uint8_t sample[24] = {};
+    for (std::size_t k = 0; k < l.len; ++k)
+        sample[k] = l.bytes[k] == any ? fill : static_cast<std::uint8_t>(l.bytes[k]);
+    std::uint16_t mss = 0;
+    return walk(sample, l.len, false, signature, mss);
+}
+
+// Every layout is well formed, starts with a 4-byte MSS option, and walks alike whatever
+// its `any` bytes hold (here 0x00 and 0xFF: one on a kind or a length byte would change
+// the walk).
+constexpr bool layouts_sound() {
+    for (const layout& l : layouts) {
+        option_signature low = 0, high = 0;
+        if (l.len < 8 || l.len > 24 || l.bytes[0] != 2 || l.bytes[1] != 4 ||
+            !walk_layout(l, 0x00, low) || !walk_layout(l, 0xFF, high) || low != high)
+            return false;
+    }
+    return true;
+}
+static_assert(layouts_sound());
+
 constexpr compiled_layout compile(const layout& l) {
     compiled_layout c;
     c.len = l.len;
@@ -93,10 +116,7 @@ constexpr compiled_layout compile(const layout& l) {
             c.want[w] |= std::uint64_t(b) << (8 * k);
             c.care[w] |= std::uint64_t{0xFF} << (8 * k);
         }
-    std::uint8_t sample[24] = {};
-    for (std::size_t k = 0; k < l.len; ++k) sample[k] = static_cast<std::uint8_t>(l.bytes[k]);
-    std::uint16_t mss = 0;
-    walk(sample, l.len, false, c.signature, mss);
+    walk_layout(l, 0, c.signature);
     return c;
 }
 
