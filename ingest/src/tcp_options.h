@@ -49,8 +49,8 @@ constexpr bool walk(const std::uint8_t* o, std::size_t len, bool cut, option_sig
 
 // The option lists most SYNs carry, byte for byte but for the values (MSS, window scale,
 // timestamps: `any`). Every one starts with a 4-byte MSS option, and `any` is never a kind
-// or a length byte, so bytes that match a layout walk exactly as the layout does: its
-// signature is theirs, their MSS is bytes 2 and 3.
+// or a length byte (layouts_sound() checks both), so bytes that match a layout walk exactly
+// as the layout does: its signature is theirs, their MSS is bytes 2 and 3.
 constexpr int any = -1;
 struct layout {
     std::size_t len;  // 8 to 24
