@@ -729,9 +729,8 @@ std::size_t association_engine::close_rounds_winner(const round_history_table::r
             // This round counts as met close if an attempt of it came within close_us now,
             // though inside a round another member opened (its ring shows no start then).
             const std::int64_t now = r6.start_us[r6.count - 1];
-            bool start_close_now = false, attempt_close_now = false;
-            for (int q = 0; q < r4.count; ++q)
-                start_close_now |= std::llabs(r4.start_us[q] - now) <= options_.close_us;
+            const bool start_close_now = close_at.within(now);
+            bool attempt_close_now = false;
             for (const v4_candidate* o : refs_)
                 attempt_close_now |=
                     o->ipv4 == c->ipv4 && std::llabs(o->start_us - now) <= options_.close_us;

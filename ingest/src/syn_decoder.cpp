@@ -51,9 +51,11 @@ decode_status decode_tcp(const std::uint8_t* p, std::size_t len, bool cut, std::
     out.dest_port = be16(p + 2);
     if (smtp_port != 0 && out.dest_port != smtp_port) return decode_status::wrong_port;
     out.window = len >= 16 ? be16(p + 14) : 0;
-    out.options = 0;
-    out.mss = 0;
-    if (data_offset <= 20) return decode_status::syn;  // no options (or none captured)
+    if (data_offset <= 20) {  // no options (or none captured)
+        out.options = 0;
+        out.mss = 0;
+        return decode_status::syn;
+    }
     const std::uint8_t* options = p + 20;
     const std::size_t options_len = data_offset - 20;
     // Most SYNs carry one of a few stacks' option lists: matched whole, without the walk.
