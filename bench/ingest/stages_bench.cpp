@@ -163,7 +163,7 @@ int main(int argc, char** argv) {
     double writer_s[2] = {0, 0};
     double writer_mib = 0;
     std::uint64_t commit_ops = 0;
-    std::size_t book_64s = 0, book_addresses = 0;
+    std::size_t book_64s = 0, book_addresses = 0, book_table = 0, book_blocks = 0;
     for (int run = 0; run < 2 && argc == 3; ++run) {
         const std::string db = capture + ".stages-db";
         std::filesystem::remove_all(db);
@@ -189,6 +189,8 @@ int main(int argc, char** argv) {
             commit_ops = writer.pending_ops();
             book_64s = writer.book().prefixes();
             book_addresses = writer.book().addresses();
+            book_table = writer.book().table_bytes();
+            book_blocks = writer.book().block_bytes();
             writer.commit();
             writer_s[run] = seconds_since(t0);
             if (run == 0) writer_mib = rss_mib() - rss0;
@@ -214,9 +216,10 @@ int main(int argc, char** argv) {
         std::printf(
             "writer        : %6.3f s  %6.1f ns an attempt (one commit of %llu operations; "
             "resident memory +%.0f MiB; %.3f s on memory already faulted in; address book %zu "
-            "/64s, %zu addresses)\n",
+            "/64s, %zu addresses: table %.0f MiB, address blocks %.0f MiB)\n",
             writer_s[0], writer_s[0] * 1e9 / attempts, static_cast<unsigned long long>(commit_ops),
-            writer_mib, writer_s[1], book_64s, book_addresses);
+            writer_mib, writer_s[1], book_64s, book_addresses, book_table / 1048576.0,
+            book_blocks / 1048576.0);
     const double sum = read_s + group_s + engine_s + writer_s[0];
     std::printf("sum           : %6.3f s  (%.2f M packets/s)\n", sum, packets / sum / 1e6);
     return 0;

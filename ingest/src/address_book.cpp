@@ -124,6 +124,13 @@ std::uint32_t address_book::allocate(int cls) {
     return pl.blocks++;
 }
 
+std::size_t address_book::block_bytes() const {
+    std::size_t n = 0;
+    for (const pool& pl : pools_)
+        n += pl.chunks.size() * (std::size_t{1} << pl.chunk_shift) * pl.block_bytes();
+    return n;
+}
+
 void address_book::release(int cls, std::uint32_t block) {
     if (cls > 0) pools_[cls].free.push_back(block);
 }

@@ -110,6 +110,9 @@ class address_book {
 
     std::size_t prefixes() const { return size_; }
     std::size_t addresses() const { return address_total_; }
+    // Bytes held: the /64 table and the address blocks (free ones included).
+    std::size_t table_bytes() const { return table_.size() * sizeof(prefix); }
+    std::size_t block_bytes() const;
 
     // Checkpoint: the long-lived state (deltas excluded: they are committed with it).
     void save(std::string& out) const;
