@@ -68,6 +68,7 @@ struct simulate_args {
     ingest::simulator_options options;
     long long start = 0;
     std::string log_timezone = "local";
+    bool no_resets = false;
 };
 
 // --log-timezone of ingest and simulate: sets the process's zone and whether log times
@@ -257,6 +258,10 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
                      "zone of the maillog's BSD syslog times, as `ingest --log-timezone` reads "
                      "them: local (TZ, else /etc/localtime), UTC, or an IANA name")
         ->capture_default_str();
+    scmd->add_flag("--no-resets", sim->no_resets,
+                   "write the SYNs only, as the live capture's BPF filter takes them (by default "
+                   "the capture also holds the sensor's RST to each SYN, as one taken on the "
+                   "sensor does)");
     scmd->callback([sim, &exit_code] {
         try {
             auto o = sim->options;
@@ -277,6 +282,7 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
                 exit_code = 64;
                 return;
             }
+            o.resets = !sim->no_resets;
             if (sim->start > 0) {
                 o.start_unix = sim->start;
             } else {
@@ -285,9 +291,9 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
             }
             const auto r = ingest::simulate_testbed(o);
             std::printf(
-                "simulate: %llu packets, %llu connect() attempts, %llu log lines, %llu "
+                "simulate: %llu packets (%llu SYNs), %llu connect() attempts, %llu log lines, %llu "
                 "spammers over both families; wrote %s/{sensor.pcap,maillog,truth.json}\n",
-                static_cast<unsigned long long>(r.packets),
+                static_cast<unsigned long long>(r.packets), static_cast<unsigned long long>(r.syns),
                 static_cast<unsigned long long>(r.attempts),
                 static_cast<unsigned long long>(r.log_lines),
                 static_cast<unsigned long long>(r.spammers_both), o.out_dir.c_str());

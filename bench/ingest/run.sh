@@ -10,10 +10,16 @@ set -eu
 build=${1:?build dir}
 work=${2:-/tmp/v6bl-bench-ingest}
 mkdir -p "$work"
-if [ ! -f "$work/testbed/sensor.pcap" ]; then
+# The capture holds the sensor's reset of each SYN, as one taken on the sensor does (half the
+# packets); RESETS=0: the SYNs only, as the live capture's BPF filter takes them (the per-SYN
+# work is the same, the packets half as many).
+if [ "${RESETS:-1}" = 0 ]; then tb=testbed-syns resets=--no-resets; else tb=testbed resets=; fi
+# (a testbed from before the simulator wrote resets has no "syns" in its truth: made anew)
+if [ ! -f "$work/$tb/sensor.pcap" ] || ! grep -q '"syns"' "$work/$tb/truth.json" 2>/dev/null; then
+  rm -rf "$work/$tb"
   # in UTC, as bench_ingest reads the maillog
-  "$build/tools/v6bl" simulate --out "$work/testbed" --seed 11 --hosts 20000 --hours 12 --rate 140 \
-    --log-timezone UTC
+  "$build/tools/v6bl" simulate --out "$work/$tb" --seed 11 --hosts 20000 --hours 12 --rate 140 \
+    --log-timezone UTC $resets
 fi
 out="$work/runs.txt"
 : > "$out"
@@ -21,7 +27,7 @@ i=0
 reuse=""
 while [ "$i" -lt "${REPEAT:-1}" ]; do
   i=$((i + 1))
-  taskset -c 1 "$build/bench/ingest/bench_ingest" --testbed "$work/testbed" --db "$work/db" \
+  taskset -c 1 "$build/bench/ingest/bench_ingest" --testbed "$work/$tb" --db "$work/db" \
     --repeat 1 $reuse > "$work/run-$i.txt"
   reuse=--reuse-rejections
   printf 'run %d: ' "$i"
@@ -37,4 +43,4 @@ cat "$work/run-$median.txt"
 taskset -c 1 "$build/bench/ingest/ingest_floor"
 # Each stage alone over the same capture (bench_stages: read + decode, grouping, the engine,
 # the writer), on the same core: which stage the time goes to.
-taskset -c 1 "$build/bench/ingest/bench_stages" "$work/testbed/sensor.pcap" "$work/db.rejections"
+taskset -c 1 "$build/bench/ingest/bench_stages" "$work/$tb/sensor.pcap" "$work/db.rejections"

@@ -16,6 +16,50 @@ void put16(std::uint8_t* p, std::uint16_t v) {
     p[1] = static_cast<std::uint8_t>(v);
 }
 
+void put32(std::uint8_t* p, std::uint32_t v) {
+    put16(p, static_cast<std::uint16_t>(v >> 16));
+    put16(p + 2, static_cast<std::uint16_t>(v));
+}
+
+// A SYN's initial sequence number: any value will do, as long as its reset can name it.
+std::uint32_t syn_sequence(std::int64_t time_us, std::uint16_t sport) {
+    return static_cast<std::uint32_t>(time_us * 2654435761u) ^ sport;
+}
+
+// Ethernet and IP headers of a TCP segment of `tcp_len` bytes; returns where TCP starts.
+std::size_t put_ip_headers(std::uint8_t* f, const std::uint8_t macs[12], ip_family family,
+                           const address_bytes& src, const address_bytes& dst, std::uint8_t ttl,
+                           std::size_t tcp_len, std::uint16_t ip_id) {
+    std::memcpy(f, macs, 12);
+    std::size_t off = 14;
+    if (family == ip_family::v4) {
+        put16(f + 12, 0x0800);
+        std::uint8_t* ip = f + off;
+        ip[0] = 0x45;
+        put16(ip + 2, static_cast<std::uint16_t>(20 + tcp_len));
+        put16(ip + 4, ip_id);
+        ip[6] = 0x40;  // DF
+        ip[8] = ttl;
+        ip[9] = 6;
+        std::memcpy(ip + 12, src.data() + 12, 4);
+        std::memcpy(ip + 16, dst.data() + 12, 4);
+        std::uint32_t sum = 0;
+        for (int i = 0; i < 20; i += 2) sum += static_cast<std::uint32_t>((ip[i] << 8) | ip[i + 1]);
+        while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+        put16(ip + 10, static_cast<std::uint16_t>(~sum));
+        return off + 20;
+    }
+    put16(f + 12, 0x86DD);
+    std::uint8_t* ip = f + off;
+    ip[0] = 0x60;
+    put16(ip + 4, static_cast<std::uint16_t>(tcp_len));
+    ip[6] = 6;
+    ip[7] = ttl;
+    std::memcpy(ip + 8, src.data(), 16);
+    std::memcpy(ip + 24, dst.data(), 16);
+    return off + 40;
+}
+
 // TCP option bytes per stack, as their SYNs carry them.
 std::size_t tcp_options(os_class os, ip_family fam, std::uint8_t* o) {
     const std::uint16_t mss = fam == ip_family::v4 ? 1460 : 1440;
@@ -105,54 +149,42 @@ void pcap_file_writer::write_syn(std::int64_t time_us, const address_bytes& src,
                                  const address_bytes& dst, ip_family family, std::uint16_t sport,
                                  std::uint8_t ttl, std::uint16_t window, os_class os) {
     std::uint8_t f[128] = {};
-    // Ethernet: fixed sensor and router MACs.
+    // Ethernet: fixed sensor and router MACs (to the sensor, from the router).
     const std::uint8_t macs[12] = {0x02, 0, 0, 0, 0, 0x25, 0x02, 0, 0, 0, 0, 0x01};
-    std::memcpy(f, macs, 12);
-    std::size_t off = 14;
     std::uint8_t opts[24];
     const std::size_t olen = tcp_options(os, family, opts);
     const std::size_t tcp_len = 20 + olen;
-    if (family == ip_family::v4) {
-        put16(f + 12, 0x0800);
-        std::uint8_t* ip = f + off;
-        ip[0] = 0x45;
-        put16(ip + 2, static_cast<std::uint16_t>(20 + tcp_len));
-        put16(ip + 4, static_cast<std::uint16_t>(frames_));
-        ip[6] = 0x40;  // DF
-        ip[8] = ttl;
-        ip[9] = 6;
-        std::memcpy(ip + 12, src.data() + 12, 4);
-        std::memcpy(ip + 16, dst.data() + 12, 4);
-        std::uint32_t sum = 0;
-        for (int i = 0; i < 20; i += 2) sum += static_cast<std::uint32_t>((ip[i] << 8) | ip[i + 1]);
-        while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
-        put16(ip + 10, static_cast<std::uint16_t>(~sum));
-        off += 20;
-    } else {
-        put16(f + 12, 0x86DD);
-        std::uint8_t* ip = f + off;
-        ip[0] = 0x60;
-        put16(ip + 4, static_cast<std::uint16_t>(tcp_len));
-        ip[6] = 6;
-        ip[7] = ttl;
-        std::memcpy(ip + 8, src.data(), 16);
-        std::memcpy(ip + 24, dst.data(), 16);
-        off += 40;
-    }
+    const std::size_t off = put_ip_headers(f, macs, family, src, dst, ttl, tcp_len,
+                                           static_cast<std::uint16_t>(frames_));
     std::uint8_t* tcp = f + off;
     put16(tcp, sport);
     put16(tcp + 2, 25);
-    const std::uint32_t seq = static_cast<std::uint32_t>(time_us * 2654435761u) ^ sport;
-    tcp[4] = static_cast<std::uint8_t>(seq >> 24);
-    tcp[5] = static_cast<std::uint8_t>(seq >> 16);
-    tcp[6] = static_cast<std::uint8_t>(seq >> 8);
-    tcp[7] = static_cast<std::uint8_t>(seq);
+    put32(tcp + 4, syn_sequence(time_us, sport));
     tcp[12] = static_cast<std::uint8_t>((tcp_len / 4) << 4);
     tcp[13] = 0x02;  // SYN
     put16(tcp + 14, window);
     std::memcpy(tcp + 20, opts, olen);
     // TCP checksum left zero: the decoder, like a sensor behind checksum offload, ignores it.
     write_frame(time_us, f, off + tcp_len);
+}
+
+void pcap_file_writer::write_reset(std::int64_t time_us, std::int64_t syn_time_us,
+                                   const address_bytes& sensor, const address_bytes& client,
+                                   ip_family family, std::uint16_t client_port) {
+    std::uint8_t f[80] = {};
+    // From the sensor to the router: write_syn()'s MACs the other way round.
+    const std::uint8_t macs[12] = {0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x25};
+    const std::size_t off = put_ip_headers(f, macs, family, sensor, client, 64, 20,
+                                           static_cast<std::uint16_t>(frames_));
+    std::uint8_t* tcp = f + off;
+    put16(tcp, 25);
+    put16(tcp + 2, client_port);
+    // RST+ACK with sequence number 0, acknowledging the SYN (RFC 9293 3.10.7.1: a segment
+    // to a port that takes no connection).
+    put32(tcp + 8, syn_sequence(syn_time_us, client_port) + 1);
+    tcp[12] = 5 << 4;
+    tcp[13] = 0x14;  // RST, ACK
+    write_frame(time_us, f, off + 20);
 }
 
 }  // namespace v6bl::ingest

@@ -9,8 +9,10 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <queue>
 #include <stdexcept>
 #include <unordered_set>
@@ -160,6 +162,8 @@ struct host_event {
 };
 
 // The background spam bots' IPv4s: background_v4_count addresses from background_v4_base.
+// The sensor answers a SYN from its own kernel: its reset follows within tens of µs.
+constexpr std::int64_t reset_delay_us = 50;
 constexpr std::uint32_t background_v4_base = 0x50000000u;  // 80.0.0.0
 constexpr std::uint32_t background_v4_count = 2000000;
 
@@ -353,6 +357,30 @@ simulator_result simulate_testbed(const simulator_options& opt) {
     std::uint64_t order = 0;
     std::uint32_t smtpd_pid = 4100;
 
+    // The sensor's resets, reset_delay_us after their SYNs: in SYN order, so a FIFO.
+    struct pending_reset {
+        std::int64_t time_us, syn_time_us;
+        address_bytes client;
+        ip_family fam;
+        std::uint16_t port;
+    };
+    std::deque<pending_reset> resets;
+    auto write_resets_before = [&](std::int64_t t) {
+        while (!resets.empty() && resets.front().time_us <= t) {
+            const pending_reset& r = resets.front();
+            pcap.write_reset(r.time_us, r.syn_time_us, r.fam == ip_family::v4 ? sensor4 : sensor6,
+                             r.client, r.fam, r.port);
+            resets.pop_front();
+        }
+    };
+    auto write_syn = [&](const pending_packet& p) {
+        write_resets_before(p.time_us);
+        pcap.write_syn(p.time_us, p.src, p.fam == ip_family::v4 ? sensor4 : sensor6, p.fam, p.port,
+                       p.ttl, p.window, p.os);
+        ++res.syns;
+        if (opt.resets)
+            resets.push_back({p.time_us + reset_delay_us, p.time_us, p.src, p.fam, p.port});
+    };
     auto emit_attempt = [&](std::int64_t t, const address_bytes& src, ip_family fam,
                             std::uint16_t port, const sim_host& h, int syns) {
         const std::uint8_t ttl0 = h.os == os_class::windows ? 128 : 64;
@@ -401,9 +429,7 @@ simulator_result simulate_testbed(const simulator_options& opt) {
         events.pop();
         if (ev.time_us >= t_end) continue;
         while (!packets.empty() && packets.top().time_us <= ev.time_us) {
-            const pending_packet& p = packets.top();
-            pcap.write_syn(p.time_us, p.src, p.fam == ip_family::v4 ? sensor4 : sensor6, p.fam,
-                           p.port, p.ttl, p.window, p.os);
+            write_syn(packets.top());
             packets.pop();
         }
         while (!lines.empty() && lines.top().time_us <= ev.time_us - 60'000'000) {
@@ -553,11 +579,10 @@ simulator_result simulate_testbed(const simulator_options& opt) {
     }
     while (!packets.empty()) {
         const pending_packet& p = packets.top();
-        if (p.time_us < t_end + 60'000'000)
-            pcap.write_syn(p.time_us, p.src, p.fam == ip_family::v4 ? sensor4 : sensor6, p.fam,
-                           p.port, p.ttl, p.window, p.os);
+        if (p.time_us < t_end + 60'000'000) write_syn(p);
         packets.pop();
     }
+    write_resets_before(std::numeric_limits<std::int64_t>::max());
     while (!lines.empty()) {
         std::fprintf(log, "%s\n", lines.top().text.c_str());
         ++res.log_lines;
@@ -613,6 +638,7 @@ simulator_result simulate_testbed(const simulator_options& opt) {
     truth["spammer_both_64s"] = must_list;
     truth["never_list_64s"] = must_not;
     truth["packets"] = res.packets;
+    truth["syns"] = res.syns;
     truth["attempts"] = res.attempts;
     std::ofstream out(dir + "/truth.json");
     out << truth.dump(1) << "\n";

@@ -7,6 +7,7 @@
 
 #include "ingest_test_support.h"
 #include "v6bl/ingest/capture_reader.h"
+#include "v6bl/ingest/pcap_file_writer.h"
 
 using namespace v6bl;
 using namespace v6bl::ingest;
@@ -163,4 +164,63 @@ TEST_CASE("a pcapng block whose two lengths disagree ends the file there", "[cap
     expect_syn(*t, link_kind::ethernet, 40000, 1'000'000);
     REQUIRE(t->next(f) == capture_status::truncated);
     CHECK(t->error_offset() == broken);
+}
+
+TEST_CASE("the simulator's reset answers its SYN: RST+ACK from port 25, acknowledging it",
+          "[capture_reader]") {
+    ingest_test::temp_dir d("reader-resets");
+    const std::string path = d.path("r.pcap");
+    const address_bytes v4 = address_from_ipv4(0xC0000201), sensor4 = address_from_ipv4(0xC6336419);
+    address_bytes v6{}, sensor6{};
+    v6[0] = 0x2a;
+    v6[15] = 7;
+    sensor6[0] = 0x20;
+    sensor6[15] = 0x25;
+    {
+        pcap_file_writer w(path);
+        w.write_syn(1'000'000, v4, sensor4, ip_family::v4, 40001, 60, 64240, os_class::linux_like);
+        w.write_reset(1'000'050, 1'000'000, sensor4, v4, ip_family::v4, 40001);
+        w.write_syn(2'000'000, v6, sensor6, ip_family::v6, 50002, 120, 8192, os_class::windows);
+        w.write_reset(2'000'050, 2'000'000, sensor6, v6, ip_family::v6, 50002);
+        w.close();
+    }
+    std::string error;
+    auto r = capture_reader::open_file(path, 0, error);
+    REQUIRE(r);
+    for (bool ipv6 : {false, true}) {
+        INFO((ipv6 ? "IPv6" : "IPv4"));
+        capture_frame f;
+        REQUIRE(r->next(f) == capture_status::frame);
+        syn_record syn;
+        REQUIRE(decode_syn(f.link, f.data, f.caplen, f.time_us, 25, syn) == decode_status::syn);
+        const std::size_t tcp = 14 + (ipv6 ? 40 : 20);
+        REQUIRE(f.caplen > tcp + 20);
+        const std::vector<std::uint8_t> syn_bytes(f.data, f.data + f.caplen);
+        REQUIRE(r->next(f) == capture_status::frame);
+        CHECK(f.time_us == syn.time_us + 50);
+        REQUIRE(f.caplen == tcp + 20);  // no options, no payload
+        syn_record none;
+        CHECK(decode_syn(f.link, f.data, f.caplen, f.time_us, 25, none) == decode_status::not_syn);
+        // The addresses and ports the other way round.
+        if (ipv6) {
+            CHECK(std::equal(f.data + 22, f.data + 38, syn_bytes.begin() + 38));
+            CHECK(std::equal(f.data + 38, f.data + 54, syn_bytes.begin() + 22));
+        } else {
+            CHECK(std::equal(f.data + 26, f.data + 30, syn_bytes.begin() + 30));
+            CHECK(std::equal(f.data + 30, f.data + 34, syn_bytes.begin() + 26));
+        }
+        const std::uint8_t* t = f.data + tcp;
+        CHECK(((t[0] << 8) | t[1]) == 25);
+        CHECK(((t[2] << 8) | t[3]) == syn.source_port);
+        auto u32 = [](const std::uint8_t* p) {
+            return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
+                   (std::uint32_t{p[2]} << 8) | p[3];
+        };
+        CHECK(u32(t + 4) == 0);
+        CHECK(u32(t + 8) == u32(syn_bytes.data() + tcp + 4) + 1);  // SEG.SEQ + 1 (the SYN)
+        CHECK(t[12] == 0x50);
+        CHECK(t[13] == 0x14);  // RST, ACK
+    }
+    capture_frame f;
+    CHECK(r->next(f) == capture_status::end);
 }

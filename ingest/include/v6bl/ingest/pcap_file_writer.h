@@ -1,4 +1,5 @@
-// Writes SYN frames (Ethernet + IPv4/IPv6 + TCP with options) to a classic pcap file, fast.
+// Writes SYN frames (Ethernet + IPv4/IPv6 + TCP with options), and the sensor's resets of
+// them, to a classic pcap file, fast.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,11 @@ class pcap_file_writer {
     void write_syn(std::int64_t time_us, const address_bytes& source, const address_bytes& dest,
                    ip_family family, std::uint16_t source_port, std::uint8_t ttl,
                    std::uint16_t window, os_class os);
+    // The sensor's reply to a SYN written by write_syn(): RST+ACK from `sensor` port 25 to
+    // the SYN's source and port, acknowledging its sequence number (which is a function of
+    // the SYN's time and port).
+    void write_reset(std::int64_t time_us, std::int64_t syn_time_us, const address_bytes& sensor,
+                     const address_bytes& client, ip_family family, std::uint16_t client_port);
     // Any frame bytes (tests write RSTs and garbage through this).
     void write_frame(std::int64_t time_us, const std::uint8_t* data, std::size_t len);
     void close();

@@ -22,10 +22,15 @@ struct simulator_options {
     // (set_process_time_zone), as syslog on an MTA host writes them; false: UTC. `v6bl
     // simulate --log-timezone` sets both, as `v6bl ingest --log-timezone` does for reading.
     bool local_log_times = false;
+    // The sensor resets every connection (design §2), and a capture taken on it holds its
+    // RST+ACK to each SYN, reset_delay_us later. false: the SYNs only, as a capture through
+    // the live BPF filter has them.
+    bool resets = true;
 };
 
 struct simulator_result {
     std::uint64_t packets = 0;
+    std::uint64_t syns = 0;
     std::uint64_t attempts = 0;
     std::uint64_t log_lines = 0;
     std::uint64_t spammers_both = 0;
