@@ -3,6 +3,7 @@
 # them at the same time, one per core, then again with the cores swapped.
 # Usage: bench/ingest/paired.sh BIN_A BIN_B [ROUNDS] [WORK_DIR]
 # Needs the testbed and the rejections template of one `bench/ingest/run.sh` in WORK_DIR
+# (RESETS=0: of one `RESETS=0 bench/ingest/run.sh`)
 # (default /tmp/v6bl-bench-ingest). Prints each binary's mean and its runs, and the mean
 # of the per-pair differences B - A.
 #
@@ -16,16 +17,21 @@ a=${1:?binary A}
 b=${2:?binary B}
 rounds=${3:-3}
 work=${4:-/tmp/v6bl-bench-ingest}
-[ -f "$work/testbed/sensor.pcap" ] && [ -d "$work/db.rejections" ] ||
-  { echo "paired.sh: run bench/ingest/run.sh first (no testbed or template in $work)" >&2; exit 2; }
+# The capture run.sh measures: with the sensor's resets, or RESETS=0 the SYNs only.
+case ${RESETS:-1} in
+  0 | no | false) tb=testbed-syns db=db-syns ;;
+  *) tb=testbed db=db ;;
+esac
+[ -f "$work/$tb/sensor.pcap" ] && [ -d "$work/$db.rejections" ] ||
+  { echo "paired.sh: run bench/ingest/run.sh first (no $tb or its template in $work)" >&2; exit 2; }
 # The second run needs its own store: a work dir of its own next to the first.
 work_b="$work.paired"
 mkdir -p "$work_b"
-ln -sfn "$work/testbed" "$work_b/testbed"
-rm -rf "$work_b/db.rejections"
-cp -a "$work/db.rejections" "$work_b/db.rejections"
+ln -sfn "$work/$tb" "$work_b/$tb"
+rm -rf "$work_b/$db.rejections"
+cp -a "$work/$db.rejections" "$work_b/$db.rejections"
 one() {  # dir cpu binary -> seconds
-  (cd "$1" && taskset -c "$2" "$3" --testbed testbed --db db --repeat 1 --reuse-rejections 2>/dev/null |
+  (cd "$1" && taskset -c "$2" "$3" --testbed "$tb" --db "$db" --repeat 1 --reuse-rejections 2>/dev/null |
     awk '/^v6bl ingest/ {print $4}')
 }
 i=0

@@ -13,7 +13,11 @@ mkdir -p "$work"
 # The capture holds the sensor's reset of each SYN, as one taken on the sensor does (half the
 # packets); RESETS=0: the SYNs only, as the live capture's BPF filter takes them (the per-SYN
 # work is the same, the packets half as many).
-if [ "${RESETS:-1}" = 0 ]; then tb=testbed-syns resets=--no-resets; else tb=testbed resets=; fi
+# Each capture has its own rejections template (DB.rejections), made from its own maillog.
+case ${RESETS:-1} in
+  0 | no | false) tb=testbed-syns db=db-syns resets=--no-resets ;;
+  *) tb=testbed db=db resets= ;;
+esac
 # (a testbed from before the simulator wrote resets has no "syns" in its truth: made anew)
 if [ ! -f "$work/$tb/sensor.pcap" ] || ! grep -q '"syns"' "$work/$tb/truth.json" 2>/dev/null; then
   rm -rf "$work/$tb"
@@ -27,7 +31,7 @@ i=0
 reuse=""
 while [ "$i" -lt "${REPEAT:-1}" ]; do
   i=$((i + 1))
-  taskset -c 1 "$build/bench/ingest/bench_ingest" --testbed "$work/$tb" --db "$work/db" \
+  taskset -c 1 "$build/bench/ingest/bench_ingest" --testbed "$work/$tb" --db "$work/$db" \
     --repeat 1 $reuse > "$work/run-$i.txt"
   reuse=--reuse-rejections
   printf 'run %d: ' "$i"
@@ -43,4 +47,4 @@ cat "$work/run-$median.txt"
 taskset -c 1 "$build/bench/ingest/ingest_floor"
 # Each stage alone over the same capture (bench_stages: read + decode, grouping, the engine,
 # the writer), on the same core: which stage the time goes to.
-taskset -c 1 "$build/bench/ingest/bench_stages" "$work/$tb/sensor.pcap" "$work/db.rejections"
+taskset -c 1 "$build/bench/ingest/bench_stages" "$work/$tb/sensor.pcap" "$work/$db.rejections"

@@ -190,7 +190,7 @@ int main(int argc, char** argv) {
             book_64s = writer.book().prefixes();
             book_addresses = writer.book().addresses();
             book_table = writer.book().table_bytes();
-            book_blocks = writer.book().block_bytes();
+            book_blocks = writer.book().address_block_bytes();
             writer.commit();
             writer_s[run] = seconds_since(t0);
             if (run == 0) writer_mib = rss_mib() - rss0;

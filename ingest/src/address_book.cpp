@@ -124,7 +124,7 @@ std::uint32_t address_book::allocate(int cls) {
     return pl.blocks++;
 }
 
-std::size_t address_book::block_bytes() const {
+std::size_t address_book::address_block_bytes() const {
     std::size_t n = 0;
     for (const pool& pl : pools_)
         n += pl.chunks.size() * (std::size_t{1} << pl.chunk_shift) * pl.block_bytes();

@@ -23,7 +23,8 @@ void put32(std::uint8_t* p, std::uint32_t v) {
 
 // A SYN's initial sequence number: any value will do, as long as its reset can name it.
 std::uint32_t syn_sequence(std::int64_t time_us, std::uint16_t sport) {
-    return static_cast<std::uint32_t>(time_us * 2654435761u) ^ sport;
+    // (in unsigned arithmetic: the signed product of a real date's µs overflows)
+    return static_cast<std::uint32_t>(static_cast<std::uint64_t>(time_us) * 2654435761u) ^ sport;
 }
 
 // Ethernet and IP headers of a TCP segment of `tcp_len` bytes; returns where TCP starts.

@@ -161,9 +161,10 @@ struct host_event {
     }
 };
 
-// The background spam bots' IPv4s: background_v4_count addresses from background_v4_base.
 // The sensor answers a SYN from its own kernel: its reset follows within tens of µs.
 constexpr std::int64_t reset_delay_us = 50;
+
+// The background spam bots' IPv4s: background_v4_count addresses from background_v4_base.
 constexpr std::uint32_t background_v4_base = 0x50000000u;  // 80.0.0.0
 constexpr std::uint32_t background_v4_count = 2000000;
 

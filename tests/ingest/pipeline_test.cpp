@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "ingest_test_support.h"
 #include "v6bl/ingest/capture_reader.h"
@@ -136,6 +137,62 @@ TEST_CASE("the sensor's resets in a capture change nothing: it stores what its S
     REQUIRE(without.truth["packets"] == without.truth["syns"]);
     REQUIRE(with.truth["packets"].get<std::uint64_t>() ==
             2 * with.truth["syns"].get<std::uint64_t>());
+    // In the capture, times never go back, and each RST answers an earlier SYN from its
+    // client and port, acknowledging its sequence number, 50 µs after it.
+    {
+        std::string error;
+        auto r = ingest::capture_reader::open_file(with.pcap(), 0, error);
+        REQUIRE(r);
+        struct segment {
+            std::string client;  // address bytes
+            std::uint16_t port;
+            std::uint32_t ack;  // what a reset of it acknowledges
+            bool operator<(const segment& o) const {
+                return std::tie(client, port, ack) < std::tie(o.client, o.port, o.ack);
+            }
+        };
+        std::map<segment, std::int64_t> unanswered;  // a SYN not reset yet → its time
+        auto u16 = [](const std::uint8_t* p) {
+            return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+        };
+        auto u32 = [&](const std::uint8_t* p) {
+            return static_cast<std::uint32_t>(u16(p)) << 16 | u16(p + 2);
+        };
+        std::uint64_t syns = 0, resets = 0, out_of_order = 0, unmatched = 0, late = 0;
+        std::int64_t last_us = 0;
+        ingest::capture_frame f;
+        while (r->next(f) == ingest::capture_status::frame) {
+            if (f.time_us < last_us) ++out_of_order;
+            last_us = f.time_us;
+            REQUIRE(f.caplen >= 54);
+            const bool v6 = f.data[12] == 0x86;
+            const std::uint8_t* ip = f.data + 14;
+            const std::uint8_t* tcp = ip + (v6 ? 40 : 20);
+            const std::string src(reinterpret_cast<const char*>(ip + (v6 ? 8 : 12)), v6 ? 16 : 4);
+            const std::string dst(reinterpret_cast<const char*>(ip + (v6 ? 24 : 16)), v6 ? 16 : 4);
+            if (tcp[13] == 0x02) {
+                ++syns;
+                unanswered[{src, u16(tcp), u32(tcp + 4) + 1}] = f.time_us;
+            } else {
+                ++resets;
+                CHECK(tcp[13] == 0x14);
+                CHECK(u16(tcp) == 25);
+                const auto it = unanswered.find({dst, u16(tcp + 2), u32(tcp + 8)});
+                if (it == unanswered.end()) {
+                    ++unmatched;
+                    continue;
+                }
+                if (f.time_us != it->second + 50) ++late;
+                unanswered.erase(it);
+            }
+        }
+        CHECK(out_of_order == 0);
+        CHECK(unmatched == 0);
+        CHECK(late == 0);
+        CHECK(unanswered.empty());
+        CHECK(resets == syns);
+        CHECK(syns == with.truth["syns"].get<std::uint64_t>());
+    }
     auto ingest_testbed = [](const testbed& tb) {
         auto db = open_store(tb.dir.path("db"));
         ingest::ingest_options o;

@@ -112,7 +112,7 @@ class address_book {
     std::size_t addresses() const { return address_total_; }
     // Bytes held: the /64 table and the address blocks (free ones included).
     std::size_t table_bytes() const { return table_.size() * sizeof(prefix); }
-    std::size_t block_bytes() const;
+    std::size_t address_block_bytes() const;
 
     // Checkpoint: the long-lived state (deltas excluded: they are committed with it).
     void save(std::string& out) const;
