@@ -136,9 +136,8 @@ bool capture_reader::open_classic(std::uint64_t resume_offset) {
     return open_descriptor(resume_offset > 0 ? resume_offset : pcap_file_header_size);
 }
 
-// Makes at least `need` bytes from buf_pos_ on available, unless the file ends first.
-bool capture_reader::fill(std::size_t need) {
-    if (buf_len_ - buf_pos_ >= need) return true;
+// fill()'s slow path: fewer than `need` bytes are left in the buffer.
+bool capture_reader::refill(std::size_t need) {
     // Keep the unread tail, at the front.
     const std::size_t tail = buf_len_ - buf_pos_;
     std::memmove(buf_.data(), buf_.data() + buf_pos_, tail);

@@ -88,7 +88,10 @@ class capture_reader {
     capture_status next_buffered(capture_frame& frame);
     capture_status next_pcapng(capture_frame& frame);
     capture_status pcapng_block_failed(capture_status st, std::uint64_t at, std::string why);
-    bool fill(std::size_t need);
+    // Makes at least `need` bytes from buf_pos_ on available, unless the file ends first:
+    // twice a record, so the check that they are there already is inline.
+    bool fill(std::size_t need) { return buf_len_ - buf_pos_ >= need || refill(need); }
+    bool refill(std::size_t need);
 
     pcap* handle_ = nullptr;
     // Files are read with pread() into one reused buffer once libpcap has opened them:
