@@ -199,13 +199,13 @@ TEST_CASE("the pcap writer's reset answers its SYN: RST+ACK from port 25, acknow
         REQUIRE(r->next(f) == capture_status::frame);
         REQUIRE(f.caplen == tcp + 20);  // no options, no payload
         if (ipv6) {
-            CHECK(((f.data[18] << 8) | f.data[19]) == 20);  // payload length
-            CHECK(f.data[20] == 6);                         // next header: TCP
+            CHECK(ingest_test::read_be16(f.data + 18) == 20);  // payload length
+            CHECK(f.data[20] == 6);                            // next header: TCP
         } else {
-            CHECK(((f.data[16] << 8) | f.data[17]) == 40);  // total length
-            CHECK(f.data[23] == 6);                         // protocol: TCP
+            CHECK(ingest_test::read_be16(f.data + 16) == 40);  // total length
+            CHECK(f.data[23] == 6);                            // protocol: TCP
             std::uint32_t sum = 0;  // the header checksum: the sum folds to all ones
-            for (int i = 14; i < 34; i += 2) sum += (f.data[i] << 8) | f.data[i + 1];
+            for (int i = 14; i < 34; i += 2) sum += ingest_test::read_be16(f.data + i);
             while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
             CHECK(sum == 0xFFFF);
         }
@@ -220,14 +220,11 @@ TEST_CASE("the pcap writer's reset answers its SYN: RST+ACK from port 25, acknow
             CHECK(std::equal(f.data + 30, f.data + 34, syn_bytes.begin() + 26));
         }
         const std::uint8_t* t = f.data + tcp;
-        CHECK(((t[0] << 8) | t[1]) == 25);
-        CHECK(((t[2] << 8) | t[3]) == syn.source_port);
-        auto u32 = [](const std::uint8_t* p) {
-            return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
-                   (std::uint32_t{p[2]} << 8) | p[3];
-        };
-        CHECK(u32(t + 4) == 0);
-        CHECK(u32(t + 8) == u32(syn_bytes.data() + tcp + 4) + 1);  // SEG.SEQ + 1 (the SYN)
+        CHECK(ingest_test::read_be16(t) == 25);
+        CHECK(ingest_test::read_be16(t + 2) == syn.source_port);
+        CHECK(ingest_test::read_be32(t + 4) == 0);
+        CHECK(ingest_test::read_be32(t + 8) ==
+              ingest_test::read_be32(syn_bytes.data() + tcp + 4) + 1);  // SEG.SEQ + 1 (the SYN)
         CHECK(t[12] == 0x50);
         CHECK(t[13] == 0x14);  // RST, ACK
     }

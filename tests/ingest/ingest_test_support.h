@@ -17,6 +17,14 @@
 
 namespace v6bl::ingest_test {
 
+// Network byte order fields of a frame read back.
+inline std::uint16_t read_be16(const std::uint8_t* p) {
+    return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+}
+inline std::uint32_t read_be32(const std::uint8_t* p) {
+    return std::uint32_t{read_be16(p)} << 16 | read_be16(p + 2);
+}
+
 class temp_dir {
   public:
     explicit temp_dir(const std::string& tag) {

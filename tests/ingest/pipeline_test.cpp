@@ -152,12 +152,6 @@ TEST_CASE("the sensor's resets in a capture change nothing: it stores what its S
             }
         };
         std::map<segment, std::int64_t> unanswered;  // a SYN not reset yet → its time
-        auto u16 = [](const std::uint8_t* p) {
-            return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
-        };
-        auto u32 = [&](const std::uint8_t* p) {
-            return static_cast<std::uint32_t>(u16(p)) << 16 | u16(p + 2);
-        };
         std::uint64_t syns = 0, resets = 0, out_of_order = 0, unmatched = 0, late = 0;
         std::int64_t last_us = 0;
         ingest::capture_frame f;
@@ -172,12 +166,14 @@ TEST_CASE("the sensor's resets in a capture change nothing: it stores what its S
             const std::string dst(reinterpret_cast<const char*>(ip + (v6 ? 24 : 16)), v6 ? 16 : 4);
             if (tcp[13] == 0x02) {
                 ++syns;
-                unanswered[{src, u16(tcp), u32(tcp + 4) + 1}] = f.time_us;
+                unanswered[{src, ingest_test::read_be16(tcp),
+                            ingest_test::read_be32(tcp + 4) + 1}] = f.time_us;
             } else {
                 ++resets;
                 CHECK(tcp[13] == 0x14);
-                CHECK(u16(tcp) == 25);
-                const auto it = unanswered.find({dst, u16(tcp + 2), u32(tcp + 8)});
+                CHECK(ingest_test::read_be16(tcp) == 25);
+                const auto it = unanswered.find(
+                    {dst, ingest_test::read_be16(tcp + 2), ingest_test::read_be32(tcp + 8)});
                 if (it == unanswered.end()) {
                     ++unmatched;
                     continue;
