@@ -252,10 +252,34 @@ void association_engine::note_candidate(const pending_attempt& p,
         for (int i = 0; i < r.count; ++i)
             c.round_span[i] = static_cast<std::uint32_t>(r.span_of(i));
     }
+    ring_buffer<v4_candidate>& list = v4_candidates_[candidate_class(a.ttl_class, a.os)];
+    while (!list.empty() && list.front().start_us < candidates_keep_from_) list.pop_front();
     // Histories are added in start order, so this is an append but for a late attempt.
-    std::size_t pos = v4_candidates_.size();
-    while (pos > 0 && v4_candidates_[pos - 1].start_us > c.start_us) --pos;
-    v4_candidates_.insert(pos, c);
+    std::size_t pos = list.size();
+    while (pos > 0 && list[pos - 1].start_us > c.start_us) --pos;
+    list.insert(pos, c);
+}
+
+ring_buffer<association_engine::v4_candidate>& association_engine::candidates_from(
+    std::uint8_t ttl_class, os_class os, std::int64_t from, std::size_t& first) {
+    ring_buffer<v4_candidate>& list = v4_candidates_[candidate_class(ttl_class, os)];
+    while (!list.empty() && list.front().start_us < candidates_keep_from_) list.pop_front();
+    // Evaluations come in start order and the list was just pruned to the previous one's
+    // pair window: the start of this one's is a few entries in (a walk finds it), a time
+    // further in (record_close_ipv4s) is searched for.
+    constexpr std::size_t walk = 8;
+    std::size_t i = 0;
+    while (i < walk && i < list.size() && list[i].start_us < from) ++i;
+    if (i == walk)
+        i = list.lower_bound(from,
+                             [](const v4_candidate& x, std::int64_t t) { return x.start_us < t; });
+    first = i;
+    return list;
+}
+
+void association_engine::clear_candidates() {
+    for (auto& list : v4_candidates_) list.clear();
+    candidates_keep_from_ = INT64_MIN;
 }
 
 void association_engine::evaluate(const pending_attempt& p, std::vector<association>& out) {
@@ -314,12 +338,10 @@ void association_engine::evaluate(const pending_attempt& p, std::vector<associat
             }
             for (const v4_candidate& c : structural_refs_) refs_.push_back(&c);
         } else {
-            const std::size_t first = v4_candidates_.lower_bound(
-                lo, [](const v4_candidate& x, std::int64_t t) { return x.start_us < t; });
-            for (std::size_t i = first;
-                 i < v4_candidates_.size() && v4_candidates_[i].start_us <= hi; ++i)
-                if (same_os(v4_candidates_[i].ttl_class, v4_candidates_[i].os))
-                    refs_.push_back(&v4_candidates_[i]);
+            std::size_t i = 0;
+            const ring_buffer<v4_candidate>& list = candidates_from(a6.ttl_class, a6.os, lo, i);
+            for (; i < list.size() && list[i].start_us <= hi; ++i)
+                if (same_os(list[i].ttl_class, list[i].os)) refs_.push_back(&list[i]);
         }
     }
     if (!refs_.empty()) {
@@ -538,11 +560,10 @@ void association_engine::record_close_ipv4s(const pending_attempt& p) {
     std::uint32_t v4[keep] = {};
     std::int64_t rank[keep] = {};  // of v4[k]: lower is kept first
     int n = 0;
-    const std::size_t first = v4_candidates_.lower_bound(
-        lo, [](const v4_candidate& x, std::int64_t t) { return x.start_us < t; });
-    for (std::size_t i = first; i < v4_candidates_.size() && v4_candidates_[i].start_us <= hi;
-         ++i) {
-        const v4_candidate& c = v4_candidates_[i];
+    std::size_t first = 0;
+    const ring_buffer<v4_candidate>& list = candidates_from(a6.ttl_class, a6.os, lo, first);
+    for (std::size_t i = first; i < list.size() && list[i].start_us <= hi; ++i) {
+        const v4_candidate& c = list[i];
         if (c.ttl_class != a6.ttl_class || c.os != a6.os || c.options != a6.options) continue;
         const std::int64_t d = std::llabs(c.start_us - a6.start_us);
         // An IPv4 counts once, ranked by its first attempt seen (the scan runs forward:
@@ -1030,8 +1051,7 @@ void association_engine::step(std::vector<association>& out) {
         --eval_index_;
         --history_index_;
     }
-    while (!v4_candidates_.empty() && v4_candidates_.front().start_us < keep_from)
-        v4_candidates_.pop_front();
+    candidates_keep_from_ = keep_from;  // (the lists are pruned as they are read)
     while (!v6_rounds_.empty() && v6_rounds_.front().start_us < keep_from) v6_rounds_.pop_front();
 }
 
@@ -1052,7 +1072,7 @@ std::size_t association_engine::drop_pending() {
     // Those already in the histories stay there; the rest never get in.
     pending_.clear();
     staged_.clear();
-    v4_candidates_.clear();
+    clear_candidates();
     v6_rounds_.clear();
     window_v4_.clear();
     eval_index_ = history_index_ = 0;
@@ -1067,7 +1087,7 @@ void association_engine::flush(std::vector<association>& out) {
         ++history_index_;
     }
     pending_.clear();
-    v4_candidates_.clear();
+    clear_candidates();
     v6_rounds_.clear();
     window_v4_.clear();
     eval_index_ = history_index_ = 0;
@@ -1327,7 +1347,7 @@ bool association_engine::restore(std::string_view in) {
         window_v4_.clear();
         history_ = round_history_table();
         history_.set_horizons(options_.single_round_horizon_us, options_.history_horizon_us);
-        v4_candidates_.clear();
+        clear_candidates();
         v6_rounds_.clear();
         partners_.clear();
         decltype(close_memo_)().swap(close_memo_);  // (frees the 16 MiB)

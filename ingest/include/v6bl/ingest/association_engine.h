@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -263,7 +264,21 @@ class association_engine {
     std::vector<std::pair<std::int64_t, std::size_t>> staged_late_;    // scratch of merge_staged()
     std::vector<std::pair<std::int64_t, std::size_t>> staged_merged_;  // scratch of merge_staged()
     round_history_table history_;
-    ring_buffer<v4_candidate> v4_candidates_;  // in history_, not only_round; sorted by start
+    // In history_, not only_round; sorted by start; one list per TTL class and OS class (a
+    // candidate must have the IPv6's, so an evaluation scans its own class only: at a busy
+    // sensor of Linux and Windows hosts, half the list or less). A list is pruned as it is
+    // read or added to: what started before candidates_keep_from_ is never read again.
+    static constexpr std::size_t candidate_classes = 4 * 5;
+    static std::size_t candidate_class(std::uint8_t ttl_class, os_class os) {
+        return static_cast<std::size_t>(ttl_class >> 6) * 5 +
+               std::min<std::size_t>(static_cast<std::size_t>(os), 4);
+    }
+    std::array<ring_buffer<v4_candidate>, candidate_classes> v4_candidates_;
+    std::int64_t candidates_keep_from_ = INT64_MIN;
+    // The class's list, pruned, and the first position in it that starts at `from` or later.
+    ring_buffer<v4_candidate>& candidates_from(std::uint8_t ttl_class, os_class os,
+                                               std::int64_t from, std::size_t& first);
+    void clear_candidates();
     // The IPv6 attempts in history_ that another_ipv6_attended() can count: new rounds, not
     // the address's only one, not of an address that is never quiet; sorted by start. A
     // winner above the cap (each repeat round of a listed host) scanned every pending
