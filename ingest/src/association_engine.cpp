@@ -252,8 +252,17 @@ void association_engine::note_candidate(const pending_attempt& p,
         for (int i = 0; i < r.count; ++i)
             c.round_span[i] = static_cast<std::uint32_t>(r.span_of(i));
     }
+    if (c.start_us < candidates_keep_from_ && !late_candidates_) {
+        // A late attempt from before the last evaluated one's window, which an attempt
+        // evaluated out of order may still score: every list is pruned as the last step
+        // left it, and is not pruned again until the next step (step()).
+        for (auto& list : v4_candidates_)
+            while (!list.empty() && list.front().start_us < candidates_keep_from_) list.pop_front();
+        late_candidates_ = true;
+    }
     ring_buffer<v4_candidate>& list = v4_candidates_[candidate_class(a.ttl_class, a.os)];
-    while (!list.empty() && list.front().start_us < candidates_keep_from_) list.pop_front();
+    if (!late_candidates_)
+        while (!list.empty() && list.front().start_us < candidates_keep_from_) list.pop_front();
     // Histories are added in start order, so this is an append but for a late attempt.
     std::size_t pos = list.size();
     while (pos > 0 && list[pos - 1].start_us > c.start_us) --pos;
@@ -263,7 +272,8 @@ void association_engine::note_candidate(const pending_attempt& p,
 ring_buffer<association_engine::v4_candidate>& association_engine::candidates_from(
     std::uint8_t ttl_class, os_class os, std::int64_t from, std::size_t& first) {
     ring_buffer<v4_candidate>& list = v4_candidates_[candidate_class(ttl_class, os)];
-    while (!list.empty() && list.front().start_us < candidates_keep_from_) list.pop_front();
+    if (!late_candidates_)
+        while (!list.empty() && list.front().start_us < candidates_keep_from_) list.pop_front();
     // Evaluations come in start order and the list was just pruned to the previous one's
     // pair window: the start of this one's is a few entries in (a walk finds it), a time
     // further in (record_close_ipv4s) is searched for.
@@ -280,6 +290,7 @@ ring_buffer<association_engine::v4_candidate>& association_engine::candidates_fr
 void association_engine::clear_candidates() {
     for (auto& list : v4_candidates_) list.clear();
     candidates_keep_from_ = INT64_MIN;
+    late_candidates_ = false;
 }
 
 void association_engine::evaluate(const pending_attempt& p, std::vector<association>& out) {
@@ -1051,7 +1062,14 @@ void association_engine::step(std::vector<association>& out) {
         --eval_index_;
         --history_index_;
     }
-    candidates_keep_from_ = keep_from;  // (the lists are pruned as they are read)
+    // The lists are pruned as they are read (what starts before this is read no more) but
+    // after a late candidate came in: then as each step pruned its one list before.
+    candidates_keep_from_ = keep_from;
+    if (late_candidates_) {
+        for (auto& list : v4_candidates_)
+            while (!list.empty() && list.front().start_us < keep_from) list.pop_front();
+        late_candidates_ = false;
+    }
     while (!v6_rounds_.empty() && v6_rounds_.front().start_us < keep_from) v6_rounds_.pop_front();
 }
 

@@ -1058,6 +1058,49 @@ TEST_CASE("a twin's round that arrives behind the history cursor is still found"
     CHECK(best_strength(in_order, s6, ipv4_of(x4)) < 600);
 }
 
+TEST_CASE(
+    "an IPv4 round that arrives behind the evaluation cursor is still its late IPv6's candidate",
+    "[association]") {
+    // Two rounds of one host in order, the IPv4 0.3 s ahead of the IPv6. Its third round
+    // arrives after a stranger 5 s later has been evaluated: the IPv4 goes in behind the
+    // evaluation cursor (recorded, never evaluated), the IPv6 just after it, and is
+    // evaluated then, its window reaching back before the stranger's. The IPv4 attempt that
+    // came late is a candidate there, as it is with the attempts in order: three rounds.
+    // (The candidate lists are pruned to the last evaluated attempt's window as they are
+    // read; a candidate that came in behind it was pruned before it could be scored.)
+    const auto six = v6("2001:db8:6a::1");
+    const auto four = address_from_ipv4(v4(5, 6, 7, 21));
+    std::vector<connect_attempt> in;
+    for (double t : {1000.0, 1600.0}) {
+        in.push_back(attempt(four, false, t, 41000, 1, false));
+        in.push_back(attempt(six, true, t + 0.3, 42000, 1, false));
+    }
+    in.push_back(attempt(address_from_ipv4(v4(9, 9, 9, 2)), false, 2205.0, 43000, 1, false));
+    const connect_attempt late4 = attempt(four, false, 2200.0, 41001, 1, false);
+    const connect_attempt late6 = attempt(six, true, 2200.3, 42001, 1, false);
+    auto rounds_paired = [&](const std::vector<association>& out) {
+        int rounds = 0;
+        for (const auto& a : out)
+            if (a.ipv6 == six && a.ipv4 == ipv4_of(four)) rounds = std::max<int>(rounds, a.rounds);
+        return rounds;
+    };
+    association_engine e;
+    std::vector<association> out;
+    for (const auto& a : in) {
+        e.add(a);
+        e.advance(a.last_us, out);
+    }
+    e.advance(2'354'000'000, out);  // the stranger is evaluated (2205 s + pair window + settle)
+    e.add(late4);
+    e.add(late6);
+    e.advance(2'355'000'000, out);  // merged behind the cursors; the IPv6 is evaluated
+    e.flush(out);
+    CHECK(rounds_paired(out) == 3);
+    in.push_back(late4);
+    in.push_back(late6);
+    CHECK(rounds_paired(run(in)) == 3);
+}
+
 TEST_CASE("two IPv4s in lockstep with one IPv6, one of them closer: still neither is believed",
           "[association]") {
     // Both pair on every round; one comes within 0.5 s (tight), the other at 0.55 s (a

@@ -266,8 +266,13 @@ class association_engine {
     round_history_table history_;
     // In history_, not only_round; sorted by start; one list per TTL class and OS class (a
     // candidate must have the IPv6's, so an evaluation scans its own class only: at a busy
-    // sensor of Linux and Windows hosts, half the list or less). A list is pruned as it is
-    // read or added to: what started before candidates_keep_from_ is never read again.
+    // sensor of Linux and Windows hosts, half the list or less). What each holds is what
+    // one list pruned by every step() held: what started before the last evaluated
+    // attempt's window (candidates_keep_from_) went, but for candidates that came in late
+    // since. A list is pruned as it is read or added to (evaluations come in start order,
+    // so what the pruning takes is never read again); after a late candidate (one
+    // from before candidates_keep_from_: an attempt evaluated out of order can score it),
+    // every list is pruned up to the last step at once, then left as it is until the next.
     static constexpr std::size_t candidate_classes = 4 * 5;
     static std::size_t candidate_class(std::uint8_t ttl_class, os_class os) {
         return static_cast<std::size_t>(ttl_class >> 6) * 5 +
@@ -275,6 +280,7 @@ class association_engine {
     }
     std::array<ring_buffer<v4_candidate>, candidate_classes> v4_candidates_;
     std::int64_t candidates_keep_from_ = INT64_MIN;
+    bool late_candidates_ = false;
     // The class's list, pruned, and the first position in it that starts at `from` or later.
     ring_buffer<v4_candidate>& candidates_from(std::uint8_t ttl_class, os_class os,
                                                std::int64_t from, std::size_t& first);
