@@ -1063,13 +1063,17 @@ void association_engine::step(std::vector<association>& out) {
         --history_index_;
     }
     // The lists are pruned as they are read (what starts before this is read no more) but
-    // after a late candidate came in: then as each step pruned its one list before.
-    candidates_keep_from_ = keep_from;
-    if (late_candidates_) {
+    // where that would differ from the one list each step pruned before: after a late
+    // candidate came in (pruned here as that list was), and when an attempt evaluated out of
+    // order lowers the bound (what the higher one dropped stays dropped: brought up to it
+    // first).
+    if (late_candidates_ || keep_from < candidates_keep_from_) {
+        const std::int64_t bound = late_candidates_ ? keep_from : candidates_keep_from_;
         for (auto& list : v4_candidates_)
-            while (!list.empty() && list.front().start_us < keep_from) list.pop_front();
+            while (!list.empty() && list.front().start_us < bound) list.pop_front();
         late_candidates_ = false;
     }
+    candidates_keep_from_ = keep_from;
     while (!v6_rounds_.empty() && v6_rounds_.front().start_us < keep_from) v6_rounds_.pop_front();
 }
 

@@ -1101,6 +1101,51 @@ TEST_CASE(
     CHECK(rounds_paired(run(in)) == 3);
 }
 
+TEST_CASE(
+    "an IPv4 the evaluation has left behind is not the candidate of an IPv6 evaluated "
+    "out of order after it",
+    "[association]") {
+    // A host's IPv4 and IPv6 on two rounds; on the third its IPv4 comes in order, its IPv6
+    // late. A stranger's IPv4 5 s later has been evaluated by then: candidates from before
+    // its window (the host's IPv4) are dropped. Then a late batch: an IPv4 recorded behind
+    // the evaluation cursor, another just after it that is evaluated (lowering the window's
+    // bound), and the host's IPv6. The IPv6's window reaches back over its IPv4 again, but
+    // what the evaluation dropped stays dropped, as in the one list the class lists replaced:
+    // the third round pairs nothing (in order it would: three rounds).
+    const auto six = v6("2001:db8:6b::1");
+    const auto four = address_from_ipv4(v4(5, 6, 7, 22));
+    std::vector<connect_attempt> in;
+    for (double t : {1000.0, 1600.0}) {
+        in.push_back(attempt(four, false, t, 41000, 1, false));
+        in.push_back(attempt(six, true, t + 0.5, 42000, 1, false));
+    }
+    in.push_back(attempt(four, false, 2201.0, 41001, 1, false));
+    in.push_back(attempt(address_from_ipv4(v4(9, 9, 9, 3)), false, 2205.0, 43000, 1, true));
+    const std::vector<connect_attempt> late = {
+        attempt(address_from_ipv4(v4(9, 9, 9, 4)), false, 2199.5, 43001, 1, false),
+        attempt(address_from_ipv4(v4(9, 9, 9, 5)), false, 2199.6, 43002, 1, false),
+        attempt(six, true, 2200.0, 42001, 1, false)};
+    auto rounds_paired = [&](const std::vector<association>& out) {
+        int rounds = 0;
+        for (const auto& a : out)
+            if (a.ipv6 == six && a.ipv4 == ipv4_of(four)) rounds = std::max<int>(rounds, a.rounds);
+        return rounds;
+    };
+    association_engine e;
+    std::vector<association> out;
+    for (const auto& a : in) {
+        e.add(a);
+        e.advance(a.last_us, out);
+    }
+    e.advance(2'354'000'000, out);  // the stranger is evaluated (2205 s + pair window + settle)
+    for (const auto& a : late) e.add(a);
+    e.advance(2'355'000'000, out);  // merged behind the cursors, the last two evaluated
+    e.flush(out);
+    CHECK(rounds_paired(out) == 2);
+    in.insert(in.end(), late.begin(), late.end());
+    CHECK(rounds_paired(run(in)) == 3);
+}
+
 TEST_CASE("two IPv4s in lockstep with one IPv6, one of them closer: still neither is believed",
           "[association]") {
     // Both pair on every round; one comes within 0.5 s (tight), the other at 0.55 s (a

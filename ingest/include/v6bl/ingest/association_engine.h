@@ -272,7 +272,8 @@ class association_engine {
     // since. A list is pruned as it is read or added to (evaluations come in start order,
     // so what the pruning takes is never read again); after a late candidate (one
     // from before candidates_keep_from_: an attempt evaluated out of order can score it),
-    // every list is pruned up to the last step at once, then left as it is until the next.
+    // every list is pruned up to the last step at once, then left as it is until the next;
+    // and every list is pruned up to the bound before a step lowers it (step()).
     static constexpr std::size_t candidate_classes = 4 * 5;
     static std::size_t candidate_class(std::uint8_t ttl_class, os_class os) {
         return static_cast<std::size_t>(ttl_class >> 6) * 5 +
