@@ -274,9 +274,10 @@ ring_buffer<association_engine::v4_candidate>& association_engine::candidates_fr
     ring_buffer<v4_candidate>& list = v4_candidates_[candidate_class(ttl_class, os)];
     if (!late_candidates_)
         while (!list.empty() && list.front().start_us < candidates_keep_from_) list.pop_front();
-    // Evaluations come in start order and the list was just pruned to the previous one's
-    // pair window: the start of this one's is a few entries in (a walk finds it), a time
-    // further in (record_close_ipv4s) is searched for.
+    // Evaluations come in start order (nearly always) and the list was just pruned to the
+    // previous one's pair window: the start of this one's is a few entries in (a walk finds
+    // it), a time further in (record_close_ipv4s), or one after an evaluation out of order,
+    // is searched for.
     constexpr std::size_t walk = 8;
     std::size_t i = 0;
     while (i < walk && i < list.size() && list[i].start_us < from) ++i;
@@ -557,7 +558,7 @@ association_engine::close_memo* association_engine::close_memo_slot(const addres
 // Records the IPv4s that came within close_us after this round of the IPv6 (before it, for
 // 6to4: RFC 6724 order), evaluate() calling it for every round of an address that has quiet
 // between them, its first included. Only IPv4s with two rounds or more then can be a rival
-// later (one that scores), and those are among v4_candidates_ (which a restore rebuilds as a
+// later (one that scores), and those are in the IPv6's class list (which a restore rebuilds as a
 // superset: the extra ones have one round, so the record is the same). Of the same OS (TTL
 // class and stack) and TCP options as the IPv6: one host's two families. Eight at most,
 // the busiest first (a NAT's ring is full), then the nearest: at 70 attempts/s a NAT's
@@ -1062,11 +1063,10 @@ void association_engine::step(std::vector<association>& out) {
         --eval_index_;
         --history_index_;
     }
-    // The lists are pruned as they are read (what starts before this is read no more) but
-    // where that would differ from the one list each step pruned before: after a late
-    // candidate came in (pruned here as that list was), and when an attempt evaluated out of
-    // order lowers the bound (what the higher one dropped stays dropped: brought up to it
-    // first).
+    // The lists are pruned to this bound as they are read, but not where that would differ
+    // from the one list each step pruned before: after a late candidate came in (pruned
+    // here as that list was), and when an attempt evaluated out of order lowers the bound
+    // (what the higher one dropped stays dropped: brought up to it first).
     if (late_candidates_ || keep_from < candidates_keep_from_) {
         const std::int64_t bound = late_candidates_ ? keep_from : candidates_keep_from_;
         for (auto& list : v4_candidates_)

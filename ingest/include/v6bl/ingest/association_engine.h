@@ -266,14 +266,15 @@ class association_engine {
     round_history_table history_;
     // In history_, not only_round; sorted by start; one list per TTL class and OS class (a
     // candidate must have the IPv6's, so an evaluation scans its own class only: at a busy
-    // sensor of Linux and Windows hosts, half the list or less). What each holds is what
-    // one list pruned by every step() held: what started before the last evaluated
-    // attempt's window (candidates_keep_from_) went, but for candidates that came in late
-    // since. A list is pruned as it is read or added to (evaluations come in start order,
-    // so what the pruning takes is never read again); after a late candidate (one
-    // from before candidates_keep_from_: an attempt evaluated out of order can score it),
-    // every list is pruned up to the last step at once, then left as it is until the next;
-    // and every list is pruned up to the bound before a step lowers it (step()).
+    // sensor of Linux and Windows hosts, half the list or less). Read, each holds what one
+    // list that every step() pruned to its attempt's window held of its class. A list is
+    // pruned when it is read or added to, to the last step's bound (candidates_keep_from_:
+    // that one list held nothing older), so between reads it can also hold entries that
+    // list had dropped. Two cases differ, both rare: after a late candidate (one older than
+    // the bound, which an attempt evaluated out of order can still score) every list is
+    // pruned to the bound at once and then left until the next step prunes them all; and
+    // before a step lowers the bound (an attempt evaluated out of order), every list is
+    // pruned to the old one first.
     static constexpr std::size_t candidate_classes = 4 * 5;
     static std::size_t candidate_class(std::uint8_t ttl_class, os_class os) {
         return static_cast<std::size_t>(ttl_class >> 6) * 5 +
