@@ -104,6 +104,12 @@ bool port_climbs(std::uint16_t older, std::uint16_t newer) {
 
 namespace {
 
+// Drops the front of a list in start order up to `t` (what starts before it).
+template <typename List>
+void drop_before(List& list, std::int64_t t) {
+    while (!list.empty() && list.front().start_us < t) list.pop_front();
+}
+
 // How far ahead of its use a history slot is prefetched: enough attempts to cover a cache
 // miss (hundreds of ns on this kind of VM), few enough that the lines are still there.
 constexpr std::size_t prefetch_distance = 16;
@@ -256,13 +262,11 @@ void association_engine::note_candidate(const pending_attempt& p,
         // A late attempt from before the last evaluated one's window, which an attempt
         // evaluated out of order may still score: every list is pruned as the last step
         // left it, and is not pruned again until the next step (step()).
-        for (auto& list : v4_candidates_)
-            while (!list.empty() && list.front().start_us < candidates_keep_from_) list.pop_front();
+        for (auto& list : v4_candidates_) drop_before(list, candidates_keep_from_);
         late_candidates_ = true;
     }
     ring_buffer<v4_candidate>& list = v4_candidates_[candidate_class(a.ttl_class, a.os)];
-    if (!late_candidates_)
-        while (!list.empty() && list.front().start_us < candidates_keep_from_) list.pop_front();
+    if (!late_candidates_) drop_before(list, candidates_keep_from_);
     // Histories are added in start order, so this is an append but for a late attempt.
     std::size_t pos = list.size();
     while (pos > 0 && list[pos - 1].start_us > c.start_us) --pos;
@@ -272,8 +276,7 @@ void association_engine::note_candidate(const pending_attempt& p,
 ring_buffer<association_engine::v4_candidate>& association_engine::candidates_from(
     std::uint8_t ttl_class, os_class os, std::int64_t from, std::size_t& first) {
     ring_buffer<v4_candidate>& list = v4_candidates_[candidate_class(ttl_class, os)];
-    if (!late_candidates_)
-        while (!list.empty() && list.front().start_us < candidates_keep_from_) list.pop_front();
+    if (!late_candidates_) drop_before(list, candidates_keep_from_);
     // Evaluations come in start order (nearly always) and the list was just pruned to the
     // previous one's pair window: the start of this one's is a few entries in (a walk finds
     // it), a time further in (record_close_ipv4s), or one after an evaluation out of order,
@@ -1069,12 +1072,11 @@ void association_engine::step(std::vector<association>& out) {
     // (what the higher one dropped stays dropped: brought up to it first).
     if (late_candidates_ || keep_from < candidates_keep_from_) {
         const std::int64_t bound = late_candidates_ ? keep_from : candidates_keep_from_;
-        for (auto& list : v4_candidates_)
-            while (!list.empty() && list.front().start_us < bound) list.pop_front();
+        for (auto& list : v4_candidates_) drop_before(list, bound);
         late_candidates_ = false;
     }
     candidates_keep_from_ = keep_from;
-    while (!v6_rounds_.empty() && v6_rounds_.front().start_us < keep_from) v6_rounds_.pop_front();
+    drop_before(v6_rounds_, keep_from);
 }
 
 void association_engine::advance(std::int64_t now_us, std::vector<association>& out) {
