@@ -157,8 +157,8 @@ void association_engine::merge_staged() {
         for (std::size_t i = 0; i < staged_.size(); ++i) {
             if (staged_[i].a.start_us < cursor)
                 insert_late(staged_[i]);
-            else
-                staged_[kept++] = staged_[i];
+            else if (kept++ != i)
+                staged_[kept - 1] = staged_[i];
         }
         staged_.resize(kept);
         if (staged_.empty()) return;  // all of them were late
@@ -1274,26 +1274,39 @@ bool association_engine::restore_memo_slot(std::uint64_t at, const close_memo& m
     return true;
 }
 
-void association_engine::save(std::string& out) const {
-    // The close-IPv4 memo's slots that a round evaluated from here on can still read
-    // (close_memo_horizon_us); the others restore empty.
+// The close-IPv4 memo's slots that a round evaluated from here on can still read
+// (close_memo_horizon_us); the others restore empty.
+bool association_engine::memo_saved(const close_memo& m) const {
     const auto memo_from =
         static_cast<std::uint32_t>((history_.clock() - close_memo_horizon_us) / 1000 - 3'600'000);
-    auto memo_live = [&](const close_memo& m) {
-        return m.key != 0 &&
-               static_cast<std::int32_t>(m.round_ms[close_memo_rounds - 1] - memo_from) >= 0;
-    };
-    std::uint64_t memo_n = 0;
-    const std::size_t memo_size = close_memo_.size();
-    for (std::size_t i = 0; i < memo_size; ++i) memo_n += memo_live(close_memo_[i]);
+    return m.key != 0 &&
+           static_cast<std::int32_t>(m.round_ms[close_memo_rounds - 1] - memo_from) >= 0;
+}
+
+void association_engine::save(std::string& out) const {
     // Sized once: this can be tens of MB, and growing it by doubling copies it again and
     // again into fresh pages.
+    std::uint64_t memo_n = 0;
+    for (const close_memo& m : close_memo_) memo_n += memo_saved(m);
     out.reserve(out.size() + 64 + (pending_.size() + staged_.size()) * sizeof(pending_attempt) +
                 history_.size() * sizeof(round_history_table::entry) +
                 history_.multi_round_size() * 96 +
                 partners_.size() * (sizeof(address_bytes) + sizeof(partner_set)) +
                 memo_n * (4 + sizeof(close_memo)));
     state_writer w(out);
+    save_to(w);
+}
+
+void association_engine::save(const std::function<void(std::string_view)>& sink) const {
+    state_writer w(sink);
+    save_to(w);
+    w.flush();
+}
+
+void association_engine::save_to(state_writer& w) const {
+    std::uint64_t memo_n = 0;
+    const std::size_t memo_size = close_memo_.size();
+    for (std::size_t i = 0; i < memo_size; ++i) memo_n += memo_saved(close_memo_[i]);
     w.put_u32(state_version);
     w.put_u64(static_cast<std::uint64_t>(next_housekeeping_us_));
     w.put_u64(static_cast<std::uint64_t>(next_partner_cleanup_us_));
@@ -1321,7 +1334,7 @@ void association_engine::save(std::string& out) const {
     std::size_t prev = 0;
     for (std::size_t i = 0; i < memo_size; ++i) {
         const close_memo& m = close_memo_[i];
-        if (!memo_live(m)) continue;
+        if (!memo_saved(m)) continue;
         w.put_varint(i - prev);
         prev = i;
         w.put_u32(m.key);

@@ -425,34 +425,37 @@ void ingest_pipeline::on_syn_batch(std::int64_t now_us) {
 
 void ingest_pipeline::checkpoint_engine() {
     flush_attempts();
-    // Each section is built in one reused buffer and written to the file with its length
-    // in front: the state can be tens of MB, and the file is what the commit names.
-    auto section = [&](auto&& save) {
+    // A state (tens of MB at a busy sensor) is streamed to its file a MiB at a time rather
+    // than built in memory first (fresh pages, then a copy); the file is what the commit
+    // names.
+    auto stream_to = [&](state_file_set& files, auto&& save) {
         state_scratch_.clear();
-        save(state_scratch_);
-        const std::uint64_t n = state_scratch_.size();
-        engine_files_->append({reinterpret_cast<const char*>(&n), sizeof n});
-        engine_files_->append(state_scratch_);
+        save([&](std::string_view bytes) {
+            state_scratch_.append(bytes);
+            if (state_scratch_.size() >= std::size_t{1} << 20) {
+                files.append(state_scratch_);
+                state_scratch_.clear();
+            }
+        });
+        files.append(state_scratch_);
     };
+    // Version 2: the grouper's state with its length in front (it is small: built in
+    // memory), then the engine's to the end of the file. Version 1 had the engine's
+    // length-prefixed too, so it was built in memory whole.
     engine_files_->begin();
-    const std::uint32_t version = 1;
+    const std::uint32_t version = 2;
     engine_files_->append({reinterpret_cast<const char*>(&version), sizeof version});
-    section([&](std::string& out) { grouper_.save(out); });
-    section([&](std::string& out) { engine_.save(out); });
+    state_scratch_.clear();
+    grouper_.save(state_scratch_);
+    const std::uint64_t n = state_scratch_.size();
+    engine_files_->append({reinterpret_cast<const char*>(&n), sizeof n});
+    engine_files_->append(state_scratch_);
+    stream_to(*engine_files_, [&](const auto& sink) { engine_.save(sink); });
     writer_.set_checkpoint(engine_key_, engine_files_->finish());
     // The address book is the store's, not one sensor's: its own key. It is the larger
-    // state (30 MB at a busy sensor, an address and its tally each): streamed to its file a
-    // MiB at a time rather than built in memory first (fresh pages, then a copy).
+    // state (30 MB at a busy sensor, an address and its tally each).
     book_files_->begin();
-    state_scratch_.clear();
-    writer_.save_state([&](std::string_view bytes) {
-        state_scratch_.append(bytes);
-        if (state_scratch_.size() >= std::size_t{1} << 20) {
-            book_files_->append(state_scratch_);
-            state_scratch_.clear();
-        }
-    });
-    book_files_->append(state_scratch_);
+    stream_to(*book_files_, [&](const auto& sink) { writer_.save_state(sink); });
     writer_.set_checkpoint(address_book_key, book_files_->finish());
     if (state_behind_) writer_.set_checkpoint(engine_key_ + ":behind", "0");
     state_behind_ = false;
@@ -1369,8 +1372,9 @@ int ingest_pipeline::run() {
     // Captures share one engine (one sensor); its state is checkpointed with each source.
     if (const auto blob = state_checkpoint(engine_key_, *engine_files_)) {
         state_reader r(*blob);
-        const bool ok = r.get_u32() == 1 && grouper_.restore(r.get_bytes()) &&
-                        engine_.restore(r.get_bytes()) && r.ok();
+        const std::uint32_t version = r.get_u32();
+        const bool ok = (version == 1 || version == 2) && grouper_.restore(r.get_bytes()) &&
+                        engine_.restore(version == 1 ? r.get_bytes() : r.get_rest()) && r.ok();
         if (!ok) {
             grouper_ = attempt_grouper(options_.grouping);
             auto a = options_.association;

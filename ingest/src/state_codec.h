@@ -102,6 +102,12 @@ class state_reader {
         pos_ += n;
         return s;
     }
+    // Everything not read yet.
+    std::string_view get_rest() {
+        const std::string_view s = pos_ < in_.size() ? in_.substr(pos_) : std::string_view{};
+        pos_ = in_.size();
+        return s;
+    }
     std::uint64_t get_varint() {
         std::uint64_t v = 0;
         for (int shift = 0; shift < 64; shift += 7) {

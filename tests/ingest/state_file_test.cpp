@@ -1,6 +1,7 @@
 // Checkpoint files beside the store: references, checksums, the generations a run leaves,
 // and what a resumed ingest does with a missing, changed or older (inline) state.
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -298,6 +299,56 @@ TEST_CASE("a store whose engine state is inline (an older v6bl) resumes as one c
     CHECK(ingest_test::dump_store(*db) == want);
     // Checkpointed in files from then on.
     CHECK(ingest::parse_state_ref(db->checkpoint("engine:0").value_or("")).has_value());
+}
+
+TEST_CASE(
+    "an engine state of layout 1 (the engine's state length-prefixed) resumes as one clean run",
+    "[state_file][pipeline]") {
+    small_testbed tb;
+    ingest::ingest_options o;
+    o.captures = {tb.dir.path("tb/sensor.pcap")};
+    o.rejects = {tb.dir.path("tb/maillog")};
+    o.commit_every = 20000;
+    auto clean = open_store(tb.dir.path("clean"));
+    run_ingest(*clean, o);
+    const auto want = ingest_test::dump_store(*clean);
+    REQUIRE(want.size() > 100);
+
+    const std::string db_path = tb.dir.path("db");
+    auto db = open_store(db_path);
+    std::atomic<bool> stop{false};
+    o.stop = &stop;
+    o.on_commit = [&](const ingest::ingest_counters& c) { stop = c.packets > 0; };
+    run_ingest(*db, o);
+    // Layout 2 (now written): version, the grouper's state with its length in front, the
+    // engine's to the end. Layout 1, as v6bl wrote it before: both length-prefixed.
+    {
+        const auto ref = ingest::parse_state_ref(db->checkpoint("engine:0").value_or(""));
+        REQUIRE(ref.has_value());
+        const std::string v2 = slurp(db_path + "/ingest-state/" + ref->name);
+        std::uint32_t version = 0;
+        std::uint64_t grouper_len = 0;
+        REQUIRE(v2.size() > 12);
+        std::memcpy(&version, v2.data(), 4);
+        std::memcpy(&grouper_len, v2.data() + 4, 8);
+        REQUIRE(version == 2);
+        REQUIRE(12 + grouper_len < v2.size());
+        const std::string engine = v2.substr(12 + grouper_len);
+        std::string v1 = v2.substr(0, 12 + grouper_len);
+        version = 1;
+        std::memcpy(v1.data(), &version, 4);
+        const std::uint64_t engine_len = engine.size();
+        v1.append(reinterpret_cast<const char*>(&engine_len), 8);
+        v1 += engine;
+        // Inline in the store (a value that names no file is the state itself).
+        store::change_set cs;
+        cs.set_checkpoint("engine:0", v1);
+        db->commit(std::move(cs), static_cast<std::uint32_t>(std::time(nullptr)));
+    }
+    o.stop = nullptr;
+    o.on_commit = nullptr;
+    CHECK(run_ingest(*db, o).find("unreadable") == std::string::npos);
+    CHECK(ingest_test::dump_store(*db) == want);
 }
 
 TEST_CASE("a state older than the data committed after it drops its open and pending attempts",

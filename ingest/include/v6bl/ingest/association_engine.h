@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -101,6 +102,9 @@ class association_engine {
     std::uint64_t history_restarts() const { return history_.rounds_restarted(); }
 
     void save(std::string& out) const;
+    // The same bytes, handed to `sink` a buffer at a time (streamed to a checkpoint file:
+    // no copy of the whole state in memory).
+    void save(const std::function<void(std::string_view)>& sink) const;
     bool restore(std::string_view in);
 
     // IPv4 addresses only: IPv6 /64s recently paired with the IPv4 on repeated rounds.
@@ -178,6 +182,7 @@ class association_engine {
                                                                      : v.start_us[0];
     }
     // `r`: the entry's ring (nullptr for one round), as round_history_table::for_each gives.
+    void save_to(class state_writer& w) const;
     static void save_history(class state_writer& w, const round_history_table::entry& e,
                              const round_history_table::ring* r);
     // `spans`: the rings carry their rounds' spans (version 10 on).
@@ -233,6 +238,8 @@ class association_engine {
     close_memo* close_memo_slot(const address_bytes& a6, std::uint32_t& key);
     void record_close_ipv4s(const pending_attempt& p);
     static bool memo_slot_valid(const close_memo& m);
+    // Whether a slot goes into a checkpoint (one a round evaluated from now on can read).
+    bool memo_saved(const close_memo& m) const;
     bool restore_memo_slot(std::uint64_t at, const close_memo& m);  // false if invalid
     bool restore_memo(class state_reader& r);
     bool restore_v11_memo(class state_reader& r);
