@@ -879,15 +879,15 @@ std::uint32_t reputation_store::commit(change_set&& changes, std::uint32_t now) 
     const bool has_delete =
         std::any_of(changes.ops_.begin(), changes.ops_.end(),
                     [](const change_set::op& o) { return o.kind == change_set::op::del; });
-    if (!has_delete && changes.ops_.size() > 64) {
-        std::stable_sort(changes.ops_.begin(), changes.ops_.end(),
-                         [](const change_set::op& a, const change_set::op& b) {
-                             const bool ea = a.kind == change_set::op::evidence,
-                                        eb = b.kind == change_set::op::evidence;
-                             if (ea != eb) return ea < eb;
-                             return a.key_view() < b.key_view();
-                         });
-    }
+    // (The ingest writer hands its records in key order: a check then saves the sort.)
+    auto op_less = [](const change_set::op& a, const change_set::op& b) {
+        const bool ea = a.kind == change_set::op::evidence, eb = b.kind == change_set::op::evidence;
+        if (ea != eb) return ea < eb;
+        return a.key_view() < b.key_view();
+    };
+    if (!has_delete && changes.ops_.size() > 64 &&
+        !std::is_sorted(changes.ops_.begin(), changes.ops_.end(), op_less))
+        std::stable_sort(changes.ops_.begin(), changes.ops_.end(), op_less);
     for (auto& o : changes.ops_) {
         const rocksdb::Slice key(o.key, o.key_len);
         const rocksdb::Slice value(changes.values_.data() + o.value_offset, o.value_size);
@@ -956,7 +956,7 @@ std::uint32_t reputation_store::commit(change_set&& changes, std::uint32_t now) 
                 break;
         }
     }
-    std::sort(touched.begin(), touched.end());
+    if (!std::is_sorted(touched.begin(), touched.end())) std::sort(touched.begin(), touched.end());
     touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
     j.touched = std::move(touched);
     for (const auto& source : changes.erased_checkpoints_)
