@@ -506,6 +506,11 @@ void reputation_writer::commit() {
         return;
     }
     store::change_set cs;
+    // Sized once (a record or an evidence item takes 30-50 bytes): a change set grown by
+    // doubling copies itself into fresh pages again and again.
+    const std::size_t most_ops =
+        book_.dirty().size() + book_.orphans().size() + records_.size() + evidence_.size();
+    cs.reserve(most_ops, most_ops * 48);
     // Keys go in in storage order: RocksDB's memtable skiplist inserts ascending keys with
     // its sequential splice, several times faster than the hash maps' random order. A /64
     // can have a delta in the address book (attempts), among the book's forgotten /64s and

@@ -86,6 +86,12 @@ class change_set {
         return ops_.empty() && checkpoints_.empty() && erased_checkpoints_.empty();
     }
     std::size_t size() const { return ops_.size(); }
+    // Room for `ops` more operations and `value_bytes` more of their values: a large set
+    // (an ingest commit: hundreds of thousands) is then not copied as it grows.
+    void reserve(std::size_t ops, std::size_t value_bytes) {
+        ops_.reserve(ops_.size() + ops);
+        values_.reserve(values_.size() + value_bytes);
+    }
 
   private:
     friend class reputation_store;
