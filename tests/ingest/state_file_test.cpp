@@ -219,6 +219,13 @@ struct half_ingested {
     }
 };
 
+// The store that one clean run over the same inputs leaves, dumped.
+auto clean_run(half_ingested& h) {
+    auto clean = open_store(h.tb.dir.path("clean"));
+    run_ingest(*clean, h.o);
+    return ingest_test::dump_store(*clean);
+}
+
 }  // namespace
 
 TEST_CASE("the engine and the address book are checkpointed in files the commit names",
@@ -266,22 +273,10 @@ TEST_CASE("the engine and the address book are checkpointed in files the commit 
 
 TEST_CASE("a store whose engine state is inline (an older v6bl) resumes as one clean run",
           "[state_file][pipeline]") {
-    small_testbed tb;
-    ingest::ingest_options o;
-    o.captures = {tb.dir.path("tb/sensor.pcap")};
-    o.rejects = {tb.dir.path("tb/maillog")};
-    o.commit_every = 20000;
-    auto clean = open_store(tb.dir.path("clean"));
-    run_ingest(*clean, o);
-    const auto want = ingest_test::dump_store(*clean);
+    half_ingested h;
+    auto& [tb, db_path, db, o] = h;
+    const auto want = clean_run(h);
     REQUIRE(want.size() > 100);
-
-    const std::string db_path = tb.dir.path("db");
-    auto db = open_store(db_path);
-    std::atomic<bool> stop{false};
-    o.stop = &stop;
-    o.on_commit = [&](const ingest::ingest_counters& c) { stop = c.packets > 0; };
-    run_ingest(*db, o);
     // As an older v6bl left it: the states inside the store, no files.
     {
         store::change_set cs;
@@ -293,8 +288,6 @@ TEST_CASE("a store whose engine state is inline (an older v6bl) resumes as one c
         db->commit(std::move(cs), static_cast<std::uint32_t>(std::time(nullptr)));
         std::filesystem::remove_all(db_path + "/ingest-state");
     }
-    o.stop = nullptr;
-    o.on_commit = nullptr;
     CHECK(run_ingest(*db, o).find("unreadable") == std::string::npos);
     CHECK(ingest_test::dump_store(*db) == want);
     // Checkpointed in files from then on.
@@ -304,22 +297,10 @@ TEST_CASE("a store whose engine state is inline (an older v6bl) resumes as one c
 TEST_CASE(
     "an engine state of layout 1 (the engine's state length-prefixed) resumes as one clean run",
     "[state_file][pipeline]") {
-    small_testbed tb;
-    ingest::ingest_options o;
-    o.captures = {tb.dir.path("tb/sensor.pcap")};
-    o.rejects = {tb.dir.path("tb/maillog")};
-    o.commit_every = 20000;
-    auto clean = open_store(tb.dir.path("clean"));
-    run_ingest(*clean, o);
-    const auto want = ingest_test::dump_store(*clean);
+    half_ingested h;
+    auto& [tb, db_path, db, o] = h;
+    const auto want = clean_run(h);
     REQUIRE(want.size() > 100);
-
-    const std::string db_path = tb.dir.path("db");
-    auto db = open_store(db_path);
-    std::atomic<bool> stop{false};
-    o.stop = &stop;
-    o.on_commit = [&](const ingest::ingest_counters& c) { stop = c.packets > 0; };
-    run_ingest(*db, o);
     // Layout 2 (now written): version, the grouper's state with its length in front, the
     // engine's to the end. Layout 1, as v6bl wrote it before: both length-prefixed.
     {
@@ -345,8 +326,6 @@ TEST_CASE(
         cs.set_checkpoint("engine:0", v1);
         db->commit(std::move(cs), static_cast<std::uint32_t>(std::time(nullptr)));
     }
-    o.stop = nullptr;
-    o.on_commit = nullptr;
     CHECK(run_ingest(*db, o).find("unreadable") == std::string::npos);
     CHECK(ingest_test::dump_store(*db) == want);
 }
