@@ -439,9 +439,9 @@ void ingest_pipeline::checkpoint_engine() {
         });
         files.append(state_scratch_);
     };
-    // Version 2: the grouper's state with its length in front (it is small: built in
-    // memory), then the engine's to the end of the file. Version 1 had the engine's
-    // length-prefixed too, so it was built in memory whole.
+    // Layout 2: the grouper's state with its length in front (it is small: built in
+    // memory), then the engine's to the end of the file. Layout 1 had the engine's
+    // length-prefixed too, so it was built in memory whole (both are read: run()).
     engine_files_->begin();
     const std::uint32_t version = 2;
     engine_files_->append({reinterpret_cast<const char*>(&version), sizeof version});

@@ -181,8 +181,9 @@ class association_engine {
         return v.total_rounds == static_cast<std::uint32_t>(v.count) ? v.start_us[0] - silence
                                                                      : v.start_us[0];
     }
-    // `r`: the entry's ring (nullptr for one round), as round_history_table::for_each gives.
+    // What both save()s write.
     void save_to(class state_writer& w) const;
+    // `r`: the entry's ring (nullptr for one round), as round_history_table::for_each gives.
     static void save_history(class state_writer& w, const round_history_table::entry& e,
                              const round_history_table::ring* r);
     // `spans`: the rings carry their rounds' spans (version 10 on).
