@@ -1284,15 +1284,6 @@ bool association_engine::memo_saved(const close_memo& m) const {
 }
 
 void association_engine::save(std::string& out) const {
-    // Sized once: this can be tens of MB, and growing it by doubling copies it again and
-    // again into fresh pages.
-    std::uint64_t memo_n = 0;
-    for (const close_memo& m : close_memo_) memo_n += memo_saved(m);
-    out.reserve(out.size() + 64 + (pending_.size() + staged_.size()) * sizeof(pending_attempt) +
-                history_.size() * sizeof(round_history_table::entry) +
-                history_.multi_round_size() * 96 +
-                partners_.size() * (sizeof(address_bytes) + sizeof(partner_set)) +
-                memo_n * (4 + sizeof(close_memo)));
     state_writer w(out);
     save_to(w);
 }
