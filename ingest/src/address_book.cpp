@@ -67,16 +67,12 @@ address_book::prefix* address_book::slot_for(std::uint64_t p64, bool& created) {
 }
 
 void address_book::grow() {
-    decltype(table_) old = std::move(table_);
-    const std::size_t cap = old.empty() ? 1024 : old.size() * 2;
-    table_.assign(cap, prefix{});
-    mask_ = cap - 1;
-    for (const prefix& p : old) {
-        if (!(p.flags & flag_used)) continue;
-        std::size_t j = p64_hash(p.p64) & mask_;
-        while (table_[j].flags & flag_used) j = (j + 1) & mask_;
-        table_[j] = p;
-    }
+    const std::size_t old = table_.size();
+    table_.grow(old == 0 ? 1024 : old * 2, prefix{});
+    mask_ = table_.size() - 1;
+    rehash_in_place(
+        table_, old, [](const prefix& p) { return (p.flags & flag_used) != 0; },
+        [](const prefix&) { return true; }, [](const prefix& p) { return p64_hash(p.p64); });
 }
 
 void address_book::erase(std::uint64_t p64) {

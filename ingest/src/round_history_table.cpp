@@ -196,7 +196,7 @@ std::size_t round_history_table::live_size() const {
 }
 
 void round_history_table::clear() {
-    decltype(slots_)().swap(slots_);
+    slots_.release();
     size_ = 0;
     mask_ = 0;
     sweep_at_ = 0;
@@ -223,22 +223,18 @@ void round_history_table::grow() {
 }
 
 void round_history_table::rehash(std::size_t cap) {
-    decltype(slots_) old = std::move(slots_);
-    slots_.assign(cap, entry{});
+    const std::size_t old = slots_.size();
+    slots_.grow(cap, entry{});
     mask_ = cap - 1;
-    size_ = 0;
     sweep_at_ = 0;
-    for (const entry& e : old) {
-        if (!e.rounds) continue;
-        if (dead(e)) {
+    size_ = rehash_in_place(
+        slots_, old, [](const entry& e) { return e.rounds != 0; },
+        [this](const entry& e) {
+            if (!dead(e)) return true;
             release_ring(e);
-            continue;
-        }
-        std::size_t j = hash(e.address) & mask_;
-        while (slots_[j].rounds) j = (j + 1) & mask_;
-        slots_[j] = e;
-        ++size_;
-    }
+            return false;
+        },
+        [](const entry& e) { return hash(e.address); });
 }
 
 bool round_history_table::restore(const entry& e, const ring* r) {

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "v6bl/ingest/huge_page_allocator.h"
+#include "v6bl/ingest/huge_array.h"
 #include "v6bl/ingest/ring_buffer.h"
 
 namespace v6bl::ingest {
@@ -154,7 +154,7 @@ class address_book {
     void forget(prefix& p);
 
     options options_;
-    std::vector<prefix, huge_page_allocator<prefix>> table_;
+    huge_array<prefix> table_;
     std::size_t mask_ = 0;
     std::size_t size_ = 0;
     std::size_t address_total_ = 0;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "v6bl/ingest/huge_array.h"
 #include "v6bl/ingest/huge_page_allocator.h"
 #include "v6bl/ingest/syn_record.h"
 
@@ -193,7 +194,7 @@ class round_history_table {
         multi_before_us_ = now_us - multi_horizon_us_;
     }
 
-    std::vector<entry, huge_page_allocator<entry>> slots_;
+    huge_array<entry> slots_;
     std::size_t size_ = 0;
     std::size_t mask_ = 0;
     std::size_t sweep_at_ = 0;
