@@ -137,9 +137,10 @@ round_history_table::ring* round_history_table::take_ring(entry& e) {
     if (!free_rings_.empty()) {
         i = free_rings_.back();
         free_rings_.pop_back();
-    } else if (rings_.size() < ring_limit_) {
-        i = static_cast<std::uint32_t>(rings_.size());
-        rings_.emplace_back();
+    } else if (ring_count_ < ring_limit_) {
+        i = static_cast<std::uint32_t>(ring_count_);
+        if (ring_count_ == rings_.size()) rings_.grow(std::max<std::size_t>(256, 2 * ring_count_));
+        ++ring_count_;
     } else {
         return nullptr;
     }
@@ -200,7 +201,8 @@ void round_history_table::clear() {
     size_ = 0;
     mask_ = 0;
     sweep_at_ = 0;
-    decltype(rings_)().swap(rings_);
+    rings_.release();
+    ring_count_ = 0;
     std::vector<std::uint32_t>().swap(free_rings_);
 }
 

@@ -61,6 +61,13 @@ class huge_array {
     // v. Mapped arrays move their pages into the new mapping; others are copied.
     void grow(std::size_t n, const T& v) {
         const std::size_t old = size_;
+        grow(n);
+        for (std::size_t i = old; i < size_; ++i) data_[i] = v;
+    }
+    // The same, the new slots left as they come (not touched: a pool that hands them out
+    // one by one faults its memory in as it goes).
+    void grow(std::size_t n) {
+        const std::size_t old = size_;
         if (n <= old) return;
         T* p = alloc_t().allocate(n);
         if (old > 0 && !move_pages(p, old)) {
@@ -69,7 +76,6 @@ class huge_array {
         }
         data_ = p;
         size_ = n;
-        for (std::size_t i = old; i < n; ++i) data_[i] = v;
     }
     void release() {
         if (data_) alloc_t().deallocate(data_, size_);

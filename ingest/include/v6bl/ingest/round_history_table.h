@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "v6bl/ingest/huge_array.h"
-#include "v6bl/ingest/huge_page_allocator.h"
 #include "v6bl/ingest/syn_record.h"
 
 namespace v6bl::ingest {
@@ -141,7 +140,7 @@ class round_history_table {
     std::size_t capacity() const { return slots_.size(); }
     // Live addresses (a scan: for tests and reports).
     std::size_t live_size() const;
-    std::size_t multi_round_size() const { return rings_.size() - free_rings_.size(); }
+    std::size_t multi_round_size() const { return ring_count_ - free_rings_.size(); }
     // Histories started over because the ring pool was full (see max_rings).
     std::uint64_t rounds_restarted() const { return rounds_restarted_; }
     // Lowers the pool's limit (tests: the behaviour at max_rings without 2 GB of rings).
@@ -198,8 +197,10 @@ class round_history_table {
     std::size_t size_ = 0;
     std::size_t mask_ = 0;
     std::size_t sweep_at_ = 0;
-    // The rings of multi-round addresses, by index; freed ones are reused first.
-    std::vector<ring, huge_page_allocator<ring>> rings_;
+    // The rings of multi-round addresses, by index; freed ones are reused first. The first
+    // ring_count_ have been handed out; the rest of the array is not touched yet.
+    huge_array<ring> rings_;
+    std::size_t ring_count_ = 0;
     std::vector<std::uint32_t> free_rings_;
     std::uint32_t ring_limit_ = max_rings;
     std::uint64_t rounds_restarted_ = 0;
