@@ -556,7 +556,10 @@ void ingest_pipeline::commit_if_due(bool force) {
     counters_.history_restarts = engine_.history_restarts();
     if (force || commit_due()) {
         write_associations_out();
-        writer_.commit();
+        writer_.commit([&] {
+            engine_files_->wait_durable();
+            book_files_->wait_durable();
+        });
         engine_files_->committed();
         book_files_->committed();
         since_commit_ = 0;

@@ -493,7 +493,7 @@ bool reputation_writer::has_data() const {
              remembered_dirty_.empty() && book_.dirty().empty() && book_.orphans().empty());
 }
 
-void reputation_writer::commit() {
+void reputation_writer::commit(const std::function<void()>& before_store) {
     // Touches are no data (nothing stored changes; the engine state is not behind for them)
     // but are committed all the same.
     const bool no_data = !has_data() && touches_.empty();
@@ -622,6 +622,7 @@ void reputation_writer::commit() {
     remembered_dirty_.clear();
     checkpoints_.clear();
     pending_ops_ = 0;
+    if (before_store) before_store();
     const auto t0 = std::chrono::steady_clock::now();
     store_.commit(std::move(cs), static_cast<std::uint32_t>(std::time(nullptr)));
     const auto us = static_cast<std::uint64_t>(

@@ -13,6 +13,9 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
+#include <system_error>
+#include <utility>
 
 namespace v6bl::ingest {
 namespace {
@@ -120,6 +123,7 @@ state_file_set::state_file_set(std::string dir, std::string base)
     : dir_(std::move(dir)), base_(std::move(base)) {}
 
 state_file_set::~state_file_set() {
+    if (syncing_.joinable()) syncing_.join();
     if (fd_ >= 0) {
         ::close(fd_);
         remove_file(writing_.name);  // never finished: no commit can name it
@@ -155,6 +159,7 @@ void state_file_set::adopt(const std::optional<state_file_ref>& committed) {
 void state_file_set::begin() {
     // Without the committed reference the next name could be the committed file's.
     if (!adopted_) throw std::logic_error("state_file_set::begin before adopt: " + base_);
+    wait_durable();
     if (fd_ >= 0) {
         ::close(fd_);
         remove_file(writing_.name);
@@ -169,6 +174,7 @@ void state_file_set::begin() {
     writing_ = state_file_ref{};
     writing_.name = base_ + "." + std::to_string(++generation_);
     sum_ = state_sum{};
+    writeback_from_ = 0;
     fd_ = ::open(path_of(writing_.name).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd_ < 0) fail("open");
 }
@@ -184,29 +190,66 @@ void state_file_set::append(std::string_view bytes) {
         }
         bytes.remove_prefix(static_cast<std::size_t>(n));
     }
+    // Start writing what has come so far to the disk while the rest is made: finish()'s
+    // fdatasync then waits for the tail only (bench/ingest: a 20 MB state took 14-22 ms
+    // to sync after the last byte). A hint; the fdatasync is what makes the file durable.
+    if (writing_.size - writeback_from_ >= writeback_step) {
+        ::sync_file_range(fd_, static_cast<off_t>(writeback_from_),
+                          static_cast<off_t>(writing_.size - writeback_from_),
+                          SYNC_FILE_RANGE_WRITE);
+        writeback_from_ = writing_.size;
+    }
 }
 
 std::string state_file_set::finish() {
+    wait_durable();
     writing_.sum = sum_.value();
-    if (::fdatasync(fd_) != 0) fail("fdatasync");
-    if (::close(fd_) != 0) {
-        fd_ = -1;
-        fail("close");
-    }
+    const int fd = fd_;
     fd_ = -1;
     // An earlier file of this run that no commit named is superseded either way.
     if (pending_) remove_file(pending_->name);
     pending_.reset();
     if (committed_ && committed_->size == writing_.size && committed_->sum == writing_.sum) {
+        ::close(fd);
         remove_file(writing_.name);
         return format_state_ref(*committed_);
     }
-    if (!sync_directory(dir_)) fail("fsync of the directory");
     pending_ = writing_;
+    try {
+        syncing_ = std::thread([this, fd] { sync(fd); });
+    } catch (const std::system_error&) {  // no thread to be had: synced here
+        sync(fd);
+    }
     return format_state_ref(writing_);
 }
 
+void state_file_set::sync(int fd) {
+    const char* failed = nullptr;
+    if (::fdatasync(fd) != 0) {
+        failed = "fdatasync";
+        sync_errno_ = errno;
+    }
+    if (::close(fd) != 0 && !failed) {
+        failed = "close";
+        sync_errno_ = errno;
+    }
+    if (!failed && !sync_directory(dir_)) {
+        failed = "fsync of the directory";
+        sync_errno_ = errno;
+    }
+    sync_failed_ = failed;
+}
+
+void state_file_set::wait_durable() {
+    if (syncing_.joinable()) syncing_.join();
+    if (!sync_failed_) return;
+    const char* failed = std::exchange(sync_failed_, nullptr);
+    errno = sync_errno_;
+    fail(failed);
+}
+
 void state_file_set::committed() {
+    wait_durable();
     if (!pending_) return;
     if (committed_) remove_file(committed_->name);
     committed_ = std::move(pending_);

@@ -120,6 +120,7 @@ TEST_CASE("state files: one per commit is kept, leftovers are removed, reads are
     const std::string first = write_state(s, "first state, 28 bytes long..");
     const auto r1 = ingest::parse_state_ref(first);
     REQUIRE(r1.has_value());
+    s.wait_durable();  // finish() syncs on a thread of its own; a commit waits for it
     CHECK(r1->name == "engine-0.6");  // after the leftover's generation, never reusing it
     CHECK(r1->size == 28);
     std::string back, error;

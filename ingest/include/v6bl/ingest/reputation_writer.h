@@ -81,7 +81,9 @@ class reputation_writer {
     // Sets a checkpoint to commit with the pending data.
     void set_checkpoint(const std::string& source, std::string value);
     // Commits pending data and checkpoints in one WriteBatch. No-op when nothing is pending.
-    void commit();
+    // `before_store` runs once the batch is built, just before the store takes it (the
+    // pipeline waits there for the state files its checkpoints name to be on disk).
+    void commit(const std::function<void()>& before_store = {});
     std::size_t pending_ops() const { return pending_ops_; }
     // Whether a commit now would write data (not only checkpoints).
     bool has_data() const;
