@@ -121,6 +121,32 @@ std::uint32_t address_book::allocate(int cls) {
     return pl.blocks++;
 }
 
+namespace {
+// Every line of [from, from + bytes), up to `most` of them.
+void prefetch_lines(const std::byte* from, std::size_t bytes, std::size_t most) {
+    if (bytes == 0) return;
+    const auto first = reinterpret_cast<std::uintptr_t>(from) & ~std::uintptr_t{63};
+    const auto last = (reinterpret_cast<std::uintptr_t>(from) + bytes - 1) & ~std::uintptr_t{63};
+    for (std::uintptr_t at = first; at <= last && most > 0; at += 64, --most)
+        __builtin_prefetch(reinterpret_cast<const void*>(at));
+}
+}  // namespace
+
+void address_book::prefetch_addresses(const prefix& p, std::uint64_t iid) const {
+    if (!p.cls) return;
+    const pool& pl = pools_[p.cls];
+    const std::byte* block = pl.at(p.block);
+    const std::byte* tallies = block + std::size_t{pl.size} * 8;
+    const bool full = p.count == pl.size;
+    if (full || (p.seen_bits & seen_bit(iid))) {
+        prefetch_lines(block, std::size_t{p.count} * 8, 8);
+        if (full) prefetch_lines(tallies, std::size_t{p.count} * sizeof(tally), 8);
+    } else {
+        prefetch_lines(block + std::size_t{p.count} * 8, 8, 1);
+        prefetch_lines(tallies + std::size_t{p.count} * sizeof(tally), sizeof(tally), 2);
+    }
+}
+
 std::size_t address_book::address_block_bytes() const {
     std::size_t n = 0;
     for (const pool& pl : pools_)

@@ -244,7 +244,7 @@ void reputation_writer::prefetch_blocks(const connect_attempt* a, std::size_t n)
     for (std::size_t i = 0; i < n; ++i)
         if (a[i].family == ip_family::v6)
             if (const address_book::prefix* p = book_.find(high64_of(a[i].source)))
-                book_.prefetch_addresses(*p);
+                book_.prefetch_addresses(*p, low64_of(a[i].source));
 }
 
 void reputation_writer::add_attempts(const connect_attempt* a, std::size_t n,

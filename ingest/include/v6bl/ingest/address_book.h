@@ -76,9 +76,10 @@ class address_book {
     prefix& touch(std::uint64_t p64, std::uint32_t now_s, bool& created);
     prefix* find(std::uint64_t p64);
     void prefetch(std::uint64_t p64) const;
-    void prefetch_addresses(const prefix& p) const {
-        if (p.cls) __builtin_prefetch(pools_[p.cls].at(p.block));
-    }
+    // The lines of the /64's block that add_attempt(p, iid) will read or write: the
+    // addresses it scans when iid may be among them, the whole block when it is full and
+    // moves to the next class, else the two slots a new address takes.
+    void prefetch_addresses(const prefix& p, std::uint64_t iid) const;
 
     // Counts an attempt of `iid`. `fresh`: the address is new and remembered (the record's
     // address count grows); `known`: remembered before; `over_bound`: the /64 has its
