@@ -287,12 +287,12 @@ void reputation_writer::add_attempt(const connect_attempt& a, std::uint64_t sens
 
 std::optional<reputation_writer::rejection_info> reputation_writer::rejection_of(
     std::uint32_t ipv4) {
-    if (auto it = rejections_.find(ipv4); it != rejections_.end()) return it->second;
-    if (!store_has_rejections_ || not_rejected_.count(ipv4)) return std::nullopt;
+    if (const rejection_info* known = rejections_.find(ipv4)) return *known;
+    if (!store_has_rejections_ || not_rejected_.find(ipv4)) return std::nullopt;
     const auto v = store_.checkpoint(rejection_key(ipv4));
     if (!v) {
         if (not_rejected_.size() > 4'000'000) not_rejected_.clear();
-        not_rejected_.insert(ipv4);
+        not_rejected_.try_emplace(ipv4);
         return std::nullopt;
     }
     rejection_info info;
