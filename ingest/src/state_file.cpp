@@ -124,6 +124,7 @@ state_file_set::state_file_set(std::string dir, std::string base)
 
 state_file_set::~state_file_set() {
     if (syncing_.joinable()) syncing_.join();
+    wait_removed();
     if (fd_ >= 0) {
         ::close(fd_);
         remove_file(writing_.name);  // never finished: no commit can name it
@@ -251,9 +252,20 @@ void state_file_set::wait_durable() {
 void state_file_set::committed() {
     wait_durable();
     if (!pending_) return;
-    if (committed_) remove_file(committed_->name);
+    if (committed_) {
+        wait_removed();
+        try {
+            removing_ = std::thread([this, name = committed_->name] { remove_file(name); });
+        } catch (const std::system_error&) {  // no thread to be had: removed here
+            remove_file(committed_->name);
+        }
+    }
     committed_ = std::move(pending_);
     pending_.reset();
+}
+
+void state_file_set::wait_removed() {
+    if (removing_.joinable()) removing_.join();
 }
 
 bool state_file_set::read(const std::string& dir, const state_file_ref& ref, std::string& out,

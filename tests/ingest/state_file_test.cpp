@@ -132,11 +132,13 @@ TEST_CASE("state files: one per commit is kept, leftovers are removed, reads are
     REQUIRE(r2.has_value());
     CHECK(files_in(dir) == std::set<std::string>{"engine-1.2", r2->name});
     s.committed();
+    s.wait_removed();  // the replaced file goes on a thread of its own
     const auto r3 = ingest::parse_state_ref(write_state(s, "third state"));
     REQUIRE(r3.has_value());
     // Until its commit, the committed file stays: a crash now resumes from it.
     CHECK(files_in(dir) == std::set<std::string>{"engine-1.2", r2->name, r3->name});
     s.committed();
+    s.wait_removed();
     CHECK(files_in(dir) == std::set<std::string>{"engine-1.2", r3->name});
 
     // The same state again keeps the committed reference: nothing new to commit.
