@@ -139,7 +139,9 @@ round_history_table::ring* round_history_table::take_ring(entry& e) {
         free_rings_.pop_back();
     } else if (ring_count_ < ring_limit_) {
         i = static_cast<std::uint32_t>(ring_count_);
-        if (ring_count_ == rings_.size()) rings_.grow(std::max<std::size_t>(256, 2 * ring_count_));
+        if (ring_count_ == rings_.size())
+            rings_.grow(
+                std::min<std::size_t>(ring_limit_, std::max<std::size_t>(256, 2 * ring_count_)));
         ++ring_count_;
     } else {
         return nullptr;

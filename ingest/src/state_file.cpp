@@ -14,7 +14,6 @@
 #include <cstring>
 #include <stdexcept>
 #include <string_view>
-#include <system_error>
 #include <utility>
 
 namespace v6bl::ingest {
@@ -218,7 +217,7 @@ std::string state_file_set::finish() {
     pending_ = writing_;
     try {
         syncing_ = std::thread([this, fd] { sync(fd); });
-    } catch (const std::system_error&) {  // no thread to be had: synced here
+    } catch (...) {  // no thread to be had: synced here
         sync(fd);
     }
     return format_state_ref(writing_);
@@ -256,7 +255,7 @@ void state_file_set::committed() {
         wait_removed();
         try {
             removing_ = std::thread([this, name = committed_->name] { remove_file(name); });
-        } catch (const std::system_error&) {  // no thread to be had: removed here
+        } catch (...) {  // no thread to be had: removed here
             remove_file(committed_->name);
         }
     }

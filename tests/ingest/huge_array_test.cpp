@@ -75,6 +75,21 @@ TEST_CASE("huge_array grows a mapped array by moving its pages: contents kept, n
         // The old pages went into the new mapping: nothing is left where they were.
         CHECK_FALSE(mapped_at(before));
     }
+    // Grown again, and again: the array is several mappings by then (the pages moved in,
+    // then the new part), each moved on to the next one.
+    for (std::size_t size = 2 * n; size < 8 * n; size *= 2) {
+        const std::uint64_t* was = a.begin();
+        a.grow(2 * size, 11);
+        REQUIRE(a.size() == 2 * size);
+        std::uint64_t again = 0;
+        for (std::size_t i = 0; i < n; ++i) again += a[i];
+        CHECK(again == sum);
+        bool rest = true;
+        for (std::size_t i = n; i < size; ++i) rest = rest && a[i] == (i < 2 * n ? 7u : 11u);
+        CHECK(rest);
+        for (std::size_t i = size; i < 2 * size; ++i) REQUIRE(a[i] == 11);
+        if (alloc::enabled) CHECK_FALSE(mapped_at(was));
+    }
     // From the ordinary heap (small) to a mapping, copied.
     huge_array<std::uint64_t> s;
     s.assign(1000, 5);

@@ -77,8 +77,9 @@ class address_book {
     prefix* find(std::uint64_t p64);
     void prefetch(std::uint64_t p64) const;
     // The lines of the /64's block that add_attempt(p, iid) will read or write: the
-    // addresses it scans when iid may be among them, the whole block when it is full and
-    // moves to the next class, else the two slots a new address takes.
+    // addresses it scans when iid may be among them, the block's addresses and tallies when
+    // it is full and moves to the next class (up to 8 lines of each), else the two slots a
+    // new address takes.
     void prefetch_addresses(const prefix& p, std::uint64_t iid) const;
 
     // Counts an attempt of `iid`. `fresh`: the address is new and remembered (the record's

@@ -29,12 +29,15 @@ class huge_array {
     huge_array(const huge_array&) = delete;
     huge_array& operator=(const huge_array&) = delete;
     huge_array(huge_array&& o) noexcept
-        : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+        : data_(std::exchange(o.data_, nullptr)),
+          size_(std::exchange(o.size_, 0)),
+          parts_(std::move(o.parts_)) {}
     huge_array& operator=(huge_array&& o) noexcept {
         if (this != &o) {
             release();
             data_ = std::exchange(o.data_, nullptr);
             size_ = std::exchange(o.size_, 0);
+            parts_ = std::move(o.parts_);
         }
         return *this;
     }
@@ -55,6 +58,7 @@ class huge_array {
         if (n == 0) return;
         data_ = alloc_t().allocate(n);
         size_ = n;
+        if (alloc_t::mapped(n)) parts_.assign(1, alloc_t::mapped_bytes(n));
         for (std::size_t i = 0; i < n; ++i) data_[i] = v;
     }
     // Grows to n slots (n >= size()): the first size() keep what they hold, the others are
@@ -70,9 +74,13 @@ class huge_array {
         const std::size_t old = size_;
         if (n <= old) return;
         T* p = alloc_t().allocate(n);
-        if (old > 0 && !move_pages(p, old)) {
-            std::memcpy(static_cast<void*>(p), data_, old * sizeof(T));
-            alloc_t().deallocate(data_, old);
+        if (old > 0 && alloc_t::mapped(old) && alloc_t::mapped(n)) {
+            move_pages(p, alloc_t::mapped_bytes(n));
+        } else {
+            if (old > 0) std::memcpy(static_cast<void*>(p), data_, old * sizeof(T));
+            if (data_) alloc_t().deallocate(data_, old);
+            parts_.clear();
+            if (alloc_t::mapped(n)) parts_.assign(1, alloc_t::mapped_bytes(n));
         }
         data_ = p;
         size_ = n;
@@ -81,23 +89,40 @@ class huge_array {
         if (data_) alloc_t().deallocate(data_, size_);
         data_ = nullptr;
         size_ = 0;
+        parts_.clear();
     }
 
   private:
     using alloc_t = huge_page_allocator<T>;
-    // Moves the old mapping's pages to the start of `to` (a mapping of more slots): the
-    // kernel moves page table entries (a 2 MiB huge page is one), no byte is copied or
-    // zeroed. False when either is not mapped or the kernel refuses; the old is then kept.
-    bool move_pages(T* to, std::size_t old) {
-        if (!alloc_t::mapped(old)) return false;
-        const std::size_t len = alloc_t::mapped_bytes(old);
-        void* r = ::mremap(static_cast<void*>(data_), len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
-                           static_cast<void*>(to));
-        return r != MAP_FAILED;
+    // Moves the array's pages to the start of `to` (a mapping of `to_bytes`): the kernel
+    // moves page table entries (a 2 MiB huge page is one), no byte is copied or zeroed. A
+    // grown array is several mappings (the pages moved in, then the new part), which the
+    // kernel does not merge; older kernels move one mapping per call, so each part moves on
+    // its own. A part the kernel refuses to move is copied, with every part after it.
+    void move_pages(T* to, std::size_t to_bytes) {
+        auto* from = reinterpret_cast<std::byte*>(data_);
+        auto* dest = reinterpret_cast<std::byte*>(to);
+        std::size_t at = 0, total = 0, moved = 0;
+        for (std::size_t len : parts_) total += len;
+        for (; moved < parts_.size(); ++moved) {
+            const std::size_t len = parts_[moved];
+            if (::mremap(from + at, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dest + at) ==
+                MAP_FAILED)
+                break;
+            at += len;
+        }
+        if (at < total) {
+            std::memcpy(dest + at, from + at, total - at);
+            ::munmap(from + at, total - at);
+        }
+        parts_.resize(moved);
+        parts_.push_back(to_bytes - at);  // the rest of the new mapping, one mapping still
     }
 
     T* data_ = nullptr;
     std::size_t size_ = 0;
+    // A mapped array: the lengths of the mappings it is made of, in address order.
+    std::vector<std::size_t> parts_;
 };
 
 // Rehashes a linear-probing table of power-of-two size where it lies, after its slots grew
@@ -113,8 +138,8 @@ class huge_array {
 // already placed there. Those before the first empty slot (a cluster can wrap round the
 // old end into them) are put back last, into a table that is whole again; so would be one
 // whose probe wrapped round the new end (it cannot: the entries probing into the new part
-// from a slot s on come from old slots s - old_size and up, no more than fit). Needs an
-// empty slot among the old ones. Returns the entries kept.
+// from a slot s on come from old slots s - old_size and up, no more than fit). Returns the
+// entries kept.
 template <typename T, typename Used, typename Keep, typename Home>
 std::size_t rehash_in_place(huge_array<T>& slots, std::size_t old_size, Used used, Keep keep,
                             Home home) {
@@ -123,6 +148,7 @@ std::size_t rehash_in_place(huge_array<T>& slots, std::size_t old_size, Used use
     std::vector<T> later;
     std::size_t first_empty = 0;
     while (first_empty < old_size && used(slots[first_empty])) ++first_empty;
+    later.reserve(first_empty + 16);  // taking entries out cannot then fail halfway
     for (std::size_t i = 0; i < first_empty; ++i) {
         T e = slots[i];
         slots[i] = T{};
