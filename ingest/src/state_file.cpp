@@ -45,6 +45,16 @@ bool sync_directory(const std::string& dir) {
     return ok;
 }
 
+// Runs `work` on `thread` (joined by its owner), or here when no thread can be had.
+template <typename Work>
+void run_aside(std::thread& thread, Work work) {
+    try {
+        thread = std::thread(work);
+    } catch (...) {
+        work();
+    }
+}
+
 std::string parent_of(const std::string& dir) {
     const auto slash = dir.find_last_of('/');
     if (slash == std::string::npos) return ".";
@@ -215,11 +225,7 @@ std::string state_file_set::finish() {
         return format_state_ref(*committed_);
     }
     pending_ = writing_;
-    try {
-        syncing_ = std::thread([this, fd] { sync(fd); });
-    } catch (...) {  // no thread to be had: synced here
-        sync(fd);
-    }
+    run_aside(syncing_, [this, fd] { sync(fd); });
     return format_state_ref(writing_);
 }
 
@@ -253,11 +259,7 @@ void state_file_set::committed() {
     if (!pending_) return;
     if (committed_) {
         wait_removed();
-        try {
-            removing_ = std::thread([this, name = committed_->name] { remove_file(name); });
-        } catch (...) {  // no thread to be had: removed here
-            remove_file(committed_->name);
-        }
+        run_aside(removing_, [this, name = committed_->name] { remove_file(name); });
     }
     committed_ = std::move(pending_);
     pending_.reset();
