@@ -179,16 +179,26 @@ void round_history_table::erase_at(std::size_t i) {
 
 void round_history_table::sweep(std::size_t slots) {
     if (size_ == 0) return;
-    if (sweep_at_ >= slots_.size()) sweep_at_ = 0;
+    // Locals, not members: an erase writes slots, which the compiler must otherwise assume
+    // can change the cursor and the bounds (each step stored and reloaded them).
+    std::size_t at = sweep_at_ >= slots_.size() ? 0 : sweep_at_;
+    const std::size_t mask = mask_;
+    const entry* s = slots_.begin();
+    const std::int64_t single_before = single_before_us_, multi_before = multi_before_us_;
+    // The hardware prefetcher stops at page boundaries: the lines two 4 KiB pages (256
+    // slots) ahead are asked for, one per line read.
+    constexpr std::size_t ahead = 256, per_line = 64 / sizeof(entry);
     // An erase can shift a later entry into the slot just looked at: it is looked at again
     // (and counts against `slots` again, which bounds the loop).
     for (; slots > 0; --slots) {
-        const entry& e = slots_[sweep_at_];
-        if (e.rounds && dead(e))
-            erase_at(sweep_at_);
+        if (at % per_line == 0) __builtin_prefetch(&s[(at + ahead) & mask]);
+        const entry& e = s[at];
+        if (e.rounds && e.last_us() < (e.rounds > 1 ? multi_before : single_before))
+            erase_at(at);
         else
-            sweep_at_ = (sweep_at_ + 1) & mask_;
+            at = (at + 1) & mask;
     }
+    sweep_at_ = at;
 }
 
 std::size_t round_history_table::live_size() const {

@@ -158,6 +158,7 @@ class ingest_pipeline {
     std::vector<syn_record> syn_batch_;   // a capture's frames, decoded (ingest_capture)
     std::vector<std::size_t> closed_by_;  // closed_.size() after each of them was grouped
     std::vector<connect_attempt> closed_;
+    std::size_t book_prefetched_ = 0;  // closed_[< this] had their book slots asked for
     std::vector<association> found_;
     std::vector<connect_attempt> writer_queue_;  // IPv6 attempts not yet given to the writer
     std::FILE* associations_out_ = nullptr;
