@@ -193,7 +193,7 @@ void round_history_table::sweep(std::size_t slots) {
     for (; slots > 0; --slots) {
         if (at % per_line == 0) __builtin_prefetch(&s[(at + ahead) & mask]);
         const entry& e = s[at];
-        if (e.rounds && e.last_us() < (e.rounds > 1 ? multi_before : single_before))
+        if (e.rounds && dead(e, single_before, multi_before))
             erase_at(at);
         else
             at = (at + 1) & mask;

@@ -100,8 +100,10 @@ class round_history_table {
         if (now_us > clock_us_) set_clock(now_us);
     }
     std::int64_t clock() const { return clock_us_; }
-    bool dead(const entry& e) const {
-        return e.last_us() < (e.rounds > 1 ? multi_before_us_ : single_before_us_);
+    bool dead(const entry& e) const { return dead(e, single_before_us_, multi_before_us_); }
+    // The same against given bounds (sweep() keeps them in locals).
+    static bool dead(const entry& e, std::int64_t single_before_us, std::int64_t multi_before_us) {
+        return e.last_us() < (e.rounds > 1 ? multi_before_us : single_before_us);
     }
 
     // The home slot's line and the next one: a probe, and the backward shift of an erase,
