@@ -185,13 +185,9 @@ void round_history_table::sweep(std::size_t slots) {
     const std::size_t mask = mask_;
     const entry* s = slots_.begin();
     const std::int64_t single_before = single_before_us_, multi_before = multi_before_us_;
-    // The hardware prefetcher stops at page boundaries: the lines two 4 KiB pages (256
-    // slots) ahead are asked for, one per line read.
-    constexpr std::size_t ahead = 256, per_line = 64 / sizeof(entry);
     // An erase can shift a later entry into the slot just looked at: it is looked at again
     // (and counts against `slots` again, which bounds the loop).
     for (; slots > 0; --slots) {
-        if (at % per_line == 0) __builtin_prefetch(&s[(at + ahead) & mask]);
         const entry& e = s[at];
         if (e.rounds && dead(e, single_before, multi_before))
             erase_at(at);
