@@ -136,6 +136,9 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
     cmd->add_option("--smtp-port", args->options.smtp_port,
                     "the sensor's SMTP port (0: SYNs to any port)")
         ->capture_default_str();
+    cmd->add_flag("!--buffered-reads", args->options.direct_capture_reads,
+                  "read capture files through the page cache (default: O_DIRECT, read ahead "
+                  "by a thread, where the file system allows it)");
     cmd->add_option("--commit-every", args->options.commit_every,
                     "commit after this many packets or lines")
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40))

@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
     }
     const std::string capture = argv[1];
     std::string err;
-    auto reader = capture_reader::open_file(capture, 0, err);
+    auto reader = capture_reader::open_file(capture, 0, err, file_reading::direct);  // as ingest
     if (!reader) {
         std::fprintf(stderr, "bench_stages: %s: %s\n", capture.c_str(), err.c_str());
         return 1;

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "direct_reader.h"
+
 namespace v6bl::ingest {
 
 std::string sensor_bpf_filter(std::uint16_t port) {
@@ -90,6 +92,7 @@ std::int64_t pcapng_time_us(std::uint64_t units, bool binary, std::uint8_t resol
 }  // namespace
 
 capture_reader::~capture_reader() {
+    direct_.reset();  // its thread joined before the descriptors go
     if (fd_ >= 0) ::close(fd_);
     if (handle_)
         pcap_close(handle_);  // closes file_ too
@@ -104,6 +107,8 @@ bool capture_reader::open_descriptor(std::uint64_t from) {
     ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
     buf_offset_ = from;
     buf_.resize(read_chunk);
+    base_ = buf_.data();
+    if (reading_ == file_reading::direct) direct_ = direct_reader::open(fd_, from);
     return true;
 }
 
@@ -136,15 +141,52 @@ bool capture_reader::open_classic(std::uint64_t resume_offset) {
     return open_descriptor(resume_offset > 0 ? resume_offset : pcap_file_header_size);
 }
 
+void capture_reader::leave_direct() {
+    const std::size_t tail = buf_len_ - buf_pos_;
+    if (buf_.size() < tail) buf_.resize(tail);
+    std::memcpy(buf_.data(), base_ + buf_pos_, tail);  // (from the reader's chunk)
+    buf_offset_ += buf_pos_;
+    buf_pos_ = 0;
+    buf_len_ = tail;
+    base_ = buf_.data();
+    direct_bytes_ += direct_->bytes();
+    direct_.reset();
+}
+
+// refill() while reading with O_DIRECT: the next chunk, the unread bytes carried in front of
+// it. Where it cannot go on (the last chunk came, a read failed, a pcapng block longer than
+// the room for carried bytes, a device slower than the parser), reading goes on through the
+// page cache from the same byte: pread() reads on past a short chunk (a file still
+// growing) and reports a failing read as it does any.
+bool capture_reader::refill_direct(std::size_t need) {
+    while (buf_len_ - buf_pos_ < need) {
+        const std::size_t carry = buf_len_ - buf_pos_;
+        direct_reader::chunk_view chunk;
+        if (carry > direct_reader::carry_bytes || last_chunk_ || direct_->falls_behind() ||
+            !direct_->next(base_ + buf_pos_, carry, chunk)) {
+            leave_direct();
+            return false;
+        }
+        buf_offset_ += buf_pos_;
+        base_ = chunk.data;
+        buf_pos_ = 0;
+        buf_len_ = chunk.size;
+        last_chunk_ = chunk.last;
+    }
+    return true;
+}
+
 // fill()'s slow path: fewer than `need` bytes are left in the buffer.
 bool capture_reader::refill(std::size_t need) {
+    if (direct_ && refill_direct(need)) return true;
     // Keep the unread tail, at the front.
     const std::size_t tail = buf_len_ - buf_pos_;
-    std::memmove(buf_.data(), buf_.data() + buf_pos_, tail);
+    std::memmove(buf_.data(), base_ + buf_pos_, tail);
     buf_offset_ += buf_pos_;
     buf_pos_ = 0;
     buf_len_ = tail;
     if (buf_.size() < need) buf_.resize(need);  // a record larger than the buffer
+    base_ = buf_.data();
     while (buf_len_ < need && !eof_) {
         const ssize_t n = ::pread(fd_, buf_.data() + buf_len_, buf_.size() - buf_len_,
                                   static_cast<off_t>(buf_offset_ + buf_len_));
@@ -169,7 +211,7 @@ capture_status capture_reader::next_buffered(capture_frame& frame) {
                  " header bytes, only got " + std::to_string(left);
         return capture_status::truncated;
     }
-    const std::uint8_t* h = buf_.data() + buf_pos_;
+    const std::uint8_t* h = base_ + buf_pos_;
     const std::uint32_t caplen = load_u32(h + 8, swapped_);
     if (caplen > max_caplen_) {
         error_ = "invalid packet capture length " + std::to_string(caplen) +
@@ -183,7 +225,7 @@ capture_status capture_reader::next_buffered(capture_frame& frame) {
                  std::to_string(buf_len_ - buf_pos_ - pcap_record_header_size);
         return capture_status::truncated;
     }
-    h = buf_.data() + buf_pos_;  // fill() may have moved the bytes
+    h = base_ + buf_pos_;  // fill() may have moved the bytes
     const std::uint32_t sec = load_u32(h, swapped_);
     const std::uint32_t frac = load_u32(h + 4, swapped_);
     frame.data = h + pcap_record_header_size;
@@ -219,14 +261,14 @@ capture_status capture_reader::next_pcapng(capture_frame& frame) {
                 capture_status::truncated, at,
                 "truncated pcapng block header: " + std::to_string(left) + " of 8 bytes");
         }
-        const std::uint8_t* b = buf_.data() + buf_pos_;
+        const std::uint8_t* b = base_ + buf_pos_;
         std::uint32_t type;
         std::memcpy(&type, b, 4);  // the section header's type reads alike in both orders
         if (type == ng_section_header) {
             if (!fill(12))
                 return pcapng_block_failed(capture_status::truncated, at,
                                            "truncated pcapng section header block");
-            b = buf_.data() + buf_pos_;
+            b = base_ + buf_pos_;
             const std::uint32_t magic = load_u32(b + 8, false);
             if (magic != ng_byte_order_magic && magic != __builtin_bswap32(ng_byte_order_magic))
                 return pcapng_block_failed(capture_status::error, at,
@@ -253,7 +295,7 @@ capture_status capture_reader::next_pcapng(capture_frame& frame) {
                                            ": " + std::to_string(buf_len_ - buf_pos_) + " of " +
                                            std::to_string(len) + " bytes");
         }
-        b = buf_.data() + buf_pos_;
+        b = base_ + buf_pos_;
         if (load_u32(b + len - 4, swapped_) != len)
             return pcapng_block_failed(capture_status::error, at,
                                        "pcapng block of type " + std::to_string(type) +
@@ -371,7 +413,7 @@ capture_status capture_reader::next_pcapng(capture_frame& frame) {
 
 std::unique_ptr<capture_reader> capture_reader::open_file(const std::string& path,
                                                           std::uint64_t resume_offset,
-                                                          std::string& error) {
+                                                          std::string& error, file_reading how) {
     // Captures are read by offset (pread, rewind, resume): a pipe lost its first bytes and
     // was called "unknown file format", and opening a FIFO without a writer would block.
     struct stat st {};
@@ -400,6 +442,7 @@ std::unique_ptr<capture_reader> capture_reader::open_file(const std::string& pat
     r->handle_ = h;
     r->file_ = f;
     r->pcapng_ = pcapng;
+    r->reading_ = how;
     // pcapng is read by our own code, block by block, each frame with its interface's link
     // type: libpcap's opening checks (the first interface's link type and options, an
     // interface block before the first packet) would refuse a whole file for one block our
@@ -490,6 +533,10 @@ capture_status capture_reader::next(capture_frame& frame) {
     error_ = pcap_geterr(handle_);
     if (!live_ && error_.find("truncated") != std::string::npos) return capture_status::truncated;
     return capture_status::error;
+}
+
+std::uint64_t capture_reader::direct_bytes() const {
+    return direct_bytes_ + (direct_ ? direct_->bytes() : 0);
 }
 
 std::uint64_t capture_reader::frame_offset() const {

@@ -611,7 +611,9 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
     if (pos.done && (!pos.has_tail || size <= pos.at)) return;
     pos.done = 0;
     std::string err;
-    auto reader = capture_reader::open_file(path, pos.off, err);
+    auto reader = capture_reader::open_file(
+        path, pos.off, err,
+        options_.direct_capture_reads ? file_reading::direct : file_reading::buffered);
     if (!reader) {
         report(given, err, bad_input_reason::unreadable_capture, reports);
         return;

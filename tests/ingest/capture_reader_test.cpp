@@ -1,8 +1,11 @@
 // Capture files as the reader hands them out: pcapng's interfaces (link types, time stamp
 // resolutions and offsets, byte orders) and the blocks it skips or stops at.
+#include <fcntl.h>
 #include <pcap/dlt.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 
 #include "ingest_test_support.h"
@@ -230,4 +233,152 @@ TEST_CASE("the pcap writer's reset answers its SYN: RST+ACK from port 25, acknow
     }
     capture_frame f;
     CHECK(r->next(f) == capture_status::end);
+}
+
+namespace {
+
+// What a reader hands out, frame by frame, to its end: enough to tell two readings apart.
+struct reading {
+    struct item {
+        capture_status status;
+        std::size_t caplen;
+        std::int64_t time_us;
+        std::uint64_t at, next;  // frame_offset() (error_offset() for a status), offset()
+        std::uint64_t hash;      // of the frame's bytes (FNV-1a)
+        bool operator==(const item&) const = default;
+    };
+    std::vector<item> items;
+    std::string last_error;
+    std::uint64_t direct_bytes = 0;
+};
+
+reading read_all(const std::string& path, std::uint64_t from, file_reading how) {
+    std::string error;
+    auto r = capture_reader::open_file(path, from, error, how);
+    INFO(error);
+    REQUIRE(r);
+    reading out;
+    for (;;) {
+        capture_frame f;
+        const capture_status st = r->next(f);
+        if (st == capture_status::frame) {
+            std::uint64_t h = 0xcbf29ce484222325ull;
+            for (std::size_t i = 0; i < f.caplen; ++i) h = (h ^ f.data[i]) * 0x100000001b3ull;
+            out.items.push_back({st, f.caplen, f.time_us, r->frame_offset(), r->offset(), h});
+            continue;
+        }
+        out.items.push_back({st, 0, 0, r->error_offset(), r->is_pcapng() ? 0 : r->offset(), 0});
+        if (st != capture_status::bad_block && st != capture_status::bad_interface) break;
+    }
+    out.last_error = r->last_error();
+    out.direct_bytes = r->direct_bytes();
+    return out;
+}
+
+// Whether the file system of `path` takes O_DIRECT (where it does not, file_reading::direct
+// reads through the page cache, as it should).
+bool takes_o_direct(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECT);
+    if (fd < 0) return false;
+    ::close(fd);
+    return true;
+}
+
+// Frames of many sizes (up to the largest record a pcap may hold), so that records straddle
+// the direct reader's 4 MiB chunks at all kinds of positions.
+std::string write_mixed_capture(const ingest_test::temp_dir& d, std::size_t bytes) {
+    const std::string path = d.path("mixed.pcap");
+    pcap_file_writer w(path);
+    std::vector<std::uint8_t> frame(262144);
+    std::uint64_t x = 88172645463325252ull;
+    std::size_t written = 24;
+    for (std::int64_t t = 1'000'000; written < bytes; t += 137) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        std::size_t len = 40 + x % 1500;
+        if (x % 97 == 0) len = 60'000 + x % 200'000;
+        if (x % 991 == 0) len = frame.size();
+        for (std::size_t i = 0; i < len; i += 8)
+            frame[i] = static_cast<std::uint8_t>(x >> (i % 56));
+        w.write_frame(t, frame.data(), len);
+        written += 16 + len;
+    }
+    w.close();
+    return path;
+}
+
+}  // namespace
+
+TEST_CASE("a capture read with O_DIRECT ahead of the parser gives what pread gives",
+          "[capture_reader]") {
+    ingest_test::temp_dir d("reader-direct");
+    const std::string path = write_mixed_capture(d, 21u << 20);  // five chunks and a bit
+    const auto size = std::filesystem::file_size(path);
+    const reading buffered = read_all(path, 0, file_reading::buffered);
+    REQUIRE(buffered.items.size() > 1000);
+    CHECK(buffered.items.back().status == capture_status::end);
+    CHECK(buffered.direct_bytes == 0);
+    const reading direct = read_all(path, 0, file_reading::direct);
+    CHECK(direct.items == buffered.items);
+    if (takes_o_direct(path)) {
+        CHECK(direct.direct_bytes == size - 24);  // all but the file header
+    } else {
+        WARN("no O_DIRECT on " << path << "'s file system: the page cache was read twice");
+    }
+
+    SECTION("resumed at a record boundary that is not on a block boundary") {
+        std::size_t k = 0;
+        while (buffered.items[k].at < (6u << 20) || buffered.items[k].at % 4096 == 0) ++k;
+        const std::uint64_t from = buffered.items[k].at;
+        const reading b = read_all(path, from, file_reading::buffered);
+        const reading r = read_all(path, from, file_reading::direct);
+        REQUIRE(b.items.size() == buffered.items.size() - k);
+        CHECK(b.items.front() == buffered.items[k]);
+        CHECK(r.items == b.items);
+        if (takes_o_direct(path)) CHECK(r.direct_bytes == size - from);
+    }
+
+    SECTION("cut inside a record past the first chunks: truncated at the same record") {
+        const std::size_t k = buffered.items.size() - 40;
+        const std::uint64_t cut = buffered.items[k].at + 9;  // inside its record header
+        std::filesystem::resize_file(path, cut);
+        const reading b = read_all(path, 0, file_reading::buffered);
+        const reading r = read_all(path, 0, file_reading::direct);
+        REQUIRE(b.items.size() == k + 1);
+        CHECK(b.items.back().status == capture_status::truncated);
+        CHECK(b.items.back().at == buffered.items[k].at);
+        CHECK(r.items == b.items);
+        CHECK(r.last_error == b.last_error);
+    }
+}
+
+TEST_CASE("a pcapng block that a chunk cannot carry over is read on through the cache",
+          "[capture_reader]") {
+    ingest_test::temp_dir d("reader-direct-ng");
+    pcapng_builder b;
+    b.shb();
+    b.idb(1, -1, 0, 0);  // no snap length: packets as large as their blocks
+    std::int64_t t = 1'000'000;
+    auto small_until = [&](std::size_t size) {
+        while (b.f.size() < size) b.epb(ethernet(ip_syn(false, 40001, 25, 64), false), ++t);
+    };
+    std::vector<std::uint8_t> big = ethernet(ip_syn(false, 40000, 25, 64), false);
+    // A block of 700 KiB across the first chunk's end, 100 KB of it before: carried over
+    // (the 512 KiB in front of a chunk take it).
+    small_until((4u << 20) - 100'000);
+    big.resize(700u << 10, 0xAB);
+    b.epb(big, ++t);
+    // One of 3 MiB across the second chunk's end, 1 MiB of it before: too much to carry.
+    small_until(7u << 20);
+    big.resize(3u << 20, 0xCD);
+    b.epb(big, ++t);
+    small_until(12u << 20);
+    const std::string path = d.path("big.pcapng");
+    std::ofstream(path, std::ios::binary) << b.f;
+    const reading buffered = read_all(path, 0, file_reading::buffered);
+    const reading direct = read_all(path, 0, file_reading::direct);
+    REQUIRE(buffered.items.back().status == capture_status::end);
+    REQUIRE(buffered.items.size() > 50'000);
+    CHECK(direct.items == buffered.items);
+    // Two chunks read directly, the rest through the cache.
+    if (takes_o_direct(path)) CHECK(direct.direct_bytes == (8u << 20));
 }

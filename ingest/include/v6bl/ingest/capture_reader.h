@@ -36,6 +36,11 @@ struct capture_frame {
     link_kind link = link_kind::unknown;
 };
 
+// How a capture file's bytes are read: through the page cache (pread into one buffer), or
+// with O_DIRECT by a thread of their own ahead of the parser (direct_reader.h), where the
+// file system allows it (else through the page cache).
+enum class file_reading : std::uint8_t { buffered, direct };
+
 // The BPF filter for live capture: SYNs without ACK to port 25 over IPv4, and TCP to port
 // 25 over IPv6 (BPF cannot index TCP flags behind IPv6 extension headers; the decoder
 // drops non-SYNs).
@@ -52,7 +57,8 @@ class capture_reader {
     // (missing file, not a capture, unknown link type).
     static std::unique_ptr<capture_reader> open_file(const std::string& path,
                                                      std::uint64_t resume_offset,
-                                                     std::string& error);
+                                                     std::string& error,
+                                                     file_reading how = file_reading::buffered);
     // Opens a live interface with the sensor filter, non-blocking, with a kernel buffer of
     // `buffer_mb` MiB.
     static std::unique_ptr<capture_reader> open_live(const std::string& interface,
@@ -80,6 +86,8 @@ class capture_reader {
     // capture buffer was full (pcap_stats' ps_drop; its ps_ifdrop is the interface's own
     // count over all traffic, not only the sensor's). 0 for files.
     std::uint64_t kernel_drops() const;
+    // Bytes of the file that came through O_DIRECT reads (file_reading::direct).
+    std::uint64_t direct_bytes() const;
 
   private:
     capture_reader() = default;
@@ -92,19 +100,30 @@ class capture_reader {
     // twice a record, so the check that they are there already is inline.
     bool fill(std::size_t need) { return buf_len_ - buf_pos_ >= need || refill(need); }
     bool refill(std::size_t need);
+    bool refill_direct(std::size_t need);
+    // From here on through the page cache: the unread bytes move into buf_.
+    void leave_direct();
 
     pcap* handle_ = nullptr;
-    // Files are read with pread() into one reused buffer once libpcap has opened them:
-    // libpcap's reader copies every record through two fread() calls, which alone costs
-    // more than the whole SYN decoding, and a file mapping costs a page fault per 4 KiB
-    // read (and, to keep the RSS down, an munmap-like TLB flush behind the reader). For
-    // pcapng it also stops at an interface whose link type or snap length differs from the
-    // first one's, and at the first bad block. Live capture goes through libpcap.
-    int fd_ = -1;                    // our own descriptor of the file
-    std::vector<std::uint8_t> buf_;  // holds bytes [buf_offset_, buf_offset_ + buf_len_)
-    std::uint64_t buf_offset_ = 0;   // file offset of buf_[0]
+    // Files are read with pread() into one reused buffer, or in chunks by a direct_reader,
+    // once libpcap has opened them: libpcap's reader copies every record through two
+    // fread() calls, which alone costs more than the whole SYN decoding, and a file mapping
+    // costs a page fault per 4 KiB read (and, to keep the RSS down, an munmap-like TLB
+    // flush behind the reader). For pcapng it also stops at an interface whose link type or
+    // snap length differs from the first one's, and at the first bad block. Live capture
+    // goes through libpcap.
+    int fd_ = -1;  // our own descriptor of the file
+    file_reading reading_ = file_reading::buffered;
+    std::unique_ptr<class direct_reader> direct_;  // while reading with O_DIRECT
+    std::uint64_t direct_bytes_ = 0;               // of readers given up since
+    bool last_chunk_ = false;                      // direct_ handed out its last chunk
+    std::vector<std::uint8_t> buf_;
+    // The bytes [buf_offset_, buf_offset_ + buf_len_) of the file: buf_'s, or a chunk of
+    // direct_'s.
+    const std::uint8_t* base_ = nullptr;
+    std::uint64_t buf_offset_ = 0;  // file offset of base_[0]
     std::size_t buf_len_ = 0;
-    std::size_t buf_pos_ = 0;  // next record within buf_
+    std::size_t buf_pos_ = 0;  // next record at base_ + buf_pos_
     bool eof_ = false;
     bool swapped_ = false;
     bool nanoseconds_ = false;

@@ -44,6 +44,10 @@ struct ingest_options {
     bool strict = false;     // bad input makes run() return non-zero
     unsigned sensor_id = 0;  // this sensor's bit is 1 << (sensor_id % 64)
     std::uint16_t smtp_port = 25;
+    // Capture files are read with O_DIRECT ahead of the parser where the file system allows
+    // (capture_reader.h): no copy through the page cache by the ingest's CPU. A disk slower
+    // than the ingest is left for the page cache by itself; false reads through it always.
+    bool direct_capture_reads = true;
     int postscreen_threshold = 1;
     // The operator's own DNSBL reject texts (reject_log_parser.h), e.g. from rbl_reply_maps.
     std::vector<std::string> dnsbl_texts;
