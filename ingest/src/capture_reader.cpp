@@ -154,16 +154,15 @@ void capture_reader::leave_direct() {
 }
 
 // refill() while reading with O_DIRECT: the next chunk, the unread bytes carried in front of
-// it. Where it cannot go on (the last chunk came, a read failed, a pcapng block longer than
-// the room for carried bytes, a device slower than the parser), reading goes on through the
-// page cache from the same byte: pread() reads on past a short chunk (a file still
-// growing) and reports a failing read as it does any.
+// it. Where it cannot go on (next() refuses after the last chunk, a failed read, or a pcapng
+// block longer than the room for carried bytes; or the device is slower than the parser),
+// reading goes on through the page cache from the same byte: pread() reads on past a short
+// chunk (a file still growing) and reports a failing read as it does any.
 bool capture_reader::refill_direct(std::size_t need) {
     while (buf_len_ - buf_pos_ < need) {
         const std::size_t carry = buf_len_ - buf_pos_;
         direct_reader::chunk_view chunk;
-        if (carry > direct_reader::carry_bytes || last_chunk_ || direct_->falls_behind() ||
-            !direct_->next(base_ + buf_pos_, carry, chunk)) {
+        if (direct_->falls_behind() || !direct_->next(base_ + buf_pos_, carry, chunk)) {
             leave_direct();
             return false;
         }
@@ -171,7 +170,6 @@ bool capture_reader::refill_direct(std::size_t need) {
         base_ = chunk.data;
         buf_pos_ = 0;
         buf_len_ = chunk.size;
-        last_chunk_ = chunk.last;
     }
     return true;
 }

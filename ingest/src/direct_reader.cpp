@@ -28,8 +28,8 @@ std::unique_ptr<direct_reader> direct_reader::open(int fd, std::uint64_t from) {
     std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     const int dfd = ::open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
     if (dfd < 0) return nullptr;
-    struct stat a {
-    }, b{};
+    struct stat a = {};
+    struct stat b = {};
     if (::fstat(fd, &a) != 0 || ::fstat(dfd, &b) != 0 || a.st_dev != b.st_dev ||
         a.st_ino != b.st_ino) {
         ::close(dfd);
@@ -132,7 +132,7 @@ bool direct_reader::next(const std::uint8_t* keep, std::size_t carry, chunk_view
     const std::size_t skip = chunks_ == 0 ? std::min(skip_, n) : 0;
     out.data = s.mem + carry_bytes - carry + skip;
     out.size = carry + n - skip;
-    out.last = ended_ = n < chunk_bytes;
+    ended_ = n < chunk_bytes;  // the end of the file when it was read
     if (chunks_ == 0) first_ = std::chrono::steady_clock::now();
     bytes_ += n - skip;
     ++chunks_;

@@ -38,12 +38,11 @@ class direct_reader {
     struct chunk_view {
         const std::uint8_t* data = nullptr;  // the carried bytes, then the chunk's
         std::size_t size = 0;
-        bool last = false;  // came back short: the end of the file when it was read
     };
-    // The next chunk, with `carry` bytes (at most carry_bytes) copied from `keep` in front of
-    // it (none before the first); `keep` may point into the chunk handed out before, which
-    // is given back to the thread only after the copy. False when its read failed (errno is
-    // the read's), and after the last chunk.
+    // The next chunk, with `carry` bytes copied from `keep` in front of it (none before the
+    // first); `keep` may point into the chunk handed out before, which is given back to the
+    // thread only after the copy. False when its read failed (errno is the read's), after
+    // the last chunk (one that came back short), and when `carry` exceeds carry_bytes.
     bool next(const std::uint8_t* keep, std::size_t carry, chunk_view& out);
 
     // Whether the parser keeps waiting for the device: after 16 chunks, a quarter or more

@@ -116,7 +116,6 @@ class capture_reader {
     file_reading reading_ = file_reading::buffered;
     std::unique_ptr<class direct_reader> direct_;  // while reading with O_DIRECT
     std::uint64_t direct_bytes_ = 0;               // of readers given up since
-    bool last_chunk_ = false;                      // direct_ handed out its last chunk
     std::vector<std::uint8_t> buf_;
     // The bytes [buf_offset_, buf_offset_ + buf_len_) of the file: buf_'s, or a chunk of
     // direct_'s.
