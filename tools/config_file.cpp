@@ -249,10 +249,14 @@ std::string locate_config_error(const std::string& path, const std::string& mess
 std::string describe_unknown_key(const std::string& path, const std::string& message,
                                  bool sections) {
     static const std::string lead = "INI was not able to parse ";
+    // CLI11's "ingest.help: This option is not allowed in a configuration file".
+    static const std::string not_allowed = ": This option is not allowed in a configuration file";
     const auto at = message.find(lead);
-    if (at == std::string::npos) return {};
+    const auto refused = message.find(not_allowed);
+    if (at == std::string::npos && refused == std::string::npos) return {};
     std::vector<std::string> parts;
-    std::string name = message.substr(at + lead.size());
+    std::string name =
+        at != std::string::npos ? message.substr(at + lead.size()) : message.substr(0, refused);
     for (std::size_t from = 0;;) {
         const auto dot = name.find('.', from);
         parts.push_back(name.substr(from, dot - from));
@@ -271,6 +275,11 @@ std::string describe_unknown_key(const std::string& path, const std::string& mes
         const std::string where = path + ":" + std::to_string(v->location().line()) + ": ";
         std::string dotted;
         for (const auto& p : parts) dotted += (dotted.empty() ? "" : ".") + p;
+        if (refused != std::string::npos && at == std::string::npos)
+            return where + "'" + parts.back() + "'" +
+                   (parts.size() > 1 ? " in [" + parts.front() + "]" : std::string()) +
+                   " cannot be set in a config file: give --" + parts.back() +
+                   " on the command line";
         if (!sections) {
             if (section || parts.size() > 1)
                 return where + "section [" + dotted +
@@ -283,9 +292,10 @@ std::string describe_unknown_key(const std::string& path, const std::string& mes
         }
         if (parts.size() == 1)
             return where + "key '" + parts[0] +
-                   "' outside any section: with `v6bl --config FILE` a subcommand's keys go "
-                   "in its section ([serve], [ingest], [lookup], ...); `v6bl SUBCOMMAND --config "
-                   "FILE` takes them without sections";
+                   "' outside any section: a subcommand's keys go in its section ([ingest], "
+                   "[lookup], ...), given as `v6bl --config FILE SUBCOMMAND` or `v6bl "
+                   "SUBCOMMAND --config FILE`; only `v6bl serve --config FILE` takes them "
+                   "without one";
         return where + "unknown key '" + parts.back() + "' in [" + parts.front() + "]: `v6bl " +
                parts.front() + "` has no flag --" + parts.back();
     } catch (const std::exception&) {
@@ -331,6 +341,13 @@ std::string kind_problem(const CLI::Option& opt, const toml::value& v) {
         if (const auto* bad = first_bad([](const toml::value& e) { return e.is_string(); }))
             return "takes text: write it in quotes, not as " + std::string(toml_kind(*bad)) +
                    in_array;
+        // "\u0000" is TOML: a file name or text with it would reach the flag cut short
+        // (`rejects = "r.log\u0000x"` read r.log).
+        if (first_bad([](const toml::value& e) {
+                return e.as_string().str.find('\0') == std::string::npos;
+            }))
+            return std::string("holds a NUL character (\\u0000)") + in_array +
+                   ", which no file name or text here can";
         return {};
     }
     if (type.rfind("INT", 0) == 0 || type.rfind("UINT", 0) == 0 || type.rfind("FLOAT", 0) == 0) {

@@ -101,6 +101,10 @@ bool parse_association_line(std::string_view line, association_line& out, std::s
     };
     error.clear();
     const auto* v = need("v");
+    const auto* v6 = need("ipv6");
+    const auto* v4 = need("ipv4");
+    const auto* t = need("time");
+    const auto* s = need("strength");
     if (!v) return false;
     // get<int>() would wrap 2^32 + 1 to 1; a 64-bit compare only matches 1 itself
     if (v->is_number_float() && v->get<double>() == association_schema_version) {
@@ -114,10 +118,6 @@ bool parse_association_line(std::string_view line, association_line& out, std::s
             "unsupported version " + (v->is_number() ? v->dump() : std::string("(not a number)"));
         return false;
     }
-    const auto* v6 = need("ipv6");
-    const auto* v4 = need("ipv4");
-    const auto* t = need("time");
-    const auto* s = need("strength");
     if (!v6 || !v4 || !t || !s) return false;
     out = association_line{};
     if (!v6->is_string()) {
@@ -211,7 +211,7 @@ bool parse_association_line(std::string_view line, association_line& out, std::s
     }
     if (auto it = j.find("sensor"); it != j.end()) {
         if (!it->is_string() || it->get<std::string>().size() > 64) {
-            error = "sensor is not a string of at most 64 characters";
+            error = "sensor is not a string of at most 64 bytes";
             return false;
         }
         out.sensor = it->get<std::string>();

@@ -237,6 +237,9 @@ struct ingest_pipeline::line_source {
     // growing file) is read on from there, as between runs, not again from its start.
     source_position left_at;
     int reports = 0;
+    // The error of the last failed open() of the path (EACCES, EMFILE...), reported once
+    // until the file opens or the error changes; 0 when it opened.
+    int open_errno = 0;
     bool dirty = false;
     // The rest of another file read for this source (a rotation's, a symlink's old target):
     // its own rotations and links are not looked for.
@@ -284,6 +287,15 @@ void ingest_pipeline::report(const std::string& where, const std::string& what,
         std::fprintf(options_.diagnostics, "v6bl ingest: %s: further reports suppressed\n",
                      where.c_str());
     ++reports;
+}
+
+// A log or JSON file that is there but does not open (no permission, out of descriptors):
+// reported and counted as unreadable, once while the error lasts (--follow polls again).
+void ingest_pipeline::cannot_open(line_source& src, int error) {
+    if (error == src.open_errno) return;
+    src.open_errno = error;
+    report(src.path, std::string("cannot open: ") + std::strerror(error),
+           bad_input_reason::unreadable_file, src.reports);
 }
 
 // A source's checkpoint, under its key or, where that has none and the path took another
@@ -1074,16 +1086,24 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         // Non-blocking: should the path name a FIFO by now, opening it must not wait for a
         // writer (a blocked open() outlives SIGTERM).
         const int fd = ::open(src.path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-        if (fd < 0) return false;
+        if (fd < 0) {
+            cannot_open(src, errno);
+            return false;
+        }
         // The file opened, whatever the path names by now.
         // Blocking again once it is known to be a regular file (network or FUSE file systems
         // could otherwise answer a read with EAGAIN).
         if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
             ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0 ||
             !(src.file = ::fdopen(fd, "rb"))) {
+            const int e = errno;
             ::close(fd);
+            // (a path that names something else than a regular file by now: the next poll's
+            // stat() says so)
+            if (S_ISREG(st.st_mode)) cannot_open(src, e);
             return false;
         }
+        src.open_errno = 0;
         source_position cp =
             at_start ? parse_position(checkpoint_of(src.key, src.legacy_key)) : src.left_at;
         src.left_at = {};

@@ -106,27 +106,93 @@ std::int64_t local_time_zone::to_unix(int y, int mo, int d, int h, int mi, int s
     return naive - cached_offset_;
 }
 
+namespace {
+
+// The zone directory glibc reads: $TZDIR, else /usr/share/zoneinfo.
+std::string zone_dir() {
+    const char* tzdir = std::getenv("TZDIR");
+    return tzdir && *tzdir ? tzdir : "/usr/share/zoneinfo";
+}
+
+// Whether `file` starts with the TZif magic of a compiled zone (the zone directory also
+// holds zone.tab, tzdata.zi, leapseconds: no zones).
+bool tzif_file(const std::string& file) {
+    std::ifstream f(file, std::ios::binary);
+    char magic[4] = {};
+    return f.read(magic, sizeof magic) && std::string_view(magic, 4) == "TZif";
+}
+
+bool compiled_zone(const std::string& zone) {
+    if (zone.empty() || zone[0] == '/' || zone.find("..") != std::string::npos) return false;
+    return tzif_file(zone_dir() + "/" + zone);
+}
+
+// The zones under right/ count leap seconds (their clocks run 27 s behind POSIX time
+// since 2017); syslog writes POSIX time, so every log time would come out 27 s late.
+bool leap_second_zone(std::string_view zone) {
+    return zone.starts_with("right/") || zone.find("/right/") != std::string_view::npos;
+}
+
+// A POSIX TZ rule rather than a zone name: "CET-1CEST,M3.5.0,M10.5.0/3", "UTC0",
+// "<+0330>-3:30": a name of three letters or more (or <quoted>) and then an offset.
+bool posix_tz_rule(std::string_view v) {
+    std::size_t i = 0;
+    if (!v.empty() && v[0] == '<') {
+        i = v.find('>');
+        if (i == std::string_view::npos || i < 4) return false;
+        ++i;
+    } else {
+        while (i < v.size() && ((v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z'))) ++i;
+        if (i < 3) return false;
+    }
+    if (i < v.size() && (v[i] == '+' || v[i] == '-')) ++i;
+    return i < v.size() && v[i] >= '0' && v[i] <= '9';
+}
+
+const char* const zone_hint =
+    "give an IANA name from /usr/share/zoneinfo, e.g. Europe/Berlin, or UTC or local";
+
+// What the C library would make of $TZ, when it would silently take UTC for it: a name it
+// cannot find, or a leap-second zone. "" when TZ is unset (then /etc/localtime), empty
+// (UTC, by POSIX), a compiled zone or a POSIX rule.
+std::string tz_variable_problem() {
+    const char* tz = std::getenv("TZ");
+    if (!tz || !*tz) return {};
+    std::string v = tz;
+    const std::string quoted = "TZ='" + v + "'";
+    if (v[0] == ':') v.erase(0, 1);
+    if (leap_second_zone(v))
+        return quoted + " is a leap-second zone: log times would be read 27 s late (use the " +
+               "name without right/)";
+    if (!v.empty() && v[0] == '/') {
+        if (tzif_file(v)) return {};
+    } else if (v == "UTC" || v == "GMT" || compiled_zone(v) || posix_tz_rule(v)) {
+        return {};
+    }
+    return quoted + " names no time zone the C library knows (it would read log times as " +
+           "UTC): " + zone_hint + ", or unset TZ for /etc/localtime";
+}
+
+}  // namespace
+
 bool set_process_time_zone(const std::string& name, std::string& error) {
     if (name == "local") {
+        // (the zone TZ names must be one: glibc takes UTC for a misspelt one, silently)
+        if (const std::string problem = tz_variable_problem(); !problem.empty()) {
+            error = problem;
+            return false;
+        }
         tzset();
         return true;
     }
-    // A compiled zone: a file under the zone directory glibc reads ($TZDIR, else
-    // /usr/share/zoneinfo) that starts with the TZif magic (the directory also holds
-    // zone.tab, tzdata.zi, leapseconds: no zones).
-    const char* tzdir = std::getenv("TZDIR");
-    const std::string dir = tzdir && *tzdir ? tzdir : "/usr/share/zoneinfo";
-    auto compiled_zone = [&dir](const std::string& zone) {
-        if (zone.empty() || zone[0] == '/' || zone.find("..") != std::string::npos) return false;
-        std::ifstream f(dir + "/" + zone, std::ios::binary);
-        char magic[4] = {};
-        return f.read(magic, sizeof magic) && std::string_view(magic, 4) == "TZif";
-    };
+    if (leap_second_zone(name)) {
+        error = "'" + name + "' is a leap-second zone: log times would be read 27 s late (use " +
+                "the name without right/)";
+        return false;
+    }
     const bool known = name == "UTC" || compiled_zone(name);
     if (!known) {
-        error = "unknown time zone '" + name +
-                "' (give an IANA name from /usr/share/zoneinfo, e.g. Europe/Berlin, or UTC or "
-                "local)";
+        error = "unknown time zone '" + name + "' (" + zone_hint + ")";
         return false;
     }
     ::setenv("TZ", name.c_str(), 1);

@@ -34,7 +34,12 @@ TEST_CASE("schema errors and invalid JSON say what is wrong", "[association_line
     CHECK_FALSE(parse_association_line("[1,2]", l, err));
     CHECK(err == "not a JSON object");
     CHECK_FALSE(parse_association_line(R"({"ipv6":"2001:db8::1"})", l, err));
-    CHECK(err == "missing field v");
+    CHECK(err == "missing field v, ipv4, time, strength");
+    CHECK_FALSE(parse_association_line(R"({"ipv4":"1.2.3.4"})", l, err));
+    CHECK(err == "missing field v, ipv6, time, strength");
+    // a version other than 1 is what is said, whatever else is missing
+    CHECK_FALSE(parse_association_line(R"({"v":2,"ipv4":"1.2.3.4"})", l, err));
+    CHECK(err.rfind("unsupported version 2", 0) == 0);
     CHECK_FALSE(parse_association_line(
         R"({"v":2,"ipv6":"2001:db8::1","ipv4":"1.2.3.4","time":1,"strength":1})", l, err));
     CHECK(err.rfind("unsupported version", 0) == 0);

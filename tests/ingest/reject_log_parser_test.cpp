@@ -670,6 +670,30 @@ TEST_CASE("times without an offset are read in the given time zone", "[reject_lo
     CHECK_FALSE(set_process_time_zone("../../etc/passwd", error));
     CHECK_FALSE(set_process_time_zone("", error));
     CHECK(set_process_time_zone("UTC", error));
+    // Leap-second zones run 27 s behind the POSIX time syslog writes.
+    CHECK_FALSE(set_process_time_zone("right/UTC", error));
+    CHECK(error.find("leap-second") != std::string::npos);
+    // "local" takes TZ as it is, which must name a zone too: glibc reads a misspelt one as
+    // UTC without a word (a Berlin log an hour off).
+    ::setenv("TZ", "Europe/Berln", 1);
+    CHECK_FALSE(set_process_time_zone("local", error));
+    CHECK(error.find("TZ='Europe/Berln'") != std::string::npos);
+    ::setenv("TZ", ":right/Europe/Berlin", 1);
+    CHECK_FALSE(set_process_time_zone("local", error));
+    for (const char* ok : {"Europe/Berlin", ":Europe/Berlin", "CET-1CEST,M3.5.0,M10.5.0/3", "UTC0",
+                           "<+0330>-3:30", "UTC", ""}) {
+        ::setenv("TZ", ok, 1);
+        CHECK(set_process_time_zone("local", error));
+    }
+    ::setenv("TZ", "Europe/Berlin", 1);
+    REQUIRE(set_process_time_zone("local", error));
+    local_time_zone from_tz;
+    year_hint by_tz = year(2026);
+    by_tz.zone = &from_tz;
+    CHECK(parse_log_timestamp("Nov 24 10:00:00 mx x", by_tz)->unix_seconds ==
+          nov24_2026_10h - 3600);
+    ::unsetenv("TZ");
+    CHECK(set_process_time_zone("local", error));
     if (old)
         ::setenv("TZ", saved.c_str(), 1);
     else

@@ -148,6 +148,7 @@ class ingest_pipeline {
     void commit_if_due(bool force);
     void report(const std::string& where, const std::string& what, bad_input_reason why,
                 int& reports);
+    void cannot_open(line_source& src, int error);
 
     store::reputation_store& store_;
     ingest_options options_;

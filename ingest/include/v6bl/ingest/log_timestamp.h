@@ -24,7 +24,9 @@ class local_time_zone {
 // Makes `name` the process's local time zone (the TZ variable) for local_time_zone: "local"
 // keeps TZ, else /etc/localtime; "UTC"; or an IANA name found under /usr/share/zoneinfo
 // ("Europe/Berlin"). Call before other threads start (TZ is process state). False with
-// `error` set for a name that is none of these (the C library would silently take UTC).
+// `error` set for a name that is none of these, and for "local" when TZ names none (the C
+// library would silently take UTC for either), and for the leap-second zones (right/...),
+// whose clocks are 27 s off the POSIX time syslog writes.
 bool set_process_time_zone(const std::string& name, std::string& error);
 
 // BSD syslog has no year. It comes from --year, else from the captures' time range (the
