@@ -103,11 +103,17 @@ std::string format_position(const source_position& p) {
 std::optional<unsigned long long> tail_fingerprint(int fd, unsigned long long off,
                                                    unsigned long long width);
 
-// The same, opening the file by its path.
+// The same, opening the file by its path (a regular file only: opening a FIFO without a
+// writer would wait past SIGTERM).
 std::optional<unsigned long long> tail_fingerprint(const std::string& path, unsigned long long off,
                                                    unsigned long long width) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return std::nullopt;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return std::nullopt;
+    }
     const auto h = tail_fingerprint(fd, off, width);
     ::close(fd);
     return h;
@@ -177,9 +183,11 @@ void take_tail_fingerprint(const File& file, unsigned long long at, source_posit
     pos.tail = t.value_or(0);
 }
 
-// A capture's checkpoint fingerprint.
-void fingerprint_capture(const std::string& path, std::uint64_t at, source_position& pos) {
-    take_tail_fingerprint(path, at, pos);
+// A capture's checkpoint fingerprint, of the file being read (its path may name another one
+// by now: a capture replaced while it was read was resumed in the new file at the old one's
+// offset, and read from a record header that was none).
+void fingerprint_capture(const capture_reader& reader, std::uint64_t at, source_position& pos) {
+    take_tail_fingerprint(reader.descriptor(), at, pos);
 }
 
 // The checkpoint holding the address book (docs/ingest.md, "Checkpoints").
@@ -594,6 +602,60 @@ void ingest_pipeline::commit_if_due(bool force) {
     }
 }
 
+namespace {
+
+// The head fingerprint of an inode value (none for a value without one).
+std::optional<unsigned long long> head_of(const std::string& v) {
+    const auto at = v.find(" head=");
+    if (at == std::string::npos) return std::nullopt;
+    return std::strtoull(v.c_str() + at + 6, nullptr, 16);
+}
+
+// Every capture checkpoint is also kept under the file's inode ("pcap-ino:DEV:INO"), with
+// a fingerprint of the file's head, as logs' are (inode_key): a capture given by another
+// name (a hard link, in the same run or a later one; renamed since) is the source read
+// before, not read again (its attempts counted twice). A copy is another file.
+std::string capture_inode_key(const struct ::stat& st) {
+    return "pcap-ino:" + std::to_string(static_cast<unsigned long long>(st.st_dev)) + ":" +
+           std::to_string(static_cast<unsigned long long>(st.st_ino));
+}
+
+// The value under the inode: the position and the head fingerprint of the file read.
+std::string capture_inode_value(const capture_reader& reader, const source_position& pos) {
+    std::string v = format_position(pos);
+    if (const auto head = head_fingerprint(reader.descriptor(), pos.at)) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, " head=%016llx", *head);
+        v += buf;
+    }
+    return v;
+}
+
+// The position of an inode value `v` for the capture at `path` (`st`), when it is further
+// than `pos` and the file still holds the bytes it was taken after (its head, and the
+// bytes before its offset: an inode reused by another file does not).
+std::optional<source_position> capture_inode_position(const std::string& v, const std::string& path,
+                                                      const struct ::stat& st,
+                                                      const source_position& pos) {
+    if (v.empty()) return std::nullopt;
+    const source_position cp = parse_position(v);
+    const auto head = head_of(v);
+    if (cp.ino != static_cast<unsigned long long>(st.st_ino) || cp.idx <= pos.idx || !cp.has_tail ||
+        !head || cp.at > static_cast<unsigned long long>(st.st_size))
+        return std::nullopt;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    struct stat now {};
+    const bool same = ::fstat(fd, &now) == 0 && now.st_ino == st.st_ino &&
+                      tail_fingerprint(fd, cp.at, cp.tail_width) == cp.tail &&
+                      head_fingerprint(fd, cp.at) == *head;
+    ::close(fd);
+    if (!same) return std::nullopt;
+    return cp;
+}
+
+}  // namespace
+
 void ingest_pipeline::ingest_capture(const std::string& given) {
     const std::string path = source_path(given);
     const std::string key = "pcap:" + path;
@@ -601,6 +663,12 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
         report(given, std::string("cannot open: ") + std::strerror(errno),
+               bad_input_reason::unreadable_capture, reports);
+        return;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        report(given,
+               "not a regular file (captures are read by offset: give a file, or --interface)",
                bad_input_reason::unreadable_capture, reports);
         return;
     }
@@ -618,6 +686,20 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
         pos = source_position{};
         pos.ino = st.st_ino;
     }
+    // The same file read further under another name (a hard link, a rename since).
+    const std::string ino_key = capture_inode_key(st);
+    const auto known = inode_positions_.find(ino_key);
+    if (const auto further = capture_inode_position(known != inode_positions_.end()
+                                                        ? known->second
+                                                        : store_.checkpoint(ino_key).value_or(""),
+                                                    path, st, pos)) {
+        if (options_.diagnostics)
+            std::fprintf(options_.diagnostics,
+                         "v6bl ingest: %s was read before under another name (the same inode: a "
+                         "hard link, or renamed since), to packet %llu: reading on from there\n",
+                         given.c_str(), further->idx);
+        pos = *further;
+    }
     // Ingested completely before: nothing changes, unless the capture has grown since (it
     // was still being written); then the new packets are read.
     if (pos.done && (!pos.has_tail || size <= pos.at)) return;
@@ -628,6 +710,14 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
         options_.direct_capture_reads ? file_reading::direct : file_reading::buffered);
     if (!reader) {
         report(given, err, bad_input_reason::unreadable_capture, reports);
+        return;
+    }
+    // The file opened is the one checked above (not one put in its place since).
+    struct stat opened {};
+    if (::fstat(reader->descriptor(), &opened) != 0 || opened.st_ino != st.st_ino ||
+        opened.st_dev != st.st_dev) {
+        report(given, "replaced while it was opened; read it in the next run",
+               bad_input_reason::unreadable_capture, reports);
         return;
     }
     const bool skip_by_index = reader->is_pcapng() && pos.idx > 0;
@@ -720,8 +810,10 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
         if (commit_now) {
             pos.off = reader->is_pcapng() ? 0 : reader->offset();
             pos.idx = index;
-            fingerprint_capture(path, reader->offset(), pos);
+            fingerprint_capture(*reader, reader->offset(), pos);
             writer_.set_checkpoint(key, format_position(pos));
+            writer_.set_checkpoint(ino_key,
+                                   inode_positions_[ino_key] = capture_inode_value(*reader, pos));
             checkpoint_engine();
             commit_if_due(true);
             if (stopping()) return;
@@ -744,13 +836,14 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
     // it is read on from the record where reading stopped.
     std::uint64_t read_to = reader->offset();
     struct stat now {};
-    if (ended_short && ::stat(path.c_str(), &now) == 0)
+    if (ended_short && ::fstat(reader->descriptor(), &now) == 0)
         read_to = static_cast<std::uint64_t>(now.st_size);
-    fingerprint_capture(path, read_to, pos);
+    fingerprint_capture(*reader, read_to, pos);
     // Committed by run() with the engine state after the next capture or the final flush:
     // the engine checkpoint (tens of MB at a busy sensor) is then written once, not twice,
     // and a crash before that commit resumes from the last one, as always.
     writer_.set_checkpoint(key, format_position(pos));
+    writer_.set_checkpoint(ino_key, inode_positions_[ino_key] = capture_inode_value(*reader, pos));
 }
 
 void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::uint64_t line_no) {
@@ -844,17 +937,6 @@ std::string ingest_pipeline::inode_value(line_source& src, const std::string& po
     std::snprintf(buf, sizeof buf, " head=%016llx", *head);
     return position + buf;
 }
-
-namespace {
-
-// The head fingerprint of an inode value (none for a value without one).
-std::optional<unsigned long long> head_of(const std::string& v) {
-    const auto at = v.find(" head=");
-    if (at == std::string::npos) return std::nullopt;
-    return std::strtoull(v.c_str() + at + 6, nullptr, 16);
-}
-
-}  // namespace
 
 void ingest_pipeline::set_line_checkpoint(line_source& src) {
     std::string v = line_checkpoint(src);

@@ -342,6 +342,76 @@ TEST_CASE("a file given twice in one run, by its path or a symlink, is read once
     CHECK(ingest_test::dump_store(*twice) == ingest_test::dump_store(*once));
 }
 
+// Captures were known by path only: a hard link given beside the file, or in a later run,
+// and a capture renamed between runs were read again and every attempt counted twice.
+TEST_CASE("a capture under another name (a hard link, a rename) is the file read before",
+          "[pipeline]") {
+    testbed tb(6);
+    ingest::ingest_options o;
+    o.captures = {tb.pcap()};
+    auto once = open_store(tb.dir.path("once"));
+    const auto first = ingest_into(*once, o);
+    REQUIRE(first.packets > 1000);
+    const auto dump = ingest_test::dump_store(*once);
+    std::filesystem::create_hard_link(tb.pcap(), tb.dir.path("hard.pcap"));
+    o.captures = {tb.pcap(), tb.dir.path("hard.pcap")};
+    auto both = open_store(tb.dir.path("both"));
+    std::string diag;
+    const auto c = ingest_into(*both, o, nullptr, &diag);
+    CHECK(diag.find("hard.pcap was read before under another name") != std::string::npos);
+    CHECK(c.packets == first.packets);
+    CHECK(ingest_test::dump_store(*both) == dump);
+    // in a later run
+    o.captures = {tb.dir.path("hard.pcap")};
+    CHECK(ingest_into(*once, o).packets == 0);
+    CHECK(ingest_test::dump_store(*once) == dump);
+    // renamed since
+    std::filesystem::rename(tb.pcap(), tb.dir.path("renamed.pcap"));
+    o.captures = {tb.dir.path("renamed.pcap")};
+    CHECK(ingest_into(*once, o).packets == 0);
+    CHECK(ingest_test::dump_store(*once) == dump);
+    // A copy is another file: read.
+    std::filesystem::copy_file(tb.dir.path("renamed.pcap"), tb.dir.path("copy.pcap"));
+    o.captures = {tb.dir.path("copy.pcap")};
+    CHECK(ingest_into(*once, o).packets == first.packets);
+}
+
+// The checkpoint's fingerprint was taken by path: a capture replaced by another while it was
+// read had the new file's bytes fingerprinted at the old one's offset, and the next run
+// read the new file on from there (a record header that was none: "invalid packet capture
+// length"), never from its start.
+TEST_CASE("a capture replaced while it is read is read from its start in the next run",
+          "[pipeline]") {
+    testbed a(6, false), b(7);  // (the new file larger: it holds the old one's offsets)
+    REQUIRE(std::filesystem::file_size(b.pcap()) > std::filesystem::file_size(a.pcap()));
+    ingest::ingest_options o;
+    o.captures = {b.pcap()};
+    auto alone = open_store(b.dir.path("alone"));
+    const auto b_packets = ingest_into(*alone, o).packets;
+    REQUIRE(b_packets > 1000);
+    const std::string path = a.dir.path("capture.pcap");
+    std::filesystem::copy_file(a.pcap(), path);
+    auto db = open_store(a.dir.path("db"));
+    o.captures = {path};
+    o.commit_every = 5000;
+    bool replaced = false;
+    o.on_commit = [&](const ingest::ingest_counters&) {
+        if (replaced) return;
+        std::filesystem::copy_file(b.pcap(), a.dir.path("new.pcap"));
+        std::filesystem::rename(a.dir.path("new.pcap"), path);
+        replaced = true;
+    };
+    const auto first = ingest_into(*db, o);
+    REQUIRE(replaced);
+    o.on_commit = nullptr;
+    std::string diag;
+    const auto second = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag);
+    CHECK(second.packets == b_packets);
+    CHECK(second.bad_input[static_cast<int>(ingest::bad_input_reason::truncated_capture)] == 0);
+    CHECK(first.packets > 0);
+}
+
 TEST_CASE("a blank line is skipped in a CRLF file as in an LF file", "[pipeline]") {
     temp_dir d("crlf");
     const auto assoc = assoc_line_of;
@@ -1255,6 +1325,8 @@ namespace {
 struct fifo_unblocker {
     std::string path;
     std::atomic<bool> done{false};
+    // Times a writer's open succeeded: a reader had the FIFO open (waiting in open()).
+    std::atomic<int> writers_opened{0};
     std::thread t;
     explicit fifo_unblocker(std::string p) : path(std::move(p)) {
         t = std::thread([this] {
@@ -1263,7 +1335,10 @@ struct fifo_unblocker {
                 if (done) break;
                 for (int flags : {O_WRONLY | O_NONBLOCK, O_RDONLY | O_NONBLOCK}) {
                     const int fd = ::open(path.c_str(), flags);
-                    if (fd >= 0) ::close(fd);
+                    if (fd >= 0) {
+                        if (flags & O_WRONLY) ++writers_opened;
+                        ::close(fd);
+                    }
                 }
             }
         });
@@ -1298,6 +1373,29 @@ TEST_CASE("a FIFO given as a log or JSON file is reported at once, not waited on
     CHECK(diag.find("pipe: is a FIFO") != std::string::npos);
     CHECK(c.bad_input[static_cast<int>(ingest::bad_input_reason::unreadable_file)] == 2);
     CHECK(c.rejections() == 1);  // the regular log beside it
+}
+
+// A capture's checkpoint fingerprint opened the path before anything checked it was a
+// regular file: a FIFO without a writer held ingest in open() past SIGTERM.
+TEST_CASE("a FIFO given as a capture is reported at once, not waited on", "[pipeline]") {
+    temp_dir d("fifo");
+    const std::string pipe = d.path("pipe");
+    REQUIRE(::mkfifo(pipe.c_str(), 0600) == 0);
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.captures = {pipe};
+    std::string diag;
+    ingest::ingest_counters c;
+    int waited = 0;
+    {
+        fifo_unblocker unblock(pipe);
+        c = ingest_into(*db, o, nullptr, &diag);
+        waited = unblock.writers_opened;
+    }
+    INFO(diag);
+    CHECK(waited == 0);
+    CHECK(diag.find("pipe: not a regular file") != std::string::npos);
+    CHECK(c.bad_input[static_cast<int>(ingest::bad_input_reason::unreadable_capture)] == 1);
 }
 
 TEST_CASE("an --associations-out path naming a FIFO is refused with a clear error", "[pipeline]") {

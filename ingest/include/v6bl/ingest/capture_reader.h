@@ -71,6 +71,9 @@ class capture_reader {
     // interface (frame.link is each frame's own).
     link_kind link() const { return link_; }
     bool is_pcapng() const { return pcapng_; }
+    // The open file's descriptor (reading it by offset, with pread, is safe): the file read,
+    // whatever its path names by now. -1 for a live capture.
+    int descriptor() const { return fd_; }
     // Byte offset of the next record (classic pcap files only; stdio position).
     std::uint64_t offset() const;
     // Byte offset in the file of the record (pcap) or block (pcapng) of the frame the last

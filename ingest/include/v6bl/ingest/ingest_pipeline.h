@@ -178,7 +178,8 @@ class ingest_pipeline {
     std::unique_ptr<state_file_set> engine_files_;
     std::unique_ptr<state_file_set> book_files_;
     std::string state_scratch_;  // one section of them at a time, reused
-    // This run's furthest position of each log or JSON file by inode (inode_key → value).
+    // This run's furthest position of each log or JSON file by inode (inode_key → value),
+    // and the position of each capture (capture_inode_key).
     std::unordered_map<std::string, std::string> inode_positions_;
     // The store holds data committed after the engine state (`engine:N:behind` is "1").
     bool state_behind_ = false;
