@@ -304,7 +304,12 @@ capture_status capture_reader::next_pcapng(capture_frame& frame) {
         const std::size_t body_len = len - 12;
         switch (type) {
             case ng_section_header: {
-                if (body_len < 16 || load_u16(body + 4, swapped_) != 1)
+                if (body_len < 16)
+                    return pcapng_block_failed(capture_status::error, at,
+                                               "pcapng section header block of " +
+                                                   std::to_string(len) +
+                                                   " bytes, shorter than its fields (28 bytes)");
+                if (load_u16(body + 4, swapped_) != 1)
                     return pcapng_block_failed(capture_status::error, at,
                                                "pcapng section of an unsupported version");
                 in_section_ = true;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -325,26 +326,34 @@ std::int64_t latest_evidence_s() {
     return static_cast<std::int64_t>(std::time(nullptr)) + 86400;
 }
 
-// The time of a capture's first packet (past pcapng blocks without one), if it can be read.
+// The time a capture starts at, if it can be read: the median of its first 15 packets'
+// times (past pcapng blocks without one), so that one packet stamped wrong (a clock that
+// jumped, a packet from a year ago) does not move the capture in the order, nor the range
+// BSD syslog years are read in (one such first packet put a whole maillog a year back).
 std::optional<std::int64_t> first_packet_us(const std::string& path) {
     std::string err;
     auto r = capture_reader::open_file(path, 0, err);
     if (!r) return std::nullopt;
     capture_frame f;
-    // The first frame with a time (pcapng's simple packet blocks have none) that a SYN could
-    // be taken at (not 0, not more than a day ahead: ingest_capture refuses those), past
-    // any skipped blocks; a few dozen blocks at most.
+    // Frames with a time (pcapng's simple packet blocks have none) that a SYN could be taken
+    // at (not 0, not more than a day ahead: ingest_capture refuses those), past any skipped
+    // blocks; a few dozen blocks at most.
+    constexpr std::size_t sample = 15;
+    std::int64_t times[sample];
+    std::size_t n = 0;
     const std::int64_t latest_us = latest_evidence_s() * 1'000'000;
-    for (int blocks = 0; blocks < 64; ++blocks) {
+    for (int blocks = 0; blocks < 64 + static_cast<int>(sample) && n < sample; ++blocks) {
         const capture_status st = r->next(f);
         if (st == capture_status::frame && f.link != link_kind::unknown && f.time_us >= 1'000'000 &&
             f.time_us <= latest_us)
-            return f.time_us;
-        if (st != capture_status::frame && st != capture_status::bad_block &&
-            st != capture_status::bad_interface)
+            times[n++] = f.time_us;
+        else if (st != capture_status::frame && st != capture_status::bad_block &&
+                 st != capture_status::bad_interface)
             break;
     }
-    return std::nullopt;
+    if (n == 0) return std::nullopt;
+    std::nth_element(times, times + n / 2, times + n);
+    return times[n / 2];
 }
 
 }  // namespace

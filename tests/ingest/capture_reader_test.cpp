@@ -146,6 +146,27 @@ TEST_CASE("a second pcapng section in the other byte order starts its interfaces
     CHECK(r->next(f) == capture_status::end);
 }
 
+TEST_CASE("a pcapng section header too short for its fields is called that, not a version",
+          "[capture_reader]") {
+    ingest_test::temp_dir d("reader-short-shb");
+    pcapng_builder b;
+    b.shb();
+    b.idb(1);
+    b.epb(ethernet(ip_syn(false, 40000, 25, 64), false), 1'000'000);
+    const std::size_t at = b.f.size();
+    b.u32(0x0A0D0D0A);  // a section header of 16 bytes: its byte-order magic only
+    b.u32(16);
+    b.u32(0x1A2B3C4D);
+    b.u32(16);
+    auto r = open_bytes(d, b.f);
+    expect_syn(*r, link_kind::ethernet, 40000, 1'000'000);
+    capture_frame f;
+    CHECK(r->next(f) == capture_status::error);
+    CHECK(r->error_offset() == at);
+    CHECK(r->last_error().find("section header block of 16 bytes, shorter than its fields") !=
+          std::string::npos);
+}
+
 TEST_CASE("a pcapng block whose two lengths disagree ends the file there", "[capture_reader]") {
     ingest_test::temp_dir d("reader-lengths");
     pcapng_builder b;

@@ -1874,6 +1874,35 @@ TEST_CASE("per-address evidence is kept for associated /64s only, with every att
 // tcpdump -C writes f, f1, ..., f10, and a shell glob gives them as f f1 f10 f2: read in
 // that order, a testbed's second half before its first listed 45 /64s instead of 61. They
 // are read in the order of their first packets, whatever order they are given in.
+// The capture's first packet alone decided the range BSD syslog years are read in: one
+// packet stamped a year and more back moved every line of the maillog a year back, and
+// nothing was listed (no error either).
+TEST_CASE("one packet stamped wrong at a capture's start does not move the maillog's year",
+          "[pipeline]") {
+    testbed tb(6);
+    ingest::ingest_options o;
+    o.captures = {tb.pcap()};
+    o.rejects = {tb.log()};
+    auto clean = open_store(tb.dir.path("clean"));
+    ingest_into(*clean, o);
+    const auto listed = listed_64s(*clean);
+    REQUIRE(listed.size() > 5);
+    // The first record's seconds (classic pcap, little-endian: bytes 24-27), 400 days back.
+    std::ifstream in(tb.pcap(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    REQUIRE(bytes.size() > 40);
+    std::uint32_t sec = 0;
+    std::memcpy(&sec, bytes.data() + 24, 4);
+    sec -= 400 * 86400;
+    std::memcpy(bytes.data() + 24, &sec, 4);
+    std::ofstream(tb.dir.path("early.pcap"), std::ios::binary) << bytes;
+    o.captures = {tb.dir.path("early.pcap")};
+    auto early = open_store(tb.dir.path("early"));
+    const auto c = ingest_into(*early, o);
+    CHECK(c.rejections() > 0);
+    CHECK(listed_64s(*early) == listed);
+}
+
 TEST_CASE("captures given out of time order are read in the order of their first packets",
           "[pipeline]") {
     testbed tb;
