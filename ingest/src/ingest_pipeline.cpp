@@ -191,6 +191,35 @@ void fingerprint_capture(const capture_reader& reader, std::uint64_t at, source_
     take_tail_fingerprint(reader.descriptor(), at, pos);
 }
 
+// The value kept under a file's inode (log-ino:, json-ino:, pcap-ino:): its checkpoint
+// `position`, and a fingerprint of the file's head (`fd`, its first `at` bytes at most).
+std::string with_head(std::string position, int fd, unsigned long long at) {
+    if (const auto head = head_fingerprint(fd, at)) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, " head=%016llx", *head);
+        position += buf;
+    }
+    return position;
+}
+
+// The position in the inode value `v` when the open file `fd` (`st`) is still the one it
+// was taken in: the same inode, reading stopped (`at`) within it, and the bytes before
+// that and at its head as they were. An inode reused by another file, or the file
+// truncated or written over since, has other bytes.
+std::optional<source_position> inode_position_in(const std::string& v, int fd,
+                                                 const struct ::stat& st) {
+    const source_position cp = parse_position(v);
+    if (cp.ino != static_cast<unsigned long long>(st.st_ino) || !cp.has_tail || cp.at == 0 ||
+        cp.at > static_cast<unsigned long long>(st.st_size))
+        return std::nullopt;
+    const auto at = v.find(" head=");
+    if (at == std::string::npos ||
+        head_fingerprint(fd, cp.at) != std::strtoull(v.c_str() + at + 6, nullptr, 16) ||
+        tail_fingerprint(fd, cp.at, cp.tail_width) != cp.tail)
+        return std::nullopt;
+    return cp;
+}
+
 // The checkpoint holding the address book (docs/ingest.md, "Checkpoints").
 constexpr const char* address_book_key = "addresses";
 // Attempts handed to the writer at once: enough to overlap their cache misses.
@@ -613,13 +642,6 @@ void ingest_pipeline::commit_if_due(bool force) {
 
 namespace {
 
-// The head fingerprint of an inode value (none for a value without one).
-std::optional<unsigned long long> head_of(const std::string& v) {
-    const auto at = v.find(" head=");
-    if (at == std::string::npos) return std::nullopt;
-    return std::strtoull(v.c_str() + at + 6, nullptr, 16);
-}
-
 // Every capture checkpoint is also kept under the file's inode ("pcap-ino:DEV:INO"), with
 // a fingerprint of the file's head, as logs' are (inode_key): a capture given by another
 // name (a hard link, in the same run or a later one; renamed since) is the source read
@@ -629,37 +651,19 @@ std::string capture_inode_key(const struct ::stat& st) {
            std::to_string(static_cast<unsigned long long>(st.st_ino));
 }
 
-// The value under the inode: the position and the head fingerprint of the file read.
-std::string capture_inode_value(const capture_reader& reader, const source_position& pos) {
-    std::string v = format_position(pos);
-    if (const auto head = head_fingerprint(reader.descriptor(), pos.at)) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, " head=%016llx", *head);
-        v += buf;
-    }
-    return v;
-}
-
 // The position of an inode value `v` for the capture at `path` (`st`), when it is further
 // than `pos` and the file still holds the bytes it was taken after (its head, and the
 // bytes before its offset: an inode reused by another file does not).
 std::optional<source_position> capture_inode_position(const std::string& v, const std::string& path,
                                                       const struct ::stat& st,
                                                       const source_position& pos) {
-    if (v.empty()) return std::nullopt;
-    const source_position cp = parse_position(v);
-    const auto head = head_of(v);
-    if (cp.ino != static_cast<unsigned long long>(st.st_ino) || cp.idx <= pos.idx || !cp.has_tail ||
-        !head || cp.at > static_cast<unsigned long long>(st.st_size))
-        return std::nullopt;
+    if (v.empty() || parse_position(v).idx <= pos.idx) return std::nullopt;
     const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return std::nullopt;
     struct stat now {};
-    const bool same = ::fstat(fd, &now) == 0 && now.st_ino == st.st_ino &&
-                      tail_fingerprint(fd, cp.at, cp.tail_width) == cp.tail &&
-                      head_fingerprint(fd, cp.at) == *head;
+    std::optional<source_position> cp;
+    if (::fstat(fd, &now) == 0 && now.st_ino == st.st_ino) cp = inode_position_in(v, fd, now);
     ::close(fd);
-    if (!same) return std::nullopt;
     return cp;
 }
 
@@ -729,6 +733,10 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
                bad_input_reason::unreadable_capture, reports);
         return;
     }
+    // The checkpoint under the inode, at `pos`.
+    const auto inode_value = [&] {
+        return with_head(format_position(pos), reader->descriptor(), pos.at);
+    };
     const bool skip_by_index = reader->is_pcapng() && pos.idx > 0;
     const std::uint64_t skip_until = pos.idx;
     const std::uint64_t resumed_at = pos.at;  // where the last run stopped reading
@@ -821,8 +829,7 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
             pos.idx = index;
             fingerprint_capture(*reader, reader->offset(), pos);
             writer_.set_checkpoint(key, format_position(pos));
-            writer_.set_checkpoint(ino_key,
-                                   inode_positions_[ino_key] = capture_inode_value(*reader, pos));
+            writer_.set_checkpoint(ino_key, inode_positions_[ino_key] = inode_value());
             checkpoint_engine();
             commit_if_due(true);
             if (stopping()) return;
@@ -852,7 +859,7 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
     // the engine checkpoint (tens of MB at a busy sensor) is then written once, not twice,
     // and a crash before that commit resumes from the last one, as always.
     writer_.set_checkpoint(key, format_position(pos));
-    writer_.set_checkpoint(ino_key, inode_positions_[ino_key] = capture_inode_value(*reader, pos));
+    writer_.set_checkpoint(ino_key, inode_positions_[ino_key] = inode_value());
 }
 
 void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::uint64_t line_no) {
@@ -938,22 +945,13 @@ std::string ingest_pipeline::inode_key(const line_source& src, unsigned long lon
            std::to_string(ino);
 }
 
-// The value kept under the inode: the position, and a fingerprint of the file's head.
-std::string ingest_pipeline::inode_value(line_source& src, const std::string& position) {
-    const auto head = head_fingerprint(::fileno(src.file), src.pos.off);
-    if (!head) return position;
-    char buf[32];
-    std::snprintf(buf, sizeof buf, " head=%016llx", *head);
-    return position + buf;
-}
-
 void ingest_pipeline::set_line_checkpoint(line_source& src) {
     std::string v = line_checkpoint(src);
     // The inode's: the furthest of this run's positions (another name may be further), as
     // long as the file still has the bytes that position was taken after (not truncated or
     // written over since).
     const std::string k = inode_key(src, src.dev, src.pos.ino);
-    const std::string mine = inode_value(src, v);
+    const std::string mine = with_head(v, ::fileno(src.file), src.pos.off);
     auto [it, fresh] = inode_positions_.try_emplace(k, mine);
     if (!fresh) {
         const source_position kept = parse_position(it->second);
@@ -1027,14 +1025,7 @@ std::string ingest_pipeline::inode_position(const line_source& src, int fd,
         v = it->second;
     else
         v = store_.checkpoint(k).value_or("");
-    const source_position cp = parse_position(v);
-    if (cp.ino != static_cast<unsigned long long>(st.st_ino) || cp.off == 0 ||
-        cp.off > static_cast<unsigned long long>(st.st_size) || !cp.has_tail ||
-        tail_fingerprint(fd, cp.at, cp.tail_width) != cp.tail)
-        return {};
-    const auto head = head_of(v);
-    if (!head || head_fingerprint(fd, cp.off) != *head) return {};
-    return v;
+    return inode_position_in(v, fd, st) ? v : std::string();
 }
 
 // The path names another file than at the checkpoint: rotated by rename since (logrotate

@@ -133,7 +133,6 @@ class ingest_pipeline {
     static std::string inode_key(const line_source& src, unsigned long long dev,
                                  unsigned long long ino);
     std::string inode_position(const line_source& src, int fd, const struct ::stat& st);
-    static std::string inode_value(line_source& src, const std::string& position);
     void handle_line(line_source& src, std::string_view line, std::uint64_t line_no);
     void record_closed_attempts();
     void record_closed_attempts(std::size_t from, std::size_t to);
