@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <iterator>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <toml.hpp>
@@ -81,9 +83,24 @@ void add_inputs(const toml::value& v, std::vector<std::string>& out) {
         case toml::value_t::boolean:
             out.emplace_back(v.as_boolean() ? "true" : "false");
             break;
-        case toml::value_t::integer:
-            out.push_back(std::to_string(v.as_integer()));
+        case toml::value_t::integer: {
+            // Past the 64-bit range toml11 gives the nearest bound: the value as written is
+            // handed on instead, for the flag's own range check to quote it.
+            const auto n = v.as_integer();
+            if (n == std::numeric_limits<std::int64_t>::max() ||
+                n == std::numeric_limits<std::int64_t>::min()) {
+                const toml::source_location at = v.location();
+                if (at.column() >= 1 && at.column() - 1 + at.region() <= at.line_str().size()) {
+                    std::string written = at.line_str().substr(at.column() - 1, at.region());
+                    std::erase(written, '_');
+                    if (!written.empty() && written.front() == '+') written.erase(0, 1);
+                    out.push_back(std::move(written));
+                    break;
+                }
+            }
+            out.push_back(std::to_string(n));
             break;
+        }
         case toml::value_t::floating: {
             char buf[64];
             std::snprintf(buf, sizeof buf, "%.17g", v.as_floating());

@@ -989,6 +989,27 @@ TEST_CASE("a config file's text with a NUL in it is refused, not cut short", "[t
     CHECK(run(v6bl_bin + " --config " + dir.file("c.toml") + " ingest --quiet", out) == 0);
 }
 
+TEST_CASE("a config file's number past 64 bits is quoted as written, not as the bound",
+          "[tools][config]") {
+    // toml11 reads 99999999999999999999 as 2^63-1: the message quoted a value not in the file.
+    temp_dir dir;
+    std::string out;
+    for (const std::string year : {"99999999999999999999", "-99_999_999_999_999_999_999"}) {
+        write(dir.file("c.toml"), "[ingest]\ndb = \"" + dir.file("db") +
+                                      "\"\nrejects = \"/dev/null\"\nyear = " + year + "\n");
+        CHECK(run(v6bl_bin + " --config " + dir.file("c.toml") + " ingest --quiet", out) == 64);
+        std::string plain = year;
+        std::erase(plain, '_');
+        CHECK(out.find("c.toml:4: --year: Value " + plain + " not in range 1970 to 2105") !=
+              std::string::npos);
+    }
+    // The bound itself, written as such, is quoted as it is.
+    write(dir.file("c.toml"), "[ingest]\ndb = \"" + dir.file("db") +
+                                  "\"\nrejects = \"/dev/null\"\nyear = 9223372036854775807\n");
+    CHECK(run(v6bl_bin + " --config " + dir.file("c.toml") + " ingest --quiet", out) == 64);
+    CHECK(out.find("--year: Value 9223372036854775807 not in range") != std::string::npos);
+}
+
 TEST_CASE("a flag a config file cannot set is named with its line", "[tools][config]") {
     // CLI11 refuses help in a file; the message had no line and said the key should go in
     // its section, where it was.
