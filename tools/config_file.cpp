@@ -307,12 +307,28 @@ std::string describe_unknown_key(const std::string& path, const std::string& mes
             return where + "unknown section [" + dotted +
                    "]: sections are named after subcommands, e.g. [ingest] or [lookup]";
         }
-        if (parts.size() == 1)
-            return where + "key '" + parts[0] +
-                   "' outside any section: a subcommand's keys go in its section ([ingest], "
+        if (parts.size() == 1) {
+            // The first of them in the file (CLI11 names the one its map gives first).
+            std::string first = parts[0];
+            std::uint_least32_t line = v->location().line();
+            int others = 0;
+            for (const auto& [key, value] : root.as_table()) {
+                if (value.is_table() || (value.is_array() && !value.as_array().empty() &&
+                                         value.as_array().front().is_table()))
+                    continue;
+                if (key != parts[0]) ++others;
+                if (value.location().line() < line) {
+                    line = value.location().line();
+                    first = key;
+                }
+            }
+            return path + ":" + std::to_string(line) + ": key '" + first + "' outside any section" +
+                   (others > 0 ? " (and " + std::to_string(others) + " more)" : std::string()) +
+                   ": a subcommand's keys go in its section ([ingest], "
                    "[lookup], ...), given as `v6bl --config FILE SUBCOMMAND` or `v6bl "
                    "SUBCOMMAND --config FILE`; only `v6bl serve --config FILE` takes them "
                    "without one";
+        }
         return where + "unknown key '" + parts.back() + "' in [" + parts.front() + "]: `v6bl " +
                parts.front() + "` has no flag --" + parts.back();
     } catch (const std::exception&) {

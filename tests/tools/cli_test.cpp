@@ -461,6 +461,12 @@ TEST_CASE("a config file with an unknown key or junk is an error naming the file
     CHECK(out.find(dir.file("key.toml") +
                    ":3: unknown key 'min-strenght' in [lookup]: `v6bl lookup` has no flag "
                    "--min-strenght") != std::string::npos);
+    // Several keys outside any section: the first in the file is named, not the one CLI11's
+    // map gave first.
+    write(dir.file("tops.toml"), "# lookup\nzone = \"a\"\nmin-strength = 700\ndb = \"x\"\n");
+    CHECK(run(v6bl_bin + " --config " + dir.file("tops.toml") + lookup, out) == 64);
+    CHECK(out.find(dir.file("tops.toml") + ":2: key 'zone' outside any section (and 2 more)") !=
+          std::string::npos);
     write(dir.file("section2.toml"), "[lokup]\nmin-strength = 700\n");
     CHECK(run(v6bl_bin + " --config " + dir.file("section2.toml") + lookup, out) == 64);
     CHECK(out.find(dir.file("section2.toml") + ":1: unknown section [lokup]") != std::string::npos);
