@@ -934,7 +934,11 @@ TEST_CASE("following notices a copytruncate whose new content outgrew the old of
         std::ofstream again(l.log, std::ios::trunc);  // the same inode, two longer lines
         again << reject_line_of(2) << "\n" << reject_line_of(3) << "\n";
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+    // Until the new content's two lines are committed (a fixed 3 s was too short on a
+    // loaded machine, once), or 10 s.
+    const std::string key = "log:" + std::filesystem::canonical(l.log).string();
+    wait_until(
+        [&] { return l.db->checkpoint(key).value_or("").find(" idx=2 ") != std::string::npos; });
     ingest::ingest_counters c;
     const std::string diag = l.f->stop(c);
     INFO(diag);
