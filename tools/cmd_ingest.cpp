@@ -22,7 +22,7 @@
 namespace v6bl::tools {
 namespace {
 
-// SIGINT/SIGTERM end a --follow run cleanly (final commit). A signal handler can only
+// SIGINT/SIGTERM/SIGHUP end a --follow run cleanly (final commit). A signal handler can only
 // reach static storage; this flag is the one piece of it, local to this file.
 std::atomic<bool>& stop_flag() {
     static std::atomic<bool> flag{false};
@@ -108,7 +108,7 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
         ->capture_default_str();
     cmd->add_flag(
         "--follow", args->options.follow,
-        "keep following the logs (across rotation) and the interface until SIGINT/SIGTERM");
+        "keep following the logs (across rotation) and the interface until SIGINT/SIGTERM/SIGHUP");
     cmd->add_option("--year", args->options.year,
                     "year of every BSD syslog timestamp (default: the year nearest the "
                     "capture's time that is not ahead of the clock, else from the clock; leave "
@@ -168,6 +168,9 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
         auto& stop = stop_flag();
         std::signal(SIGINT, ingest_on_signal);
         std::signal(SIGTERM, ingest_on_signal);
+        // A terminal's hangup killed the run without its final commit: it ends it cleanly
+        // instead (ingest reads its flags once; there is nothing to reload).
+        std::signal(SIGHUP, ingest_on_signal);
         args->options.stop = &stop;
         args->options.state_interval_ms = args->state_interval_s * 1000;
         if (args->options.captures.empty() && args->options.rejects.empty() &&

@@ -14,7 +14,7 @@
 
 namespace v6bl::ingest {
 
-std::string sensor_bpf_filter(std::uint16_t port) {
+std::string sensor_bpf_filter(std::uint16_t port, link_kind link) {
     // Port 0 takes SYNs to any port, as the decoder does (`tcp dst port 0` would take none).
     const std::string to_port = port ? "tcp dst port " + std::to_string(port) : "tcp";
     // IPv6 packets whose first header is an extension header (hop-by-hop, routing,
@@ -31,6 +31,9 @@ std::string sensor_bpf_filter(std::uint16_t port) {
     // "vlan" moves the offsets of what follows it by a tag, so the untagged test comes
     // first. On Linux the kernel takes the outer tag out of the frame (the first "vlan"
     // then tests that it was there): a QinQ frame keeps its inner tag in the data.
+    // libpcap compiles "vlan" for Ethernet only (not for Linux cooked frames, `-i any`, nor
+    // raw IP: tun, ppp); there a tagged frame is captured on its VLAN's own interface.
+    if (link != link_kind::ethernet) return syn;
     return "(" + syn + ") or (vlan and ((" + syn + ") or (vlan and (" + syn + "))))";
 }
 
@@ -504,7 +507,7 @@ std::unique_ptr<capture_reader> capture_reader::open_live(const std::string& int
         return nullptr;
     }
     bpf_program prog{};
-    const std::string filter = sensor_bpf_filter(smtp_port);
+    const std::string filter = sensor_bpf_filter(smtp_port, r->link_);
     if (pcap_compile(h, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0 ||
         pcap_setfilter(h, &prog) != 0) {
         error = std::string("cannot set filter: ") + pcap_geterr(h);

@@ -1523,21 +1523,31 @@ int ingest_pipeline::run() {
                          "%zu unevaluated attempts dropped\n",
                          open, pending);
     }
+    // The interface is tried before any capture file is read: a typo in its name found
+    // after hours of reading them threw that work away (nothing of it committed).
+    std::unique_ptr<capture_reader> live;
+    auto open_live = [&] {
+        std::string err;
+        live = capture_reader::open_live(options_.interface, options_.smtp_port,
+                                         options_.capture_buffer_mb, err);
+        if (!live) throw std::runtime_error(err);
+    };
+    if (!options_.interface.empty() && !captures_.empty()) {
+        open_live();
+        live.reset();
+    }
     for (const auto& c : captures_) {
         if (!first_time("pcap:" + source_path(c), c)) continue;
         ingest_capture(c);
         if (stopping()) return finish();
     }
 
-    std::unique_ptr<capture_reader> live;
     if (!options_.interface.empty()) {
-        std::string err;
-        live = capture_reader::open_live(options_.interface, options_.smtp_port,
-                                         options_.capture_buffer_mb, err);
-        if (!live) throw std::runtime_error(err);
+        open_live();
         if (options_.diagnostics) {
             std::fprintf(options_.diagnostics, "v6bl ingest: capturing on %s (%s)\n",
-                         options_.interface.c_str(), sensor_bpf_filter(options_.smtp_port).c_str());
+                         options_.interface.c_str(),
+                         sensor_bpf_filter(options_.smtp_port, live->link()).c_str());
             std::fflush(options_.diagnostics);
         }
     }
@@ -1563,18 +1573,15 @@ int ingest_pipeline::run() {
         syn_record syn;
         capture_frame frame;
         int live_reports = 0;
-        while (!stopping()) {
+        std::string live_failed;  // the capture's error, when it ended (the interface went)
+        while (!stopping() && live_failed.empty()) {
             bool any = false;
             for (auto& s : lines) any |= poll_lines(*s, false);
             if (live) {
+                capture_status st = capture_status::frame;
                 for (int n = 0; n < 100000; ++n) {
-                    const capture_status st = live->next(frame);
-                    if (st != capture_status::frame) {
-                        if (st == capture_status::error)
-                            report(options_.interface, live->last_error(),
-                                   bad_input_reason::unreadable_capture, live_reports);
-                        break;
-                    }
+                    st = live->next(frame);
+                    if (st != capture_status::frame) break;
                     any = true;
                     ++counters_.packets;
                     const auto ds = decode_syn(frame.link, frame.data, frame.caplen, frame.time_us,
@@ -1585,17 +1592,29 @@ int ingest_pipeline::run() {
                         grouper_.add(syn, closed_);
                         on_syn_batch(syn.time_us);
                     } else if (ds == decode_status::malformed) {
-                        ++counters_.bad_input[static_cast<std::size_t>(
-                            bad_input_reason::malformed_packet)];
+                        report(options_.interface + ": packet " + std::to_string(counters_.packets),
+                               "malformed frame (a header length exceeds the captured bytes)",
+                               bad_input_reason::malformed_packet, live_reports);
                     }
                 }
                 counters_.capture_drops = live->kernel_drops();
-                // Quiet links still close attempts: advance by the wall clock.
-                const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count();
-                grouper_.advance(now_us, closed_);
-                on_syn_batch(now_us);
+                if (st == capture_status::error) {
+                    // A handle that failed (its interface deleted) gives nothing again, even
+                    // once an interface of that name is back: the run ends, with the error,
+                    // for its supervisor to start it again.
+                    live_failed = live->last_error();
+                    report(options_.interface, live_failed + "; capture stopped",
+                           bad_input_reason::unreadable_capture, live_reports);
+                } else if (st != capture_status::frame) {
+                    // Quiet links still close attempts: advance by the wall clock, once the
+                    // kernel's queue is read out (frames still queued are older than the
+                    // clock: their attempts would be closed before their later SYNs).
+                    const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count();
+                    grouper_.advance(now_us, closed_);
+                    on_syn_batch(now_us);
+                }
             }
             sweep_expired();
             if (commit_due()) {
@@ -1609,6 +1628,15 @@ int ingest_pipeline::run() {
             if (s->file) set_line_checkpoint(*s);
         if (live) checkpoint_engine();
         commit_if_due(true);
+        if (!live_failed.empty()) {
+            finish();
+            if (options_.diagnostics)
+                std::fprintf(options_.diagnostics,
+                             "v6bl ingest: capture on %s ended (%s); what was read until then "
+                             "is committed\n",
+                             options_.interface.c_str(), live_failed.c_str());
+            return 1;
+        }
     }
     return finish();
 }

@@ -4,13 +4,16 @@
 
 #include <rocksdb/db.h>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "free_port.h"
 #include "v6bl/store/prefix.h"
@@ -1087,4 +1090,48 @@ TEST_CASE("list, lookup and export say when they left out records they cannot de
     const std::string clean = one_listing_store(other);
     REQUIRE(run(v6bl_bin + " list --db " + clean, out) == 0);
     CHECK(out.find(warning) == std::string::npos);
+}
+
+TEST_CASE("a bad --interface is refused before any capture file is read", "[tools][ingest]") {
+    // It was found after every --capture had been read, and that work was not committed.
+    temp_dir dir;
+    std::string out;
+    write(dir.file("bad.pcap"), std::string(64, 'x'));  // would be reported when read
+    CHECK(run(v6bl_bin + " ingest --db " + dir.file("db") + " --capture " + dir.file("bad.pcap") +
+                  " --interface v6bl-nosuch0",
+              out) != 0);
+    INFO(out);
+    CHECK(out.find("cannot capture on v6bl-nosuch0") != std::string::npos);
+    CHECK(out.find("bad.pcap") == std::string::npos);
+}
+
+TEST_CASE("a live capture whose interface is deleted ends with an error after its last commit",
+          "[tools][ingest]") {
+    // The run went on capturing nothing, for good (even once the interface was back), and
+    // exited 0 on SIGTERM.
+    const std::string name = "v6blt" + std::to_string(::getpid() % 100000);
+    std::string out;
+    if (run("ip link add " + name + " type veth peer name " + name + "p && ip link set " + name +
+                " up",
+            out) != 0) {
+        WARN("not run: cannot make a veth pair here (not root, or no veth driver): " << out);
+        return;
+    }
+    temp_dir dir;
+    const std::string log = dir.file("ingest.out");
+    std::string ignored;
+    auto ingest = std::async(std::launch::async, [&] {
+        return run("timeout 60 " + v6bl_bin + " ingest --db " + dir.file("db") + " --interface " +
+                       name + " > " + log + " 2>&1",
+                   ignored);
+    });
+    for (int i = 0; i < 300 && read_file(log).find("capturing on") == std::string::npos; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    run("ip link del " + name, out);
+    const int rc = ingest.get();
+    const std::string said = read_file(log);
+    INFO(said);
+    CHECK(rc == 1);
+    CHECK(said.find("capture on " + name + " ended") != std::string::npos);
+    CHECK(said.find("ingest: ") != std::string::npos);  // the summary, after the last commit
 }

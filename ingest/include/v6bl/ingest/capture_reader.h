@@ -43,8 +43,8 @@ enum class file_reading : std::uint8_t { buffered, direct };
 
 // The BPF filter for live capture: SYNs without ACK to port 25 over IPv4, and TCP to port
 // 25 over IPv6 (BPF cannot index TCP flags behind IPv6 extension headers; the decoder
-// drops non-SYNs).
-std::string sensor_bpf_filter(std::uint16_t smtp_port);
+// drops non-SYNs); on Ethernet, the same behind one or two VLAN tags.
+std::string sensor_bpf_filter(std::uint16_t smtp_port, link_kind link = link_kind::ethernet);
 
 class capture_reader {
   public:
