@@ -2,6 +2,7 @@
 #include "v6bl/ingest/association_line.h"
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -190,7 +191,11 @@ bool parse_association_line(std::string_view line, association_line& out, std::s
         error = "strength is not a number in [0, 1]";
         return false;
     }
-    out.assoc.strength_milli = static_cast<std::uint16_t>(s->get<double>() * 1000.0 + 0.5);
+    // Thousandths, cut and not rounded: 0.5995 is below a 0.6 listing threshold, and stays
+    // so (rounded, it was stored as 600 and listed). The 1e-6 keeps a value written from
+    // thousandths (0.6, which is 599.99999999999997 thousandths in binary) at its value.
+    out.assoc.strength_milli =
+        static_cast<std::uint16_t>(std::floor(s->get<double>() * 1000.0 + 1e-6));
     out.assoc.signals = sig_remote;
     if (auto it = j.find("signals"); it != j.end()) {
         if (!it->is_array()) {
@@ -201,6 +206,10 @@ bool parse_association_line(std::string_view line, association_line& out, std::s
             // Unknown names are allowed (newer sensors); they just carry no bit here.
             if (name.is_string()) out.assoc.signals |= signal_from_name(name.get<std::string>());
         }
+        // Whether the IPv4 was rejected is `ipv4_rejected`'s to say, and the writer's to
+        // mark: a line naming the signal while saying false was stored as rejected, and a
+        // later genuine rejection of that IPv4 was then not counted.
+        out.assoc.signals &= static_cast<std::uint16_t>(~sig_ipv4_rejected);
     }
     if (auto it = j.find("rounds"); it != j.end()) {
         if (!it->is_number_unsigned() || it->get<std::uint64_t>() > 65535) {

@@ -72,10 +72,17 @@ std::string ingest_counters::summary() const {
         s += buf;
     }
     s += "); ";
-    std::snprintf(
-        buf, sizeof buf, "%llu remote associations; %llu log lines, %llu DNSBL rejections (",
-        static_cast<unsigned long long>(remote_associations),
-        static_cast<unsigned long long>(log_lines), static_cast<unsigned long long>(rejections()));
+    std::snprintf(buf, sizeof buf, "%llu remote associations",
+                  static_cast<unsigned long long>(remote_associations));
+    s += buf;
+    if (stale_remote_associations > 0) {
+        std::snprintf(buf, sizeof buf, " (and %llu older than the store keeps, skipped)",
+                      static_cast<unsigned long long>(stale_remote_associations));
+        s += buf;
+    }
+    std::snprintf(buf, sizeof buf, "; %llu log lines, %llu DNSBL rejections (",
+                  static_cast<unsigned long long>(log_lines),
+                  static_cast<unsigned long long>(rejections()));
     s += buf;
     for (std::size_t i = 0; i < rejections_by_mta.size(); ++i) {
         std::snprintf(buf, sizeof buf, "%s%s %llu", i ? ", " : "",

@@ -275,6 +275,8 @@ struct ingest_pipeline::line_source {
     // growing file) is read on from there, as between runs, not again from its start.
     source_position left_at;
     int reports = 0;
+    // Whether a JSON line past the store's retention was noted (once a source).
+    bool stale_noted = false;
     // The error of the last failed open() of the path (EACCES, EMFILE...), reported once
     // until the file opens or the error changes; 0 when it opened.
     int open_errno = 0;
@@ -870,6 +872,8 @@ void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::
     while (!line.empty() && line.front() == '\0') line.remove_prefix(1);
     if (line.empty()) return;  // a blank line, LF or CRLF
     if (src.json) {
+        // Blank too: JSON's whitespace alone (was reported as invalid JSON).
+        if (line.find_first_not_of(" \t") == std::string_view::npos) return;
         association_line al;
         std::string error;
         if (!parse_association_line(line, al, error)) {
@@ -885,6 +889,21 @@ void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::
             report(src.path + ":" + std::to_string(line_no),
                    "time is more than a day in the future (the sensor's clock?)",
                    bad_input_reason::json_schema, src.reports);
+            return;
+        }
+        // Evidence older than the store keeps is dropped by the store as it comes (a
+        // central fed an old archive stored nothing and said it listed): skipped, counted,
+        // and noted once a source. Not bad input: the line is well formed.
+        if (al.assoc.time_us / 1'000'000 + store_.retain_seconds() < std::time(nullptr)) {
+            ++counters_.stale_remote_associations;
+            if (!src.stale_noted && options_.diagnostics)
+                std::fprintf(options_.diagnostics,
+                             "v6bl ingest: %s:%llu: time older than the store keeps evidence "
+                             "(%u days): skipped, as are later such lines (counted in the "
+                             "summary)\n",
+                             src.path.c_str(), static_cast<unsigned long long>(line_no),
+                             store_.retain_seconds() / 86400);
+            src.stale_noted = true;
             return;
         }
         ++counters_.remote_associations;

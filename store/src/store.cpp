@@ -1036,6 +1036,10 @@ std::uint32_t reputation_store::serial() const {
     return impl_->serial;
 }
 
+std::uint32_t reputation_store::retain_seconds() const {
+    return impl_->options.retain_seconds;
+}
+
 std::optional<std::uint32_t> reputation_store::serial_time() const {
     auto& d = *impl_;
     std::string v;

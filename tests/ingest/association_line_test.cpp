@@ -252,3 +252,42 @@ TEST_CASE("duplicated keys, link-local and multicast addresses are refused", "[a
     CHECK(parse_association_line(
         R"({"v":1,"ipv6":"fec0::1","ipv4":"1.2.3.4","time":1,"strength":1})", l, err));
 }
+
+TEST_CASE("a line cannot mark its IPv4 rejected by naming the signal", "[association_line]") {
+    // signals ["ipv4-rejected"] with ipv4_rejected false was stored as rejected evidence, and
+    // a later genuine rejection of that IPv4 was then not counted.
+    association_line l;
+    std::string err;
+    REQUIRE(parse_association_line(
+        R"({"v":1,"ipv6":"2001:db8::1","ipv4":"1.2.3.4","time":1795514400,"strength":0.95,)"
+        R"("signals":["ipv4-rejected","repetition"],"ipv4_rejected":false})",
+        l, err));
+    CHECK_FALSE((l.assoc.signals & sig_ipv4_rejected));
+    CHECK((l.assoc.signals & sig_repetition));
+    CHECK_FALSE(l.ipv4_rejected);
+}
+
+TEST_CASE("strength is cut to thousandths, not rounded over a threshold", "[association_line]") {
+    association_line l;
+    std::string err;
+    auto strength_of = [&](const std::string& s) {
+        REQUIRE(parse_association_line(R"({"v":1,"ipv6":"2001:db8::1","ipv4":"1.2.3.4",)"
+                                       R"("time":1795514400,"strength":)" +
+                                           s + "}",
+                                       l, err));
+        return l.assoc.strength_milli;
+    };
+    CHECK(strength_of("0.5995") == 599);
+    CHECK(strength_of("0.9999") == 999);
+    CHECK(strength_of("1") == 1000);
+    // Every value a sensor writes (its thousandths) comes back as it was.
+    for (int milli = 0; milli <= 1000; ++milli) {
+        association a;
+        a.ipv6 = v6bl::ingest_test::v6("2001:db8::1");
+        a.ipv4 = v6bl::ingest_test::v4(1, 2, 3, 4);
+        a.time_us = 1795514400LL * 1'000'000;
+        a.strength_milli = static_cast<std::uint16_t>(milli);
+        REQUIRE(parse_association_line(format_association_line(a, "3", false), l, err));
+        CHECK(l.assoc.strength_milli == milli);
+    }
+}

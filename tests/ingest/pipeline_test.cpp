@@ -2321,3 +2321,34 @@ TEST_CASE("the live BPF filter passes SYNs behind extension headers and AH the d
     pcap_freecode(&prog);
     pcap_close(dead);
 }
+
+TEST_CASE("remote associations older than the store keeps are skipped, counted and noted once",
+          "[pipeline]") {
+    // The store dropped them as they came, while the summary counted them as listed.
+    temp_dir d("stale-json");
+    const auto now = static_cast<long long>(std::time(nullptr));
+    auto line = [](long long t, int host) {
+        return R"({"v":1,"ipv6":"2001:db8:5:)" + std::to_string(host) +
+               R"(::1","ipv4":"192.0.2.7","time":)" + std::to_string(t) +
+               R"(,"strength":0.9,"ipv4_rejected":true})";
+    };
+    const std::string js = d.path("a.jsonl");
+    std::ofstream(js) << line(now - 40 * 86400, 1) << "\n"
+                      << line(now - 31 * 86400, 2) << "\n"
+                      << line(now - 86400, 3) << "\n"
+                      << " \t \n";  // whitespace alone is a blank line (was invalid JSON)
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.associations = {js};
+    std::string diag;
+    const auto c = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag);
+    CHECK(c.remote_associations == 1);
+    CHECK(c.stale_remote_associations == 2);
+    CHECK(c.bad_inputs() == 0);
+    CHECK(diag.find("a.jsonl:1: time older than the store keeps evidence (30 days)") !=
+          std::string::npos);
+    CHECK(diag.find("a.jsonl:2") == std::string::npos);  // noted once a source
+    CHECK(c.summary().find("(and 2 older than the store keeps, skipped)") != std::string::npos);
+    CHECK(db->get(*store::parse_prefix("2001:db8:5:3::/64")).has_value());
+}

@@ -41,6 +41,8 @@ struct ingest_counters {
     // counted, so that a log whose clients all show as IPv6 does not look empty.
     std::uint64_t ipv6_client_rejects = 0;
     std::uint64_t remote_associations = 0;
+    // Remote associations dated before the store's retention: skipped.
+    std::uint64_t stale_remote_associations = 0;
     std::array<std::uint64_t, static_cast<std::size_t>(bad_input_reason::count)> bad_input{};
     std::uint64_t commits = 0;
     std::uint64_t commit_ops = 0;

@@ -161,6 +161,8 @@ class reputation_store {
     bool catch_up();
 
     std::uint32_t serial() const;
+    // How long inferred records and evidence are kept after their last evidence.
+    std::uint32_t retain_seconds() const;
     // The wall clock when the current serial was committed (for a store last committed to
     // by an older build: the time its journal entry was given), or nullopt for a store
     // without commits or whose entry cannot be read.
