@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -868,8 +869,18 @@ void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::
     flush_attempts();
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     // A file system that lost the tail of a log in a crash gives it back as NUL bytes, which
-    // then lead the next line the daemon writes: that line is still a line.
+    // then lead the next line the daemon writes: that line is still a line. So is one after
+    // a line cut short by the crash and the NULs (the usual shape: the cut line's start was
+    // written, its end was not): the cut start is reported, the line after the NULs read.
+    // (A JSON line holding a raw NUL is invalid JSON, as RFC 8259 says.)
     while (!line.empty() && line.front() == '\0') line.remove_prefix(1);
+    if (const auto nul = line.rfind('\0'); !src.json && nul != std::string_view::npos) {
+        report(src.path + ":" + std::to_string(line_no),
+               "a line cut short, then NUL bytes (a crash lost its end?); the text after them "
+               "is read as a line",
+               bad_input_reason::garbage_log_line, src.reports);
+        line.remove_prefix(nul + 1);
+    }
     if (line.empty()) return;  // a blank line, LF or CRLF
     if (src.json) {
         // Blank too: JSON's whitespace alone (was reported as invalid JSON).
@@ -1213,7 +1224,18 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         if (cp.ino != st.st_ino &&
             !replaced_by_same_start(cp, size, now_tail, src.path, options_.diagnostics))
             cp = {};
-        if (cp.off > size) cp = {};
+        if (cp.off > size) {
+            // Cut shorter since (copytruncate between two runs): read from its start. What
+            // was written to it after the last run and before the cut is in the copy.
+            if (options_.diagnostics)
+                std::fprintf(options_.diagnostics,
+                             "v6bl ingest: %s is shorter (%llu bytes) than where it was read to "
+                             "(%llu): truncated since (copytruncate?); reading it from the "
+                             "start (lines written before the cut are in the copy, if one was "
+                             "made)\n",
+                             src.path.c_str(), size, cp.off);
+            cp = {};
+        }
         if (rewritten_since(cp, now_tail, src.path, options_.diagnostics)) cp = {};
         // Read further before, under another name or earlier in this run (see inode_key):
         // on from there.
@@ -1461,13 +1483,30 @@ int ingest_pipeline::run() {
     // A file given twice (the same path, or through a symlink) is one source: read twice
     // in one run it would be counted twice (a capture's checkpoint is committed only after
     // the next one; two followers of one log would both read what is appended).
+    // So is a file given by two names that no path resolves to the other: hard links, or
+    // two mounts of one file system (followed, each name read every line appended).
     std::set<std::string> given;
+    std::map<std::string, std::string> given_files;  // kind:dev:ino → the path given first
     auto first_time = [&](const std::string& key, const std::string& path) {
-        if (given.insert(key).second) return true;
+        if (!given.insert(key).second) {
+            if (options_.diagnostics)
+                std::fprintf(options_.diagnostics,
+                             "v6bl ingest: %s: given more than once (%s); read once\n",
+                             path.c_str(), key.c_str());
+            return false;
+        }
+        struct stat st {};
+        if (::stat(source_path(path).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return true;
+        const std::string file = key.substr(0, key.find(':')) + ":" +
+                                 std::to_string(static_cast<unsigned long long>(st.st_dev)) + ":" +
+                                 std::to_string(static_cast<unsigned long long>(st.st_ino));
+        const auto [it, fresh] = given_files.try_emplace(file, path);
+        if (fresh) return true;
         if (options_.diagnostics)
             std::fprintf(options_.diagnostics,
-                         "v6bl ingest: %s: given more than once (%s); read once\n", path.c_str(),
-                         key.c_str());
+                         "v6bl ingest: %s: the same file as %s (a hard link, or another mount of "
+                         "it); read once\n",
+                         path.c_str(), it->second.c_str());
         return false;
     };
     std::vector<std::unique_ptr<line_source>> lines;

@@ -2352,3 +2352,74 @@ TEST_CASE("remote associations older than the store keeps are skipped, counted a
     CHECK(c.summary().find("(and 2 older than the store keeps, skipped)") != std::string::npos);
     CHECK(db->get(*store::parse_prefix("2001:db8:5:3::/64")).has_value());
 }
+
+TEST_CASE("a log given by two hard links is one source, followed or not", "[pipeline]") {
+    // Followed, each name read every line appended (counted two or three times).
+    temp_dir d("hard-linked-log");
+    const std::string log = d.path("maillog"), link = d.path("hard.log");
+    std::ofstream(log) << reject_line_of(1) << "\n" << reject_line_of(2) << "\n";
+    std::filesystem::create_hard_link(log, link);
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {log, link};
+    o.year = 2026;
+    std::string diag;
+    const auto c = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag);
+    CHECK(c.rejections() == 2);
+    CHECK(diag.find("hard.log: the same file as") != std::string::npos);
+    // Followed: a line appended is read once.
+    ingest::ingest_options f = o;
+    f.poll_interval_ms = 20;
+    follow_run run(*db, f);
+    std::ofstream(log, std::ios::app) << reject_line_of(3) << "\n";
+    const std::string key = "log:" + std::filesystem::canonical(log).string();
+    wait_until(
+        [&] { return db->checkpoint(key).value_or("").find(" idx=3 ") != std::string::npos; });
+    ingest::ingest_counters fc;
+    const std::string fdiag = run.stop(fc);
+    INFO(fdiag);
+    CHECK(fc.rejections() == 1);
+}
+
+TEST_CASE("the line after a crash's cut line and NUL bytes is read, the cut one reported",
+          "[pipeline]") {
+    // The cut start, the NULs and the next line were taken for one line: that rejection was
+    // lost, counted as an ignored reject, with no report.
+    temp_dir d("crash-nul-tail");
+    const std::string log = d.path("maillog");
+    const std::string cut = reject_line_of(1).substr(0, 50);
+    std::ofstream(log, std::ios::binary)
+        << cut << std::string(5000, '\0') << reject_line_of(2) << "\n"
+        << reject_line_of(3) << "\n";
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {log};
+    o.year = 2026;
+    std::string diag;
+    const auto c = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag);
+    CHECK(c.rejections() == 2);
+    CHECK(diag.find("maillog:1: a line cut short, then NUL bytes") != std::string::npos);
+    CHECK(c.bad_inputs() == 1);
+}
+
+TEST_CASE("a log cut shorter between runs is read from its start, with a note", "[pipeline]") {
+    // (copytruncate between two runs: was read again from line 1 without a word)
+    temp_dir d("shorter-between-runs");
+    const std::string log = d.path("maillog");
+    std::ofstream(log) << reject_line_of(1) << "\n"
+                       << reject_line_of(2) << "\n"
+                       << reject_line_of(3) << "\n";
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {log};
+    o.year = 2026;
+    CHECK(ingest_into(*db, o).rejections() == 3);
+    std::ofstream(log, std::ios::trunc) << reject_line_of(4) << "\n";
+    std::string diag;
+    const auto c = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag);
+    CHECK(c.rejections() == 1);
+    CHECK(diag.find("than where it was read to") != std::string::npos);
+}
