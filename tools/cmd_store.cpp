@@ -14,6 +14,7 @@
 #include "common_flags.h"
 #include "config_file.h"
 #include "v6bl/ingest/association.h"
+#include "v6bl/ingest/reputation_writer.h"
 #include "v6bl/store/store.h"
 
 namespace v6bl::tools {
@@ -450,6 +451,52 @@ int run_change(const store_args& a, const std::string& text, const std::string& 
     return 0;
 }
 
+// delist: the records at or under the prefix and their evidence, and the associations of
+// its /64s that ingest remembers until their IPv4 is rejected (a delisted /64 came back from
+// one of them at that IPv4's next rejection, with no new evidence).
+int run_delist(const store_args& a, const std::string& text) {
+    prefix p;
+    if (const std::string error = parse_operator_prefix(text, p); !error.empty()) {
+        std::fprintf(stderr, "v6bl: %s\n", error.c_str());
+        return 64;  // EX_USAGE
+    }
+    auto store = open_writer(a.db);
+    std::size_t records = 0;
+    store->for_each_record_in(p, [&](const prefix&, const reputation_record&) {
+        ++records;
+        return true;
+    });
+    change_set cs;
+    std::size_t remembered = 0;
+    store->for_each_checkpoint(
+        ingest::remembered_checkpoint_prefix, [&](std::string_view source, std::string_view value) {
+            if (source == ingest::remembered_marker) return true;
+            std::size_t dropped = 0;
+            const std::string rest = ingest::remembered_without(value, p, dropped);
+            if (dropped == 0) return true;
+            remembered += dropped;
+            if (rest.empty())
+                cs.erase_checkpoint(source);
+            else
+                cs.set_checkpoint(source, rest);
+            return true;
+        });
+    if (records == 0 && remembered == 0) {
+        std::printf("%s: no record stored at or under it; nothing committed, serial %u\n",
+                    format_prefix(p).c_str(), store->serial());
+        return 0;
+    }
+    std::printf(
+        "%s: removing %zu stored record(s) and their evidence, and %zu association(s) "
+        "waiting for their IPv4's rejection\n",
+        format_prefix(p).c_str(), records, remembered);
+    const std::uint32_t now = clock_or(a.now);
+    cs.remove(p);
+    const auto serial = store->commit(std::move(cs), now);
+    std::printf("%s: done, serial %u\n", format_prefix(p).c_str(), serial);
+    return 0;
+}
+
 // A listing that expires between two commits leaves serve and export at once, but under the
 // serial its zone had: secondaries are told they are up to date and keep it. A commit
 // naming the listings that lapsed since the current serial's moves the serial (serve
@@ -613,24 +660,7 @@ void add_store_commands(CLI::App& app, int& exit_code) {
     auto* delist = app.add_subcommand("delist", "remove every stored listing at or under a prefix");
     delist->add_option("--db", args->db, "database directory")->required();
     delist->add_option("prefix", *target, "IPv6 prefix")->required();
-    delist->callback([&exit_code, args, target, comment] {
-        exit_code = run_change(
-            *args, *target, *comment,
-            [](change_set& cs, const prefix& p, const std::string&, std::uint32_t) {
-                cs.remove(p);
-            },
-            [](const reputation_store& store, const prefix& p) {
-                std::size_t n = 0;
-                store.for_each_record_in(p, [&](const prefix&, const reputation_record&) {
-                    ++n;
-                    return true;
-                });
-                if (n == 0) return std::string("no record stored at or under it");
-                std::printf("%s: removing %zu stored record(s) and their evidence\n",
-                            format_prefix(p).c_str(), n);
-                return std::string();
-            });
-    });
+    delist->callback([&exit_code, args, target] { exit_code = run_delist(*args, *target); });
 
     auto* expire = app.add_subcommand(
         "expire",

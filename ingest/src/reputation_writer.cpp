@@ -310,20 +310,52 @@ std::vector<reputation_writer::remembered> reputation_writer::remembered_for(std
     if (auto it = remembered_.find(ipv4); it != remembered_.end()) return it->second;
     std::vector<remembered> list;
     if (!store_has_remembered_) return list;
-    if (const auto v = store_.checkpoint(remembered_key(ipv4))) {
-        const char* p = v->c_str();
-        unsigned long long p64, t;
-        unsigned s, sig;
-        int used = 0;
-        while (std::sscanf(p, "%llx %llu %u %u;%n", &p64, &t, &s, &sig, &used) == 4 && used > 0) {
-            list.push_back({p64, static_cast<std::uint32_t>(t), static_cast<std::uint16_t>(s),
-                            static_cast<std::uint16_t>(sig)});
-            p += used;
-            used = 0;
-        }
-    }
+    if (const auto v = store_.checkpoint(remembered_key(ipv4))) list = parse_remembered(*v);
     remembered_[ipv4] = list;
     return list;
+}
+
+std::vector<reputation_writer::remembered> reputation_writer::parse_remembered(
+    std::string_view value) {
+    std::vector<remembered> list;
+    const std::string v(value);
+    const char* p = v.c_str();
+    unsigned long long p64, t;
+    unsigned s, sig;
+    int used = 0;
+    while (std::sscanf(p, "%llx %llu %u %u;%n", &p64, &t, &s, &sig, &used) == 4 && used > 0) {
+        list.push_back({p64, static_cast<std::uint32_t>(t), static_cast<std::uint16_t>(s),
+                        static_cast<std::uint16_t>(sig)});
+        p += used;
+        used = 0;
+    }
+    return list;
+}
+
+std::string reputation_writer::format_remembered(const std::vector<remembered>& list) {
+    std::string v;
+    char buf[96];
+    for (const auto& m : list) {
+        std::snprintf(buf, sizeof buf, "%llx %u %u %u;", static_cast<unsigned long long>(m.p64),
+                      m.time, m.strength, m.signals);
+        v += buf;
+    }
+    return v;
+}
+
+std::string remembered_without(std::string_view value, const store::prefix& p,
+                               std::size_t& dropped) {
+    auto list = reputation_writer::parse_remembered(value);
+    const std::size_t before = list.size();
+    std::erase_if(list, [&](const reputation_writer::remembered& m) {
+        store::prefix p64{};
+        for (int i = 0; i < 8; ++i)
+            p64.address[i] = static_cast<std::uint8_t>(m.p64 >> (56 - 8 * i));
+        p64.length = 64;
+        return p.covers(p64);
+    });
+    dropped = before - list.size();
+    return dropped ? reputation_writer::format_remembered(list) : std::string(value);
 }
 
 void reputation_writer::list_association(std::uint64_t p64, std::uint32_t ipv4, std::uint32_t t,
@@ -601,14 +633,7 @@ void reputation_writer::commit(const std::function<void()>& before_store) {
             cs.erase_checkpoint(remembered_key(ip));
             continue;
         }
-        std::string v;
-        char buf[96];
-        for (const auto& m : remembered_[ip]) {
-            std::snprintf(buf, sizeof buf, "%llx %u %u %u;", static_cast<unsigned long long>(m.p64),
-                          m.time, m.strength, m.signals);
-            v += buf;
-        }
-        cs.set_checkpoint(remembered_key(ip), v);
+        cs.set_checkpoint(remembered_key(ip), format_remembered(remembered_[ip]));
     }
     for (auto& [k, v] : checkpoints_) cs.set_checkpoint(k, std::move(v));
     for (const store::prefix& p : touches_) cs.touch(p);

@@ -1061,6 +1061,20 @@ std::optional<std::string> reputation_store::checkpoint(std::string_view source)
     return v;
 }
 
+void reputation_store::for_each_checkpoint(
+    std::string_view prefix,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+    const std::string pre = "ckpt:" + std::string(prefix);
+    rocksdb::ReadOptions ro;
+    ro.total_order_seek = true;
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf[cf_meta]));
+    for (it->Seek(pre); it->Valid() && it->key().starts_with(pre); it->Next()) {
+        const std::string_view k(it->key().data() + 5, it->key().size() - 5);
+        if (!fn(k, std::string_view(it->value().data(), it->value().size()))) break;
+    }
+    if (!it->status().ok()) impl_->fail("checkpoint scan", it->status());
+}
+
 std::optional<reputation_record> reputation_store::get(const prefix& where) const {
     std::string v;
     auto s =

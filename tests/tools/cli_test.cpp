@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -1134,4 +1135,40 @@ TEST_CASE("a live capture whose interface is deleted ends with an error after it
     CHECK(rc == 1);
     CHECK(said.find("capture on " + name + " ended") != std::string::npos);
     CHECK(said.find("ingest: ") != std::string::npos);  // the summary, after the last commit
+}
+
+TEST_CASE("a delisted /64 does not come back from an association remembered before the delist",
+          "[tools][ingest]") {
+    // delist left the association ingest remembers until its IPv4's rejection: the IPv4's
+    // next rejection listed the /64 again, with no new evidence.
+    temp_dir dir;
+    std::string out;
+    const long long t = static_cast<long long>(::time(nullptr)) - 3600;
+    write(dir.file("v.jsonl"),
+          R"({"v":1,"ipv6":"2001:db8:78:1::5","ipv4":"198.51.100.8","time":)" + std::to_string(t) +
+              R"(,"strength":0.9,"ipv4_rejected":true})" + "\n" +
+              R"({"v":1,"ipv6":"2001:db8:78:1::5","ipv4":"198.51.100.9","time":)" +
+              std::to_string(t) + R"(,"strength":0.9,"ipv4_rejected":false})" + "\n");
+    const std::string db = dir.file("db");
+    REQUIRE(run(v6bl_bin + " ingest --quiet --db " + db + " --associations " + dir.file("v.jsonl"),
+                out) == 0);
+    REQUIRE(run(v6bl_bin + " delist --db " + db + " 2001:db8:78::/48", out) == 0);
+    CHECK(out.find("removing 1 stored record(s) and their evidence, and 1 association(s) "
+                   "waiting for their IPv4's rejection") != std::string::npos);
+    // The IPv4 the remembered association named is rejected now.
+    char when[40];
+    const std::time_t r = static_cast<std::time_t>(t + 60);
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S+00:00", std::gmtime(&r));
+    write(dir.file("m.log"),
+          std::string(when) +
+              " mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[198.51.100.9]: 554 5.7.1 "
+              "Service unavailable; Client host [198.51.100.9] blocked using zen.spamhaus.org; "
+              "from=<a@b.example> to=<c@d.example> proto=ESMTP helo=<x>\n");
+    REQUIRE(run(v6bl_bin + " ingest --quiet --db " + db + " --rejects " + dir.file("m.log"), out) ==
+            0);
+    CHECK(run(v6bl_bin + " lookup --db " + db + " 2001:db8:78:1::5", out) == 1);
+    CHECK(out.find("not listed") != std::string::npos);
+    // Nothing of it left: a second delist finds nothing.
+    REQUIRE(run(v6bl_bin + " delist --db " + db + " 2001:db8:78:1::/64", out) == 0);
+    CHECK(out.find("nothing committed") != std::string::npos);
 }

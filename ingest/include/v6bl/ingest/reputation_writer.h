@@ -50,6 +50,17 @@ struct writer_options {
 // (save_state) committed with the capture positions, so a resumed run equals a clean one.
 class reputation_writer {
   public:
+    // A remembered association waiting for its IPv4 to be rejected (checkpoint "a4:"),
+    // and the checkpoint's text of a list of them.
+    struct remembered {
+        std::uint64_t p64;
+        std::uint32_t time;
+        std::uint16_t strength;
+        std::uint16_t signals;
+    };
+    static std::vector<remembered> parse_remembered(std::string_view value);
+    static std::string format_remembered(const std::vector<remembered>& list);
+
     reputation_writer(store::reputation_store& store, ingest_counters& counters,
                       writer_options options = {});
 
@@ -138,14 +149,6 @@ class reputation_writer {
     struct evidence_key_hash {
         std::size_t operator()(const evidence_key& k) const noexcept;
     };
-    // A remembered association waiting for its IPv4 to be rejected (checkpoint "a4:").
-    struct remembered {
-        std::uint64_t p64;
-        std::uint32_t time;
-        std::uint16_t strength;
-        std::uint16_t signals;
-    };
-
     bool keep_relisted_ = false;
     bool book_behind_store_ = false;
     std::vector<association> relisted_;
@@ -198,5 +201,14 @@ class reputation_writer {
 // The IPv4 as 4 big-endian bytes, and back (evidence item encoding).
 std::string ipv4_item(std::uint32_t ipv4);
 std::string format_ipv4(std::uint32_t ipv4);
+
+// Associations waiting for their IPv4's rejection are kept under checkpoints `a4:<IPv4>`
+// (and a marker, `a4:any`). For `v6bl delist`: the checkpoint value `value` without those of
+// /64s at or under `p` (a delisted /64 came back from them at the IPv4's next rejection),
+// with how many were dropped; `value` itself when none was.
+std::string remembered_without(std::string_view value, const store::prefix& p,
+                               std::size_t& dropped);
+constexpr const char* remembered_checkpoint_prefix = "a4:";
+constexpr const char* remembered_marker = "a4:any";
 
 }  // namespace v6bl::ingest

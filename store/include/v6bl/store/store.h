@@ -168,6 +168,11 @@ class reputation_store {
     // without commits or whose entry cannot be read.
     std::optional<std::uint32_t> serial_time() const;
     std::optional<std::string> checkpoint(std::string_view source) const;
+    // Every checkpoint whose source starts with `prefix`, in source order; stop by returning
+    // false.
+    void for_each_checkpoint(
+        std::string_view prefix,
+        const std::function<bool(std::string_view source, std::string_view value)>& fn) const;
 
     std::optional<reputation_record> get(const prefix& where) const;
     std::optional<allow_entry> get_allow(const prefix& where) const;
