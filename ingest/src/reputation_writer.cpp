@@ -348,11 +348,7 @@ std::string remembered_without(std::string_view value, const store::prefix& p,
     auto list = reputation_writer::parse_remembered(value);
     const std::size_t before = list.size();
     std::erase_if(list, [&](const reputation_writer::remembered& m) {
-        store::prefix p64{};
-        for (int i = 0; i < 8; ++i)
-            p64.address[i] = static_cast<std::uint8_t>(m.p64 >> (56 - 8 * i));
-        p64.length = 64;
-        return p.covers(p64);
+        return p.covers(store::make_prefix64(m.p64));
     });
     dropped = before - list.size();
     return dropped ? reputation_writer::format_remembered(list) : std::string(value);
