@@ -560,20 +560,37 @@ int run_list(const store_args& a, bool published) {
     auto json_line = [](const nlohmann::json& j) {
         std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     };
+    // A record inside an allowlisted prefix is never listed (lookup, serve and --published
+    // agree): its verdict says so, not the code its record alone would have. (One that only
+    // contains an allowlisted prefix is listed around that hole: its code stands.)
+    std::vector<prefix> allowed;
+    store->for_each_allow([&](const prefix& p, const allow_entry&) {
+        allowed.push_back(p);
+        return true;
+    });
+    auto allowed_by = [&](const prefix& p) -> const prefix* {
+        for (const prefix& al : allowed)
+            if (al.covers(p)) return &al;
+        return nullptr;
+    };
     store->for_each_record([&](const prefix& p, const reputation_record& r) {
-        const auto code = listed_code(r, a.policy, now);
+        const prefix* allow = allowed_by(p);
+        const auto code = allow ? std::nullopt : listed_code(r, a.policy, now);
         if (a.json) {
             nlohmann::json j = {{"prefix", format_prefix(p)}, {"record", record_json(r)}};
             // as --published gives it: the last octet of 127.0.0.X, or null when not listed
             j["code"] = code ? nlohmann::json(static_cast<int>(*code)) : nlohmann::json(nullptr);
+            if (allow) j["allowed_by"] = format_prefix(*allow);
             json_line(j);
             return true;
         }
-        std::printf(
-            "%s %s strength=%u attempts=%u ipv4s=%u last=%s%s%s\n", format_prefix(p).c_str(),
-            code ? ("127.0.0." + std::to_string(static_cast<int>(*code))).c_str() : "unlisted",
-            r.strength_milli, r.attempts, r.rejected_ipv4s, iso_time(r.last_seen).c_str(),
-            r.text.empty() ? "" : " ", shown(r.text).c_str());
+        const std::string verdict = code    ? "127.0.0." + std::to_string(static_cast<int>(*code))
+                                    : allow ? "allowlisted allowed_by=" + format_prefix(*allow)
+                                            : "unlisted";
+        std::printf("%s %s strength=%u attempts=%u ipv4s=%u last=%s%s%s\n",
+                    format_prefix(p).c_str(), verdict.c_str(), r.strength_milli, r.attempts,
+                    r.rejected_ipv4s, iso_time(r.last_seen).c_str(), r.text.empty() ? "" : " ",
+                    shown(r.text).c_str());
         return true;
     });
     store->for_each_allow([&](const prefix& p, const allow_entry& e) {

@@ -949,6 +949,49 @@ TEST_CASE("lookup prints the TXT that serve answers, with its lookup URL", "[too
           std::string::npos);
 }
 
+// `list` gave an allowlisted record the code its record alone had (127.0.0.2) while lookup,
+// serve and --published say it is not listed. A record that only holds an allowlisted
+// prefix is listed around that hole, and keeps its code.
+TEST_CASE("list says a record inside an allowlisted prefix is not listed, as lookup does",
+          "[tools][list]") {
+    temp_dir dir;
+    std::string out;
+    const std::string db = dir.file("db");
+    write(dir.file("l.txt"),
+          "2001:db8:5::/64 127.0.0.2 inside the allowlisted /48\n"
+          "2001:db8:7::/48 127.0.0.2 holds an allowlisted /64\n");
+    REQUIRE(run(v6bl_bin + " import --db " + db + " " + dir.file("l.txt"), out) == 0);
+    REQUIRE(run(v6bl_bin + " allow --db " + db + " 2001:db8:5::/48", out) == 0);
+    REQUIRE(run(v6bl_bin + " allow --db " + db + " 2001:db8:7:1::/64", out) == 0);
+    REQUIRE(run(v6bl_bin + " lookup --db " + db + " 2001:db8:5::1", out) == 1);
+    REQUIRE(run(v6bl_bin + " list --db " + db, out) == 0);
+    INFO(out);
+    CHECK(out.find("2001:db8:5::/64 allowlisted allowed_by=2001:db8:5::/48 strength=") !=
+          std::string::npos);
+    CHECK(out.find("2001:db8:7::/48 127.0.0.2 ") != std::string::npos);
+    REQUIRE(run(v6bl_bin + " list --db " + db + " --json", out) == 0);
+    std::istringstream lines(out);
+    int records = 0;
+    for (std::string line; std::getline(lines, line);) {
+        const auto j = nlohmann::json::parse(line);
+        if (!j.contains("prefix")) continue;
+        ++records;
+        if (j["prefix"] == "2001:db8:5::/64") {
+            CHECK(j["code"].is_null());
+            CHECK(j["allowed_by"] == "2001:db8:5::/48");
+        } else {
+            CHECK(j["prefix"] == "2001:db8:7::/48");
+            CHECK(j["code"] == 2);
+            CHECK_FALSE(j.contains("allowed_by"));
+        }
+    }
+    CHECK(records == 2);
+    // --published agrees: the /64 is not there, the /48 is.
+    REQUIRE(run(v6bl_bin + " list --db " + db + " --published", out) == 0);
+    CHECK(out.find("2001:db8:5::/64") == std::string::npos);
+    CHECK(out.find("2001:db8:7::/48 127.0.0.2") != std::string::npos);
+}
+
 // CLI11 reads 0/1 and "true"/"yes"/"on" (and their opposites) as a switch in a config file.
 TEST_CASE("a config file's switch may be 0/1 or a quoted boolean, as CLI11 reads them",
           "[tools][config]") {
