@@ -1,5 +1,7 @@
 // The ingest subcommands: `ingest` (captures, logs, remote associations → store) and
 // `simulate` (a synthetic sensor testbed).
+#include <pthread.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -29,8 +31,27 @@ std::atomic<bool>& stop_flag() {
     return flag;
 }
 
-extern "C" void ingest_on_signal(int) {
+// The thread that reads the inputs: a signal the kernel hands to another thread (RocksDB's,
+// the metrics server's) is passed on to it, so that a read it is blocked in returns.
+pthread_t& ingest_thread() {
+    static pthread_t thread = pthread_self();
+    return thread;
+}
+
+extern "C" void ingest_on_signal(int sig) {
     stop_flag().store(true);
+    if (!pthread_equal(pthread_self(), ingest_thread())) pthread_kill(ingest_thread(), sig);
+}
+
+// Without SA_RESTART (std::signal sets it): a read that blocks for good (a pseudo-file such
+// as tracefs' trace_pipe given as a log) returns EINTR, and the run stops, committing what
+// it read. With it, the read went on waiting and SIGTERM was never seen.
+void stop_on(int sig) {
+    struct sigaction sa {};
+    sa.sa_handler = ingest_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;
+    sigaction(sig, &sa, nullptr);
 }
 
 struct ingest_args {
@@ -166,11 +187,12 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
                     "serve Prometheus metrics on ADDR:PORT (path /metrics) while ingesting");
     cmd->callback([args, &exit_code] {
         auto& stop = stop_flag();
-        std::signal(SIGINT, ingest_on_signal);
-        std::signal(SIGTERM, ingest_on_signal);
+        ingest_thread() = pthread_self();
+        stop_on(SIGINT);
+        stop_on(SIGTERM);
         // A terminal's hangup killed the run without its final commit: it ends it cleanly
         // instead (ingest reads its flags once; there is nothing to reload).
-        std::signal(SIGHUP, ingest_on_signal);
+        stop_on(SIGHUP);
         args->options.stop = &stop;
         args->options.state_interval_ms = args->state_interval_s * 1000;
         if (args->options.captures.empty() && args->options.rejects.empty() &&

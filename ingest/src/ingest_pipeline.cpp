@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -1275,7 +1276,14 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
     // A signal is seen between reads: a file that never ends (a device, a runaway log) must
     // not keep a run from stopping.
     while (!stopping()) {
+        errno = 0;
         const std::size_t n = std::fread(buf.data(), 1, chunk, src.file);
+        // A signal that stops the run ends a read that would wait for good (v6bl ingest
+        // installs its handlers without SA_RESTART): no read error. What came before the
+        // signal is read; the loop stops at its test.
+        const bool interrupted = n < chunk && std::ferror(src.file) && errno == EINTR;
+        if (interrupted) std::clearerr(src.file);
+        if (n == 0 && interrupted) continue;
         if (n == 0) break;
         any = true;
         std::size_t start = 0;

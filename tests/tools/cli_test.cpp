@@ -5,7 +5,9 @@
 #include <rocksdb/db.h>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -1178,6 +1180,64 @@ TEST_CASE("a live capture whose interface is deleted ends with an error after it
     CHECK(rc == 1);
     CHECK(said.find("capture on " + name + " ended") != std::string::npos);
     CHECK(said.find("ingest: ") != std::string::npos);  // the summary, after the last commit
+}
+
+// A log that is a pseudo-file whose read waits for good (tracefs' trace_pipe: a regular
+// file to stat) kept ingest from stopping: SIGTERM's handler ran, and the read went on
+// waiting (std::signal sets SA_RESTART). Run as root only: the test mounts its own tracefs
+// and reads a trace instance of its own, which nothing writes to.
+TEST_CASE("SIGTERM stops an ingest blocked in the read of a log that never ends",
+          "[tools][ingest]") {
+    temp_dir dir;
+    const std::string mnt = dir.file("tracefs");
+    std::filesystem::create_directory(mnt);
+    std::string out;
+    if (run("mount -t tracefs nodev " + mnt, out) != 0) {
+        WARN("not run: cannot mount tracefs here (not root, or no tracing): " << out);
+        return;
+    }
+    const std::string instance = mnt + "/instances/v6bl" + std::to_string(::getpid());
+    if (!std::filesystem::create_directory(instance)) {
+        run("umount " + mnt, out);
+        WARN("not run: cannot make a trace instance");
+        return;
+    }
+    const std::string pipe = instance + "/trace_pipe";
+    const std::string log = dir.file("ingest.out"), pid_file = dir.file("pid");
+    std::string ignored;
+    auto ingest = std::async(std::launch::async, [&] {
+        return run("sh -c 'echo $$ > " + pid_file + "; exec " + v6bl_bin + " ingest --db " +
+                       dir.file("db") + " --rejects " + pipe + "' > " + log + " 2>&1",
+                   ignored);
+    });
+    // Once the log is open (its read waits from then on), SIGTERM.
+    pid_t pid = 0;
+    bool opened = false;
+    for (int i = 0; i < 200 && !opened; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (!pid) pid = static_cast<pid_t>(std::atoi(read_file(pid_file).c_str()));
+        if (!pid) continue;
+        std::error_code ec;
+        for (const auto& fd :
+             std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec))
+            if (std::filesystem::read_symlink(fd.path(), ec).string().find("trace_pipe") !=
+                std::string::npos)
+                opened = true;
+    }
+    CHECK(opened);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    if (pid) ::kill(pid, SIGTERM);
+    // A bound for a failure, not a speed: it stops at once, or never.
+    const bool stopped = ingest.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+    if (!stopped && pid) ::kill(pid, SIGKILL);
+    const int rc = ingest.get();
+    run("rmdir " + instance + " && umount " + mnt, out);
+    const std::string said = read_file(log);
+    INFO(said);
+    CHECK(stopped);
+    CHECK(rc == 0);
+    CHECK(said.find("ingest: ") != std::string::npos);  // the summary, after the last commit
+    CHECK(said.find("read error") == std::string::npos);
 }
 
 TEST_CASE("a delisted /64 does not come back from an association remembered before the delist",
