@@ -934,7 +934,7 @@ void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::
             if (ev.unix_seconds <= 0 || ev.unix_seconds > latest_evidence_s()) {
                 report(src.path + ":" + std::to_string(line_no),
                        ev.unix_seconds <= 0
-                           ? "time before 1970"
+                           ? "time at or before 1970-01-01T00:00:00Z (no MTA's)"
                            : "time is more than a day in the future (the MTA's clock, or --year?)",
                        bad_input_reason::garbage_log_line, src.reports);
                 break;

@@ -1422,11 +1422,16 @@ TEST_CASE("an --associations-out path naming a FIFO is refused with a clear erro
 TEST_CASE("reject lines dated before 1970 or more than a day ahead are reported, not used",
           "[pipeline]") {
     temp_dir d("log-times");
-    std::string good = reject_line_of(1), early = reject_line_of(2), late = reject_line_of(3);
+    std::string good = reject_line_of(1), early = reject_line_of(2), late = reject_line_of(3),
+                epoch = reject_line_of(4);
     REQUIRE(early.rfind("Nov 24 10:00:00", 0) == 0);
     early.replace(0, 15, "0001-01-01T10:00:00Z");
     late.replace(0, 15, "2099-11-24T10:00:00Z");
-    std::ofstream(d.path("maillog")) << good << "\n" << early << "\n" << late << "\n";
+    epoch.replace(0, 15, "1970-01-01T00:00:00Z");
+    std::ofstream(d.path("maillog")) << good << "\n"
+                                     << early << "\n"
+                                     << late << "\n"
+                                     << epoch << "\n";
     auto db = open_store(d.path("db"));
     ingest::ingest_options o;
     o.rejects = {d.path("maillog")};
@@ -1435,9 +1440,10 @@ TEST_CASE("reject lines dated before 1970 or more than a day ahead are reported,
     const auto c = ingest_into(*db, o, nullptr, &diag);
     INFO(diag);
     CHECK(c.rejections() == 1);
-    CHECK(diag.find("maillog:2: time before 1970") != std::string::npos);
+    CHECK(diag.find("maillog:2: time at or before 1970-01-01T00:00:00Z") != std::string::npos);
     CHECK(diag.find("maillog:3: time is more than a day in the future") != std::string::npos);
-    CHECK(c.bad_input[static_cast<int>(ingest::bad_input_reason::garbage_log_line)] == 2);
+    CHECK(diag.find("maillog:4: time at or before 1970-01-01T00:00:00Z") != std::string::npos);
+    CHECK(c.bad_input[static_cast<int>(ingest::bad_input_reason::garbage_log_line)] == 3);
 }
 
 TEST_CASE("a run of NUL bytes left by a crash does not cost the line after it", "[pipeline]") {
