@@ -172,14 +172,21 @@ bool postfix_echo_reply(std::string_view reply) {
 // address [a@domain]", "Recipient address [...]", "Unverified Client host [name]" and "Client
 // host [name]" come from reject_rhsbl_* and are about a domain: not evidence against the
 // client's IPv4.
+// Spamhaus's DQS templates for Postfix (rbl_reply_maps) drop the brackets: "$rbl_class
+// $rbl_what blocked using ZEN - see ...", with the same class and subject.
 log_line_status postfix_rbl_client(std::string_view reply, std::string_view client,
                                    std::uint32_t& out) {
-    const std::size_t blocked = reply.find("] blocked using ");
-    if (blocked == std::string_view::npos || postfix_echo_reply(reply))
-        return log_line_status::other_reject;
-    const std::size_t open = reply.rfind('[', blocked);
+    if (postfix_echo_reply(reply)) return log_line_status::other_reject;
+    std::size_t blocked = reply.find("] blocked using ");
+    std::size_t open = std::string_view::npos;
+    if (blocked != std::string_view::npos) {
+        open = reply.rfind('[', blocked);
+    } else if ((blocked = reply.find(" blocked using ")) != std::string_view::npos && blocked > 0) {
+        const std::size_t space = reply.rfind(' ', blocked - 1);
+        if (space != std::string_view::npos) open = space;  // the subject's one word follows
+    }
     if (open == std::string_view::npos) return log_line_status::other_reject;
-    const std::string_view cls = reply.substr(0, open);
+    const std::string_view cls = reply.substr(0, reply[open] == '[' ? open : open + 1);
     const bool is_client =
         (cls.ends_with("Client host ") && !cls.ends_with("Unverified Client host ")) ||
         cls.ends_with(" client ") || cls == "client ";
@@ -191,6 +198,10 @@ log_line_status postfix_rbl_client(std::string_view reply, std::string_view clie
     if (contains(what, ":")) return log_line_status::ipv6_client;
     // "[1.2.3.400]" is a broken address; "[mail.example.com]" is reject_rhsbl_client's name.
     return dotted_digits(what) ? log_line_status::garbage : log_line_status::other_reject;
+}
+
+std::string_view first_token(std::string_view s) {
+    return s.substr(0, s.find(' '));
 }
 
 // Whether a word names a domain ("spam.example", "x@spam.example"), not an address
@@ -206,13 +217,27 @@ bool names_domain(std::string_view word) {
 // naming dnslists, a DNSBL or "blocked using". "<domain> is listed at" is a dnslists lookup of
 // a domain (sender, HELO: an RHSBL such as dbl.spamhaus.org), not of the client's address.
 // `listed`: the address the message names as listed, when it names one ("host" names none).
+// Also the spec's "is blacklisted at", configurations' "is listed in $dnslist_domain" (and
+// "is listed in RBL ...") and DirectAdmin's "Email blocked by $dnslist_domain".
 bool exim_dnsbl_reason(std::string_view reason, std::string_view& listed_address) {
     // cPanel's ACL: "h ([helo]) [192.0.2.4]:41784 is in an RBL, see http://...".
     for (const std::string_view marker :
          {std::string_view(" is in a black list at "), std::string_view(" is listed at "),
-          std::string_view(" is in an RBL")}) {
+          std::string_view(" is in an RBL"), std::string_view(" is blacklisted at "),
+          std::string_view(" is listed in ")}) {
         const std::size_t at = reason.find(marker);
         if (at == std::string_view::npos) continue;
+        if (marker == " is listed in " || marker == " is blacklisted at ") {
+            // a DNS zone, or "RBL <zone>": not "is listed in our local blacklist"
+            std::string_view zone = reason.substr(at + marker.size());
+            if (zone.starts_with("RBL ") || zone.starts_with("DNSBL "))
+                zone = zone.substr(zone.find(' ') + 1);
+            zone = first_token(zone);
+            while (!zone.empty() && (zone.back() == ',' || zone.back() == ';' ||
+                                     zone.back() == '.' || zone.back() == ')'))
+                zone.remove_suffix(1);
+            if (zone.find('.') == std::string_view::npos) continue;
+        }
         const std::size_t space = at == 0 ? std::string_view::npos : reason.rfind(' ', at - 1);
         const std::size_t start = space == std::string_view::npos ? 0 : space + 1;
         std::string_view listed = reason.substr(start, at - start);
@@ -237,11 +262,29 @@ bool exim_dnsbl_reason(std::string_view reason, std::string_view& listed_address
         return !names_domain(listed);
     }
     return contains(reason, "dnslist") || contains(reason, "DNSBL") ||
-           contains(reason, "blocked using");
+           contains(reason, "blocked using") || reason.starts_with("Email blocked by ");
 }
 
-std::string_view first_token(std::string_view s) {
-    return s.substr(0, s.find(' '));
+// Whether a rejection names a domain blocklist (an RHSBL: Spamhaus DBL and ZRD, SURBL, URIBL,
+// "rhsbl" zones, Spamhaus's domain lookup page): generic DNSBL wordings ("DNSBL listed at
+// $dnslist_domain", "Rejected: $x listed at ZONE") are used for both kinds, and a domain's
+// listing is no evidence against the client's IPv4.
+bool names_domain_list(std::string_view text) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+    auto label_at = [&](std::string_view what) {
+        for (std::size_t at = 0; at + what.size() <= text.size(); ++at) {
+            bool match = true;
+            for (std::size_t k = 0; k < what.size() && match; ++k)
+                match = lower(text[at + k]) == what[k];
+            if (!match) continue;
+            // at the start of a label: "dbl.spamhaus.org", "key.dbl.dq.spamhaus.net", "(DBL)"
+            if (at == 0 || !address_char(text[at - 1]) || text[at - 1] == '.') return true;
+        }
+        return false;
+    };
+    return label_at("dbl.") || label_at("dbl ") || label_at("dbl)") || label_at("zrd.") ||
+           label_at("rhsbl") || label_at("surbl") || label_at("uribl") || label_at("multi.surbl") ||
+           contains(text, "/query/domain/");
 }
 
 // An Exim log line's text after its own prefix: "[pid] " and a message id ("1abcde-000123-Xy",
@@ -408,9 +451,130 @@ bool any_text(std::string_view s, std::span<const std::string> texts) {
 // evidence against the client, unless the reply echoes what it refused (an access map's).
 log_line_status postfix_custom_text(std::string_view reply, std::string_view client,
                                     std::span<const std::string> texts, std::uint32_t& out) {
-    if (postfix_echo_reply(reply) || dnsbl_refused_query(reply) || !any_text(reply, texts))
+    if (postfix_echo_reply(reply) || dnsbl_refused_query(reply) || names_domain_list(reply) ||
+        !any_text(reply, texts))
         return log_line_status::other_reject;
     return client_address(client, out);
+}
+
+bool all_digits(std::string_view s) {
+    return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+// An RFC 5424 line's STRUCTURED-DATA ("-", or "[id name=\"value\"]..." with \" \\ and \]
+// escaped in values) and its MSG: the MSG, or nullopt when the data does not end.
+std::optional<std::string_view> rfc5424_msg(std::string_view sd) {
+    if (sd.starts_with('-')) {
+        sd.remove_prefix(1);
+    } else {
+        if (!sd.starts_with('[')) return std::nullopt;
+        while (sd.starts_with('[')) {
+            bool quoted = false;
+            std::size_t i = 1;
+            for (; i < sd.size(); ++i) {
+                if (quoted && sd[i] == '\\') {
+                    ++i;
+                } else if (sd[i] == '"') {
+                    quoted = !quoted;
+                } else if (!quoted && sd[i] == ']') {
+                    break;
+                }
+            }
+            if (i >= sd.size()) return std::nullopt;
+            sd.remove_prefix(i + 1);
+        }
+    }
+    if (sd.empty()) return sd;
+    if (sd[0] != ' ') return std::nullopt;
+    sd.remove_prefix(1);
+    if (sd.starts_with("\xEF\xBB\xBF")) sd.remove_prefix(3);  // MSG's UTF-8 byte order mark
+    return sd;
+}
+
+// The line in the shape the MTA parsers read ("TIME HOST PROGRAM[PID]: TEXT"), from the
+// shapes syslog daemons give it: a leading priority ("<22>"), RFC 5424 ("<22>1 TIME HOST APP
+// PROCID MSGID SD MSG": rsyslog's RSYSLOG_SyslogProtocol23Format, syslog-ng's), rsyslog's
+// "message repeated N times: [ TEXT]" (the first of them was logged as it was) and Solaris'
+// "[ID 197553 mail.info] " before the text. `line` itself when it has none of them; else a
+// view of `buf`.
+std::string_view syslog_normalized(std::string_view line, std::string& buf) {
+    std::string_view l = line;
+    bool changed = false;
+    if (l.starts_with('<')) {
+        const std::size_t close = l.find('>');
+        if (close != std::string_view::npos && close >= 2 && close <= 4 &&
+            all_digits(l.substr(1, close - 1))) {
+            l.remove_prefix(close + 1);
+            changed = true;
+        }
+    }
+    const std::string_view after_priority = l;
+    const bool versioned = l.starts_with("1 ") && l.size() > 2 && l[2] >= '0' && l[2] <= '9';
+    if (versioned) l.remove_prefix(2);
+    // TIME HOST APP PROCID MSGID SD: six fields, the time RFC 3339's ("2026-12-05T10:00:00")
+    std::string_view f[5];
+    std::string_view rest = l;
+    bool shaped = l.size() > 19 && l[4] == '-' && l[10] == 'T';
+    for (int i = 0; i < 5 && shaped; ++i) {
+        const std::size_t sp = rest.find(' ');
+        if (sp == std::string_view::npos || sp == 0) {
+            shaped = false;
+            break;
+        }
+        f[i] = rest.substr(0, sp);
+        rest.remove_prefix(sp + 1);
+    }
+    // Without the version, only a line that cannot be the classic "TIME HOST PROGRAM[PID]:
+    // TEXT" is taken as RFC 5424: its APP ends in no colon and an SD follows its MSGID.
+    if (shaped && !versioned)
+        shaped = !f[2].ends_with(':') && !f[3].ends_with(':') && !f[4].ends_with(':') &&
+                 (rest.starts_with("- ") || rest == "-" || rest.starts_with('['));
+    std::optional<std::string_view> msg;
+    if (shaped) msg = rfc5424_msg(rest);
+    if (msg) {
+        buf.assign(f[0]).append(" ").append(f[1]).append(" ").append(f[2]);
+        if (f[3] != "-") buf.append("[").append(f[3]).append("]");
+        buf.append(": ").append(*msg);
+        l = buf;
+        changed = true;
+    } else if (versioned) {
+        l = after_priority;  // no RFC 5424 line after all
+    }
+    // "PROGRAM[PID]: message repeated 3 times: [ TEXT]", "PROGRAM[PID]: [ID 1 mail.info] TEXT"
+    const std::size_t colon = l.find(": ");
+    if (colon != std::string_view::npos) {
+        std::string_view text = l.substr(colon + 2);
+        bool inner = false;
+        if (text.starts_with("message repeated ") && text.ends_with(']')) {
+            std::string_view n = text.substr(17);
+            const std::size_t sp = n.find(' ');
+            if (sp != std::string_view::npos && all_digits(n.substr(0, sp)) &&
+                n.substr(sp).starts_with(" times: [")) {
+                text = n.substr(sp + 9);
+                text.remove_suffix(1);
+                if (text.starts_with(' ')) text.remove_prefix(1);
+                inner = true;
+            }
+        }
+        if (text.starts_with("[ID ")) {
+            const std::size_t close = text.find("] ");
+            const std::string_view id =
+                text.substr(4, close == std::string_view::npos ? 0 : close - 4);
+            const std::size_t sp = id.find(' ');
+            if (sp != std::string_view::npos && all_digits(id.substr(0, sp)) &&
+                id.substr(sp + 1).find('.') != std::string_view::npos) {
+                text = text.substr(close + 2);
+                inner = true;
+            }
+        }
+        if (inner) {
+            std::string out(l.substr(0, colon + 2));
+            out.append(text);
+            buf = std::move(out);
+            return buf;
+        }
+    }
+    return changed ? l : line;
 }
 
 }  // namespace
@@ -462,6 +626,8 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
                                   int postscreen_threshold,
                                   std::span<const std::string> dnsbl_texts) {
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    std::string reshaped;
+    line = syslog_normalized(line, reshaped);
     const auto ts = parse_log_timestamp(line, hint);
     if (!ts) return log_line_status::garbage;
     const std::string_view msg = line.substr(ts->length);
@@ -534,7 +700,8 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
         }
         if (!(contains(why, "listed at") || contains(why, "blocked using") ||
               contains_word(why, "DNSBL") || contains_word(why, "dnsbl") ||
-              contains_word(why, "RBL") || any_text(why, dnsbl_texts)))
+              contains_word(why, "RBL") || any_text(why, dnsbl_texts)) ||
+            names_domain_list(why))
             return log_line_status::other_reject;
         out.mta = mta_kind::sendmail;
         // The client: the relay= field's own "[address]", else check_relay's arg2=.
@@ -579,7 +746,7 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
     const auto reason = exim_reason(rest);
     std::string_view listed;
     if (!reason || (!exim_dnsbl_reason(*reason, listed) && !any_text(*reason, dnsbl_texts)) ||
-        dnsbl_refused_query(*reason))
+        dnsbl_refused_query(*reason) || names_domain_list(*reason))
         return log_line_status::other_reject;
     out.mta = mta_kind::exim;
     const log_line_status st = client_address(*client, out.ipv4);

@@ -1039,3 +1039,121 @@ TEST_CASE("BSD syslog years come from the captures' whole range", "[reject_log]"
     REQUIRE(t);
     CHECK(t->unix_seconds == days_from_civil(2026, 3, 3) * 86400 + 10 * 3600);
 }
+
+// Spamhaus's DQS guide sets Postfix's reply to "$rbl_class $rbl_what blocked using ZEN - see
+// ...": no brackets. Every such rejection was an "other reject".
+TEST_CASE("Postfix: DQS replies name the client without brackets", "[reject_log]") {
+    reject_event e;
+    const std::string head =
+        "Dec  5 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[198.51.100.150]: "
+        "554 5.7.1 ";
+    const std::string tail =
+        " for details; from=<a@b.example> to=<c@d.example> proto=ESMTP helo=<x>";
+    CHECK(parse_reject_line(head +
+                                "Client host 198.51.100.150 blocked using ZEN - see "
+                                "https://www.spamhaus.org/query/ip/198.51.100.150" +
+                                tail,
+                            year(2026), e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(198, 51, 100, 150));
+    // the DBL template: a domain's class
+    CHECK(parse_reject_line(head +
+                                "Sender address a@spam.example blocked using DBL - see "
+                                "https://www.spamhaus.org/query/domain/spam.example" +
+                                tail,
+                            year(2026), e) == log_line_status::other_reject);
+    // another address than the client's
+    CHECK(parse_reject_line(head + "Client host 198.51.100.9 blocked using ZEN - see x" + tail,
+                            year(2026), e) == log_line_status::other_reject);
+}
+
+TEST_CASE("Exim: the spec's, DirectAdmin's and configurations' other DNSBL wordings",
+          "[reject_log]") {
+    reject_event e;
+    const std::string head =
+        "2026-12-05 01:38:03 H=tg02.spam.example [198.51.100.110]:4711 F=<a@spam.example> "
+        "rejected RCPT <c@d.example>: ";
+    for (const char* reason : {"Email blocked by b.barracudacentral.org",
+                               "Your host 198.51.100.110 is listed in zen.spamhaus.org",
+                               "rejected because 198.51.100.110 is blacklisted at zen.spamhaus.org",
+                               "host is listed in zen.spamhaus.org",
+                               "Your host 198.51.100.110 is listed in RBL zen.spamhaus.org"}) {
+        INFO(reason);
+        CHECK(parse_reject_line(head + reason, year(2026), e) == log_line_status::dnsbl_reject);
+        CHECK(e.ipv4 == v4(198, 51, 100, 110));
+        CHECK(e.mta == mta_kind::exim);
+    }
+    // A local list is no DNSBL; another address than the client's is not the client's.
+    CHECK(parse_reject_line(head + "Sender is listed in our local blacklist", year(2026), e) ==
+          log_line_status::other_reject);
+    CHECK(parse_reject_line(head + "Your host 198.51.100.9 is listed in zen.spamhaus.org",
+                            year(2026), e) == log_line_status::other_reject);
+}
+
+// Generic wordings are used for domain lists too ("DNSBL listed at $dnslist_domain" over
+// dbl.spamhaus.org): those rejections were stored against the client's IPv4.
+TEST_CASE("a domain blocklist named in a generic DNSBL wording is no evidence", "[reject_log]") {
+    reject_event e;
+    const std::string exim =
+        "2026-12-05 10:00:00 H=(helo.example) [198.51.100.120]:51234 F=<a@spam.example> "
+        "rejected RCPT <c@d.example>: ";
+    for (const char* reason :
+         {"DNSBL listed at dbl.spamhaus.org\\nhttps://www.spamhaus.org/query/domain/spam.example",
+          "Sender domain spam.example blocked using dbl.spamhaus.org",
+          "DNSBL listed at multi.uribl.com", "DNSBL listed at multi.surbl.org",
+          "DNSBL listed at key.dbl.dq.spamhaus.net"}) {
+        INFO(reason);
+        CHECK(parse_reject_line(exim + reason, year(2026), e) == log_line_status::other_reject);
+    }
+    CHECK(parse_reject_line(exim + "DNSBL listed at zen.spamhaus.org", year(2026), e) ==
+          log_line_status::dnsbl_reject);
+    CHECK(parse_reject_line(
+              "Dec  5 10:00:00 mx1 sendmail[2345]: 0B5A00xx012350: ruleset=check_mail, "
+              "arg1=<a@spam.example>, relay=mail.example [198.51.100.86], reject=554 5.7.1 "
+              "Rejected: spam.example listed at dbl.spamhaus.org",
+              year(2026), e) == log_line_status::other_reject);
+    const std::vector<std::string> texts = {"listed on"};
+    CHECK(parse_reject_line("Dec  5 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from "
+                            "x[198.51.100.7]: 554 5.7.1 Service unavailable; listed on "
+                            "dbl.spamhaus.org; from=<a@b> to=<c@d> proto=ESMTP helo=<x>",
+                            year(2026), e, 3, texts) == log_line_status::other_reject);
+    CHECK(parse_reject_line("Dec  5 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from "
+                            "x[198.51.100.7]: 554 5.7.1 Service unavailable; listed on "
+                            "zen.spamhaus.org; from=<a@b> to=<c@d> proto=ESMTP helo=<x>",
+                            year(2026), e, 3, texts) == log_line_status::dnsbl_reject);
+}
+
+// rsyslog's RSYSLOG_SyslogProtocol23Format and syslog-ng's RFC 5424 output, a priority kept
+// in front of a classic line, rsyslog's repeated-message reduction (on in Ubuntu's default
+// configuration) and Solaris' message ids: each line was unreadable or silently no reject.
+TEST_CASE("syslog shapes: priority, RFC 5424, 'message repeated', Solaris ids", "[reject_log]") {
+    reject_event e;
+    const std::string text =
+        "NOQUEUE: reject: RCPT from unknown[198.51.100.8]: 554 5.7.1 Service unavailable; Client "
+        "host [198.51.100.8] blocked using zen.spamhaus.org; from=<a@b.example> to=<c@d.example> "
+        "proto=ESMTP helo=<x>";
+    constexpr std::int64_t dec5_9h = 1796461200;  // 2026-12-05T09:00:00Z
+    for (const std::string& line :
+         {"<22>1 2026-12-05T10:00:00.123456+01:00 mx1.example.org postfix/smtpd 1234 - - " + text,
+          "<22>1 2026-12-05T10:00:00+01:00 mx1.example.org postfix/smtpd 1234 - [meta "
+          "sequenceId=\"1\" x=\"a\\\"] b\"][origin ip=\"192.0.2.1\"] " +
+              text,
+          "<22>1 2026-12-05T10:00:00+01:00 mx1 postfix/smtpd - - - \xEF\xBB\xBF" + text,
+          "2026-12-05T10:00:00+01:00 mx1.example.org postfix/smtpd 1234 - - " + text,
+          "<22>2026-12-05T10:00:00+01:00 mx1 postfix/smtpd[1234]: " + text,
+          "2026-12-05T10:00:00+01:00 mx1 postfix/smtpd[1234]: message repeated 3 times: [ " + text +
+              "]",
+          "2026-12-05T10:00:00+01:00 mx1 postfix/smtpd[1234]: [ID 197553 mail.info] " + text}) {
+        INFO(line);
+        e = {};
+        CHECK(parse_reject_line(line, year(2026), e) == log_line_status::dnsbl_reject);
+        CHECK(e.ipv4 == v4(198, 51, 100, 8));
+        CHECK(e.unix_seconds == dec5_9h);
+        CHECK(e.mta == mta_kind::postfix_smtpd);
+    }
+    CHECK(parse_reject_line("<22>Dec  5 10:00:00 mx1 postfix/smtpd[1]: " + text, year(2026), e) ==
+          log_line_status::dnsbl_reject);
+    // Structured data that never ends is no line to read.
+    CHECK(parse_reject_line(
+              "<22>1 2026-12-05T10:00:00+01:00 mx1 postfix/smtpd 1 - [meta x=\"]" + text,
+              year(2026), e) != log_line_status::dnsbl_reject);
+}
