@@ -104,6 +104,12 @@ bool apply_log_timezone(const char* command, const std::string& zone, bool& loca
     return true;
 }
 
+// An empty name (`--interface ''`, `--capture "$UNSET"`) is refused by its flag, not taken
+// for "nothing to ingest" or reported as ": cannot open".
+const CLI::Validator not_empty(
+    [](std::string& v) -> std::string { return v.empty() ? "an empty value names nothing" : ""; },
+    "NAME");
+
 }  // namespace
 
 void add_ingest_commands(CLI::App& app, int& exit_code) {
@@ -113,15 +119,19 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
     cmd->add_option("--db", args->db, "store directory")->required();
     // Repeatable options take one value each: `--rejects a b` would read b as a log.
     cmd->add_option("--capture", args->options.captures, "pcap/pcapng capture file (repeatable)")
-        ->allow_extra_args(false);
+        ->allow_extra_args(false)
+        ->check(not_empty);
     cmd->add_option(
            "--rejects", args->options.rejects,
            "production MTA log with DNSBL rejections (Postfix, Exim, Sendmail; repeatable)")
-        ->allow_extra_args(false);
+        ->allow_extra_args(false)
+        ->check(not_empty);
     cmd->add_option("--associations", args->options.associations,
                     "remote sensors' association lines, JSON schema v1 (repeatable)")
-        ->allow_extra_args(false);
-    cmd->add_option("--interface", args->options.interface, "capture live on this interface");
+        ->allow_extra_args(false)
+        ->check(not_empty);
+    cmd->add_option("--interface", args->options.interface, "capture live on this interface")
+        ->check(not_empty);
     cmd->add_option("--capture-buffer-mb", args->options.capture_buffer_mb,
                     "kernel buffer of the live capture, MiB (SYNs beyond it are dropped and "
                     "counted)")

@@ -1642,7 +1642,10 @@ int ingest_pipeline::run() {
         std::string live_failed;  // the capture's error, when it ended (the interface went)
         while (!stopping() && live_failed.empty()) {
             bool any = false;
-            for (auto& s : lines) any |= poll_lines(*s, false);
+            // Beside a live capture without --follow, the logs were read once, at the start
+            // (as the flag says); reopened here, each was taken for a rotation's new file.
+            if (options_.follow)
+                for (auto& s : lines) any |= poll_lines(*s, false);
             if (live) {
                 capture_status st = capture_status::frame;
                 for (int n = 0; n < 100000; ++n) {

@@ -287,6 +287,11 @@ TEST_CASE("a command line that cannot be used exits 64; lookup exits 2 on a stor
     CHECK(run(v6bl_bin + " ingest --db " + dir.file("db") + " --bogus", out) == 64);
     CHECK(out.find("--bogus") != std::string::npos);
     CHECK(run(v6bl_bin + " ingest --db", out) == 64);
+    // An empty name ("--interface ''") was "nothing to ingest", or ": cannot open".
+    for (const char* flag : {"--interface", "--capture", "--rejects", "--associations"}) {
+        CHECK(run(v6bl_bin + " ingest --db " + dir.file("db") + " " + flag + " ''", out) == 64);
+        CHECK(out.find(std::string(flag) + ": an empty value names nothing") != std::string::npos);
+    }
     CHECK(run(v6bl_bin + " simulate --out " + dir.file("sim") + " --seed abc", out) == 64);
     CHECK(run(v6bl_bin + " simulate --out " + dir.file("sim") + " --seed -1", out) == 64);
     CHECK(run(v6bl_bin + " simulate --out " + dir.file("sim") + " --seed 18446744073709551616",
@@ -1238,6 +1243,47 @@ TEST_CASE("SIGTERM stops an ingest blocked in the read of a log that never ends"
     CHECK(rc == 0);
     CHECK(said.find("ingest: ") != std::string::npos);  // the summary, after the last commit
     CHECK(said.find("read error") == std::string::npos);
+}
+
+// Beside --interface without --follow, the log was read at the start and then reopened
+// on every poll of the capture loop: lines appended later were read, each time with a note
+// that it had been "read further before (under another name, a rotation)".
+TEST_CASE("beside a live capture without --follow, a log is read once, at the start",
+          "[tools][ingest]") {
+    temp_dir dir;
+    const std::string log = dir.file("maillog"), said_file = dir.file("ingest.out"),
+                      pid_file = dir.file("pid");
+    const std::string reject =
+        "Dec  5 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[198.51.100.8]: "
+        "554 5.7.1 Service unavailable; Client host [198.51.100.8] blocked using "
+        "zen.spamhaus.org; from=<a@b> to=<c@d> proto=ESMTP helo=<x>\n";
+    write(log, reject);
+    std::string ignored;
+    auto ingest = std::async(std::launch::async, [&] {
+        return run("sh -c 'echo $$ > " + pid_file + "; exec " + v6bl_bin + " ingest --db " +
+                       dir.file("db") + " --year 2026 --rejects " + log + " --interface lo' > " +
+                       said_file + " 2>&1",
+                   ignored);
+    });
+    for (int i = 0; i < 300 && read_file(said_file).find("capturing on") == std::string::npos &&
+                    read_file(said_file).find("ingest: ") == std::string::npos;
+         ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (read_file(said_file).find("capturing on") == std::string::npos) {
+        const int rc = ingest.get();
+        WARN("not run: cannot capture on lo here (exit " << rc << "): " << read_file(said_file));
+        return;
+    }
+    std::ofstream(log, std::ios::app) << reject << "a line of junk\n";
+    // Several polls of the capture loop (each 100 ms or less) see the appended lines.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    ::kill(static_cast<pid_t>(std::atoi(read_file(pid_file).c_str())), SIGTERM);
+    CHECK(ingest.get() == 0);
+    const std::string said = read_file(said_file);
+    INFO(said);
+    CHECK(said.find("1 log lines, 1 DNSBL rejections") != std::string::npos);
+    CHECK(said.find("read further before") == std::string::npos);
+    CHECK(said.find("unrecognized log line") == std::string::npos);
 }
 
 TEST_CASE("a delisted /64 does not come back from an association remembered before the delist",
