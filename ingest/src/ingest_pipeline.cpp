@@ -1640,8 +1640,24 @@ int ingest_pipeline::run() {
         capture_frame frame;
         int live_reports = 0;
         std::string live_failed;  // the capture's error, when it ended (the interface went)
+        std::int64_t reports_reset_ms = wall_ms() + options_.report_window_ms;
         while (!stopping() && live_failed.empty()) {
             bool any = false;
+            if (wall_ms() >= reports_reset_ms) {
+                // The cap lasted the whole run: a follow of months reported its first 20 bad
+                // lines and no later one.
+                auto reset = [&](const std::string& where, int& reports) {
+                    if (reports > options_.max_reports_per_source && options_.diagnostics)
+                        std::fprintf(options_.diagnostics,
+                                     "v6bl ingest: %s: %d more bad input(s) not reported "
+                                     "(counted); reporting again\n",
+                                     where.c_str(), reports - options_.max_reports_per_source);
+                    reports = 0;
+                };
+                for (auto& s : lines) reset(s->path, s->reports);
+                reset(options_.interface, live_reports);
+                reports_reset_ms = wall_ms() + options_.report_window_ms;
+            }
             // Beside a live capture without --follow, the logs were read once, at the start
             // (as the flag says); reopened here, each was taken for a rotation's new file.
             if (options_.follow)

@@ -853,6 +853,42 @@ struct followed_log {
     }
 };
 
+// The cap of 20 reports per source lasted a whole follow run: after a month, a log's first
+// 20 bad lines had been reported and no later one. It starts again each report window.
+TEST_CASE("while following the cap on reports per source starts again after its window",
+          "[pipeline][follow]") {
+    temp_dir d("report-window");
+    const std::string log = d.path("maillog");
+    std::ofstream(log) << "junk 1\njunk 2\njunk 3\njunk 4\njunk 5\n";
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {log};
+    o.year = 2026;
+    o.max_reports_per_source = 2;
+    o.report_window_ms = 200;
+    o.poll_interval_ms = 50;
+    follow_run f(*db, o);
+    const std::string key = "log:" + std::filesystem::canonical(log).string();
+    wait_until([&] { return db->checkpoint(key).has_value(); });
+    REQUIRE(db->checkpoint(key));
+    const std::string first = *db->checkpoint(key);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    std::ofstream(log, std::ios::app) << "junk 6\njunk 7\njunk 8\n";
+    wait_until([&] { return db->checkpoint(key) != first; });
+    ingest::ingest_counters c;
+    const std::string diag = f.stop(c);
+    INFO(diag);
+    CHECK(c.bad_input[static_cast<int>(ingest::bad_input_reason::garbage_log_line)] == 8);
+    CHECK(diag.find("maillog:2: unrecognized log line") != std::string::npos);
+    CHECK(diag.find("maillog:3: further reports suppressed") != std::string::npos);
+    CHECK(diag.find("maillog:4: unrecognized") == std::string::npos);
+    CHECK(diag.find("maillog: 3 more bad input(s) not reported (counted); reporting again") !=
+          std::string::npos);
+    CHECK(diag.find("maillog:6: unrecognized log line") != std::string::npos);
+    CHECK(diag.find("maillog:7: unrecognized log line") != std::string::npos);
+    CHECK(diag.find("maillog:8: further reports suppressed") != std::string::npos);
+}
+
 // A sensor's store that only ever receives listings now and then (a quiet follow): a listing
 // that lapses between commits left no trace in the serial, so secondaries kept it. The
 // follow loop names it in a commit of its own; a listing still in force is not named.

@@ -76,6 +76,9 @@ struct ingest_options {
     // Where bad input is reported ("file:line: reason"); at most this many per source.
     std::FILE* diagnostics = stderr;
     int max_reports_per_source = 20;
+    // While following (--follow, --interface), the cap starts again this often (wall time),
+    // after a note of how many went unreported: bad lines of a later day are seen too.
+    std::int64_t report_window_ms = 3'600'000;
     // Optional: local associations are also written here as JSON lines (schema v1).
     std::string associations_out;
     const std::atomic<bool>* stop = nullptr;
