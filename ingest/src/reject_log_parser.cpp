@@ -174,16 +174,27 @@ bool postfix_echo_reply(std::string_view reply) {
 // client's IPv4.
 // Spamhaus's DQS templates for Postfix (rbl_reply_maps) drop the brackets: "$rbl_class
 // $rbl_what blocked using ZEN - see ...", with the same class and subject.
+// `judged`: the reply is in the rbl form (bracketed, or bracketless with one of Postfix's
+// $rbl_class values), so that what it says about the client is settled here.
 log_line_status postfix_rbl_client(std::string_view reply, std::string_view client,
-                                   std::uint32_t& out) {
+                                   std::uint32_t& out, bool& judged) {
+    judged = false;
     if (postfix_echo_reply(reply)) return log_line_status::other_reject;
     std::size_t blocked = reply.find("] blocked using ");
     std::size_t open = std::string_view::npos;
     if (blocked != std::string_view::npos) {
         open = reply.rfind('[', blocked);
+        judged = true;
     } else if ((blocked = reply.find(" blocked using ")) != std::string_view::npos && blocked > 0) {
         const std::size_t space = reply.rfind(' ', blocked - 1);
-        if (space != std::string_view::npos) open = space;  // the subject's one word follows
+        if (space != std::string_view::npos) {
+            open = space;  // the subject's one word follows
+            const std::string_view cls = reply.substr(0, space + 1);
+            for (const std::string_view c :
+                 {"Client host ", "Helo command ", "Sender address ", "Recipient address ",
+                  "Reverse Client host ", "client "})
+                judged = judged || cls.ends_with(c);
+        }
     }
     if (open == std::string_view::npos) return log_line_status::other_reject;
     const std::string_view cls = reply.substr(0, reply[open] == '[' ? open : open + 1);
@@ -219,6 +230,36 @@ bool names_domain(std::string_view word) {
 // `listed`: the address the message names as listed, when it names one ("host" names none).
 // Also the spec's "is blacklisted at", configurations' "is listed in $dnslist_domain" (and
 // "is listed in RBL ...") and DirectAdmin's "Email blocked by $dnslist_domain".
+// The zone a wording names: the word at `at`, without trailing punctuation.
+std::string_view zone_word(std::string_view s) {
+    s = s.substr(0, s.find(' '));
+    while (!s.empty() && (s.back() == ',' || s.back() == ';' || s.back() == '.' ||
+                          s.back() == ')' || s.back() == ':'))
+        s.remove_suffix(1);
+    return s;
+}
+
+// Whether a word is a DNSBL zone's name: a host name of three labels or more (letters,
+// digits, hyphens), as zen.spamhaus.org, b.barracudacentral.org and bl.spamcop.net are; not
+// a file ("/etc/exim/blacklist.txt", "local_host_blacklist.conf"), a local list's name
+// ("local.blacklist") or a filter's ("SpamAssassin").
+bool zone_like(std::string_view w) {
+    if (w.empty() || w.front() == '.' || w.front() == '-') return false;
+    int dots = 0;
+    char prev = '.';
+    for (const char c : w) {
+        if (c == '.') {
+            if (prev == '.') return false;
+            ++dots;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                     c == '-')) {
+            return false;
+        }
+        prev = c;
+    }
+    return dots >= 2;
+}
+
 bool exim_dnsbl_reason(std::string_view reason, std::string_view& listed_address) {
     // cPanel's ACL: "h ([helo]) [192.0.2.4]:41784 is in an RBL, see http://...".
     for (const std::string_view marker :
@@ -228,15 +269,11 @@ bool exim_dnsbl_reason(std::string_view reason, std::string_view& listed_address
         const std::size_t at = reason.find(marker);
         if (at == std::string_view::npos) continue;
         if (marker == " is listed in " || marker == " is blacklisted at ") {
-            // a DNS zone, or "RBL <zone>": not "is listed in our local blacklist"
+            // a DNS zone, or "RBL <zone>": not "is listed in our local blacklist" or a file
             std::string_view zone = reason.substr(at + marker.size());
             if (zone.starts_with("RBL ") || zone.starts_with("DNSBL "))
                 zone = zone.substr(zone.find(' ') + 1);
-            zone = first_token(zone);
-            while (!zone.empty() && (zone.back() == ',' || zone.back() == ';' ||
-                                     zone.back() == '.' || zone.back() == ')'))
-                zone.remove_suffix(1);
-            if (zone.find('.') == std::string_view::npos) continue;
+            if (!zone_like(zone_word(zone))) continue;
         }
         const std::size_t space = at == 0 ? std::string_view::npos : reason.rfind(' ', at - 1);
         const std::size_t start = space == std::string_view::npos ? 0 : space + 1;
@@ -261,30 +298,59 @@ bool exim_dnsbl_reason(std::string_view reason, std::string_view& listed_address
             listed_address = listed;
         return !names_domain(listed);
     }
+    // DirectAdmin: "Email blocked by $dnslist_domain" (a zone; not "by SpamAssassin", "by
+    // ClamAV: ...", a file of its own)
     return contains(reason, "dnslist") || contains(reason, "DNSBL") ||
-           contains(reason, "blocked using") || reason.starts_with("Email blocked by ");
+           contains(reason, "blocked using") ||
+           (reason.starts_with("Email blocked by ") && zone_like(zone_word(reason.substr(17))));
 }
 
-// Whether a rejection names a domain blocklist (an RHSBL: Spamhaus DBL and ZRD, SURBL, URIBL,
-// "rhsbl" zones, Spamhaus's domain lookup page): generic DNSBL wordings ("DNSBL listed at
-// $dnslist_domain", "Rejected: $x listed at ZONE") are used for both kinds, and a domain's
-// listing is no evidence against the client's IPv4.
+// Whether a rejection names a domain blocklist (an RHSBL) as the list it used: generic
+// DNSBL wordings ("DNSBL listed at $dnslist_domain", "Rejected: $x listed at ZONE", an
+// operator's text) serve both kinds of list, and a domain's listing is no evidence against
+// the client's IPv4. Only the zone after the wording is looked at, never the rest of the
+// text (a HELO, a host name or a sender there is the client's to choose): a label "dbl" or
+// "zrd" (Spamhaus DBL and ZRD, also as KEY.dbl.dq.spamhaus.net; the DQS templates' bare
+// "DBL"/"ZRD"), "rhsbl", "uribl" or "surbl" (rhsbl.sorbs.net, uribl.spameatingmonkey.net),
+// or a zone under surbl.org or uribl.com (multi.surbl.org, black.uribl.com).
 bool names_domain_list(std::string_view text) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    auto label_at = [&](std::string_view what) {
-        for (std::size_t at = 0; at + what.size() <= text.size(); ++at) {
-            bool match = true;
-            for (std::size_t k = 0; k < what.size() && match; ++k)
-                match = lower(text[at + k]) == what[k];
-            if (!match) continue;
-            // at the start of a label: "dbl.spamhaus.org", "key.dbl.dq.spamhaus.net", "(DBL)"
-            if (at == 0 || !address_char(text[at - 1]) || text[at - 1] == '.') return true;
+    auto lower = [](std::string_view w) {
+        std::string l(w);
+        for (char& c : l)
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+        return l;
+    };
+    auto domain_zone = [&](std::string_view word) {
+        const std::string z = lower(word);
+        if (z.ends_with(".surbl.org") || z.ends_with(".uribl.com")) return true;
+        for (std::size_t from = 0; from <= z.size();) {
+            std::size_t dot = z.find('.', from);
+            if (dot == std::string::npos) dot = z.size();
+            const std::string_view label = std::string_view(z).substr(from, dot - from);
+            if (label == "dbl" || label == "zrd" || label == "rhsbl" || label == "uribl" ||
+                label == "surbl")
+                return true;
+            from = dot + 1;
         }
         return false;
     };
-    return label_at("dbl.") || label_at("dbl ") || label_at("dbl)") || label_at("zrd.") ||
-           label_at("rhsbl") || label_at("surbl") || label_at("uribl") || label_at("multi.surbl") ||
-           contains(text, "/query/domain/");
+    for (const std::string_view wording :
+         {std::string_view("listed at "), std::string_view("blocked using "),
+          std::string_view("listed in "), std::string_view("listed on "),
+          std::string_view("blocked by "), std::string_view("black list at "),
+          std::string_view("blacklisted at ")}) {
+        for (std::size_t at = text.find(wording); at != std::string_view::npos;
+             at = text.find(wording, at + 1)) {
+            std::string_view zone = text.substr(at + wording.size());
+            if (zone.starts_with("RBL ") || zone.starts_with("DNSBL "))
+                zone = zone.substr(zone.find(' ') + 1);
+            // Exim writes a message's newline as "\n": "dbl.spamhaus.org\nhttps://..."
+            std::string_view word = zone_word(zone);
+            word = word.substr(0, word.find('\\'));
+            if (domain_zone(zone_word(word))) return true;
+        }
+    }
+    return false;
 }
 
 // An Exim log line's text after its own prefix: "[pid] " and a message id ("1abcde-000123-Xy",
@@ -666,12 +732,11 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
         out.mta = postscreen ? mta_kind::postfix_postscreen : mta_kind::postfix_smtpd;
         std::string_view client, reply;
         if (!postfix_reject_parts(rest, client, reply)) return log_line_status::other_reject;
-        const log_line_status st = postfix_rbl_client(reply, client, out.ipv4);
-        // A reply in the default form was judged above: an RHSBL class or a refused query
-        // stays no evidence whatever else it says.
-        if (st != log_line_status::other_reject || dnsbl_texts.empty() ||
-            contains(reply, "] blocked using "))
-            return st;
+        bool judged = false;
+        const log_line_status st = postfix_rbl_client(reply, client, out.ipv4, judged);
+        // A reply in the rbl form was judged above: an RHSBL class or a refused query stays
+        // no evidence whatever else it says.
+        if (st != log_line_status::other_reject || dnsbl_texts.empty() || judged) return st;
         return postfix_custom_text(reply, client, dnsbl_texts, out.ipv4);
     }
     if (prog == "sendmail" || prog == "sm-mta") {

@@ -1064,6 +1064,11 @@ TEST_CASE("Postfix: DQS replies name the client without brackets", "[reject_log]
     // another address than the client's
     CHECK(parse_reject_line(head + "Client host 198.51.100.9 blocked using ZEN - see x" + tail,
                             year(2026), e) == log_line_status::other_reject);
+    // A domain's class stays no evidence when an operator's text is in the reply too.
+    const std::vector<std::string> texts = {"domain too young"};
+    CHECK(parse_reject_line(
+              head + "Helo command spam.example blocked using ZRD - domain too young" + tail,
+              year(2026), e, 1, texts) == log_line_status::other_reject);
 }
 
 TEST_CASE("Exim: the spec's, DirectAdmin's and configurations' other DNSBL wordings",
@@ -1082,9 +1087,18 @@ TEST_CASE("Exim: the spec's, DirectAdmin's and configurations' other DNSBL wordi
         CHECK(e.ipv4 == v4(198, 51, 100, 110));
         CHECK(e.mta == mta_kind::exim);
     }
-    // A local list is no DNSBL; another address than the client's is not the client's.
-    CHECK(parse_reject_line(head + "Sender is listed in our local blacklist", year(2026), e) ==
-          log_line_status::other_reject);
+    // A local list, a file or a filter is no DNSBL; another address than the client's is not
+    // the client's.
+    for (const char* reason :
+         {"Sender is listed in our local blacklist", "Sender is listed in local.blacklist",
+          "Your host is listed in /etc/exim/blacklist.txt",
+          "sender IP address is listed in /etc/exim4/local_host_blacklist.conf",
+          "Email blocked by SpamAssassin", "Email blocked by LOCAL SCAN",
+          "Email blocked by ClamAV: Eicar-Test-Signature",
+          "Email blocked by /etc/virtual/bad_sender_hosts"}) {
+        INFO(reason);
+        CHECK(parse_reject_line(head + reason, year(2026), e) == log_line_status::other_reject);
+    }
     CHECK(parse_reject_line(head + "Your host 198.51.100.9 is listed in zen.spamhaus.org",
                             year(2026), e) == log_line_status::other_reject);
 }
@@ -1106,6 +1120,20 @@ TEST_CASE("a domain blocklist named in a generic DNSBL wording is no evidence", 
     }
     CHECK(parse_reject_line(exim + "DNSBL listed at zen.spamhaus.org", year(2026), e) ==
           log_line_status::dnsbl_reject);
+    // Only the zone is looked at: a HELO, a host name or a sender the client chose cannot
+    // make its rejection a domain list's, nor can a DQS key that starts like one.
+    for (const std::string& line :
+         {std::string("2026-12-05 10:00:00 H=h.example (dbl.example) [192.0.2.4]:41784 "
+                      "F=<a@b.example> rejected RCPT <c@d.example>: JunkMail rejected - h.example "
+                      "(dbl.example) [192.0.2.4]:41784 is in an RBL, see "
+                      "http://www.spamhaus.org/query/bl?ip=192.0.2.4"),
+          std::string("2026-12-05 10:00:00 H=dbl.attacker.example (x) [192.0.2.4]:41784 "
+                      "F=<surbl@b.example> rejected RCPT <c@d.example>: 192.0.2.4 is listed at "
+                      "uriblabcdefghijklmnopqrstu.zen.dq.spamhaus.net")}) {
+        INFO(line);
+        CHECK(parse_reject_line(line, year(2026), e) == log_line_status::dnsbl_reject);
+        CHECK(e.ipv4 == v4(192, 0, 2, 4));
+    }
     CHECK(parse_reject_line(
               "Dec  5 10:00:00 mx1 sendmail[2345]: 0B5A00xx012350: ruleset=check_mail, "
               "arg1=<a@spam.example>, relay=mail.example [198.51.100.86], reject=554 5.7.1 "
