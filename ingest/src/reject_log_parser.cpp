@@ -223,14 +223,7 @@ bool names_domain(std::string_view word) {
            !contains(word, ":");
 }
 
-// Exim's DNSBL messages: the default configuration's "rejected because 1.2.3.4 is in a black
-// list at zen.spamhaus.org", Debian's "1.2.3.4 is listed at zen.spamhaus.org (...)", and ones
-// naming dnslists, a DNSBL or "blocked using". "<domain> is listed at" is a dnslists lookup of
-// a domain (sender, HELO: an RHSBL such as dbl.spamhaus.org), not of the client's address.
-// `listed`: the address the message names as listed, when it names one ("host" names none).
-// Also the spec's "is blacklisted at", configurations' "is listed in $dnslist_domain" (and
-// "is listed in RBL ...") and DirectAdmin's "Email blocked by $dnslist_domain".
-// The zone a wording names: the word at `at`, without trailing punctuation.
+// The zone a wording names: the first word of `s`, without trailing punctuation.
 std::string_view zone_word(std::string_view s) {
     s = s.substr(0, s.find(' '));
     while (!s.empty() && (s.back() == ',' || s.back() == ';' || s.back() == '.' ||
@@ -260,6 +253,13 @@ bool zone_like(std::string_view w) {
     return dots >= 2;
 }
 
+// Exim's DNSBL messages: the default configuration's "rejected because 1.2.3.4 is in a black
+// list at zen.spamhaus.org", Debian's "1.2.3.4 is listed at zen.spamhaus.org (...)", and ones
+// naming dnslists, a DNSBL or "blocked using". "<domain> is listed at" is a dnslists lookup of
+// a domain (sender, HELO: an RHSBL such as dbl.spamhaus.org), not of the client's address.
+// `listed`: the address the message names as listed, when it names one ("host" names none).
+// Also the spec's "is blacklisted at", configurations' "is listed in $dnslist_domain" (and
+// "is listed in RBL ...") and DirectAdmin's "Email blocked by $dnslist_domain".
 bool exim_dnsbl_reason(std::string_view reason, std::string_view& listed_address) {
     // cPanel's ACL: "h ([helo]) [192.0.2.4]:41784 is in an RBL, see http://...".
     for (const std::string_view marker :
