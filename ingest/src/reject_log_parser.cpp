@@ -338,7 +338,7 @@ bool names_domain_list(std::string_view text) {
          {std::string_view("listed at "), std::string_view("blocked using "),
           std::string_view("listed in "), std::string_view("listed on "),
           std::string_view("blocked by "), std::string_view("black list at "),
-          std::string_view("blacklisted at ")}) {
+          std::string_view("blacklisted at "), std::string_view("blackhole site ")}) {
         for (std::size_t at = text.find(wording); at != std::string_view::npos;
              at = text.find(wording, at + 1)) {
             std::string_view zone = text.substr(at + wording.size());
@@ -763,9 +763,21 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
             const std::size_t echo = why.find(">... ");
             if (echo != std::string_view::npos) why.remove_prefix(echo + 5);
         }
+        // FEATURE(dnsbl)'s older message, "Mail from 1.2.3.4 refused by blackhole site
+        // ZONE", names the client's address; the domain-list hacks' "Mail from spam.example
+        // refused by blackhole site ZONE" a domain.
+        bool blackhole = false;
+        if (const std::size_t at = why.find(" refused by blackhole site ");
+            at != std::string_view::npos && at > 0) {
+            const std::size_t space = why.rfind(' ', at - 1);
+            const std::string_view subject =
+                why.substr(space == std::string_view::npos ? 0 : space + 1,
+                           at - (space == std::string_view::npos ? 0 : space + 1));
+            blackhole = !names_domain(subject);
+        }
         if (!(contains(why, "listed at") || contains(why, "blocked using") ||
               contains_word(why, "DNSBL") || contains_word(why, "dnsbl") ||
-              contains_word(why, "RBL") || any_text(why, dnsbl_texts)) ||
+              contains_word(why, "RBL") || blackhole || any_text(why, dnsbl_texts)) ||
             names_domain_list(why))
             return log_line_status::other_reject;
         out.mta = mta_kind::sendmail;

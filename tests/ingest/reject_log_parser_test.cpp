@@ -1185,3 +1185,23 @@ TEST_CASE("syslog shapes: priority, RFC 5424, 'message repeated', Solaris ids", 
               "<22>1 2026-12-05T10:00:00+01:00 mx1 postfix/smtpd 1 - [meta x=\"]" + text,
               year(2026), e) != log_line_status::dnsbl_reject);
 }
+
+// FEATURE(dnsbl)'s older default message was an other reject.
+TEST_CASE("Sendmail: 'refused by blackhole site' names the client, or a domain", "[reject_log]") {
+    reject_event e;
+    const std::string head =
+        "Dec  5 10:00:00 mx1 sendmail[2345]: 0B5A00xx012350: ruleset=check_relay, "
+        "arg1=mail.example, arg2=198.51.100.113, relay=mail.example [198.51.100.113], reject=550 "
+        "5.7.1 ";
+    CHECK(parse_reject_line(head + "Mail from 198.51.100.113 refused by blackhole site "
+                                   "zen.spamhaus.org",
+                            year(2026), e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(198, 51, 100, 113));
+    CHECK(e.mta == mta_kind::sendmail);
+    CHECK(parse_reject_line(head + "Mail from spam.example refused by blackhole site "
+                                   "rhsbl.example.net",
+                            year(2026), e) == log_line_status::other_reject);
+    CHECK(parse_reject_line(head + "Mail from 198.51.100.113 refused by blackhole site "
+                                   "dbl.spamhaus.org",
+                            year(2026), e) == log_line_status::other_reject);
+}
