@@ -15,6 +15,7 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include "state_codec.h"
 #include "state_file.h"
@@ -1065,13 +1066,13 @@ std::string ingest_pipeline::inode_position(const line_source& src, int fd,
 // bytes before the checkpoint unchanged) and read on from the checkpoint first, so that
 // the lines written to it after the last run are not lost. A compressed or moved one is
 // not found: its rest is lost, and a note says so.
-void ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& now) {
+bool ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& now) {
     // (A path with a link record has had its checkpoints under resolved keys since: an
     // older version's key for it names a target long gone.)
     const source_position cp =
         parse_position(store_.checkpoint(link_key(src)) ? store_.checkpoint(src.key)
                                                         : checkpoint_of(src.key, src.legacy_key));
-    if (cp.ino == 0 || cp.ino == static_cast<unsigned long long>(now.st_ino)) return;
+    if (cp.ino == 0 || cp.ino == static_cast<unsigned long long>(now.st_ino)) return false;
     // Beside the file the path names (a symlinked path: beside its target).
     const std::filesystem::path dir = std::filesystem::path(source_path(src.path)).parent_path();
     // Not found: compressed at rotation (logrotate's `compress` without `delaycompress`),
@@ -1097,8 +1098,10 @@ void ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& n
             continue;
         if (static_cast<unsigned long long>(st.st_size) < cp.off ||
             (cp.has_tail && cp.at > 0 &&
-             tail_fingerprint(entry.path().string(), cp.at, cp.tail_width) != cp.tail))
-            return not_found();  // the inode was reused: not the file of the checkpoint
+             tail_fingerprint(entry.path().string(), cp.at, cp.tail_width) != cp.tail)) {
+            not_found();  // the inode was reused: not the file of the checkpoint
+            return false;
+        }
         if (options_.diagnostics)
             std::fprintf(options_.diagnostics,
                          "v6bl ingest: %s was rotated since the last run: reading the rest of "
@@ -1115,9 +1118,25 @@ void ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& n
         // written before inode positions has none), for a later run given its new name.
         if (rotated.file) set_line_checkpoint(rotated);
         warn_skipped_rotations(src, dir, st, now);
-        return;
+        if (options_.follow && rotated.file) {
+            // Followed on as a running follower follows a renamed log: the MTA may write to
+            // it until it reopens its log, and the new file is read once this one has been
+            // quiet for the grace period (poll_lines). Switched at once, the lines written
+            // to it after a restart were never read.
+            src.file = std::exchange(rotated.file, nullptr);
+            src.pos = rotated.pos;
+            src.dev = rotated.dev;
+            src.partial = std::move(rotated.partial);
+            src.skipping_long_line = rotated.skipping_long_line;
+            src.skipped = rotated.skipped;
+            src.dirty = rotated.dirty;
+            src.renamed_quiet_since_ms = 0;
+            return true;
+        }
+        return false;
     }
     not_found();
+    return false;
 }
 
 // Rotated more than once since the last run (maillog → .1 → .2, a new maillog.1 between):
@@ -1193,7 +1212,8 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         if (at_start) {
             if (!src.rest_of_another) {
                 read_relinked_rest(src);
-                read_rotated_rest(src, st);
+                // --follow: the old file stays open, followed until quiet
+                if (read_rotated_rest(src, st)) return true;
             }
         }
         // Non-blocking: should the path name a FIFO by now, opening it must not wait for a

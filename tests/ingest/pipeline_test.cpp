@@ -853,6 +853,46 @@ struct followed_log {
     }
 };
 
+// A follower restarted just after a rename rotation read the rest of the old file once and
+// went on to the new one: what the MTA wrote to the old file before reopening its log (as
+// a running follower waits for, the grace period) was never read.
+TEST_CASE("a follower restarted after a rename rotation follows the old file until it is quiet",
+          "[pipeline][follow]") {
+    temp_dir d("restart-rotation");
+    const std::string log = d.path("maillog");
+    std::ofstream(log) << reject_line_of(1) << "\n" << reject_line_of(2) << "\n";
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {log};
+    o.year = 2026;
+    o.poll_interval_ms = 50;
+    const std::string key = "log:" + std::filesystem::canonical(log).string();
+    {
+        follow_run f(*db, o);
+        wait_until([&] { return db->checkpoint(key).has_value(); });
+        ingest::ingest_counters c;
+        f.stop(c);
+        CHECK(c.rejections() == 2);
+    }
+    std::filesystem::rename(log, d.path("maillog.1"));
+    std::ofstream(log) << "";
+    follow_run f(*db, o);
+    // The MTA has not reopened its log yet: two more lines go to the renamed file, then
+    // it writes to the new one.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::ofstream(d.path("maillog.1"), std::ios::app) << reject_line_of(3) << "\n"
+                                                      << reject_line_of(4) << "\n";
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::ofstream(log, std::ios::app) << reject_line_of(5) << "\n";
+    // The new file's line is read once the old one has been quiet for the grace (1 s).
+    wait_until([&] { return db->checkpoint("r4:10.0.0.5").has_value(); });
+    ingest::ingest_counters c;
+    const std::string diag = f.stop(c);
+    INFO(diag);
+    CHECK(c.rejections() == 3);
+    for (int n = 3; n <= 5; ++n) CHECK(db->checkpoint("r4:10.0.0." + std::to_string(n)));
+}
+
 // The cap of 20 reports per source lasted a whole follow run: after a month, a log's first
 // 20 bad lines had been reported and no later one. It starts again each report window.
 TEST_CASE("while following the cap on reports per source starts again after its window",

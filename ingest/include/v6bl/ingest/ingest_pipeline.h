@@ -118,7 +118,7 @@ class ingest_pipeline {
                                              const std::string& legacy_key) const;
     void queue_association_out(const association& a, bool rejected);
     void write_relisted();
-    void read_rotated_rest(line_source& src, const struct ::stat& now);
+    bool read_rotated_rest(line_source& src, const struct ::stat& now);
     void read_relinked_rest(line_source& src);
     void warn_skipped_rotations(const line_source& src, const std::filesystem::path& dir,
                                 const struct ::stat& old, const struct ::stat& now);
