@@ -1065,7 +1065,8 @@ std::string ingest_pipeline::inode_position(const line_source& src, int fd,
 // looked for beside the path (maillog.1, maillog-20261201: same directory, same inode, the
 // bytes before the checkpoint unchanged) and read on from the checkpoint first, so that
 // the lines written to it after the last run are not lost. A compressed or moved one is
-// not found: its rest is lost, and a note says so.
+// not found: its rest is lost, and a note says so. True when, under --follow, the old file
+// stays open as `src`'s, followed until quiet (the caller then opens no new file yet).
 bool ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& now) {
     // (A path with a link record has had its checkpoints under resolved keys since: an
     // older version's key for it names a target long gone.)
