@@ -947,10 +947,14 @@ void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::
         case log_line_status::other_reject:
             ++counters_.other_rejects;
             break;
-        case log_line_status::garbage:
-            report(src.path + ":" + std::to_string(line_no), "unrecognized log line",
+        case log_line_status::garbage: {
+            const std::string why = log_timestamp_problem(line, hint_);
+            report(src.path + ":" + std::to_string(line_no),
+                   why.empty() ? std::string("unrecognized log line")
+                               : "unrecognized log line: " + why,
                    bad_input_reason::garbage_log_line, src.reports);
             break;
+        }
         case log_line_status::ipv6_client:
             ++counters_.ipv6_client_rejects;
             break;

@@ -68,6 +68,14 @@ int year_of_unix(std::int64_t t) {
     return static_cast<int>(yoe + era * 400 + (m <= 2 ? 1 : 0));
 }
 
+// 0 (Sunday) to 6, or -1.
+int weekday_of(std::string_view w) {
+    static constexpr std::string_view names[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    for (int i = 0; i < 7; ++i)
+        if (w == names[i]) return i;
+    return -1;
+}
+
 }  // namespace
 
 std::int64_t days_from_civil(int y, unsigned m, unsigned d) {
@@ -200,8 +208,109 @@ bool set_process_time_zone(const std::string& name, std::string& error) {
     return true;
 }
 
+namespace {
+
+// journalctl -o short-full: "Sat 2026-12-05 10:00:04 CET", the zone as strftime's %Z gives
+// it. The fields and the zone's place; false when the line does not start that way or the
+// weekday is not the date's.
+struct short_full_fields {
+    int y, mo, d, h, mi, sec;
+    std::string_view zone;
+};
+bool short_full_shape(std::string_view s, short_full_fields& f) {
+    if (s.size() < 26 || s[3] != ' ' || s[14] != ' ' || s[23] != ' ') return false;
+    const int wd = weekday_of(s.substr(0, 3));
+    if (wd < 0 || !digits(s, 4, 4, f.y) || s[8] != '-' || !digits(s, 9, 2, f.mo) || s[11] != '-' ||
+        !digits(s, 12, 2, f.d) || !digits(s, 15, 2, f.h) || s[17] != ':' ||
+        !digits(s, 18, 2, f.mi) || s[20] != ':' || !digits(s, 21, 2, f.sec))
+        return false;
+    if (f.mo < 1 || f.mo > 12 || f.d < 1 || f.d > days_in_month(f.y, f.mo) ||
+        !valid_hms(f.h, f.mi, f.sec))
+        return false;
+    // 1970-01-01 was a Thursday (4)
+    const std::int64_t days =
+        days_from_civil(f.y, static_cast<unsigned>(f.mo), static_cast<unsigned>(f.d));
+    if (((days % 7 + 7 + 4) % 7) != wd) return false;
+    std::size_t end = 24;
+    while (end < s.size() && s[end] != ' ') ++end;
+    f.zone = s.substr(24, end - 24);
+    return !f.zone.empty();
+}
+
+// tzdata's numeric abbreviation of a zone without a name ("+03", "-0330"): its offset.
+std::optional<std::int64_t> numeric_zone_offset(std::string_view z) {
+    int oh = 0, om = 0;
+    if ((z.size() != 3 && z.size() != 5) || (z[0] != '+' && z[0] != '-') || !digits(z, 1, 2, oh) ||
+        (z.size() == 5 && !digits(z, 3, 2, om)) || oh >= 24 || om >= 60)
+        return std::nullopt;
+    return (oh * 3600 + om * 60) * (z[0] == '+' ? 1 : -1);
+}
+
+// The time a short-full line names. An abbreviation alone is ambiguous (IST is Indian,
+// Irish or Israeli time; CST Chinese or American): a named one is taken only where it is
+// the abbreviation of the zone times without an offset are read in (the hint's, else UTC)
+// at that time, which also picks the right one of a repeated autumn hour (CEST, then CET).
+std::optional<std::int64_t> short_full_to_unix(const short_full_fields& f, const year_hint& hint) {
+    const std::int64_t naive = to_unix(f.y, f.mo, f.d, f.h, f.mi, f.sec);
+    if (f.zone == "UTC" || f.zone == "GMT") return naive;
+    if (const auto off = numeric_zone_offset(f.zone)) return naive - *off;
+    if (!hint.zone) return std::nullopt;
+    const std::int64_t t0 = hint.zone->to_unix(f.y, f.mo, f.d, f.h, f.mi, f.sec);
+    for (const std::int64_t shift : {0, -3600, 3600, -1800, 1800}) {
+        const auto t = static_cast<std::time_t>(t0 + shift);
+        std::tm tm{};
+        if (!localtime_r(&t, &tm) || !tm.tm_zone || f.zone != tm.tm_zone) continue;
+        if (tm.tm_year + 1900 == f.y && tm.tm_mon + 1 == f.mo && tm.tm_mday == f.d &&
+            tm.tm_hour == f.h && tm.tm_min == f.mi && tm.tm_sec == f.sec)
+            return t0 + shift;
+    }
+    return std::nullopt;
+}
+
+// journalctl -o short-unix: "1764669600.123456 " (seconds since the epoch, ten digits in
+// this era, then the microseconds): the seconds and the length read.
+bool short_unix_shape(std::string_view s, std::int64_t& t, std::size_t& len) {
+    std::size_t i = 0;
+    std::int64_t v = 0;
+    while (i < s.size() && i < 11 && s[i] >= '0' && s[i] <= '9') v = v * 10 + (s[i++] - '0');
+    if (i != 10 || i >= s.size() || s[i] != '.') return false;
+    const std::size_t frac = ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    if (i == frac || i - frac > 9 || (i < s.size() && s[i] != ' ')) return false;
+    t = v;
+    len = i;
+    return true;
+}
+
+}  // namespace
+
+std::string log_timestamp_problem(std::string_view s, const year_hint& hint) {
+    short_full_fields f{};
+    if (!short_full_shape(s, f) || short_full_to_unix(f, hint)) return {};
+    std::string log_zone = "UTC";
+    if (hint.zone) {
+        const auto t =
+            static_cast<std::time_t>(hint.zone->to_unix(f.y, f.mo, f.d, f.h, f.mi, f.sec));
+        std::tm tm{};
+        if (localtime_r(&t, &tm) && tm.tm_zone) log_zone = tm.tm_zone;
+    }
+    return "its time zone '" + std::string(f.zone) + "' is not the log zone's (" + log_zone +
+           " then, by --log-timezone); journalctl -o short-full names zones by abbreviation "
+           "only, which can be ambiguous: give the zone the log was written in with "
+           "--log-timezone, or use -o short-iso";
+}
+
 std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const year_hint& hint) {
     int y, mo, d, h, mi, sec;
+    if (std::int64_t t = 0; !s.empty() && s[0] >= '0' && s[0] <= '9') {
+        std::size_t len = 0;
+        if (short_unix_shape(s, t, len)) return parsed_timestamp{t, len};
+    }
+    if (short_full_fields f{}; short_full_shape(s, f)) {
+        const auto t = short_full_to_unix(f, hint);
+        if (!t) return std::nullopt;
+        return parsed_timestamp{*t, 24 + f.zone.size()};
+    }
     // RFC 3339 "2026-11-24T10:00:00[.frac](Z|+hh:mm|+hhmm)" or Exim "2026-11-24 10:00:00[.mmm]"
     // (with log_timezone followed by " +hhmm").
     if (digits(s, 0, 4, y) && s.size() > 19 && s[4] == '-' && digits(s, 5, 2, mo) && s[7] == '-' &&

@@ -619,6 +619,76 @@ TEST_CASE("non-DNSBL rejects and notices of the three MTAs are not evidence", "[
 // Syslog writes local time without an offset: with --log-timezone (or the host's zone) such
 // times are converted with the zone's rules, daylight saving included; times that carry an
 // offset keep it. (Were read as UTC: an MTA host in Berlin dated every rejection 1-2 h late.)
+TEST_CASE("journalctl short-unix and short-full times", "[reject_log]") {
+    const char* pf_tail =
+        " mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[1.2.3.4]: 554 5.7.1 Service "
+        "unavailable; Client host [1.2.3.4] blocked using zen.spamhaus.org; from=<a@b> to=<c@d> "
+        "proto=ESMTP helo=<x>";
+    reject_event e;
+    // -o short-unix: seconds since the epoch and microseconds
+    REQUIRE(parse_reject_line(std::string("1795514400.123456") + pf_tail, year_hint{}, e) ==
+            log_line_status::dnsbl_reject);
+    CHECK(e.unix_seconds == nov24_2026_10h);
+    CHECK(e.ipv4 == v4(1, 2, 3, 4));
+    CHECK_FALSE(parse_log_timestamp("179551440.123456 mx x", year_hint{}));    // nine digits
+    CHECK_FALSE(parse_log_timestamp("17955144000.123456 mx x", year_hint{}));  // eleven
+    CHECK_FALSE(parse_log_timestamp("1795514400. mx x", year_hint{}));
+    CHECK_FALSE(parse_log_timestamp("1795514400.12x mx x", year_hint{}));
+    // -o short-full: UTC and GMT, and tzdata's numeric names, need no zone of the hint
+    for (const auto& [stamp, want] : std::initializer_list<std::pair<const char*, std::int64_t>>{
+             {"Tue 2026-11-24 10:00:00 UTC", nov24_2026_10h},
+             {"Tue 2026-11-24 10:00:00 GMT", nov24_2026_10h},
+             {"Tue 2026-11-24 10:00:00 +03", nov24_2026_10h - 3 * 3600},
+             {"Tue 2026-11-24 10:00:00 -0330", nov24_2026_10h + 3 * 3600 + 1800},
+         }) {
+        INFO(stamp);
+        REQUIRE(parse_reject_line(std::string(stamp) + pf_tail, year_hint{}, e) ==
+                log_line_status::dnsbl_reject);
+        CHECK(e.unix_seconds == want);
+    }
+    CHECK_FALSE(parse_log_timestamp("Mon 2026-11-24 10:00:00 UTC mx x", year_hint{}));  // a Tuesday
+    CHECK_FALSE(parse_log_timestamp("Tue 2026-11-24 10:00:00 +3 mx x", year_hint{}));
+    // A named zone without the log's zone to check it against (UTC): not read, and said why.
+    CHECK_FALSE(parse_log_timestamp("Tue 2026-11-24 10:00:00 CET mx x", year_hint{}));
+    CHECK(log_timestamp_problem("Tue 2026-11-24 10:00:00 CET mx x", year_hint{})
+              .find("'CET' is not the log zone's (UTC") != std::string::npos);
+    CHECK(log_timestamp_problem("Tue 2026-11-24 10:00:00 UTC mx x", year_hint{}).empty());
+    CHECK(log_timestamp_problem("garbage", year_hint{}).empty());
+
+    const char* old = std::getenv("TZ");
+    const std::string saved = old ? old : "";
+    std::string error;
+    REQUIRE(set_process_time_zone("Europe/Berlin", error));
+    local_time_zone berlin;
+    year_hint h;
+    h.zone = &berlin;
+    auto t = parse_log_timestamp("Tue 2026-11-24 10:00:00 CET mx x", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == nov24_2026_10h - 3600);
+    CHECK(t->length == 27);
+    t = parse_log_timestamp("Fri 2026-07-24 10:00:00 CEST mx x", h);
+    REQUIRE(t);
+    CHECK(t->unix_seconds == 1784887200 - 7200);
+    // The hour repeated at the end of summer time: the abbreviation tells which.
+    const auto first = parse_log_timestamp("Sun 2026-10-25 02:30:00 CEST mx x", h);
+    const auto second = parse_log_timestamp("Sun 2026-10-25 02:30:00 CET mx x", h);
+    REQUIRE((first && second));
+    CHECK(first->unix_seconds == 1792888200);  // 2026-10-25T00:30:00Z
+    CHECK(second->unix_seconds == 1792888200 + 3600);
+    // Not Berlin's abbreviation at that time (summer time in November, another zone's).
+    CHECK_FALSE(parse_log_timestamp("Tue 2026-11-24 10:00:00 CEST mx x", h));
+    CHECK_FALSE(parse_log_timestamp("Tue 2026-11-24 10:00:00 EST mx x", h));
+    CHECK(log_timestamp_problem("Tue 2026-11-24 10:00:00 EST mx x", h)
+              .find("'EST' is not the log zone's (CET then") != std::string::npos);
+    CHECK(parse_log_timestamp("Tue 2026-11-24 10:00:00 UTC mx x", h)->unix_seconds ==
+          nov24_2026_10h);
+    if (old)
+        ::setenv("TZ", saved.c_str(), 1);
+    else
+        ::unsetenv("TZ");
+    tzset();
+}
+
 TEST_CASE("times without an offset are read in the given time zone", "[reject_log]") {
     const char* old = std::getenv("TZ");
     const std::string saved = old ? old : "";

@@ -55,7 +55,13 @@ struct parsed_timestamp {
 };
 
 // Parses a timestamp at the start of `line`; nullopt when the line starts with none.
+// Besides RFC 3339, Exim's and BSD syslog's: journalctl's -o short-unix
+// ("1764669600.123456") and -o short-full ("Sat 2026-12-05 10:00:04 CET"; a zone named by
+// its abbreviation must be that of the hint's zone at that time, or UTC or GMT).
 std::optional<parsed_timestamp> parse_log_timestamp(std::string_view line, const year_hint& hint);
+// Why a line that starts like a timestamp gave none, where that is worth saying (a
+// short-full zone that is not the log zone's); empty otherwise.
+std::string log_timestamp_problem(std::string_view line, const year_hint& hint);
 
 // Days since 1970-01-01 of a proleptic Gregorian date (no time zone involved).
 std::int64_t days_from_civil(int year, unsigned month, unsigned day);
