@@ -166,6 +166,25 @@ bool postfix_echo_reply(std::string_view reply) {
     return reply.starts_with('<') && contains(reply, " rejected: ");
 }
 
+std::string_view zone_word(std::string_view s);
+bool host_name(std::string_view w, int min_dots);
+
+// What a Postfix rbl reply names after "blocked using": $rbl_domain ("zen.spamhaus.org",
+// "dbl.example"), or in a reply template the list's name ("ZEN", "Spamhaus", "AuthBL": a
+// capital in it); not the lower-case words of an access map's own text made to look like
+// one ("Client host 1.2.3.4 blocked using local access table"), which is no DNSBL's verdict.
+bool rbl_list_name(std::string_view w) {
+    if (w.find('.') != std::string_view::npos) return host_name(w, 1);
+    int capitals = 0;
+    for (const char c : w) {
+        if (c >= 'A' && c <= 'Z')
+            ++capitals;
+        else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            return false;
+    }
+    return capitals >= 1;
+}
+
 // Postfix's rbl reply is "$rbl_class [$rbl_what] blocked using $rbl_domain". Only
 // reject_rbl_client names the client's address: "Client host [1.2.3.4]" (smtpd) or
 // "client [1.2.3.4]" (postscreen), and it is the client's. "Helo command [name]", "Sender
@@ -204,8 +223,11 @@ log_line_status postfix_rbl_client(std::string_view reply, std::string_view clie
     if (!is_client) return log_line_status::other_reject;
     const std::string_view what = reply.substr(open + 1, blocked - open - 1);
     if (dnsbl_refused_query(reply.substr(blocked))) return log_line_status::other_reject;
-    if (parse_client_ipv4(what, out))
+    if (parse_client_ipv4(what, out)) {
+        const std::size_t list = reply.find("blocked using ", blocked) + 14;
+        if (!rbl_list_name(zone_word(reply.substr(list)))) return log_line_status::other_reject;
         return what == client ? log_line_status::dnsbl_reject : log_line_status::other_reject;
+    }
     if (contains(what, ":")) return log_line_status::ipv6_client;
     // "[1.2.3.400]" is a broken address; "[mail.example.com]" is reject_rhsbl_client's name.
     return dotted_digits(what) ? log_line_status::garbage : log_line_status::other_reject;
@@ -237,6 +259,11 @@ std::string_view zone_word(std::string_view s) {
 // a file ("/etc/exim/blacklist.txt", "local_host_blacklist.conf"), a local list's name
 // ("local.blacklist") or a filter's ("SpamAssassin").
 bool zone_like(std::string_view w) {
+    return host_name(w, 2);
+}
+
+// A host name of letters, digits and hyphens with `min_dots` dots or more.
+bool host_name(std::string_view w, int min_dots) {
     if (w.empty() || w.front() == '.' || w.front() == '-') return false;
     int dots = 0;
     char prev = '.';
@@ -250,7 +277,7 @@ bool zone_like(std::string_view w) {
         }
         prev = c;
     }
-    return dots >= 2;
+    return dots >= min_dots && prev != '.';
 }
 
 // Exim's DNSBL messages: the default configuration's "rejected because 1.2.3.4 is in a black

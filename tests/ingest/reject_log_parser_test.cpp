@@ -1134,6 +1134,23 @@ TEST_CASE("Postfix: DQS replies name the client without brackets", "[reject_log]
     // another address than the client's
     CHECK(parse_reject_line(head + "Client host 198.51.100.9 blocked using ZEN - see x" + tail,
                             year(2026), e) == log_line_status::other_reject);
+    // Other lists' names in reply templates, and a zone of two labels.
+    for (const char* reply : {"Client host 198.51.100.150 blocked using Spamhaus; see x",
+                              "Client host 198.51.100.150 blocked using AuthBL",
+                              "Client host [198.51.100.150] blocked using dnsbl.example;"}) {
+        INFO(reply);
+        CHECK(parse_reject_line(head + reply + tail, year(2026), e) ==
+              log_line_status::dnsbl_reject);
+    }
+    // An access map's own text made to look like the rbl reply names no list: lower-case
+    // words where the list's name or zone would be.
+    for (const char* reply : {"Client host 198.51.100.150 blocked using local access table",
+                              "Client host [198.51.100.150] blocked using our own list",
+                              "Client host [198.51.100.150] blocked using /etc/postfix/access"}) {
+        INFO(reply);
+        CHECK(parse_reject_line(head + reply + tail, year(2026), e) ==
+              log_line_status::other_reject);
+    }
     // A domain's class stays no evidence when an operator's text is in the reply too.
     const std::vector<std::string> texts = {"domain too young"};
     CHECK(parse_reject_line(
