@@ -96,6 +96,7 @@ int main(int argc, char** argv) {
     ingest::tune_malloc_for_ingest();                           // likewise
     std::string testbed, db = "/tmp/v6bl-bench-ingest-db";
     int repeat = 1;
+    std::uint64_t commit_every = ingest::ingest_options{}.commit_every;
     bool reuse_rejections = false;
     for (int i = 1; i < argc; ++i) {
         const std::string k = argv[i];
@@ -110,12 +111,14 @@ int main(int argc, char** argv) {
             db = v;
         else if (k == "--repeat")
             repeat = std::max(1, std::atoi(v));
+        else if (k == "--commit-every")
+            commit_every = std::max<std::uint64_t>(1, std::strtoull(v, nullptr, 10));
         ++i;
     }
     if (testbed.empty()) {
         std::fprintf(stderr,
                      "usage: bench_ingest --testbed DIR [--db DIR] [--repeat N] "
-                     "[--reuse-rejections]  (DIR from v6bl simulate)\n");
+                     "[--reuse-rejections] [--commit-every N]  (DIR from v6bl simulate)\n");
         return 64;
     }
     const std::string capture = testbed + "/sensor.pcap";
@@ -189,6 +192,7 @@ int main(int argc, char** argv) {
         auto store = store::reputation_store::open_writer(so);
         ingest::ingest_options io;
         io.captures = {capture};
+        io.commit_every = commit_every;
         ingest::ingest_pipeline pipeline(*store, io);
         rss_sampler rss;
         const auto t0 = std::chrono::steady_clock::now();
