@@ -295,9 +295,9 @@ std::string log_timestamp_problem(std::string_view s, const year_hint& hint) {
         if (localtime_r(&t, &tm) && tm.tm_zone) log_zone = tm.tm_zone;
     }
     return "its time zone '" + std::string(f.zone) + "' is not the log zone's (" + log_zone +
-           " then, by --log-timezone); journalctl -o short-full names zones by abbreviation "
-           "only, which can be ambiguous: give the zone the log was written in with "
-           "--log-timezone, or use -o short-iso";
+           " then, by --log-timezone); journalctl -o short-full prints times in the zone "
+           "journalctl itself ran in, named by an abbreviation only, which can be ambiguous: "
+           "give that zone with --log-timezone, or use -o short-iso";
 }
 
 std::optional<parsed_timestamp> parse_log_timestamp(std::string_view s, const year_hint& hint) {

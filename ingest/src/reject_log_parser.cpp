@@ -169,20 +169,23 @@ bool postfix_echo_reply(std::string_view reply) {
 std::string_view zone_word(std::string_view s);
 bool host_name(std::string_view w, int min_dots);
 
-// What a Postfix rbl reply names after "blocked using": $rbl_domain ("zen.spamhaus.org",
-// "dbl.example"), or in a reply template the list's name ("ZEN", "Spamhaus", "AuthBL": a
-// capital in it); not the lower-case words of an access map's own text made to look like
-// one ("Client host 1.2.3.4 blocked using local access table"), which is no DNSBL's verdict.
-bool rbl_list_name(std::string_view w) {
-    if (w.find('.') != std::string_view::npos) return host_name(w, 1);
-    int capitals = 0;
-    for (const char c : w) {
-        if (c >= 'A' && c <= 'Z')
-            ++capitals;
-        else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-            return false;
-    }
-    return capitals >= 1;
+// Whether what follows "blocked using" in a Postfix smtpd rbl reply can name a DNS list:
+// $rbl_domain (a zone; any host name with a dot, a local "bl.example.local" too), or the
+// list's name in an rbl_reply_maps template, which can be anything ("ZEN", "spamhaus",
+// "SBL+XBL", "a DNSBL"). Not one: an access map's own text made to look like the reply,
+// naming the table it came from ("local access table", "CIDR access map",
+// "hash:/etc/postfix/access").
+bool rbl_names_list(std::string_view after) {
+    const std::string_view word = zone_word(after);
+    if (word.empty()) return false;
+    if (host_name(word, 1)) return true;
+    if (word.front() == '/' || contains(word, ":/")) return false;
+    std::string phrase(after.substr(0, after.find(';')));
+    for (char& c : phrase)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    for (const std::string_view table : {"access table", "access map", "access list"})
+        if (phrase.find(table) != std::string::npos) return false;
+    return true;
 }
 
 // Postfix's rbl reply is "$rbl_class [$rbl_what] blocked using $rbl_domain". Only
@@ -194,8 +197,9 @@ bool rbl_list_name(std::string_view w) {
 // Spamhaus's DQS templates for Postfix (rbl_reply_maps) drop the brackets: "$rbl_class
 // $rbl_what blocked using ZEN - see ...", with the same class and subject.
 // `judged`: the reply is in the rbl form (bracketed, or bracketless with one of Postfix's
-// $rbl_class values), so that what it says about the client is settled here.
-log_line_status postfix_rbl_client(std::string_view reply, std::string_view client,
+// $rbl_class values) and names a list, so that what it says about the client is settled
+// here. `postscreen`: the line is postscreen's.
+log_line_status postfix_rbl_client(std::string_view reply, std::string_view client, bool postscreen,
                                    std::uint32_t& out, bool& judged) {
     judged = false;
     if (postfix_echo_reply(reply)) return log_line_status::other_reject;
@@ -223,12 +227,18 @@ log_line_status postfix_rbl_client(std::string_view reply, std::string_view clie
     if (!is_client) return log_line_status::other_reject;
     const std::string_view what = reply.substr(open + 1, blocked - open - 1);
     if (dnsbl_refused_query(reply.substr(blocked))) return log_line_status::other_reject;
+    // (postscreen's reply comes from its DNSBL test only, whatever postscreen_dnsbl_reply_map
+    // makes of the zone's name)
+    const bool names_list =
+        postscreen || rbl_names_list(reply.substr(reply.find("blocked using ", blocked) + 14));
+    // Not a list's: an operator's --dnsbl-text may still say it is one.
+    if (!names_list) judged = false;
     if (parse_client_ipv4(what, out)) {
-        const std::size_t list = reply.find("blocked using ", blocked) + 14;
-        if (!rbl_list_name(zone_word(reply.substr(list)))) return log_line_status::other_reject;
+        if (!names_list) return log_line_status::other_reject;
         return what == client ? log_line_status::dnsbl_reject : log_line_status::other_reject;
     }
-    if (contains(what, ":")) return log_line_status::ipv6_client;
+    if (contains(what, ":"))
+        return names_list ? log_line_status::ipv6_client : log_line_status::other_reject;
     // "[1.2.3.400]" is a broken address; "[mail.example.com]" is reject_rhsbl_client's name.
     return dotted_digits(what) ? log_line_status::garbage : log_line_status::other_reject;
 }
@@ -760,7 +770,7 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
         std::string_view client, reply;
         if (!postfix_reject_parts(rest, client, reply)) return log_line_status::other_reject;
         bool judged = false;
-        const log_line_status st = postfix_rbl_client(reply, client, out.ipv4, judged);
+        const log_line_status st = postfix_rbl_client(reply, client, postscreen, out.ipv4, judged);
         // A reply in the rbl form was judged above: an RHSBL class or a refused query stays
         // no evidence whatever else it says.
         if (st != log_line_status::other_reject || dnsbl_texts.empty() || judged) return st;

@@ -1134,23 +1134,39 @@ TEST_CASE("Postfix: DQS replies name the client without brackets", "[reject_log]
     // another address than the client's
     CHECK(parse_reject_line(head + "Client host 198.51.100.9 blocked using ZEN - see x" + tail,
                             year(2026), e) == log_line_status::other_reject);
-    // Other lists' names in reply templates, and a zone of two labels.
+    // Lists' names in operators' reply templates can be anything, and zones local ones.
     for (const char* reply : {"Client host 198.51.100.150 blocked using Spamhaus; see x",
                               "Client host 198.51.100.150 blocked using AuthBL",
-                              "Client host [198.51.100.150] blocked using dnsbl.example;"}) {
+                              "Client host [198.51.100.150] blocked using spamhaus",
+                              "Client host [198.51.100.150] blocked using SBL+XBL",
+                              "Client host [198.51.100.150] blocked using a DNSBL",
+                              "Client host [198.51.100.150] blocked using our own list",
+                              "Client host [198.51.100.150] blocked using bl.example.local;"}) {
         INFO(reply);
         CHECK(parse_reject_line(head + reply + tail, year(2026), e) ==
               log_line_status::dnsbl_reject);
     }
-    // An access map's own text made to look like the rbl reply names no list: lower-case
-    // words where the list's name or zone would be.
+    // An access map's own text made to look like the rbl reply names its table, not a list.
     for (const char* reply : {"Client host 198.51.100.150 blocked using local access table",
-                              "Client host [198.51.100.150] blocked using our own list",
-                              "Client host [198.51.100.150] blocked using /etc/postfix/access"}) {
+                              "Client host [198.51.100.150] blocked using CIDR Access Map",
+                              "Client host [198.51.100.150] blocked using /etc/postfix/access",
+                              "Client host [198.51.100.150] blocked using hash:/etc/postfix/a"}) {
         INFO(reply);
         CHECK(parse_reject_line(head + reply + tail, year(2026), e) ==
               log_line_status::other_reject);
     }
+    // ... unless the operator's own DNSBL text says it is one.
+    const std::vector<std::string> own = {"blocked using local access table"};
+    CHECK(parse_reject_line(
+              head + "Client host 198.51.100.150 blocked using local access table" + tail,
+              year(2026), e, 1, own) == log_line_status::dnsbl_reject);
+    // postscreen's reply comes from its DNSBL test, whatever its reply map calls the list.
+    CHECK(parse_reject_line(
+              "Dec  5 10:00:00 mx1 postfix/postscreen[9]: NOQUEUE: reject: RCPT from "
+              "[198.51.100.150]:51234: 550 5.7.1 Service unavailable; client [198.51.100.150] "
+              "blocked using blocked by RBL, see http://multirbl.valli.org/; from=<a@b.example>, "
+              "to=<c@d.example>, proto=ESMTP, helo=<x>",
+              year(2026), e) == log_line_status::dnsbl_reject);
     // A domain's class stays no evidence when an operator's text is in the reply too.
     const std::vector<std::string> texts = {"domain too young"};
     CHECK(parse_reject_line(
