@@ -725,6 +725,26 @@ bool parse_ipv4(std::string_view t, std::uint32_t& out) {
     return true;
 }
 
+// The Postfix service a line of a program named "postfix" alone comes from, by what it says
+// (see parse_reject_line): "postscreen", "smtpd", or "" for another.
+std::string_view postfix_service_of(std::string_view body) {
+    if (body.starts_with("DNSBL rank ")) return "postscreen";
+    std::string_view rest;
+    if (!postfix_reject_header(body, rest)) return {};
+    const std::size_t space = rest.find(' ');
+    if (space == std::string_view::npos || rest.substr(space, 6) != " from ") return {};
+    const std::string_view who = rest.substr(space + 6);
+    if (who.starts_with('[')) {
+        // postscreen: "[1.2.3.4]:51234: 550 ..."
+        const std::size_t close = who.find(']');
+        return close != std::string_view::npos && who.substr(close + 1, 1) == ":" &&
+                       close + 2 < who.size() && who[close + 2] >= '0' && who[close + 2] <= '9'
+                   ? std::string_view("postscreen")
+                   : std::string_view();
+    }
+    return "smtpd";
+}
+
 log_line_status parse_reject_line(std::string_view line, const year_hint& hint, reject_event& out,
                                   int postscreen_threshold,
                                   std::span<const std::string> dnsbl_texts) {
@@ -742,9 +762,18 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
     // syslog_name of the operator's own ("mta-in/smtpd"); other Postfix programs under the
     // default names ("postfix/cleanup").
     const std::size_t slash = prog.rfind('/');
-    const std::string_view service =
+    std::string_view service =
         slash == std::string_view::npos ? std::string_view() : prog.substr(slash + 1);
-    if (slash != std::string_view::npos &&
+    // rsyslog cuts its program name at the first '/' unless told otherwise
+    // (parser.permitSlashInProgramName), and its RFC 5424 output names the APP-NAME so:
+    // "postfix" alone, the service lost. It is told by the line then: postscreen's
+    // "DNSBL rank" and "RCPT from [1.2.3.4]:port:", smtpd's "RCPT from name[1.2.3.4]:"; any
+    // other is another Postfix program's.
+    // (postmulti's instances are "postfix-NAME")
+    const bool bare_postfix =
+        slash == std::string_view::npos && (prog == "postfix" || prog.starts_with("postfix-"));
+    if (bare_postfix) service = postfix_service_of(body);
+    if ((slash != std::string_view::npos || bare_postfix) &&
         (prog.starts_with("postfix") || service == "smtpd" || service == "postscreen")) {
         const bool postscreen = service == "postscreen";
         std::string_view rest;

@@ -1289,6 +1289,50 @@ TEST_CASE("syslog shapes: priority, RFC 5424, 'message repeated', Solaris ids", 
               year(2026), e) != log_line_status::dnsbl_reject);
 }
 
+// rsyslog cuts the program name at its first '/' (parser.permitSlashInProgramName is off by
+// default), so its RFC 5424 lines name Postfix's APP-NAME "postfix", the service lost: every
+// such rejection was silently no reject.
+TEST_CASE("Postfix under the program name 'postfix' alone: the service told by the line",
+          "[reject_log]") {
+    reject_event e;
+    const std::string smtpd =
+        "NOQUEUE: reject: RCPT from unknown[198.51.100.8]: 554 5.7.1 Service unavailable; Client "
+        "host [198.51.100.8] blocked using zen.spamhaus.org; from=<a@b.example> to=<c@d.example> "
+        "proto=ESMTP helo=<x>";
+    for (const std::string& line :
+         {"<22>1 2026-12-05T10:00:00+01:00 mx1 postfix 1234 - - " + smtpd,
+          "<22>1 2026-12-05T10:00:00+01:00 mx1 postfix-in 1234 - - " + smtpd,
+          "Dec  5 10:00:00 mx1 postfix[1234]: " + smtpd}) {
+        INFO(line);
+        e = {};
+        CHECK(parse_reject_line(line, year(2026), e) == log_line_status::dnsbl_reject);
+        CHECK(e.ipv4 == v4(198, 51, 100, 8));
+        CHECK(e.mta == mta_kind::postfix_smtpd);
+    }
+    const std::string head = "<22>1 2026-12-05T10:00:00+01:00 mx1 postfix 1234 - - ";
+    CHECK(parse_reject_line(head + "NOQUEUE: reject: RCPT from [198.51.100.9]:51234: 550 5.7.1 "
+                                   "Service unavailable; client [198.51.100.9] blocked using "
+                                   "zen.spamhaus.org; from=<a@b.example>, to=<c@d.example>, "
+                                   "proto=ESMTP, helo=<x>",
+                            year(2026), e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(198, 51, 100, 9));
+    CHECK(e.mta == mta_kind::postfix_postscreen);
+    CHECK(parse_reject_line(head + "DNSBL rank 3 for [198.51.100.10]:51234", year(2026), e) ==
+          log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(198, 51, 100, 10));
+    CHECK(e.mta == mta_kind::postfix_postscreen);
+    // cleanup's header check and an ordinary line: another Postfix program's
+    CHECK(parse_reject_line(head + "4AB12C3D: reject: header Subject: Client host [198.51.100.8] "
+                                   "blocked using zen.spamhaus.org from unknown[198.51.100.8]; "
+                                   "from=<a@b.example> to=<c@d.example> proto=ESMTP helo=<x>",
+                            year(2026), e) == log_line_status::other_reject);
+    CHECK(parse_reject_line(head + "connect from unknown[198.51.100.8]", year(2026), e) ==
+          log_line_status::not_reject);
+    // (a program that merely starts like it is no Postfix)
+    CHECK(parse_reject_line("<22>1 2026-12-05T10:00:00+01:00 mx1 postfixadmin 1 - - " + smtpd,
+                            year(2026), e) != log_line_status::dnsbl_reject);
+}
+
 // FEATURE(dnsbl)'s older default message was an other reject.
 TEST_CASE("Sendmail: 'refused by blackhole site' names the client, or a domain", "[reject_log]") {
     reject_event e;
