@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,24 @@ year_hint year(int y) {
     return h;
 }
 constexpr std::int64_t nov24_2026_10h = 1795514400;  // 2026-11-24T10:00:00Z
+
+// Puts the process's TZ back as it was when a test that sets a zone leaves, however it
+// leaves (a failed REQUIRE too).
+struct tz_guard {
+    std::optional<std::string> saved;
+    tz_guard() {
+        if (const char* v = std::getenv("TZ")) saved = v;
+    }
+    ~tz_guard() {
+        if (saved)
+            ::setenv("TZ", saved->c_str(), 1);
+        else
+            ::unsetenv("TZ");
+        ::tzset();
+    }
+    tz_guard(const tz_guard&) = delete;
+    tz_guard& operator=(const tz_guard&) = delete;
+};
 }  // namespace
 
 TEST_CASE("Postfix smtpd DNSBL reject", "[reject_log]") {
@@ -284,8 +303,7 @@ TEST_CASE(
     "in a zone east of UTC, the first hours of January read before UTC's New Year are "
     "next year's",
     "[reject_log]") {
-    const char* old = std::getenv("TZ");
-    const std::string saved = old ? old : "";
+    const tz_guard restore_tz;
     std::string error;
     REQUIRE(set_process_time_zone("Asia/Tokyo", error));
     local_time_zone tokyo;
@@ -294,11 +312,6 @@ TEST_CASE(
     const std::int64_t new_year_utc = days_from_civil(2027, 1, 1) * 86400;
     h.now_unix = new_year_utc - 4 * 3600;  // 2026-12-31 20:00 UTC = 2027-01-01 05:00 JST
     const auto t = parse_log_timestamp("Jan  1 04:59:00 mx x", h);
-    if (saved.empty())
-        ::unsetenv("TZ");
-    else
-        ::setenv("TZ", saved.c_str(), 1);
-    ::tzset();
     REQUIRE(t);
     CHECK(t->unix_seconds == new_year_utc - 9 * 3600 + 4 * 3600 + 59 * 60);
 }
@@ -655,8 +668,7 @@ TEST_CASE("journalctl short-unix and short-full times", "[reject_log]") {
     CHECK(log_timestamp_problem("Tue 2026-11-24 10:00:00 UTC mx x", year_hint{}).empty());
     CHECK(log_timestamp_problem("garbage", year_hint{}).empty());
 
-    const char* old = std::getenv("TZ");
-    const std::string saved = old ? old : "";
+    const tz_guard restore_tz;
     std::string error;
     REQUIRE(set_process_time_zone("Europe/Berlin", error));
     local_time_zone berlin;
@@ -682,16 +694,10 @@ TEST_CASE("journalctl short-unix and short-full times", "[reject_log]") {
               .find("'EST' is not the log zone's (CET then") != std::string::npos);
     CHECK(parse_log_timestamp("Tue 2026-11-24 10:00:00 UTC mx x", h)->unix_seconds ==
           nov24_2026_10h);
-    if (old)
-        ::setenv("TZ", saved.c_str(), 1);
-    else
-        ::unsetenv("TZ");
-    tzset();
 }
 
 TEST_CASE("times without an offset are read in the given time zone", "[reject_log]") {
-    const char* old = std::getenv("TZ");
-    const std::string saved = old ? old : "";
+    const tz_guard restore_tz;
     std::string error;
     REQUIRE(set_process_time_zone("Europe/Berlin", error));
     local_time_zone berlin;
@@ -764,11 +770,6 @@ TEST_CASE("times without an offset are read in the given time zone", "[reject_lo
           nov24_2026_10h - 3600);
     ::unsetenv("TZ");
     CHECK(set_process_time_zone("local", error));
-    if (old)
-        ::setenv("TZ", saved.c_str(), 1);
-    else
-        ::unsetenv("TZ");
-    tzset();
 }
 
 // Operators rewrite DNSBL replies (Postfix rbl_reply_maps, an Exim dnslists `message`): the
