@@ -38,6 +38,21 @@ struct tz_guard {
     tz_guard(const tz_guard&) = delete;
     tz_guard& operator=(const tz_guard&) = delete;
 };
+
+// The process's zone for one test (which stops there if the name is unknown), and `h` with
+// times without an offset read in it.
+struct test_zone {
+    tz_guard restore;
+    local_time_zone zone;
+    explicit test_zone(const char* name) {
+        std::string error;
+        REQUIRE(set_process_time_zone(name, error));
+    }
+    year_hint hint(year_hint h = {}) const {
+        h.zone = &zone;
+        return h;
+    }
+};
 }  // namespace
 
 TEST_CASE("Postfix smtpd DNSBL reject", "[reject_log]") {
@@ -303,12 +318,8 @@ TEST_CASE(
     "in a zone east of UTC, the first hours of January read before UTC's New Year are "
     "next year's",
     "[reject_log]") {
-    const tz_guard restore_tz;
-    std::string error;
-    REQUIRE(set_process_time_zone("Asia/Tokyo", error));
-    local_time_zone tokyo;
-    year_hint h;
-    h.zone = &tokyo;
+    const test_zone tokyo("Asia/Tokyo");
+    year_hint h = tokyo.hint();
     const std::int64_t new_year_utc = days_from_civil(2027, 1, 1) * 86400;
     h.now_unix = new_year_utc - 4 * 3600;  // 2026-12-31 20:00 UTC = 2027-01-01 05:00 JST
     const auto t = parse_log_timestamp("Jan  1 04:59:00 mx x", h);
@@ -668,12 +679,8 @@ TEST_CASE("journalctl short-unix and short-full times", "[reject_log]") {
     CHECK(log_timestamp_problem("Tue 2026-11-24 10:00:00 UTC mx x", year_hint{}).empty());
     CHECK(log_timestamp_problem("garbage", year_hint{}).empty());
 
-    const tz_guard restore_tz;
-    std::string error;
-    REQUIRE(set_process_time_zone("Europe/Berlin", error));
-    local_time_zone berlin;
-    year_hint h;
-    h.zone = &berlin;
+    const test_zone berlin("Europe/Berlin");
+    const year_hint h = berlin.hint();
     auto t = parse_log_timestamp("Tue 2026-11-24 10:00:00 CET mx x", h);
     REQUIRE(t);
     CHECK(t->unix_seconds == nov24_2026_10h - 3600);
@@ -697,12 +704,9 @@ TEST_CASE("journalctl short-unix and short-full times", "[reject_log]") {
 }
 
 TEST_CASE("times without an offset are read in the given time zone", "[reject_log]") {
-    const tz_guard restore_tz;
+    const test_zone berlin("Europe/Berlin");
+    const year_hint h = berlin.hint(year(2026));
     std::string error;
-    REQUIRE(set_process_time_zone("Europe/Berlin", error));
-    local_time_zone berlin;
-    year_hint h = year(2026);
-    h.zone = &berlin;
     auto t = parse_log_timestamp("Nov 24 10:00:00 mx x", h);
     REQUIRE(t);
     CHECK(t->unix_seconds == nov24_2026_10h - 3600);  // CET
