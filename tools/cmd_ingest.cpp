@@ -174,6 +174,12 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
                     "commit after this many packets or lines")
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40))
         ->capture_default_str();
+    cmd->add_option("--max-book-64s", args->options.writer.max_book_64s,
+                    "keep at most this many IPv6 /64s in memory (0: no bound); past it, the one "
+                    "seen least recently is forgotten (counted) and its addresses count anew if "
+                    "it comes back. Bounds memory under a flood of spoofed sources")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 32))
+        ->capture_default_str();
     cmd->add_option("--state-interval", args->state_interval_s,
                     "with --interface: write the engine state at most every this many seconds "
                     "(commits come every second; a crash loses up to this much pairing)")

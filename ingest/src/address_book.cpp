@@ -94,6 +94,8 @@ void address_book::erase(std::uint64_t p64) {
 }
 
 address_book::prefix& address_book::touch(std::uint64_t p64, std::uint32_t now_s, bool& created) {
+    // Before the new /64 has its slot: forgetting one moves slots (backward shift).
+    if (options_.max_prefixes && size_ >= options_.max_prefixes && !find(p64)) make_room();
     prefix* p = slot_for(p64, created);
     if (now_s > p->last_seen) p->last_seen = now_s;
     if (created) queue_expiry(*p);
@@ -235,6 +237,31 @@ void address_book::forget(prefix& p) {
     address_total_ -= p.count;
     release(p.cls, p.block);
     erase(p.p64);
+}
+
+// The bound of /64s is reached and a new one comes: the /64s not in the store are forgotten
+// in the order of the short expiry queue, oldest entry first, until there is room. An
+// entry whose /64 was seen after it was queued goes to the back with its due time brought
+// up to date (a second chance), so what goes is a /64 quiet since its entry was queued:
+// roughly the least recently seen. Each second chance follows an attempt on that /64, so
+// the work stays in proportion to the attempts; the queue is part of the checkpoint, so a
+// resumed run forgets the same /64s as a clean one.
+void address_book::make_room() {
+    ring_buffer<expiry_t>& q = expiry_[0];
+    while (size_ >= options_.max_prefixes && !q.empty()) {
+        const expiry_t e = q.front();
+        q.pop_front();
+        prefix* p = find(e.p64);
+        if (!p || p->in_store()) continue;  // gone, or queued in the long queue
+        const std::uint64_t due =
+            std::min<std::uint64_t>(std::uint64_t{p->last_seen} + options_.horizon_s, 0xFFFFFFFFu);
+        if (due > e.due_s) {
+            queue_expiry(*p);
+            continue;
+        }
+        forget(*p);
+        ++evicted_;
+    }
 }
 
 void address_book::expire(std::uint32_t now_s) {

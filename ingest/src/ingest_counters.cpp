@@ -60,6 +60,12 @@ std::string ingest_counters::summary() const {
                       static_cast<unsigned long long>(history_restarts));
         s += buf;
     }
+    if (address_book_evictions != 0) {
+        std::snprintf(buf, sizeof buf,
+                      "%llu /64s forgotten early (the address book held its bound of /64s); ",
+                      static_cast<unsigned long long>(address_book_evictions));
+        s += buf;
+    }
     std::snprintf(buf, sizeof buf, "%llu associations (%llu listable",
                   static_cast<unsigned long long>(associations),
                   static_cast<unsigned long long>(associations_listable));

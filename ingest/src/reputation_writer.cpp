@@ -102,6 +102,7 @@ address_book::options book_options(const writer_options& o) {
         static_cast<std::uint16_t>(std::min<std::size_t>(o.max_addresses_per_64, 192));
     b.horizon_s = o.address_horizon_s;
     b.stored_horizon_s = o.stored_address_horizon_s;
+    b.max_prefixes = o.max_book_64s;
     return b;
 }
 }  // namespace

@@ -110,6 +110,10 @@ std::vector<prometheus::MetricFamily> ingest_families(const ingest_sample& s) {
                              "Round histories started over because the association engine's "
                              "pool of rings was full; their earlier rounds no longer count.",
                              as_double(c.history_restarts)));
+    out.push_back(counter_of("v6bl_ingest_address_book_evictions_total",
+                             "/64s the address book forgot before their horizon to stay within "
+                             "its bound of /64s; seen again, their addresses count anew.",
+                             as_double(c.address_book_evictions)));
 
     if (s.store_serial)
         out.push_back(gauge_of("v6bl_store_serial", "The store's serial (the writer's).",

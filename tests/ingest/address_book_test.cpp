@@ -202,3 +202,77 @@ TEST_CASE("an expiry pass at a far time does not stop later passes", "[address_b
     b.expire(2000 + 200);
     CHECK_FALSE(b.find(p64 + 1));
 }
+
+TEST_CASE("at its bound of /64s the book forgets the one seen least recently", "[address_book]") {
+    address_book::options o;
+    o.max_prefixes = 100;
+    address_book b(o);
+    bool created = false;
+    // One /64 kept busy, one in the store, then a flood of /64s seen once each.
+    auto& stored = b.touch(p64 + 1'000'000, 1, created);
+    b.add_attempt(stored, 5, 1, 1);
+    b.set_in_store(stored);
+    for (std::uint64_t k = 0; k < 1000; ++k) {
+        const auto t = static_cast<std::uint32_t>(10 + k);
+        b.add_attempt(b.touch(p64 + k, t, created), k * 31 + 1, t, 1);
+        CHECK(created);
+        b.touch(p64 + 2'000'000, t, created);  // the busy one, seen every second
+        REQUIRE(b.prefixes() <= 100);
+    }
+    CHECK(b.prefixes() == 100);
+    CHECK(b.find(p64 + 1'000'000));  // in the store: never forgotten early
+    CHECK(b.find(p64 + 2'000'000));  // seen since it was queued: a second chance each time
+    // The rest are the latest 98 of the flood; what went is counted.
+    for (std::uint64_t k = 0; k < 1000; ++k) CHECK((b.find(p64 + k) != nullptr) == (k >= 902));
+    CHECK(b.evicted() == 902);
+    CHECK(b.addresses() == 1 + 98);
+    // A forgotten /64 seen again counts its address anew.
+    auto& back = b.touch(p64, 5000, created);
+    CHECK(created);
+    CHECK(b.add_attempt(back, 1, 5000, 1) == address_book::added::fresh);
+    CHECK(b.prefixes() == 100);
+}
+
+TEST_CASE("a /64 forgotten at the bound hands its uncommitted delta over", "[address_book]") {
+    address_book::options o;
+    o.max_prefixes = 2;
+    address_book b(o);
+    bool created = false;
+    for (std::uint64_t k = 0; k < 3; ++k) {
+        auto& p = b.touch(p64 + k, static_cast<std::uint32_t>(100 + k), created);
+        b.mark_dirty(p);
+        p.delta.attempts = static_cast<std::uint32_t>(k + 1);
+    }
+    CHECK_FALSE(b.find(p64));
+    REQUIRE(b.orphans().size() == 1);
+    CHECK(b.orphans()[0].first == p64);
+    CHECK(b.orphans()[0].second.attempts == 1);
+}
+
+TEST_CASE("a book restored at its bound forgets the same /64s as the one saved", "[address_book]") {
+    address_book::options o;
+    o.max_prefixes = 64;
+    address_book a(o);
+    bool created = false;
+    auto feed = [&](address_book& b, std::uint64_t from, std::uint64_t to) {
+        for (std::uint64_t k = from; k < to; ++k) {
+            const auto t = static_cast<std::uint32_t>(1000 + k);
+            // Every third attempt comes back to a /64 of a few seconds ago.
+            const std::uint64_t key = k % 3 == 0 && k > 5 ? p64 + k - 5 : p64 + k;
+            b.add_attempt(b.touch(key, t, created), k, t, 1);
+            b.expire(t);
+        }
+    };
+    feed(a, 0, 500);
+    std::string blob;
+    a.save(blob);
+    address_book b(o);
+    REQUIRE(b.restore(blob));
+    feed(a, 500, 1000);
+    feed(b, 500, 1000);
+    CHECK(a.prefixes() == 64);
+    CHECK(b.evicted() > 0);
+    std::size_t same = 0;
+    for (std::uint64_t k = 0; k < 1000; ++k) same += describe(a, p64 + k) == describe(b, p64 + k);
+    CHECK(same == 1000);
+}

@@ -1916,6 +1916,54 @@ TEST_CASE("a run stopped after every commit and resumed each time equals one cle
     CHECK(got == want);
 }
 
+// A flood of spoofed IPv6 sources (a new /64 each) used to grow the address book for the
+// whole 24 h horizon. At its bound of /64s it forgets the one seen least recently: no
+// attempt goes uncounted, and a run resumed from its checkpoints forgets the same /64s.
+TEST_CASE("an address book at its bound of /64s counts every attempt, and resumes exactly",
+          "[pipeline]") {
+    testbed tb(14);
+    ingest::ingest_options o;
+    o.captures = {tb.pcap()};
+    o.rejects = {tb.log()};
+    o.commit_every = 7000;
+    auto attempts_per_64 = [](const store::reputation_store& s) {
+        std::map<std::string, std::uint64_t> out;
+        s.for_each_record([&](const store::prefix& p, const store::reputation_record& r) {
+            if (p.length == 64) out[store::format_prefix(p)] = r.attempts;
+            return true;
+        });
+        return out;
+    };
+    auto free_db = open_store(tb.dir.path("free"));
+    const auto free_counts = ingest_into(*free_db, o);
+    CHECK(free_counts.address_book_evictions == 0);
+    const auto want = attempts_per_64(*free_db);
+    REQUIRE(want.size() > 200);
+
+    o.writer.max_book_64s = 40;
+    auto bound_db = open_store(tb.dir.path("bound"));
+    const auto c = ingest_into(*bound_db, o);
+    CHECK(c.address_book_evictions > 100);
+    CHECK(c.summary().find("/64s forgotten early") != std::string::npos);
+    CHECK(attempts_per_64(*bound_db) == want);
+    const auto bound_dump = ingest_test::dump_store(*bound_db);
+
+    auto pieces = open_store(tb.dir.path("pieces"));
+    std::atomic<bool> stop{false};
+    o.stop = &stop;
+    o.on_commit = [&](const ingest::ingest_counters& k) { stop = k.packets > 0; };
+    int runs = 0;
+    for (; runs < 100; ++runs) {
+        stop = false;
+        ingest_into(*pieces, o);
+        const auto cp = pieces->checkpoint("pcap:" + tb.pcap());
+        if (cp && cp->find("done=1") != std::string::npos) break;
+    }
+    CHECK(runs > 5);
+    CHECK(runs < 100);
+    CHECK(ingest_test::dump_store(*pieces) == bound_dump);
+}
+
 TEST_CASE("per-address evidence is kept for associated /64s only, with every attempt counted",
           "[pipeline]") {
     testbed tb(13);

@@ -149,6 +149,7 @@ TEST_CASE("ingest counters become labelled families", "[families]") {
     c.packets = 1000;
     c.capture_drops = 3;
     c.history_restarts = 5;
+    c.address_book_evictions = 6;
     c.syns = 900;
     c.syns_v6 = 300;
     c.attempts = 400;
@@ -172,6 +173,7 @@ TEST_CASE("ingest counters become labelled families", "[families]") {
     CHECK(sample_of(s, "v6bl_ingest_packets_total") == 1000);
     CHECK(sample_of(s, "v6bl_ingest_capture_drops_total") == 3);
     CHECK(sample_of(s, "v6bl_ingest_history_restarts_total") == 5);
+    CHECK(sample_of(s, "v6bl_ingest_address_book_evictions_total") == 6);
     CHECK(sample_of(s, "v6bl_ingest_syns_total{family=\"ipv6\"}") == 300);
     CHECK(sample_of(s, "v6bl_ingest_syns_total{family=\"ipv4\"}") == 600);
     CHECK(sample_of(s, "v6bl_ingest_connect_attempts_total{family=\"ipv6\"}") == 150);

@@ -36,6 +36,13 @@ class address_book {
         // few), so their counts and evidence stay exact while the store keeps the evidence.
         std::uint32_t horizon_s = 24 * 3600;
         std::uint32_t stored_horizon_s = 30 * 24 * 3600;
+        // At most this many /64s are kept (0: no bound). The horizon bounds the book by
+        // time, not by count: a flood of SYNs from spoofed IPv6 sources (a new /64 each)
+        // would fill it for a day. At the bound, a new /64 takes the place of the one seen
+        // least recently; /64s whose addresses are in the store are never forgotten early
+        // (if they alone fill the book, it grows past the bound). 2M /64s: a table of
+        // 4M slots (256 MiB) and their address blocks.
+        std::size_t max_prefixes = 2'000'000;
     };
 
     // What is known of one address: its attempts and their first and last time (capture
@@ -72,7 +79,9 @@ class address_book {
     address_book() : address_book(options{}) {}
     explicit address_book(options o);
 
-    // The /64's state; `created` tells that it was not known (then empty).
+    // The /64's state; `created` tells that it was not known (then empty). A new /64 at
+    // the bound of /64s first makes room (evicted() counts the /64s forgotten for it): a
+    // reference from find() or touch() held across touch() may be left dangling.
     prefix& touch(std::uint64_t p64, std::uint32_t now_s, bool& created);
     prefix* find(std::uint64_t p64);
     void prefetch(std::uint64_t p64) const;
@@ -111,6 +120,8 @@ class address_book {
     const std::vector<std::pair<std::uint64_t, record_delta>>& orphans() const { return orphans_; }
 
     std::size_t prefixes() const { return size_; }
+    // /64s forgotten before their horizon to keep the bound of /64s, since construction.
+    std::uint64_t evicted() const { return evicted_; }
     std::size_t addresses() const { return address_total_; }
     // Bytes held: the /64 table and the address blocks (free ones included).
     std::size_t table_bytes() const { return table_.size() * sizeof(prefix); }
@@ -154,12 +165,14 @@ class address_book {
     void erase(std::uint64_t p64);
     void grow();
     void forget(prefix& p);
+    void make_room();
 
     options options_;
     huge_array<prefix> table_;
     std::size_t mask_ = 0;
     std::size_t size_ = 0;
     std::size_t address_total_ = 0;
+    std::uint64_t evicted_ = 0;
     pool pools_[class_count];
     std::vector<std::uint64_t> dirty_;
     std::vector<std::pair<std::uint64_t, record_delta>> orphans_;

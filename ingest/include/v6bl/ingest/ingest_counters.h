@@ -52,6 +52,9 @@ struct ingest_counters {
     // Round histories the engine started over because its pool of rings was full (2^24
     // multi-round addresses at once): their earlier rounds no longer count.
     std::uint64_t history_restarts = 0;
+    // /64s the address book forgot before their horizon because it held its bound of /64s
+    // (--max-book-64s): seen again, their addresses count anew.
+    std::uint64_t address_book_evictions = 0;
 
     std::uint64_t rejections() const;
     std::uint64_t bad_inputs() const;

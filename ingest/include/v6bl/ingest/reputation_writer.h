@@ -39,6 +39,9 @@ struct writer_options {
     // long as the store keeps evidence (store_options::retain_seconds).
     std::uint32_t address_horizon_s = 24 * 3600;
     std::uint32_t stored_address_horizon_s = 30 * 24 * 3600;
+    // At most this many /64s in the address book (0: no bound); past it, the /64 seen
+    // least recently is forgotten early (address_book::options::max_prefixes).
+    std::size_t max_book_64s = 2'000'000;
 };
 
 // The writer is the only place that knows how evidence becomes store records. Everything
