@@ -359,6 +359,10 @@ TEST_CASE("numbers out of range are refused by flag name", "[tools][flags]") {
     CHECK(out.find("hours") != std::string::npos);
     CHECK(run(ingest + "--commit-every -1", out) != 0);
     CHECK(out.find("--commit-every: Value -1 not in range") != std::string::npos);
+    CHECK(run(ingest + "--max-book-64s -1", out) != 0);
+    CHECK(out.find("--max-book-64s") != std::string::npos);
+    CHECK(run(ingest + "--max-book-64s 4294967297", out) != 0);
+    CHECK(out.find("--max-book-64s") != std::string::npos);
     // TTLs and SOA timers stop at 2^31-1 (RFC 2181 8), in export and serve alike.
     for (const std::string cmd : {" export --db ", " serve --db "}) {
         CHECK(run("timeout 20 " + v6bl_bin + cmd + dir.file("db") + " --ttl 4294967295", out) ==
@@ -930,6 +934,36 @@ TEST_CASE("simulate writes the maillog's syslog times in the zone ingest reads t
     CHECK(lines(dir.file("local") + "/maillog") == tokyo);
     CHECK(run(sim + dir.file("bad") + " --log-timezone Mars/Olympus_Mons", out) == 64);
     CHECK(out.find("--log-timezone") != std::string::npos);
+}
+
+// The address book's bound of /64s reaches the writer from the flag and from a config file,
+// and what it forgets is in the summary.
+TEST_CASE("ingest --max-book-64s bounds the /64s held, from the flag or the config",
+          "[tools][ingest]") {
+    temp_dir dir;
+    std::string out;
+    REQUIRE(run(v6bl_bin + " simulate --hosts 60 --hours 0.5 --seed 4 --log-timezone UTC --out " +
+                    dir.file("sim"),
+                out) == 0);
+    const std::string ingest =
+        v6bl_bin + " ingest --log-timezone UTC --capture " + dir.file("sim") + "/sensor.pcap";
+    REQUIRE(run(ingest + " --db " + dir.file("free"), out) == 0);
+    CHECK(out.find("forgotten early") == std::string::npos);
+    REQUIRE(run(ingest + " --db " + dir.file("flag") + " --max-book-64s 5", out) == 0);
+    CHECK(out.find("/64s forgotten early (the address book held its bound of /64s)") !=
+          std::string::npos);
+    { std::ofstream(dir.file("v6bl.toml")) << "[ingest]\nmax-book-64s = 5\n"; }
+    std::string from_config;
+    REQUIRE(run(ingest + " --db " + dir.file("config") + " --config " + dir.file("v6bl.toml"),
+                from_config) == 0);
+    // The same /64s forgotten (the summaries differ in their commit times only).
+    auto forgotten = [](const std::string& text) {
+        const auto end = text.find(" /64s forgotten early");
+        if (end == std::string::npos) return std::string("none");
+        return text.substr(text.rfind(' ', end - 1) + 1, end - text.rfind(' ', end - 1) - 1);
+    };
+    CHECK(forgotten(out) != "none");
+    CHECK(forgotten(from_config) == forgotten(out));
 }
 
 TEST_CASE("lookup prints the TXT that serve answers, with its lookup URL", "[tools][lookup]") {
