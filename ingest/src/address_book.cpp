@@ -95,7 +95,7 @@ void address_book::erase(std::uint64_t p64) {
 
 address_book::prefix& address_book::touch(std::uint64_t p64, std::uint32_t now_s, bool& created) {
     // Before the new /64 has its slot: forgetting one moves slots (backward shift).
-    if (options_.max_prefixes && size_ >= options_.max_prefixes && !find(p64)) make_room();
+    if (options_.max_prefixes && size_ >= options_.max_prefixes && !find(p64)) make_room(now_s);
     prefix* p = slot_for(p64, created);
     if (now_s > p->last_seen) p->last_seen = now_s;
     if (created) queue_expiry(*p);
@@ -245,8 +245,9 @@ void address_book::forget(prefix& p) {
 // up to date (a second chance), so what goes is a /64 quiet since its entry was queued:
 // roughly the least recently seen. Each second chance follows an attempt on that /64, so
 // the work stays in proportion to the attempts; the queue is part of the checkpoint, so a
-// resumed run forgets the same /64s as a clean one.
-void address_book::make_room() {
+// resumed run forgets the same /64s as a clean one (given the same bound: it is an option,
+// not part of the checkpoint).
+void address_book::make_room(std::uint32_t now_s) {
     ring_buffer<expiry_t>& q = expiry_[0];
     while (size_ >= options_.max_prefixes && !q.empty()) {
         const expiry_t e = q.front();
@@ -259,8 +260,9 @@ void address_book::make_room() {
             queue_expiry(*p);
             continue;
         }
+        // (one past its horizon, not yet reached by the once-a-minute pass, is not early)
+        if (due > now_s) ++evicted_;
         forget(*p);
-        ++evicted_;
     }
 }
 

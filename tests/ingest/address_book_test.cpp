@@ -276,3 +276,36 @@ TEST_CASE("a book restored at its bound forgets the same /64s as the one saved",
     for (std::uint64_t k = 0; k < 1000; ++k) same += describe(a, p64 + k) == describe(b, p64 + k);
     CHECK(same == 1000);
 }
+
+TEST_CASE("at the bound a /64 already past its horizon goes uncounted, a stored one stays",
+          "[address_book]") {
+    address_book::options o;
+    o.max_prefixes = 2;
+    o.horizon_s = 60;
+    address_book b(o);
+    bool created = false;
+    b.touch(p64, 100, created);
+    b.touch(p64 + 1, 100, created);
+    // No expiry pass ran: both are past their horizon at 1000, forgotten but not early.
+    b.touch(p64 + 2, 1000, created);
+    b.touch(p64 + 3, 1001, created);
+    CHECK_FALSE(b.find(p64));
+    CHECK_FALSE(b.find(p64 + 1));
+    CHECK(b.evicted() == 0);
+    b.touch(p64 + 4, 1002, created);  // p64 + 2, seen at 1000, was not due before 1060
+    CHECK_FALSE(b.find(p64 + 2));
+    CHECK(b.evicted() == 1);
+    // /64s in the store are never forgotten early: with two of them the book goes past
+    // its bound, and the others take turns in what is left.
+    b.set_in_store(*b.find(p64 + 3));
+    b.set_in_store(*b.find(p64 + 4));
+    b.touch(p64 + 5, 1003, created);
+    CHECK(b.prefixes() == 3);
+    b.touch(p64 + 6, 1004, created);
+    CHECK(b.prefixes() == 3);
+    CHECK(b.find(p64 + 3));
+    CHECK(b.find(p64 + 4));
+    CHECK_FALSE(b.find(p64 + 5));
+    CHECK(b.find(p64 + 6));
+    CHECK(b.evicted() == 2);
+}

@@ -1943,7 +1943,8 @@ TEST_CASE("an address book at its bound of /64s counts every attempt, and resume
     o.writer.max_book_64s = 40;
     auto bound_db = open_store(tb.dir.path("bound"));
     const auto c = ingest_into(*bound_db, o);
-    CHECK(c.address_book_evictions > 100);
+    // At least every /64 but the last 40 went (some more than once).
+    CHECK(c.address_book_evictions >= want.size() - 40);
     CHECK(c.summary().find("/64s forgotten early") != std::string::npos);
     CHECK(attempts_per_64(*bound_db) == want);
     const auto bound_dump = ingest_test::dump_store(*bound_db);

@@ -956,7 +956,7 @@ TEST_CASE("ingest --max-book-64s bounds the /64s held, from the flag or the conf
     std::string from_config;
     REQUIRE(run(ingest + " --db " + dir.file("config") + " --config " + dir.file("v6bl.toml"),
                 from_config) == 0);
-    // The same /64s forgotten (the summaries differ in their commit times only).
+    // As many /64s forgotten (the summaries differ in their commit times only).
     auto forgotten = [](const std::string& text) {
         const auto end = text.find(" /64s forgotten early");
         if (end == std::string::npos) return std::string("none");

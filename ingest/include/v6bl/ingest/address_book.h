@@ -120,7 +120,8 @@ class address_book {
     const std::vector<std::pair<std::uint64_t, record_delta>>& orphans() const { return orphans_; }
 
     std::size_t prefixes() const { return size_; }
-    // /64s forgotten before their horizon to keep the bound of /64s, since construction.
+    // /64s forgotten before their horizon to keep the bound of /64s, since construction
+    // (one already past its horizon when it goes is not counted).
     std::uint64_t evicted() const { return evicted_; }
     std::size_t addresses() const { return address_total_; }
     // Bytes held: the /64 table and the address blocks (free ones included).
@@ -165,7 +166,7 @@ class address_book {
     void erase(std::uint64_t p64);
     void grow();
     void forget(prefix& p);
-    void make_room();
+    void make_room(std::uint32_t now_s);
 
     options options_;
     huge_array<prefix> table_;
