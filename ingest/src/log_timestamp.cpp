@@ -282,11 +282,32 @@ bool short_unix_shape(std::string_view s, std::int64_t& t, std::size_t& len) {
     return true;
 }
 
+// Whether a word can be a time zone's abbreviation as %Z prints it: tzdata's numeric ones,
+// or 2 to 6 letters with at least two capitals ("CET", "AEDT", "ChST"). A host name in its
+// place ("mx1", "mail") is not.
+bool zone_like(std::string_view z) {
+    if (numeric_zone_offset(z)) return true;
+    if (z.size() < 2 || z.size() > 6) return false;
+    int capitals = 0;
+    for (const char c : z) {
+        if (c >= 'A' && c <= 'Z')
+            ++capitals;
+        else if (c < 'a' || c > 'z')
+            return false;
+    }
+    return capitals >= 2;
+}
+
 }  // namespace
 
 std::string log_timestamp_problem(std::string_view s, const year_hint& hint) {
     short_full_fields f{};
     if (!short_full_shape(s, f) || short_full_to_unix(f, hint)) return {};
+    if (!zone_like(f.zone))
+        return "'" + std::string(f.zone) +
+               "' after the weekday, date and time is not a time zone, which a line of "
+               "journalctl -o short-full has there (-o short-iso and short-unix are read "
+               "too)";
     std::string log_zone = "UTC";
     if (hint.zone) {
         const auto t =

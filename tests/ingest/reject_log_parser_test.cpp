@@ -678,6 +678,12 @@ TEST_CASE("journalctl short-unix and short-full times", "[reject_log]") {
               .find("'CET' is not the log zone's (UTC") != std::string::npos);
     CHECK(log_timestamp_problem("Tue 2026-11-24 10:00:00 UTC mx x", year_hint{}).empty());
     CHECK(log_timestamp_problem("garbage", year_hint{}).empty());
+    // A host name where the zone goes is said to be no zone (it was named as one).
+    CHECK(log_timestamp_problem("Tue 2026-11-24 10:00:00 mx1 postfix/smtpd[1]: x", year_hint{})
+              .find("'mx1' after the weekday, date and time is not a time zone") !=
+          std::string::npos);
+    CHECK(log_timestamp_problem("Tue 2026-11-24 10:00:00 ChST mx x", year_hint{})
+              .find("'ChST' is not the log zone's") != std::string::npos);
 
     const test_zone berlin("Europe/Berlin");
     const year_hint h = berlin.hint();
