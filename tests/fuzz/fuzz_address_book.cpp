@@ -1,6 +1,6 @@
 // Fuzz target: the address book under any sequence of attempts, addresses known from the
-// store, commits, expiry at any capture time and checkpoints restored; then the remaining
-// bytes as a corrupt checkpoint.
+// store, commits, expiry at any capture time and checkpoints restored, with and without a
+// bound of /64s; then the remaining bytes as a corrupt checkpoint.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -16,6 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     o.max_addresses = 40;  // reached by a few hundred bytes of input
     o.horizon_s = 3600;
     o.stored_horizon_s = 7200;
+    // Inputs of odd length keep at most 12 of the 32 /64s in play (forgetting at the bound).
+    o.max_prefixes = size % 2 ? 12 : 0;
     address_book book(o);
     std::uint32_t now = 1'700'000'000;
     std::size_t ops = 0;
@@ -55,6 +57,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 if (!book.restore(s)) __builtin_trap();
                 break;
             }
+        }
+        if (o.max_prefixes) {
+            // Past the bound only by /64s whose addresses are in the store (and one more).
+            std::size_t stored = 0;
+            for (std::uint64_t k = 0; k < 32; ++k)
+                if (const address_book::prefix* q = book.find(0x20010db800000000ull + k))
+                    stored += q->in_store();
+            if (book.prefixes() > o.max_prefixes && book.prefixes() > stored + 1) __builtin_trap();
         }
         if (address_book::prefix* p = book.find(p64)) {
             // What the writer reads of a /64: its addresses and their tallies.
