@@ -99,6 +99,25 @@ std::set<std::string> listed_64s(const store::reputation_store& s) {
     return out;
 }
 
+// Ingests `o` into `s` one commit at a time: each run stops at its first commit that comes
+// with packets (the log's come before) and the next resumes from its checkpoint, until the
+// capture is done ("done=1" is committed with the end-of-input evaluation, by the last
+// run). Returns the runs it took (100: it never got to the end).
+int ingest_in_pieces(store::reputation_store& s, ingest::ingest_options o,
+                     const std::string& pcap) {
+    std::atomic<bool> stop{false};
+    o.stop = &stop;
+    o.on_commit = [&](const ingest::ingest_counters& c) { stop = c.packets > 0; };
+    int runs = 0;
+    for (; runs < 100; ++runs) {
+        stop = false;
+        ingest_into(s, o);
+        const auto cp = s.checkpoint("pcap:" + pcap);
+        if (cp && cp->find("done=1") != std::string::npos) break;
+    }
+    return runs;
+}
+
 }  // namespace
 
 TEST_CASE("a simulated testbed lists its dual-family spammers and no trap", "[pipeline]") {
@@ -1897,18 +1916,7 @@ TEST_CASE("a run stopped after every commit and resumed each time equals one cle
     // Every resumed run restores the grouper, the engine and the address book from the
     // checkpoint of the commit before, and must carry on exactly as the clean run did.
     auto pieces = open_store(tb.dir.path("pieces"));
-    std::atomic<bool> stop{false};
-    o.stop = &stop;
-    // Stop at the first commit that comes with packets (the log's come before).
-    o.on_commit = [&](const ingest::ingest_counters& c) { stop = c.packets > 0; };
-    int runs = 0;
-    for (; runs < 100; ++runs) {
-        stop = false;
-        ingest_into(*pieces, o);
-        // "done=1" is committed with the end-of-input evaluation, by the last run.
-        const auto cp = pieces->checkpoint("pcap:" + tb.pcap());
-        if (cp && cp->find("done=1") != std::string::npos) break;
-    }
+    const int runs = ingest_in_pieces(*pieces, o, tb.pcap());
     CHECK(runs > 5);    // it was cut into pieces
     CHECK(runs < 100);  // and got to the end
     const auto got = ingest_test::dump_store(*pieces);
@@ -1950,16 +1958,7 @@ TEST_CASE("an address book at its bound of /64s counts every attempt, and resume
     const auto bound_dump = ingest_test::dump_store(*bound_db);
 
     auto pieces = open_store(tb.dir.path("pieces"));
-    std::atomic<bool> stop{false};
-    o.stop = &stop;
-    o.on_commit = [&](const ingest::ingest_counters& k) { stop = k.packets > 0; };
-    int runs = 0;
-    for (; runs < 100; ++runs) {
-        stop = false;
-        ingest_into(*pieces, o);
-        const auto cp = pieces->checkpoint("pcap:" + tb.pcap());
-        if (cp && cp->find("done=1") != std::string::npos) break;
-    }
+    const int runs = ingest_in_pieces(*pieces, o, tb.pcap());
     CHECK(runs > 5);
     CHECK(runs < 100);
     CHECK(ingest_test::dump_store(*pieces) == bound_dump);
