@@ -949,7 +949,8 @@ void ingest_pipeline::handle_line(line_source& src, std::string_view line, std::
             ++counters_.other_rejects;
             break;
         case log_line_status::garbage: {
-            const std::string why = log_timestamp_problem(line, hint_);
+            std::string why = journal_line_problem(line);
+            if (why.empty()) why = log_timestamp_problem(line, hint_);
             report(src.path + ":" + std::to_string(line_no),
                    why.empty() ? std::string("unrecognized log line")
                                : "unrecognized log line: " + why,

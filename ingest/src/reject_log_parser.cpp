@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 namespace v6bl::ingest {
@@ -745,11 +746,91 @@ std::string_view postfix_service_of(std::string_view body) {
     return "smtpd";
 }
 
+namespace {
+
+// A journal entry as `journalctl -o json` writes it (one JSON object a line) made into the
+// syslog line it stands for: "SECONDS.MICROS HOST IDENT[PID]: MESSAGE", the time in the
+// short-unix form parse_log_timestamp reads. Empty, with `why` set, when it is not one.
+// Fields: __REALTIME_TIMESTAMP (microseconds since the epoch, a decimal string), MESSAGE (a
+// string, or an array of byte values where the text is not UTF-8), SYSLOG_IDENTIFIER
+// (else _COMM), SYSLOG_PID (else _PID) and _HOSTNAME, each optional but the first two.
+bool journal_line(std::string_view line, std::string& out, std::string& why) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+        why =
+            "a line starting with '{' that is not a JSON object (journalctl -o json writes one "
+            "a line)";
+        return false;
+    }
+    auto text = [&](const char* key) -> std::string {
+        const auto it = j.find(key);
+        return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    const std::string us = text("__REALTIME_TIMESTAMP");
+    if (us.size() != 16 || us.find_first_not_of("0123456789") != std::string::npos) {
+        why =
+            "a journal JSON line without __REALTIME_TIMESTAMP as 16 digits (microseconds "
+            "since the epoch)";
+        return false;
+    }
+    std::string message;
+    const auto m = j.find("MESSAGE");
+    if (m != j.end() && m->is_string()) {
+        message = m->get<std::string>();
+    } else if (m != j.end() && m->is_array()) {
+        for (const auto& b : *m) {
+            if (!b.is_number_unsigned() || b.get<std::uint64_t>() > 255) {
+                message.clear();
+                break;
+            }
+            message.push_back(static_cast<char>(b.get<std::uint64_t>()));
+        }
+    }
+    if (message.empty()) {
+        why = "a journal JSON line without a MESSAGE (a string, or an array of byte values)";
+        return false;
+    }
+    // One line: the text up to a line break (a multi-line message's first line).
+    message = message.substr(0, message.find_first_of("\r\n"));
+    std::string ident = text("SYSLOG_IDENTIFIER");
+    if (ident.empty()) ident = text("_COMM");
+    std::string pid = text("SYSLOG_PID");
+    if (pid.empty()) pid = text("_PID");
+    std::string host = text("_HOSTNAME");
+    // Words of the syslog line: no blank may split them.
+    auto word = [](std::string& w, const char* none) {
+        std::replace_if(
+            w.begin(), w.end(), [](char c) { return c == ' ' || c == '\t'; }, '_');
+        if (w.empty()) w = none;
+    };
+    word(host, "-");
+    word(ident, "-");
+    out.assign(us, 0, 10).append(".").append(us, 10, 6).append(" ").append(host).append(" ");
+    out.append(ident);
+    if (!pid.empty() && pid.find_first_not_of("0123456789") == std::string::npos)
+        out.append("[").append(pid).append("]");
+    out.append(": ").append(message);
+    return true;
+}
+
+}  // namespace
+
+std::string journal_line_problem(std::string_view line) {
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    if (!line.starts_with('{')) return {};
+    std::string out, why;
+    return journal_line(line, out, why) ? std::string() : why;
+}
+
 log_line_status parse_reject_line(std::string_view line, const year_hint& hint, reject_event& out,
                                   int postscreen_threshold,
                                   std::span<const std::string> dnsbl_texts) {
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-    std::string reshaped;
+    std::string reshaped, journal, journal_why;
+    if (line.starts_with('{')) {
+        if (!journal_line(line, journal, journal_why)) return log_line_status::garbage;
+        line = journal;
+    }
     line = syslog_normalized(line, reshaped);
     const auto ts = parse_log_timestamp(line, hint);
     if (!ts) return log_line_status::garbage;

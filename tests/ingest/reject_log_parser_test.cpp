@@ -640,6 +640,65 @@ TEST_CASE("non-DNSBL rejects and notices of the three MTAs are not evidence", "[
     CHECK(e.ipv4 == v4(4, 3, 2, 7));
 }
 
+// journalctl -o json: one object a line, the syslog fields by name (was garbage). MESSAGE is
+// an array of byte values where the text is not UTF-8.
+TEST_CASE("journalctl -o json entries are read as the syslog lines they stand for",
+          "[reject_log]") {
+    const std::string smtpd_text =
+        "NOQUEUE: reject: RCPT from x[192.0.2.7]: 554 5.7.1 Service unavailable; Client host "
+        "[192.0.2.7] blocked using zen.spamhaus.org; from=<a@b> to=<c@d> proto=ESMTP helo=<x>";
+    const std::string head =
+        R"({"__CURSOR":"s=1;i=2","__REALTIME_TIMESTAMP":"1795514400123456",)"
+        R"("__MONOTONIC_TIMESTAMP":"99","PRIORITY":"6","SYSLOG_FACILITY":"2",)";
+    reject_event e;
+    REQUIRE(parse_reject_line(head +
+                                  R"("SYSLOG_IDENTIFIER":"postfix/smtpd","SYSLOG_PID":"1234",)"
+                                  R"("_PID":"1234","_COMM":"smtpd","_HOSTNAME":"mx1",)"
+                                  R"("MESSAGE":")" +
+                                  smtpd_text + R"("})",
+                              year_hint{}, e) == log_line_status::dnsbl_reject);
+    CHECK(e.unix_seconds == nov24_2026_10h);
+    CHECK(e.ipv4 == v4(192, 0, 2, 7));
+    CHECK(e.mta == mta_kind::postfix_smtpd);
+    // postscreen's rank, the text as bytes, no host name, _PID only
+    std::string bytes;
+    for (const char c : std::string("DNSBL rank 3 for [198.51.100.9]:51234"))
+        bytes += (bytes.empty() ? "" : ",") + std::to_string(static_cast<unsigned char>(c));
+    e = reject_event{};
+    REQUIRE(parse_reject_line(head +
+                                  R"("SYSLOG_IDENTIFIER":"postfix/postscreen","_PID":"7",)"
+                                  R"("MESSAGE":[)" +
+                                  bytes + "]}",
+                              year_hint{}, e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(198, 51, 100, 9));
+    CHECK(e.mta == mta_kind::postfix_postscreen);
+    // A user-unknown reject is no evidence, as in a syslog file.
+    CHECK(parse_reject_line(head + R"("SYSLOG_IDENTIFIER":"postfix/smtpd","MESSAGE":)"
+                                   R"("NOQUEUE: reject: RCPT from x[192.0.2.7]: 550 5.1.1 )"
+                                   R"(<a@b>: Recipient address rejected: User unknown"})",
+                            year_hint{}, e) == log_line_status::other_reject);
+    // Not such an entry: garbage, and what is wrong is said.
+    for (const auto& [line, why] : std::initializer_list<std::pair<std::string, const char*>>{
+             {"{not json", "not a JSON object"},
+             {"[1,2]", ""},  // not starting with '{': no journal line, no journal problem
+             {R"({"MESSAGE":"x"})", "without __REALTIME_TIMESTAMP"},
+             {R"({"__REALTIME_TIMESTAMP":1795514400123456,"MESSAGE":"x"})",
+              "without __REALTIME_TIMESTAMP"},
+             {R"({"__REALTIME_TIMESTAMP":"1795514400123456"})", "without a MESSAGE"},
+             {R"({"__REALTIME_TIMESTAMP":"1795514400123456","MESSAGE":[300]})",
+              "without a MESSAGE"},
+         }) {
+        INFO(line);
+        CHECK(parse_reject_line(line, year_hint{}, e) == log_line_status::garbage);
+        const std::string problem = journal_line_problem(line);
+        if (*why)
+            CHECK(problem.find(why) != std::string::npos);
+        else
+            CHECK(problem.empty());
+    }
+    CHECK(journal_line_problem(head + R"("MESSAGE":"x"})").empty());  // well formed
+}
+
 // Syslog writes local time without an offset: with --log-timezone (or the host's zone) such
 // times are converted with the zone's rules, daylight saving included; times that carry an
 // offset keep it. (Were read as UTC: an MTA host in Berlin dated every rejection 1-2 h late.)

@@ -37,6 +37,10 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
                                   int postscreen_threshold = 1,
                                   std::span<const std::string> dnsbl_texts = {});
 
+// A line starting with '{' is read as a journal entry of `journalctl -o json`. What is
+// wrong with such a line that parse_reject_line() took for garbage (empty for any other).
+std::string journal_line_problem(std::string_view line);
+
 // Strict dotted quad; nullopt for anything else.
 bool parse_ipv4(std::string_view text, std::uint32_t& out);
 
