@@ -1,4 +1,5 @@
-// Fuzz target: production MTA reject-log lines and their timestamps.
+// Fuzz target: production MTA reject-log lines (syslog files and journalctl -o json entries)
+// and their timestamps.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,12 +16,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)parse_reject_line(line, hint, ev);
     hint.fixed_year = 2014;
     (void)parse_reject_line(line, hint, ev, 3);
-    // the operator's own reply texts, and times in the process's local zone (TZ, else /etc/localtime)
+    // the operator's own reply texts, and times in the process's local zone (TZ, else
+    // /etc/localtime)
     static const std::vector<std::string> texts = {"on our list", "listed", " ", ";"};
     static const local_time_zone zone;
     hint.zone = &zone;
     (void)parse_reject_line(line, hint, ev, 1, texts);
     std::uint32_t v4 = 0;
     (void)parse_ipv4(line, v4);
+    (void)journal_line_problem(line);  // a line starting with '{': a journalctl -o json entry
     return 0;
 }

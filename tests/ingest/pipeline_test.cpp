@@ -1311,7 +1311,14 @@ TEST_CASE("bad input is counted, reported with its position, and the rest ingest
                "Service unavailable; Client host [1.2.3.4] blocked using zen.spamhaus.org\n"
             << "\x01\x02 binary junk\n"
             << "Nov 24 10:00:01 mx1 postfix/smtpd[1]: connect from x[1.2.3.5]\n"
-            << "not a log line at all\n";
+            << "not a log line at all\n"
+            // journalctl -o json: an entry, then one without its time
+            << R"({"__REALTIME_TIMESTAMP":"1795514402000000","SYSLOG_IDENTIFIER":)"
+            << R"("postfix/smtpd","MESSAGE":"NOQUEUE: reject: RCPT from x[1.2.3.9]: 554 5.7.1 )"
+            << R"(Service unavailable; Client host [1.2.3.9] blocked using zen.spamhaus.org"})"
+            << "\n"
+            << R"({"SYSLOG_IDENTIFIER":"postfix/smtpd","MESSAGE":"x"})"
+            << "\n";
     }
     {
         // A day ago: listings expire after 5 quiet days (a fixed date made this test fail
@@ -1349,11 +1356,11 @@ TEST_CASE("bad input is counted, reported with its position, and the rest ingest
     using r = ingest::bad_input_reason;
     CHECK(c.bad_input[static_cast<int>(r::truncated_capture)] == 1);
     CHECK(c.bad_input[static_cast<int>(r::unreadable_capture)] == 3);
-    CHECK(c.bad_input[static_cast<int>(r::garbage_log_line)] == 2);
+    CHECK(c.bad_input[static_cast<int>(r::garbage_log_line)] == 3);
     CHECK(c.bad_input[static_cast<int>(r::invalid_json)] == 1);
     CHECK(c.bad_input[static_cast<int>(r::json_schema)] == 2);
     CHECK(c.packets > 1000);  // the readable half of the cut capture
-    CHECK(c.rejections() == 1);
+    CHECK(c.rejections() == 2);
     CHECK(c.remote_associations == 3);
     INFO(diag);
     CHECK(diag.find("cut.pcap:") != std::string::npos);
@@ -1362,6 +1369,8 @@ TEST_CASE("bad input is counted, reported with its position, and the rest ingest
     CHECK(diag.find("/dev/null: not a regular file") != std::string::npos);
     CHECK(diag.find("maillog:2: unrecognized log line") != std::string::npos);
     CHECK(diag.find("maillog:4:") != std::string::npos);
+    CHECK(diag.find("maillog:6: unrecognized log line: a journal JSON line without "
+                    "__REALTIME_TIMESTAMP") != std::string::npos);
     CHECK(diag.find("assoc.jsonl:2: invalid JSON") != std::string::npos);
     CHECK(diag.find("assoc.jsonl:3: strength") != std::string::npos);
     CHECK(diag.find("assoc.jsonl:5: time is more than a day in the future") != std::string::npos);
