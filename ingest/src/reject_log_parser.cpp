@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <exception>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -750,10 +751,12 @@ namespace {
 
 // A journal entry as `journalctl -o json` writes it (one JSON object a line) made into the
 // syslog line it stands for: "SECONDS.MICROS HOST IDENT[PID]: MESSAGE", the time in the
-// short-unix form parse_log_timestamp reads. Empty, with `why` set, when it is not one.
-// Fields: __REALTIME_TIMESTAMP (microseconds since the epoch, a decimal string), MESSAGE (a
-// string, or an array of byte values where the text is not UTF-8), SYSLOG_IDENTIFIER
-// (else _COMM), SYSLOG_PID (else _PID) and _HOSTNAME, each optional but the first two.
+// short-unix form parse_log_timestamp reads. False, with `why` set, when it is not one.
+// Fields (journalctl(1), "json"): __REALTIME_TIMESTAMP (microseconds since the epoch, a
+// decimal string), MESSAGE (a string; an array of byte values where the text is not
+// printable UTF-8; null when over 4096 bytes), SYSLOG_IDENTIFIER (else _COMM), SYSLOG_PID
+// (else _PID) and _HOSTNAME, each optional but the first two. A field the entry has more
+// than once is an array of its values.
 bool journal_line(std::string_view line, std::string& out, std::string& why) {
     const auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
@@ -774,10 +777,19 @@ bool journal_line(std::string_view line, std::string& out, std::string& why) {
         return false;
     }
     std::string message;
-    const auto m = j.find("MESSAGE");
-    if (m != j.end() && m->is_string()) {
+    const auto found = j.find("MESSAGE");
+    const nlohmann::json* m = found == j.end() ? nullptr : &*found;
+    if (m && m->is_null()) {
+        why =
+            "a journal JSON line whose MESSAGE journalctl left out as null (over 4096 bytes; "
+            "journalctl --all writes it)";
+        return false;
+    }
+    // A field given more than once in the entry is an array of its values: the first.
+    if (m && m->is_array() && !m->empty() && !m->front().is_number()) m = &m->front();
+    if (m && m->is_string()) {
         message = m->get<std::string>();
-    } else if (m != j.end() && m->is_array()) {
+    } else if (m && m->is_array()) {
         for (const auto& b : *m) {
             if (!b.is_number_unsigned() || b.get<std::uint64_t>() > 255) {
                 message.clear();
@@ -813,13 +825,24 @@ bool journal_line(std::string_view line, std::string& out, std::string& why) {
     return true;
 }
 
+// journal_line(), with anything the JSON library throws taken as a line that is not an
+// entry (it is not expected to: every access is checked first).
+bool journal_line_checked(std::string_view line, std::string& out, std::string& why) {
+    try {
+        return journal_line(line, out, why);
+    } catch (const std::exception& e) {
+        why = std::string("a journal JSON line that could not be read (") + e.what() + ")";
+        return false;
+    }
+}
+
 }  // namespace
 
 std::string journal_line_problem(std::string_view line) {
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
     if (!line.starts_with('{')) return {};
     std::string out, why;
-    return journal_line(line, out, why) ? std::string() : why;
+    return journal_line_checked(line, out, why) ? std::string() : why;
 }
 
 log_line_status parse_reject_line(std::string_view line, const year_hint& hint, reject_event& out,
@@ -828,7 +851,7 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
     std::string reshaped, journal, journal_why;
     if (line.starts_with('{')) {
-        if (!journal_line(line, journal, journal_why)) return log_line_status::garbage;
+        if (!journal_line_checked(line, journal, journal_why)) return log_line_status::garbage;
         line = journal;
     }
     line = syslog_normalized(line, reshaped);

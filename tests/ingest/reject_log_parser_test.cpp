@@ -687,6 +687,8 @@ TEST_CASE("journalctl -o json entries are read as the syslog lines they stand fo
              {R"({"__REALTIME_TIMESTAMP":"1795514400123456"})", "without a MESSAGE"},
              {R"({"__REALTIME_TIMESTAMP":"1795514400123456","MESSAGE":[300]})",
               "without a MESSAGE"},
+             {R"({"__REALTIME_TIMESTAMP":"1795514400123456","MESSAGE":null})",
+              "left out as null (over 4096 bytes"},
          }) {
         INFO(line);
         CHECK(parse_reject_line(line, year_hint{}, e) == log_line_status::garbage);
@@ -697,6 +699,12 @@ TEST_CASE("journalctl -o json entries are read as the syslog lines they stand fo
             CHECK(problem.empty());
     }
     CHECK(journal_line_problem(head + R"("MESSAGE":"x"})").empty());  // well formed
+    // MESSAGE given twice in the entry: an array of its values, the first read.
+    e = reject_event{};
+    CHECK(parse_reject_line(head + R"("SYSLOG_IDENTIFIER":"postfix/smtpd","MESSAGE":[")" +
+                                smtpd_text + R"(","other"]})",
+                            year_hint{}, e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(192, 0, 2, 7));
 }
 
 // Syslog writes local time without an offset: with --log-timezone (or the host's zone) such
