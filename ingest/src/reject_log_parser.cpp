@@ -751,68 +751,89 @@ namespace {
 
 // A journal entry as `journalctl -o json` writes it (one JSON object a line) made into the
 // syslog line it stands for: "SECONDS.MICROS HOST IDENT[PID]: MESSAGE", the time in the
-// short-unix form parse_log_timestamp reads. False, with `why` set, when it is not one.
+// short-unix form parse_log_timestamp reads; `message` is where MESSAGE starts in it.
 // Fields (journalctl(1), "json"): __REALTIME_TIMESTAMP (microseconds since the epoch, a
 // decimal string), MESSAGE (a string; an array of byte values where the text is not
-// printable UTF-8; null when over 4096 bytes), SYSLOG_IDENTIFIER (else _COMM), SYSLOG_PID
-// (else _PID) and _HOSTNAME, each optional but the first two. A field the entry has more
-// than once is an array of its values.
-bool journal_line(std::string_view line, std::string& out, std::string& why) {
+// printable UTF-8; null when it was 4 KiB or more), SYSLOG_IDENTIFIER (else _COMM),
+// SYSLOG_PID (else _PID) and _HOSTNAME. A field the entry has more than once is an array of
+// its values: the first is taken.
+enum class journal_result : std::uint8_t { line, nothing, bad };
+
+bool mta_identifier(std::string_view ident) {
+    return ident.starts_with("postfix") || ident.find('/') != std::string_view::npos ||
+           ident.starts_with("exim") || ident == "sendmail" || ident == "sm-mta";
+}
+
+journal_result journal_line(std::string_view line, std::string& out, std::size_t& message,
+                            std::string& why) {
     const auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
+    if (j.is_discarded()) {
         why =
-            "a line starting with '{' that is not a JSON object (journalctl -o json writes one "
-            "a line)";
-        return false;
+            "a line starting with '{' that is not valid JSON (journalctl -o json writes one "
+            "object a line)";
+        return journal_result::bad;
     }
-    auto text = [&](const char* key) -> std::string {
+    auto first = [&](const char* key) -> const nlohmann::json* {
         const auto it = j.find(key);
-        return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+        if (it == j.end()) return nullptr;
+        if (it->is_array() && !it->empty() && !it->front().is_number()) return &it->front();
+        return &*it;
     };
-    const std::string us = text("__REALTIME_TIMESTAMP");
-    if (us.size() != 16 || us.find_first_not_of("0123456789") != std::string::npos) {
+    auto text = [&](const char* key) -> std::string {
+        const nlohmann::json* v = first(key);
+        return v && v->is_string() ? v->get<std::string>() : std::string();
+    };
+    std::string us = text("__REALTIME_TIMESTAMP");
+    if (!j.is_object() || us.empty() || us.size() > 16 ||
+        us.find_first_not_of("0123456789") != std::string::npos) {
         why =
-            "a journal JSON line without __REALTIME_TIMESTAMP as 16 digits (microseconds "
-            "since the epoch)";
-        return false;
+            "a JSON line that is not a journal entry (journalctl -o json: an object with "
+            "__REALTIME_TIMESTAMP, microseconds since the epoch as a string of digits)";
+        return journal_result::bad;
     }
-    std::string message;
-    const auto found = j.find("MESSAGE");
-    const nlohmann::json* m = found == j.end() ? nullptr : &*found;
-    if (m && m->is_null()) {
-        why =
-            "a journal JSON line whose MESSAGE journalctl left out as null (over 4096 bytes; "
-            "journalctl --all writes it)";
-        return false;
-    }
-    // A field given more than once in the entry is an array of its values: the first.
-    if (m && m->is_array() && !m->empty() && !m->front().is_number()) m = &m->front();
+    us.insert(0, 16 - us.size(), '0');
+    std::string ident = text("SYSLOG_IDENTIFIER");
+    if (ident.empty()) ident = text("_COMM");
+    std::string text_of_message;
+    const nlohmann::json* m = first("MESSAGE");
     if (m && m->is_string()) {
-        message = m->get<std::string>();
+        text_of_message = m->get<std::string>();
     } else if (m && m->is_array()) {
         for (const auto& b : *m) {
             if (!b.is_number_unsigned() || b.get<std::uint64_t>() > 255) {
-                message.clear();
+                text_of_message.clear();
                 break;
             }
-            message.push_back(static_cast<char>(b.get<std::uint64_t>()));
+            text_of_message.push_back(static_cast<char>(b.get<std::uint64_t>()));
         }
     }
-    if (message.empty()) {
-        why = "a journal JSON line without a MESSAGE (a string, or an array of byte values)";
-        return false;
-    }
     // One line: the text up to a line break (a multi-line message's first line).
-    message = message.substr(0, message.find_first_of("\r\n"));
-    std::string ident = text("SYSLOG_IDENTIFIER");
-    if (ident.empty()) ident = text("_COMM");
+    text_of_message.resize(std::min(text_of_message.size(), text_of_message.find_first_of("\r\n")));
+    if (text_of_message.empty()) {
+        // Any unit's blank line has an empty MESSAGE; one left out (null) or of another
+        // form is only worth a word where an MTA wrote it.
+        if (m && !(m->is_string() && mta_identifier(ident))) {
+            if (!mta_identifier(ident)) return journal_result::nothing;
+            why = m->is_null() ? "a journal entry of " + ident +
+                                     " whose MESSAGE journalctl left out as null (4 KiB or "
+                                     "more; journalctl --all writes it)"
+                               : "a journal entry of " + ident +
+                                     " whose MESSAGE is neither text nor byte values";
+            return journal_result::bad;
+        }
+        if (!m && mta_identifier(ident)) {
+            why = "a journal entry of " + ident + " without a MESSAGE";
+            return journal_result::bad;
+        }
+        return journal_result::nothing;
+    }
     std::string pid = text("SYSLOG_PID");
     if (pid.empty()) pid = text("_PID");
     std::string host = text("_HOSTNAME");
-    // Words of the syslog line: no blank may split them.
+    // Words of the syslog line: no blank may split them, no colon end the program early.
     auto word = [](std::string& w, const char* none) {
         std::replace_if(
-            w.begin(), w.end(), [](char c) { return c == ' ' || c == '\t'; }, '_');
+            w.begin(), w.end(), [](char c) { return c == ' ' || c == '\t' || c == ':'; }, '_');
         if (w.empty()) w = none;
     };
     word(host, "-");
@@ -821,39 +842,96 @@ bool journal_line(std::string_view line, std::string& out, std::string& why) {
     out.append(ident);
     if (!pid.empty() && pid.find_first_not_of("0123456789") == std::string::npos)
         out.append("[").append(pid).append("]");
-    out.append(": ").append(message);
-    return true;
+    out.append(": ");
+    message = out.size();
+    out.append(text_of_message);
+    return journal_result::line;
 }
 
 // journal_line(), with anything the JSON library throws taken as a line that is not an
 // entry (it is not expected to: every access is checked first).
-bool journal_line_checked(std::string_view line, std::string& out, std::string& why) {
+journal_result journal_line_checked(std::string_view line, std::string& out, std::size_t& message,
+                                    std::string& why) {
     try {
-        return journal_line(line, out, why);
+        return journal_line(line, out, message, why);
     } catch (const std::exception& e) {
         why = std::string("a journal JSON line that could not be read (") + e.what() + ")";
-        return false;
+        return journal_result::bad;
     }
 }
+
+// journalctl -o json-seq puts a record separator (RS) before each object.
+std::string_view without_record_separator(std::string_view line) {
+    if (line.starts_with('\x1e')) line.remove_prefix(1);
+    return line;
+}
+
+log_line_status parse_syslog_line(std::string_view line, const year_hint& hint, reject_event& out,
+                                  int postscreen_threshold,
+                                  std::span<const std::string> dnsbl_texts);
 
 }  // namespace
 
 std::string journal_line_problem(std::string_view line) {
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    line = without_record_separator(line);
     if (!line.starts_with('{')) return {};
     std::string out, why;
-    return journal_line_checked(line, out, why) ? std::string() : why;
+    std::size_t message = 0;
+    return journal_line_checked(line, out, message, why) == journal_result::bad ? why
+                                                                                : std::string();
+}
+
+std::optional<std::string> journal_syslog_line(std::string_view line) {
+    std::string out, why;
+    std::size_t message = 0;
+    if (journal_line_checked(without_record_separator(line), out, message, why) !=
+        journal_result::line)
+        return std::nullopt;
+    return out;
 }
 
 log_line_status parse_reject_line(std::string_view line, const year_hint& hint, reject_event& out,
                                   int postscreen_threshold,
                                   std::span<const std::string> dnsbl_texts) {
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-    std::string reshaped, journal, journal_why;
-    if (line.starts_with('{')) {
-        if (!journal_line_checked(line, journal, journal_why)) return log_line_status::garbage;
-        line = journal;
+    if (const std::string_view entry = without_record_separator(line); entry.starts_with('{')) {
+        std::string journal, why;
+        std::size_t message = 0;
+        switch (journal_line_checked(entry, journal, message, why)) {
+            case journal_result::bad:
+                return log_line_status::garbage;
+            case journal_result::nothing:
+                return log_line_status::not_reject;
+            case journal_result::line:
+                break;
+        }
+        const log_line_status st =
+            parse_syslog_line(journal, hint, out, postscreen_threshold, dnsbl_texts);
+        // Postfix logging to stdout (maillog_file = /dev/stdout in a container, postlogd):
+        // the entry's text is itself a whole syslog line, with its own time and program.
+        const std::string_view text = std::string_view(journal).substr(message);
+        if ((st == log_line_status::not_reject || st == log_line_status::garbage) &&
+            !text.starts_with('{') && parse_log_timestamp(text, hint)) {
+            reject_event inner;
+            const log_line_status st2 =
+                parse_syslog_line(text, hint, inner, postscreen_threshold, dnsbl_texts);
+            if (st2 != log_line_status::not_reject && st2 != log_line_status::garbage) {
+                out = inner;
+                return st2;
+            }
+        }
+        return st;
     }
+    return parse_syslog_line(line, hint, out, postscreen_threshold, dnsbl_texts);
+}
+
+namespace {
+
+log_line_status parse_syslog_line(std::string_view line, const year_hint& hint, reject_event& out,
+                                  int postscreen_threshold,
+                                  std::span<const std::string> dnsbl_texts) {
+    std::string reshaped;
     line = syslog_normalized(line, reshaped);
     const auto ts = parse_log_timestamp(line, hint);
     if (!ts) return log_line_status::garbage;
@@ -1005,5 +1083,7 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
     }
     return st;
 }
+
+}  // namespace
 
 }  // namespace v6bl::ingest

@@ -677,18 +677,18 @@ TEST_CASE("journalctl -o json entries are read as the syslog lines they stand fo
                                    R"("NOQUEUE: reject: RCPT from x[192.0.2.7]: 550 5.1.1 )"
                                    R"(<a@b>: Recipient address rejected: User unknown"})",
                             year_hint{}, e) == log_line_status::other_reject);
-    // Not such an entry: garbage, and what is wrong is said.
+    // Not such an entry, or an MTA's without its text: garbage, and what is wrong is said.
+    const std::string pf = R"("SYSLOG_IDENTIFIER":"postfix/smtpd",)";
     for (const auto& [line, why] : std::initializer_list<std::pair<std::string, const char*>>{
-             {"{not json", "not a JSON object"},
+             {"{not json", "not valid JSON"},
              {"[1,2]", ""},  // not starting with '{': no journal line, no journal problem
-             {R"({"MESSAGE":"x"})", "without __REALTIME_TIMESTAMP"},
-             {R"({"__REALTIME_TIMESTAMP":1795514400123456,"MESSAGE":"x"})",
-              "without __REALTIME_TIMESTAMP"},
-             {R"({"__REALTIME_TIMESTAMP":"1795514400123456"})", "without a MESSAGE"},
-             {R"({"__REALTIME_TIMESTAMP":"1795514400123456","MESSAGE":[300]})",
-              "without a MESSAGE"},
-             {R"({"__REALTIME_TIMESTAMP":"1795514400123456","MESSAGE":null})",
-              "left out as null (over 4096 bytes"},
+             {R"({"MESSAGE":"x"})", "not a journal entry"},
+             {R"({"__REALTIME_TIMESTAMP":1795514400123456,"MESSAGE":"x"})", "not a journal entry"},
+             {R"({"__REALTIME_TIMESTAMP":"17955144001234567","MESSAGE":"x"})",
+              "not a journal entry"},
+             {head + pf + "\"_PID\":\"1\"}", "a journal entry of postfix/smtpd without a MESSAGE"},
+             {head + pf + R"("MESSAGE":[300]})", "neither text nor byte values"},
+             {head + pf + R"("MESSAGE":null})", "left out as null (4 KiB or more"},
          }) {
         INFO(line);
         CHECK(parse_reject_line(line, year_hint{}, e) == log_line_status::garbage);
@@ -698,7 +698,40 @@ TEST_CASE("journalctl -o json entries are read as the syslog lines they stand fo
         else
             CHECK(problem.empty());
     }
+    // Nothing to read: any unit's blank line, another program's text left out. Not bad input.
+    for (const std::string& line :
+         {head + pf + R"("MESSAGE":""})", head + R"("SYSLOG_IDENTIFIER":"kernel","MESSAGE":null})",
+          head + R"("_COMM":"sshd"})", head + pf + R"("MESSAGE":"\n"})"}) {
+        INFO(line);
+        CHECK(parse_reject_line(line, year_hint{}, e) == log_line_status::not_reject);
+        CHECK(journal_line_problem(line).empty());
+    }
     CHECK(journal_line_problem(head + R"("MESSAGE":"x"})").empty());  // well formed
+    // The syslog line an entry stands for: its words without blanks or colons, a PID only
+    // of digits, _COMM and _PID where the syslog fields are missing, the text's first line,
+    // a time before 2001-09-09 (fewer digits) padded.
+    CHECK(journal_syslog_line(
+              R"({"__REALTIME_TIMESTAMP":"1795514400123456","_HOSTNAME":"mx 1:","_COMM":"smtpd",)"
+              R"("_PID":"77","MESSAGE":"first\nsecond"})") ==
+          "1795514400.123456 mx_1_ smtpd[77]: first");
+    CHECK(journal_syslog_line(
+              R"({"__REALTIME_TIMESTAMP":"999999999000001","SYSLOG_IDENTIFIER":"a b:",)"
+              R"("SYSLOG_PID":"x1","MESSAGE":"m"})") == "0999999999.000001 - a_b_: m");
+    CHECK_FALSE(journal_syslog_line(head + pf + R"("MESSAGE":""})"));
+    // journalctl -o json-seq: a record separator before the object.
+    e = reject_event{};
+    CHECK(parse_reject_line("\x1e" + head + pf + R"("MESSAGE":")" + smtpd_text + R"("})",
+                            year_hint{}, e) == log_line_status::dnsbl_reject);
+    // Postfix writing to stdout (maillog_file = /dev/stdout, in a container): the text is a
+    // whole syslog line of its own, under the container's name.
+    e = reject_event{};
+    CHECK(parse_reject_line(head +
+                                R"("SYSLOG_IDENTIFIER":"mailserver","_COMM":"postlogd",)"
+                                R"("MESSAGE":"Nov 24 10:00:05 mx1 postfix/smtpd[12]: )" +
+                                smtpd_text + R"("})",
+                            year(2026), e) == log_line_status::dnsbl_reject);
+    CHECK(e.unix_seconds == nov24_2026_10h + 5);
+    CHECK(e.ipv4 == v4(192, 0, 2, 7));
     // MESSAGE given twice in the entry: an array of its values, the first read.
     e = reject_event{};
     CHECK(parse_reject_line(head + R"("SYSLOG_IDENTIFIER":"postfix/smtpd","MESSAGE":[")" +

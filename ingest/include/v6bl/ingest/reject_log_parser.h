@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -40,6 +41,9 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
 // A line starting with '{' is read as a journal entry of `journalctl -o json`. What is
 // wrong with such a line that parse_reject_line() took for garbage (empty for any other).
 std::string journal_line_problem(std::string_view line);
+// The syslog line a journal entry stands for ("SECONDS.MICROS HOST IDENT[PID]: MESSAGE"),
+// or nullopt when the line is no entry or one with nothing to read.
+std::optional<std::string> journal_syslog_line(std::string_view line);
 
 // Strict dotted quad; nullopt for anything else.
 bool parse_ipv4(std::string_view text, std::uint32_t& out);
