@@ -180,6 +180,13 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
                     "it comes back. Bounds memory under a flood of spoofed sources")
         ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 32))
         ->capture_default_str();
+    cmd->add_option("--max-histories", args->options.association.max_one_round_histories,
+                    "keep the round histories of at most this many addresses seen once (0: no "
+                    "bound); past it, those seen least recently are forgotten (counted), and "
+                    "pair as new if they come back. Bounds memory under a flood of spoofed "
+                    "sources")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 32))
+        ->capture_default_str();
     cmd->add_option("--state-interval", args->state_interval_s,
                     "with --interface: write the engine state at most every this many seconds "
                     "(commits come every second; a crash loses up to this much pairing)")

@@ -1151,22 +1151,22 @@ void association_engine::forget_old_partners() {
     for (const address_bytes& k : old) partners_.erase(k);
 }
 
-// Checkpoint layout (version 12): the housekeeping and partner-cleanup times, the cursors,
-// the pending attempts, the history clock, then every live history (rings as varint
+// Checkpoint layout (version 13): the housekeeping and partner-cleanup times, the cursors,
+// the pending attempts, the history clock, the time before which one-round histories were
+// forgotten for the bound of them, then every live history (rings as varint
 // distances back from the newest round, the ports, then the older rounds' spans), the
 // partner sets, the close-IPv4 memo's live slots (index distance, key, then per round the
 // count of IPv4s and the start and fingerprints of those that have some) and the
-// statistics. Version 11 has the memo's slots as in memory (index, slot). Version 10 has no
-// memo (restored empty: a NAT member's rounds before the restart are not known
-// to have had its NAT close). Version 9 has no spans (a ring's older rounds read as
-// 0 s long: attendance is then their starts'); version 7
-// lacks the partner-cleanup time (a restored engine then cleaned at its first housekeeping,
-// not on its hourly schedule: the state differed from a clean run's); version 8 has no
-// `continuous` flag in the pending attempts (read as not continuous); version 6 (an expiry
-// queue of live and stale entries with the histories inline) is still read: its stale
-// entries are dropped.
+// statistics. Version 12 has no bound's time (read as never raised). Version 11 has the memo's
+// slots as in memory (index, slot). Version 10 has no memo (restored empty: a NAT member's rounds
+// before the restart are not known to have had its NAT close). Version 9 has no spans (a ring's
+// older rounds read as 0 s long: attendance is then their starts'); version 7 lacks the
+// partner-cleanup time (a restored engine then cleaned at its first housekeeping, not on its hourly
+// schedule: the state differed from a clean run's); version 8 has no `continuous` flag in the
+// pending attempts (read as not continuous); version 6 (an expiry queue of live and stale entries
+// with the histories inline) is still read: its stale entries are dropped.
 namespace {
-constexpr std::uint32_t state_version = 12;
+constexpr std::uint32_t state_version = 13;
 constexpr std::uint8_t queued_live = 0, queued_stale = 1;  // version 6
 struct v6_expiry_t {
     address_bytes address;
@@ -1308,6 +1308,7 @@ void association_engine::save_to(state_writer& w) const {
     w.put_u64(staged_.size());
     for (const auto& p : staged_) w.put_pod(p);
     w.put_u64(static_cast<std::uint64_t>(history_.clock()));
+    w.put_u64(static_cast<std::uint64_t>(history_.pressure_before_us()));
     // The count goes in front: a scan now saves a second pass over the table's memory.
     w.put_u64(history_.live_size());
     history_.for_each([&](const round_history_table::entry& e, const round_history_table::ring* r) {
@@ -1375,6 +1376,7 @@ bool association_engine::restore(std::string_view in) {
         window_v4_.clear();
         history_ = round_history_table();
         history_.set_horizons(options_.single_round_horizon_us, options_.history_horizon_us);
+        history_.set_single_limit(options_.max_one_round_histories);
         clear_candidates();
         v6_rounds_.clear();
         partners_.clear();
@@ -1416,6 +1418,7 @@ bool association_engine::restore(std::string_view in) {
         if (!restore_v6_histories(r)) return fail();
     } else {
         history_.advance_clock(static_cast<std::int64_t>(r.get_u64()));
+        if (version >= 13) history_.restore_pressure_before(static_cast<std::int64_t>(r.get_u64()));
         const std::uint64_t live = r.get_u64();
         if (!r.fits(live, sizeof(round_history_table::entry))) return fail();
         history_.reserve(live);

@@ -60,6 +60,13 @@ std::string ingest_counters::summary() const {
                       static_cast<unsigned long long>(history_restarts));
         s += buf;
     }
+    if (histories_forgotten != 0) {
+        std::snprintf(buf, sizeof buf,
+                      "%llu one-round addresses forgotten early (the engine held its bound of "
+                      "them); ",
+                      static_cast<unsigned long long>(histories_forgotten));
+        s += buf;
+    }
     if (address_book_evictions != 0) {
         std::snprintf(buf, sizeof buf,
                       "%llu /64s forgotten early (the address book held its bound of /64s); ",

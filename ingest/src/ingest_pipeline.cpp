@@ -632,6 +632,7 @@ void ingest_pipeline::commit_if_due(bool force) {
     const std::int64_t now = wall_ms();
     counters_.history_restarts = engine_.history_restarts();
     counters_.address_book_evictions = writer_.book().evicted();
+    counters_.histories_forgotten = engine_.histories_forgotten();
     if (force || commit_due()) {
         write_associations_out();
         writer_.commit([&] {

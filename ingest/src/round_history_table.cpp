@@ -91,12 +91,19 @@ round_history_table::add_result round_history_table::add(const address_bytes& a,
         e->newest_port = port;
         e->rounds = 1;
         e->last_delta_us = clamp_delta(last_us - start_us);
+        counted_in(*e);
         return {true, true, 1, start_us, e};
     }
     const std::int64_t quiet = start_us - e->last_us();
     const std::int64_t last = std::max(e->last_us(), last_us);
     if (start_us - e->newest_us < round_gap_us) {
-        e->last_delta_us = clamp_delta(last - e->newest_us);
+        if (e->rounds == 1) {
+            count_out(*e);
+            e->last_delta_us = clamp_delta(last - e->newest_us);
+            counted_in(*e);
+        } else {
+            e->last_delta_us = clamp_delta(last - e->newest_us);
+        }
         return {false, false, e->rounds, e->newest_us, e};
     }
     // A further round: the ring takes it (created from the inline round on the second);
@@ -105,6 +112,7 @@ round_history_table::add_result round_history_table::add(const address_bytes& a,
     if (e->rounds > 1) {
         r = &rings_[ring_index(*e)];
     } else {
+        count_out(*e);  // one round no more, or one anew (below)
         r = take_ring(*e);
         if (!r) {
             // The pool is full: the history starts over with this round.
@@ -112,6 +120,7 @@ round_history_table::add_result round_history_table::add(const address_bytes& a,
             e->newest_us = start_us;
             e->newest_port = port;
             e->last_delta_us = clamp_delta(last - start_us);
+            counted_in(*e);
             return {true, true, 1, start_us, e, quiet};
         }
     }
@@ -212,6 +221,51 @@ void round_history_table::clear() {
     rings_.release();
     ring_count_ = 0;
     std::vector<std::uint32_t>().swap(free_rings_);
+    reset_single_counts();
+}
+
+void round_history_table::reset_single_counts() {
+    single_counted_ = 0;
+    // Only a finite one-round horizon (a day at most) gives the seconds counted a bound.
+    constexpr std::int64_t longest_us = 24LL * 3600 * 1'000'000;
+    if (single_limit_ == 0 || single_horizon_us_ > longest_us || single_horizon_us_ < 0) {
+        std::vector<std::uint32_t>().swap(single_counts_);
+        return;
+    }
+    // A counted entry's last attempt is at most 0xFFFFFFFF us (clamp_delta) after its
+    // round's start, which is at most the clock: the seconds from the first counted one
+    // to the clock's, plus 4,295 more, fit.
+    single_counts_.assign(static_cast<std::size_t>(single_horizon_us_ / 1'000'000) + 4'400, 0);
+    first_counted_s_ = ceil_second(single_before_us_);
+    for (const entry& e : slots_)
+        if (e.rounds == 1 && !dead(e)) count_in(e);
+}
+
+void round_history_table::move_first_counted(std::int64_t first_s) {
+    if (first_s <= first_counted_s_) return;
+    const auto n = static_cast<std::int64_t>(single_counts_.size());
+    for (std::int64_t s = first_counted_s_; s < first_s && s < first_counted_s_ + n; ++s) {
+        std::uint32_t& c = single_counts_[count_index(s)];
+        single_counted_ -= c;
+        c = 0;
+    }
+    first_counted_s_ = first_s;
+}
+
+void round_history_table::shed_singles() {
+    // Whole seconds, oldest first, and none of the last protected_us before the clock.
+    const std::int64_t last_s = floor_second(clock_us_ - protected_us);
+    std::int64_t s = first_counted_s_;
+    for (; single_counted_ > single_limit_ && s < last_s; ++s) {
+        std::uint32_t& c = single_counts_[count_index(s)];
+        single_counted_ -= c;
+        forgotten_early_ += c;
+        c = 0;
+    }
+    if (s == first_counted_s_) return;
+    first_counted_s_ = s;
+    pressure_before_us_ = s * 1'000'000;
+    set_clock(clock_us_);  // (the first second counted is s already)
 }
 
 void round_history_table::reserve(std::size_t n) {
@@ -255,15 +309,20 @@ bool round_history_table::restore(const entry& e, const ring* r) {
         return false;
     bool inserted = false;
     entry* s = slot_for(e.address, hash(e.address), inserted);
+    if (!inserted) count_out(*s);
     release_ring(*s);  // the address twice in a checkpoint: the later one stands
     *s = e;
     s->ring_high = 0;
-    if (!r) return true;
+    if (!r) {
+        counted_in(*s);
+        return true;
+    }
     if (ring* mine = take_ring(*s)) {
         *mine = *r;
     } else {
         ++rounds_restarted_;
         s->rounds = 1;  // the pool is full: the newest round stands alone
+        counted_in(*s);
     }
     return true;
 }

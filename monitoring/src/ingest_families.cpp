@@ -114,6 +114,10 @@ std::vector<prometheus::MetricFamily> ingest_families(const ingest_sample& s) {
                              "/64s the address book forgot before their horizon to stay within "
                              "its bound of /64s; seen again, their addresses count anew.",
                              as_double(c.address_book_evictions)));
+    out.push_back(counter_of("v6bl_ingest_histories_forgotten_total",
+                             "Addresses seen on one round that the association engine forgot "
+                             "before their horizon to stay within its bound of them.",
+                             as_double(c.histories_forgotten)));
 
     if (s.store_serial)
         out.push_back(gauge_of("v6bl_store_serial", "The store's serial (the writer's).",

@@ -591,10 +591,10 @@ TEST_CASE("an engine checkpoint of state version 9 (rings without spans) is stil
     association_engine restored;
     REQUIRE(restored.restore(blob));
     CHECK(restored.histories() == 1);
-    // Written again as version 12 (with the spans, 0 s each, and an empty close-IPv4 memo),
-    // and read back the same.
+    // Written again as the current version, 13 (with the spans, 0 s each, an empty
+    // close-IPv4 memo and no raised one-round threshold), and read back the same.
     const std::string again = saved(restored);
-    CHECK(version_of(again) == 12);
+    CHECK(version_of(again) == 13);
     association_engine second;
     REQUIRE(second.restore(again));
     std::string third;
@@ -650,8 +650,8 @@ TEST_CASE("an engine checkpoint of state version 11 (the close memo slot by slot
     put(rounds);
     association_engine from_v11;
     REQUIRE(from_v11.restore(checkpoint(11, slot)));
-    const std::string v12 = saved(from_v11);
-    CHECK(version_of(v12) == 12);
+    const std::string v12 = saved(from_v11);  // (written as 13: its memo is 12's)
+    CHECK(version_of(v12) == 13);
     // The slot is kept: an engine restored without it saves other bytes.
     association_engine empty;
     REQUIRE(empty.restore(checkpoint(11, std::string(8, '\0'))));
@@ -692,6 +692,47 @@ TEST_CASE("an engine checkpoint of state version 11 (the close memo slot by slot
     std::string gap = slot;
     gap[44] = 0;
     CHECK_FALSE(bad_v11.restore(checkpoint(11, gap)));
+}
+
+TEST_CASE("an engine checkpoint of state version 12 (no one-round bound) is still read",
+          "[association]") {
+    // Version 12: as 13 without the raised one-round threshold after the clock. Here one
+    // one-round history and nothing else.
+    const std::int64_t t = 1'700'000'000LL * 1'000'000;
+    std::string blob;
+    auto put = [&](const auto& v) { blob.append(reinterpret_cast<const char*>(&v), sizeof v); };
+    put_checkpoint_head(blob, 12, t);
+    const std::size_t after_clock = blob.size();
+    put(std::uint64_t{1});  // live histories
+    round_history_table::entry e;
+    e.address = address_from_ipv4(v4(192, 0, 2, 9));
+    e.newest_us = t;
+    e.newest_port = 3003;
+    e.rounds = 1;
+    put(e);
+    put(std::uint64_t{0});  // partner sets
+    put(std::uint64_t{0});  // memo slots
+    put(association_stats{});
+    association_engine restored;
+    REQUIRE(restored.restore(blob));
+    CHECK(restored.histories() == 1);
+    // Saved as 13: the threshold goes in after the clock, never raised.
+    const std::string v13 = saved(restored);
+    CHECK(version_of(v13) == 13);
+    std::string want = blob;
+    const std::uint32_t thirteen = 13;
+    std::memcpy(want.data(), &thirteen, sizeof thirteen);
+    const auto never = static_cast<std::uint64_t>(INT64_MIN / 4);
+    want.insert(after_clock, reinterpret_cast<const char*>(&never), sizeof never);
+    CHECK(v13 == want);
+    // A raised threshold is read back: the history, older than it, is dead.
+    std::string raised = v13;
+    const std::int64_t at = t + 1;
+    std::memcpy(raised.data() + after_clock, &at, sizeof at);
+    association_engine later;
+    REQUIRE(later.restore(raised));
+    CHECK(later.histories() == 0);
+    CHECK(saved(later).size() < raised.size());  // the dead history is not saved
 }
 
 TEST_CASE("drop_pending forgets the unevaluated attempts and keeps the round histories",

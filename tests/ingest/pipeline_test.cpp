@@ -1973,6 +1973,46 @@ TEST_CASE("an address book at its bound of /64s counts every attempt, and resume
     CHECK(ingest_test::dump_store(*pieces) == bound_dump);
 }
 
+TEST_CASE("an engine at its bound of one-round histories counts every attempt, and resumes exactly",
+          "[pipeline]") {
+    testbed tb(15);
+    ingest::ingest_options o;
+    o.captures = {tb.pcap()};
+    o.rejects = {tb.log()};
+    o.commit_every = 7000;
+    auto attempts_per_64 = [](const store::reputation_store& s) {
+        std::map<std::string, std::uint64_t> out;
+        s.for_each_record([&](const store::prefix& p, const store::reputation_record& r) {
+            if (p.length == 64) out[store::format_prefix(p)] = r.attempts;
+            return true;
+        });
+        return out;
+    };
+    auto free_db = open_store(tb.dir.path("free"));
+    const auto free_counts = ingest_into(*free_db, o);
+    CHECK(free_counts.histories_forgotten == 0);
+    CHECK(free_counts.summary().find("one-round addresses forgotten") == std::string::npos);
+
+    o.association.max_one_round_histories = 400;
+    auto bound_db = open_store(tb.dir.path("bound"));
+    const auto c = ingest_into(*bound_db, o);
+    CHECK(c.histories_forgotten > 1000);
+    CHECK(c.summary().find("one-round addresses forgotten early") != std::string::npos);
+    // Attempts are the address book's, not the engine's: every one is still counted.
+    CHECK(attempts_per_64(*bound_db) == attempts_per_64(*free_db));
+    const auto bound_dump = ingest_test::dump_store(*bound_db);
+    // The engine forgot addresses the free run paired on: its associations differ.
+    CHECK(bound_dump != ingest_test::dump_store(*free_db));
+
+    // Stopped at every commit and resumed from the engine's checkpoint (which keeps the
+    // raised threshold), the same store byte for byte.
+    auto pieces = open_store(tb.dir.path("pieces"));
+    const int runs = ingest_in_pieces(*pieces, o, tb.pcap());
+    CHECK(runs > 5);
+    CHECK(runs < 100);
+    CHECK(ingest_test::dump_store(*pieces) == bound_dump);
+}
+
 TEST_CASE("per-address evidence is kept for associated /64s only, with every attempt counted",
           "[pipeline]") {
     testbed tb(13);

@@ -1,6 +1,7 @@
 // Round histories: rounds and rings, and lazy expiry (dead entries unseen, reused, swept).
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -438,4 +439,215 @@ TEST_CASE("each round keeps its span: through the second round, a full ring and 
     const auto w = back.rounds_of(*find(back, a));
     REQUIRE(w.count == v.count);
     for (int i = 0; i < w.count; ++i) CHECK(w.span_of(i) == span_of(i + 3));
+}
+
+TEST_CASE("a bound of one-round addresses forgets the oldest seconds, never a multi-round one",
+          "[history]") {
+    for (const std::size_t limit : {std::size_t{0}, std::size_t{100}}) {
+        CAPTURE(limit);
+        round_history_table t;
+        t.set_horizons(single_horizon, multi_horizon);
+        t.set_single_limit(limit);
+        const auto kept = ip(100'000);
+        add(t, kept, t0);
+        add(t, kept, t0 + 2 * minute);  // two rounds: not bound
+        const std::int64_t from = t0 + 5 * minute;
+        for (std::uint32_t i = 0; i < 400; ++i) add(t, ip(i), from + i * s);
+        if (limit == 0) {
+            CHECK(t.live_size() == 401);
+            CHECK(t.forgotten_early() == 0);
+            CHECK(t.pressure_before_us() == INT64_MIN / 4);
+            continue;
+        }
+        // One address a second: the 100 newest stay, the 300 before went a second at a time.
+        CHECK(t.live_size() == 101);
+        CHECK(t.forgotten_early() == 300);
+        CHECK(t.pressure_before_us() == from + 300 * s);
+        CHECK(find(t, ip(299)) == nullptr);
+        CHECK(find(t, ip(300)) != nullptr);
+        CHECK(find(t, kept) != nullptr);
+        // One forgotten comes back as new (a first, only round), and the oldest kept goes.
+        const auto r = add(t, ip(0), from + 400 * s);
+        CHECK(r.only_round);
+        CHECK(find(t, ip(0)) != nullptr);
+        CHECK(find(t, ip(300)) == nullptr);
+        CHECK(t.forgotten_early() == 301);
+        CHECK(t.live_size() == 101);
+        // The slots of the forgotten are taken again: the table did not grow past them.
+        CHECK(t.capacity() <= 1024);
+    }
+}
+
+TEST_CASE("the bound of one-round addresses spares the last minute before the clock", "[history]") {
+    round_history_table t;
+    t.set_horizons(single_horizon, multi_horizon);
+    t.set_single_limit(10);
+    // 100 addresses in 50 s: all within a minute of the clock, none forgotten.
+    for (std::uint32_t i = 0; i < 100; ++i) add(t, ip(i), t0 + i * s / 2);
+    CHECK(t.live_size() == 100);
+    CHECK(t.forgotten_early() == 0);
+    // A minute on, they are fair game: whole seconds of two go until ten or fewer are left
+    // (46 seconds: 9, the new one with them).
+    add(t, ip(1000), t0 + 111 * s);
+    CHECK(t.forgotten_early() == 92);
+    CHECK(t.live_size() == 9);
+    CHECK(t.pressure_before_us() == t0 + 46 * s);
+    CHECK(find(t, ip(91)) == nullptr);
+    CHECK(find(t, ip(92)) != nullptr);
+    // An attempt from before the raised threshold (a capture out of order) is dead on
+    // arrival, in a table restored from a checkpoint that kept the threshold too.
+    round_history_table back;
+    back.set_horizons(single_horizon, multi_horizon);
+    back.set_single_limit(10);
+    back.restore_pressure_before(t.pressure_before_us());
+    back.advance_clock(t.clock());
+    t.for_each([&](const round_history_table::entry& e, const round_history_table::ring* r) {
+        REQUIRE(back.restore(e, r));
+    });
+    CHECK(back.live_size() == 9);
+    for (round_history_table* u : {&t, &back}) {
+        const auto late = ip(2000);
+        u->add(late, round_history_table::hash(late), t0 + 40 * s, t0 + 40 * s, 1000, minute);
+        CHECK(find(*u, late) == nullptr);
+        CHECK(u->live_size() == 9);
+    }
+}
+
+namespace {
+
+// The bound as its rule reads, recomputed from every address at each step: what the table's
+// per-second counts must agree with.
+struct bound_model {
+    struct history {
+        std::int64_t newest_us, last_us;
+        int rounds;
+    };
+    std::int64_t single_us, multi_us, gap_us;
+    std::size_t limit;
+    std::map<std::uint32_t, history> addresses;
+    std::int64_t clock_us = INT64_MIN / 4, pressure_us = INT64_MIN / 4;
+    std::uint64_t forgotten = 0;
+
+    static std::int64_t floor_s(std::int64_t us) { return us >= 0 ? us / s : -((-us + s - 1) / s); }
+    std::int64_t single_before() const { return std::max(clock_us - single_us, pressure_us); }
+    bool dead(const history& h) const {
+        return h.last_us < (h.rounds > 1 ? clock_us - multi_us : single_before());
+    }
+    std::size_t singles_from(std::int64_t first_s, bool only_that_second) const {
+        std::size_t n = 0;
+        for (const auto& [k, h] : addresses) {
+            if (h.rounds != 1 || dead(h)) continue;
+            const std::int64_t sec = floor_s(h.last_us);
+            if (only_that_second ? sec == first_s : sec >= first_s) ++n;
+        }
+        return n;
+    }
+    void add(std::uint32_t n, std::int64_t start_us, std::int64_t last_us) {
+        clock_us = std::max(clock_us, start_us);
+        auto it = addresses.find(n);
+        if (it == addresses.end() || dead(it->second)) {
+            addresses[n] = {start_us, last_us, 1};
+        } else {
+            history& h = it->second;
+            if (start_us - h.newest_us >= gap_us) {
+                ++h.rounds;
+                h.newest_us = start_us;
+            }
+            h.last_us = std::max(h.last_us, last_us);
+        }
+        if (addresses[n].rounds != 1) return;
+        std::int64_t first = -floor_s(-single_before());  // the first whole second alive
+        std::size_t counted = singles_from(first, false);
+        const std::int64_t last_s = floor_s(clock_us - round_history_table::protected_us);
+        const std::int64_t was = first;
+        for (; counted > limit && first < last_s; ++first) {
+            const std::size_t in = singles_from(first, true);
+            counted -= in;
+            forgotten += in;
+        }
+        if (first != was) pressure_us = first * s;
+    }
+};
+
+std::map<std::uint32_t, std::pair<std::int64_t, int>> live_of(const round_history_table& t) {
+    std::map<std::uint32_t, std::pair<std::int64_t, int>> out;
+    t.for_each([&](const round_history_table::entry& e, const round_history_table::ring*) {
+        out[ipv4_of(e.address) - v4(10, 0, 0, 0)] = {e.last_us(), e.rounds > 1 ? 2 : 1};
+    });
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("the bound of one-round addresses forgets exactly what its rule says, and resumes so",
+          "[history]") {
+    constexpr std::int64_t single = 10 * minute, multi = 30 * minute;
+    constexpr std::size_t limit = 400;
+    round_history_table t;
+    t.set_horizons(single, multi);
+    t.set_single_limit(limit);
+    bound_model m{single, multi, minute, limit, {}};
+    std::optional<round_history_table> resumed;
+    std::uint64_t resumed_from = 0;
+    std::uint64_t state = 12345;
+    auto next = [&](std::uint64_t n) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        return (state >> 33) % n;
+    };
+    std::int64_t now = t0;
+    int over_limit = 0;
+    for (int step = 0; step < 20'000; ++step) {
+        now += static_cast<std::int64_t>(next(285'000));
+        // Now and then an attempt that started up to 3 s before the newest one (the
+        // grouper's order), rarely one up to 5 minutes before (a capture out of order: the
+        // threshold the bound raised decides whether it is alive), and latest SYNs up to 5 s
+        // after the start.
+        const std::uint64_t late = next(200);
+        const std::int64_t start = late < 10    ? now - static_cast<std::int64_t>(next(3 * s))
+                                   : late == 10 ? now - static_cast<std::int64_t>(next(5 * minute))
+                                                : now;
+        const std::int64_t last = start + static_cast<std::int64_t>(next(5 * s));
+        const auto n = static_cast<std::uint32_t>(next(3000));
+        const auto a = ip(n);
+        t.advance_clock(start);
+        t.add(a, round_history_table::hash(a), start, last, 1000, minute);
+        m.add(n, start, last);
+        if (resumed) {
+            resumed->advance_clock(start);
+            resumed->add(a, round_history_table::hash(a), start, last, 1000, minute);
+        }
+        REQUIRE(t.forgotten_early() == m.forgotten);
+        REQUIRE(t.pressure_before_us() == m.pressure_us);
+        if (m.singles_from(-bound_model::floor_s(-m.single_before()), false) > limit)
+            ++over_limit;  // the minute before the clock alone held more
+        if (step % 50 == 0) {
+            std::map<std::uint32_t, std::pair<std::int64_t, int>> want;
+            for (const auto& [k, h] : m.addresses)
+                if (!m.dead(h)) want[k] = {h.last_us, h.rounds > 1 ? 2 : 1};
+            REQUIRE(live_of(t) == want);
+        }
+        if (step == 7'000) {
+            // A checkpoint of the table as the engine writes one: the threshold, the clock,
+            // every live entry. From there it forgets what the first one does.
+            resumed.emplace();
+            resumed->set_horizons(single, multi);
+            resumed->set_single_limit(limit);
+            resumed->restore_pressure_before(t.pressure_before_us());
+            resumed->advance_clock(t.clock());
+            t.for_each(
+                [&](const round_history_table::entry& e, const round_history_table::ring* r) {
+                    REQUIRE(resumed->restore(e, r));
+                });
+            resumed_from = t.forgotten_early();
+        }
+    }
+    // The bound did act, and the minute before the clock held more than it at times.
+    CHECK(m.forgotten > 10'000);
+    INFO(over_limit);
+    CHECK(over_limit > 1'000);
+    CHECK(over_limit < 19'000);
+    REQUIRE(resumed);
+    CHECK(live_of(*resumed) == live_of(t));
+    CHECK(resumed->pressure_before_us() == t.pressure_before_us());
+    CHECK(resumed->forgotten_early() == t.forgotten_early() - resumed_from);
 }

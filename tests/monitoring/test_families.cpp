@@ -150,6 +150,7 @@ TEST_CASE("ingest counters become labelled families", "[families]") {
     c.capture_drops = 3;
     c.history_restarts = 5;
     c.address_book_evictions = 6;
+    c.histories_forgotten = 7;
     c.syns = 900;
     c.syns_v6 = 300;
     c.attempts = 400;
@@ -174,6 +175,7 @@ TEST_CASE("ingest counters become labelled families", "[families]") {
     CHECK(sample_of(s, "v6bl_ingest_capture_drops_total") == 3);
     CHECK(sample_of(s, "v6bl_ingest_history_restarts_total") == 5);
     CHECK(sample_of(s, "v6bl_ingest_address_book_evictions_total") == 6);
+    CHECK(sample_of(s, "v6bl_ingest_histories_forgotten_total") == 7);
     CHECK(sample_of(s, "v6bl_ingest_syns_total{family=\"ipv6\"}") == 300);
     CHECK(sample_of(s, "v6bl_ingest_syns_total{family=\"ipv4\"}") == 600);
     CHECK(sample_of(s, "v6bl_ingest_connect_attempts_total{family=\"ipv6\"}") == 150);

@@ -363,6 +363,10 @@ TEST_CASE("numbers out of range are refused by flag name", "[tools][flags]") {
     CHECK(out.find("--max-book-64s") != std::string::npos);
     CHECK(run(ingest + "--max-book-64s 4294967297", out) != 0);
     CHECK(out.find("--max-book-64s") != std::string::npos);
+    CHECK(run(ingest + "--max-histories -1", out) != 0);
+    CHECK(out.find("--max-histories") != std::string::npos);
+    CHECK(run(ingest + "--max-histories 4294967297", out) != 0);
+    CHECK(out.find("--max-histories") != std::string::npos);
     // TTLs and SOA timers stop at 2^31-1 (RFC 2181 8), in export and serve alike.
     for (const std::string cmd : {" export --db ", " serve --db "}) {
         CHECK(run("timeout 20 " + v6bl_bin + cmd + dir.file("db") + " --ttl 4294967295", out) ==
@@ -936,9 +940,9 @@ TEST_CASE("simulate writes the maillog's syslog times in the zone ingest reads t
     CHECK(out.find("--log-timezone") != std::string::npos);
 }
 
-// The address book's bound of /64s reaches the writer from the flag and from a config file,
-// and what it forgets is in the summary.
-TEST_CASE("ingest --max-book-64s bounds the /64s held, from the flag or the config",
+// The address book's bound of /64s and the engine's bound of one-round histories reach
+// them from the flag and from a config file, and what each forgets is in the summary.
+TEST_CASE("ingest --max-book-64s and --max-histories bound what is held, from flag or config",
           "[tools][ingest]") {
     temp_dir dir;
     std::string out;
@@ -949,21 +953,31 @@ TEST_CASE("ingest --max-book-64s bounds the /64s held, from the flag or the conf
         v6bl_bin + " ingest --log-timezone UTC --capture " + dir.file("sim") + "/sensor.pcap";
     REQUIRE(run(ingest + " --db " + dir.file("free"), out) == 0);
     CHECK(out.find("forgotten early") == std::string::npos);
-    REQUIRE(run(ingest + " --db " + dir.file("flag") + " --max-book-64s 5", out) == 0);
-    CHECK(out.find("/64s forgotten early (the address book held its bound of /64s)") !=
-          std::string::npos);
-    { std::ofstream(dir.file("v6bl.toml")) << "[ingest]\nmax-book-64s = 5\n"; }
-    std::string from_config;
-    REQUIRE(run(ingest + " --db " + dir.file("config") + " --config " + dir.file("v6bl.toml"),
-                from_config) == 0);
-    // As many /64s forgotten (the summaries differ in their commit times only).
-    auto forgotten = [](const std::string& text) {
-        const auto end = text.find(" /64s forgotten early");
-        if (end == std::string::npos) return std::string("none");
-        return text.substr(text.rfind(' ', end - 1) + 1, end - text.rfind(' ', end - 1) - 1);
+    struct bound {
+        std::string flag, value, said;
     };
-    CHECK(forgotten(out) != "none");
-    CHECK(forgotten(from_config) == forgotten(out));
+    for (const bound& b :
+         {bound{"max-book-64s", "5", " /64s forgotten early (the address book held its bound"},
+          bound{"max-histories", "20",
+                " one-round addresses forgotten early (the engine held its bound"}}) {
+        CAPTURE(b.flag);
+        REQUIRE(run(ingest + " --db " + dir.file(b.flag + "-flag") + " --" + b.flag + " " + b.value,
+                    out) == 0);
+        CHECK(out.find(b.said) != std::string::npos);
+        const std::string config = dir.file(b.flag + ".toml");
+        { std::ofstream(config) << "[ingest]\n" << b.flag << " = " << b.value << "\n"; }
+        std::string from_config;
+        REQUIRE(run(ingest + " --db " + dir.file(b.flag + "-config") + " --config " + config,
+                    from_config) == 0);
+        // As many forgotten (the summaries differ in their commit times only).
+        auto forgotten = [&](const std::string& text) {
+            const auto end = text.find(b.said);
+            if (end == std::string::npos) return std::string("none");
+            return text.substr(text.rfind(' ', end - 1) + 1, end - text.rfind(' ', end - 1) - 1);
+        };
+        CHECK(forgotten(out) != "none");
+        CHECK(forgotten(from_config) == forgotten(out));
+    }
 }
 
 TEST_CASE("lookup prints the TXT that serve answers, with its lookup URL", "[tools][lookup]") {

@@ -41,6 +41,11 @@ struct association_options {
     // interval of the MTAs measured (Postfix backs off to 40 minutes) plus slack. Most
     // addresses at a busy sensor are one-shots; this keeps their state small.
     std::int64_t single_round_horizon_us = 45LL * 60 * 1'000'000;
+    // At most this many addresses seen on one round only are kept (0: no bound): past it,
+    // those seen least recently are forgotten early (round_history_table::set_single_limit).
+    // A flood of spoofed sources, each new, otherwise holds ~100 bytes per source for the
+    // whole one-round horizon. 4M keeps 45 minutes of up to 1,500 new addresses a second.
+    std::size_t max_one_round_histories = 4'000'000;
     // Repetition: at least this many rounds together, covering these shares of the
     // IPv6 address's rounds and of the IPv4 address's rounds in the same period. One host
     // tries both families each round, so its IPv4 has (nearly) no rounds its IPv6 does not
@@ -80,6 +85,7 @@ class association_engine {
   public:
     explicit association_engine(association_options options = {}) : options_(options) {
         history_.set_horizons(options_.single_round_horizon_us, options_.history_horizon_us);
+        history_.set_single_limit(options_.max_one_round_histories);
     }
 
     // Takes closed attempts (any order within the grouper's window).
@@ -100,6 +106,8 @@ class association_engine {
     std::size_t histories() const { return history_.live_size(); }
     // Histories started over because the pool of rings was full (round_history_table).
     std::uint64_t history_restarts() const { return history_.rounds_restarted(); }
+    // One-round addresses forgotten early for max_one_round_histories (this process).
+    std::uint64_t histories_forgotten() const { return history_.forgotten_early(); }
 
     void save(std::string& out) const;
     // The same bytes, handed to `sink` a buffer at a time (streamed to a checkpoint file:

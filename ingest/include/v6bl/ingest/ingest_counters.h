@@ -55,6 +55,9 @@ struct ingest_counters {
     // /64s the address book forgot before their horizon because it held its bound of /64s
     // (--max-book-64s): seen again, their addresses count anew.
     std::uint64_t address_book_evictions = 0;
+    // Addresses seen on one round that the engine forgot before their 45-minute horizon
+    // because it held --max-histories of them: seen again, they start a new history.
+    std::uint64_t histories_forgotten = 0;
 
     std::uint64_t rejections() const;
     std::uint64_t bad_inputs() const;

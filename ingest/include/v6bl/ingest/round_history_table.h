@@ -94,6 +94,32 @@ class round_history_table {
         single_horizon_us_ = single_us;
         multi_horizon_us_ = multi_us;
         set_clock(clock_us_);
+        reset_single_counts();
+    }
+    // At most `n` addresses seen on one round only are kept alive (0: no bound; set after
+    // the horizons, before any add). Past it, those whose last attempt is oldest die early,
+    // a whole second of them at a time, as if the one-round horizon were shorter: a flood
+    // of spoofed sources, each seen once, otherwise keeps a slot for each for the whole
+    // horizon (45 minutes: 2 GiB at 10k new addresses a second). Addresses seen in the
+    // last `protected_us` before the clock are never forgotten early (the engine still
+    // reads them): a flood of more than n new addresses in that long passes the bound.
+    // Which addresses die is decided by the counts of addresses by the second of their
+    // last attempt, which a restored table rebuilds from its live entries, and by the
+    // raised threshold, which the checkpoint keeps (pressure_before_us()).
+    static constexpr std::int64_t protected_us = 60'000'000;
+    void set_single_limit(std::size_t n) {
+        single_limit_ = n;
+        reset_single_counts();
+    }
+    std::size_t single_limit() const { return single_limit_; }
+    // One-round addresses forgotten early for the bound (since this table was made).
+    std::uint64_t forgotten_early() const { return forgotten_early_; }
+    // The raised threshold (INT64_MIN / 4 when the bound never acted): one-round addresses
+    // whose last attempt is before it are dead. Restored before the entries and the clock.
+    std::int64_t pressure_before_us() const { return pressure_before_us_; }
+    void restore_pressure_before(std::int64_t before_us) {
+        pressure_before_us_ = before_us;
+        set_clock(clock_us_);
     }
     // Capture time now (only ever moves forward): what is dead is decided against it.
     void advance_clock(std::int64_t now_us) {
@@ -192,7 +218,57 @@ class round_history_table {
     void set_clock(std::int64_t now_us) {
         clock_us_ = now_us;
         single_before_us_ = now_us - single_horizon_us_;
+        if (pressure_before_us_ > single_before_us_) single_before_us_ = pressure_before_us_;
         multi_before_us_ = now_us - multi_horizon_us_;
+        if (!single_counts_.empty()) move_first_counted(ceil_second(single_before_us_));
+    }
+
+    // The bound of one-round addresses. single_counts_[s % size] counts the live one-round
+    // entries whose last attempt fell in second s, for the seconds from first_counted_s_
+    // on: the first whole second after single_before_us_, so that every entry counted is
+    // alive, and every entry alive but in the partial second before is counted. An entry
+    // is counted out as it was counted in (its rounds and last attempt before a change);
+    // dead entries' seconds are before first_counted_s_, where counting is a no-op.
+    static std::int64_t floor_second(std::int64_t us) {
+        return us >= 0 ? us / 1'000'000 : -((-us + 999'999) / 1'000'000);
+    }
+    static std::int64_t ceil_second(std::int64_t us) { return -floor_second(-us); }
+    void reset_single_counts();
+    void move_first_counted(std::int64_t first_s);
+    std::uint32_t* single_count(std::int64_t last_us) {
+        const std::int64_t s = floor_second(last_us);
+        if (s < first_counted_s_ ||
+            s - first_counted_s_ >= static_cast<std::int64_t>(single_counts_.size()))
+            return nullptr;
+        return &single_counts_[count_index(s)];
+    }
+    std::size_t count_index(std::int64_t s) const {
+        const auto n = static_cast<std::int64_t>(single_counts_.size());
+        return static_cast<std::size_t>(((s % n) + n) % n);
+    }
+    void count_in(const entry& e) {
+        if (single_counts_.empty() || e.rounds != 1) return;
+        if (std::uint32_t* c = single_count(e.last_us())) {
+            ++*c;
+            ++single_counted_;
+        }
+    }
+    void count_out(const entry& e) {
+        if (single_counts_.empty() || e.rounds != 1) return;
+        std::uint32_t* c = single_count(e.last_us());
+        if (c && *c > 0) {
+            --*c;
+            --single_counted_;
+        }
+    }
+    // Forgets the oldest seconds of one-round addresses until the bound holds.
+    void shed_singles();
+    // Counts in an entry that is one round after an add (or a restore), and holds the
+    // bound: the only moment the count can pass it.
+    void counted_in(const entry& e) {
+        if (single_counts_.empty() || e.rounds != 1) return;
+        count_in(e);
+        if (single_counted_ > single_limit_) shed_singles();
     }
 
     huge_array<entry> slots_;
@@ -210,6 +286,12 @@ class round_history_table {
     std::int64_t clock_us_ = 0;
     std::int64_t single_horizon_us_ = INT64_MAX / 4, multi_horizon_us_ = INT64_MAX / 4;
     std::int64_t single_before_us_ = INT64_MIN / 4, multi_before_us_ = INT64_MIN / 4;
+    std::size_t single_limit_ = 0;
+    std::vector<std::uint32_t> single_counts_;  // empty: no bound (or no finite horizon)
+    std::int64_t first_counted_s_ = 0;
+    std::uint64_t single_counted_ = 0;
+    std::int64_t pressure_before_us_ = INT64_MIN / 4;
+    std::uint64_t forgotten_early_ = 0;
 };
 
 }  // namespace v6bl::ingest
