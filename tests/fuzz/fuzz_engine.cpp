@@ -1,6 +1,8 @@
 // Fuzz target: SYNs through the attempt grouper into the association engine, in any order
 // and at any pace, with checkpoints taken and restored, pending attempts dropped and input
 // ending at any point; then the remaining bytes as a corrupt engine and grouper state.
+// Inputs of odd length hold the engine to 6 one-round histories (of the 48 addresses), so
+// that the bound forgets some and its threshold goes through checkpoints.
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -50,8 +52,10 @@ address_bytes address_of(std::uint8_t k) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     v6bl::fuzz::byte_stream in{data, size};
+    association_options options;
+    if (size & 1) options.max_one_round_histories = 6;
     attempt_grouper grouper;
-    association_engine engine;
+    association_engine engine(options);
     std::vector<connect_attempt> closed;
     std::vector<association> out;
     std::int64_t now = 1'700'000'000LL * 1'000'000;
@@ -93,7 +97,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 grouper.save(g);
                 engine.save(e);
                 grouper = attempt_grouper();
-                engine = association_engine();
+                engine = association_engine(options);
                 if (!grouper.restore(g) || !engine.restore(e)) __builtin_trap();
                 break;
             }
@@ -111,7 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     // What is left, as checkpoints read from a damaged store: refused or taken, never a crash.
     const std::string_view rest(reinterpret_cast<const char*>(in.p), in.n);
-    association_engine e2;
+    association_engine e2(options);
     std::string again;
     if (e2.restore(rest)) e2.save(again);
     attempt_grouper g2;
