@@ -181,10 +181,10 @@ void add_ingest_commands(CLI::App& app, int& exit_code) {
         ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 32))
         ->capture_default_str();
     cmd->add_option("--max-histories", args->options.association.max_one_round_histories,
-                    "keep the round histories of at most this many addresses seen once (0: no "
-                    "bound); past it, those seen least recently are forgotten (counted), and "
-                    "pair as new if they come back. Bounds memory under a flood of spoofed "
-                    "sources")
+                    "keep the round histories of about this many addresses seen on one round "
+                    "only (0: no bound); past it, those seen least recently are forgotten "
+                    "(counted), but none seen in the last minute, and they pair as new if they "
+                    "come back. Bounds memory under a flood of spoofed sources")
         ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 32))
         ->capture_default_str();
     cmd->add_option("--state-interval", args->state_interval_s,

@@ -1418,7 +1418,13 @@ bool association_engine::restore(std::string_view in) {
         if (!restore_v6_histories(r)) return fail();
     } else {
         history_.advance_clock(static_cast<std::int64_t>(r.get_u64()));
-        if (version >= 13) history_.restore_pressure_before(static_cast<std::int64_t>(r.get_u64()));
+        if (version >= 13) {
+            // Never raised, or a time no later than the clock (a bound never kills the
+            // histories of the last minute): anything else is no threshold of ours.
+            const auto before = static_cast<std::int64_t>(r.get_u64());
+            if (before < INT64_MIN / 4 || before > history_.clock()) return fail();
+            history_.restore_pressure_before(before);
+        }
         const std::uint64_t live = r.get_u64();
         if (!r.fits(live, sizeof(round_history_table::entry))) return fail();
         history_.reserve(live);

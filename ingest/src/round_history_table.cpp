@@ -234,8 +234,10 @@ void round_history_table::reset_single_counts() {
     }
     // A counted entry's last attempt is at most 0xFFFFFFFF us (clamp_delta) after its
     // round's start, which is at most the clock: the seconds from the first counted one
-    // to the clock's, plus 4,295 more, fit.
-    single_counts_.assign(static_cast<std::size_t>(single_horizon_us_ / 1'000'000) + 4'400, 0);
+    // to the clock's, plus 4,295 more, fit (a power of two: the index is a mask).
+    std::size_t n = 1;
+    while (n < static_cast<std::size_t>(single_horizon_us_ / 1'000'000) + 4'400) n *= 2;
+    single_counts_.assign(n, 0);
     first_counted_s_ = ceil_second(single_before_us_);
     for (const entry& e : slots_)
         if (e.rounds == 1 && !dead(e)) count_in(e);
@@ -313,8 +315,11 @@ bool round_history_table::restore(const entry& e, const ring* r) {
     release_ring(*s);  // the address twice in a checkpoint: the later one stands
     *s = e;
     s->ring_high = 0;
+    // Counted without shedding: the run that wrote the checkpoint sheds only when an add
+    // leaves an address at one round, so the restored table must hold what it held, even
+    // past the bound, until the next such add.
     if (!r) {
-        counted_in(*s);
+        count_in(*s);
         return true;
     }
     if (ring* mine = take_ring(*s)) {
@@ -322,7 +327,7 @@ bool round_history_table::restore(const entry& e, const ring* r) {
     } else {
         ++rounds_restarted_;
         s->rounds = 1;  // the pool is full: the newest round stands alone
-        counted_in(*s);
+        count_in(*s);
     }
     return true;
 }

@@ -706,7 +706,7 @@ TEST_CASE("an engine checkpoint of state version 12 (no one-round bound) is stil
     put(std::uint64_t{1});  // live histories
     round_history_table::entry e;
     e.address = address_from_ipv4(v4(192, 0, 2, 9));
-    e.newest_us = t;
+    e.newest_us = t - 10'000'000;
     e.newest_port = 3003;
     e.rounds = 1;
     put(e);
@@ -726,13 +726,22 @@ TEST_CASE("an engine checkpoint of state version 12 (no one-round bound) is stil
     want.insert(after_clock, reinterpret_cast<const char*>(&never), sizeof never);
     CHECK(v13 == want);
     // A raised threshold is read back: the history, older than it, is dead.
-    std::string raised = v13;
-    const std::int64_t at = t + 1;
-    std::memcpy(raised.data() + after_clock, &at, sizeof at);
+    auto with_threshold = [&](std::int64_t at) {
+        std::string raised = v13;
+        std::memcpy(raised.data() + after_clock, &at, sizeof at);
+        return raised;
+    };
     association_engine later;
-    REQUIRE(later.restore(raised));
+    REQUIRE(later.restore(with_threshold(t - 5'000'000)));
     CHECK(later.histories() == 0);
-    CHECK(saved(later).size() < raised.size());  // the dead history is not saved
+    CHECK(saved(later).size() < v13.size());  // the dead history is not saved
+    // One past the clock (the bound never raises it into the last minute), or below
+    // "never", is no threshold the engine wrote: refused.
+    association_engine bad;
+    CHECK(bad.restore(with_threshold(t)));
+    CHECK_FALSE(bad.restore(with_threshold(t + 1)));
+    CHECK_FALSE(bad.restore(with_threshold(INT64_MIN)));
+    CHECK_FALSE(bad.restore(with_threshold(INT64_MIN / 4 - 1)));
 }
 
 TEST_CASE("drop_pending forgets the unevaluated attempts and keeps the round histories",

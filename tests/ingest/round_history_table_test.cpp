@@ -513,6 +513,43 @@ TEST_CASE("the bound of one-round addresses spares the last minute before the cl
     }
 }
 
+TEST_CASE("a restored table holds what the run held past its bound, until a one-round add",
+          "[history]") {
+    round_history_table t;
+    t.set_horizons(single_horizon, multi_horizon);
+    t.set_single_limit(10);
+    const auto kept = ip(500);
+    add(t, kept, t0 - 10 * minute);
+    add(t, kept, t0 - 8 * minute);  // two rounds: not counted
+    // 20 one-round addresses within a minute: past the bound, but spared.
+    for (std::uint32_t i = 0; i < 20; ++i) add(t, ip(i), t0 + i * 2 * s);
+    // A third round of the multi-round address moves the clock 100 s on: the 20 could go
+    // now, but only an add that leaves an address at one round sheds.
+    add(t, kept, t0 + 100 * s);
+    REQUIRE(t.live_size() == 21);
+    round_history_table back;
+    back.set_horizons(single_horizon, multi_horizon);
+    back.set_single_limit(10);
+    back.restore_pressure_before(t.pressure_before_us());
+    back.advance_clock(t.clock());
+    t.for_each([&](const round_history_table::entry& e, const round_history_table::ring* r) {
+        REQUIRE(back.restore(e, r));
+    });
+    CHECK(back.live_size() == 21);
+    CHECK(back.pressure_before_us() == t.pressure_before_us());
+    CHECK(find(back, ip(5)) != nullptr);
+    // The next one-round address sheds the same in both.
+    for (round_history_table* u : {&t, &back}) {
+        add(*u, ip(1000), t0 + 101 * s);
+        CHECK(u->live_size() == 11);  // 9 of the 20, the new one and the multi-round one
+        CHECK(find(*u, ip(10)) == nullptr);
+        CHECK(find(*u, ip(11)) != nullptr);
+    }
+    CHECK(back.pressure_before_us() == t.pressure_before_us());
+    CHECK(t.forgotten_early() == 11);
+    CHECK(back.forgotten_early() == 11);
+}
+
 namespace {
 
 // The bound as its rule reads, recomputed from every address at each step: what the table's

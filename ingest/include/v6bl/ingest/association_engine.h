@@ -183,11 +183,14 @@ class association_engine {
     // Where what a history shows begins: its oldest round, or, when none has been dropped
     // from its ring, the shorter horizon of silence before that (else the address would
     // still have had a live history), whose rounds of another address were without it.
+    // Under the bound of one-round histories an address can have been forgotten sooner:
+    // only the silence after the threshold the bound raised (it never falls) is certain.
     std::int64_t known_since(const round_history_table::rounds_view& v) const {
+        if (v.total_rounds != static_cast<std::uint32_t>(v.count)) return v.start_us[0];
         const std::int64_t silence =
             std::min(options_.single_round_horizon_us, options_.history_horizon_us);
-        return v.total_rounds == static_cast<std::uint32_t>(v.count) ? v.start_us[0] - silence
-                                                                     : v.start_us[0];
+        return std::min(v.start_us[0],
+                        std::max(v.start_us[0] - silence, history_.pressure_before_us()));
     }
     // What both save()s write.
     void save_to(class state_writer& w) const;

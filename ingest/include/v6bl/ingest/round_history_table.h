@@ -96,9 +96,11 @@ class round_history_table {
         set_clock(clock_us_);
         reset_single_counts();
     }
-    // At most `n` addresses seen on one round only are kept alive (0: no bound; set after
-    // the horizons, before any add). Past it, those whose last attempt is oldest die early,
-    // a whole second of them at a time, as if the one-round horizon were shorter: a flood
+    // About `n` addresses seen on one round only are kept alive at most (0: no bound; none
+    // either when the one-round horizon is negative or over a day). Past it, those whose
+    // last attempt is oldest die early, a whole second of them at a time, as if the
+    // one-round horizon were shorter (the count leaves out the second the threshold falls
+    // in, so up to one second's addresses more stay, and go uncounted): a flood
     // of spoofed sources, each seen once, otherwise keeps a slot for each for the whole
     // horizon (45 minutes: 2 GiB at 10k new addresses a second). Addresses seen in the
     // last `protected_us` before the clock are never forgotten early (the engine still
@@ -115,7 +117,7 @@ class round_history_table {
     // One-round addresses forgotten early for the bound (since this table was made).
     std::uint64_t forgotten_early() const { return forgotten_early_; }
     // The raised threshold (INT64_MIN / 4 when the bound never acted): one-round addresses
-    // whose last attempt is before it are dead. Restored before the entries and the clock.
+    // whose last attempt is before it are dead. Restored before the entries.
     std::int64_t pressure_before_us() const { return pressure_before_us_; }
     void restore_pressure_before(std::int64_t before_us) {
         pressure_before_us_ = before_us;
@@ -242,9 +244,9 @@ class round_history_table {
             return nullptr;
         return &single_counts_[count_index(s)];
     }
+    // (two's complement: negative seconds wrap as the positive ones do)
     std::size_t count_index(std::int64_t s) const {
-        const auto n = static_cast<std::int64_t>(single_counts_.size());
-        return static_cast<std::size_t>(((s % n) + n) % n);
+        return static_cast<std::size_t>(s) & (single_counts_.size() - 1);
     }
     void count_in(const entry& e) {
         if (single_counts_.empty() || e.rounds != 1) return;
