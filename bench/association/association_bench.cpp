@@ -6,7 +6,9 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -15,6 +17,7 @@
 
 #include "v6bl/ingest/capture_reader.h"
 #include "v6bl/ingest/ingest_pipeline.h"
+#include "v6bl/ingest/pcap_file_writer.h"
 #include "v6bl/ingest/reject_log_parser.h"
 #include "v6bl/ingest/syn_decoder.h"
 #include "v6bl/ingest/testbed_simulator.h"
@@ -59,6 +62,45 @@ std::unordered_set<std::uint64_t> prefixes(const nlohmann::json& arr) {
     return out;
 }
 
+// The testbed's capture with `rate` SYNs a second from spoofed IPv6 sources merged in by
+// time, each from a new random address in 2000::/3 (as bench/ingest/flood_capture.cpp
+// writes them): what pairing loses while the engine holds its bound of one-round
+// histories. Returns the flood SYNs written.
+std::uint64_t write_flooded(const std::string& in, const std::string& out, double rate) {
+    std::string err;
+    auto cap = ingest::capture_reader::open_file(in, 0, err);
+    if (!cap) throw std::runtime_error(in + ": " + err);
+    ingest::pcap_file_writer w(out);
+    std::mt19937_64 rng(11);
+    ingest::address_bytes sensor{};
+    sensor[0] = 0x20;
+    sensor[1] = 0x01;
+    sensor[2] = 0x0d;
+    sensor[3] = 0xb8;
+    sensor[15] = 25;
+    ingest::capture_frame f;
+    std::uint64_t n = 0;
+    double next_us = -1;
+    while (cap->next(f) == ingest::capture_status::frame) {
+        if (next_us < 0) next_us = static_cast<double>(f.time_us);
+        for (; next_us < static_cast<double>(f.time_us); next_us += 1e6 / rate, ++n) {
+            ingest::address_bytes src{};
+            const std::uint64_t hi = (rng() & 0x1FFFFFFFFFFFFFFFull) | 0x2000000000000000ull;
+            const std::uint64_t lo = rng();
+            for (int b = 0; b < 8; ++b) {
+                src[b] = static_cast<std::uint8_t>(hi >> (56 - 8 * b));
+                src[8 + b] = static_cast<std::uint8_t>(lo >> (56 - 8 * b));
+            }
+            w.write_syn(static_cast<std::int64_t>(next_us), src, sensor, ingest::ip_family::v6,
+                        static_cast<std::uint16_t>(1024 + (lo >> 48) % 60000), 64, 64240,
+                        ingest::os_class::linux_like);
+        }
+        w.write_frame(f.time_us, f.data, f.caplen);
+    }
+    w.close();
+    return n;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -68,6 +110,11 @@ int main(int argc, char** argv) {
     so.rate = 25;
     so.seed = 7;
     std::string work = "/tmp/v6bl-bench-association";
+    // --flood R: R spoofed-source SYNs a second merged into the capture (write_flooded);
+    // --max-histories N: the engine's bound of one-round histories (default 4M: at 10k
+    // new addresses a second it keeps them 400 s, as 400k does at 1k a second).
+    double flood = 0;
+    std::size_t max_histories = ingest::association_options{}.max_one_round_histories;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string k = argv[i];
         if (k == "--hosts")
@@ -82,6 +129,10 @@ int main(int argc, char** argv) {
             so.seed = std::strtoull(argv[i + 1], nullptr, 10);
         else if (k == "--work")
             work = argv[i + 1];
+        else if (k == "--flood")
+            flood = std::atof(argv[i + 1]);
+        else if (k == "--max-histories")
+            max_histories = std::strtoull(argv[i + 1], nullptr, 10);
     }
     std::filesystem::remove_all(work);
     so.out_dir = work + "/testbed";
@@ -92,6 +143,13 @@ int main(int argc, char** argv) {
 
     nlohmann::json truth;
     std::ifstream(so.out_dir + "/truth.json") >> truth;
+    std::string capture = so.out_dir + "/sensor.pcap";
+    std::uint64_t flood_syns = 0;
+    if (flood > 0) {
+        const std::string flooded = so.out_dir + "/sensor-flooded.pcap";
+        flood_syns = write_flooded(capture, flooded, flood);
+        capture = flooded;
+    }
     const auto must = prefixes(truth["spammer_both_64s"]);
     const auto never = prefixes(truth["never_list_64s"]);
 
@@ -103,9 +161,10 @@ int main(int argc, char** argv) {
     {
         auto db = store::reputation_store::open_writer(sto);
         ingest::ingest_options io;
-        io.captures = {so.out_dir + "/sensor.pcap"};
+        io.captures = {capture};
         io.rejects = {so.out_dir + "/maillog"};
         io.diagnostics = stderr;
+        io.association.max_one_round_histories = max_histories;
         ingest::ingest_pipeline pipeline(*db, io);
         pipeline.run();
         store::listing_policy policy;
@@ -135,7 +194,7 @@ int main(int argc, char** argv) {
     std::unordered_set<std::uint64_t> naive;
     {
         std::string err;
-        auto cap = ingest::capture_reader::open_file(so.out_dir + "/sensor.pcap", 0, err);
+        auto cap = ingest::capture_reader::open_file(capture, 0, err);
         ingest::capture_frame f;
         ingest::syn_record syn;
         std::vector<std::pair<std::int64_t, std::uint64_t>> waiting;  // IPv6 SYNs awaiting an IPv4
@@ -160,6 +219,11 @@ int main(int argc, char** argv) {
         "sensor, %llu packets\n",
         static_cast<unsigned long long>(so.seed), so.hosts, so.nat_size, so.hours, rate,
         static_cast<unsigned long long>(sim.packets));
+    if (flood > 0)
+        std::printf(
+            "flood: %.0f SYNs a second from spoofed IPv6 sources (%llu) merged in; "
+            "--max-histories %zu\n",
+            flood, static_cast<unsigned long long>(flood_syns), max_histories);
     std::printf("%-10s %8s %8s %10s %8s %18s\n", "method", "listed", "correct", "precision",
                 "recall", "legit/hammer/NAT listed");
     std::printf("%-10s %8zu %8zu %10.4f %8.4f %18zu\n", "v6bl", ours.listed, ours.true_pos,
