@@ -1933,84 +1933,81 @@ TEST_CASE("a run stopped after every commit and resumed each time equals one cle
     CHECK(got == want);
 }
 
+namespace {
+
+// A testbed ingested freely and under a bound (`bound` sets it): the bound forgets state,
+// never an attempt, so every /64's attempts are the free run's; and the bounded run,
+// stopped at every commit and resumed from its checkpoints, gives its store byte for byte.
+struct bounded_runs {
+    ingest::ingest_counters free, bound;
+    ingest_test::store_dump free_dump, bound_dump;
+    std::size_t prefixes = 0;  // /64s in the store
+};
+bounded_runs check_bounded_run(std::uint64_t seed,
+                               const std::function<void(ingest::ingest_options&)>& bound) {
+    testbed tb(seed);
+    ingest::ingest_options o;
+    o.captures = {tb.pcap()};
+    o.rejects = {tb.log()};
+    o.commit_every = 7000;
+    auto attempts_per_64 = [](const store::reputation_store& s) {
+        std::map<std::string, std::uint64_t> out;
+        s.for_each_record([&](const store::prefix& p, const store::reputation_record& r) {
+            if (p.length == 64) out[store::format_prefix(p)] = r.attempts;
+            return true;
+        });
+        return out;
+    };
+    bounded_runs out;
+    auto free_db = open_store(tb.dir.path("free"));
+    out.free = ingest_into(*free_db, o);
+    const auto want = attempts_per_64(*free_db);
+    REQUIRE(want.size() > 200);
+    out.prefixes = want.size();
+    out.free_dump = ingest_test::dump_store(*free_db);
+
+    bound(o);
+    auto bound_db = open_store(tb.dir.path("bound"));
+    out.bound = ingest_into(*bound_db, o);
+    CHECK(attempts_per_64(*bound_db) == want);
+    out.bound_dump = ingest_test::dump_store(*bound_db);
+
+    auto pieces = open_store(tb.dir.path("pieces"));
+    const int runs = ingest_in_pieces(*pieces, o, tb.pcap());
+    CHECK(runs > 5);
+    CHECK(runs < 100);
+    CHECK(ingest_test::dump_store(*pieces) == out.bound_dump);
+    return out;
+}
+
+}  // namespace
+
 // A flood of spoofed IPv6 sources (a new /64 each) used to grow the address book for the
 // whole 24 h horizon. At its bound of /64s it forgets the one seen least recently: no
 // attempt goes uncounted, and a run resumed from its checkpoints forgets the same /64s.
 TEST_CASE("an address book at its bound of /64s counts every attempt, and resumes exactly",
           "[pipeline]") {
-    testbed tb(14);
-    ingest::ingest_options o;
-    o.captures = {tb.pcap()};
-    o.rejects = {tb.log()};
-    o.commit_every = 7000;
-    auto attempts_per_64 = [](const store::reputation_store& s) {
-        std::map<std::string, std::uint64_t> out;
-        s.for_each_record([&](const store::prefix& p, const store::reputation_record& r) {
-            if (p.length == 64) out[store::format_prefix(p)] = r.attempts;
-            return true;
-        });
-        return out;
-    };
-    auto free_db = open_store(tb.dir.path("free"));
-    const auto free_counts = ingest_into(*free_db, o);
-    CHECK(free_counts.address_book_evictions == 0);
-    const auto want = attempts_per_64(*free_db);
-    REQUIRE(want.size() > 200);
-
-    o.writer.max_book_64s = 40;
-    auto bound_db = open_store(tb.dir.path("bound"));
-    const auto c = ingest_into(*bound_db, o);
+    const auto r =
+        check_bounded_run(14, [](ingest::ingest_options& o) { o.writer.max_book_64s = 40; });
+    CHECK(r.free.address_book_evictions == 0);
     // At least every /64 but the last 40 went (some more than once).
-    CHECK(c.address_book_evictions >= want.size() - 40);
-    CHECK(c.summary().find("/64s forgotten early") != std::string::npos);
-    CHECK(attempts_per_64(*bound_db) == want);
-    const auto bound_dump = ingest_test::dump_store(*bound_db);
-
-    auto pieces = open_store(tb.dir.path("pieces"));
-    const int runs = ingest_in_pieces(*pieces, o, tb.pcap());
-    CHECK(runs > 5);
-    CHECK(runs < 100);
-    CHECK(ingest_test::dump_store(*pieces) == bound_dump);
+    CHECK(r.bound.address_book_evictions >= r.prefixes - 40);
+    CHECK(r.bound.summary().find("/64s forgotten early") != std::string::npos);
 }
 
+// And the round histories of addresses seen once used to stay for the 45-minute horizon.
+// At its bound the engine forgets those seen least recently (which changes its pairing),
+// and a resumed run forgets the same ones: the raised threshold is in its checkpoint.
 TEST_CASE("an engine at its bound of one-round histories counts every attempt, and resumes exactly",
           "[pipeline]") {
-    testbed tb(15);
-    ingest::ingest_options o;
-    o.captures = {tb.pcap()};
-    o.rejects = {tb.log()};
-    o.commit_every = 7000;
-    auto attempts_per_64 = [](const store::reputation_store& s) {
-        std::map<std::string, std::uint64_t> out;
-        s.for_each_record([&](const store::prefix& p, const store::reputation_record& r) {
-            if (p.length == 64) out[store::format_prefix(p)] = r.attempts;
-            return true;
-        });
-        return out;
-    };
-    auto free_db = open_store(tb.dir.path("free"));
-    const auto free_counts = ingest_into(*free_db, o);
-    CHECK(free_counts.histories_forgotten == 0);
-    CHECK(free_counts.summary().find("one-round addresses forgotten") == std::string::npos);
-
-    o.association.max_one_round_histories = 400;
-    auto bound_db = open_store(tb.dir.path("bound"));
-    const auto c = ingest_into(*bound_db, o);
-    CHECK(c.histories_forgotten > 1000);
-    CHECK(c.summary().find("one-round addresses forgotten early") != std::string::npos);
-    // Attempts are the address book's, not the engine's: every one is still counted.
-    CHECK(attempts_per_64(*bound_db) == attempts_per_64(*free_db));
-    const auto bound_dump = ingest_test::dump_store(*bound_db);
+    const auto r = check_bounded_run(
+        15, [](ingest::ingest_options& o) { o.association.max_one_round_histories = 400; });
+    CHECK(r.free.histories_forgotten == 0);
+    CHECK(r.free.summary().find("one-round addresses forgotten") == std::string::npos);
+    CHECK(r.bound.histories_forgotten > 1000);
+    CHECK(r.bound.summary().find("one-round addresses forgotten early") != std::string::npos);
     // The engine forgot addresses the free run paired on: its associations differ.
-    CHECK(bound_dump != ingest_test::dump_store(*free_db));
-
-    // Stopped at every commit and resumed from the engine's checkpoint (which keeps the
-    // raised threshold), the same store byte for byte.
-    auto pieces = open_store(tb.dir.path("pieces"));
-    const int runs = ingest_in_pieces(*pieces, o, tb.pcap());
-    CHECK(runs > 5);
-    CHECK(runs < 100);
-    CHECK(ingest_test::dump_store(*pieces) == bound_dump);
+    CHECK(r.bound_dump != r.free_dump);
 }
 
 TEST_CASE("per-address evidence is kept for associated /64s only, with every attempt counted",

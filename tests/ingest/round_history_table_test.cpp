@@ -34,6 +34,22 @@ const round_history_table::entry* find(const round_history_table& t, const addre
     return t.find(a, round_history_table::hash(a));
 }
 
+// A table as a checkpoint of `t` restores it, the way the engine does: horizons and bound
+// from the options, then the raised threshold, the clock, every live entry with its ring.
+round_history_table restored_copy(const round_history_table& t, std::size_t limit = 0,
+                                  std::int64_t single = single_horizon,
+                                  std::int64_t multi = multi_horizon) {
+    round_history_table back;
+    back.set_horizons(single, multi);
+    back.set_single_limit(limit);
+    back.restore_pressure_before(t.pressure_before_us());
+    back.advance_clock(t.clock());
+    t.for_each([&](const round_history_table::entry& e, const round_history_table::ring* r) {
+        REQUIRE(back.restore(e, r));
+    });
+    return back;
+}
+
 }  // namespace
 
 TEST_CASE("an address quiet past its horizon is gone, and comes back with one round", "[history]") {
@@ -430,12 +446,7 @@ TEST_CASE("each round keeps its span: through the second round, a full ring and 
         CHECK(v.span_of(i) == span_of(i + 3));
     }
     // A checkpoint's entry and ring restore the same spans.
-    round_history_table back;
-    back.set_horizons(single_horizon, multi_horizon);
-    back.advance_clock(t.clock());
-    t.for_each([&](const round_history_table::entry& e, const round_history_table::ring* r) {
-        REQUIRE(back.restore(e, r));
-    });
+    const round_history_table back = restored_copy(t);
     const auto w = back.rounds_of(*find(back, a));
     REQUIRE(w.count == v.count);
     for (int i = 0; i < w.count; ++i) CHECK(w.span_of(i) == span_of(i + 3));
@@ -496,14 +507,7 @@ TEST_CASE("the bound of one-round addresses spares the last minute before the cl
     CHECK(find(t, ip(92)) != nullptr);
     // An attempt from before the raised threshold (a capture out of order) is dead on
     // arrival, in a table restored from a checkpoint that kept the threshold too.
-    round_history_table back;
-    back.set_horizons(single_horizon, multi_horizon);
-    back.set_single_limit(10);
-    back.restore_pressure_before(t.pressure_before_us());
-    back.advance_clock(t.clock());
-    t.for_each([&](const round_history_table::entry& e, const round_history_table::ring* r) {
-        REQUIRE(back.restore(e, r));
-    });
+    round_history_table back = restored_copy(t, 10);
     CHECK(back.live_size() == 9);
     for (round_history_table* u : {&t, &back}) {
         const auto late = ip(2000);
@@ -527,14 +531,7 @@ TEST_CASE("a restored table holds what the run held past its bound, until a one-
     // now, but only an add that leaves an address at one round sheds.
     add(t, kept, t0 + 100 * s);
     REQUIRE(t.live_size() == 21);
-    round_history_table back;
-    back.set_horizons(single_horizon, multi_horizon);
-    back.set_single_limit(10);
-    back.restore_pressure_before(t.pressure_before_us());
-    back.advance_clock(t.clock());
-    t.for_each([&](const round_history_table::entry& e, const round_history_table::ring* r) {
-        REQUIRE(back.restore(e, r));
-    });
+    round_history_table back = restored_copy(t, 10);
     CHECK(back.live_size() == 21);
     CHECK(back.pressure_before_us() == t.pressure_before_us());
     CHECK(find(back, ip(5)) != nullptr);
@@ -666,15 +663,7 @@ TEST_CASE("the bound of one-round addresses forgets exactly what its rule says, 
         if (step == 7'000) {
             // A checkpoint of the table as the engine writes one: the threshold, the clock,
             // every live entry. From there it forgets what the first one does.
-            resumed.emplace();
-            resumed->set_horizons(single, multi);
-            resumed->set_single_limit(limit);
-            resumed->restore_pressure_before(t.pressure_before_us());
-            resumed->advance_clock(t.clock());
-            t.for_each(
-                [&](const round_history_table::entry& e, const round_history_table::ring* r) {
-                    REQUIRE(resumed->restore(e, r));
-                });
+            resumed.emplace(restored_copy(t, limit, single, multi));
             resumed_from = t.forgotten_early();
         }
     }
