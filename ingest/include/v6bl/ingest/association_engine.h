@@ -41,7 +41,7 @@ struct association_options {
     // interval of the MTAs measured (Postfix backs off to 40 minutes) plus slack. Most
     // addresses at a busy sensor are one-shots; this keeps their state small.
     std::int64_t single_round_horizon_us = 45LL * 60 * 1'000'000;
-    // At most this many addresses seen on one round only are kept (0: no bound): past it,
+    // About this many addresses seen on one round only are kept (0: no bound): past it,
     // those seen least recently are forgotten early (round_history_table::set_single_limit).
     // A flood of spoofed sources, each new, otherwise holds ~100 bytes per source for the
     // whole one-round horizon. 4M keeps 45 minutes of up to 1,500 new addresses a second.

@@ -225,10 +225,11 @@ class round_history_table {
         if (!single_counts_.empty()) move_first_counted(ceil_second(single_before_us_));
     }
 
-    // The bound of one-round addresses. single_counts_[s % size] counts the live one-round
-    // entries whose last attempt fell in second s, for the seconds from first_counted_s_
-    // on: the first whole second after single_before_us_, so that every entry counted is
-    // alive, and every entry alive but in the partial second before is counted. An entry
+    // The bound of one-round addresses. single_counts_[s & (size - 1)] counts the live
+    // one-round entries whose last attempt fell in second s, for the seconds from
+    // first_counted_s_ on: the first whole second after single_before_us_, so that every
+    // entry counted is alive (those alive in the partial second before it are not
+    // counted). An entry
     // is counted out as it was counted in (its rounds and last attempt before a change);
     // dead entries' seconds are before first_counted_s_, where counting is a no-op.
     static std::int64_t floor_second(std::int64_t us) {
