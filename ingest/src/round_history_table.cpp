@@ -97,13 +97,9 @@ round_history_table::add_result round_history_table::add(const address_bytes& a,
     const std::int64_t quiet = start_us - e->last_us();
     const std::int64_t last = std::max(e->last_us(), last_us);
     if (start_us - e->newest_us < round_gap_us) {
-        if (e->rounds == 1) {
-            count_out(*e);
-            e->last_delta_us = clamp_delta(last - e->newest_us);
-            counted_in(*e);
-        } else {
-            e->last_delta_us = clamp_delta(last - e->newest_us);
-        }
+        count_out(*e);  // (both no-ops but for a one-round address)
+        e->last_delta_us = clamp_delta(last - e->newest_us);
+        counted_in(*e);
         return {false, false, e->rounds, e->newest_us, e};
     }
     // A further round: the ring takes it (created from the inline round on the second);

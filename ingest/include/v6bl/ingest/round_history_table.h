@@ -113,7 +113,6 @@ class round_history_table {
         single_limit_ = n;
         reset_single_counts();
     }
-    std::size_t single_limit() const { return single_limit_; }
     // One-round addresses forgotten early for the bound (since this table was made).
     std::uint64_t forgotten_early() const { return forgotten_early_; }
     // The raised threshold (INT64_MIN / 4 when the bound never acted): one-round addresses
