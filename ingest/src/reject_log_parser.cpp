@@ -502,13 +502,31 @@ std::optional<std::string_view> exim_reason(std::string_view rest) {
         rest.remove_prefix(end);
     }
     std::size_t colon;
-    if (what.starts_with("RCPT <") || what.starts_with("MAIL <")) {
-        const std::size_t close = what.find('>');
-        if (close == std::string_view::npos ||
-            what.substr(0, close).find('"') != std::string_view::npos ||
-            what.substr(close + 1, 2) != ": ")
+    if (what.starts_with("RCPT ") || what.starts_with("MAIL ")) {
+        // The command's argument as the client sent it, its ESMTP parameters taken off:
+        // "<c@d>", or a bare "c@d" (Exim takes one); recent Exims log at most 100
+        // characters of it, so a longer "<...>" has lost its ">". No blank and no quote in
+        // it (a quoted local part could hold ": ").
+        constexpr std::size_t logged_max = 100;
+        const std::string_view arg = what.substr(5);
+        const std::size_t close = arg.starts_with('<') ? arg.find('>') : std::string_view::npos;
+        std::size_t end;
+        if (close != std::string_view::npos && arg.substr(close + 1, 2) == ": ")
+            end = close + 1;
+        else if (arg.starts_with('<') && arg.size() > logged_max &&
+                 arg.substr(0, logged_max).find('>') == std::string_view::npos &&
+                 arg.substr(logged_max, 2) == ": ")
+            end = logged_max;
+        else if (!arg.starts_with('<'))
+            end = arg.find(": ");
+        else
             return std::nullopt;
-        colon = close + 1;
+        if (end == 0 || end == std::string_view::npos ||
+            arg.substr(0, end).find_first_of(" \t\"") != std::string_view::npos ||
+            (!arg.starts_with('<') &&
+             arg.substr(0, end).find_first_of("<>") != std::string_view::npos))
+            return std::nullopt;
+        colon = 5 + end;
     } else {
         bool known = false;
         for (const std::string_view w :
@@ -917,6 +935,11 @@ log_line_status parse_reject_line(std::string_view line, const year_hint& hint, 
             const log_line_status st2 =
                 parse_syslog_line(text, hint, inner, postscreen_threshold, dnsbl_texts);
             if (st2 != log_line_status::not_reject && st2 != log_line_status::garbage) {
+                // The entry's own time, not the inner line's: a BSD syslog time there has
+                // no year and no zone (a container's clock is often UTC when the host's is
+                // not); the journal's is exact.
+                if (const auto t = parse_log_timestamp(journal, hint))
+                    inner.unix_seconds = t->unix_seconds;
                 out = inner;
                 return st2;
             }
@@ -1079,7 +1102,10 @@ log_line_status parse_syslog_line(std::string_view line, const year_hint& hint, 
     // relay's) names the one it found listed: not evidence against the client.
     if (st == log_line_status::dnsbl_reject && !listed.empty()) {
         std::uint32_t named = 0;
-        if (!parse_ipv4(listed, named) || named != out.ipv4) return log_line_status::other_reject;
+        // (as the client may be: "::ffff:1.2.3.4", Exim's $sender_host_address on an IPv6
+        // socket)
+        if (!parse_client_ipv4(listed, named) || named != out.ipv4)
+            return log_line_status::other_reject;
     }
     return st;
 }

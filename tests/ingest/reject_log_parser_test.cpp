@@ -435,6 +435,48 @@ TEST_CASE("Exim: the client is the bracketed address outside the HELO's parenthe
                             year_hint{}, e) == log_line_status::ipv6_client);
 }
 
+TEST_CASE("Exim: a recipient as the client gave it, cut at 100 characters, and a mapped address",
+          "[reject_log]") {
+    // Exim logs RCPT's argument as sent: without angle brackets when the client sent none,
+    // and (recent versions) only its first 100 characters.
+    const std::string h = "2026-11-24 10:00:00 H=(helo) [1.2.3.50] F=<a@b.example> rejected ";
+    const std::string listed = ": 1.2.3.50 is listed at zen.spamhaus.org";
+    reject_event e;
+    for (const std::string& what :
+         {std::string("RCPT c@d.example"), std::string("RCPT <c@d.example>"),
+          "RCPT <" + std::string(99, 'a'),
+          "RCPT <" + std::string(60, 'a') + "@" + std::string(38, 'd'),
+          "RCPT " + std::string(100, 'a'), std::string("MAIL a@b.example")}) {
+        INFO(what);
+        e = reject_event{};
+        CHECK(parse_reject_line(h + what + listed, year_hint{}, e) ==
+              log_line_status::dnsbl_reject);
+        CHECK(e.ipv4 == v4(1, 2, 3, 50));
+    }
+    // Not the argument of a command: a blank or a quote in it, a bracket left open short of
+    // 100 characters, a stray bracket, nothing.
+    for (const std::string& what :
+         {std::string("RCPT c@d.example NOTIFY=NEVER"), std::string("RCPT \"c d\"@e.example"),
+          "RCPT <" + std::string(50, 'a'), "RCPT <" + std::string(100, 'a'),
+          std::string("RCPT c>d.example"), std::string("RCPT ")}) {
+        INFO(what);
+        CHECK(parse_reject_line(h + what + listed, year_hint{}, e) ==
+              log_line_status::other_reject);
+    }
+    // The client and the address the reason names, both as an IPv6 socket gives them.
+    e = reject_event{};
+    REQUIRE(parse_reject_line("2026-11-24 10:00:00 H=(helo) [::ffff:1.2.3.96] F=<a@b.example> "
+                              "rejected RCPT <c@d.example>: ::ffff:1.2.3.96 is listed at "
+                              "zen.spamhaus.org",
+                              year_hint{}, e) == log_line_status::dnsbl_reject);
+    CHECK(e.ipv4 == v4(1, 2, 3, 96));
+    // ... and another address named in it is still not the client's listing
+    CHECK(parse_reject_line("2026-11-24 10:00:00 H=(helo) [::ffff:1.2.3.96] F=<a@b.example> "
+                            "rejected RCPT <c@d.example>: ::ffff:1.2.3.97 is listed at "
+                            "zen.spamhaus.org",
+                            year_hint{}, e) == log_line_status::other_reject);
+}
+
 TEST_CASE(
     "Exim: DNSBL words count only in the rejection's reason, and a listed domain is no "
     "DNSBL rejection",
@@ -723,14 +765,15 @@ TEST_CASE("journalctl -o json entries are read as the syslog lines they stand fo
     CHECK(parse_reject_line("\x1e" + head + pf + R"("MESSAGE":")" + smtpd_text + R"("})",
                             year_hint{}, e) == log_line_status::dnsbl_reject);
     // Postfix writing to stdout (maillog_file = /dev/stdout, in a container): the text is a
-    // whole syslog line of its own, under the container's name.
+    // whole syslog line of its own, under the container's name. Its time is the entry's: the
+    // line's own has no year and is in the container's zone (here an hour off).
     e = reject_event{};
     CHECK(parse_reject_line(head +
                                 R"("SYSLOG_IDENTIFIER":"mailserver","_COMM":"postlogd",)"
-                                R"("MESSAGE":"Nov 24 10:00:05 mx1 postfix/smtpd[12]: )" +
+                                R"("MESSAGE":"Nov 24 11:00:05 mx1 postfix/smtpd[12]: )" +
                                 smtpd_text + R"("})",
                             year(2026), e) == log_line_status::dnsbl_reject);
-    CHECK(e.unix_seconds == nov24_2026_10h + 5);
+    CHECK(e.unix_seconds == nov24_2026_10h);
     CHECK(e.ipv4 == v4(192, 0, 2, 7));
     // MESSAGE given twice in the entry: an array of its values, the first read.
     e = reject_event{};
