@@ -2,6 +2,7 @@
 #include "v6bl/server/answer.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <ctime>
 #include <string>
@@ -154,13 +155,46 @@ class response_builder {
         w_.u32(ttl);
         ++count_;
     }
+    // A name written before in this message is a pointer to it (RFC 1035 4.1.4): an NS
+    // name that is also the SOA's MNAME, a glue record's owner after the NS RRset, as NSD
+    // compresses them (written out again, three glue records took 12 bytes more and passed
+    // 512 sooner, where the additional section is dropped).
     void name(const answer_zone::name_wire& n) {
+        if (n.labels.empty()) {  // the zone itself, or the root
+            if (n.under_zone)
+                w_.u16(zone_ptr_);
+            else
+                w_.u8(0);
+            return;
+        }
+        for (std::size_t i = 0; i < written_count_; ++i)
+            if (same_name(*written_[i].name, n)) {
+                w_.u16(static_cast<std::uint16_t>(0xc000 | written_[i].offset));
+                return;
+            }
+        const std::size_t at = w_.pos();
         w_.bytes(n.labels.data(), n.labels.size());
         if (n.under_zone)
             w_.u16(zone_ptr_);
         else
             w_.u8(0);
+        if (at < 0x4000 && written_count_ < written_.size())
+            written_[written_count_++] = {&n, static_cast<std::uint16_t>(at)};
     }
+    // Names compare without regard to case (RFC 4343): an --ns-address NAME in other capitals
+    // than the --ns NAME is the same name.
+    static bool same_name(const answer_zone::name_wire& a, const answer_zone::name_wire& b) {
+        auto lower = [](std::uint8_t c) {
+            return c >= 'A' && c <= 'Z' ? static_cast<std::uint8_t>(c + 32) : c;
+        };
+        return a.under_zone == b.under_zone && a.labels.size() == b.labels.size() &&
+               std::equal(a.labels.begin(), a.labels.end(), b.labels.begin(),
+                          [&](std::uint8_t x, std::uint8_t y) { return lower(x) == lower(y); });
+    }
+    struct written_name {
+        const answer_zone::name_wire* name;
+        std::uint16_t offset;
+    };
 
     wire_writer w_;
     const parsed_query& q_;
@@ -169,6 +203,9 @@ class response_builder {
     std::uint32_t serial_;
     std::uint16_t zone_ptr_;
     std::size_t count_ = 0;
+    // Names written out in full so far (the SOA's two, the NS names: a handful).
+    std::array<written_name, 16> written_{};
+    std::size_t written_count_ = 0;
 };
 
 // NSD's choices for the exported zone: ANY gets the node's first RRset only (RFC 8482), with

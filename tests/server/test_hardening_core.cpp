@@ -357,3 +357,45 @@ TEST_CASE(
     c.soa_rname = std::string(64, 'a') + "@example.net";
     CHECK_THROWS_AS(answer_zone(c), std::invalid_argument);
 }
+
+TEST_CASE("glue owners and NS names written once are pointers, so glue fits 512 bytes as NSD's",
+          "[server][glue]") {
+    // Three NS names, two in the zone with three glue records, a TXT of 255 bytes, a name
+    // under a listed /64: 506 bytes with the glue, its owners pointing at the NS names
+    // already in the message, as NSD writes them. Written out again (6 bytes each instead
+    // of 2), the glue made 518 and the additional section was dropped.
+    zones::zone_config c;
+    c.ns_names = {"ns1.dnsbl6.example.org", "ns2.dnsbl6.example.org",
+                  "ns.other-provider.example.net"};
+    c.ns_addresses = {"ns1.dnsbl6.example.org=192.0.2.1", "NS1.dnsbl6.example.org=2001:db8::1",
+                      "ns2.dnsbl6.example.org=192.0.2.2"};
+    c.url_template =
+        "https://very-long-host-name-for-testing.dnsbl6.example.org/lookup/with/a/deep/path/"
+        "{prefix}?source=dnsbl&format=html&list=ipv6-senders-inferred";
+    const answer_zone zone(c);
+    store::listing_entry e;
+    e.where = *store::parse_prefix("2001:db8:1:2::/64");
+    e.code = store::reason_code::associated;
+    e.source_length = 64;
+    const auto view = store::listing_view::build({e}, {}, 7);
+    std::vector<std::uint8_t> out(dns::max_message_size);
+    answer_context ctx{view.get(), &zone, 1790000000, transport_kind::udp};
+    const auto q = make_query(
+        expand_name("@2001:db8:1:2:85b4:afb0:1853:b367", "dnsbl6.example.org"), "TXT", {});
+    const answer_result r = answer_query(q, out, ctx);
+    const std::string text = describe_response({out.data(), r.size});
+    INFO(text);
+    // 12 bytes less than with the three owners written out (which passed 512)
+    CHECK(r.size == 506);
+    CHECK(first_line_of(text) == "NOERROR qr aa qd=1");
+    for (const char* glue : {"ns1.dnsbl6.example.org. 3600 IN A 192.0.2.1",
+                             "ns1.dnsbl6.example.org. 3600 IN AAAA 2001:db8::1",
+                             "ns2.dnsbl6.example.org. 3600 IN A 192.0.2.2"})
+        CHECK(text.find(glue) != std::string::npos);
+    // The SOA's MNAME is the first NS name: in an SOA answer the NS RDATA points at it.
+    const auto soa = answer_query(make_query("dnsbl6.example.org", "SOA", {}), out, ctx);
+    const std::string soa_text = describe_response({out.data(), soa.size});
+    INFO(soa_text);
+    CHECK(soa_text.find("IN NS ns1.dnsbl6.example.org.") != std::string::npos);
+    CHECK(soa_text.find("IN A 192.0.2.1") != std::string::npos);
+}
