@@ -198,7 +198,17 @@ std::string config_file_problem(const std::string& path) {
         return path + ": larger than 1 MiB, not a config file";
     if (const std::string deep = nesting_problem(path); !deep.empty()) return path + ":" + deep;
     try {
-        (void)toml::parse(path);
+        const toml::value root = toml::parse(path);
+        // [[section]] once is [section]; a second one would be read as a second set of the
+        // same flags, which CLI11 drops (it fills a flag once): refused, at its header.
+        if (root.is_table())
+            for (const auto& [key, v] : root.as_table()) {
+                if (!v.is_array() || v.as_array().size() < 2 || !v.as_array()[1].is_table())
+                    continue;
+                return path + ":" + std::to_string(v.as_array()[1].location().line()) + ": [[" +
+                       key + "]] a second time: a subcommand reads one section of flags (write [" +
+                       key + "] once, with every flag in it)";
+            }
     } catch (const toml::syntax_error& e) {
         const auto& loc = e.location();
         return path + ":" + std::to_string(loc.line()) + ":" + std::to_string(loc.column()) + ": " +
@@ -286,6 +296,8 @@ std::string describe_unknown_key(const std::string& path, const std::string& mes
         const toml::value root = toml::parse(path);
         const toml::value* v = &root;
         for (const auto& p : parts) {
+            // ([[section]], an array of one table: config_file_problem() refused more)
+            if (v->is_array() && v->as_array().size() == 1) v = &v->as_array().front();
             if (!v->is_table() || !v->as_table().count(p)) return {};
             v = &v->as_table().at(p);
         }

@@ -707,6 +707,16 @@ TEST_CASE(
     write(dir.file("array.toml"), "[[ingest]]\nsensor-id = 99\n");
     CHECK(run(ingest + dir.file("array.toml"), out) == 64);
     CHECK(out.find(dir.file("array.toml") + ":2: --sensor-id") != std::string::npos);
+    // [[ingest]] twice: the second set of flags was dropped without a word (CLI11 fills a
+    // flag once); an unknown key in [[ingest]] was named without its line.
+    write(dir.file("twice.toml"),
+          "[[ingest]]\ndb = \"" + dir.file("x") + "\"\n[[ingest]]\nassociations = [\"h.jsonl\"]\n");
+    CHECK(run(ingest + dir.file("twice.toml"), out) == 64);
+    CHECK(out.find(dir.file("twice.toml") + ":3: [[ingest]] a second time") != std::string::npos);
+    write(dir.file("unknown.toml"), "[[ingest]]\ndb = \"" + dir.file("x") + "\"\n\nbogus = 1\n");
+    CHECK(run(ingest + dir.file("unknown.toml"), out) == 64);
+    CHECK(out.find(dir.file("unknown.toml") + ":4: unknown key 'bogus' in [ingest]") !=
+          std::string::npos);
     // A flag missing everywhere is not put on another section's key of that name.
     write(dir.file("other.toml"), "[ingest]\ndb = \"" + dir.file("x") + "\"\n");
     CHECK(run(v6bl_bin + " --config " + dir.file("other.toml") + " import " + dir.file("none.toml"),
