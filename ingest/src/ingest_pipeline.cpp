@@ -287,6 +287,9 @@ struct ingest_pipeline::line_source {
     // The rest of another file read for this source (a rotation's, a symlink's old target):
     // its own rotations and links are not looked for.
     bool rest_of_another = false;
+    // --follow: the path named no file at the start (between a rotation's rename and the
+    // log's next line): its first open is the start's (the checkpoint, the rotated rest).
+    bool start_pending = false;
     ~line_source() {
         if (file) std::fclose(file);
     }
@@ -1125,7 +1128,7 @@ bool ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& n
         // Also when it had nothing new: its inode's position is then in the store (a store
         // written before inode positions has none), for a later run given its new name.
         if (rotated.file) set_line_checkpoint(rotated);
-        warn_skipped_rotations(src, dir, st, now);
+        warn_skipped_rotations(src, dir, st, now, "since the last run");
         if (options_.follow && rotated.file) {
             // Followed on as a running follower follows a renamed log: the MTA may write to
             // it until it reopens its log, and the new file is read once this one has been
@@ -1155,7 +1158,8 @@ bool ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& n
 // `maillog-20261203`; not compressed), last written no earlier than it.
 void ingest_pipeline::warn_skipped_rotations(const line_source& src,
                                              const std::filesystem::path& dir,
-                                             const struct ::stat& old, const struct ::stat& now) {
+                                             const struct ::stat& old, const struct ::stat& now,
+                                             const char* when) {
     if (!options_.diagnostics) return;
     const std::string base = std::filesystem::path(source_path(src.path)).filename().string();
     std::error_code ec;
@@ -1183,9 +1187,9 @@ void ingest_pipeline::warn_skipped_rotations(const line_source& src,
     std::sort(skipped.begin(), skipped.end());
     for (const auto& [t, path] : skipped)
         std::fprintf(options_.diagnostics,
-                     "v6bl ingest: %s was rotated more than once since the last run: %s, "
-                     "written in between, was not read (give it with --rejects to read it)\n",
-                     src.path.c_str(), path.c_str());
+                     "v6bl ingest: %s was rotated more than once %s: %s, written in between, "
+                     "was not read (give it with --rejects to read it)\n",
+                     src.path.c_str(), when, path.c_str());
 }
 
 bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
@@ -1207,6 +1211,7 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
                 int r = 0;
                 report(src.path, std::string("cannot open: ") + std::strerror(errno),
                        bad_input_reason::unreadable_file, r);
+                src.start_pending = options_.follow;
             }
             return false;
         }
@@ -1214,9 +1219,13 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             if (at_start) {
                 int r = 0;
                 report(src.path, not_a_regular_file(st), bad_input_reason::unreadable_file, r);
+                src.start_pending = options_.follow;
             }
             return false;
         }
+        // (a restart between a rotation's rename and the new file: the rotated file's rest
+        // is read first once the path names a file again, as at a start)
+        at_start = at_start || std::exchange(src.start_pending, false);
         if (at_start) {
             if (!src.rest_of_another) {
                 read_relinked_rest(src);
@@ -1426,6 +1435,13 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
             if (any || src.renamed_quiet_since_ms == 0) {
                 src.renamed_quiet_since_ms = now;
             } else if (now - src.renamed_quiet_since_ms >= grace) {
+                // Renamed twice while this one was followed: the file in between (its lines
+                // are not read) is named, as after two rotations between runs.
+                struct stat old {};
+                if (::fstat(::fileno(src.file), &old) == 0)
+                    warn_skipped_rotations(
+                        src, std::filesystem::path(source_path(src.path)).parent_path(), old, st,
+                        "while it was followed");
                 src.left_at = src.pos;
                 if (src.pos.off > 0)
                     take_tail_fingerprint(::fileno(src.file), src.pos.off, src.left_at);

@@ -912,6 +912,62 @@ TEST_CASE("a follower restarted after a rename rotation follows the old file unt
     for (int n = 3; n <= 5; ++n) CHECK(db->checkpoint("r4:10.0.0." + std::to_string(n)));
 }
 
+// A follower restarted between a rotation's rename and the log's next line (syslog makes
+// the new file with its first line) found no file, and once one came, read it alone from its
+// start: the old file's lines after the last run were lost without a note (helper-86).
+TEST_CASE("a follower restarted before the rotated log's new file exists reads the old one's rest",
+          "[pipeline][follow]") {
+    temp_dir d("restart-before-new");
+    const std::string log = d.path("maillog");
+    std::ofstream(log) << reject_line_of(1) << "\n" << reject_line_of(2) << "\n";
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.rejects = {log};
+    o.year = 2026;
+    o.poll_interval_ms = 50;
+    const std::string key = "log:" + std::filesystem::canonical(log).string();
+    {
+        follow_run f(*db, o);
+        wait_until([&] { return db->checkpoint(key).has_value(); });
+        ingest::ingest_counters c;
+        f.stop(c);
+        CHECK(c.rejections() == 2);
+    }
+    // Written while ingest was down, then rotated; the new file does not exist yet.
+    std::ofstream(log, std::ios::app) << reject_line_of(3) << "\n" << reject_line_of(4) << "\n";
+    std::filesystem::rename(log, d.path("maillog.1"));
+    follow_run f(*db, o);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::ofstream(log) << reject_line_of(5) << "\n";
+    wait_until([&] { return db->checkpoint("r4:10.0.0.5").has_value(); });
+    ingest::ingest_counters c;
+    const std::string diag = f.stop(c);
+    INFO(diag);
+    CHECK(c.rejections() == 3);
+    for (int n = 3; n <= 5; ++n) CHECK(db->checkpoint("r4:10.0.0." + std::to_string(n)));
+    CHECK(diag.find("reading the rest of") != std::string::npos);
+}
+
+// Rotated twice while followed (the old file still read until quiet): the file in between
+// was skipped without a word, where two rotations between runs name it (helper-86).
+TEST_CASE("a log rotated twice while followed names the file written in between",
+          "[pipeline][follow]") {
+    followed_log l("follow-twice", 50);
+    std::filesystem::rename(l.log, l.d.path("maillog.1"));
+    std::ofstream(l.log) << reject_line_of(2) << "\n";
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::filesystem::rename(l.d.path("maillog.1"), l.d.path("maillog.2"));
+    std::filesystem::rename(l.log, l.d.path("maillog.1"));
+    std::ofstream(l.log) << reject_line_of(3) << "\n";
+    // the first file is read until quiet (1 s), then the newest
+    wait_until([&] { return l.db->checkpoint("r4:10.0.0.3").has_value(); });
+    ingest::ingest_counters c;
+    const std::string diag = l.f->stop(c);
+    INFO(diag);
+    CHECK(diag.find("was rotated more than once while it was followed: " + l.d.path("maillog.1") +
+                    ", written in between, was not read") != std::string::npos);
+}
+
 // The cap of 20 reports per source lasted a whole follow run: after a month, a log's first
 // 20 bad lines had been reported and no later one. It starts again each report window.
 TEST_CASE("while following the cap on reports per source starts again after its window",

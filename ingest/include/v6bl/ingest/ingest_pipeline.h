@@ -124,7 +124,8 @@ class ingest_pipeline {
     bool read_rotated_rest(line_source& src, const struct ::stat& now);
     void read_relinked_rest(line_source& src);
     void warn_skipped_rotations(const line_source& src, const std::filesystem::path& dir,
-                                const struct ::stat& old, const struct ::stat& now);
+                                const struct ::stat& old, const struct ::stat& now,
+                                const char* when);
     bool truncated_in_place(line_source& src);
     void write_associations_out();
     void order_captures();
