@@ -1018,15 +1018,17 @@ std::string ingest_pipeline::link_key(const line_source& src) {
 // date-named file, moved on at midnight): the file it named then is read on from its
 // checkpoint first, as a rename rotation's is (read_rotated_rest), so that the lines
 // written to it after the last run are not lost. Only while that file is still there with
-// the checkpoint's inode and no shorter than where reading stopped.
-void ingest_pipeline::read_relinked_rest(line_source& src) {
-    if (src.legacy_key == src.key) return;
+// the checkpoint's inode and no shorter than where reading stopped. True when, under
+// --follow, that file stays open as `src`'s, followed until quiet as when the link moves
+// while followed (its checkpoints under its own name until then).
+bool ingest_pipeline::read_relinked_rest(line_source& src) {
+    if (src.legacy_key == src.key) return false;
     const auto old_key = store_.checkpoint(link_key(src));
     const std::string prefix = src.json ? "json:" : "log:";
-    if (!old_key || *old_key == src.key || !old_key->starts_with(prefix)) return;
+    if (!old_key || *old_key == src.key || !old_key->starts_with(prefix)) return false;
     const std::string old_path = old_key->substr(prefix.size());
     const source_position cp = parse_position(store_.checkpoint(*old_key));
-    if (cp.ino == 0) return;
+    if (cp.ino == 0) return false;
     struct stat st {};
     if (::stat(old_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
         static_cast<unsigned long long>(st.st_ino) != cp.ino ||
@@ -1038,7 +1040,7 @@ void ingest_pipeline::read_relinked_rest(line_source& src) {
                          "named then (%s, read to line %llu) is gone or another file now: lines "
                          "written to it after the last run are not read\n",
                          src.path.c_str(), old_path.c_str(), cp.idx);
-        return;
+        return false;
     }
     if (options_.diagnostics)
         std::fprintf(options_.diagnostics,
@@ -1053,6 +1055,20 @@ void ingest_pipeline::read_relinked_rest(line_source& src) {
     old.rest_of_another = true;
     poll_lines(old, true);
     if (old.file) set_line_checkpoint(old);
+    if (!options_.follow || !old.file) return false;
+    // The MTA may write to it until it reopens its log (helper-86: two lines 0.4 and 0.6 s
+    // after a restart were lost): followed until quiet, then the new target (poll_lines
+    // moves the key to it then).
+    src.key = *old_key;
+    src.file = std::exchange(old.file, nullptr);
+    src.pos = old.pos;
+    src.dev = old.dev;
+    src.partial = std::move(old.partial);
+    src.skipping_long_line = old.skipping_long_line;
+    src.skipped = old.skipped;
+    src.dirty = old.dirty;
+    src.renamed_quiet_since_ms = 0;
+    return true;
 }
 
 // The furthest position known for the open file `fd` (`st`) under its inode, from this run
@@ -1228,8 +1244,8 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         at_start = at_start || std::exchange(src.start_pending, false);
         if (at_start) {
             if (!src.rest_of_another) {
-                read_relinked_rest(src);
                 // --follow: the old file stays open, followed until quiet
+                if (read_relinked_rest(src)) return true;
                 if (read_rotated_rest(src, st)) return true;
             }
         }

@@ -122,7 +122,7 @@ class ingest_pipeline {
     void queue_association_out(const association& a, bool rejected);
     void write_relisted();
     bool read_rotated_rest(line_source& src, const struct ::stat& now);
-    void read_relinked_rest(line_source& src);
+    bool read_relinked_rest(line_source& src);
     void warn_skipped_rotations(const line_source& src, const std::filesystem::path& dir,
                                 const struct ::stat& old, const struct ::stat& now,
                                 const char* when);
