@@ -1216,7 +1216,8 @@ bool ingest_pipeline::poll_lines(line_source& src, bool at_start) {
         if (options_.diagnostics)
             std::fprintf(options_.diagnostics,
                          "v6bl ingest: %s was truncated in place (copytruncate): reading it from "
-                         "the start\n",
+                         "the start (lines written just before the cut and not read yet are in "
+                         "the copy, if one was made)\n",
                          src.path.c_str());
         std::fclose(src.file);
         src.file = nullptr;
