@@ -1060,15 +1060,21 @@ bool ingest_pipeline::read_relinked_rest(line_source& src) {
     // after a restart were lost): followed until quiet, then the new target (poll_lines
     // moves the key to it then).
     src.key = *old_key;
-    src.file = std::exchange(old.file, nullptr);
-    src.pos = old.pos;
-    src.dev = old.dev;
-    src.partial = std::move(old.partial);
-    src.skipping_long_line = old.skipping_long_line;
-    src.skipped = old.skipped;
-    src.dirty = old.dirty;
-    src.renamed_quiet_since_ms = 0;
+    follow_instead(src, old);
     return true;
+}
+
+// `src` follows the file `other` has open (a rotated or relinked file's rest, read for it)
+// until that file is quiet (poll_lines), from where `other` read it to.
+void ingest_pipeline::follow_instead(line_source& src, line_source& other) {
+    src.file = std::exchange(other.file, nullptr);
+    src.pos = other.pos;
+    src.dev = other.dev;
+    src.partial = std::move(other.partial);
+    src.skipping_long_line = other.skipping_long_line;
+    src.skipped = other.skipped;
+    src.dirty = other.dirty;
+    src.renamed_quiet_since_ms = 0;
 }
 
 // The furthest position known for the open file `fd` (`st`) under its inode, from this run
@@ -1150,14 +1156,7 @@ bool ingest_pipeline::read_rotated_rest(line_source& src, const struct ::stat& n
             // it until it reopens its log, and the new file is read once this one has been
             // quiet for the grace period (poll_lines). Switched at once, the lines written
             // to it after a restart were never read.
-            src.file = std::exchange(rotated.file, nullptr);
-            src.pos = rotated.pos;
-            src.dev = rotated.dev;
-            src.partial = std::move(rotated.partial);
-            src.skipping_long_line = rotated.skipping_long_line;
-            src.skipped = rotated.skipped;
-            src.dirty = rotated.dirty;
-            src.renamed_quiet_since_ms = 0;
+            follow_instead(src, rotated);
             return true;
         }
         return false;

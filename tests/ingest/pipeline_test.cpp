@@ -872,6 +872,33 @@ struct followed_log {
     }
 };
 
+// Follows `log` (two lines) once to its end and stops: the options, to follow it again.
+ingest::ingest_options follow_once(store::reputation_store& db, const std::string& log) {
+    ingest::ingest_options o;
+    o.rejects = {log};
+    o.year = 2026;
+    o.poll_interval_ms = 50;
+    const std::string key = "log:" + std::filesystem::canonical(log).string();
+    follow_run f(db, o);
+    wait_until([&] { return db.checkpoint(key).has_value(); });
+    ingest::ingest_counters c;
+    f.stop(c);
+    CHECK(c.rejections() == 2);
+    return o;
+}
+
+// Stops `f` once line 5 is in, checking that lines 3 to 5 and no others were read; its
+// diagnostics.
+std::string stop_after_lines_3_to_5(follow_run& f, store::reputation_store& db) {
+    wait_until([&] { return db.checkpoint("r4:10.0.0.5").has_value(); });
+    ingest::ingest_counters c;
+    const std::string diag = f.stop(c);
+    INFO(diag);
+    CHECK(c.rejections() == 3);
+    for (int n = 3; n <= 5; ++n) CHECK(db.checkpoint("r4:10.0.0." + std::to_string(n)));
+    return diag;
+}
+
 // A follower restarted just after a rename rotation read the rest of the old file once and
 // went on to the new one: what the MTA wrote to the old file before reopening its log (as
 // a running follower waits for, the grace period) was never read.
@@ -881,18 +908,7 @@ TEST_CASE("a follower restarted after a rename rotation follows the old file unt
     const std::string log = d.path("maillog");
     std::ofstream(log) << reject_line_of(1) << "\n" << reject_line_of(2) << "\n";
     auto db = open_store(d.path("db"));
-    ingest::ingest_options o;
-    o.rejects = {log};
-    o.year = 2026;
-    o.poll_interval_ms = 50;
-    const std::string key = "log:" + std::filesystem::canonical(log).string();
-    {
-        follow_run f(*db, o);
-        wait_until([&] { return db->checkpoint(key).has_value(); });
-        ingest::ingest_counters c;
-        f.stop(c);
-        CHECK(c.rejections() == 2);
-    }
+    const ingest::ingest_options o = follow_once(*db, log);
     std::filesystem::rename(log, d.path("maillog.1"));
     std::ofstream(log) << "";
     follow_run f(*db, o);
@@ -904,12 +920,7 @@ TEST_CASE("a follower restarted after a rename rotation follows the old file unt
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     std::ofstream(log, std::ios::app) << reject_line_of(5) << "\n";
     // The new file's line is read once the old one has been quiet for the grace (1 s).
-    wait_until([&] { return db->checkpoint("r4:10.0.0.5").has_value(); });
-    ingest::ingest_counters c;
-    const std::string diag = f.stop(c);
-    INFO(diag);
-    CHECK(c.rejections() == 3);
-    for (int n = 3; n <= 5; ++n) CHECK(db->checkpoint("r4:10.0.0." + std::to_string(n)));
+    stop_after_lines_3_to_5(f, *db);
 }
 
 // A follower restarted between a rotation's rename and the log's next line (syslog makes
@@ -921,30 +932,15 @@ TEST_CASE("a follower restarted before the rotated log's new file exists reads t
     const std::string log = d.path("maillog");
     std::ofstream(log) << reject_line_of(1) << "\n" << reject_line_of(2) << "\n";
     auto db = open_store(d.path("db"));
-    ingest::ingest_options o;
-    o.rejects = {log};
-    o.year = 2026;
-    o.poll_interval_ms = 50;
-    const std::string key = "log:" + std::filesystem::canonical(log).string();
-    {
-        follow_run f(*db, o);
-        wait_until([&] { return db->checkpoint(key).has_value(); });
-        ingest::ingest_counters c;
-        f.stop(c);
-        CHECK(c.rejections() == 2);
-    }
+    const ingest::ingest_options o = follow_once(*db, log);
     // Written while ingest was down, then rotated; the new file does not exist yet.
     std::ofstream(log, std::ios::app) << reject_line_of(3) << "\n" << reject_line_of(4) << "\n";
     std::filesystem::rename(log, d.path("maillog.1"));
     follow_run f(*db, o);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     std::ofstream(log) << reject_line_of(5) << "\n";
-    wait_until([&] { return db->checkpoint("r4:10.0.0.5").has_value(); });
-    ingest::ingest_counters c;
-    const std::string diag = f.stop(c);
+    const std::string diag = stop_after_lines_3_to_5(f, *db);
     INFO(diag);
-    CHECK(c.rejections() == 3);
-    for (int n = 3; n <= 5; ++n) CHECK(db->checkpoint("r4:10.0.0." + std::to_string(n)));
     CHECK(diag.find("reading the rest of") != std::string::npos);
 }
 
@@ -1042,19 +1038,25 @@ TEST_CASE("a follow run commits the listings that expired since the last commit"
     CHECK(db->get(soon)->last_seen == wall - 98);
 }
 
+// mail.log, a symlink to mail-1.log of one line: options that read it.
+ingest::ingest_options symlinked_log(temp_dir& d, int poll_interval_ms) {
+    std::ofstream(d.path("mail-1.log")) << reject_line_of(1) << "\n";
+    std::filesystem::create_symlink("mail-1.log", d.path("mail.log"));
+    ingest::ingest_options o;
+    o.rejects = {d.path("mail.log")};
+    o.year = 2026;
+    o.poll_interval_ms = poll_interval_ms;
+    return o;
+}
+
 TEST_CASE("following a symlinked log that is pointed at a new file keeps each file's position",
           "[pipeline]") {
     // The follower moves on to the new target; the checkpoints then go under its name, and
     // the link's record names it, so that a later run after the next move reads its rest.
     temp_dir d("follow-relinked");
     const std::string link = d.path("mail.log");
-    std::ofstream(d.path("mail-1.log")) << reject_line_of(1) << "\n";
-    std::filesystem::create_symlink("mail-1.log", link);
     auto db = open_store(d.path("db"));
-    ingest::ingest_options o;
-    o.rejects = {link};
-    o.year = 2026;
-    o.poll_interval_ms = 20;
+    const ingest::ingest_options o = symlinked_log(d, 20);
     {
         follow_run f(*db, o);
         const std::string key1 = "log:" + d.path("mail-1.log");
@@ -1086,13 +1088,8 @@ TEST_CASE("a follower restarted after its symlink moved follows the old target u
           "[pipeline][follow]") {
     temp_dir d("restart-relinked");
     const std::string link = d.path("mail.log");
-    std::ofstream(d.path("mail-1.log")) << reject_line_of(1) << "\n";
-    std::filesystem::create_symlink("mail-1.log", link);
     auto db = open_store(d.path("db"));
-    ingest::ingest_options o;
-    o.rejects = {link};
-    o.year = 2026;
-    o.poll_interval_ms = 50;
+    const ingest::ingest_options o = symlinked_log(d, 50);
     CHECK(ingest_into(*db, o).rejections() == 1);
     std::ofstream(d.path("mail-2.log")) << reject_line_of(2) << "\n";
     std::filesystem::remove(link);

@@ -123,6 +123,7 @@ class ingest_pipeline {
     void write_relisted();
     bool read_rotated_rest(line_source& src, const struct ::stat& now);
     bool read_relinked_rest(line_source& src);
+    static void follow_instead(line_source& src, line_source& other);
     void warn_skipped_rotations(const line_source& src, const std::filesystem::path& dir,
                                 const struct ::stat& old, const struct ::stat& now,
                                 const char* when);
