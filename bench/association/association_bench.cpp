@@ -6,7 +6,6 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -15,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../common/spoofed_syns.h"
 #include "v6bl/ingest/capture_reader.h"
 #include "v6bl/ingest/ingest_pipeline.h"
 #include "v6bl/ingest/pcap_file_writer.h"
@@ -63,38 +63,22 @@ std::unordered_set<std::uint64_t> prefixes(const nlohmann::json& arr) {
 }
 
 // The testbed's capture with `rate` SYNs a second from spoofed IPv6 sources merged in by
-// time, each from a new random address in 2000::/3 (as bench/ingest/flood_capture.cpp
-// writes them): what pairing loses while the engine holds its bound of one-round
-// histories. Returns the flood SYNs written.
+// time, each from a new random address in 2000::/3 (bench/common/spoofed_syns.h, as
+// bench/ingest/flood_capture.cpp writes them): what pairing loses while the engine holds its bound
+// of one-round histories. Returns the flood SYNs written.
 std::uint64_t write_flooded(const std::string& in, const std::string& out, double rate) {
     std::string err;
     auto cap = ingest::capture_reader::open_file(in, 0, err);
     if (!cap) throw std::runtime_error(in + ": " + err);
     ingest::pcap_file_writer w(out);
-    std::mt19937_64 rng(11);
-    ingest::address_bytes sensor{};
-    sensor[0] = 0x20;
-    sensor[1] = 0x01;
-    sensor[2] = 0x0d;
-    sensor[3] = 0xb8;
-    sensor[15] = 25;
+    bench::spoofed_syns syns(11);
     ingest::capture_frame f;
     std::uint64_t n = 0;
     double next_us = -1;
     while (cap->next(f) == ingest::capture_status::frame) {
         if (next_us < 0) next_us = static_cast<double>(f.time_us);
-        for (; next_us < static_cast<double>(f.time_us); next_us += 1e6 / rate, ++n) {
-            ingest::address_bytes src{};
-            const std::uint64_t hi = (rng() & 0x1FFFFFFFFFFFFFFFull) | 0x2000000000000000ull;
-            const std::uint64_t lo = rng();
-            for (int b = 0; b < 8; ++b) {
-                src[b] = static_cast<std::uint8_t>(hi >> (56 - 8 * b));
-                src[8 + b] = static_cast<std::uint8_t>(lo >> (56 - 8 * b));
-            }
-            w.write_syn(static_cast<std::int64_t>(next_us), src, sensor, ingest::ip_family::v6,
-                        static_cast<std::uint16_t>(1024 + (lo >> 48) % 60000), 64, 64240,
-                        ingest::os_class::linux_like);
-        }
+        for (; next_us < static_cast<double>(f.time_us); next_us += 1e6 / rate, ++n)
+            syns.write(w, static_cast<std::int64_t>(next_us));
         w.write_frame(f.time_us, f.data, f.caplen);
     }
     w.close();
