@@ -35,6 +35,20 @@ double cpu_seconds() {
            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+// The kernel's share of it (first-touched memory is zeroed there) and the page faults so
+// far: what moves between runs when user time does not.
+struct kernel_figures {
+    double system_s = 0;
+    long minor_faults = 0;
+};
+kernel_figures kernel_so_far() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return {
+        static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) / 1e6,
+        ru.ru_minflt};
+}
+
 // `perf record --control fifo:CTL -D -1` with V6BL_PERF_CTL=CTL in the environment
 // profiles the timed ingest only (not the raw loop, the template copy or the store open).
 // CTL must be the fifo (made with mkfifo) that the perf record reads: a plain path would
@@ -178,6 +192,7 @@ int main(int argc, char** argv) {
     //    machine, where one run can be 20 % off.
     struct run_figures {
         double wall_s, cpu_s;
+        kernel_figures kernel;  // system CPU and minor faults of the run
         ingest::ingest_counters counters;
         long anon_kib, file_kib;
         raw_figures raw;  // the raw loop timed just before
@@ -197,11 +212,18 @@ int main(int argc, char** argv) {
         rss_sampler rss;
         const auto t0 = std::chrono::steady_clock::now();
         const double c0 = cpu_seconds();
+        const kernel_figures k0 = kernel_so_far();
         perf_control("enable\n");
         pipeline.run();
         perf_control("disable\n");
-        runs.push_back({seconds_since(t0), cpu_seconds() - c0, pipeline.counters(),
-                        rss.peak_anon_kib(), rss.peak_file_kib(), raw});
+        const kernel_figures k1 = kernel_so_far();
+        runs.push_back({seconds_since(t0),
+                        cpu_seconds() - c0,
+                        {k1.system_s - k0.system_s, k1.minor_faults - k0.minor_faults},
+                        pipeline.counters(),
+                        rss.peak_anon_kib(),
+                        rss.peak_file_kib(),
+                        raw});
         const run_figures& f = runs.back();
         if (repeat > 1)
             std::printf(
@@ -240,6 +262,8 @@ int main(int argc, char** argv) {
     std::printf("per CPU second   : raw %.2f M packets/s, ingest %.2f M packets/s (%.2f x)\n",
                 raw_packets / raw_cpu_s / 1e6, c.packets / ingest_cpu_s / 1e6,
                 (c.packets / ingest_cpu_s) / (raw_packets / raw_cpu_s));
+    std::printf("kernel (ingest)  : system CPU %.3f s, %ld minor page faults\n",
+                med.kernel.system_s, med.kernel.minor_faults);
     // A capture taken on the sensor holds its reset of each SYN too (half the packets, read
     // and skipped); one through the live BPF filter, or `simulate --no-resets`, SYNs only.
     std::printf(

@@ -36,6 +36,7 @@ while [ "$i" -lt "${REPEAT:-1}" ]; do
   reuse=--reuse-rejections
   printf 'run %d: ' "$i"
   grep -E '^v6bl ingest' "$work/run-$i.txt" | sed 's/  */ /g'
+  grep -E '^kernel' "$work/run-$i.txt" | sed 's/  */ /g; s/^/       /'
   echo "$(awk '/^v6bl ingest/ {print $4}' "$work/run-$i.txt") $i" >> "$out"
 done
 # The median run by wall time (the lower one of the middle two), printed in full.
