@@ -46,7 +46,9 @@ metrics_endpoint::metrics_endpoint(const std::string& listen,
     : source_(std::move(source)) {
     if (const std::string problem = metrics_listen_problem(listen); !problem.empty())
         throw std::invalid_argument(problem);
-    host_ = listen.substr(0, listen.rfind(':'));
+    // ADDR:PORT, :PORT or a bare PORT (the last two listen on every IPv4 address).
+    const std::size_t colon = listen.rfind(':');
+    host_ = colon == std::string::npos ? "" : listen.substr(0, colon);
     if (host_.empty()) host_ = "0.0.0.0";
     try {
         // A scrape is a few microseconds of work, but a connection holds its thread until

@@ -84,9 +84,12 @@ std::optional<process_sample> parse_proc_stat(std::string_view stat_line, long t
 }
 
 std::optional<process_sample> read_process_sample() {
-    std::ifstream in("/proc/self/stat");
     std::string line;
-    if (!std::getline(in, line)) return std::nullopt;
+    {
+        // Closed before the descriptors are counted (it was counted as one of them).
+        std::ifstream in("/proc/self/stat");
+        if (!std::getline(in, line)) return std::nullopt;
+    }
     auto s =
         parse_proc_stat(line, sysconf(_SC_CLK_TCK), sysconf(_SC_PAGESIZE), boot_time_seconds());
     if (!s) return std::nullopt;

@@ -448,10 +448,15 @@ answer_result answer_query(std::span<const std::uint8_t> query, std::span<std::u
             }
         } else {
             plan = plan_for(n, q.qtype);
+            // A listed name asked for a type it has none of (MX, AAAA) is answered NODATA,
+            // and counted so: as `listed` it inflated the listed share (helper-89).
+            if (n.kind == name_kind::listed && plan.answer == answer_rrs::none)
+                res.outcome = answer_outcome::node;
         }
         plan.additional_glue =
             !zone.glue().empty() && (plan.authority_ns || plan.answer == answer_rrs::ns);
-        if (n.kind == name_kind::listed) res.code = static_cast<std::uint8_t>(n.entry.code);
+        if (res.outcome == answer_outcome::listed)
+            res.code = static_cast<std::uint8_t>(n.entry.code);
     }
 
     const auto& cfg = zone.config();

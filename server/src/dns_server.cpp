@@ -64,14 +64,20 @@ struct server_control {
         std::string error;
     };
 
-    void publish() {
+    // `new_view`: a view from a catch-up or a full rebuild (v6bl_view_swaps_total); the
+    // first view at start and a SIGHUP's new zone settings are not swaps (helper-89: each
+    // SIGHUP counted one).
+    void publish(bool new_view) {
         slot.publish(std::make_shared<const serving_state>(serving_state{view, zone}));
-        ++swaps;
+        if (new_view) ++swaps;
+        const bool first = !published;
+        published = true;
         if (view && view->serial() != announced_serial) {
             announced_serial = view->serial();
-            if (hooks.serial_changed && swaps > 1) hooks.serial_changed(announced_serial);
+            if (hooks.serial_changed && !first) hooks.serial_changed(announced_serial);
         }
     }
+    bool published = false;
     std::uint32_t announced_serial = 0;
 
     void start_full_rebuild() {
@@ -104,7 +110,7 @@ struct server_control {
             return;
         }
         c.view = std::move(w->result);
-        c.publish();
+        c.publish(true);
         spdlog::info("view rebuilt: serial {}, {} listings", c.view->serial(), c.view->size());
     }
 
@@ -123,7 +129,7 @@ struct server_control {
                     break;
                 case view_refresher::step::updated:
                     c.view = std::move(next);
-                    c.publish();
+                    c.publish(true);
                     spdlog::debug("view serial {} ({} overlay regions)", c.view->serial(),
                                   c.view->overlay_regions());
                     break;
@@ -180,7 +186,7 @@ struct server_control {
                 "SIGHUP: listen addresses, threads, the database, --user, --allow-query and "
                 "the rate limit need a restart; kept");
         zone = std::make_shared<const answer_zone>(next->zone);
-        publish();
+        publish(false);
         if (!same_policy(next->policy, policy)) {
             policy = next->policy;
             start_full_rebuild();
@@ -272,7 +278,7 @@ int run_server(const server_config& config, server_hooks hooks) {
     control.zone = std::make_shared<const answer_zone>(config.zone);
     control.last_full = wall_now();
     control.view = refresher.build_full(control.policy, control.last_full);
-    control.publish();
+    control.publish(false);
 
     std::vector<std::unique_ptr<event_loop_worker>> workers;
     const std::size_t tcp_cap = std::max<std::size_t>(1, config.tcp_max_connections / threads);

@@ -115,7 +115,8 @@ void server_stats::count_query(transport_kind t, const answer_result& r, bool se
         default:
             break;
     }
-    if (r.truncated) bump(word_of(&server_counters::truncated), 1);
+    // Sent with TC=1: an answer RRL drops is not sent (one that RRL slips is counted there).
+    if (r.truncated && sent) bump(word_of(&server_counters::truncated), 1);
     if (r.tsig != tsig_outcome::none)
         bump(word_of_array(&server_counters::tsig, static_cast<std::size_t>(r.tsig) - 1), 1);
 }

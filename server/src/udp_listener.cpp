@@ -204,6 +204,8 @@ void udp_listener::answer(const std::uint8_t* data, std::size_t size, const sock
             worker_.stats().add(&server_counters::rrl_slipped);
             send_size = answer_truncate({out, r.size});
             if (send_size == 0) return;
+            // Sent with TC=1 as well (one truncated already was counted with the query).
+            if (!r.truncated) worker_.stats().add(&server_counters::truncated);
             break;
     }
     const socklen_t alen = addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);

@@ -135,6 +135,10 @@ TEST_CASE("port 0 binds a free port, and url() names it", "[endpoint]") {
         ":0", std::function<ingest::ingest_counters()>([] { return ingest::ingest_counters{}; }));
     CHECK(any->url() == "http://0.0.0.0:" + std::to_string(any->port()) + "/metrics");
     CHECK(any->port() != 0);
+    // So does a bare PORT (its URL said http://0:PORT, or PORT:PORT).
+    auto bare = start_ingest_metrics(
+        "0", std::function<ingest::ingest_counters()>([] { return ingest::ingest_counters{}; }));
+    CHECK(bare->url() == "http://0.0.0.0:" + std::to_string(bare->port()) + "/metrics");
 }
 
 TEST_CASE("the ingest endpoint serves ingest counters", "[endpoint]") {

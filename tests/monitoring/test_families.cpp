@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
 
 #include "exposition_text.h"
 #include "v6bl/monitoring/ingest_families.h"
@@ -220,6 +221,14 @@ TEST_CASE("this process's own sample is plausible", "[process]") {
     CHECK(s->resident_bytes > 1e5);
     CHECK(s->open_fds >= 3);
     CHECK(s->max_fds >= s->open_fds);
+    // Exactly this process's descriptors (the /proc/self/stat stream was one more): counted
+    // here as /proc/self/fd's entries less the listing's own.
+    double listed = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+        (void)entry;
+        ++listed;
+    }
+    CHECK(s->open_fds == listed - 1);
     CHECK(s->start_time_seconds > 1.5e9);
     const auto text = text_of(process_families(*s));
     CHECK(text.find("process_cpu_seconds_total ") != std::string::npos);

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -20,6 +21,7 @@ namespace {
 
 constexpr std::uint16_t type_a = 1;
 constexpr std::uint16_t type_txt = 16;
+constexpr std::uint16_t type_mx = 15;
 
 double delta(const exposition_samples& before, const exposition_samples& after,
              const std::string& series) {
@@ -59,6 +61,7 @@ TEST_CASE("serve: counters move by exactly the traffic sent", "[serve][e2e]") {
     constexpr int manual_udp = 2;
     constexpr int unlisted_udp = 5;
     constexpr int txt_udp = 3;
+    constexpr int mx_udp = 2;  // a listed name has no MX: NODATA, not a listed answer
     constexpr int malformed_udp = 4;
     std::uint16_t id = 1;
     for (int i = 0; i < listed_udp; ++i) {
@@ -82,6 +85,12 @@ TEST_CASE("serve: counters move by exactly the traffic sent", "[serve][e2e]") {
         REQUIRE(r);
         CHECK(r->rcode == 0);
     }
+    for (int i = 0; i < mx_udp; ++i) {
+        const auto r = udp_exchange(f.dns_port(), make_query(listed, type_mx, id++));
+        REQUIRE(r);
+        CHECK(r->rcode == 0);
+        CHECK(r->answers == 0);
+    }
     // A header that promises a question and carries none: FORMERR (or dropped); malformed.
     for (int i = 0; i < malformed_udp; ++i) {
         const std::vector<std::uint8_t> bad = {
@@ -99,7 +108,8 @@ TEST_CASE("serve: counters move by exactly the traffic sent", "[serve][e2e]") {
 
     // UDP answers are counted before they are sent, TCP ones too; the malformed ones may have
     // no reply to wait for, so poll until the server has counted every UDP message.
-    constexpr int udp_total = listed_udp + manual_udp + unlisted_udp + txt_udp + malformed_udp;
+    constexpr int udp_total =
+        listed_udp + manual_udp + unlisted_udp + txt_udp + mx_udp + malformed_udp;
     exposition_samples after;
     for (int i = 0; i < 50; ++i) {
         after = f.scrape();
@@ -119,9 +129,12 @@ TEST_CASE("serve: counters move by exactly the traffic sent", "[serve][e2e]") {
           manual_udp);
     CHECK(delta(before, after, "v6bl_dns_answers_total{result=\"unlisted\",code=\"none\"}") ==
           unlisted_udp + unlisted_tcp);
-    CHECK(delta(before, after, "v6bl_dns_answers_total{result=\"nodata\",code=\"none\"}") == 0);
+    CHECK(delta(before, after, "v6bl_dns_answers_total{result=\"nodata\",code=\"none\"}") ==
+          mx_udp);
+    CHECK(delta(before, after, "v6bl_dns_query_types_total{qtype=\"other\"}") ==
+          mx_udp + malformed_udp);
     CHECK(delta(before, after, "v6bl_dns_responses_total{rcode=\"NOERROR\"}") ==
-          listed_udp + manual_udp + txt_udp + listed_tcp);
+          listed_udp + manual_udp + txt_udp + mx_udp + listed_tcp);
     CHECK(delta(before, after, "v6bl_dns_responses_total{rcode=\"NXDOMAIN\"}") ==
           unlisted_udp + unlisted_tcp);
     CHECK(delta(before, after, "v6bl_dns_malformed_total") == malformed_udp);
@@ -173,6 +186,25 @@ TEST_CASE("serve: the view metrics follow a commit", "[serve][e2e]") {
     CHECK(sample_of(after, "v6bl_view_age_seconds") < 5);
     // And the server stops cleanly with its exposer running.
     CHECK(f.process().stop() == 0);
+}
+
+TEST_CASE("serve: neither the first view nor a SIGHUP is counted as a view swap", "[serve][e2e]") {
+    if (serve_fixture::binary().empty()) {
+        WARN("SKIPPED: the v6bl executable is not built (tools stage left out)");
+        return;
+    }
+    serve_fixture f;
+    const auto before = f.scrape();
+    CHECK(sample_of(before, "v6bl_view_swaps_total") == 0);  // was 1 at start
+    const double serial = sample_of(before, "v6bl_view_serial").value_or(-1);
+    for (int i = 0; i < 2; ++i) {
+        REQUIRE(::kill(f.process().pid(), SIGHUP) == 0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    const auto after = f.scrape();
+    REQUIRE(sample_of(after, "v6bl_view_serial") == serial);    // nothing committed meanwhile
+    CHECK(delta(before, after, "v6bl_view_swaps_total") == 0);  // each SIGHUP counted one
+    CHECK(f.process().stop() == 0);                             // still running, and stops cleanly
 }
 
 TEST_CASE("serve: zone transfers are counted as TCP queries and transfers", "[serve][e2e]") {
@@ -265,6 +297,32 @@ TEST_CASE("serve: answers that RRL drops are not responses", "[serve][e2e]") {
     CHECK(dropped > 0);  // five a second pass; the rest within the same second are dropped
     // Each query is a response or a drop, never both (drops were counted as responses too).
     CHECK(delta(before, after, "v6bl_dns_responses_total{rcode=\"NOERROR\"}") + dropped == sent);
+}
+
+TEST_CASE("serve: answers that RRL slips are counted as truncated", "[serve][e2e]") {
+    if (serve_fixture::binary().empty()) {
+        WARN("SKIPPED: the v6bl executable is not built (tools stage left out)");
+        return;
+    }
+    serve_fixture f({"--rrl-rate", "5", "--rrl-slip", "2"});
+    const auto before = f.scrape();
+    const std::string listed = nibble_query_name(listed_address, fixture_zone);
+    constexpr int sent = 40;
+    for (int i = 0; i < sent; ++i)
+        udp_exchange(f.dns_port(), make_query(listed, type_a, static_cast<std::uint16_t>(i + 1)),
+                     false);
+    const std::string queries = "v6bl_dns_queries_total{transport=\"udp\"}";
+    auto after = f.scrape();
+    for (int i = 0; i < 100 && delta(before, after, queries) < sent; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        after = f.scrape();
+    }
+    REQUIRE(delta(before, after, queries) == sent);
+    const double slipped = delta(before, after, "v6bl_dns_rate_limited_total{action=\"slipped\"}");
+    CHECK(slipped > 0);  // every second answer over the rate goes out with TC=1
+    // These answers fit in 512 bytes: the slipped ones are all that was sent truncated
+    // (they were not counted as truncated at all).
+    CHECK(delta(before, after, "v6bl_dns_truncated_total") == slipped);
 }
 
 TEST_CASE("serve: a transfer query the strict parser refuses is FORMERR, not the zone",
