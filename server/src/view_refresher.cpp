@@ -26,9 +26,12 @@ view_refresher::step view_refresher::refresh(const store::listing_view& current,
                                              std::shared_ptr<const store::listing_view>& next) {
     store_.catch_up();
     const std::uint32_t serial = store_.serial();
-    if (serial == current.serial()) return step::unchanged;
-    std::unordered_set<std::uint64_t> regions;
-    bool wide = false;
+    // Regions whose answers changed with time alone (an escalation's member lapsed, a manual
+    // listing lapsed over evidence): rebuilt as if the journal named them.
+    const auto due = current.due(now);
+    if (serial == current.serial() && due.empty()) return step::unchanged;
+    std::unordered_set<std::uint64_t> regions(due.regions48.begin(), due.regions48.end());
+    bool wide = due.wide;
     bool allowlist = false;
     const bool reaches = store_.journal_since(current.serial(), [&](const store::journal_entry& j) {
         allowlist = allowlist || j.allowlist_changed;

@@ -72,6 +72,13 @@ void published_entries(const prefix& where, const reputation_record& r,
         e.manual = true;
         e.expires = r.last_seen == 0 ? 0 : expiry_time(r.last_seen, policy.manual_expiry_seconds);
         e.text = r.text;
+        // The evidence under it answers once the operator's listing lapses (helper-88: the
+        // server answered NXDOMAIN there until its next full rebuild).
+        if (const std::uint32_t lapse = lapse_time(e.expires); lapse != 0) {
+            reputation_record evidence = r;
+            evidence.manual_code = 0;
+            if (listed_code(evidence, policy, lapse)) e.refresh_at = lapse;
+        }
     } else {
         e.expires = expiry_time(r.last_seen, policy.expiry_seconds);
     }
@@ -91,8 +98,8 @@ void add_escalations(std::vector<listing_entry>& region, const listing_policy& p
     struct tally {
         std::uint32_t members = 0;
         std::uint64_t ipv4s = 0, attempts = 0;
-        std::uint32_t first = 0, last = 0, expires = 0;
-        bool never = false;
+        std::uint32_t first = 0, last = 0;
+        std::vector<std::uint32_t> expires;  // the members' (0: never)
     };
     std::map<prefix, tally> wider;  // /56 and /48 candidates of this region
     for (const auto& e : region) {
@@ -104,8 +111,7 @@ void add_escalations(std::vector<listing_entry>& region, const listing_policy& p
             t.attempts += e.attempts;
             t.first = t.first == 0 ? e.first_seen : std::min(t.first, e.first_seen);
             t.last = std::max(t.last, e.last_seen);
-            if (e.expires == 0) t.never = true;
-            t.expires = std::max(t.expires, e.expires);
+            t.expires.push_back(e.expires);
         }
     }
     bool added = false;
@@ -125,7 +131,17 @@ void add_escalations(std::vector<listing_entry>& region, const listing_policy& p
         e.attempts = sat32(t.attempts);
         e.first_seen = t.first;
         e.last_seen = t.last;
-        e.expires = t.never ? 0 : t.expires;
+        // It stands while `need` members do: until the need-th latest lapses (it stood
+        // until the last one did, listing a /48 on one /64's evidence; helper-88). Its
+        // region is rebuilt when the first member lapses (the count in its TXT changes).
+        std::vector<std::uint32_t> ends = t.expires;
+        const auto later = [](std::uint32_t a, std::uint32_t b) {
+            return (a == 0 ? 0xFFFFFFFFull + 1 : a) > (b == 0 ? 0xFFFFFFFFull + 1 : b);
+        };
+        std::nth_element(ends.begin(), ends.begin() + (need - 1), ends.end(), later);
+        e.expires = ends[need - 1];
+        for (const std::uint32_t x : t.expires)
+            e.refresh_at = earlier_refresh(e.refresh_at, lapse_time(x));
         e.source_length = p.length;
         region.push_back(std::move(e));
         added = true;

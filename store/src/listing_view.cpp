@@ -218,7 +218,24 @@ listing_view_builder::listing_view_builder()
     : base_(std::make_shared<listing_view::base_table>()) {}
 listing_view_builder::~listing_view_builder() = default;
 
+namespace {
+
+// Notes an entry's refresh time: under its /48 region, or with the wide listings when it
+// comes from a stored prefix shorter than /48 (those are refreshed as one list).
+void note_refresh(const listing_entry& e,
+                  std::vector<std::pair<std::uint32_t, std::uint64_t>>& points,
+                  std::uint32_t& wide_at) {
+    if (e.refresh_at == 0) return;
+    if (e.source_length < 48 || e.where.length < 48)
+        wide_at = earlier_refresh(wide_at, e.refresh_at);
+    else
+        points.emplace_back(e.refresh_at, region_of(e.where));
+}
+
+}  // namespace
+
 void listing_view_builder::add(const listing_entry& e) {
+    note_refresh(e, refresh_points_, wide_refresh_at_);
     if (e.source_length < 48 || e.where.length < 48 || e.where.length > 64) {
         other_.push_back(e);
         return;
@@ -286,8 +303,25 @@ std::shared_ptr<const listing_view> listing_view_builder::finish(std::uint32_t s
     view->holes_ = std::move(holes_);
     view->serial_ = serial;
     view->refresh_masks();
+    std::sort(refresh_points_.begin(), refresh_points_.end());
+    view->refresh_points_ = std::move(refresh_points_);
+    view->wide_refresh_at_ = wide_refresh_at_;
+    refresh_points_.clear();
+    wide_refresh_at_ = 0;
     base_ = std::make_shared<listing_view::base_table>();
     return view;
+}
+
+listing_view::due_refresh listing_view::due(std::uint32_t now) const {
+    due_refresh d;
+    d.wide = wide_refresh_at_ != 0 && wide_refresh_at_ <= now;
+    for (const auto& [at, region] : refresh_points_) {
+        if (at > now) break;
+        d.regions48.push_back(region);
+    }
+    std::sort(d.regions48.begin(), d.regions48.end());
+    d.regions48.erase(std::unique(d.regions48.begin(), d.regions48.end()), d.regions48.end());
+    return d;
 }
 
 void listing_view::refresh_masks() {
@@ -301,6 +335,19 @@ std::shared_ptr<const listing_view> listing_view::with_changes(
     const std::optional<std::vector<listing_entry>>& wide,
     const std::optional<std::vector<prefix>>& holes, std::uint32_t serial) const {
     auto view = std::make_shared<listing_view>(*this);
+    // Refresh times: the changed regions' (and the wide list's, when given) are replaced.
+    std::vector<std::uint64_t> changed(regions48.begin(), regions48.end());
+    for (auto& r : changed) r = mask_high(r, 48);
+    std::sort(changed.begin(), changed.end());
+    std::erase_if(view->refresh_points_, [&](const std::pair<std::uint32_t, std::uint64_t>& p) {
+        return std::binary_search(changed.begin(), changed.end(), p.second);
+    });
+    if (wide) view->wide_refresh_at_ = 0;
+    for (const auto& e : region_entries)
+        note_refresh(e, view->refresh_points_, view->wide_refresh_at_);
+    if (wide)
+        for (const auto& e : *wide) note_refresh(e, view->refresh_points_, view->wide_refresh_at_);
+    std::sort(view->refresh_points_.begin(), view->refresh_points_.end());
     auto parts = split(std::move(region_entries));
     for (std::uint64_t r : regions48) view->overlay_[mask_high(r, 48)].clear();
     for (auto& e : parts.base) view->overlay_[region_of(e.where)].push_back(std::move(e));

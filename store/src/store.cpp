@@ -1247,6 +1247,15 @@ void finish_region(std::vector<listing_entry>& region, std::uint64_t region48,
         if (a.where != b.where) return a.where < b.where;
         return a.source_length > b.source_length;
     });
+    // One entry per prefix, the one from the longest stored prefix; when one it hides
+    // outlives it, the region is rebuilt as it lapses (the hidden one answers then).
+    for (std::size_t i = 0, j = 0; i < region.size(); i = j) {
+        for (j = i + 1; j < region.size() && region[j].where == region[i].where; ++j) {
+            const std::uint32_t kept = region[i].expires, hidden = region[j].expires;
+            if (kept != 0 && (hidden == 0 || hidden > kept))
+                region[i].refresh_at = earlier_refresh(region[i].refresh_at, lapse_time(kept));
+        }
+    }
     region.erase(std::unique(region.begin(), region.end(),
                              [](const listing_entry& a, const listing_entry& b) {
                                  return a.where == b.where;

@@ -91,6 +91,65 @@ TEST_CASE("escalation lists a /56 and a /48 once enough /64s inside are listed")
         [](const listing_entry& a, const listing_entry& b) { return a.where < b.where; }));
 }
 
+TEST_CASE("an escalation stands while enough /64s do, and names when the first one lapses") {
+    listing_policy policy;
+    policy.escalate_56_after = 0;
+    policy.escalate_48_after = 2;
+    auto escalation = [&](std::vector<std::uint32_t> expires) {
+        std::vector<listing_entry> region;
+        unsigned i = 0;
+        for (const std::uint32_t x : expires) {
+            listing_entry e;
+            e.where = *parse_prefix("2001:db8:1::/64");
+            e.where.address[7] = static_cast<std::uint8_t>(++i);
+            e.code = reason_code::associated;
+            e.expires = x;
+            e.source_length = 64;
+            region.push_back(e);
+        }
+        add_escalations(region, policy);
+        const auto it = std::find_if(region.begin(), region.end(), [](const listing_entry& e) {
+            return e.code == reason_code::escalated;
+        });
+        REQUIRE(it != region.end());
+        return std::pair{it->expires, it->refresh_at};
+    };
+    // Until the second latest lapses (it was the latest), rebuilt when the first does.
+    CHECK(escalation({3000, 1000, 2000}) == std::pair{2000u, 1001u});
+    CHECK(escalation({0, 1500}) == std::pair{1500u, 1501u});
+    CHECK(escalation({0, 1500, 0}) == std::pair{0u, 1501u});
+    CHECK(escalation({0, 0}) == std::pair{0u, 0u});
+}
+
+TEST_CASE("a manual listing over evidence names when the evidence answers again") {
+    listing_policy policy;
+    policy.manual_expiry_seconds = 60;
+    reputation_record r;
+    r.manual_code = 10;
+    r.last_seen = 1000;
+    std::vector<listing_entry> out;
+    published_entries(*parse_prefix("2001:db8::/64"), r, policy, 1000, out);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].expires == 1060);
+    CHECK(out[0].refresh_at == 0);  // nothing under it
+    r.reason_bits = bit_associated;
+    r.strength_milli = 700;
+    out.clear();
+    published_entries(*parse_prefix("2001:db8::/64"), r, policy, 1000, out);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].manual);
+    CHECK(out[0].refresh_at == 1061);
+    r.strength_milli = 100;  // too weak to be listed: nothing to uncover
+    out.clear();
+    published_entries(*parse_prefix("2001:db8::/64"), r, policy, 1000, out);
+    CHECK(out[0].refresh_at == 0);
+    policy.manual_expiry_seconds = 0;  // never lapses
+    r.strength_milli = 700;
+    out.clear();
+    published_entries(*parse_prefix("2001:db8::/64"), r, policy, 1000, out);
+    CHECK(out[0].refresh_at == 0);
+}
+
 TEST_CASE("TXT explains the listing, stays printable and under 255 bytes") {
     listing_entry e;
     e.where = *parse_prefix("2001:db8:1:2::/64");

@@ -273,6 +273,94 @@ TEST_CASE(
     CHECK(std::count(published.begin(), published.end(), "3000::/48") == 1);
 }
 
+TEST_CASE(
+    "store: a view names the regions whose answers change with time alone; rebuilt then they "
+    "answer as a fresh view") {
+    // helper-88: the server rebuilds only the regions a commit names, so a lapse that
+    // uncovers or removes more than the lapsed entry was answered wrong until its next full
+    // rebuild (an hour by default): NXDOMAIN for evidence under a lapsed manual listing, a
+    // /48 escalation standing on one /64.
+    test_dir d("time-refresh");
+    auto s = reputation_store::open_writer(opts(d));
+    listing_policy policy;
+    policy.manual_expiry_seconds = 60;
+    policy.expiry_seconds = 1000;
+    policy.escalate_56_after = 0;
+    policy.escalate_48_after = 2;
+    change_set cs;
+    // A manual listing over evidence (both seen `now`): manual until now + 60, then the
+    // evidence until now + 1000.
+    cs.merge_record(*parse_prefix("2001:db8:5:1::/64"), evidence(900));
+    cs.list_manually(*parse_prefix("2001:db8:5:1::/64"), static_cast<reason_code>(10), "by hand",
+                     now);
+    // Two /64s escalate 2001:db8:6::/48; the first lapses at now + 900.
+    cs.merge_record(*parse_prefix("2001:db8:6:1::/64"), evidence(900, 1, now - 100));
+    cs.merge_record(*parse_prefix("2001:db8:6:2::/64"), evidence(900, 1, now));
+    const std::uint32_t serial = s->commit(std::move(cs), now);
+    const auto v1 = build_view(*s, policy, now);
+    auto code_at = [&](const listing_view& v, const char* a, std::uint32_t t) {
+        const auto n = v.resolve_address(addr(a), t);
+        return n.state == name_state::listed ? static_cast<int>(n.entry.code) : -1;
+    };
+    const std::uint64_t r5 = parse_prefix("2001:db8:5::/48")->high64(),
+                        r6 = parse_prefix("2001:db8:6::/48")->high64();
+    CHECK(code_at(*v1, "2001:db8:5:1::1", now) == 10);
+    CHECK(code_at(*v1, "2001:db8:6:ff::1", now) == 4);
+    CHECK(v1->due(now).empty());
+    CHECK(v1->due(now + 60).empty());
+
+    // The manual listing lapses: its region is due, and rebuilt it answers the evidence.
+    auto due = v1->due(now + 61);
+    CHECK(due.regions48 == std::vector<std::uint64_t>{r5});
+    CHECK_FALSE(due.wide);
+    const auto v2 = v1->with_changes(due.regions48, s->published_region(r5, policy, now + 61),
+                                     std::nullopt, std::nullopt, serial);
+    CHECK(code_at(*build_view(*s, policy, now + 61), "2001:db8:5:1::1", now + 61) == 2);
+    CHECK(code_at(*v2, "2001:db8:5:1::1", now + 61) == 2);
+    CHECK(v2->due(now + 61).empty());
+
+    // One of the escalation's two /64s lapses: the /48 goes at once (it stood until the
+    // last one lapsed), and its region is due.
+    CHECK(code_at(*v2, "2001:db8:6:ff::1", now + 900) == 4);
+    CHECK(code_at(*v2, "2001:db8:6:ff::1", now + 901) == -1);
+    CHECK(code_at(*build_view(*s, policy, now + 901), "2001:db8:6:ff::1", now + 901) == -1);
+    due = v2->due(now + 901);
+    CHECK(due.regions48 == std::vector<std::uint64_t>{r6});
+    const auto v3 = v2->with_changes(due.regions48, s->published_region(r6, policy, now + 901),
+                                     std::nullopt, std::nullopt, serial);
+    CHECK(code_at(*v3, "2001:db8:6:2::1", now + 901) == 2);
+    CHECK(code_at(*v3, "2001:db8:6:1::1", now + 901) == -1);
+    CHECK(v3->due(now + 2000).empty());
+}
+
+TEST_CASE("store: a lapsing /64 that hid a wider listing's /64 names its region") {
+    // The view keeps one entry per published prefix (the longest stored one's): the manual
+    // /62's entry for 2001:db8:7::/64 was dropped for the inferred /64's, and once that
+    // lapsed the name answered NXDOMAIN while export and lookup said listed.
+    test_dir d("time-refresh-hidden");
+    auto s = reputation_store::open_writer(opts(d));
+    listing_policy policy;
+    policy.expiry_seconds = 1000;
+    change_set cs;
+    cs.merge_record(*parse_prefix("2001:db8:7::/64"), evidence(900, 1, now - 950));
+    cs.list_manually(*parse_prefix("2001:db8:7::/62"), static_cast<reason_code>(10), "wide", now);
+    const std::uint32_t serial = s->commit(std::move(cs), now);
+    const auto v1 = build_view(*s, policy, now);
+    auto code_at = [&](const listing_view& v, std::uint32_t t) {
+        const auto n = v.resolve_address(addr("2001:db8:7::1"), t);
+        return n.state == name_state::listed ? static_cast<int>(n.entry.code) : -1;
+    };
+    CHECK(code_at(*v1, now + 50) == 2);
+    CHECK(v1->due(now + 50).empty());
+    const auto due = v1->due(now + 51);
+    const std::uint64_t r7 = parse_prefix("2001:db8:7::/48")->high64();
+    CHECK(due.regions48 == std::vector<std::uint64_t>{r7});
+    const auto v2 = v1->with_changes(due.regions48, s->published_region(r7, policy, now + 51),
+                                     std::nullopt, std::nullopt, serial);
+    CHECK(code_at(*build_view(*s, policy, now + 51), now + 51) == 10);
+    CHECK(code_at(*v2, now + 51) == 10);
+}
+
 TEST_CASE("store: delisting a prefix wider than /48 removes every /48 under it from table files") {
     // The listing family has a /48 prefix bloom: a delist scan that seeks in prefix mode
     // skips a table file whose filter lacks the first /48 of the range, and with it every

@@ -26,7 +26,25 @@ struct listing_entry {
     // Listed by an operator (the code is the operator's, which may be any, e.g. 127.0.0.2):
     // the TXT says so rather than describing evidence the record does not hold.
     bool manual = false;
+    // When its region's answers change with time beyond this entry's own expiry (unix
+    // seconds; 0: never): an escalation whose first member lapses then, a manual listing
+    // with an inferred one under it, an entry hiding another of the same prefix that
+    // outlives it. A view built at `now` is right until then; the server rebuilds the
+    // region at that time (listing_view::due_regions).
+    std::uint32_t refresh_at = 0;
 };
+
+// The first second at which a listing that `expires` (0: never) is no longer in force, as
+// a refresh time (0 when there is none).
+inline std::uint32_t lapse_time(std::uint32_t expires) {
+    return expires == 0 || expires == 0xFFFFFFFFu ? 0 : expires + 1;
+}
+// The earlier of two refresh times (0: none).
+inline std::uint32_t earlier_refresh(std::uint32_t a, std::uint32_t b) {
+    if (a == 0) return b;
+    if (b == 0) return a;
+    return a < b ? a : b;
+}
 
 // Builds the published entries of one stored record (nibble expansion included), or none
 // when the policy does not list it at `now`.

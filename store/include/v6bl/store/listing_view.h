@@ -53,6 +53,16 @@ class listing_view {
     // A nibble-aligned prefix name of fewer than 32 nibbles (length % 4 == 0, < 128).
     name_answer resolve_prefix(const prefix& name, std::uint32_t now) const;
 
+    // What has to be rebuilt by `now` because answers there change with time beyond each
+    // entry's own expiry (listing_entry::refresh_at): /48 regions (as with_changes names
+    // them), and whether the wide listings (stored prefixes shorter than /48) are due.
+    struct due_refresh {
+        std::vector<std::uint64_t> regions48;
+        bool wide = false;
+        bool empty() const { return regions48.empty() && !wide; }
+    };
+    due_refresh due(std::uint32_t now) const;
+
     std::uint32_t serial() const { return serial_; }
     std::size_t size() const;
     std::size_t overlay_regions() const { return overlay_.size(); }
@@ -74,6 +84,10 @@ class listing_view {
     std::vector<prefix> holes_;        // sorted
     std::uint64_t wide_mask_ = 0, fine_mask_ = 0, hole_mask_ = 0;  // bit n: length 4n present
     std::uint32_t serial_ = 0;
+    // (refresh_at, /48 region) of the entries that have one, sorted; the wide listings'
+    // earliest (0: none).
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> refresh_points_;
+    std::uint32_t wide_refresh_at_ = 0;
 };
 
 // Builds a view from a stream of entries without holding them all as listing_entry
@@ -91,6 +105,8 @@ class listing_view_builder {
     std::vector<std::uint8_t> sources_;  // stored prefix length per base row
     std::vector<listing_entry> other_;
     std::vector<prefix> holes_;
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> refresh_points_;
+    std::uint32_t wide_refresh_at_ = 0;
 };
 
 }  // namespace v6bl::store
