@@ -956,7 +956,8 @@ void association_engine::score(const connect_attempt& a6,
     // RFC 6724: native IPv6 before IPv4, 6to4 after IPv4.
     if ((six_to_four && dt > 0) || (!six_to_four && dt < 0)) sig |= sig_order_rfc6724;
     if (a4.syn_count == a6.syn_count) sig |= sig_syn_count;
-    if (a4.options == a6.options) sig |= sig_os_match;  // the OS class matches (filtered)
+    // The OS class matches (filtered); options the snap length cut match nothing.
+    if (a4.options == a6.options && !options_were_cut(a6.options)) sig |= sig_os_match;
     const int dport =
         static_cast<std::int16_t>(static_cast<std::uint16_t>(a6.source_port - a4.source_port));
     if (a6.os == os_class::windows && std::abs(dport) <= options_.port_proximity)

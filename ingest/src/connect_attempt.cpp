@@ -29,6 +29,8 @@ os_class classify_os(std::uint8_t ttl_class, option_signature options) {
     const auto first = static_cast<std::uint8_t>(options & 0xFF);
     const auto second = static_cast<std::uint8_t>((options >> 8) & 0xFF);
     if (ttl_class == 128) return os_class::windows;  // Windows: MSS,NOP,WS,NOP,NOP,SACK
+    // Options cut before their first two kinds: by the TTL alone.
+    if (ttl_class == 64 && options == cut_options) return os_class::unknown;
     if (ttl_class == 64) {
         if (first == 2 && second == 4) return os_class::linux_like;  // MSS,SACK,TS,NOP,WS
         if (first == 2 && second == 1) return os_class::macos;       // MSS,NOP,WS,...

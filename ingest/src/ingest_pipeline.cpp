@@ -233,6 +233,12 @@ constexpr std::size_t book_burst = 32;
 // batch, the longer the grouper works from its own state in the caches (bench/ingest: 256
 // to 4096 SYNs took 1-3 % off the run in paired runs, about the noise).
 constexpr std::size_t capture_batch = 4096;
+// A SYN stamped more than this ahead of the capture's time so far is held until the next
+// SYN says whether the capture jumped there (a gap in the traffic: the next one is near
+// it) or that one SYN is off (the next one is back): such an outlier moved the grouper's
+// and the engine's clocks, closed every open attempt early and blocked the grouper's
+// expiry queue until the capture caught up with it (helper-87).
+constexpr std::int64_t outlier_jump_us = 2'000'000;
 // A log or JSON line longer than this is no line of ours: reported and dropped whole.
 constexpr std::size_t max_line = 65536;
 
@@ -764,12 +770,27 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
     // SYNs stamped later than this are refused (a live capture's run can last for months:
     // the bound moves with the clock, a batch at a time).
     std::int64_t latest_us = 0;
+    // The capture's time so far (its latest SYN taken) and a SYN held ahead of it (above).
+    std::int64_t clock_us = 0;
+    struct held_syn {
+        syn_record syn;
+        std::uint64_t offset = 0, index = 0;
+    };
+    std::optional<held_syn> held;
+    const auto take_held = [&](std::size_t& n) {
+        batch[n++] = held->syn;
+        clock_us = std::max(clock_us, held->syn.time_us);
+        ++counters_.syns;
+        if (held->syn.family == ip_family::v6) ++counters_.syns_v6;
+        held.reset();
+    };
     for (;;) {
         latest_us = latest_evidence_s() * 1'000'000;
         std::size_t n = 0;
         capture_status st2 = capture_status::frame;
         bool commit_now = false;
-        while (n < capture_batch) {
+        // One slot stays free for a held SYN taken with the one after it.
+        while (n + 1 < capture_batch) {
             st2 = reader->next(frame);
             if (st2 == capture_status::bad_block || st2 == capture_status::bad_interface) {
                 // Reported again only if a resumed run had not read this far before (a block
@@ -801,9 +822,29 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
                            "; packet " + std::to_string(index) + " skipped",
                        bad_input_reason::malformed_packet, reports);
             } else if (ds == decode_status::syn) {
-                ++counters_.syns;
-                if (syn.family == ip_family::v6) ++counters_.syns_v6;
-                ++n;
+                if (held && syn.time_us + outlier_jump_us < held->syn.time_us) {
+                    report(given + ":" + std::to_string(held->offset),
+                           "SYN time stamped " +
+                               std::to_string((held->syn.time_us - clock_us) / 1'000'000) +
+                               " s ahead of the SYNs before and after it (a clock glitch?); "
+                               "packet " +
+                               std::to_string(held->index) + " skipped",
+                           bad_input_reason::malformed_packet, reports);
+                    held.reset();
+                } else if (held) {
+                    // The capture did jump: the held SYN goes first.
+                    batch[n + 1] = syn;
+                    take_held(n);
+                }
+                syn_record& taken = batch[n];
+                if (clock_us != 0 && taken.time_us > clock_us + outlier_jump_us) {
+                    held = held_syn{taken, reader->frame_offset(), index};
+                } else {
+                    clock_us = std::max(clock_us, taken.time_us);
+                    ++counters_.syns;
+                    if (taken.family == ip_family::v6) ++counters_.syns_v6;
+                    ++n;
+                }
             } else if (ds == decode_status::malformed) {
                 report(given + ":" + std::to_string(reader->frame_offset()),
                        "malformed frame (a header length exceeds the captured bytes; packet " +
@@ -817,6 +858,9 @@ void ingest_pipeline::ingest_capture(const std::string& given) {
                 break;
             }
         }
+        // A held SYN is taken before a commit (the checkpoint names frames read) and at the
+        // capture's end; otherwise it waits for the next batch's first SYN.
+        if (held && (commit_now || st2 != capture_status::frame)) take_held(n);
         // The grouper takes the whole batch first, then the engine and the writer take
         // what each SYN closed, SYN by SYN: every stage sees the calls it saw when they
         // alternated per SYN, but the grouper runs long enough to work from its own state

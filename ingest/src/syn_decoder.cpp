@@ -44,6 +44,7 @@ decode_status decode_tcp(const std::uint8_t* p, std::size_t len, bool cut, std::
         data_offset = len;
         options_cut = true;
     }
+    const std::size_t options_captured = data_offset > 20 ? data_offset - 20 : 0;
     const std::uint8_t flags = p[13];
     if (!(flags & tcp_syn) || (flags & (tcp_ack | tcp_rst | tcp_fin)))
         return decode_status::not_syn;
@@ -51,17 +52,30 @@ decode_status decode_tcp(const std::uint8_t* p, std::size_t len, bool cut, std::
     out.dest_port = be16(p + 2);
     if (smtp_port != 0 && out.dest_port != smtp_port) return decode_status::wrong_port;
     out.window = len >= 16 ? be16(p + 14) : 0;
-    if (data_offset <= 20) {  // no options (or none captured)
-        out.options = 0;
-        out.mss = 0;
+    out.options = 0;
+    out.mss = 0;
+    const std::uint8_t* options = p + 20;
+    if (options_cut) {
+        // What was captured is walked (for the MSS, and to refuse a malformed list), and the
+        // signature says `cut`: at -s 68 an IPv4 SYN keeps its first kinds and an IPv6 one
+        // none, so one macOS host read as two OSes and was never paired (helper-87). The
+        // first two kinds (the OS class's) are kept when an IPv6 SYN cut by the same snap
+        // length would have them too: its header is 20 bytes longer, and the MSS option
+        // and the next kind take 5.
+        if (options_captured > 0 &&
+            !tcp_options::walk(options, options_captured, true, out.options, out.mss))
+            return decode_status::malformed;
+        const std::size_t as_ipv6 = out.family == ip_family::v4
+                                        ? (options_captured > 20 ? options_captured - 20 : 0)
+                                        : options_captured;
+        out.options = cut_options | (as_ipv6 >= 5 ? out.options & 0xFFFF : 0);
         return decode_status::syn;
     }
-    const std::uint8_t* options = p + 20;
-    const std::size_t options_len = data_offset - 20;
+    if (options_captured == 0) return decode_status::syn;  // no options
     // Most SYNs carry one of a few stacks' option lists: matched whole, without the walk.
-    if (!options_cut && tcp_options::match_layout(options, options_len, out.options, out.mss))
+    if (tcp_options::match_layout(options, options_captured, out.options, out.mss))
         return decode_status::syn;
-    return tcp_options::walk(options, options_len, options_cut, out.options, out.mss)
+    return tcp_options::walk(options, options_captured, false, out.options, out.mss)
                ? decode_status::syn
                : decode_status::malformed;
 }

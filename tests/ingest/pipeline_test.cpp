@@ -1943,6 +1943,48 @@ TEST_CASE("SYNs stamped in the future or at time 0 are reported and skipped, the
     CHECK(rec->last_seen == static_cast<std::uint32_t>(now - 500));
 }
 
+TEST_CASE("one SYN stamped far ahead of those around it is reported; a jump of the capture is not",
+          "[pipeline]") {
+    // helper-87: the outlier moved the grouper's clock an hour on, closed the attempt under
+    // way (its three SYNs became attempts of one and two) and held up the expiry queue, so
+    // that nothing closed until the capture caught up with it.
+    temp_dir d("outlier-syn");
+    const std::int64_t t = (static_cast<std::int64_t>(std::time(nullptr)) - 2 * 86400) * 1'000'000;
+    auto frame = [](std::uint16_t port) {
+        return ingest_test::ethernet(ingest_test::ip_syn(true, port, 25, 60), true);
+    };
+    const auto a = frame(40000), b = frame(40001), c = frame(40002);
+    {
+        ingest::pcap_file_writer w(d.path("c.pcap"));
+        w.write_frame(t, a.data(), a.size());
+        w.write_frame(t + 3600'000'000, b.data(), b.size());  // the outlier
+        w.write_frame(t + 3'000'000, a.data(), a.size());
+        w.write_frame(t + 9'000'000, a.data(), a.size());
+        // The capture jumps two hours (a quiet sensor): the next SYN is near the first.
+        w.write_frame(t + 7200'000'000, c.data(), c.size());
+        w.write_frame(t + 7201'000'000, c.data(), c.size());
+    }
+    auto db = open_store(d.path("db"));
+    ingest::ingest_options o;
+    o.captures = {d.path("c.pcap")};
+    std::string diag;
+    const auto n = ingest_into(*db, o, nullptr, &diag);
+    INFO(diag);
+    CHECK(n.packets == 6);
+    CHECK(n.syns == 5);
+    CHECK(n.attempts == 2);  // 40000 with three SYNs, 40002 with two (was 4)
+    CHECK(n.bad_input[static_cast<int>(ingest::bad_input_reason::malformed_packet)] == 1);
+    const std::size_t second = 24 + 16 + a.size();
+    CHECK(diag.find("c.pcap:" + std::to_string(second) +
+                    ": SYN time stamped 3600 s ahead of the SYNs before and after it") !=
+          std::string::npos);
+    const auto rec = db->get(*store::parse_prefix("2001:db8:1:2::/64"));
+    REQUIRE(rec);
+    CHECK(rec->attempts == 2);
+    CHECK(rec->last_seen ==
+          static_cast<std::uint32_t>((t + 7200'000'000) / 1'000'000));  // its start
+}
+
 TEST_CASE("pcapng captures are read, and a rerun skips what was read", "[pipeline]") {
     temp_dir d("pcapng");
     std::string f;

@@ -6,6 +6,7 @@
 
 #include "ingest_test_support.h"
 #include "tcp_options.h"
+#include "v6bl/ingest/connect_attempt.h"
 #include "v6bl/ingest/syn_decoder.h"
 
 using namespace v6bl;
@@ -254,7 +255,26 @@ TEST_CASE("a SYN whose TCP options were cut by the snap length is still a SYN", 
     CHECK(decode_syn(link_kind::ethernet, v6_untagged.data(), 68, 0, 25, s) == decode_status::syn);
     CHECK(s.source_port == 40001);
     CHECK(s.window == 0);
-    CHECK(s.options == 0);
+    // Cut options are no stack's signature (the IPv4 SYN above kept its first kinds, this
+    // one none): both say so, and one host's two families compare alike (helper-87).
+    CHECK(s.options == cut_options);
+    CHECK(decode_syn(link_kind::ethernet, v4.data(), 68, 0, 25, s) == decode_status::syn);
+    CHECK(s.options == cut_options);
+    CHECK(classify_os(64, s.options) == os_class::unknown);
+    CHECK(classify_os(128, s.options) == os_class::windows);  // the TTL says it
+    CHECK(decode_syn(link_kind::ethernet, v4.data(), v4.size(), 0, 25, s) == decode_status::syn);
+    CHECK_FALSE(options_were_cut(s.options));
+    // -s 96: an IPv6 SYN keeps 22 bytes of options, its first two kinds among them: the
+    // class is read from them (an IPv4 one keeps them all), the signature still says cut.
+    const auto v6_96 = ethernet(ip_syn(true, 40003, 25, 60), true);
+    REQUIRE(decode_syn(link_kind::ethernet, v6_96.data(), v6_96.size(), 0, 25, s) ==
+            decode_status::syn);
+    const option_signature whole = s.options;
+    REQUIRE(decode_syn(link_kind::ethernet, v6_96.data(), 14 + 40 + 20 + 5, 0, 25, s) ==
+            decode_status::syn);
+    CHECK(options_were_cut(s.options));
+    CHECK((s.options & 0xFFFF) == (whole & 0xFFFF));
+    CHECK(classify_os(64, s.options) == classify_os(64, whole));
     // Not cut but short: an IP length that ends the segment inside the fixed header is
     // malformed, whatever was captured.
     auto short_segment = ip_syn(true, 40002, 25, 60);
@@ -384,6 +404,9 @@ TEST_CASE("a matched option layout reads exactly as the byte walk does", "[syn_d
         option_signature cut_sig = 0;
         std::uint16_t cut_mss = 0;
         tcp_options::walk(b.data(), b.size() - 3, true, cut_sig, cut_mss);
-        CHECK(s.options == cut_sig);
+        // Cut: walked for the MSS; 3 bytes short leave 9 or more of a layout's options, not
+        // the 25 an IPv6 SYN cut alike would need for its first two kinds.
+        CHECK(s.options == cut_options);
+        CHECK(s.mss == cut_mss);
     }
 }

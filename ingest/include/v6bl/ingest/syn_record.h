@@ -15,6 +15,15 @@ using address_bytes = std::array<std::uint8_t, 16>;
 
 // Up to 8 TCP option kinds in order, one byte each (0 = none), e.g. MSS,SACK-perm,TS,NOP,WS.
 using option_signature = std::uint64_t;
+// The signature of a SYN whose options the snap length cut: these six bytes set, and in
+// the low two the first two kinds when the cut would leave them in an IPv6 SYN too (else
+// zero). A host's two families are cut differently (at `-s 68` an IPv4 SYN keeps its
+// first kinds, an IPv6 one none), so a cut signature gives the OS class only as far as
+// both would, and the os-match signal never.
+constexpr option_signature cut_options = 0xFFFF'FFFF'FFFF'0000ull;
+constexpr bool options_were_cut(option_signature s) {
+    return (s & cut_options) == cut_options;
+}
 
 struct syn_record {
     std::int64_t time_us = 0;  // capture timestamp, microseconds since the epoch
