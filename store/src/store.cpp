@@ -15,14 +15,18 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "v6bl/store/listing_view.h"
@@ -299,6 +303,7 @@ struct reputation_store::impl {
     std::string current_at_open;
     std::uint64_t reopens = 0;     // fresh secondaries opened after a writer restart
     bool needs_reopen = false;     // the last catch-up gave a state with a commit missing
+    bool writer_seen = false;      // another process held the store's LOCK at the last look
     std::uint64_t incomplete = 0;  // states refused for a missing commit (readers)
 
     // Whether this instance holds every commit up to its serial (see commits_key). A
@@ -484,6 +489,30 @@ reputation_store::reputation_store(std::unique_ptr<impl> p) : impl_(std::move(p)
 reputation_store::~reputation_store() = default;
 
 namespace {
+
+// Whether another process holds the store's LOCK (a writer), from /proc/locks: opening
+// and closing LOCK to ask with fcntl would drop this process's own lock on it, were it
+// the writer (POSIX record locks go with any descriptor of the file closed).
+bool other_process_holds_lock(const std::string& path) {
+    struct stat st {};
+    if (::stat((fs::path(path) / "LOCK").c_str(), &st) != 0) return false;
+    std::ifstream locks("/proc/locks");
+    const std::string self = std::to_string(::getpid());
+    char id_of_lock[64];
+    std::snprintf(id_of_lock, sizeof id_of_lock, "%02x:%02x:%lu", ::major(st.st_dev),
+                  ::minor(st.st_dev), static_cast<unsigned long>(st.st_ino));
+    std::string line;
+    while (std::getline(locks, line)) {
+        // "1: POSIX  ADVISORY  WRITE 1234 08:01:5678 0 EOF" (device in hex, inode decimal)
+        std::istringstream in(line);
+        std::string id, kind, advisory, access, pid, where;
+        if (!(in >> id >> kind)) continue;
+        if (kind == "->") in >> kind;  // a waiter, listed under the lock it waits for
+        if (!(in >> advisory >> access >> pid >> where)) continue;
+        if (pid != self && where == id_of_lock) return true;
+    }
+    return false;
+}
 
 // The contents of a database's CURRENT file ("MANIFEST-000123\n"), empty if unreadable.
 std::string read_current_file(const std::string& path) {
@@ -679,6 +708,7 @@ std::unique_ptr<reputation_store::impl> open_impl(const store_options& options,
     if (how == reputation_store::impl::mode::reader) {
         d->scratch = scratch;
         d->current_at_open = read_current_file(options.path);
+        d->writer_seen = other_process_holds_lock(options.path);
     }
     rocksdb::DB* raw = nullptr;
     rocksdb::Status s;
@@ -1000,11 +1030,21 @@ bool reputation_store::catch_up() {
     // nobody reads the later commits as if the missing one were there), and the next
     // catch-up opens a fresh instance.
     const std::string current = read_current_file(d.path);
-    if (d.needs_reopen || (!current.empty() && current != d.current_at_open)) {
+    // A writer that exits flushes its memtables into table files and deletes the logs this
+    // instance replayed from. RocksDB 7.8's secondary then went on reading its own replay
+    // of those logs, which shadows the table files: the serial of a commit before the last
+    // ones, a complete state of its own, so nothing above noticed. A server stayed 1–3
+    // commits behind after an ingest ended, once for 14 minutes (helper-90). So once the
+    // writer is gone, open a fresh secondary.
+    const bool writer = other_process_holds_lock(d.path);
+    const bool writer_left = d.writer_seen && !writer;
+    d.writer_seen = writer;
+    if (d.needs_reopen || writer_left || (!current.empty() && current != d.current_at_open)) {
         std::unique_ptr<impl> fresh;
         try {
             fresh = open_impl(d.options, impl::mode::reader, d.scratch);
         } catch (const store_error&) {
+            if (writer_left) d.needs_reopen = true;  // tried again at the next catch-up
             return false;
         }
         if (!fresh->holds_every_commit()) {
