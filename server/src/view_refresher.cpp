@@ -49,7 +49,10 @@ view_refresher::step view_refresher::refresh(const store::listing_view& current,
     });
     // The journal does not name allowlist prefixes; a hole can cut any number of regions.
     if (!reaches || allowlist) return step::needs_full;
-    if (current.overlay_regions() + regions.size() > overlay_limit_) return step::needs_full;
+    // Regions that publish nothing take no overlay entry (listing_view::with_changes), so
+    // the limit is checked on the result; this bound only saves reading a region at a time
+    // what a full rebuild reads at once.
+    if (regions.size() > 16 * overlay_limit_) return step::needs_full;
     std::vector<std::uint64_t> list(regions.begin(), regions.end());
     std::sort(list.begin(), list.end());
     std::vector<store::listing_entry> entries;
@@ -61,6 +64,10 @@ view_refresher::step view_refresher::refresh(const store::listing_view& current,
     std::optional<std::vector<store::listing_entry>> wide_entries;
     if (wide) wide_entries = store_.published_wide(policy, now);
     next = current.with_changes(list, std::move(entries), wide_entries, std::nullopt, serial);
+    if (next->overlay_regions() > overlay_limit_) {
+        next.reset();
+        return step::needs_full;
+    }
     return step::updated;
 }
 

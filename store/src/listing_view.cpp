@@ -351,6 +351,19 @@ std::shared_ptr<const listing_view> listing_view::with_changes(
     auto parts = split(std::move(region_entries));
     for (std::uint64_t r : regions48) view->overlay_[mask_high(r, 48)].clear();
     for (auto& e : parts.base) view->overlay_[region_of(e.where)].push_back(std::move(e));
+    // A region that publishes nothing, and nothing in the base table either, needs no
+    // overlay entry: a flood of SYNs from new /48s touched thousands of them a commit, and
+    // their empty entries pushed the overlay past its limit, into full rebuilds (helper-90).
+    const auto& rows = base_->rows;
+    for (std::uint64_t r : regions48) {
+        const std::uint64_t region = mask_high(r, 48);
+        auto it = view->overlay_.find(region);
+        if (it == view->overlay_.end() || !it->second.empty()) continue;
+        const auto first = std::lower_bound(
+            rows.begin(), rows.end(), region,
+            [](const base_table::row& row, std::uint64_t key) { return row.key < key; });
+        if (first == rows.end() || mask_high(first->key, 48) != region) view->overlay_.erase(it);
+    }
     // Fine entries of the changed regions are replaced too.
     std::vector<std::uint64_t> sorted_regions(regions48.begin(), regions48.end());
     for (auto& r : sorted_regions) r = mask_high(r, 48);

@@ -149,6 +149,30 @@ TEST_CASE("view: with_changes replaces whole regions and keeps the rest") {
     CHECK(w->serial() == 2);
 }
 
+TEST_CASE("view: a changed region that publishes nothing, nor did, takes no overlay entry") {
+    // helper-90: every /48 a flood of spoofed SYNs touched took an empty overlay entry, and
+    // a few commits of it went past --overlay-limit into full rebuilds.
+    auto v = listing_view::build({entry("2001:db8:1:2::/64", reason_code::associated)}, {}, 1);
+    std::vector<std::uint64_t> touched;
+    for (std::uint64_t i = 0; i < 1000; ++i)
+        touched.push_back(make_prefix64(0x20010db900000000ull + (i << 16)).high64());
+    touched.push_back(make_prefix64(0x20010db800010000ull).high64());  // the listed one's
+    const auto w = v->with_changes(touched, {}, std::nullopt, std::nullopt, 2);
+    CHECK(w->overlay_regions() == 1);                                     // was 1001
+    CHECK(resolve(*w, "2001:db8:1:2::5").state == name_state::nxdomain);  // delisted
+    CHECK(resolve(*w, "2001:db9:0:5::1").state == name_state::nxdomain);
+    // A region that gets a listing and later loses it again drops its entry.
+    const prefix p = *parse_prefix("2001:db9:7::/48");
+    const auto x =
+        w->with_changes({p.high64()}, {entry("2001:db9:7:1::/64", reason_code::associated)},
+                        std::nullopt, std::nullopt, 3);
+    CHECK(x->overlay_regions() == 2);
+    CHECK(resolve(*x, "2001:db9:7:1::1").state == name_state::listed);
+    const auto y = x->with_changes({p.high64()}, {}, std::nullopt, std::nullopt, 4);
+    CHECK(y->overlay_regions() == 1);
+    CHECK(resolve(*y, "2001:db9:7:1::1").state == name_state::nxdomain);
+}
+
 TEST_CASE("view: random names agree with the brute-force model") {
     std::mt19937_64 rng(42);
     // A small dense address space so that names collide with listings often.
