@@ -335,10 +335,10 @@ std::shared_ptr<const listing_view> listing_view::with_changes(
     const std::optional<std::vector<listing_entry>>& wide,
     const std::optional<std::vector<prefix>>& holes, std::uint32_t serial) const {
     auto view = std::make_shared<listing_view>(*this);
-    // Refresh times: the changed regions' (and the wide list's, when given) are replaced.
     std::vector<std::uint64_t> changed(regions48.begin(), regions48.end());
     for (auto& r : changed) r = mask_high(r, 48);
     std::sort(changed.begin(), changed.end());
+    // Refresh times: the changed regions' (and the wide list's, when given) are replaced.
     std::erase_if(view->refresh_points_, [&](const std::pair<std::uint32_t, std::uint64_t>& p) {
         return std::binary_search(changed.begin(), changed.end(), p.second);
     });
@@ -349,14 +349,13 @@ std::shared_ptr<const listing_view> listing_view::with_changes(
         for (const auto& e : *wide) note_refresh(e, view->refresh_points_, view->wide_refresh_at_);
     std::sort(view->refresh_points_.begin(), view->refresh_points_.end());
     auto parts = split(std::move(region_entries));
-    for (std::uint64_t r : regions48) view->overlay_[mask_high(r, 48)].clear();
+    for (std::uint64_t r : changed) view->overlay_[r].clear();
     for (auto& e : parts.base) view->overlay_[region_of(e.where)].push_back(std::move(e));
     // A region that publishes nothing, and nothing in the base table either, needs no
     // overlay entry: a flood of SYNs from new /48s touched thousands of them a commit, and
     // their empty entries pushed the overlay past its limit, into full rebuilds (helper-90).
     const auto& rows = base_->rows;
-    for (std::uint64_t r : regions48) {
-        const std::uint64_t region = mask_high(r, 48);
+    for (std::uint64_t region : changed) {
         auto it = view->overlay_.find(region);
         if (it == view->overlay_.end() || !it->second.empty()) continue;
         const auto first = std::lower_bound(
@@ -365,11 +364,8 @@ std::shared_ptr<const listing_view> listing_view::with_changes(
         if (first == rows.end() || mask_high(first->key, 48) != region) view->overlay_.erase(it);
     }
     // Fine entries of the changed regions are replaced too.
-    std::vector<std::uint64_t> sorted_regions(regions48.begin(), regions48.end());
-    for (auto& r : sorted_regions) r = mask_high(r, 48);
-    std::sort(sorted_regions.begin(), sorted_regions.end());
     std::erase_if(view->fine_, [&](const listing_entry& e) {
-        return std::binary_search(sorted_regions.begin(), sorted_regions.end(), region_of(e.where));
+        return std::binary_search(changed.begin(), changed.end(), region_of(e.where));
     });
     for (auto& e : parts.fine) view->fine_.push_back(std::move(e));
     normalise(view->fine_);
