@@ -414,9 +414,13 @@ answer_result answer_query(std::span<const std::uint8_t> query, std::span<std::u
         res.outcome = answer_outcome::badvers;
     } else {
         n = resolve_name(q, zone, ctx.view, ctx.now);
-        if (q.qclass != dns::class_in) n.kind = name_kind::outside;
-        res.outcome = outcome_of(n.kind);
         const bool transfer = q.qtype == dns::type_axfr || q.qtype == dns::type_ixfr;
+        // QCLASS * matches the zone's IN data (the question echoed with class *, the records
+        // IN), as NSD and Knot answer it; a transfer names the zone's own class.
+        const bool in_class =
+            q.qclass == dns::class_in || (q.qclass == dns::class_any && !transfer);
+        if (!in_class) n.kind = name_kind::outside;
+        res.outcome = outcome_of(n.kind);
         if (transfer && n.kind != name_kind::outside) {
             if (n.kind == name_kind::apex && ctx.transport == transport_kind::tcp &&
                 ctx.transfer_enabled) {
@@ -452,6 +456,13 @@ answer_result answer_query(std::span<const std::uint8_t> query, std::span<std::u
             // and counted so: as `listed` it inflated the listed share (helper-89).
             if (n.kind == name_kind::listed && plan.answer == answer_rrs::none)
                 res.outcome = answer_outcome::node;
+        }
+        // As NSD answers class *: not authoritative (a server need not hold every class of
+        // a name), with no authority section, NXDOMAIN and NODATA by the rcode alone. (Knot
+        // answers it as IN, with AA.)
+        if (q.qclass == dns::class_any && n.kind != name_kind::outside) {
+            plan.aa = false;
+            plan.authority_ns = plan.authority_soa = false;
         }
         plan.additional_glue =
             !zone.glue().empty() && (plan.authority_ns || plan.answer == answer_rrs::ns);

@@ -28,6 +28,7 @@ constexpr std::uint16_t type_ixfr = 251;
 constexpr std::uint16_t type_axfr = 252;
 constexpr std::uint16_t type_any = 255;
 constexpr std::uint16_t class_in = 1;
+constexpr std::uint16_t class_any = 255;  // QCLASS * (RFC 1035 3.2.5)
 constexpr std::uint8_t rcode_noerror = 0;
 constexpr std::uint8_t rcode_formerr = 1;
 constexpr std::uint8_t rcode_servfail = 2;
