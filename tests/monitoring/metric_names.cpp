@@ -20,16 +20,15 @@ void add_family(std::set<std::string>& out, const prometheus::MetricFamily& f) {
     }
 }
 
-void collect_queries(const nlohmann::json& j, std::vector<std::string>& out) {
+void collect_targets(const nlohmann::json& j, std::vector<dashboard_target>& out) {
     if (j.is_object()) {
-        for (auto it = j.begin(); it != j.end(); ++it) {
-            if (it.key() == "expr" && it.value().is_string())
-                out.push_back(it.value().get<std::string>());
-            else
-                collect_queries(it.value(), out);
+        if (j.contains("expr") && j["expr"].is_string()) {
+            out.push_back({j["expr"].get<std::string>(), j.value("legendFormat", "")});
+            return;
         }
+        for (auto it = j.begin(); it != j.end(); ++it) collect_targets(it.value(), out);
     } else if (j.is_array()) {
-        for (const auto& e : j) collect_queries(e, out);
+        for (const auto& e : j) collect_targets(e, out);
     }
 }
 
@@ -58,9 +57,24 @@ std::set<std::string> referenced_metric_names(const std::string& text) {
     return out;
 }
 
+std::vector<dashboard_target> dashboard_targets(const std::string& dashboard_json) {
+    std::vector<dashboard_target> out;
+    collect_targets(nlohmann::json::parse(dashboard_json), out);
+    return out;
+}
+
 std::vector<std::string> dashboard_queries(const std::string& dashboard_json) {
     std::vector<std::string> out;
-    collect_queries(nlohmann::json::parse(dashboard_json), out);
+    for (auto& t : dashboard_targets(dashboard_json)) out.push_back(std::move(t.expr));
+    return out;
+}
+
+std::set<std::string> legend_labels(const std::string& legend) {
+    static const std::regex label(R"(\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\})");
+    std::set<std::string> out;
+    for (auto it = std::sregex_iterator(legend.begin(), legend.end(), label);
+         it != std::sregex_iterator(); ++it)
+        out.insert((*it)[1].str());
     return out;
 }
 

@@ -18,4 +18,14 @@ std::set<std::string> referenced_metric_names(const std::string& text);
 // Every "expr" of the dashboard's panels.
 std::vector<std::string> dashboard_queries(const std::string& dashboard_json);
 
+// Every query of the dashboard's panels with its legend ("legendFormat", "" if none).
+struct dashboard_target {
+    std::string expr;
+    std::string legend;
+};
+std::vector<dashboard_target> dashboard_targets(const std::string& dashboard_json);
+
+// The labels a legend names ("{{instance}} {{rcode}}": instance, rcode).
+std::set<std::string> legend_labels(const std::string& legend);
+
 }  // namespace v6bl::monitoring::test

@@ -117,15 +117,34 @@ TEST_CASE("Prometheus scrapes v6bl serve and answers for v6bl_dns_queries_total"
     }
     CHECK(alerting >= 6);
 
-    // Every dashboard query is valid PromQL to this Prometheus.
-    const auto queries = dashboard_queries(read_file(fs::path(V6BL_DASHBOARD_DIR) / "v6bl.json"));
-    for (auto q : queries) {
-        q = std::regex_replace(q, std::regex(R"(\$__rate_interval)"), "1m");
+    // Every dashboard query is valid PromQL to this Prometheus, and each series it gives
+    // has the labels its legend names (an aggregation without `by` drops them: the legend
+    // would be blank).
+    // (rate() needs two scrapes in its window: waited for, so that the DNS panels have data)
+    const auto rate_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < rate_deadline) {
+        const auto r = instant_query(prom_port, "rate(v6bl_dns_queries_total[1m])");
+        if (r.is_object() && r.contains("data") && !r["data"]["result"].empty()) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    const auto targets = dashboard_targets(read_file(fs::path(V6BL_DASHBOARD_DIR) / "v6bl.json"));
+    int labelled = 0;
+    for (const auto& t : targets) {
+        std::string q = std::regex_replace(t.expr, std::regex(R"(\$__rate_interval)"), "1m");
         q = std::regex_replace(q, std::regex(R"(\$instance|\$ingest)"), ".*");
         const auto r = instant_query(prom_port, q);
         INFO("dashboard query " << q << " → " << r.dump());
         CHECK((r.is_object() && r.value("status", "") == "success"));
+        if (!r.is_object() || !r.contains("data")) continue;
+        for (const auto& s : r["data"]["result"]) {
+            for (const auto& label : legend_labels(t.legend)) {
+                INFO("legend " << t.legend);
+                CHECK(s["metric"].contains(label));
+                ++labelled;
+            }
+        }
     }
+    CHECK(labelled > 0);  // (the serve panels have data here)
 
     CHECK(prom.stop() == 0);
     CHECK(f.process().stop() == 0);
