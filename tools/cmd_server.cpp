@@ -54,7 +54,7 @@ void add_serve_flags(CLI::App& cmd, serve_args& a) {
     cmd.add_option("--metrics", c.metrics_listen, "ADDR:PORT for the Prometheus /metrics endpoint");
     cmd.add_option("--scratch-dir", c.scratch_dir,
                    "directory for the RocksDB secondary's own files (default: a temp dir)");
-    cmd.add_option("--log-level", a.log_level, "trace, debug, info, warn, error")
+    cmd.add_option("--log-level", a.log_level, "trace, debug, info, warn, error, critical, off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
         ->capture_default_str();
     add_zone_flags(&cmd, z);  // the same flags as `export`: both describe one zone

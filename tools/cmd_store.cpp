@@ -429,7 +429,8 @@ int run_lookup(const store_args& a, const std::string& address) {
 // ("" when it would): then nothing is committed (no new serial, no NOTIFY, no view rebuilt).
 int run_change(const store_args& a, const std::string& text, const std::string& comment,
                void (*apply)(change_set&, const prefix&, const std::string&, std::uint32_t),
-               std::string (*nothing)(const reputation_store&, const prefix&) = nullptr) {
+               std::string (*nothing)(const reputation_store&, const prefix&,
+                                      const std::string&) = nullptr) {
     prefix p;
     if (const std::string error = parse_operator_prefix(text, p); !error.empty()) {
         std::fprintf(stderr, "v6bl: %s\n", error.c_str());
@@ -437,7 +438,7 @@ int run_change(const store_args& a, const std::string& text, const std::string& 
     }
     auto store = open_writer(a.db);
     if (nothing) {
-        if (const std::string why = nothing(*store, p); !why.empty()) {
+        if (const std::string why = nothing(*store, p, comment); !why.empty()) {
             std::printf("%s: %s; nothing committed, serial %u\n", format_prefix(p).c_str(),
                         why.c_str(), store->serial());
             return 0;
@@ -655,9 +656,18 @@ void add_store_commands(CLI::App& app, int& exit_code) {
     allow->add_option("--comment", *comment, "why");
     add_clock_flag(allow, args->now);
     allow->callback([&exit_code, args, target, comment] {
-        exit_code = run_change(*args, *target, *comment,
-                               [](change_set& cs, const prefix& p, const std::string& c,
-                                  std::uint32_t now) { cs.allow(p, c, now); });
+        // Allowlisted already with the same comment: no commit (a new serial would send
+        // every secondary a NOTIFY and a transfer for nothing), as unallow and delist.
+        exit_code = run_change(
+            *args, *target, *comment,
+            [](change_set& cs, const prefix& p, const std::string& c, std::uint32_t now) {
+                cs.allow(p, c, now);
+            },
+            [](const reputation_store& store, const prefix& p, const std::string& c) {
+                const auto e = store.get_allow(p);
+                return e && e->comment == c ? std::string("already on the allowlist")
+                                            : std::string();
+            });
     });
 
     auto* unallow = app.add_subcommand("unallow", "remove a prefix from the allowlist");
@@ -669,7 +679,7 @@ void add_store_commands(CLI::App& app, int& exit_code) {
             [](change_set& cs, const prefix& p, const std::string&, std::uint32_t) {
                 cs.unallow(p);
             },
-            [](const reputation_store& store, const prefix& p) {
+            [](const reputation_store& store, const prefix& p, const std::string&) {
                 return store.get_allow(p) ? std::string() : std::string("not on the allowlist");
             });
     });

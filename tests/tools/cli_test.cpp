@@ -132,8 +132,9 @@ TEST_CASE("import and allow refuse a wide prefix with bits set past its length",
 }
 
 // Changes that change nothing commit nothing: no new serial, so serve rebuilds nothing and
-// sends no NOTIFY. delist says how many records it removes.
-TEST_CASE("unallow and delist of nothing commit nothing", "[tools][import]") {
+// sends no NOTIFY. delist says how many records it removes; allow of an entry already there
+// (the same comment) commits nothing either.
+TEST_CASE("unallow or delist or allow of nothing commits nothing", "[tools][import]") {
     temp_dir dir;
     const std::string db = one_listing_store(dir);
     std::string out;
@@ -157,6 +158,15 @@ TEST_CASE("unallow and delist of nothing commit nothing", "[tools][import]") {
     const unsigned long s1 = serial_of(v6bl_bin + " delist --db " + db + " 2001:db8:1::/48");
     CHECK(s1 == s0 + 1);
     CHECK(serial() != before);  // the listing is gone
+    // allow: a new entry commits; the same again does not; another comment does (it is stored).
+    const std::string allow = v6bl_bin + " allow --db " + db + " 2001:db8:9::/64 --comment ours";
+    const unsigned long s2 = serial_of(allow);
+    CHECK(s2 == s1 + 1);
+    REQUIRE(run(allow, out) == 0);
+    CHECK(out.find("already on the allowlist; nothing committed, serial " + std::to_string(s2)) !=
+          std::string::npos);
+    CHECK(serial_of(v6bl_bin + " allow --db " + db + " 2001:db8:9::/64 --comment theirs") ==
+          s2 + 1);
 }
 
 TEST_CASE("import reads CRLF and a byte order mark, reports a directory, keeps the store",
