@@ -157,10 +157,13 @@ bool parse_association_line(std::string_view line, association_line& out, std::s
         error = "ipv4 is not a dotted quad";
         return false;
     }
-    // "This network", multicast and the reserved block (the broadcast address in it): no
-    // sender's address; a sensor takes no SYN from there either (syn_decoder).
+    // "This network", loopback, link-local, multicast and the reserved block (the broadcast
+    // address in it): no sender's address; a sensor takes no SYN from there either
+    // (syn_decoder).
     if (ipv4_no_sender(out.assoc.ipv4)) {
-        error = "ipv4 is in 0.0.0.0/8 or 224.0.0.0/3, not a sender's address";
+        error =
+            "ipv4 is in 0.0.0.0/8, 127.0.0.0/8, 169.254.0.0/16 or 224.0.0.0/3, not a "
+            "sender's address";
         return false;
     }
     // Time 0 is the store's "unset": no sensor's time (both forms need 1970-01-01T00:00:01Z

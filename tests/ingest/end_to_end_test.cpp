@@ -276,12 +276,13 @@ void connect_once(int family, std::uint16_t port) {
     close(fd);
 }
 
-// An IPv6 SYN from 2001:db8:1:2::10 (source port `sport`) to `port`, sent on the loopback
-// as if it had arrived there (AF_PACKET: root, as for the capture). No socket can send it:
-// the loopback's only IPv6 address is ::1, and SYNs from ::/64 are no sender's. Addressed to
-// another host's MAC, it goes no further than the capture.
-void inject_ipv6_syn(std::uint16_t sport, std::uint16_t port) {
-    const auto frame = ingest_test::ethernet(ingest_test::ip_syn(true, sport, port, 64), true);
+// A SYN from 2001:db8:1:2::10 (IPv6) or 192.0.2.10 (IPv4), source port `sport`, to `port`,
+// sent on the loopback as if it had arrived there (AF_PACKET: root, as for the capture). No
+// socket can send it: the loopback's addresses are ::1 and 127.0.0.0/8, and SYNs from ::/64
+// and 127.0.0.0/8 are no sender's. Addressed to another host's MAC, it goes no further than
+// the capture.
+void inject_syn(bool ipv6, std::uint16_t sport, std::uint16_t port) {
+    const auto frame = ingest_test::ethernet(ingest_test::ip_syn(ipv6, sport, port, 64), ipv6);
     const int fd = socket(AF_PACKET, SOCK_RAW, 0);  // protocol 0: sends, receives nothing
     REQUIRE(fd >= 0);
     sockaddr_ll to{};
@@ -355,9 +356,10 @@ TEST_CASE(
     INFO(why);
     REQUIRE(pid > 0);
     for (int i = 0; i < 10; ++i) {
-        connect_once(AF_INET, port);
-        connect_once(AF_INET6, port);  // from ::1: a packet, no sender's SYN
-        inject_ipv6_syn(static_cast<std::uint16_t>(40000 + i), port);
+        connect_once(AF_INET, port);   // from 127.0.0.1: a packet, no sender's SYN
+        connect_once(AF_INET6, port);  // from ::1: the same
+        inject_syn(true, static_cast<std::uint16_t>(40000 + i), port);
+        inject_syn(false, static_cast<std::uint16_t>(40000 + i), port);
         connect_once(AF_INET, static_cast<std::uint16_t>(port + 1));  // not the SMTP port
         udp_once(port);                                               // not TCP
     }
@@ -368,7 +370,7 @@ TEST_CASE(
     REQUIRE(wait_exit(pid) == 0);
     const std::string out = read_all(d.path("out.txt"));
     INFO(out);
-    CHECK(out.find("ingest: 30 packets, 20 SYNs (10 IPv6), 20 connect() attempts (10 IPv6)") !=
+    CHECK(out.find("ingest: 40 packets, 20 SYNs (10 IPv6), 20 connect() attempts (10 IPv6)") !=
           std::string::npos);
     CHECK(out.find(" 0 bad inputs") != std::string::npos);
 }
@@ -385,7 +387,7 @@ TEST_CASE("a live capture writes its engine state once per state interval, not p
     INFO(why);
     REQUIRE(pid > 0);
     // IPv6 attempts are data
-    for (int i = 0; i < 5; ++i) inject_ipv6_syn(static_cast<std::uint16_t>(40000 + i), port);
+    for (int i = 0; i < 5; ++i) inject_syn(true, static_cast<std::uint16_t>(40000 + i), port);
     auto checkpoint = [&](const std::string& key) {
         store::store_options so;
         so.path = d.path("db");

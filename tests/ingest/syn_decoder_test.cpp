@@ -303,7 +303,8 @@ TEST_CASE("an IPv6 SYN from link-local or multicast space is no sender's", "[syn
     }
 }
 
-TEST_CASE("an IPv4 SYN from 0.0.0.0/8 or 224.0.0.0/3 is no sender's", "[syn_decoder]") {
+TEST_CASE("an IPv4 SYN from 0.0.0.0/8, 127.0.0.0/8, 169.254.0.0/16 or 224.0.0.0/3 is no sender's",
+          "[syn_decoder]") {
     syn_record s;
     auto decode_from = [&](std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) {
         auto ip = ip_syn(false, 40000, 25, 60);
@@ -318,9 +319,16 @@ TEST_CASE("an IPv4 SYN from 0.0.0.0/8 or 224.0.0.0/3 is no sender's", "[syn_deco
     CHECK(decode_from(224, 0, 0, 1) == decode_status::no_sender);
     CHECK(decode_from(240, 0, 0, 1) == decode_status::no_sender);
     CHECK(decode_from(255, 255, 255, 255) == decode_status::no_sender);
-    // loopback (tests on lo) and the edges of the blocks: senders as far as the decoder knows
-    CHECK(decode_from(127, 0, 0, 1) == decode_status::syn);
+    CHECK(decode_from(127, 0, 0, 1) == decode_status::no_sender);
+    CHECK(decode_from(127, 255, 255, 254) == decode_status::no_sender);
+    CHECK(decode_from(169, 254, 0, 1) == decode_status::no_sender);
+    CHECK(decode_from(169, 254, 255, 255) == decode_status::no_sender);
+    // the edges of the blocks: senders as far as the decoder knows
     CHECK(decode_from(1, 0, 0, 0) == decode_status::syn);
+    CHECK(decode_from(126, 255, 255, 255) == decode_status::syn);
+    CHECK(decode_from(128, 0, 0, 0) == decode_status::syn);
+    CHECK(decode_from(169, 253, 255, 255) == decode_status::syn);
+    CHECK(decode_from(169, 255, 0, 0) == decode_status::syn);
     CHECK(decode_from(223, 255, 255, 254) == decode_status::syn);
 }
 

@@ -68,10 +68,13 @@ inline bool ipv6_link_local_or_multicast(const address_bytes& a) {
     return a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
 }
 
-// IPv4 sources in 0.0.0.0/8 ("this network", RFC 1122) or 224.0.0.0/3 (multicast, the
-// reserved block and the broadcast address): none is a remote sender's.
+// IPv4 sources in 0.0.0.0/8 ("this network", RFC 1122), 127.0.0.0/8 (loopback, RFC 1122),
+// 169.254.0.0/16 (link-local, RFC 3927) or 224.0.0.0/3 (multicast, the reserved block and
+// the broadcast address): none is a remote sender's, as ::1 and fe80::/10 are not. (A
+// capture on `any` or `lo` sees the sensor's own processes connect to 127.0.0.1:25.)
 inline bool ipv4_no_sender(std::uint32_t v4) {
-    return (v4 >> 24) == 0 || (v4 >> 24) >= 224;
+    const std::uint32_t a = v4 >> 24;
+    return a == 0 || a == 127 || a >= 224 || (v4 >> 16) == 0xA9FE;
 }
 
 inline std::uint32_t ipv4_of(const address_bytes& a) {
