@@ -492,9 +492,22 @@ name_answer listing_view::resolve_prefix(const prefix& name, std::uint32_t now) 
 }
 
 std::size_t listing_view::size() const {
-    std::size_t n = base_->rows.size() + wide_.size() + fine_.size();
-    for (const auto& [r, list] : overlay_) n += list.size();
-    return n;  // base entries of overlaid regions are counted too: an upper bound
+    // An overlaid region's list replaces its base rows: those are not counted (they were,
+    // and v6bl_view_listings of a serve that had followed commits read more than a fresh
+    // one's at the same serial; helper-93). Base rows are sorted by key, so a region's are
+    // a run found by binary search.
+    const auto& rows = base_->rows;
+    std::size_t n = rows.size() + wide_.size() + fine_.size();
+    for (const auto& [region, list] : overlay_) {
+        const auto first = std::lower_bound(
+            rows.begin(), rows.end(), region,
+            [](const base_table::row& row, std::uint64_t key) { return row.key < key; });
+        const auto last = std::partition_point(first, rows.end(), [&](const base_table::row& row) {
+            return mask_high(row.key, 48) == region;
+        });
+        n = n - static_cast<std::size_t>(last - first) + list.size();
+    }
+    return n;
 }
 
 std::size_t listing_view::memory_bytes() const {

@@ -173,6 +173,44 @@ TEST_CASE("view: a changed region that publishes nothing, nor did, takes no over
     CHECK(resolve(*y, "2001:db9:7:1::1").state == name_state::nxdomain);
 }
 
+TEST_CASE("view: size counts the entries of an overlaid region once, as a view built anew does") {
+    // helper-93: a serve that had followed commits reported more listings (its overlaid
+    // regions' base rows as well as their new entries) than one started at the same serial.
+    const std::vector<listing_entry> before = {
+        entry("2001:db8:1:1::/64", reason_code::associated),
+        entry("2001:db8:1:2::/64", reason_code::associated),
+        entry("2001:db8:1:3::/60", reason_code::manual),
+        entry("2001:db8:2:1::/64", reason_code::associated),
+        entry("2001:db8:2:2::/64", reason_code::associated),
+        entry("2001:db8:3::/48", reason_code::escalated),
+        entry("ffff:ffff:ffff:1::/64", reason_code::manual),  // the last region of all
+        entry("2001:db8:4:1:2::/80", reason_code::manual)};
+    const auto v = listing_view::build(before, {}, 1);
+    CHECK(v->size() == before.size());
+    // Region 1 gets three entries for its three, region 2 loses both, the last region one
+    // more, region 9 (not in the base) one.
+    const std::vector<listing_entry> changed = {
+        entry("2001:db8:1:1::/64", reason_code::associated),
+        entry("2001:db8:1:7::/64", reason_code::structural),
+        entry("2001:db8:1:8::/64", reason_code::associated),
+        entry("ffff:ffff:ffff:1::/64", reason_code::manual),
+        entry("ffff:ffff:ffff:2::/64", reason_code::associated),
+        entry("2001:db8:9:1::/64", reason_code::associated)};
+    std::vector<std::uint64_t> regions;
+    for (const char* r :
+         {"2001:db8:1::/48", "2001:db8:2::/48", "ffff:ffff:ffff::/48", "2001:db8:9::/48"})
+        regions.push_back(parse_prefix(r)->high64());
+    const auto w = v->with_changes(regions, changed, std::nullopt, std::nullopt, 2);
+    std::vector<listing_entry> after = changed;
+    after.push_back(entry("2001:db8:3::/48", reason_code::escalated));
+    after.push_back(entry("2001:db8:4:1:2::/80", reason_code::manual));
+    CHECK(listing_view::build(after, {}, 2)->size() == after.size());
+    CHECK(w->size() == after.size());  // 8; 14 before
+    // And again on top of the overlay.
+    const auto x = w->with_changes({regions[0]}, {}, std::nullopt, std::nullopt, 3);
+    CHECK(x->size() == after.size() - 3);
+}
+
 TEST_CASE("view: random names agree with the brute-force model") {
     std::mt19937_64 rng(42);
     // A small dense address space so that names collide with listings often.
