@@ -498,7 +498,8 @@ std::size_t listing_view::size() const {
     // a run found by binary search.
     const auto& rows = base_->rows;
     std::size_t n = rows.size() + wide_.size() + fine_.size();
-    for (const auto& [region, list] : overlay_) {
+    for (const auto& [overlaid, list] : overlay_) {
+        const std::uint64_t region = overlaid;  // (clang 14 cannot capture a structured binding)
         const auto first = std::lower_bound(
             rows.begin(), rows.end(), region,
             [](const base_table::row& row, std::uint64_t key) { return row.key < key; });
