@@ -172,6 +172,13 @@ class response_builder {
                 w_.u16(static_cast<std::uint16_t>(0xc000 | written_[i].offset));
                 return;
             }
+        // The question at or below the name (ns1.Z asked for, the SOA's MNAME ns1.Z): a
+        // pointer into the question, in its spelling, as NSD and Knot write it (helper-94:
+        // the name was written out, 4 bytes longer and in the zone's own case).
+        if (const std::size_t at = question_suffix(n); at != 0) {
+            w_.u16(static_cast<std::uint16_t>(0xc000 | at));
+            return;
+        }
         const std::size_t at = w_.pos();
         w_.bytes(n.labels.data(), n.labels.size());
         if (n.under_zone)
@@ -180,6 +187,24 @@ class response_builder {
             w_.u8(0);
         if (at < 0x4000 && written_count_ < written_.size())
             written_[written_count_++] = {&n, static_cast<std::uint16_t>(at)};
+    }
+    // Where in the message the question's name ends with `n` (an in-zone name), at a label
+    // boundary; 0 if it does not. The question's labels before the zone are uncompressed
+    // (checked by the parser) and end where zone_ptr_ points.
+    std::size_t question_suffix(const answer_zone::name_wire& n) const {
+        if (!n.under_zone || n.labels.empty()) return 0;
+        const std::size_t begin = dns::header_size, end = zone_ptr_ & 0x3fffu;
+        if (end <= begin || end > query_.size() || end - begin < n.labels.size()) return 0;
+        std::size_t pos = begin;
+        while (end - pos > n.labels.size()) pos += 1 + query_[pos];
+        if (end - pos != n.labels.size()) return 0;  // not at a label boundary
+        auto lower = [](std::uint8_t c) {
+            return c >= 'A' && c <= 'Z' ? static_cast<std::uint8_t>(c + 32) : c;
+        };
+        return std::equal(n.labels.begin(), n.labels.end(), query_.begin() + pos,
+                          [&](std::uint8_t x, std::uint8_t y) { return lower(x) == lower(y); })
+                   ? pos
+                   : 0;
     }
     // Names compare without regard to case (RFC 4343): an --ns-address NAME in other capitals
     // than the --ns NAME is the same name.
