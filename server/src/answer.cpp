@@ -196,8 +196,8 @@ class response_builder {
         const std::size_t begin = dns::header_size, end = zone_ptr_ & 0x3fffu;
         if (end <= begin || end > query_.size() || end - begin < n.labels.size()) return 0;
         std::size_t pos = begin;
-        while (end - pos > n.labels.size()) pos += 1 + query_[pos];
-        if (end - pos != n.labels.size()) return 0;  // not at a label boundary
+        while (pos < end && end - pos > n.labels.size()) pos += 1 + query_[pos];
+        if (pos > end || end - pos != n.labels.size()) return 0;  // not at a label boundary
         auto lower = [](std::uint8_t c) {
             return c >= 'A' && c <= 'Z' ? static_cast<std::uint8_t>(c + 32) : c;
         };
