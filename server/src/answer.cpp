@@ -198,23 +198,21 @@ class response_builder {
         std::size_t pos = begin;
         while (pos < end && end - pos > n.labels.size()) pos += 1 + query_[pos];
         if (pos > end || end - pos != n.labels.size()) return 0;  // not at a label boundary
-        auto lower = [](std::uint8_t c) {
-            return c >= 'A' && c <= 'Z' ? static_cast<std::uint8_t>(c + 32) : c;
-        };
-        return std::equal(n.labels.begin(), n.labels.end(), query_.begin() + pos,
-                          [&](std::uint8_t x, std::uint8_t y) { return lower(x) == lower(y); })
-                   ? pos
-                   : 0;
+        const bool same =
+            std::equal(n.labels.begin(), n.labels.end(), query_.begin() + pos, same_letter);
+        return same ? pos : 0;
     }
     // Names compare without regard to case (RFC 4343): an --ns-address NAME in other capitals
-    // than the --ns NAME is the same name.
-    static bool same_name(const answer_zone::name_wire& a, const answer_zone::name_wire& b) {
+    // than the --ns NAME is the same name. (Length bytes are below 64: no letters.)
+    static bool same_letter(std::uint8_t x, std::uint8_t y) {
         auto lower = [](std::uint8_t c) {
             return c >= 'A' && c <= 'Z' ? static_cast<std::uint8_t>(c + 32) : c;
         };
+        return lower(x) == lower(y);
+    }
+    static bool same_name(const answer_zone::name_wire& a, const answer_zone::name_wire& b) {
         return a.under_zone == b.under_zone && a.labels.size() == b.labels.size() &&
-               std::equal(a.labels.begin(), a.labels.end(), b.labels.begin(),
-                          [&](std::uint8_t x, std::uint8_t y) { return lower(x) == lower(y); });
+               std::equal(a.labels.begin(), a.labels.end(), b.labels.begin(), same_letter);
     }
     struct written_name {
         const answer_zone::name_wire* name;
