@@ -102,26 +102,41 @@ class response_builder {
             w_.patch_u16(rdlen_at, static_cast<std::uint16_t>(w_.pos() - start));
         }
     }
-    // Glue records: of one name and type in the answer (owner = the question), or all of
-    // them in the additional section.
-    // In the additional section, `only_type` names the RRset already in the answer (of the
-    // question's name), which is not repeated, as NSD does.
-    void glue_records(std::uint16_t only_type, bool answer_owner) {
+    // The question's own glue records of one type, in the answer (owner = the question).
+    void glue_answer(std::uint16_t type) {
         for (const auto& g : zone_.glue()) {
-            if (answer_owner && g.type != only_type) continue;
-            if (!answer_owner && only_type != 0 && g.type == only_type && names_equal(g)) continue;
-            if (answer_owner) {
-                if (!names_equal(g)) continue;
-                rr_head(0xc000 | dns::header_size, g.type, zone_.config().ns_ttl);
-            } else {
-                name(g.owner);
-                w_.u16(g.type);
-                w_.u16(dns::class_in);
-                w_.u32(zone_.config().ns_ttl);
-                ++count_;
-            }
+            if (g.type != type || !names_equal(g)) continue;
+            rr_head(0xc000 | dns::header_size, g.type, zone_.config().ns_ttl);
             w_.u16(g.rdlen);
             w_.bytes(g.rdata.data(), g.rdlen);
+        }
+    }
+    // The additional section's glue as NSD writes it: every A, then every AAAA, each in the
+    // NS RRset's order; a record that does not fit with `reserve` bytes left over (the OPT)
+    // is left out and the next tried (optional data, RFC 2181 9; helper-94: the whole
+    // section was left out, where NSD kept what fit). `only_type` names the RRset already
+    // in the answer (of the question's name), which is not repeated, as NSD does.
+    void glue_additional(std::uint16_t only_type, std::size_t reserve) {
+        for (const std::uint16_t type : {dns::type_a, dns::type_aaaa}) {
+            for (const auto& ns : zone_.ns_names()) {
+                for (const auto& g : zone_.glue()) {
+                    if (g.type != type || !same_name(g.owner, ns)) continue;
+                    if (only_type != 0 && g.type == only_type && names_equal(g)) continue;
+                    const std::size_t at = w_.pos(), names = written_count_;
+                    name(g.owner);
+                    w_.u16(g.type);
+                    w_.u16(dns::class_in);
+                    w_.u32(zone_.config().ns_ttl);
+                    w_.u16(g.rdlen);
+                    w_.bytes(g.rdata.data(), g.rdlen);
+                    if (w_.overflow() || w_.left() < reserve) {
+                        w_.rewind(at);
+                        written_count_ = names;
+                        continue;
+                    }
+                    ++count_;
+                }
+            }
         }
     }
     void opt_record(bool badvers) {
@@ -521,7 +536,7 @@ answer_result answer_query(std::span<const std::uint8_t> query, std::span<std::u
                 b.ns_records();
                 break;
             case answer_rrs::glue:
-                b.glue_records(p.glue_type, true);
+                b.glue_answer(p.glue_type);
                 break;
         }
         b.end_section(0);
@@ -529,7 +544,8 @@ answer_result answer_query(std::span<const std::uint8_t> query, std::span<std::u
         if (p.authority_soa) b.soa_record(std::min(cfg.soa_ttl, cfg.soa_minimum));
         b.end_section(1);
         if (p.additional_glue)
-            b.glue_records(p.answer == answer_rrs::glue ? p.glue_type : 0, false);
+            b.glue_additional(p.answer == answer_rrs::glue ? p.glue_type : 0,
+                              q.has_opt ? dns::opt_record_size : 0);
         if (q.has_opt) b.opt_record(p.ext_badvers);
         b.end_section(2);
         return b.writer().overflow() ? 0 : b.writer().pos();

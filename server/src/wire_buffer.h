@@ -89,6 +89,7 @@ class wire_writer {
         out_[at + 1] = static_cast<std::uint8_t>(v);
     }
     std::size_t pos() const { return pos_; }
+    std::size_t left() const { return overflow_ ? 0 : limit_ - pos_; }
     bool overflow() const { return overflow_; }
     void rewind(std::size_t to) {
         pos_ = to < pos_ ? to : pos_;

@@ -239,6 +239,30 @@ TEST_CASE("NSD and v6bl serve agree with in-zone NS glue and several NS names",
     nsd_differential(f, zone_flags, 100);
 }
 
+// Three in-zone NS names with an A and an AAAA each, and TXTs long enough that answers
+// without EDNS reach 512 bytes with part of their glue: NSD leaves out what does not fit,
+// record by record, A records first (helper-94: serve left out all of it).
+TEST_CASE("NSD and v6bl serve agree where only part of the glue fits in 512 bytes",
+          "[server][peers][nsd]") {
+    const std::string url =
+        "https://dnsbl6.example.org/lookup/with/a/rather/long/path/for/the/"
+        "operators/of/this/list/{prefix}?explain=yes";
+    const std::vector<std::string> zone_flags = {
+        "--ns",           "ns1.dnsbl6.example.org",
+        "--ns",           "ns2.dnsbl6.example.org",
+        "--ns",           "ns3.dnsbl6.example.org",
+        "--ns",           "ns4.other.example.net",
+        "--ns-address",   "ns1.dnsbl6.example.org=192.0.2.53",
+        "--ns-address",   "ns1.dnsbl6.example.org=2001:db8::53",
+        "--ns-address",   "ns2.dnsbl6.example.org=2001:db8::54",
+        "--ns-address",   "ns2.dnsbl6.example.org=192.0.2.54",
+        "--ns-address",   "ns3.dnsbl6.example.org=192.0.2.55",
+        "--ns-address",   "ns3.dnsbl6.example.org=2001:db8::55",
+        "--url-template", url};
+    serve_fixture f("partglue", zone_flags);
+    nsd_differential(f, zone_flags, 100);
+}
+
 TEST_CASE("unbound with QNAME minimisation resolves through v6bl serve",
           "[server][peers][unbound]") {
     if (!std::filesystem::exists("/usr/sbin/unbound") || !std::filesystem::exists("/usr/bin/dig")) {

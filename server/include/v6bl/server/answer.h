@@ -38,6 +38,7 @@ constexpr std::uint8_t rcode_refused = 5;
 constexpr std::uint8_t rcode_notauth = 9;    // TSIG failures (RFC 8945 5.2)
 constexpr std::uint16_t rcode_badvers = 16;  // extended: needs OPT
 constexpr std::size_t header_size = 12;
+constexpr std::size_t opt_record_size = 11;  // root owner, type, class, TTL, RDLENGTH 0
 // Without EDNS a UDP answer is limited to 512 bytes (RFC 1035 4.2.1); EDNS sizes below 512
 // are treated as 512 (RFC 6891 6.2.5).
 constexpr std::size_t classic_udp_size = 512;
