@@ -117,8 +117,17 @@ class response_builder {
     // section was left out, where NSD kept what fit). `only_type` names the RRset already
     // in the answer (of the question's name), which is not repeated, as NSD does.
     void glue_additional(std::uint16_t only_type, std::size_t reserve) {
+        // (what came before did not fit: the caller retries with less; a rewind here would
+        // hide that)
+        if (w_.overflow()) return;
+        const auto& names_ns = zone_.ns_names();
         for (const std::uint16_t type : {dns::type_a, dns::type_aaaa}) {
-            for (const auto& ns : zone_.ns_names()) {
+            for (std::size_t k = 0; k < names_ns.size(); ++k) {
+                const auto& ns = names_ns[k];
+                // an NS name given twice has its glue once
+                if (std::any_of(names_ns.begin(), names_ns.begin() + static_cast<std::ptrdiff_t>(k),
+                                [&](const auto& earlier) { return same_name(earlier, ns); }))
+                    continue;
                 for (const auto& g : zone_.glue()) {
                     if (g.type != type || !same_name(g.owner, ns)) continue;
                     if (only_type != 0 && g.type == only_type && names_equal(g)) continue;
