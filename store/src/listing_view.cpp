@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <span>
 
 namespace v6bl::store {
 
@@ -184,6 +185,15 @@ struct listing_view::base_table {
     std::size_t bytes() const {
         return rows.capacity() * sizeof(row) + index.capacity() * sizeof(std::uint64_t);
     }
+    // The rows of one /48 region (rows are sorted by key: a run, found by binary search).
+    std::span<const row> region_rows(std::uint64_t region) const {
+        const auto first =
+            std::lower_bound(rows.begin(), rows.end(), region,
+                             [](const row& r, std::uint64_t key) { return r.key < key; });
+        const auto last = std::partition_point(
+            first, rows.end(), [&](const row& r) { return mask_high(r.key, 48) == region; });
+        return {first, last};
+    }
 };
 
 namespace {
@@ -354,14 +364,10 @@ std::shared_ptr<const listing_view> listing_view::with_changes(
     // A region that publishes nothing, and nothing in the base table either, needs no
     // overlay entry: a flood of SYNs from new /48s touched thousands of them a commit, and
     // their empty entries pushed the overlay past its limit, into full rebuilds (helper-90).
-    const auto& rows = base_->rows;
     for (std::uint64_t region : changed) {
         auto it = view->overlay_.find(region);
         if (it == view->overlay_.end() || !it->second.empty()) continue;
-        const auto first = std::lower_bound(
-            rows.begin(), rows.end(), region,
-            [](const base_table::row& row, std::uint64_t key) { return row.key < key; });
-        if (first == rows.end() || mask_high(first->key, 48) != region) view->overlay_.erase(it);
+        if (base_->region_rows(region).empty()) view->overlay_.erase(it);
     }
     // Fine entries of the changed regions are replaced too.
     std::erase_if(view->fine_, [&](const listing_entry& e) {
@@ -494,20 +500,10 @@ name_answer listing_view::resolve_prefix(const prefix& name, std::uint32_t now) 
 std::size_t listing_view::size() const {
     // An overlaid region's list replaces its base rows: those are not counted (they were,
     // and v6bl_view_listings of a serve that had followed commits read more than a fresh
-    // one's at the same serial; helper-93). Base rows are sorted by key, so a region's are
-    // a run found by binary search.
-    const auto& rows = base_->rows;
-    std::size_t n = rows.size() + wide_.size() + fine_.size();
-    for (const auto& [overlaid, list] : overlay_) {
-        const std::uint64_t region = overlaid;  // (clang 14 cannot capture a structured binding)
-        const auto first = std::lower_bound(
-            rows.begin(), rows.end(), region,
-            [](const base_table::row& row, std::uint64_t key) { return row.key < key; });
-        const auto last = std::partition_point(first, rows.end(), [&](const base_table::row& row) {
-            return mask_high(row.key, 48) == region;
-        });
-        n = n - static_cast<std::size_t>(last - first) + list.size();
-    }
+    // one's at the same serial; helper-93).
+    std::size_t n = base_->rows.size() + wide_.size() + fine_.size();
+    for (const auto& [region, list] : overlay_)
+        n = n - base_->region_rows(region).size() + list.size();
     return n;
 }
 
